@@ -1,0 +1,1172 @@
+//! Verifying an input against `--expect ALGO:HEX` or a distribution's checksum file.
+//!
+//! The digests are computed by [`MultiHasher`] over the raw input bytes as
+//! they stream past, so verification costs no extra read of the input. This
+//! module never opens files: the caller hands over the checksum file's text.
+//!
+//! Supported checksum file formats, all matched on the input's base name:
+//!
+//! * coreutils `SHA256SUMS` style: `hex  name` and `hex *name`, including
+//!   coreutils' backslash-escaped names;
+//! * coreutils `--tag` / BSD style: `SHA256 (name) = hex`, `SHA512 (...)`,
+//!   `BLAKE2b (...)`, `BLAKE2b-512 (...)`, and OpenSSL's `SHA2-256(name)= hex`;
+//! * Gentoo `.DIGESTS`: blocks headed `# SHA512 HASH`, `# BLAKE2B HASH`,
+//!   `# SHA256 HASH`, each followed by `hex  name` lines;
+//! * one-line `.sha256` / `.sha512` files holding just `hex` or `hex  name`.
+//!
+//! Any of these may be wrapped in a PGP clear-signed message; only the signed
+//! body is read. The signature itself is *not* verified here.
+
+use std::fmt;
+use std::io;
+
+use blake2::Blake2b512;
+use sha2::{Digest as _, Sha256, Sha512};
+
+/// A digest algorithm that can be checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Algorithm {
+    /// SHA-256 (64 hex digits).
+    Sha256,
+    /// SHA-512 (128 hex digits).
+    Sha512,
+    /// BLAKE2b with a 512-bit output (128 hex digits), as `b2sum` prints by default.
+    Blake2b512,
+}
+
+impl Algorithm {
+    /// Every supported algorithm, in the order [`MultiHasher::finish`] reports them.
+    pub const ALL: [Algorithm; 3] = [Algorithm::Sha256, Algorithm::Sha512, Algorithm::Blake2b512];
+
+    /// The canonical lowercase name: `sha256`, `sha512` or `blake2b512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha512 => "sha512",
+            Algorithm::Blake2b512 => "blake2b512",
+        }
+    }
+
+    /// Number of hex digits in a digest of this algorithm.
+    pub fn hex_len(self) -> usize {
+        match self {
+            Algorithm::Sha256 => 64,
+            Algorithm::Sha512 | Algorithm::Blake2b512 => 128,
+        }
+    }
+
+    /// Looks up an algorithm by any of the names tools print for it,
+    /// case-insensitively, ignoring `-` and `_`: `sha256`, `SHA-256`,
+    /// `SHA2-256`, `sha512`, `BLAKE2b`, `BLAKE2b-512`, `blake2b512`, `b2`.
+    ///
+    /// Returns `None` for anything else, including algorithms this module
+    /// cannot check (`md5`, `sha1`, `BLAKE2b-256`, ...).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let norm: String = name
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        match norm.as_str() {
+            "sha256" | "sha2256" => Some(Algorithm::Sha256),
+            "sha512" | "sha2512" => Some(Algorithm::Sha512),
+            // Bare BLAKE2b is what coreutils `b2sum --tag` prints for the
+            // default 512-bit length; other lengths carry a suffix.
+            "blake2b" | "blake2b512" | "b2" => Some(Algorithm::Blake2b512),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One digest the input must have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expected {
+    /// The algorithm the digest was made with.
+    pub algorithm: Algorithm,
+    /// The digest as lowercase hex, exactly [`Algorithm::hex_len`] digits.
+    pub hex: String,
+    /// Where the digest came from: `--expect` or the checksum file's name.
+    pub source: String,
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm, self.hex)
+    }
+}
+
+/// Everything that can go wrong while reading expected digests or checking them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChecksumError {
+    /// The input's digest differs from the expected one.
+    ///
+    /// The origin field is not called `source` because thiserror would take
+    /// a field of that name for the underlying error.
+    #[error(
+        "{algorithm} mismatch for the input (from {origin}): expected {expected}, found {found}"
+    )]
+    Mismatch {
+        /// The algorithm that disagreed.
+        algorithm: Algorithm,
+        /// The digest that was expected (lowercase hex).
+        expected: String,
+        /// The digest that was computed (lowercase hex).
+        found: String,
+        /// Where the expected digest came from: `--expect` or the checksum file's name.
+        origin: String,
+    },
+
+    /// The checksum file has no entry for the input.
+    #[error("{checksum_file} does not list {name}")]
+    NotListed {
+        /// The checksum file's name as the caller gave it.
+        checksum_file: String,
+        /// The base name that was looked for.
+        name: String,
+    },
+
+    /// The expected digest for the input is not well-formed hex of the right length,
+    /// or an `--expect` value is not `ALGO:HEX`.
+    #[error("malformed checksum in {origin}{}: {detail}", line_suffix(*.line))]
+    Malformed {
+        /// `--expect` or the checksum file's name.
+        origin: String,
+        /// 1-based line number in the checksum file, if it came from one.
+        line: Option<usize>,
+        /// What is wrong with it.
+        detail: String,
+    },
+
+    /// The algorithm named is not one this module can check.
+    #[error(
+        "unsupported checksum algorithm `{algorithm}` in {origin} (supported: sha256, sha512, blake2b512)"
+    )]
+    UnknownAlgorithm {
+        /// The algorithm's name as written.
+        algorithm: String,
+        /// `--expect` or the checksum file's name.
+        origin: String,
+    },
+
+    /// The checksum file lists the input's base name more than once with
+    /// different digests of one algorithm (e.g. files of the same name in
+    /// different directories), so it cannot say which one the input must have.
+    #[error(
+        "{checksum_file} lists {name} more than once with different {algorithm} digests; use --expect instead"
+    )]
+    Ambiguous {
+        /// The checksum file's name as the caller gave it.
+        checksum_file: String,
+        /// The base name that was looked for.
+        name: String,
+        /// The algorithm with conflicting digests.
+        algorithm: Algorithm,
+    },
+
+    /// [`check`] was given no computed digest for an expected algorithm:
+    /// the hasher was built from a different set of expectations.
+    #[error("no {algorithm} digest was computed for the input (needed by {origin})")]
+    NotComputed {
+        /// The algorithm with no computed digest.
+        algorithm: Algorithm,
+        /// Where the expectation came from.
+        origin: String,
+    },
+}
+
+/// Formats an optional line number for an error message.
+fn line_suffix(line: Option<usize>) -> String {
+    line.map(|n| format!(" line {n}")).unwrap_or_default()
+}
+
+/// Parses `--expect ALGO:HEX`, e.g. `sha256:ba78…15ad`.
+///
+/// The algorithm name is case-insensitive (see [`Algorithm::from_name`]);
+/// the hex may be in either case and is returned lowercased.
+pub fn parse_expect(s: &str) -> Result<Expected, ChecksumError> {
+    const ORIGIN: &str = "--expect";
+    let malformed = |detail: String| ChecksumError::Malformed {
+        origin: ORIGIN.to_owned(),
+        line: None,
+        detail,
+    };
+    let s = s.trim();
+    let Some((algo, hex)) = s.split_once(':') else {
+        return Err(malformed(format!(
+            "`{s}` is not ALGO:HEX (e.g. sha256:<64 hex digits>)"
+        )));
+    };
+    let algorithm =
+        Algorithm::from_name(algo.trim()).ok_or_else(|| ChecksumError::UnknownAlgorithm {
+            algorithm: algo.trim().to_owned(),
+            origin: ORIGIN.to_owned(),
+        })?;
+    let hex = validate_hex(algorithm, hex.trim()).map_err(malformed)?;
+    Ok(Expected {
+        algorithm,
+        hex,
+        source: ORIGIN.to_owned(),
+    })
+}
+
+/// Checks that `hex` is a well-formed `algorithm` digest and lowercases it.
+fn validate_hex(algorithm: Algorithm, hex: &str) -> Result<String, String> {
+    if let Some(bad) = hex.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{algorithm} digest contains non-hex character {bad:?}"
+        ));
+    }
+    if hex.len() != algorithm.hex_len() {
+        return Err(format!(
+            "{algorithm} digest must be {} hex digits, got {}",
+            algorithm.hex_len(),
+            hex.len()
+        ));
+    }
+    Ok(hex.to_ascii_lowercase())
+}
+
+/// The algorithm stated for a digest by its surroundings, if any.
+#[derive(Clone, Debug)]
+enum Label {
+    /// Nothing says: infer from the hex length.
+    Unlabelled,
+    /// A supported algorithm.
+    Known(Algorithm),
+    /// An algorithm this module cannot check, as written.
+    Unsupported(String),
+}
+
+impl Label {
+    fn from_name(name: &str) -> Self {
+        match Algorithm::from_name(name) {
+            Some(a) => Label::Known(a),
+            None => Label::Unsupported(name.to_owned()),
+        }
+    }
+}
+
+/// One `digest name` entry as read from a line, before validation.
+struct Entry<'a> {
+    label: Label,
+    hex: &'a str,
+    /// `None` for a bare digest line (or coreutils' `-` for stdin).
+    name: Option<String>,
+}
+
+/// Reads the expected digests for `input_base_name` from a checksum file's text.
+///
+/// `checksum_file` names the file in errors and in [`Expected::source`]; its
+/// base name also serves as a hint: an unlabelled 128-hex digest in a file
+/// whose name mentions `b2sum` or `blake2` (Arch's `b2sums.txt`, `B2SUMS`) is
+/// BLAKE2b-512, elsewhere it is SHA-512; 64 hex digits are SHA-256.
+///
+/// Entries are matched on base name, so `./name` and `dir/name` both match
+/// `name`. Every digest listed for the input is returned (deduplicated), and
+/// all must be checked. Malformed lines for other files are ignored; a
+/// malformed digest for the input is an error, as is an input listed only
+/// with unsupported algorithms, not listed at all, or listed twice with
+/// different digests of one algorithm. A bare `hex` line counts
+/// only when it is the file's sole entry (one-line `.sha256` files).
+pub fn parse_checksum_file(
+    text: &str,
+    checksum_file: &str,
+    input_base_name: &str,
+) -> Result<Vec<Expected>, ChecksumError> {
+    let wanted = base_name(input_base_name);
+    let mut found = Found {
+        checksum_file,
+        wanted,
+        hint: file_name_hint(checksum_file),
+        expected: Vec::new(),
+        unsupported: Vec::new(),
+    };
+    let mut named_entries = 0usize;
+    let mut bare: Vec<(usize, Entry<'_>)> = Vec::new();
+    // A Gentoo `# ALGO HASH` header labels every entry until the next header.
+    let mut block = Label::Unlabelled;
+
+    for (line_no, line) in signed_body(text) {
+        let line = line.trim_end();
+        if line.trim_start().is_empty() {
+            continue;
+        }
+        if let Some(comment) = line.trim_start().strip_prefix('#') {
+            if let Some(algo) = gentoo_header(comment) {
+                block = Label::from_name(algo);
+            }
+            continue;
+        }
+        let Some(entry) = parse_line(line, &block) else {
+            continue;
+        };
+        match &entry.name {
+            None => bare.push((line_no, entry)),
+            Some(name) => {
+                named_entries += 1;
+                if !wanted.is_empty() && base_name(name) == wanted {
+                    found.take(entry, line_no)?;
+                }
+            }
+        }
+    }
+
+    // A lone digest with no name can only be about the input; alongside
+    // named entries, or several of them, it is ambiguous and ignored.
+    if named_entries == 0
+        && bare.len() == 1
+        && let Some((line_no, entry)) = bare.pop()
+    {
+        found.take(entry, line_no)?;
+    }
+    found.finish()
+}
+
+/// The digests collected for the input so far.
+struct Found<'a> {
+    checksum_file: &'a str,
+    wanted: &'a str,
+    hint: Option<Algorithm>,
+    expected: Vec<Expected>,
+    /// Unsupported algorithms the input is listed with, as written.
+    unsupported: Vec<String>,
+}
+
+impl Found<'_> {
+    /// Validates an entry known to be about the input and records it.
+    fn take(&mut self, entry: Entry<'_>, line_no: usize) -> Result<(), ChecksumError> {
+        let malformed = |detail: String| ChecksumError::Malformed {
+            origin: self.checksum_file.to_owned(),
+            line: Some(line_no),
+            detail,
+        };
+        let algorithm = match entry.label {
+            Label::Known(a) => a,
+            Label::Unsupported(name) => {
+                self.unsupported.push(name);
+                return Ok(());
+            }
+            Label::Unlabelled => infer_algorithm(entry.hex, self.hint).map_err(malformed)?,
+        };
+        let hex = validate_hex(algorithm, entry.hex).map_err(malformed)?;
+        match self.expected.iter().find(|e| e.algorithm == algorithm) {
+            Some(e) if e.hex == hex => {}
+            // Two different files with the same base name (say per-architecture
+            // directories): no input can match both, and we cannot tell which
+            // one is meant.
+            Some(_) => {
+                return Err(ChecksumError::Ambiguous {
+                    checksum_file: self.checksum_file.to_owned(),
+                    name: self.wanted.to_owned(),
+                    algorithm,
+                });
+            }
+            None => self.expected.push(Expected {
+                algorithm,
+                hex,
+                source: self.checksum_file.to_owned(),
+            }),
+        }
+        Ok(())
+    }
+
+    /// The digests found, or why there are none.
+    fn finish(self) -> Result<Vec<Expected>, ChecksumError> {
+        if !self.expected.is_empty() {
+            return Ok(self.expected);
+        }
+        if let Some(algorithm) = self.unsupported.into_iter().next() {
+            return Err(ChecksumError::UnknownAlgorithm {
+                algorithm,
+                origin: self.checksum_file.to_owned(),
+            });
+        }
+        Err(ChecksumError::NotListed {
+            checksum_file: self.checksum_file.to_owned(),
+            name: self.wanted.to_owned(),
+        })
+    }
+}
+
+/// Picks the algorithm of an unlabelled digest from its length and the file-name hint.
+fn infer_algorithm(hex: &str, hint: Option<Algorithm>) -> Result<Algorithm, String> {
+    if let Some(bad) = hex.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!("digest contains non-hex character {bad:?}"));
+    }
+    if hint == Some(Algorithm::Blake2b512) {
+        // b2sum's other lengths are unlabelled too; don't mistake them for SHA.
+        return if hex.len() == 128 {
+            Ok(Algorithm::Blake2b512)
+        } else {
+            Err(format!(
+                "{} hex digits is not a BLAKE2b-512 digest (128 hex digits)",
+                hex.len()
+            ))
+        };
+    }
+    match hex.len() {
+        64 => Ok(Algorithm::Sha256),
+        128 => Ok(Algorithm::Sha512),
+        n => Err(format!(
+            "{n} hex digits match no supported algorithm (sha256: 64, sha512: 128)"
+        )),
+    }
+}
+
+/// Reads the algorithm hint from the checksum file's base name.
+fn file_name_hint(checksum_file: &str) -> Option<Algorithm> {
+    let name = base_name(checksum_file).to_ascii_lowercase();
+    if name.contains("b2sum") || name.contains("blake2") {
+        Some(Algorithm::Blake2b512)
+    } else {
+        None
+    }
+}
+
+/// The part of `name` after its last `/`.
+fn base_name(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// Recognises a Gentoo block header (`# SHA512 HASH`), given the text after `#`.
+fn gentoo_header(comment: &str) -> Option<&str> {
+    let mut words = comment.split_whitespace();
+    let algo = words.next()?;
+    let hash = words.next()?;
+    (hash.eq_ignore_ascii_case("HASH") && words.next().is_none()).then_some(algo)
+}
+
+/// Parses one non-comment line as a BSD tag or SUMS entry.
+///
+/// Returns `None` for lines that are neither; those are not entries at all.
+fn parse_line<'a>(line: &'a str, block: &Label) -> Option<Entry<'a>> {
+    // coreutils marks a line whose name needed escaping with a leading `\`.
+    let (line, escaped) = match line.strip_prefix('\\') {
+        Some(rest) => (rest, true),
+        None => (line, false),
+    };
+    if let Some(entry) = parse_tag_line(line, escaped) {
+        return Some(entry);
+    }
+    parse_sums_line(line, escaped, block)
+}
+
+/// `ALGO (name) = hex` (coreutils/BSD) or `ALGO(name)= hex` (OpenSSL).
+fn parse_tag_line(line: &str, escaped: bool) -> Option<Entry<'_>> {
+    let open = line.find('(')?;
+    let algo = line[..open].trim_end();
+    let algo_ok = !algo.is_empty()
+        && algo
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !algo_ok {
+        return None;
+    }
+    // The name may itself contain `)`, so the digest follows the last `)`
+    // that is followed by `=`.
+    let rest = &line[open + 1..];
+    let close = rest.rfind(')')?;
+    let name = &rest[..close];
+    // Whatever follows `=` is the digest; a bad one is reported if the entry
+    // turns out to be the input's.
+    let hex = rest[close + 1..].trim_start().strip_prefix('=')?.trim();
+    Some(Entry {
+        label: Label::from_name(algo),
+        hex,
+        name: Some(unescape_name(name, escaped)),
+    })
+}
+
+/// `hex  name`, `hex *name`, `hex name` or a bare `hex`.
+fn parse_sums_line<'a>(line: &'a str, escaped: bool, block: &Label) -> Option<Entry<'a>> {
+    let line = line.trim_start();
+    let (hex, name) = match line.find([' ', '\t']) {
+        Some(i) => {
+            // coreutils: one separator, then ` ` (text) or `*` (binary) mode.
+            let rest = &line[i + 1..];
+            let rest = rest
+                .strip_prefix(' ')
+                .or_else(|| rest.strip_prefix('*'))
+                .unwrap_or(rest);
+            (&line[..i], Some(rest))
+        }
+        None => {
+            // A lone token is only an entry if it looks like a digest.
+            if !line.chars().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
+            (line, None)
+        }
+    };
+    let name = match name {
+        // `-` is what sha256sum prints for stdin: no usable name.
+        Some("-" | "") | None => None,
+        Some(n) => Some(unescape_name(n, escaped)),
+    };
+    Some(Entry {
+        label: block.clone(),
+        hex,
+        name,
+    })
+}
+
+/// Undoes coreutils' name escaping (`\\`, `\n`, `\r`) when the line was marked.
+fn unescape_name(name: &str, escaped: bool) -> String {
+    if !escaped {
+        return name.to_owned();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut chars = name.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The lines to parse, numbered from 1: the signed body of a PGP clear-signed
+/// message with dash-escaping undone, or every line if the text is not signed.
+fn signed_body(text: &str) -> Vec<(usize, &str)> {
+    const BEGIN_SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
+    const BEGIN_SIGNATURE: &str = "-----BEGIN PGP SIGNATURE-----";
+    const END_SIGNATURE: &str = "-----END PGP SIGNATURE-----";
+
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let signed = text.lines().any(|l| l.trim_end() == BEGIN_SIGNED);
+
+    #[derive(PartialEq)]
+    enum State {
+        Outside,
+        ArmorHeaders,
+        Body,
+        Signature,
+    }
+    let mut state = State::Outside;
+    let mut out = Vec::new();
+    for (n, line) in lines {
+        let trimmed = line.trim_end();
+        match state {
+            State::Outside | State::Body if trimmed == BEGIN_SIGNATURE => {
+                state = State::Signature;
+            }
+            State::Signature => {
+                if trimmed == END_SIGNATURE {
+                    state = State::Outside;
+                }
+            }
+            State::Outside if trimmed == BEGIN_SIGNED => state = State::ArmorHeaders,
+            // Unsigned text around a signed message is not trusted more than
+            // the message, but it is not what was signed either: skip it.
+            State::Outside if signed => {}
+            State::Outside => out.push((n, line)),
+            State::ArmorHeaders => {
+                if trimmed.is_empty() {
+                    state = State::Body;
+                }
+            }
+            State::Body => out.push((n, line.strip_prefix("- ").unwrap_or(line))),
+        }
+    }
+    out
+}
+
+/// Hashes a stream with exactly the algorithms a set of [`Expected`] needs.
+///
+/// Implements [`io::Write`] (never failing) so it can sit behind a tee/tap
+/// adapter on the raw input.
+#[derive(Clone, Default)]
+pub struct MultiHasher {
+    sha256: Option<Sha256>,
+    sha512: Option<Sha512>,
+    blake2b512: Option<Blake2b512>,
+}
+
+impl fmt::Debug for MultiHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiHasher")
+            .field("algorithms", &self.algorithms())
+            .finish()
+    }
+}
+
+impl MultiHasher {
+    /// A hasher for every algorithm that appears in `expected` (each once).
+    pub fn new(expected: &[Expected]) -> Self {
+        Self::with_algorithms(expected.iter().map(|e| e.algorithm))
+    }
+
+    /// A hasher for the given algorithms (duplicates are hashed once).
+    pub fn with_algorithms(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        let mut h = Self::default();
+        for a in algorithms {
+            match a {
+                Algorithm::Sha256 => h.sha256 = Some(Sha256::new()),
+                Algorithm::Sha512 => h.sha512 = Some(Sha512::new()),
+                Algorithm::Blake2b512 => h.blake2b512 = Some(Blake2b512::new()),
+            }
+        }
+        h
+    }
+
+    /// The algorithms being computed, in [`Algorithm::ALL`] order.
+    pub fn algorithms(&self) -> Vec<Algorithm> {
+        let mut v = Vec::new();
+        if self.sha256.is_some() {
+            v.push(Algorithm::Sha256);
+        }
+        if self.sha512.is_some() {
+            v.push(Algorithm::Sha512);
+        }
+        if self.blake2b512.is_some() {
+            v.push(Algorithm::Blake2b512);
+        }
+        v
+    }
+
+    /// Feeds `data` to every enabled algorithm.
+    pub fn update(&mut self, data: &[u8]) {
+        if let Some(h) = &mut self.sha256 {
+            h.update(data);
+        }
+        if let Some(h) = &mut self.sha512 {
+            h.update(data);
+        }
+        if let Some(h) = &mut self.blake2b512 {
+            h.update(data);
+        }
+    }
+
+    /// The digests of everything fed in, as lowercase hex, in [`Algorithm::ALL`] order.
+    pub fn finish(self) -> Vec<(Algorithm, String)> {
+        let mut v = Vec::new();
+        if let Some(h) = self.sha256 {
+            v.push((Algorithm::Sha256, to_hex(&h.finalize())));
+        }
+        if let Some(h) = self.sha512 {
+            v.push((Algorithm::Sha512, to_hex(&h.finalize())));
+        }
+        if let Some(h) = self.blake2b512 {
+            v.push((Algorithm::Blake2b512, to_hex(&h.finalize())));
+        }
+        v
+    }
+}
+
+impl io::Write for MultiHasher {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Lowercase hex of `bytes`.
+fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+/// Checks every expectation against the computed digests.
+///
+/// Returns the first mismatch, or [`ChecksumError::NotComputed`] if an
+/// expected algorithm was not computed. An empty `expected` always passes.
+pub fn check(expected: &[Expected], computed: &[(Algorithm, String)]) -> Result<(), ChecksumError> {
+    for e in expected {
+        let Some((_, found)) = computed.iter().find(|(a, _)| *a == e.algorithm) else {
+            return Err(ChecksumError::NotComputed {
+                algorithm: e.algorithm,
+                origin: e.source.clone(),
+            });
+        };
+        if !found.eq_ignore_ascii_case(&e.hex) {
+            return Err(ChecksumError::Mismatch {
+                algorithm: e.algorithm,
+                expected: e.hex.clone(),
+                found: found.to_ascii_lowercase(),
+                origin: e.source.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    const SHA256_ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    const SHA256_EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const SHA512_ABC: &str = "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
+                              2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
+    const SHA512_EMPTY: &str = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce\
+                                47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+    const B2_ABC: &str = "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1\
+                          7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923";
+    const B2_EMPTY: &str = "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419\
+                            d25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce";
+
+    const STAGE3: &str = "stage3-amd64-openrc-20240101T170000Z.tar.xz";
+
+    fn all_of(data: &[u8]) -> Vec<(Algorithm, String)> {
+        let mut h = MultiHasher::with_algorithms(Algorithm::ALL);
+        h.update(data);
+        h.finish()
+    }
+
+    fn exp(algorithm: Algorithm, hex: &str, source: &str) -> Expected {
+        Expected {
+            algorithm,
+            hex: hex.to_owned(),
+            source: source.to_owned(),
+        }
+    }
+
+    #[test]
+    fn known_digests_of_abc_and_empty() {
+        assert_eq!(
+            all_of(b"abc"),
+            vec![
+                (Algorithm::Sha256, SHA256_ABC.to_owned()),
+                (Algorithm::Sha512, SHA512_ABC.to_owned()),
+                (Algorithm::Blake2b512, B2_ABC.to_owned()),
+            ]
+        );
+        assert_eq!(
+            all_of(b""),
+            vec![
+                (Algorithm::Sha256, SHA256_EMPTY.to_owned()),
+                (Algorithm::Sha512, SHA512_EMPTY.to_owned()),
+                (Algorithm::Blake2b512, B2_EMPTY.to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn hasher_computes_only_what_is_needed_and_streams_via_write() {
+        let expected = [
+            exp(Algorithm::Blake2b512, B2_ABC, "x"),
+            exp(Algorithm::Blake2b512, B2_ABC, "y"),
+        ];
+        let mut h = MultiHasher::new(&expected);
+        assert_eq!(h.algorithms(), vec![Algorithm::Blake2b512]);
+        // Split writes must give the same digest as one update.
+        h.write_all(b"a").unwrap();
+        h.write_all(b"bc").unwrap();
+        h.flush().unwrap();
+        let computed = h.finish();
+        assert_eq!(computed, vec![(Algorithm::Blake2b512, B2_ABC.to_owned())]);
+        check(&expected, &computed).unwrap();
+        assert!(MultiHasher::new(&[]).finish().is_empty());
+    }
+
+    #[test]
+    fn algorithm_names() {
+        assert_eq!(Algorithm::Sha256.to_string(), "sha256");
+        assert_eq!(Algorithm::Sha512.to_string(), "sha512");
+        assert_eq!(Algorithm::Blake2b512.to_string(), "blake2b512");
+        for (name, a) in [
+            ("SHA256", Algorithm::Sha256),
+            ("sha-256", Algorithm::Sha256),
+            ("SHA2-256", Algorithm::Sha256),
+            ("Sha512", Algorithm::Sha512),
+            ("BLAKE2b", Algorithm::Blake2b512),
+            ("BLAKE2B-512", Algorithm::Blake2b512),
+            ("blake2b512", Algorithm::Blake2b512),
+        ] {
+            assert_eq!(Algorithm::from_name(name), Some(a), "{name}");
+        }
+        for name in ["md5", "sha1", "BLAKE2b-256", "blake2s256", ""] {
+            assert_eq!(Algorithm::from_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn parse_expect_accepts_any_case() {
+        let e = parse_expect(&format!("SHA256:{}", SHA256_ABC.to_uppercase())).unwrap();
+        assert_eq!(e, exp(Algorithm::Sha256, SHA256_ABC, "--expect"));
+        assert_eq!(e.to_string(), format!("sha256:{SHA256_ABC}"));
+        let e = parse_expect(&format!("blake2b512:{B2_ABC}")).unwrap();
+        assert_eq!(e.algorithm, Algorithm::Blake2b512);
+        let e = parse_expect(&format!(" sha512:{SHA512_ABC}\n")).unwrap();
+        assert_eq!(e.algorithm, Algorithm::Sha512);
+    }
+
+    #[test]
+    fn parse_expect_rejects_bad_values() {
+        assert!(matches!(
+            parse_expect(SHA256_ABC),
+            Err(ChecksumError::Malformed { line: None, .. })
+        ));
+        match parse_expect(&format!("md5:{}", &SHA256_ABC[..32])) {
+            Err(ChecksumError::UnknownAlgorithm { algorithm, origin }) => {
+                assert_eq!(algorithm, "md5");
+                assert_eq!(origin, "--expect");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Right length for sha512, wrong for sha256.
+        let err = parse_expect(&format!("sha256:{SHA512_ABC}")).unwrap_err();
+        assert!(err.to_string().contains("64 hex digits, got 128"), "{err}");
+        let bad = format!("sha256:{}g", &SHA256_ABC[..63]);
+        let err = parse_expect(&bad).unwrap_err();
+        assert!(err.to_string().contains("non-hex"), "{err}");
+        assert!(parse_expect("sha256:").is_err());
+        assert!(parse_expect("").is_err());
+    }
+
+    #[test]
+    fn sums_file_text_and_binary_mode_and_paths() {
+        let text = format!(
+            "{SHA256_EMPTY}  other.tar.gz\n\
+             not a checksum line at all\n\
+             {SHA256_ABC} *./rootfs.tar.xz\n"
+        );
+        let got = parse_checksum_file(&text, "SHA256SUMS", "rootfs.tar.xz").unwrap();
+        assert_eq!(got, vec![exp(Algorithm::Sha256, SHA256_ABC, "SHA256SUMS")]);
+        check(&got, &all_of(b"abc")).unwrap();
+
+        // Path in the file, text-mode separator, CRLF line ends, uppercase hex.
+        let text = format!(
+            "{}  images/2024/rootfs.tar.xz\r\n",
+            SHA512_ABC.to_uppercase()
+        );
+        let got = parse_checksum_file(&text, "SHA512SUMS", "rootfs.tar.xz").unwrap();
+        assert_eq!(got, vec![exp(Algorithm::Sha512, SHA512_ABC, "SHA512SUMS")]);
+        // The caller may pass a path as the input name.
+        let got = parse_checksum_file(&text, "SHA512SUMS", "/dl/rootfs.tar.xz").unwrap();
+        assert_eq!(got.len(), 1);
+    }
+
+    #[test]
+    fn sums_file_infers_algorithm_from_length_and_file_name() {
+        let text = format!("{SHA256_ABC}  a.tar\n{SHA512_ABC}  a.tar\n");
+        let got = parse_checksum_file(&text, "CHECKSUMS", "a.tar").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                exp(Algorithm::Sha256, SHA256_ABC, "CHECKSUMS"),
+                exp(Algorithm::Sha512, SHA512_ABC, "CHECKSUMS"),
+            ]
+        );
+        // Arch publishes b2sums.txt in plain `b2sum` format.
+        let text = format!("{B2_ABC}  archlinux-bootstrap-x86_64.tar.zst\n");
+        let got = parse_checksum_file(
+            &text,
+            "/tmp/b2sums.txt",
+            "archlinux-bootstrap-x86_64.tar.zst",
+        )
+        .unwrap();
+        assert_eq!(got[0].algorithm, Algorithm::Blake2b512);
+        check(&got, &all_of(b"abc")).unwrap();
+    }
+
+    #[test]
+    fn bsd_tag_lines() {
+        let text = format!(
+            "SHA256 (other) = {SHA256_EMPTY}\n\
+             SHA256 (./a (1).tar) = {SHA256_ABC}\n\
+             SHA512 (a (1).tar) = {SHA512_ABC}\n\
+             BLAKE2b (a (1).tar) = {B2_ABC}\n\
+             BLAKE2b-512 (a (1).tar) = {B2_ABC}\n\
+             MD5 (a (1).tar) = 900150983cd24fb0d6963f7d28e17f72\n\
+             SHA2-256(a (1).tar)= {SHA256_ABC}\n"
+        );
+        let got = parse_checksum_file(&text, "CHECKSUM", "a (1).tar").unwrap();
+        // Duplicates collapse; MD5 is skipped because others are present.
+        assert_eq!(
+            got,
+            vec![
+                exp(Algorithm::Sha256, SHA256_ABC, "CHECKSUM"),
+                exp(Algorithm::Sha512, SHA512_ABC, "CHECKSUM"),
+                exp(Algorithm::Blake2b512, B2_ABC, "CHECKSUM"),
+            ]
+        );
+        check(&got, &all_of(b"abc")).unwrap();
+    }
+
+    #[test]
+    fn only_unsupported_algorithm_is_an_error() {
+        let text = "MD5 (a.tar) = 900150983cd24fb0d6963f7d28e17f72\n";
+        match parse_checksum_file(text, "CHECKSUM", "a.tar") {
+            Err(ChecksumError::UnknownAlgorithm { algorithm, origin }) => {
+                assert_eq!(algorithm, "MD5");
+                assert_eq!(origin, "CHECKSUM");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Unlabelled md5 length in a SUMS file: a wrong-length digest.
+        let text = "900150983cd24fb0d6963f7d28e17f72  a.tar\n";
+        let err = parse_checksum_file(text, "MD5SUMS", "a.tar").unwrap_err();
+        assert!(
+            matches!(err, ChecksumError::Malformed { line: Some(1), .. }),
+            "{err:?}"
+        );
+    }
+
+    fn gentoo_digests(blake: &str, sha512: &str) -> String {
+        format!(
+            "-----BEGIN PGP SIGNED MESSAGE-----\n\
+             Hash: SHA512\n\
+             \n\
+             # BLAKE2B HASH\n\
+             {blake}  {STAGE3}\n\
+             # SHA512 HASH\n\
+             {sha512}  {STAGE3}\n\
+             # BLAKE2B HASH\n\
+             {B2_EMPTY}  {STAGE3}.CONTENTS.gz\n\
+             # SHA512 HASH\n\
+             {SHA512_EMPTY}  {STAGE3}.CONTENTS.gz\n\
+             -----BEGIN PGP SIGNATURE-----\n\
+             \n\
+             iQIzBAEBCgAdFiEE...\n\
+             {SHA512_EMPTY}  {STAGE3}\n\
+             -----END PGP SIGNATURE-----\n"
+        )
+    }
+
+    #[test]
+    fn gentoo_digests_clear_signed_two_algorithms() {
+        let text = gentoo_digests(B2_ABC, SHA512_ABC);
+        let file = format!("{STAGE3}.DIGESTS");
+        let got = parse_checksum_file(&text, &file, STAGE3).unwrap();
+        // Same length, told apart only by the block headers; the line inside
+        // the signature armour is not read.
+        assert_eq!(
+            got,
+            vec![
+                exp(Algorithm::Blake2b512, B2_ABC, &file),
+                exp(Algorithm::Sha512, SHA512_ABC, &file),
+            ]
+        );
+        check(&got, &all_of(b"abc")).unwrap();
+
+        let contents = format!("{STAGE3}.CONTENTS.gz");
+        let got = parse_checksum_file(&text, &file, &contents).unwrap();
+        assert_eq!(got.len(), 2);
+        check(&got, &all_of(b"")).unwrap();
+    }
+
+    #[test]
+    fn gentoo_digests_mismatch_in_one_algorithm() {
+        // The BLAKE2b entry is really the digest of something else.
+        let text = gentoo_digests(B2_EMPTY, SHA512_ABC);
+        let got = parse_checksum_file(&text, "DIGESTS", STAGE3).unwrap();
+        let computed = MultiHasher::new(&got);
+        let mut computed = computed;
+        computed.update(b"abc");
+        match check(&got, &computed.finish()) {
+            Err(ChecksumError::Mismatch {
+                algorithm,
+                expected,
+                found,
+                origin,
+            }) => {
+                assert_eq!(algorithm, Algorithm::Blake2b512);
+                assert_eq!(expected, B2_EMPTY);
+                assert_eq!(found, B2_ABC);
+                assert_eq!(origin, "DIGESTS");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn gentoo_unsupported_block_and_dash_escapes() {
+        let text = format!(
+            "-----BEGIN PGP SIGNED MESSAGE-----\n\
+             Hash: SHA256\n\
+             \n\
+             - # SHA256 HASH\n\
+             {SHA256_ABC}  ./a.tar\n\
+             # WHIRLPOOL HASH\n\
+             {SHA512_EMPTY}  a.tar\n\
+             -----BEGIN PGP SIGNATURE-----\n\
+             xx\n\
+             -----END PGP SIGNATURE-----\n"
+        );
+        let got = parse_checksum_file(&text, "a.tar.DIGESTS", "a.tar").unwrap();
+        assert_eq!(
+            got,
+            vec![exp(Algorithm::Sha256, SHA256_ABC, "a.tar.DIGESTS")]
+        );
+    }
+
+    #[test]
+    fn one_line_files() {
+        let got = parse_checksum_file(&format!("{SHA256_ABC}\n"), "x.tar.sha256", "x.tar").unwrap();
+        assert_eq!(
+            got,
+            vec![exp(Algorithm::Sha256, SHA256_ABC, "x.tar.sha256")]
+        );
+        // No trailing newline, hex and name.
+        let got =
+            parse_checksum_file(&format!("{SHA512_ABC}  x.tar"), "x.tar.sha512", "x.tar").unwrap();
+        assert_eq!(got[0].algorithm, Algorithm::Sha512);
+        // Output of `sha256sum < x.tar`.
+        let got = parse_checksum_file(&format!("{SHA256_ABC}  -\n"), "x.sha256", "x.tar").unwrap();
+        assert_eq!(got.len(), 1);
+        // A bare digest next to named entries is ambiguous and does not count.
+        let text = format!("{SHA256_ABC}\n{SHA256_EMPTY}  y.tar\n");
+        assert!(matches!(
+            parse_checksum_file(&text, "SUMS", "x.tar"),
+            Err(ChecksumError::NotListed { .. })
+        ));
+    }
+
+    #[test]
+    fn coreutils_escaped_names() {
+        let text = format!("\\{SHA256_ABC}  dir/a\\\\b\\nc.tar\n");
+        let got = parse_checksum_file(&text, "SHA256SUMS", "a\\b\nc.tar").unwrap();
+        assert_eq!(got.len(), 1);
+        let text = format!("\\SHA256 (a\\\\b.tar) = {SHA256_ABC}\n");
+        let got = parse_checksum_file(&text, "SHA256SUMS", "a\\b.tar").unwrap();
+        assert_eq!(got.len(), 1);
+    }
+
+    #[test]
+    fn missing_entry_names_file_and_input() {
+        let text = format!("{SHA256_ABC}  other.tar\n{SHA256_ABC}  a.tar.CONTENTS.gz\n");
+        let err = parse_checksum_file(&text, "SHA256SUMS", "dir/a.tar").unwrap_err();
+        match &err {
+            ChecksumError::NotListed {
+                checksum_file,
+                name,
+            } => {
+                assert_eq!(checksum_file, "SHA256SUMS");
+                assert_eq!(name, "a.tar");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(err.to_string(), "SHA256SUMS does not list a.tar");
+        assert!(matches!(
+            parse_checksum_file("", "SHA256SUMS", "a.tar"),
+            Err(ChecksumError::NotListed { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_entries() {
+        // Malformed lines for other files are ignored...
+        let text = format!(
+            "zz  other.tar\n{}  short.tar\nSHA256 (x) = nothex\n{SHA256_ABC}  a.tar\n",
+            &SHA256_ABC[..10]
+        );
+        assert_eq!(
+            parse_checksum_file(&text, "SUMS", "a.tar").unwrap().len(),
+            1
+        );
+        // ...but not for the input.
+        let text = format!("{SHA256_ABC}  b.tar\n{}  a.tar\n", &SHA256_ABC[..63]);
+        let err = parse_checksum_file(&text, "SUMS", "a.tar").unwrap_err();
+        assert!(
+            matches!(&err, ChecksumError::Malformed { origin, line: Some(2), .. } if origin == "SUMS"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("malformed checksum in SUMS line 2:"),
+            "{err}"
+        );
+        let text = format!("SHA256 (a.tar) = {}x\n", &SHA256_ABC[..63]);
+        assert!(matches!(
+            parse_checksum_file(&text, "SUMS", "a.tar"),
+            Err(ChecksumError::Malformed { .. })
+        ));
+        // Wrong length for the block's algorithm.
+        let text = format!("# SHA256 HASH\n{SHA512_ABC}  a.tar\n");
+        assert!(matches!(
+            parse_checksum_file(&text, "DIGESTS", "a.tar"),
+            Err(ChecksumError::Malformed { .. })
+        ));
+        // b2sum with a non-default length.
+        let text = format!("{SHA256_ABC}  a.tar\n");
+        assert!(matches!(
+            parse_checksum_file(&text, "B2SUMS", "a.tar"),
+            Err(ChecksumError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn same_base_name_with_different_digests_is_ambiguous() {
+        let text = format!("{SHA256_ABC}  amd64/rootfs.tar\n{SHA256_EMPTY}  arm64/rootfs.tar\n");
+        match parse_checksum_file(&text, "SHA256SUMS", "rootfs.tar") {
+            Err(ChecksumError::Ambiguous {
+                checksum_file,
+                name,
+                algorithm,
+            }) => {
+                assert_eq!(checksum_file, "SHA256SUMS");
+                assert_eq!(name, "rootfs.tar");
+                assert_eq!(algorithm, Algorithm::Sha256);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn tag_line_with_empty_digest_is_malformed() {
+        let err = parse_checksum_file("SHA256 (a.tar) =\n", "SUMS", "a.tar").unwrap_err();
+        assert!(err.to_string().contains("64 hex digits, got 0"), "{err}");
+        let err = parse_checksum_file("SHA512 (a.tar) = ab cd\n", "SUMS", "a.tar").unwrap_err();
+        assert!(err.to_string().contains("non-hex character ' '"), "{err}");
+    }
+
+    #[test]
+    fn check_reports_mismatch_and_missing_digest() {
+        let expected = [parse_expect(&format!("sha256:{SHA256_EMPTY}")).unwrap()];
+        let err = check(&expected, &all_of(b"abc")).unwrap_err();
+        match &err {
+            ChecksumError::Mismatch {
+                algorithm,
+                expected,
+                found,
+                origin,
+            } => {
+                assert_eq!(*algorithm, Algorithm::Sha256);
+                assert_eq!(expected, SHA256_EMPTY);
+                assert_eq!(found, SHA256_ABC);
+                assert_eq!(origin, "--expect");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("sha256 mismatch"), "{err}");
+        let only_sha512 = {
+            let mut h = MultiHasher::with_algorithms([Algorithm::Sha512]);
+            h.update(b"");
+            h.finish()
+        };
+        assert!(matches!(
+            check(&expected, &only_sha512),
+            Err(ChecksumError::NotComputed {
+                algorithm: Algorithm::Sha256,
+                ..
+            })
+        ));
+        check(&[], &[]).unwrap();
+    }
+}

@@ -1,0 +1,188 @@
+//! The library's error type: one structured variant per way an import can be refused.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the library.
+///
+/// Every variant that concerns a file names it, so the binary can print one
+/// line that tells the user which file and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O operation on `path` failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The input is empty (zero bytes).
+    #[error("{input}: input is empty")]
+    EmptyInput {
+        /// The input's name as the user gave it.
+        input: String,
+    },
+
+    /// The input's first bytes match no supported format.
+    #[error(
+        "{input}: unrecognised input format (first bytes: {magic}); supported: gzip, xz, zstd, bzip2 or an uncompressed tar archive"
+    )]
+    UnknownFormat {
+        /// The input's name.
+        input: String,
+        /// The first bytes seen, as hex and printable text.
+        magic: String,
+    },
+
+    /// The compressed input could not be decoded: truncated, corrupt or followed by garbage.
+    #[error("{input}: {format} data is corrupt or truncated near input byte {offset}: {reason}")]
+    Decode {
+        /// The input's name.
+        input: String,
+        /// The compression format being decoded.
+        format: &'static str,
+        /// Compressed bytes consumed when the decoder failed.
+        offset: u64,
+        /// What the decoder reported.
+        reason: String,
+    },
+
+    /// The decompressed stream is not a tar archive, or is a damaged one.
+    #[error("{input}: {reason} (at uncompressed byte {offset})")]
+    Tar {
+        /// The input's name.
+        input: String,
+        /// Offset in the decompressed stream.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A digest did not match what was expected.
+    #[error("{what}: digest mismatch: expected {expected}, found {found}")]
+    DigestMismatch {
+        /// What was checked (an input, a blob).
+        what: String,
+        /// The expected digest.
+        expected: String,
+        /// The digest actually computed.
+        found: String,
+    },
+
+    /// A digest string is not of the form `sha256:<64 lowercase hex>`.
+    #[error("invalid digest {digest:?}: {reason}")]
+    InvalidDigest {
+        /// The offending string.
+        digest: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// The output directory exists but is not an OCI image layout.
+    #[error(
+        "{path}: exists, is not empty and is not an OCI image layout (no oci-layout file); choose another --output"
+    )]
+    NotALayout {
+        /// The directory.
+        path: PathBuf,
+    },
+
+    /// The existing layout is damaged or of an unsupported version.
+    #[error("{path}: {reason}")]
+    BadLayout {
+        /// The file in the layout that is wrong.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The options given do not make sense together.
+    #[error("{0}")]
+    Usage(String),
+
+    /// An OCI document could not be built or serialized.
+    #[error("building {what}: {reason}")]
+    Spec {
+        /// Which document.
+        what: &'static str,
+        /// The underlying message.
+        reason: String,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Attach a path to an `io::Error`, the one way this crate reports I/O failures.
+pub(crate) trait IoContext<T> {
+    /// Wrap the error with the path it concerns.
+    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })
+    }
+}
+
+/// An I/O error that already knows which file it concerns.
+///
+/// Decoders wrap the errors of the readers and writers under them in their
+/// own `io::Error`s; carrying the path inside lets the pipeline tell "the
+/// disk failed writing blob X" from "the xz data is corrupt".
+#[derive(Debug)]
+pub(crate) struct PathIoError {
+    pub(crate) path: PathBuf,
+    pub(crate) source: io::Error,
+}
+
+impl std::fmt::Display for PathIoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for PathIoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Wrap `source` so that it carries `path` through layers of adapters.
+pub(crate) fn mark(path: &std::path::Path, source: io::Error) -> io::Error {
+    io::Error::new(
+        source.kind(),
+        PathIoError {
+            path: path.to_path_buf(),
+            source,
+        },
+    )
+}
+
+/// If `err` carries a path (see [`mark`]), turn it into [`Error::Io`];
+/// otherwise let `other` classify it.
+pub(crate) fn classify(err: io::Error, other: impl FnOnce(io::Error) -> Error) -> Error {
+    if err
+        .get_ref()
+        .is_some_and(|e| e.downcast_ref::<PathIoError>().is_some())
+    {
+        let kind = err.kind();
+        if let Some(inner) = err.into_inner() {
+            if let Ok(p) = inner.downcast::<PathIoError>() {
+                return Error::Io {
+                    path: p.path,
+                    source: p.source,
+                };
+            }
+        }
+        return other(io::Error::from(kind));
+    }
+    other(err)
+}

@@ -1,0 +1,264 @@
+//! The image configuration and manifest, built with `oci-spec` and
+//! serialized deterministically.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use oci_spec::image::{
+    Arch, Config, Descriptor, Digest, HistoryBuilder, ImageConfigurationBuilder,
+    ImageManifestBuilder, MediaType, Os, PlatformBuilder, RootFsBuilder,
+};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// The platform an image is for, with GOARCH/GOOS names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Platform {
+    /// GOOS, e.g. `linux`.
+    pub os: String,
+    /// GOARCH, e.g. `amd64`.
+    pub architecture: String,
+    /// e.g. `v8` for arm64, `v7` for arm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+/// One layer as the manifest and config see it.
+#[derive(Clone, Debug)]
+pub struct LayerRef {
+    /// Layer media type.
+    pub media_type: MediaType,
+    /// Blob digest.
+    pub digest: String,
+    /// Blob size.
+    pub size: u64,
+    /// sha256 of the uncompressed tar.
+    pub diff_id: String,
+    /// History line for this layer.
+    pub created_by: String,
+    /// History comment.
+    pub comment: Option<String>,
+}
+
+/// What the image config says besides its layers.
+#[derive(Clone, Debug)]
+pub struct ImageMeta {
+    /// Platform.
+    pub platform: Platform,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// Execution defaults (Env, Cmd, ...), if any.
+    pub config: Option<Config>,
+    /// Manifest annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn spec_err(what: &'static str) -> impl Fn(oci_spec::OciSpecError) -> Error {
+    move |e| Error::Spec {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// Serialize with sorted object keys, so maps (which `oci-spec` keeps in
+/// `HashMap`s) come out in the same order on every run.
+pub fn canonical_json<T: Serialize>(value: &T, what: &'static str) -> Result<Vec<u8>> {
+    let v = serde_json::to_value(value).map_err(|e| Error::Spec {
+        what,
+        reason: e.to_string(),
+    })?;
+    serde_json::to_vec(&v).map_err(|e| Error::Spec {
+        what,
+        reason: e.to_string(),
+    })
+}
+
+fn digest(d: &str) -> Result<Digest> {
+    Digest::from_str(d).map_err(spec_err("a digest"))
+}
+
+/// The image configuration JSON.
+pub fn config_json(meta: &ImageMeta, layers: &[LayerRef]) -> Result<Vec<u8>> {
+    let rootfs = RootFsBuilder::default()
+        .typ("layers")
+        .diff_ids(layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>())
+        .build()
+        .map_err(spec_err("rootfs"))?;
+    let mut history = Vec::new();
+    for l in layers {
+        let mut h = HistoryBuilder::default()
+            .created(meta.created.clone())
+            .created_by(l.created_by.clone());
+        if let Some(c) = &l.comment {
+            h = h.comment(c.clone());
+        }
+        history.push(h.build().map_err(spec_err("history"))?);
+    }
+    let mut b = ImageConfigurationBuilder::default()
+        .created(meta.created.clone())
+        .architecture(Arch::from(meta.platform.architecture.as_str()))
+        .os(Os::from(meta.platform.os.as_str()))
+        .rootfs(rootfs)
+        .history(history);
+    if let Some(v) = &meta.platform.variant {
+        b = b.variant(v.clone());
+    }
+    if let Some(c) = &meta.config {
+        b = b.config(c.clone());
+    }
+    let config = b.build().map_err(spec_err("image config"))?;
+    canonical_json(&config, "image config")
+}
+
+/// The image manifest JSON.
+pub fn manifest_json(
+    config_digest: &str,
+    config_size: u64,
+    layers: &[LayerRef],
+    annotations: &BTreeMap<String, String>,
+) -> Result<Vec<u8>> {
+    let config = Descriptor::new(MediaType::ImageConfig, config_size, digest(config_digest)?);
+    let mut descs = Vec::new();
+    for l in layers {
+        descs.push(Descriptor::new(l.media_type.clone(), l.size, digest(&l.digest)?));
+    }
+    let mut b = ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .config(config)
+        .layers(descs);
+    if !annotations.is_empty() {
+        b = b.annotations(
+            annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<HashMap<_, _>>(),
+        );
+    }
+    let m = b.build().map_err(spec_err("image manifest"))?;
+    canonical_json(&m, "image manifest")
+}
+
+/// The `index.json` descriptor for a manifest, named `tag`.
+pub fn index_descriptor(
+    manifest_digest: &str,
+    manifest_size: u64,
+    tag: &str,
+    platform: &Platform,
+) -> Result<serde_json::Value> {
+    let mut d = Descriptor::new(MediaType::ImageManifest, manifest_size, digest(manifest_digest)?);
+    let mut p = PlatformBuilder::default()
+        .architecture(Arch::from(platform.architecture.as_str()))
+        .os(Os::from(platform.os.as_str()));
+    if let Some(v) = &platform.variant {
+        p = p.variant(v.clone());
+    }
+    d.set_platform(Some(p.build().map_err(spec_err("platform"))?));
+    d.set_annotations(Some(HashMap::from([(
+        crate::layout::REF_NAME.to_string(),
+        tag.to_string(),
+    )])));
+    serde_json::to_value(&d).map_err(|e| Error::Spec {
+        what: "index descriptor",
+        reason: e.to_string(),
+    })
+}
+
+/// Media type of a layer with the given compression.
+pub fn layer_media_type(c: crate::compress::Compression) -> MediaType {
+    match c {
+        crate::compress::Compression::Gzip => MediaType::ImageLayerGzip,
+        crate::compress::Compression::Zstd => MediaType::ImageLayerZstd,
+        _ => MediaType::ImageLayer,
+    }
+}
+
+/// Parse `--created`: RFC 3339 or `@UNIX_SECONDS`. Returns the normalized RFC 3339 string (UTC).
+pub fn parse_created(s: &str) -> std::result::Result<String, String> {
+    if let Some(secs) = s.strip_prefix('@') {
+        let n: i64 = secs
+            .parse()
+            .map_err(|_| format!("{s:?}: expected @ followed by whole seconds since 1970"))?;
+        return format_unix(n).ok_or_else(|| format!("{s:?}: out of range"));
+    }
+    let t = chrono::DateTime::parse_from_rfc3339(s)
+        .map_err(|e| format!("{s:?}: not an RFC 3339 time ({e}); e.g. 2024-05-01T12:00:00Z or @1714564800"))?;
+    Ok(t.with_timezone(&chrono::Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+/// RFC 3339 (UTC, whole seconds) for a Unix time.
+pub fn format_unix(secs: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer() -> LayerRef {
+        LayerRef {
+            media_type: MediaType::ImageLayerGzip,
+            digest: format!("sha256:{}", "a".repeat(64)),
+            size: 10,
+            diff_id: format!("sha256:{}", "b".repeat(64)),
+            created_by: "ociimport test".into(),
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn created_parsing() {
+        assert_eq!(parse_created("@0").unwrap(), "1970-01-01T00:00:00Z");
+        assert_eq!(parse_created("@1714564800").unwrap(), "2024-05-01T12:00:00Z");
+        assert_eq!(
+            parse_created("2024-05-01T14:00:00+02:00").unwrap(),
+            "2024-05-01T12:00:00Z"
+        );
+        assert!(parse_created("yesterday").unwrap_err().contains("RFC 3339"));
+        assert!(parse_created("@x").is_err());
+    }
+
+    #[test]
+    fn manifest_is_canonical_and_annotations_sorted() {
+        let mut ann = BTreeMap::new();
+        for k in ["z", "a", "m", "b", "y"] {
+            ann.insert(format!("org.example.{k}"), k.to_string());
+        }
+        let m1 = manifest_json(&format!("sha256:{}", "c".repeat(64)), 5, &[layer()], &ann).unwrap();
+        let m2 = manifest_json(&format!("sha256:{}", "c".repeat(64)), 5, &[layer()], &ann).unwrap();
+        assert_eq!(m1, m2);
+        let s = String::from_utf8(m1).unwrap();
+        let pos: Vec<usize> = ["org.example.a", "org.example.b", "org.example.m", "org.example.y", "org.example.z"]
+            .iter()
+            .map(|k| s.find(k).unwrap())
+            .collect();
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{s}");
+        assert!(s.contains(r#""mediaType":"application/vnd.oci.image.layer.v1.tar+gzip""#));
+        assert!(s.contains(r#""schemaVersion":2"#));
+    }
+
+    #[test]
+    fn config_has_diff_ids_and_platform() {
+        let meta = ImageMeta {
+            platform: Platform {
+                os: "linux".into(),
+                architecture: "arm64".into(),
+                variant: Some("v8".into()),
+            },
+            created: "2024-05-01T12:00:00Z".into(),
+            config: None,
+            annotations: BTreeMap::new(),
+        };
+        let c = config_json(&meta, &[layer()]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&c).unwrap();
+        assert_eq!(v["architecture"], "arm64");
+        assert_eq!(v["variant"], "v8");
+        assert_eq!(v["rootfs"]["type"], "layers");
+        assert_eq!(v["rootfs"]["diff_ids"][0], format!("sha256:{}", "b".repeat(64)));
+        assert_eq!(v["created"], "2024-05-01T12:00:00Z");
+        assert_eq!(v["history"][0]["created_by"], "ociimport test");
+    }
+}

@@ -1,0 +1,645 @@
+//! The import pipeline: one pass over each input, three digests, then an
+//! atomic publish.
+//!
+//! ```text
+//!  decode thread                                  main thread
+//!  file ─ count ─ sha256(input) ─┬─ [tap: blob]   ┌─ sha256 (DiffID)
+//!                                └─ decoder ──────┼─ tar scanner (+observers)
+//!                      bounded queue of chunks ──▶└─ encoder ─ sha256+size ─ blob temp file
+//! ```
+//! For a passthrough layer (gzip/zstd input kept as is) the tap writes the
+//! raw input to the blob and there is no encoder. Nothing is published until
+//! every input has been read to its end and found sound.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::mpsc;
+
+use crate::compress::{self, Compression, DecodeOptions, Decoder, Encoder};
+use crate::error::{Error, IoContext, Result, classify, mark};
+use crate::hashing::{CountReader, HashReader, Measured, Sha256Counter, TapReader};
+use crate::image::{self, ImageMeta, LayerRef, Platform};
+use crate::layout::{BlobWriter, Layout, PendingBlob};
+use crate::report::{BlobRef, ImportReport, LayerReport};
+use crate::tarscan::{TarScanner, TarSummary};
+
+/// Size of the chunks passed from the decoder to the hashing/encoding side.
+const CHUNK: usize = 256 * 1024;
+/// Chunks in flight between the threads: memory stays bounded whatever the input size.
+const QUEUE: usize = 8;
+
+/// Where an input comes from.
+#[derive(Clone, Debug)]
+pub enum InputSource {
+    /// A file.
+    Path(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+impl InputSource {
+    /// From a command-line argument (`-` is stdin).
+    pub fn from_arg(arg: &str) -> Self {
+        if arg == "-" {
+            InputSource::Stdin
+        } else {
+            InputSource::Path(PathBuf::from(arg))
+        }
+    }
+
+    /// The name shown to the user.
+    pub fn display(&self) -> String {
+        match self {
+            InputSource::Path(p) => p.display().to_string(),
+            InputSource::Stdin => "-".to_string(),
+        }
+    }
+
+    /// The base name used for history and checksum-file lookups.
+    pub fn base_name(&self) -> String {
+        match self {
+            InputSource::Path(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string()),
+            InputSource::Stdin => "stdin".to_string(),
+        }
+    }
+
+    fn path_for_errors(&self) -> PathBuf {
+        match self {
+            InputSource::Path(p) => p.clone(),
+            InputSource::Stdin => PathBuf::from("<stdin>"),
+        }
+    }
+
+    fn open(&self) -> Result<Box<dyn Read + Send>> {
+        match self {
+            InputSource::Path(p) => Ok(Box::new(File::open(p).at(p)?)),
+            InputSource::Stdin => Ok(Box::new(io::stdin())),
+        }
+    }
+}
+
+/// The layer compression the user asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LayerCompression {
+    /// Keep gzip/zstd input as is; encode anything else as gzip.
+    #[default]
+    Auto,
+    /// Always gzip.
+    Gzip,
+    /// Always zstd.
+    Zstd,
+    /// Uncompressed tar.
+    None,
+}
+
+/// Everything an import needs besides its inputs.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// The layout directory.
+    pub output: PathBuf,
+    /// Ref name for the new manifest.
+    pub tag: String,
+    /// Layer compression.
+    pub compression: LayerCompression,
+    /// Compression level for gzip (1-9) or zstd (1-22).
+    pub level: Option<i32>,
+    /// Normalized RFC 3339 `created`, from `--created`.
+    pub created: Option<String>,
+    /// `SOURCE_DATE_EPOCH`, if set.
+    pub source_date_epoch: Option<String>,
+    /// Platform overrides.
+    pub arch: Option<String>,
+    /// OS override.
+    pub os: Option<String>,
+    /// Variant override.
+    pub variant: Option<String>,
+    /// Worker threads for decoding/encoding.
+    pub threads: u32,
+    /// Input bytes read so far, for a progress display.
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+impl ImportOptions {
+    /// Defaults for writing into `output`.
+    pub fn new(output: impl Into<PathBuf>) -> Self {
+        Self {
+            output: output.into(),
+            tag: "latest".into(),
+            compression: LayerCompression::Auto,
+            level: None,
+            created: None,
+            source_date_epoch: None,
+            arch: None,
+            os: None,
+            variant: None,
+            threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .try_into()
+                .unwrap_or(1),
+            progress: None,
+        }
+    }
+}
+
+/// The default output directory for an input: its file name without
+/// `.tar.*`, `.tgz`, `.txz`, ... (in the current directory).
+pub fn default_output(input: &Path) -> PathBuf {
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    let lower = name.to_ascii_lowercase();
+    const SUFFIXES: [&str; 14] = [
+        ".tar.gz", ".tar.xz", ".tar.zst", ".tar.zstd", ".tar.bz2", ".tgz", ".txz", ".tzst", ".tbz2",
+        ".tbz", ".tar", ".gz", ".xz", ".zst",
+    ];
+    for s in SUFFIXES {
+        if lower.len() > s.len() && lower.ends_with(s) {
+            return PathBuf::from(&name[..name.len() - s.len()]);
+        }
+    }
+    // No archive extension: never reuse the input's own name.
+    PathBuf::from(format!("{name}.oci"))
+}
+
+/// Validate an OCI ref name (`org.opencontainers.image.ref.name` grammar).
+pub fn validate_tag(tag: &str) -> std::result::Result<(), String> {
+    // ref ::= component ("/" component)*; component ::= alphanum (separator alphanum)*
+    // separator ::= [-._:@+] | "--"
+    let ok = !tag.is_empty()
+        && tag.split('/').all(|c| {
+            let b = c.as_bytes();
+            if b.is_empty() || !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric() {
+                return false;
+            }
+            let mut prev_sep = 0usize;
+            for &ch in b {
+                if ch.is_ascii_alphanumeric() {
+                    prev_sep = 0;
+                } else if b"-._:@+".contains(&ch) {
+                    prev_sep += 1;
+                    // Only "--" may be a two-character separator.
+                    if prev_sep > 2 || (prev_sep == 2 && ch != b'-') {
+                        return false;
+                    }
+                } else {
+                    return false;
+                }
+            }
+            true
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{tag:?} is not a valid OCI ref name (letters and digits, separated by one of - . _ : @ + or --, components joined by /)"
+        ))
+    }
+}
+
+/// The result of reading one input.
+struct LayerOutcome {
+    report: LayerReport,
+    blob: PendingBlob,
+    summary: TarSummary,
+}
+
+/// Import `inputs` as the layers of one image into the layout `opts.output`.
+///
+/// On any error the layout is left as it was: no new blob, no temp file, no index change.
+pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportReport> {
+    if inputs.is_empty() {
+        return Err(Error::Usage("no input given".into()));
+    }
+    validate_tag(&opts.tag).map_err(Error::Usage)?;
+    let layout = Layout::open_or_create(&opts.output)?;
+    match import_into(&layout, inputs, opts) {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            layout.abandon();
+            Err(e)
+        }
+    }
+}
+
+fn import_into(layout: &Layout, inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportReport> {
+    let mut outcomes = Vec::new();
+    for input in inputs {
+        outcomes.push(import_layer(layout, input, opts)?);
+    }
+
+    let platform = Platform {
+        os: opts.os.clone().unwrap_or_else(|| "linux".into()),
+        architecture: opts
+            .arch
+            .clone()
+            .unwrap_or_else(|| host_architecture().to_string()),
+        variant: opts.variant.clone(),
+    };
+    let (created, created_source) = created_time(opts, &outcomes)?;
+    let layers: Vec<LayerRef> = outcomes
+        .iter()
+        .map(|o| LayerRef {
+            media_type: image::layer_media_type(match o.report.media_type.as_str() {
+                t if t.ends_with("+gzip") => Compression::Gzip,
+                t if t.ends_with("+zstd") => Compression::Zstd,
+                _ => Compression::None,
+            }),
+            digest: o.report.digest.clone(),
+            size: o.report.size,
+            diff_id: o.report.diff_id.clone(),
+            created_by: format!(
+                "ociimport {} {}",
+                env!("CARGO_PKG_VERSION"),
+                input_base(&o.report.input)
+            ),
+            comment: None,
+        })
+        .collect();
+    let meta = ImageMeta {
+        platform: platform.clone(),
+        created: created.clone(),
+        config: None,
+        annotations: BTreeMap::new(),
+    };
+    let config = image::config_json(&meta, &layers)?;
+    let config_blob = layout.blob_from_bytes(&config)?;
+    let config_ref = blob_ref(config_blob.measured());
+    let manifest = image::manifest_json(&config_ref.digest, config_ref.size, &layers, &meta.annotations)?;
+    let manifest_blob = layout.blob_from_bytes(&manifest)?;
+    let manifest_ref = blob_ref(manifest_blob.measured());
+
+    let mut warnings = Vec::new();
+    let mut reports = Vec::new();
+    let mut blobs = Vec::new();
+    for o in outcomes {
+        for w in &o.summary.warnings {
+            warnings.push(format!("{}: {w}", o.report.input));
+        }
+        reports.push(o.report);
+        blobs.push(o.blob);
+    }
+    blobs.push(config_blob);
+    blobs.push(manifest_blob);
+    layout.publish(blobs)?;
+    let desc = image::index_descriptor(&manifest_ref.digest, manifest_ref.size, &opts.tag, &platform)?;
+    layout.add_to_index(desc, &opts.tag)?;
+
+    Ok(ImportReport {
+        layout: opts.output.display().to_string(),
+        tag: opts.tag.clone(),
+        manifest: manifest_ref,
+        config: config_ref,
+        platform,
+        created,
+        created_source,
+        layers: reports,
+        warnings,
+    })
+}
+
+fn input_base(input: &str) -> String {
+    InputSource::from_arg(input).base_name()
+}
+
+fn blob_ref(m: &Measured) -> BlobRef {
+    BlobRef {
+        digest: m.digest.clone(),
+        size: m.size,
+    }
+}
+
+/// `--created`, else `SOURCE_DATE_EPOCH`, else the newest entry's mtime.
+fn created_time(opts: &ImportOptions, outcomes: &[LayerOutcome]) -> Result<(String, String)> {
+    if let Some(c) = &opts.created {
+        return Ok((c.clone(), "--created".into()));
+    }
+    if let Some(s) = &opts.source_date_epoch {
+        let secs: i64 = s.trim().parse().map_err(|_| {
+            Error::Usage(format!(
+                "SOURCE_DATE_EPOCH={s:?} is not a whole number of seconds since 1970"
+            ))
+        })?;
+        let t = image::format_unix(secs)
+            .ok_or_else(|| Error::Usage(format!("SOURCE_DATE_EPOCH={s} is out of range")))?;
+        return Ok((t, "SOURCE_DATE_EPOCH".into()));
+    }
+    let newest = outcomes
+        .iter()
+        .filter_map(|o| o.summary.newest_mtime)
+        .max()
+        .unwrap_or(0);
+    let t = image::format_unix(newest.max(0)).unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+    Ok((t, "newest entry".into()))
+}
+
+/// GOARCH of the machine we run on.
+pub fn host_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "powerpc64" => "ppc64",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        "loongarch64" => "loong64",
+        "mips64" if cfg!(target_endian = "little") => "mips64le",
+        "mips64" => "mips64",
+        "mips" if cfg!(target_endian = "little") => "mipsle",
+        "mips" => "mips",
+        other => other,
+    }
+}
+
+/// What the decode thread hands back when the input is exhausted.
+struct DecodeEnd {
+    input: Measured,
+    passthrough: Option<PendingBlob>,
+}
+
+/// Read one input completely and write its layer blob to a temp file.
+fn import_layer(layout: &Layout, input: &InputSource, opts: &ImportOptions) -> Result<LayerOutcome> {
+    let name = input.display();
+    let src_path = input.path_for_errors();
+    let counter = opts.progress.clone().unwrap_or_default();
+    let raw = CountReader::new(PathErrors::new(input.open()?, src_path.clone()), counter.clone());
+    let mut hashed = HashReader::new(raw);
+
+    // Sniff the format from the first bytes (they stay in the hash and are replayed).
+    let mut head = Vec::with_capacity(compress::SNIFF_LEN);
+    (&mut hashed)
+        .take(compress::SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| classify(e, |e| Error::Io { path: src_path.clone(), source: e }))?;
+    if head.is_empty() {
+        return Err(Error::EmptyInput { input: name });
+    }
+    let format = compress::detect(&head).ok_or_else(|| Error::UnknownFormat {
+        input: name.clone(),
+        magic: compress::describe_unknown(&head),
+    })?;
+
+    let target = match (opts.compression, format) {
+        (LayerCompression::Auto, Compression::Gzip | Compression::Zstd) => format,
+        (LayerCompression::Auto, _) => Compression::Gzip,
+        (LayerCompression::Gzip, _) => Compression::Gzip,
+        (LayerCompression::Zstd, _) => Compression::Zstd,
+        (LayerCompression::None, _) => Compression::None,
+    };
+    // Same format and no level asked for: keep the input's bytes as the blob.
+    let passthrough = target == format && (opts.level.is_none() || opts.compression == LayerCompression::Auto);
+    let passthrough_blob = if passthrough { Some(layout.blob_writer()?) } else { None };
+    let encode_blob = if passthrough { None } else { Some(layout.blob_writer()?) };
+
+    let decode_opts = DecodeOptions {
+        xz_threads: 1,
+        ..DecodeOptions::default()
+    };
+
+    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(QUEUE);
+    let mut diff = Sha256Counter::new();
+    let mut scanner = TarScanner::new();
+    let mut encoder = match encode_blob {
+        Some(w) => Some(
+            Encoder::new(target, w, opts.level, opts.threads).map_err(|e| Error::Io {
+                path: layout.root().to_path_buf(),
+                source: e,
+            })?,
+        ),
+        None => None,
+    };
+    let name_ref = &name;
+    let counter_ref = &counter;
+
+    let (decoded, consumed) = std::thread::scope(|s| -> Result<(DecodeEnd, Result<()>)> {
+        let decoder = s.spawn(move || -> Result<DecodeEnd> {
+            let replay = Cursor::new(head).chain(hashed);
+            let tapped = TapReader::new(
+                replay,
+                Tap {
+                    blob: passthrough_blob,
+                },
+            );
+            let decode_err = |e: io::Error| {
+                classify(e, |e| Error::Decode {
+                    input: name_ref.clone(),
+                    format: format.name(),
+                    offset: counter_ref.load(std::sync::atomic::Ordering::Relaxed),
+                    reason: e.to_string(),
+                })
+            };
+            let mut dec = Decoder::new(format, tapped, decode_opts).map_err(decode_err)?;
+            loop {
+                let mut buf = vec![0u8; CHUNK];
+                let mut filled = 0;
+                // Fill whole chunks so the consumer does fewer, larger writes.
+                while filled < CHUNK {
+                    let n = match dec.read(&mut buf[filled..]) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(decode_err(e)),
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                if filled == 0 {
+                    break;
+                }
+                buf.truncate(filled);
+                if tx.send(buf).is_err() {
+                    // The consumer stopped (it found a problem); it reports why.
+                    return Err(Error::Usage("consumer stopped".into()));
+                }
+            }
+            drop(tx);
+            let tapped = dec.into_inner();
+            let (mut replay, mut tap) = tapped.finish();
+            // The decoder said "end": make sure nothing at all follows.
+            let mut probe = [0u8; 1];
+            let extra = replay.read(&mut probe).map_err(decode_err)?;
+            if extra != 0 {
+                return Err(Error::Decode {
+                    input: name_ref.clone(),
+                    format: format.name(),
+                    offset: counter_ref.load(std::sync::atomic::Ordering::Relaxed),
+                    reason: "data follows the end of the compressed stream".into(),
+                });
+            }
+            let (_, hashed) = replay.into_inner();
+            let (_, input_measured) = hashed.finish();
+            let passthrough = tap.take_blob().map(|b| b.finish()).transpose()?;
+            Ok(DecodeEnd {
+                input: input_measured,
+                passthrough,
+            })
+        });
+
+        // Consumer: the same bytes feed the DiffID, the tar scanner and the encoder.
+        let consumed = (|| -> Result<()> {
+            for chunk in rx.iter() {
+                diff.update(&chunk);
+                scanner.feed(&chunk).map_err(|e| Error::Tar {
+                    input: name_ref.clone(),
+                    offset: e.offset,
+                    reason: e.reason,
+                })?;
+                if let Some(enc) = encoder.as_mut() {
+                    enc.write_all(&chunk).map_err(|e| {
+                        classify(e, |e| Error::Io {
+                            path: layout.root().to_path_buf(),
+                            source: e,
+                        })
+                    })?;
+                }
+            }
+            Ok(())
+        })();
+        // Stop the producer promptly if we failed.
+        drop(rx);
+        let decoded = match decoder.join() {
+            Ok(r) => r,
+            Err(_) => Err(Error::Io {
+                path: src_path.clone(),
+                source: io::Error::other("the decoder thread failed"),
+            }),
+        };
+        match (decoded, consumed) {
+            // A consumer error is the root cause when the producer only saw the hang-up.
+            (Err(Error::Usage(_)), Err(e)) => Err(e),
+            (Err(e), _) => Err(e),
+            (Ok(d), c) => Ok((d, c)),
+        }
+    })?;
+    consumed?;
+
+    let (summary, _observers) = scanner.finish().map_err(|e| Error::Tar {
+        input: name.clone(),
+        offset: e.offset,
+        reason: e.reason,
+    })?;
+    let diff_id = diff.finish();
+    let blob = match (decoded.passthrough, encoder) {
+        (Some(b), _) => b,
+        (None, Some(enc)) => {
+            let w: BlobWriter = enc.finish().map_err(|e| {
+                classify(e, |e| Error::Io {
+                    path: layout.root().to_path_buf(),
+                    source: e,
+                })
+            })?;
+            w.finish()?
+        }
+        (None, None) => {
+            return Err(Error::Io {
+                path: layout.root().to_path_buf(),
+                source: io::Error::other("no layer blob was written"),
+            });
+        }
+    };
+    let m = blob.measured().clone();
+    Ok(LayerOutcome {
+        report: LayerReport {
+            input: name,
+            input_compression: format,
+            input_digest: decoded.input.digest,
+            input_size: decoded.input.size,
+            media_type: image::layer_media_type(target).to_string(),
+            digest: m.digest,
+            size: m.size,
+            diff_id: diff_id.digest,
+            uncompressed_size: diff_id.size,
+            entries: summary.entries,
+            passthrough,
+            warnings: summary.warnings.clone(),
+        },
+        blob,
+        summary,
+    })
+}
+
+/// What the raw input bytes are copied into on the decode side, as they pass.
+#[derive(Default)]
+struct Tap {
+    /// The passthrough layer blob.
+    blob: Option<BlobWriter>,
+}
+
+impl Tap {
+    fn take_blob(&mut self) -> Option<BlobWriter> {
+        self.blob.take()
+    }
+}
+
+impl Write for Tap {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(b) = self.blob.as_mut() {
+            b.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.blob.as_mut() {
+            Some(b) => b.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Tags read errors with the input's path, so they are not mistaken for corrupt data.
+struct PathErrors<R> {
+    inner: R,
+    path: PathBuf,
+}
+
+impl<R> PathErrors<R> {
+    fn new(inner: R, path: PathBuf) -> Self {
+        Self { inner, path }
+    }
+}
+
+impl<R: Read> Read for PathErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| mark(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_output_strips_archive_extensions() {
+        for (input, want) in [
+            ("stage3-amd64-openrc.tar.xz", "stage3-amd64-openrc"),
+            ("/tmp/alpine-minirootfs-3.20.0-x86_64.tar.gz", "alpine-minirootfs-3.20.0-x86_64"),
+            ("rootfs.tgz", "rootfs"),
+            ("rootfs.TXZ", "rootfs"),
+            ("root.tar.zst", "root"),
+            ("root.tar", "root"),
+            ("rootfs.img", "rootfs.img.oci"),
+        ] {
+            assert_eq!(default_output(Path::new(input)), PathBuf::from(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn tag_grammar() {
+        for ok in ["latest", "v1.0", "a/b/c", "x--y", "1.0-rc1", "my_tag:9", "a+b@c"] {
+            assert!(validate_tag(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", "x-", "a//b", "a..b", "a b", "a/", "ä", "x---y"] {
+            assert!(validate_tag(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,568 @@
+//! Writing an OCI image layout: blobs that appear only when complete, and an
+//! `index.json` replaced atomically under a lock.
+//!
+//! Protocol, so that a crash or a refusal at any point leaves the layout as
+//! it was and concurrent writers never lose a tag:
+//! 1. Blobs are streamed into temporary files in the layout's root
+//!    (`.ociimport-tmp-*`), each held under an exclusive `flock` while its
+//!    writer lives, so a later run can tell a stale temp file (lock free)
+//!    from a live one.
+//! 2. Nothing is renamed into `blobs/sha256/` until every input of the
+//!    import has been read, decoded and verified. Then each temp file is
+//!    fsynced and renamed to its digest, and the directory fsynced.
+//! 3. The layout directory itself is locked (`flock` on the directory, which
+//!    is never renamed), `index.json` re-read, merged, written to a temp file,
+//!    fsynced and renamed over the old one, and the lock released.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value};
+
+use crate::digest::validate_digest;
+use crate::error::{Error, IoContext, Result, mark};
+use crate::hashing::{HashWriter, Measured};
+
+/// The `oci-layout` file's content.
+pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+/// The annotation that names a manifest in `index.json`.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// Prefix of our temporary files in the layout root.
+pub const TEMP_PREFIX: &str = ".ociimport-tmp-";
+
+static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// An OCI image layout directory opened for appending.
+#[derive(Debug)]
+pub struct Layout {
+    root: PathBuf,
+    /// We made the directory (or found it empty): on failure we remove what we added.
+    fresh: bool,
+    created_dir: bool,
+}
+
+impl Layout {
+    /// Open `root` as a layout, creating it if missing or empty.
+    ///
+    /// A directory that exists, is not empty and has no `oci-layout` file is
+    /// refused: it is probably not meant to be written into.
+    pub fn open_or_create(root: &Path) -> Result<Layout> {
+        let mut created_dir = false;
+        match fs::metadata(root) {
+            Ok(m) if !m.is_dir() => {
+                return Err(Error::NotALayout {
+                    path: root.to_path_buf(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(root).at(root)?;
+                created_dir = true;
+            }
+            Err(e) => return Err(Error::Io {
+                path: root.to_path_buf(),
+                source: e,
+            }),
+        }
+        let marker = root.join("oci-layout");
+        let fresh = match fs::read(&marker) {
+            Ok(bytes) => {
+                check_layout_version(&marker, &bytes)?;
+                false
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let empty = fs::read_dir(root).at(root)?.next().is_none();
+                if !empty && !looks_like_our_fresh_layout(root)? {
+                    return Err(Error::NotALayout {
+                        path: root.to_path_buf(),
+                    });
+                }
+                true
+            }
+            Err(e) => return Err(Error::Io {
+                path: marker,
+                source: e,
+            }),
+        };
+        let layout = Layout {
+            root: root.to_path_buf(),
+            fresh,
+            created_dir,
+        };
+        if fresh {
+            // Written first so that a concurrent importer sees a layout, not
+            // a stranger's non-empty directory.
+            layout.write_atomic(&marker, OCI_LAYOUT)?;
+        }
+        let blobs = layout.blobs_dir();
+        fs::create_dir_all(&blobs).at(&blobs)?;
+        layout.clean_stale_temps();
+        Ok(layout)
+    }
+
+    /// The layout's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `blobs/sha256`.
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.root.join("blobs").join("sha256")
+    }
+
+    /// Path of the blob with `digest` (which must be validated first).
+    pub fn blob_path(&self, digest: &str) -> Result<PathBuf> {
+        let (algo, hex) = validate_digest(digest)?;
+        Ok(self.root.join("blobs").join(algo).join(hex))
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        let seq = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        self.root.join(format!(
+            "{TEMP_PREFIX}{}-{seq}-{nanos:08x}",
+            std::process::id()
+        ))
+    }
+
+    /// A new blob being written; it becomes visible only through [`Layout::publish`].
+    pub fn blob_writer(&self) -> Result<BlobWriter> {
+        let path = self.temp_path();
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .at(&path)?;
+        // Held until the writer is dropped, so cleanup by other runs skips it.
+        file.lock().at(&path)?;
+        Ok(BlobWriter {
+            out: Some(HashWriter::new(BufWriter::with_capacity(1 << 20, file))),
+            path,
+        })
+    }
+
+    /// A small blob (config, manifest) held in memory.
+    pub fn blob_from_bytes(&self, bytes: &[u8]) -> Result<PendingBlob> {
+        let mut w = self.blob_writer()?;
+        w.write_all(bytes).map_err(|e| Error::Io {
+            path: w.path.clone(),
+            source: e,
+        })?;
+        w.finish()
+    }
+
+    /// Move finished blobs into `blobs/sha256/`, durably.
+    ///
+    /// An existing blob of the same digest is replaced by the new, verified
+    /// bytes (an atomic rename), which also repairs one that was damaged.
+    pub fn publish(&self, blobs: Vec<PendingBlob>) -> Result<()> {
+        let dir = self.blobs_dir();
+        for mut b in blobs {
+            let dest = self.blob_path(&b.measured.digest)?;
+            fs::rename(&b.temp, &dest).at(&dest)?;
+            b.published = true;
+        }
+        sync_dir(&dir)?;
+        sync_dir(&self.root)
+    }
+
+    /// Add `descriptor` to `index.json` under `tag`, under the layout lock.
+    ///
+    /// An existing entry with the same ref name is replaced; every other
+    /// descriptor, annotation and unknown field is kept as it was.
+    pub fn add_to_index(&self, descriptor: Value, tag: &str) -> Result<()> {
+        let lock = File::open(&self.root).at(&self.root)?;
+        lock.lock().at(&self.root)?;
+        let result = self.merge_index(descriptor, tag);
+        // Closing the fd releases the flock even if unlock fails.
+        let _ = lock.unlock();
+        result
+    }
+
+    fn merge_index(&self, descriptor: Value, tag: &str) -> Result<()> {
+        let path = self.root.join("index.json");
+        let mut index = match fs::read(&path) {
+            Ok(bytes) => parse_index(&path, &bytes)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let mut m = Map::new();
+                m.insert("schemaVersion".into(), Value::from(2));
+                m.insert(
+                    "mediaType".into(),
+                    Value::from("application/vnd.oci.image.index.v1+json"),
+                );
+                m.insert("manifests".into(), Value::Array(Vec::new()));
+                m
+            }
+            Err(e) => return Err(Error::Io { path, source: e }),
+        };
+        let Some(Value::Array(manifests)) = index.get_mut("manifests") else {
+            return Err(Error::BadLayout {
+                path,
+                reason: "index.json has no manifests array".into(),
+            });
+        };
+        manifests.retain(|d| ref_name(d) != Some(tag));
+        manifests.push(descriptor);
+        // A concurrent first import may have removed oci-layout while
+        // abandoning; make sure the layout is complete before publishing.
+        let marker = self.root.join("oci-layout");
+        if !marker.exists() {
+            self.write_atomic(&marker, OCI_LAYOUT)?;
+        }
+        let bytes = serde_json::to_vec(&Value::Object(index)).map_err(|e| Error::Spec {
+            what: "index.json",
+            reason: e.to_string(),
+        })?;
+        self.write_atomic(&path, &bytes)
+    }
+
+    /// Replace `dest` with `bytes` atomically: temp file, fsync, rename, fsync dir.
+    pub fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
+        let tmp = self.temp_path();
+        let res = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .at(&tmp)?;
+            f.write_all(bytes).at(&tmp)?;
+            f.sync_all().at(&tmp)?;
+            fs::rename(&tmp, dest).at(dest)?;
+            sync_dir(&self.root)
+        })();
+        if res.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        res
+    }
+
+    /// Undo what a failed import added: temp files go with their writers;
+    /// a layout this run created is removed again if nothing else landed in it.
+    pub fn abandon(self) {
+        if !self.fresh {
+            return;
+        }
+        let lock = match File::open(&self.root) {
+            Ok(f) => f,
+            Err(_) => return,
+        };
+        if lock.lock().is_err() {
+            return;
+        }
+        let index_exists = self.root.join("index.json").exists();
+        if !index_exists {
+            let blobs = self.blobs_dir();
+            let others = fs::read_dir(&self.root)
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .any(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+                })
+                .unwrap_or(true);
+            let blobs_empty = fs::read_dir(&blobs).map(|mut rd| rd.next().is_none()).unwrap_or(false);
+            if !others && blobs_empty {
+                let _ = fs::remove_dir(&blobs);
+                let _ = fs::remove_dir(self.root.join("blobs"));
+                let _ = fs::remove_file(self.root.join("oci-layout"));
+                if self.created_dir {
+                    let _ = fs::remove_dir(&self.root);
+                }
+            }
+        }
+        let _ = lock.unlock();
+    }
+
+    /// Remove temp files left by runs that died (their lock is free).
+    pub fn clean_stale_temps(&self) {
+        let Ok(rd) = fs::read_dir(&self.root) else {
+            return;
+        };
+        for entry in rd.filter_map(|e| e.ok()) {
+            if !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(f) = OpenOptions::new().read(true).open(&path) else {
+                continue;
+            };
+            // A live writer holds the lock; only a dead one's file is free.
+            if f.try_lock().is_ok() {
+                let _ = fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+fn looks_like_our_fresh_layout(root: &Path) -> Result<bool> {
+    // Another importer may be creating this layout right now: it has made
+    // blobs/ and temp files but not yet written oci-layout.
+    for entry in fs::read_dir(root).at(root)? {
+        let entry = entry.at(root)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name != "blobs" && !name.starts_with(TEMP_PREFIX) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn check_layout_version(path: &Path, bytes: &[u8]) -> Result<()> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| Error::BadLayout {
+        path: path.to_path_buf(),
+        reason: format!("not valid JSON: {e}"),
+    })?;
+    match v.get("imageLayoutVersion").and_then(Value::as_str) {
+        Some("1.0.0") => Ok(()),
+        Some(other) => Err(Error::BadLayout {
+            path: path.to_path_buf(),
+            reason: format!("unsupported imageLayoutVersion {other:?} (expected \"1.0.0\")"),
+        }),
+        None => Err(Error::BadLayout {
+            path: path.to_path_buf(),
+            reason: "no imageLayoutVersion".into(),
+        }),
+    }
+}
+
+/// Parse an existing `index.json`, refusing one we could not safely extend.
+pub fn parse_index(path: &Path, bytes: &[u8]) -> Result<Map<String, Value>> {
+    let bad = |reason: String| Error::BadLayout {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let Value::Object(map) = v else {
+        return Err(bad("not a JSON object".into()));
+    };
+    if map.get("schemaVersion").and_then(Value::as_u64) != Some(2) {
+        return Err(bad("schemaVersion is not 2".into()));
+    }
+    let Some(Value::Array(manifests)) = map.get("manifests") else {
+        return Err(bad("no manifests array".into()));
+    };
+    for (i, d) in manifests.iter().enumerate() {
+        let digest = d.get("digest").and_then(Value::as_str).unwrap_or("");
+        validate_digest(digest).map_err(|e| bad(format!("manifests[{i}]: {e}")))?;
+    }
+    // Also check it is what oci-spec calls an index, so a typo'd document is refused.
+    serde_json::from_value::<oci_spec::image::ImageIndex>(Value::Object(map.clone()))
+        .map_err(|e| bad(format!("not an OCI image index: {e}")))?;
+    Ok(map)
+}
+
+fn ref_name(d: &Value) -> Option<&str> {
+    d.get("annotations")?.get(REF_NAME)?.as_str()
+}
+
+/// fsync a directory so that renames into it survive a crash.
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}
+
+/// A blob being streamed into a temporary file of the layout.
+pub struct BlobWriter {
+    out: Option<HashWriter<BufWriter<File>>>,
+    path: PathBuf,
+}
+
+impl BlobWriter {
+    /// The temporary file's path.
+    pub fn temp_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes written so far.
+    pub fn count(&self) -> u64 {
+        self.out.as_ref().map_or(0, |o| o.count())
+    }
+
+    /// Flush and fsync; the blob is complete but not yet published.
+    pub fn finish(mut self) -> Result<PendingBlob> {
+        let Some(out) = self.out.take() else {
+            return Err(Error::Io {
+                path: self.path.clone(),
+                source: io::Error::other("blob writer already finished"),
+            });
+        };
+        let (buf, measured) = out.finish();
+        let file = buf.into_inner().map_err(|e| Error::Io {
+            path: self.path.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().at(&self.path)?;
+        Ok(PendingBlob {
+            temp: std::mem::take(&mut self.path),
+            measured,
+            _lock: file,
+            published: false,
+        })
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.out.as_mut() {
+            Some(o) => o.write(buf).map_err(|e| mark(&self.path, e)),
+            None => Err(io::Error::other("blob writer already finished")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.out.as_mut() {
+            Some(o) => o.flush().map_err(|e| mark(&self.path, e)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        // Cleanup only: an unfinished blob is never published.
+        if !self.path.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A complete blob waiting in a temp file for [`Layout::publish`].
+pub struct PendingBlob {
+    temp: PathBuf,
+    measured: Measured,
+    _lock: File,
+    published: bool,
+}
+
+impl PendingBlob {
+    /// Digest and size of the blob.
+    pub fn measured(&self) -> &Measured {
+        &self.measured
+    }
+}
+
+impl Drop for PendingBlob {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Read a whole small file (a manifest, a config) from the layout, refusing large ones.
+pub fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let f = File::open(path).at(path)?;
+    let mut buf = Vec::new();
+    f.take(limit + 1).read_to_end(&mut buf).at(path)?;
+    if buf.len() as u64 > limit {
+        return Err(Error::BadLayout {
+            path: path.to_path_buf(),
+            reason: format!("larger than {limit} bytes"),
+        });
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn desc(hex: char, tag: &str) -> Value {
+        json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": format!("sha256:{}", hex.to_string().repeat(64)),
+            "size": 10,
+            "annotations": {REF_NAME: tag}
+        })
+    }
+
+    #[test]
+    fn new_layout_then_append_moves_tag_and_keeps_unknown_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("img");
+        let l = Layout::open_or_create(&root).unwrap();
+        assert_eq!(fs::read(root.join("oci-layout")).unwrap(), OCI_LAYOUT);
+        l.add_to_index(desc('a', "one"), "one").unwrap();
+        // An unknown top-level field and annotation survive.
+        let p = root.join("index.json");
+        let mut v: Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+        v["x-custom"] = json!({"keep": true});
+        v["annotations"] = json!({"org.example": "1"});
+        fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+
+        let l = Layout::open_or_create(&root).unwrap();
+        l.add_to_index(desc('b', "two"), "two").unwrap();
+        l.add_to_index(desc('c', "one"), "one").unwrap();
+        let v: Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+        let m = v["manifests"].as_array().unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0]["annotations"][REF_NAME], "two");
+        assert_eq!(m[1]["digest"], format!("sha256:{}", "c".repeat(64)));
+        assert_eq!(v["x-custom"]["keep"], true);
+        assert_eq!(v["annotations"]["org.example"], "1");
+    }
+
+    #[test]
+    fn refuses_foreign_directory_and_bad_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("notes.txt"), b"x").unwrap();
+        assert!(matches!(
+            Layout::open_or_create(dir.path()),
+            Err(Error::NotALayout { .. })
+        ));
+        let d2 = tempfile::tempdir().unwrap();
+        fs::write(d2.path().join("oci-layout"), br#"{"imageLayoutVersion":"2.0.0"}"#).unwrap();
+        let e = Layout::open_or_create(d2.path()).unwrap_err();
+        assert!(e.to_string().contains("unsupported imageLayoutVersion"), "{e}");
+    }
+
+    #[test]
+    fn index_with_path_traversal_digest_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::open_or_create(dir.path()).unwrap();
+        let bad = json!({"schemaVersion": 2, "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+             "digest": "sha256:../../etc/passwd", "size": 1}]});
+        fs::write(dir.path().join("index.json"), serde_json::to_vec(&bad).unwrap()).unwrap();
+        let e = l.add_to_index(desc('a', "x"), "x").unwrap_err();
+        assert!(e.to_string().contains("manifests[0]"), "{e}");
+    }
+
+    #[test]
+    fn abandoned_fresh_layout_disappears_and_temps_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("new");
+        let l = Layout::open_or_create(&root).unwrap();
+        let mut w = l.blob_writer().unwrap();
+        w.write_all(b"data").unwrap();
+        let pending = w.finish().unwrap();
+        assert_eq!(
+            pending.measured().digest,
+            crate::hashing::sha256_of(b"data")
+        );
+        drop(pending);
+        l.abandon();
+        assert!(!root.exists());
+    }
+
+    #[test]
+    fn publish_and_stale_temp_cleanup() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::open_or_create(dir.path()).unwrap();
+        let b = l.blob_from_bytes(b"{}").unwrap();
+        let digest = b.measured().digest.clone();
+        l.publish(vec![b]).unwrap();
+        let path = l.blob_path(&digest).unwrap();
+        assert_eq!(fs::read(path).unwrap(), b"{}");
+        // A stale temp (no lock held) is removed; a live one is not.
+        let stale = dir.path().join(format!("{TEMP_PREFIX}1-2-3"));
+        fs::write(&stale, b"x").unwrap();
+        let live = l.blob_writer().unwrap();
+        l.clean_stale_temps();
+        assert!(!stale.exists());
+        assert!(live.temp_path().exists());
+    }
+}

@@ -1,0 +1,38 @@
+//! ociimport turns rootfs tarballs (gzip, xz, zstd, bzip2 or plain tar) into
+//! OCI image layouts in one streaming pass.
+//!
+//! The pipeline, one module per stage:
+//! - [`compress`]: detect the input format by magic bytes, decode it
+//!   completely, encode the layer deterministically;
+//! - [`hashing`]: adapters that hash or count exactly the bytes that pass;
+//! - [`tarscan`]: inspect the tar stream as it passes (no file contents kept);
+//! - [`image`]: the image config and manifest, built with `oci-spec`;
+//! - [`layout`]: blobs and `index.json`, published atomically under a lock;
+//! - [`import`]: the pipeline that ties them together;
+//! - [`report`]: what the import reports.
+//!
+//! ```no_run
+//! use ociimport::{import, ImportOptions, InputSource};
+//! let opts = ImportOptions::new("./stage3");
+//! let report = import(&[InputSource::from_arg("stage3-amd64.tar.xz")], &opts)?;
+//! println!("{}", report.manifest.digest);
+//! # Ok::<(), ociimport::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod change;
+pub mod checksums;
+pub mod compress;
+pub mod digest;
+pub mod error;
+pub mod hashing;
+pub mod image;
+pub mod import;
+pub mod layout;
+pub mod platform;
+pub mod report;
+pub mod tarscan;
+
+pub use error::{Error, Result};
+pub use import::{ImportOptions, InputSource, LayerCompression, import};
+pub use report::ImportReport;
