@@ -364,7 +364,12 @@ impl<W: Write> Encoder<W> {
     /// header has mtime 0, no name and OS byte 255; zstd always runs in its
     /// multi-threaded mode (with at least one worker), whose output does not
     /// depend on the number of workers.
-    pub fn new(format: Compression, inner: W, level: Option<i32>, threads: u32) -> io::Result<Self> {
+    pub fn new(
+        format: Compression,
+        inner: W,
+        level: Option<i32>,
+        threads: u32,
+    ) -> io::Result<Self> {
         Ok(match format {
             Compression::Gzip => {
                 let level = level.map_or(DEFAULT_GZIP_LEVEL, |l| l.clamp(1, 9) as u32);
@@ -376,7 +381,8 @@ impl<W: Write> Encoder<W> {
                 ))
             }
             Compression::Zstd => {
-                let mut e = zstd::stream::write::Encoder::new(inner, level.unwrap_or(DEFAULT_ZSTD_LEVEL))?;
+                let mut e =
+                    zstd::stream::write::Encoder::new(inner, level.unwrap_or(DEFAULT_ZSTD_LEVEL))?;
                 e.include_checksum(true)?;
                 e.multithread(threads.max(1))?;
                 Encoder::Zstd(Box::new(e))
@@ -450,8 +456,14 @@ mod tests {
     fn detects_by_magic() {
         assert_eq!(detect(&gz(b"x")), Some(Compression::Gzip));
         assert_eq!(detect(&xz(b"x")), Some(Compression::Xz));
-        assert_eq!(detect(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Some(Compression::Zstd));
-        assert_eq!(detect(&[0x5e, 0x2a, 0x4d, 0x18, 0]), Some(Compression::Zstd));
+        assert_eq!(
+            detect(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            Some(Compression::Zstd)
+        );
+        assert_eq!(
+            detect(&[0x5e, 0x2a, 0x4d, 0x18, 0]),
+            Some(Compression::Zstd)
+        );
         assert_eq!(detect(b"BZh91AY&SY"), Some(Compression::Bzip2));
         assert_eq!(detect(b"BZhx"), None);
         assert_eq!(detect(b"PK\x03\x04rest"), None);
@@ -462,7 +474,10 @@ mod tests {
         let mut bad = *h.as_bytes();
         bad[0] = b'b';
         assert_eq!(detect(&bad), None);
-        assert!(describe_unknown(b"PK\x03\x04abcd").starts_with("50 4b 03 04 61 62 63 64 \"PK..abcd\", a zip"));
+        assert!(
+            describe_unknown(b"PK\x03\x04abcd")
+                .starts_with("50 4b 03 04 61 62 63 64 \"PK..abcd\", a zip")
+        );
     }
 
     #[test]
@@ -476,7 +491,10 @@ mod tests {
     fn multi_member_gzip_decodes_fully() {
         let mut data = gz(b"hello ");
         data.extend(gz(b"world"));
-        assert_eq!(decode_all(Compression::Gzip, &data, 1).unwrap(), b"hello world");
+        assert_eq!(
+            decode_all(Compression::Gzip, &data, 1).unwrap(),
+            b"hello world"
+        );
     }
 
     #[test]
@@ -485,7 +503,11 @@ mod tests {
         data.extend([0u8; 8]);
         data.extend(xz(b"world"));
         for t in [1, 2] {
-            assert_eq!(decode_all(Compression::Xz, &data, t).unwrap(), b"hello world", "threads {t}");
+            assert_eq!(
+                decode_all(Compression::Xz, &data, t).unwrap(),
+                b"hello world",
+                "threads {t}"
+            );
         }
         // Padding that is not a multiple of 4 is refused.
         let mut bad = xz(b"hello ");
@@ -498,7 +520,10 @@ mod tests {
         let mut junk = xz(b"hello");
         junk.extend(b"junk");
         for t in [1, 2] {
-            assert!(decode_all(Compression::Xz, &junk, t).is_err(), "threads {t}");
+            assert!(
+                decode_all(Compression::Xz, &junk, t).is_err(),
+                "threads {t}"
+            );
         }
     }
 
@@ -522,12 +547,17 @@ mod tests {
         data.extend([0x5f, 0x2a, 0x4d, 0x18, 0, 0, 0, 0]);
         data.extend(zstd::encode_all(&b"world"[..], 3).unwrap());
         assert_eq!(detect(&data), Some(Compression::Zstd));
-        assert_eq!(decode_all(Compression::Zstd, &data, 1).unwrap(), b"hello world");
+        assert_eq!(
+            decode_all(Compression::Zstd, &data, 1).unwrap(),
+            b"hello world"
+        );
     }
 
     #[test]
     fn zstd_output_same_for_any_thread_count() {
-        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8 ^ (i >> 13) as u8).collect();
+        let data: Vec<u8> = (0..3_000_000u32)
+            .map(|i| (i % 251) as u8 ^ (i >> 13) as u8)
+            .collect();
         let enc = |t| {
             let mut e = Encoder::new(Compression::Zstd, Vec::new(), None, t).unwrap();
             e.write_all(&data).unwrap();

@@ -21,9 +21,15 @@ pub fn validate_digest(digest: &str) -> Result<(&str, &str)> {
         _ => return Err(bad("unsupported algorithm (expected sha256 or sha512)")),
     };
     if hex.len() != want {
-        return Err(bad(&format!("{algo} needs {want} hex digits, found {}", hex.len())));
+        return Err(bad(&format!(
+            "{algo} needs {want} hex digits, found {}",
+            hex.len()
+        )));
     }
-    if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if !hex
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(bad("value is not lowercase hex"));
     }
     Ok((algo, hex))

@@ -121,7 +121,11 @@ pub fn manifest_json(
     let config = Descriptor::new(MediaType::ImageConfig, config_size, digest(config_digest)?);
     let mut descs = Vec::new();
     for l in layers {
-        descs.push(Descriptor::new(l.media_type.clone(), l.size, digest(&l.digest)?));
+        descs.push(Descriptor::new(
+            l.media_type.clone(),
+            l.size,
+            digest(&l.digest)?,
+        ));
     }
     let mut b = ImageManifestBuilder::default()
         .schema_version(2u32)
@@ -147,7 +151,11 @@ pub fn index_descriptor(
     tag: &str,
     platform: &Platform,
 ) -> Result<serde_json::Value> {
-    let mut d = Descriptor::new(MediaType::ImageManifest, manifest_size, digest(manifest_digest)?);
+    let mut d = Descriptor::new(
+        MediaType::ImageManifest,
+        manifest_size,
+        digest(manifest_digest)?,
+    );
     let mut p = PlatformBuilder::default()
         .architecture(Arch::from(platform.architecture.as_str()))
         .os(Os::from(platform.os.as_str()));
@@ -182,8 +190,9 @@ pub fn parse_created(s: &str) -> std::result::Result<String, String> {
             .map_err(|_| format!("{s:?}: expected @ followed by whole seconds since 1970"))?;
         return format_unix(n).ok_or_else(|| format!("{s:?}: out of range"));
     }
-    let t = chrono::DateTime::parse_from_rfc3339(s)
-        .map_err(|e| format!("{s:?}: not an RFC 3339 time ({e}); e.g. 2024-05-01T12:00:00Z or @1714564800"))?;
+    let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
+        format!("{s:?}: not an RFC 3339 time ({e}); e.g. 2024-05-01T12:00:00Z or @1714564800")
+    })?;
     Ok(t.with_timezone(&chrono::Utc)
         .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
@@ -212,7 +221,10 @@ mod tests {
     #[test]
     fn created_parsing() {
         assert_eq!(parse_created("@0").unwrap(), "1970-01-01T00:00:00Z");
-        assert_eq!(parse_created("@1714564800").unwrap(), "2024-05-01T12:00:00Z");
+        assert_eq!(
+            parse_created("@1714564800").unwrap(),
+            "2024-05-01T12:00:00Z"
+        );
         assert_eq!(
             parse_created("2024-05-01T14:00:00+02:00").unwrap(),
             "2024-05-01T12:00:00Z"
@@ -231,10 +243,16 @@ mod tests {
         let m2 = manifest_json(&format!("sha256:{}", "c".repeat(64)), 5, &[layer()], &ann).unwrap();
         assert_eq!(m1, m2);
         let s = String::from_utf8(m1).unwrap();
-        let pos: Vec<usize> = ["org.example.a", "org.example.b", "org.example.m", "org.example.y", "org.example.z"]
-            .iter()
-            .map(|k| s.find(k).unwrap())
-            .collect();
+        let pos: Vec<usize> = [
+            "org.example.a",
+            "org.example.b",
+            "org.example.m",
+            "org.example.y",
+            "org.example.z",
+        ]
+        .iter()
+        .map(|k| s.find(k).unwrap())
+        .collect();
         assert!(pos.windows(2).all(|w| w[0] < w[1]), "{s}");
         assert!(s.contains(r#""mediaType":"application/vnd.oci.image.layer.v1.tar+gzip""#));
         assert!(s.contains(r#""schemaVersion":2"#));
@@ -257,7 +275,10 @@ mod tests {
         assert_eq!(v["architecture"], "arm64");
         assert_eq!(v["variant"], "v8");
         assert_eq!(v["rootfs"]["type"], "layers");
-        assert_eq!(v["rootfs"]["diff_ids"][0], format!("sha256:{}", "b".repeat(64)));
+        assert_eq!(
+            v["rootfs"]["diff_ids"][0],
+            format!("sha256:{}", "b".repeat(64))
+        );
         assert_eq!(v["created"], "2024-05-01T12:00:00Z");
         assert_eq!(v["history"][0]["created_by"], "ociimport test");
     }

@@ -157,8 +157,20 @@ pub fn default_output(input: &Path) -> PathBuf {
         .unwrap_or_else(|| "image".into());
     let lower = name.to_ascii_lowercase();
     const SUFFIXES: [&str; 14] = [
-        ".tar.gz", ".tar.xz", ".tar.zst", ".tar.zstd", ".tar.bz2", ".tgz", ".txz", ".tzst", ".tbz2",
-        ".tbz", ".tar", ".gz", ".xz", ".zst",
+        ".tar.gz",
+        ".tar.xz",
+        ".tar.zst",
+        ".tar.zstd",
+        ".tar.bz2",
+        ".tgz",
+        ".txz",
+        ".tzst",
+        ".tbz2",
+        ".tbz",
+        ".tar",
+        ".gz",
+        ".xz",
+        ".zst",
     ];
     for s in SUFFIXES {
         if lower.len() > s.len() && lower.ends_with(s) {
@@ -176,7 +188,10 @@ pub fn validate_tag(tag: &str) -> std::result::Result<(), String> {
     let ok = !tag.is_empty()
         && tag.split('/').all(|c| {
             let b = c.as_bytes();
-            if b.is_empty() || !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric() {
+            if b.is_empty()
+                || !b[0].is_ascii_alphanumeric()
+                || !b[b.len() - 1].is_ascii_alphanumeric()
+            {
                 return false;
             }
             let mut prev_sep = 0usize;
@@ -229,7 +244,11 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportRepo
     }
 }
 
-fn import_into(layout: &Layout, inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportReport> {
+fn import_into(
+    layout: &Layout,
+    inputs: &[InputSource],
+    opts: &ImportOptions,
+) -> Result<ImportReport> {
     let mut outcomes = Vec::new();
     for input in inputs {
         outcomes.push(import_layer(layout, input, opts)?);
@@ -272,7 +291,12 @@ fn import_into(layout: &Layout, inputs: &[InputSource], opts: &ImportOptions) ->
     let config = image::config_json(&meta, &layers)?;
     let config_blob = layout.blob_from_bytes(&config)?;
     let config_ref = blob_ref(config_blob.measured());
-    let manifest = image::manifest_json(&config_ref.digest, config_ref.size, &layers, &meta.annotations)?;
+    let manifest = image::manifest_json(
+        &config_ref.digest,
+        config_ref.size,
+        &layers,
+        &meta.annotations,
+    )?;
     let manifest_blob = layout.blob_from_bytes(&manifest)?;
     let manifest_ref = blob_ref(manifest_blob.measured());
 
@@ -289,7 +313,12 @@ fn import_into(layout: &Layout, inputs: &[InputSource], opts: &ImportOptions) ->
     blobs.push(config_blob);
     blobs.push(manifest_blob);
     layout.publish(blobs)?;
-    let desc = image::index_descriptor(&manifest_ref.digest, manifest_ref.size, &opts.tag, &platform)?;
+    let desc = image::index_descriptor(
+        &manifest_ref.digest,
+        manifest_ref.size,
+        &opts.tag,
+        &platform,
+    )?;
     layout.add_to_index(desc, &opts.tag)?;
 
     Ok(ImportReport {
@@ -367,11 +396,18 @@ struct DecodeEnd {
 }
 
 /// Read one input completely and write its layer blob to a temp file.
-fn import_layer(layout: &Layout, input: &InputSource, opts: &ImportOptions) -> Result<LayerOutcome> {
+fn import_layer(
+    layout: &Layout,
+    input: &InputSource,
+    opts: &ImportOptions,
+) -> Result<LayerOutcome> {
     let name = input.display();
     let src_path = input.path_for_errors();
     let counter = opts.progress.clone().unwrap_or_default();
-    let raw = CountReader::new(PathErrors::new(input.open()?, src_path.clone()), counter.clone());
+    let raw = CountReader::new(
+        PathErrors::new(input.open()?, src_path.clone()),
+        counter.clone(),
+    );
     let mut hashed = HashReader::new(raw);
 
     // Sniff the format from the first bytes (they stay in the hash and are replayed).
@@ -379,7 +415,12 @@ fn import_layer(layout: &Layout, input: &InputSource, opts: &ImportOptions) -> R
     (&mut hashed)
         .take(compress::SNIFF_LEN as u64)
         .read_to_end(&mut head)
-        .map_err(|e| classify(e, |e| Error::Io { path: src_path.clone(), source: e }))?;
+        .map_err(|e| {
+            classify(e, |e| Error::Io {
+                path: src_path.clone(),
+                source: e,
+            })
+        })?;
     if head.is_empty() {
         return Err(Error::EmptyInput { input: name });
     }
@@ -396,9 +437,18 @@ fn import_layer(layout: &Layout, input: &InputSource, opts: &ImportOptions) -> R
         (LayerCompression::None, _) => Compression::None,
     };
     // Same format and no level asked for: keep the input's bytes as the blob.
-    let passthrough = target == format && (opts.level.is_none() || opts.compression == LayerCompression::Auto);
-    let passthrough_blob = if passthrough { Some(layout.blob_writer()?) } else { None };
-    let encode_blob = if passthrough { None } else { Some(layout.blob_writer()?) };
+    let passthrough =
+        target == format && (opts.level.is_none() || opts.compression == LayerCompression::Auto);
+    let passthrough_blob = if passthrough {
+        Some(layout.blob_writer()?)
+    } else {
+        None
+    };
+    let encode_blob = if passthrough {
+        None
+    } else {
+        Some(layout.blob_writer()?)
+    };
 
     let decode_opts = DecodeOptions {
         xz_threads: 1,
@@ -622,20 +672,29 @@ mod tests {
     fn default_output_strips_archive_extensions() {
         for (input, want) in [
             ("stage3-amd64-openrc.tar.xz", "stage3-amd64-openrc"),
-            ("/tmp/alpine-minirootfs-3.20.0-x86_64.tar.gz", "alpine-minirootfs-3.20.0-x86_64"),
+            (
+                "/tmp/alpine-minirootfs-3.20.0-x86_64.tar.gz",
+                "alpine-minirootfs-3.20.0-x86_64",
+            ),
             ("rootfs.tgz", "rootfs"),
             ("rootfs.TXZ", "rootfs"),
             ("root.tar.zst", "root"),
             ("root.tar", "root"),
             ("rootfs.img", "rootfs.img.oci"),
         ] {
-            assert_eq!(default_output(Path::new(input)), PathBuf::from(want), "{input}");
+            assert_eq!(
+                default_output(Path::new(input)),
+                PathBuf::from(want),
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn tag_grammar() {
-        for ok in ["latest", "v1.0", "a/b/c", "x--y", "1.0-rc1", "my_tag:9", "a+b@c"] {
+        for ok in [
+            "latest", "v1.0", "a/b/c", "x--y", "1.0-rc1", "my_tag:9", "a+b@c",
+        ] {
             assert!(validate_tag(ok).is_ok(), "{ok}");
         }
         for bad in ["", "-x", "x-", "a//b", "a..b", "a b", "a/", "ä", "x---y"] {

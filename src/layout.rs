@@ -61,10 +61,12 @@ impl Layout {
                 fs::create_dir_all(root).at(root)?;
                 created_dir = true;
             }
-            Err(e) => return Err(Error::Io {
-                path: root.to_path_buf(),
-                source: e,
-            }),
+            Err(e) => {
+                return Err(Error::Io {
+                    path: root.to_path_buf(),
+                    source: e,
+                });
+            }
         }
         let marker = root.join("oci-layout");
         let fresh = match fs::read(&marker) {
@@ -81,10 +83,12 @@ impl Layout {
                 }
                 true
             }
-            Err(e) => return Err(Error::Io {
-                path: marker,
-                source: e,
-            }),
+            Err(e) => {
+                return Err(Error::Io {
+                    path: marker,
+                    source: e,
+                });
+            }
         };
         let layout = Layout {
             root: root.to_path_buf(),
@@ -229,6 +233,7 @@ impl Layout {
                 .create_new(true)
                 .open(&tmp)
                 .at(&tmp)?;
+            f.lock().at(&tmp)?;
             f.write_all(bytes).at(&tmp)?;
             f.sync_all().at(&tmp)?;
             fs::rename(&tmp, dest).at(dest)?;
@@ -262,7 +267,9 @@ impl Layout {
                         .any(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
                 })
                 .unwrap_or(true);
-            let blobs_empty = fs::read_dir(&blobs).map(|mut rd| rd.next().is_none()).unwrap_or(false);
+            let blobs_empty = fs::read_dir(&blobs)
+                .map(|mut rd| rd.next().is_none())
+                .unwrap_or(false);
             if !others && blobs_empty {
                 let _ = fs::remove_dir(&blobs);
                 let _ = fs::remove_dir(self.root.join("blobs"));
@@ -289,10 +296,28 @@ impl Layout {
                 continue;
             };
             // A live writer holds the lock; only a dead one's file is free.
-            if f.try_lock().is_ok() {
+            // The pid check closes the window between a writer creating its
+            // file and locking it.
+            if f.try_lock().is_ok() && !owner_alive(&entry.file_name().to_string_lossy()) {
                 let _ = fs::remove_file(&path);
             }
         }
+    }
+}
+
+/// Whether the process that named a temp file `.ociimport-tmp-<pid>-...` still runs.
+fn owner_alive(name: &str) -> bool {
+    let pid = name
+        .strip_prefix(TEMP_PREFIX)
+        .and_then(|r| r.split('-').next())
+        .and_then(|p| p.parse::<u32>().ok());
+    match pid {
+        Some(pid) if pid == std::process::id() => true,
+        // Without /proc we cannot tell; the lock alone decides.
+        Some(pid) => {
+            Path::new("/proc/self").exists() && Path::new(&format!("/proc/{pid}")).exists()
+        }
+        None => false,
     }
 }
 
@@ -334,7 +359,8 @@ pub fn parse_index(path: &Path, bytes: &[u8]) -> Result<Map<String, Value>> {
         path: path.to_path_buf(),
         reason,
     };
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
     let Value::Object(map) = v else {
         return Err(bad("not a JSON object".into()));
     };
@@ -514,9 +540,16 @@ mod tests {
             Err(Error::NotALayout { .. })
         ));
         let d2 = tempfile::tempdir().unwrap();
-        fs::write(d2.path().join("oci-layout"), br#"{"imageLayoutVersion":"2.0.0"}"#).unwrap();
+        fs::write(
+            d2.path().join("oci-layout"),
+            br#"{"imageLayoutVersion":"2.0.0"}"#,
+        )
+        .unwrap();
         let e = Layout::open_or_create(d2.path()).unwrap_err();
-        assert!(e.to_string().contains("unsupported imageLayoutVersion"), "{e}");
+        assert!(
+            e.to_string().contains("unsupported imageLayoutVersion"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -526,7 +559,11 @@ mod tests {
         let bad = json!({"schemaVersion": 2, "manifests": [
             {"mediaType": "application/vnd.oci.image.manifest.v1+json",
              "digest": "sha256:../../etc/passwd", "size": 1}]});
-        fs::write(dir.path().join("index.json"), serde_json::to_vec(&bad).unwrap()).unwrap();
+        fs::write(
+            dir.path().join("index.json"),
+            serde_json::to_vec(&bad).unwrap(),
+        )
+        .unwrap();
         let e = l.add_to_index(desc('a', "x"), "x").unwrap_err();
         assert!(e.to_string().contains("manifests[0]"), "{e}");
     }
@@ -558,7 +595,8 @@ mod tests {
         let path = l.blob_path(&digest).unwrap();
         assert_eq!(fs::read(path).unwrap(), b"{}");
         // A stale temp (no lock held) is removed; a live one is not.
-        let stale = dir.path().join(format!("{TEMP_PREFIX}1-2-3"));
+        // pid 4194304 is above Linux's pid_max, so never alive.
+        let stale = dir.path().join(format!("{TEMP_PREFIX}4194304-2-3"));
         fs::write(&stale, b"x").unwrap();
         let live = l.blob_writer().unwrap();
         l.clean_stale_temps();

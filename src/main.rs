@@ -140,7 +140,9 @@ fn main() -> ExitCode {
 
 fn usage(msg: &str) -> ExitCode {
     let mut cmd = Cli::command();
-    cmd.error(clap::error::ErrorKind::ArgumentConflict, msg).print().ok();
+    cmd.error(clap::error::ErrorKind::ArgumentConflict, msg)
+        .print()
+        .ok();
     ExitCode::from(2)
 }
 
@@ -154,7 +156,9 @@ fn run_import(args: ImportArgs) -> ExitCode {
     if let Some(level) = args.level {
         let range = match compression {
             LayerCompression::Zstd => 1..=22,
-            LayerCompression::None => return usage("--level makes no sense with --compression none"),
+            LayerCompression::None => {
+                return usage("--level makes no sense with --compression none");
+            }
             _ => 1..=9,
         };
         if !range.contains(&level) {
@@ -182,14 +186,20 @@ fn run_import(args: ImportArgs) -> ExitCode {
     opts.compression = compression;
     opts.level = args.level;
     opts.created = args.created;
-    opts.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH").ok().filter(|s| !s.is_empty());
+    opts.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .filter(|s| !s.is_empty());
     opts.arch = args.arch;
     opts.os = args.os;
     opts.variant = args.variant;
     if let Some(t) = args.threads {
         opts.threads = t;
     }
-    let inputs: Vec<InputSource> = args.inputs.iter().map(|i| InputSource::from_arg(i)).collect();
+    let inputs: Vec<InputSource> = args
+        .inputs
+        .iter()
+        .map(|i| InputSource::from_arg(i))
+        .collect();
 
     match ociimport::import(&inputs, &opts) {
         Ok(report) => {

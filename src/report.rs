@@ -87,8 +87,7 @@ pub fn human_size(n: u64) -> String {
 /// Quote a path for a shell command line if it needs it.
 fn shell_quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./:@+=".contains(&b))
     {
         s.to_string()
@@ -121,7 +120,11 @@ impl ImportReport {
             let how = if l.passthrough {
                 format!("{} input kept as is", l.input_compression)
             } else {
-                format!("from {} input of {}", l.input_compression, human_size(l.input_size))
+                let what = match l.input_compression {
+                    Compression::None => "uncompressed tar".to_string(),
+                    c => c.to_string(),
+                };
+                format!("from {what} input of {}", human_size(l.input_size))
             };
             out.push_str(&format!(
                 "  layer     {} ({}, {how})\n",

@@ -221,9 +221,7 @@ impl TarScanner {
                     data = &data[n..];
                     self.offset += n as u64;
                 }
-                State::Meta {
-                    remaining, pad, ..
-                } => {
+                State::Meta { remaining, pad, .. } => {
                     let n = usize::try_from(*remaining)
                         .unwrap_or(usize::MAX)
                         .min(data.len());
@@ -373,8 +371,8 @@ impl TarScanner {
         }
         self.current = Some(entry);
 
-        let is_old_sparse = kind == EntryType::GNUSparse
-            && header.as_gnu().is_some_and(|g| g.is_extended());
+        let is_old_sparse =
+            kind == EntryType::GNUSparse && header.as_gnu().is_some_and(|g| g.is_extended());
         if is_old_sparse {
             self.state = State::SparseExt { data: size };
         } else {
@@ -650,7 +648,10 @@ mod tests {
         s.feed(&tar).unwrap();
         let (sum, _) = s.finish().unwrap();
         assert_eq!(sum.entries, 2);
-        assert_eq!(*seen.lock().unwrap(), vec![long, "pax/path/name".to_string()]);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![long, "pax/path/name".to_string()]
+        );
     }
 
     #[test]
@@ -683,9 +684,18 @@ mod tests {
         let tar = archive(&[("a", &[1u8; 2000])]);
         let e = scan_in_chunks(&tar[..512 + 1000], 300).unwrap_err();
         assert_eq!(e.offset, 1512);
-        assert!(e.reason.contains("inside entry 'a' (1000 of 2000 bytes present)"), "{}", e.reason);
+        assert!(
+            e.reason
+                .contains("inside entry 'a' (1000 of 2000 bytes present)"),
+            "{}",
+            e.reason
+        );
         let e = scan_in_chunks(&tar[..100], 300).unwrap_err();
-        assert!(e.reason.contains("inside a header block (100 of 512"), "{}", e.reason);
+        assert!(
+            e.reason.contains("inside a header block (100 of 512"),
+            "{}",
+            e.reason
+        );
     }
 
     #[test]
@@ -731,7 +741,8 @@ mod tests {
     #[test]
     fn pax_size_override_is_used_for_skipping() {
         let mut b = tar::Builder::new(Vec::new());
-        b.append_pax_extensions([("size", b"3".as_slice())]).unwrap();
+        b.append_pax_extensions([("size", b"3".as_slice())])
+            .unwrap();
         let mut h = Header::new_ustar();
         h.set_size(0); // the PAX record wins
         h.set_path("f").unwrap();

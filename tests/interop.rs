@@ -62,7 +62,8 @@ const XATTR_VALUE_B64: &str = "b2NpaW1wb3J0IHhhdHRyIHZhbHVl";
 const MT_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const MT_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 const MT_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
-const APT_HINT: &str = "apt-get install -y podman skopeo umoci runc buildah busybox-static gzip bzip2 xz-utils zstd";
+const APT_HINT: &str =
+    "apt-get install -y podman skopeo umoci runc buildah busybox-static gzip bzip2 xz-utils zstd";
 
 // ---------------------------------------------------------------------------
 // small helpers: logging, tools, commands
@@ -77,7 +78,11 @@ fn log(msg: &str) {
 /// Logs a consumer quirk the first time it is met in this test binary.
 fn log_quirk_once(msg: &str) {
     static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-    if SEEN.lock().unwrap_or_else(PoisonError::into_inner).insert(msg.to_string()) {
+    if SEEN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(msg.to_string())
+    {
         log(&format!("quirk: {msg}"));
     }
 }
@@ -87,14 +92,19 @@ fn in_ci() -> bool {
 }
 
 fn is_root() -> bool {
-    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// pid + time: unique per test run, lowercase so it can be part of an image name.
 fn run_id() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
     ID.get_or_init(|| {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         format!("{}-{}", std::process::id(), nanos)
     })
 }
@@ -135,7 +145,9 @@ fn tool_present(tool: &str) -> bool {
 /// True when /bin/busybox exists and is a static ELF (no PT_INTERP program
 /// header): only a static busybox runs in a FROM-scratch style image.
 fn static_busybox_present() -> bool {
-    let Ok(elf) = fs::read(BUSYBOX) else { return false };
+    let Ok(elf) = fs::read(BUSYBOX) else {
+        return false;
+    };
     if elf.len() < 64 || &elf[..4] != b"\x7fELF" || elf[5] != 1 {
         return false; // not a little-endian ELF
     }
@@ -157,12 +169,25 @@ fn static_busybox_present() -> bool {
 }
 
 fn first_line(out: &Output) -> String {
-    let text = if out.stdout.is_empty() { &out.stderr } else { &out.stdout };
-    String::from_utf8_lossy(text).lines().next().unwrap_or("").trim().to_string()
+    let text = if out.stdout.is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    String::from_utf8_lossy(text)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 fn tool_version(tool: &str) -> Option<String> {
-    let out = Command::new(tool).arg("--version").stdin(Stdio::null()).output().ok()?;
+    let out = Command::new(tool)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
     Some(first_line(&out))
 }
 
@@ -171,13 +196,19 @@ fn log_versions_once() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let mut line = String::from("tool versions:");
-        for tool in ["podman", "skopeo", "umoci", "runc", "buildah", "gzip", "xz", "zstd", "bzip2"] {
+        for tool in [
+            "podman", "skopeo", "umoci", "runc", "buildah", "gzip", "xz", "zstd", "bzip2",
+        ] {
             let v = tool_version(tool).unwrap_or_else(|| "not installed".into());
             line.push_str(&format!("\n    {tool}: {v}"));
         }
         line.push_str(&format!(
             "\n    {BUSYBOX}: {}",
-            if static_busybox_present() { "static" } else { "missing or not static" }
+            if static_busybox_present() {
+                "static"
+            } else {
+                "missing or not static"
+            }
         ));
         log(&line);
     });
@@ -217,9 +248,13 @@ fn describe(cmd: &Command) -> String {
 
 /// Runs `cmd`, feeding it `stdin`, and returns its output whatever the exit code.
 fn run_with_input(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", describe(cmd)));
@@ -347,8 +382,19 @@ struct FixtureBuilder {
     entries: Vec<Expected>,
 }
 
-fn header(kind: tar::EntryType, mode: u32, uid: u64, gid: u64, size: u64, gnu: bool) -> tar::Header {
-    let mut h = if gnu { tar::Header::new_gnu() } else { tar::Header::new_ustar() };
+fn header(
+    kind: tar::EntryType,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    size: u64,
+    gnu: bool,
+) -> tar::Header {
+    let mut h = if gnu {
+        tar::Header::new_gnu()
+    } else {
+        tar::Header::new_ustar()
+    };
     h.set_entry_type(kind);
     h.set_mode(mode);
     h.set_uid(uid);
@@ -361,12 +407,27 @@ fn header(kind: tar::EntryType, mode: u32, uid: u64, gid: u64, size: u64, gnu: b
 impl FixtureBuilder {
     fn dir(&mut self, path: &str) {
         let mut h = header(tar::EntryType::Directory, 0o755, 0, 0, 0, true);
-        self.b.append_data(&mut h, format!("{path}/"), io::empty()).unwrap();
-        self.entries.push(Expected { path: path.into(), kind: Kind::Dir, mode: 0o755, uid: 0, gid: 0 });
+        self.b
+            .append_data(&mut h, format!("{path}/"), io::empty())
+            .unwrap();
+        self.entries.push(Expected {
+            path: path.into(),
+            kind: Kind::Dir,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        });
     }
 
     fn file(&mut self, path: &str, data: &[u8], mode: u32, uid: u64, gid: u64) {
-        let mut h = header(tar::EntryType::Regular, mode, uid, gid, data.len() as u64, true);
+        let mut h = header(
+            tar::EntryType::Regular,
+            mode,
+            uid,
+            gid,
+            data.len() as u64,
+            true,
+        );
         // a GNU header: paths over 100 bytes get a GNU long-name ('L') entry
         self.b.append_data(&mut h, path, data).unwrap();
         self.push_file(path, data, mode, uid, gid);
@@ -380,7 +441,14 @@ impl FixtureBuilder {
             records.push(("path", path.as_bytes()));
         }
         self.b.append_pax_extensions(records).unwrap();
-        let mut h = header(tar::EntryType::Regular, 0o644, 0, 0, data.len() as u64, false);
+        let mut h = header(
+            tar::EntryType::Regular,
+            0o644,
+            0,
+            0,
+            data.len() as u64,
+            false,
+        );
         h.set_path(placeholder).unwrap();
         h.set_cksum();
         self.b.append(&h, data).unwrap();
@@ -388,23 +456,52 @@ impl FixtureBuilder {
     }
 
     fn push_file(&mut self, path: &str, data: &[u8], mode: u32, uid: u64, gid: u64) {
-        let kind = Kind::File { sha256: sha256_hex(data) };
-        self.entries.push(Expected { path: path.into(), kind, mode, uid, gid });
+        let kind = Kind::File {
+            sha256: sha256_hex(data),
+        };
+        self.entries.push(Expected {
+            path: path.into(),
+            kind,
+            mode,
+            uid,
+            gid,
+        });
     }
 
     fn symlink(&mut self, path: &str, target: &str) {
         let mut h = header(tar::EntryType::Symlink, 0o777, 0, 0, 0, true);
         self.b.append_link(&mut h, path, target).unwrap();
-        let kind = Kind::Symlink { target: target.into() };
-        self.entries.push(Expected { path: path.into(), kind, mode: 0o777, uid: 0, gid: 0 });
+        let kind = Kind::Symlink {
+            target: target.into(),
+        };
+        self.entries.push(Expected {
+            path: path.into(),
+            kind,
+            mode: 0o777,
+            uid: 0,
+            gid: 0,
+        });
     }
 
     fn hardlink(&mut self, path: &str, target: &str) {
-        let t = self.entries.iter().find(|e| e.path == target).expect("hardlink target first").clone();
+        let t = self
+            .entries
+            .iter()
+            .find(|e| e.path == target)
+            .expect("hardlink target first")
+            .clone();
         let mut h = header(tar::EntryType::Link, t.mode, t.uid, t.gid, 0, true);
         self.b.append_link(&mut h, path, target).unwrap();
-        let kind = Kind::Hardlink { target: target.into() };
-        self.entries.push(Expected { path: path.into(), kind, mode: t.mode, uid: t.uid, gid: t.gid });
+        let kind = Kind::Hardlink {
+            target: target.into(),
+        };
+        self.entries.push(Expected {
+            path: path.into(),
+            kind,
+            mode: t.mode,
+            uid: t.uid,
+            gid: t.gid,
+        });
     }
 }
 
@@ -417,7 +514,10 @@ fn build_fixture(name: &str) -> Fixture {
         "NAME=\"ociimport interop\"\nID=ociimport-interop\nVERSION_ID=\"{name}\"\nPRETTY_NAME=\"ociimport interop fixture {name}\"\n"
     );
     let long_dir = format!("data/{}/{}", "d".repeat(60), "e".repeat(60));
-    let mut f = FixtureBuilder { b: tar::Builder::new(Vec::new()), entries: Vec::new() };
+    let mut f = FixtureBuilder {
+        b: tar::Builder::new(Vec::new()),
+        entries: Vec::new(),
+    };
     f.dir("bin");
     f.dir("etc");
     f.dir("data");
@@ -435,7 +535,13 @@ fn build_fixture(name: &str) -> Fixture {
     f.hardlink("data/known-hardlink", "data/known.txt");
     f.file("data/private.bin", &[0u8, 1, 2, 3, 255], 0o600, 0, 0);
     f.file("data/empty", b"", 0o644, 0, 0);
-    f.file(&format!("{long_dir}/gnu-long-name.txt"), b"long name, GNU 'L' header\n", 0o644, 0, 0);
+    f.file(
+        &format!("{long_dir}/gnu-long-name.txt"),
+        b"long name, GNU 'L' header\n",
+        0o644,
+        0,
+        0,
+    );
     f.pax_file(
         &format!("{long_dir}/pax-long-name.txt"),
         "data/pax-long-name.placeholder",
@@ -450,7 +556,11 @@ fn build_fixture(name: &str) -> Fixture {
     );
     let tar = f.b.into_inner().unwrap();
     assert!(long_dir.len() + "/gnu-long-name.txt".len() > 100);
-    Fixture { tar, entries: f.entries, os_release }
+    Fixture {
+        tar,
+        entries: f.entries,
+        os_release,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -516,17 +626,28 @@ impl Input {
             Input::Gzip => run_ok_input(Command::new("gzip").args(["-n", "-c"]), tar).stdout,
             Input::GzipMultiMember => {
                 let split = tar.len() / 2 + 777; // not on a tar block boundary
-                let mut a = run_ok_input(Command::new("gzip").args(["-n", "-c"]), &tar[..split]).stdout;
+                let mut a =
+                    run_ok_input(Command::new("gzip").args(["-n", "-c"]), &tar[..split]).stdout;
                 let b = run_ok_input(Command::new("gzip").args(["-n", "-c"]), &tar[split..]).stdout;
                 a.extend_from_slice(&b);
                 // a single-member decoder stops after the first member
                 let mut first = Vec::new();
-                flate2::read::GzDecoder::new(&a[..]).read_to_end(&mut first).unwrap();
-                assert_eq!(first.len(), split, "the fixture must really be multi-member gzip");
+                flate2::read::GzDecoder::new(&a[..])
+                    .read_to_end(&mut first)
+                    .unwrap();
+                assert_eq!(
+                    first.len(),
+                    split,
+                    "the fixture must really be multi-member gzip"
+                );
                 a
             }
             Input::XzMultiBlock => {
-                run_ok_input(Command::new("xz").args(["-T2", "--block-size=262144", "-c"]), tar).stdout
+                run_ok_input(
+                    Command::new("xz").args(["-T2", "--block-size=262144", "-c"]),
+                    tar,
+                )
+                .stdout
             }
             Input::Zstd => run_ok_input(Command::new("zstd").args(["-q", "-c"]), tar).stdout,
             Input::Bzip2 => run_ok_input(Command::new("bzip2").args(["-c"]), tar).stdout,
@@ -542,8 +663,13 @@ impl Input {
                 .find_map(|l| l.strip_prefix("file\t"))
                 .and_then(|l| l.split('\t').nth(1))
                 .and_then(|b| b.parse().ok())
-                .unwrap_or_else(|| panic!("cannot read block count from `xz --robot --list`:\n{text}"));
-            assert!(blocks >= 2, "the xz fixture must have several blocks, has {blocks}");
+                .unwrap_or_else(|| {
+                    panic!("cannot read block count from `xz --robot --list`:\n{text}")
+                });
+            assert!(
+                blocks >= 2,
+                "the xz fixture must have several blocks, has {blocks}"
+            );
         }
         path
     }
@@ -628,11 +754,25 @@ impl Image {
 
 /// Runs `ociimport --json` on `input` into `layout` under `tag` and checks the
 /// report against the input, the fixture and the blobs written.
-fn import(layout: &Path, tag: &str, input_path: &Path, input: Input, choice: Choice, fixture: Fixture) -> Image {
+fn import(
+    layout: &Path,
+    tag: &str,
+    input_path: &Path,
+    input: Input,
+    choice: Choice,
+    fixture: Fixture,
+) -> Image {
     let mut cmd = Command::new(BIN);
     cmd.arg("-o")
         .arg(layout)
-        .args(["-t", tag, "--compression", choice.arg(), "--created", CREATED])
+        .args([
+            "-t",
+            tag,
+            "--compression",
+            choice.arg(),
+            "--created",
+            CREATED,
+        ])
         .args(["--arch", host_goarch(), "--os", "linux", "--json"])
         .arg(input_path);
     let report = stdout_json(&mut cmd);
@@ -647,18 +787,48 @@ fn import(layout: &Path, tag: &str, input_path: &Path, input: Input, choice: Cho
     assert_eq!(s(&report, "/platform/os"), "linux", "{ctx}");
     assert_eq!(s(&report, "/platform/architecture"), host_goarch(), "{ctx}");
     assert_eq!(s(&report, "/created"), CREATED, "{ctx}: report created");
-    let layers = report["layers"].as_array().unwrap_or_else(|| panic!("{ctx}: no layers in {report}"));
+    let layers = report["layers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{ctx}: no layers in {report}"));
     assert_eq!(layers.len(), 1, "{ctx}: one input, one layer");
 
     let input_bytes = fs::read(input_path).unwrap();
     let media_type = choice.media_type(input);
-    assert_eq!(s(&report, "/layers/0/input_compression"), input.report_name(), "{ctx}");
-    assert_eq!(s(&report, "/layers/0/input_digest"), sha256_digest(&input_bytes), "{ctx}");
-    assert_eq!(u(&report, "/layers/0/input_size"), input_bytes.len() as u64, "{ctx}");
-    assert_eq!(s(&report, "/layers/0/media_type"), media_type, "{ctx}: layer media type");
-    assert_eq!(s(&report, "/layers/0/diff_id"), sha256_digest(&fixture.tar), "{ctx}: diff_id");
-    assert_eq!(u(&report, "/layers/0/uncompressed_size"), fixture.tar.len() as u64, "{ctx}");
-    assert_eq!(u(&report, "/layers/0/entries"), fixture.entries.len() as u64, "{ctx}: entries");
+    assert_eq!(
+        s(&report, "/layers/0/input_compression"),
+        input.report_name(),
+        "{ctx}"
+    );
+    assert_eq!(
+        s(&report, "/layers/0/input_digest"),
+        sha256_digest(&input_bytes),
+        "{ctx}"
+    );
+    assert_eq!(
+        u(&report, "/layers/0/input_size"),
+        input_bytes.len() as u64,
+        "{ctx}"
+    );
+    assert_eq!(
+        s(&report, "/layers/0/media_type"),
+        media_type,
+        "{ctx}: layer media type"
+    );
+    assert_eq!(
+        s(&report, "/layers/0/diff_id"),
+        sha256_digest(&fixture.tar),
+        "{ctx}: diff_id"
+    );
+    assert_eq!(
+        u(&report, "/layers/0/uncompressed_size"),
+        fixture.tar.len() as u64,
+        "{ctx}"
+    );
+    assert_eq!(
+        u(&report, "/layers/0/entries"),
+        fixture.entries.len() as u64,
+        "{ctx}: entries"
+    );
     let passthrough = report
         .pointer("/layers/0/passthrough")
         .and_then(Value::as_bool)
@@ -667,17 +837,38 @@ fn import(layout: &Path, tag: &str, input_path: &Path, input: Input, choice: Cho
         assert_eq!(passthrough, expected, "{ctx}: passthrough");
     }
 
-    let image = Image { layout: layout.to_path_buf(), tag: tag.into(), report, fixture, media_type };
+    let image = Image {
+        layout: layout.to_path_buf(),
+        tag: tag.into(),
+        report,
+        fixture,
+        media_type,
+    };
     // the blobs are what the report says
-    for (what, ptr) in [("manifest", "/manifest"), ("config", "/config"), ("layer", "/layers/0")] {
+    for (what, ptr) in [
+        ("manifest", "/manifest"),
+        ("config", "/config"),
+        ("layer", "/layers/0"),
+    ] {
         let digest = s(&image.report, &format!("{ptr}/digest"));
         let blob = image.blob(digest);
-        assert_eq!(sha256_digest(&blob), digest, "{ctx}: {what} blob content vs its digest");
-        assert_eq!(blob.len() as u64, u(&image.report, &format!("{ptr}/size")), "{ctx}: {what} size");
+        assert_eq!(
+            sha256_digest(&blob),
+            digest,
+            "{ctx}: {what} blob content vs its digest"
+        );
+        assert_eq!(
+            blob.len() as u64,
+            u(&image.report, &format!("{ptr}/size")),
+            "{ctx}: {what} size"
+        );
     }
     let layer = image.blob(image.layer_digest());
     if passthrough {
-        assert_eq!(layer, input_bytes, "{ctx}: a passthrough layer is the input file byte for byte");
+        assert_eq!(
+            layer, input_bytes,
+            "{ctx}: a passthrough layer is the input file byte for byte"
+        );
     }
     // decode the layer with the reference command-line tool, not our decoder
     let decoded = match media_type {
@@ -685,7 +876,11 @@ fn import(layout: &Path, tag: &str, input_path: &Path, input: Input, choice: Cho
         MT_ZSTD => run_ok_input(Command::new("zstd").args(["-d", "-q", "-c"]), &layer).stdout,
         _ => layer,
     };
-    assert_eq!(sha256_digest(&decoded), image.diff_id(), "{ctx}: layer decoded by the CLI tool vs diff_id");
+    assert_eq!(
+        sha256_digest(&decoded),
+        image.diff_id(),
+        "{ctx}: layer decoded by the CLI tool vs diff_id"
+    );
     image
 }
 
@@ -699,22 +894,51 @@ fn skopeo_checks(img: &Image, scratch: &Path, archive_name: &str) {
 
     let insp = stdout_json(Command::new("skopeo").arg("inspect").arg(&r));
     assert_eq!(s(&insp, "/Digest"), img.manifest_digest(), "{ctx}: Digest");
-    assert_eq!(s(&insp, "/Architecture"), host_goarch(), "{ctx}: Architecture");
+    assert_eq!(
+        s(&insp, "/Architecture"),
+        host_goarch(),
+        "{ctx}: Architecture"
+    );
     assert_eq!(s(&insp, "/Os"), "linux", "{ctx}: Os");
     assert_eq!(s(&insp, "/Created"), CREATED, "{ctx}: Created");
-    assert_eq!(insp["Layers"], serde_json::json!([img.layer_digest()]), "{ctx}: Layers");
+    assert_eq!(
+        insp["Layers"],
+        serde_json::json!([img.layer_digest()]),
+        "{ctx}: Layers"
+    );
 
     let raw = run_ok(Command::new("skopeo").args(["inspect", "--raw"]).arg(&r)).stdout;
-    assert_eq!(sha256_digest(&raw), img.manifest_digest(), "{ctx}: --raw manifest bytes vs digest");
+    assert_eq!(
+        sha256_digest(&raw),
+        img.manifest_digest(),
+        "{ctx}: --raw manifest bytes vs digest"
+    );
     let manifest: Value = serde_json::from_slice(&raw).unwrap();
     assert_eq!(s(&manifest, "/config/digest"), img.config_digest(), "{ctx}");
     assert_eq!(s(&manifest, "/layers/0/mediaType"), img.media_type, "{ctx}");
-    assert_eq!(manifest["layers"].as_array().map(Vec::len), Some(1), "{ctx}");
+    assert_eq!(
+        manifest["layers"].as_array().map(Vec::len),
+        Some(1),
+        "{ctx}"
+    );
 
-    let raw_config = run_ok(Command::new("skopeo").args(["inspect", "--config", "--raw"]).arg(&r)).stdout;
-    assert_eq!(sha256_digest(&raw_config), img.config_digest(), "{ctx}: --config --raw bytes vs digest");
+    let raw_config = run_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--config", "--raw"])
+            .arg(&r),
+    )
+    .stdout;
+    assert_eq!(
+        sha256_digest(&raw_config),
+        img.config_digest(),
+        "{ctx}: --config --raw bytes vs digest"
+    );
     let config = stdout_json(Command::new("skopeo").args(["inspect", "--config"]).arg(&r));
-    assert_eq!(config["rootfs"]["diff_ids"], serde_json::json!([img.diff_id()]), "{ctx}: diff_ids");
+    assert_eq!(
+        config["rootfs"]["diff_ids"],
+        serde_json::json!([img.diff_id()]),
+        "{ctx}: diff_ids"
+    );
     assert_eq!(s(&config, "/architecture"), host_goarch(), "{ctx}");
     assert_eq!(s(&config, "/os"), "linux", "{ctx}");
     assert_eq!(s(&config, "/created"), CREATED, "{ctx}");
@@ -732,7 +956,8 @@ fn skopeo_checks(img: &Image, scratch: &Path, archive_name: &str) {
     let out = run(&mut cmd);
     if !out.status.success()
         && img.media_type == MT_ZSTD
-        && String::from_utf8_lossy(&out.stderr).contains("zstd compression is not supported for docker images")
+        && String::from_utf8_lossy(&out.stderr)
+            .contains("zstd compression is not supported for docker images")
     {
         // skopeo < 1.14 converts the manifest to Docker schema2 before it
         // decompresses, and schema2 has no zstd (containers/image#1260).
@@ -743,7 +968,12 @@ fn skopeo_checks(img: &Image, scratch: &Path, archive_name: &str) {
             tool_version("skopeo").unwrap_or_default()
         ));
         let (gz_layout, _) = skopeo_gzip_copy(img, scratch);
-        run_ok(Command::new("skopeo").args(["copy", "--quiet"]).arg(oci_ref(&gz_layout, &img.tag)).arg(&dest));
+        run_ok(
+            Command::new("skopeo")
+                .args(["copy", "--quiet"])
+                .arg(oci_ref(&gz_layout, &img.tag))
+                .arg(&dest),
+        );
     } else {
         check_ok(&cmd, out);
     }
@@ -765,14 +995,32 @@ fn skopeo_checks(img: &Image, scratch: &Path, archive_name: &str) {
         }
     }
     let dm = manifest_json.unwrap_or_else(|| panic!("{ctx}: docker-archive has no manifest.json"));
-    assert_eq!(dm[0]["RepoTags"], serde_json::json!([name]), "{ctx}: docker-archive RepoTags");
-    let layer_files = dm[0]["Layers"].as_array().unwrap_or_else(|| panic!("{ctx}: {dm}"));
+    assert_eq!(
+        dm[0]["RepoTags"],
+        serde_json::json!([name]),
+        "{ctx}: docker-archive RepoTags"
+    );
+    let layer_files = dm[0]["Layers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{ctx}: {dm}"));
     assert_eq!(layer_files.len(), 1, "{ctx}: docker-archive layers");
     let (layer_sha, layer_len) = &files[layer_files[0].as_str().unwrap()];
-    assert_eq!(layer_sha, img.diff_id(), "{ctx}: docker-archive layer vs diff_id");
-    assert_eq!(*layer_len, img.fixture.tar.len() as u64, "{ctx}: docker-archive layer size");
+    assert_eq!(
+        layer_sha,
+        img.diff_id(),
+        "{ctx}: docker-archive layer vs diff_id"
+    );
+    assert_eq!(
+        *layer_len,
+        img.fixture.tar.len() as u64,
+        "{ctx}: docker-archive layer size"
+    );
     let (config_sha, _) = &files[s(&dm, "/0/Config")];
-    assert_eq!(config_sha, img.config_digest(), "{ctx}: docker-archive config");
+    assert_eq!(
+        config_sha,
+        img.config_digest(),
+        "{ctx}: docker-archive config"
+    );
     fs::remove_file(&archive).unwrap();
 }
 
@@ -790,10 +1038,24 @@ fn skopeo_gzip_copy(img: &Image, scratch: &Path) -> (PathBuf, String) {
                 .arg(&gz_ref),
         );
     }
-    let raw = run_ok(Command::new("skopeo").args(["inspect", "--raw"]).arg(&gz_ref)).stdout;
+    let raw = run_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .arg(&gz_ref),
+    )
+    .stdout;
     let m: Value = serde_json::from_slice(&raw).unwrap();
-    assert_eq!(s(&m, "/layers/0/mediaType"), MT_GZIP, "skopeo's gzip copy of {}", img.layout.display());
-    assert_eq!(s(&m, "/config/digest"), img.config_digest(), "skopeo's gzip copy keeps the config");
+    assert_eq!(
+        s(&m, "/layers/0/mediaType"),
+        MT_GZIP,
+        "skopeo's gzip copy of {}",
+        img.layout.display()
+    );
+    assert_eq!(
+        s(&m, "/config/digest"),
+        img.config_digest(),
+        "skopeo's gzip copy keeps the config"
+    );
     (gz_layout, sha256_digest(&raw))
 }
 
@@ -818,7 +1080,10 @@ fn umoci_checks(img: &Image, scratch: &Path) {
     let mut unpacked_manifest = img.manifest_digest().to_string();
     let mut out = umoci_unpack(&img.layout, &img.tag, &bundle);
     let umoci_zstd_refusal = format!("blob is not correct mediatype: {MT_ZSTD}");
-    if !out.status.success() && img.media_type == MT_ZSTD && String::from_utf8_lossy(&out.stderr).contains(&umoci_zstd_refusal) {
+    if !out.status.success()
+        && img.media_type == MT_ZSTD
+        && String::from_utf8_lossy(&out.stderr).contains(&umoci_zstd_refusal)
+    {
         // umoci 0.4.x predates zstd layers (opencontainers/umoci#316). Let
         // skopeo decode our zstd layer and re-encode it as gzip, then unpack
         // that: the tree check still proves the zstd layer's content.
@@ -841,16 +1106,26 @@ fn umoci_checks(img: &Image, scratch: &Path) {
     );
 
     // bundle layout: rootfs/, config.json, umoci.json, sha256_<manifest>.mtree
-    let config: Value = serde_json::from_slice(&fs::read(bundle.join("config.json")).unwrap()).unwrap();
-    assert_eq!(s(&config, "/root/path"), "rootfs", "umoci bundle config.json");
-    let umoci_json: Value = serde_json::from_slice(&fs::read(bundle.join("umoci.json")).unwrap()).unwrap();
+    let config: Value =
+        serde_json::from_slice(&fs::read(bundle.join("config.json")).unwrap()).unwrap();
     assert_eq!(
-        s(&umoci_json, "/from_descriptor_path/descriptor_walk/0/digest"),
+        s(&config, "/root/path"),
+        "rootfs",
+        "umoci bundle config.json"
+    );
+    let umoci_json: Value =
+        serde_json::from_slice(&fs::read(bundle.join("umoci.json")).unwrap()).unwrap();
+    assert_eq!(
+        s(
+            &umoci_json,
+            "/from_descriptor_path/descriptor_walk/0/digest"
+        ),
         unpacked_manifest,
         "umoci.json records the manifest it unpacked"
     );
     let mtree_path = bundle.join(format!("sha256_{}.mtree", hex_of(&unpacked_manifest)));
-    let mtree = fs::read_to_string(&mtree_path).unwrap_or_else(|e| panic!("{}: {e}", mtree_path.display()));
+    let mtree =
+        fs::read_to_string(&mtree_path).unwrap_or_else(|e| panic!("{}: {e}", mtree_path.display()));
 
     compare_tree(&bundle.join("rootfs"), &img.fixture, is_root());
 
@@ -871,7 +1146,12 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
     for entry in fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
         let path = entry.path();
-        out.insert(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+        out.insert(
+            path.strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned(),
+        );
         if entry.file_type().unwrap().is_dir() {
             walk(root, &path, out);
         }
@@ -886,34 +1166,74 @@ fn compare_tree(root: &Path, fx: &Fixture, check_owner: bool) {
     let expected: BTreeSet<String> = fx.entries.iter().map(|e| e.path.clone()).collect();
     let missing: Vec<_> = expected.difference(&actual).collect();
     let extra: Vec<_> = actual.difference(&expected).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "unpacked tree differs: missing {missing:?}, extra {extra:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "unpacked tree differs: missing {missing:?}, extra {extra:?}"
+    );
 
     for e in &fx.entries {
         let p = root.join(&e.path);
         let md = fs::symlink_metadata(&p).unwrap();
         let ctx = format!("unpacked {}", e.path);
         match &e.kind {
-            Kind::Dir => assert!(md.is_dir(), "{ctx}: expected a directory, got {:?}", md.file_type()),
+            Kind::Dir => assert!(
+                md.is_dir(),
+                "{ctx}: expected a directory, got {:?}",
+                md.file_type()
+            ),
             Kind::File { sha256 } => {
-                assert!(md.is_file(), "{ctx}: expected a regular file, got {:?}", md.file_type());
-                assert_eq!(&sha256_hex(&fs::read(&p).unwrap()), sha256, "{ctx}: content");
+                assert!(
+                    md.is_file(),
+                    "{ctx}: expected a regular file, got {:?}",
+                    md.file_type()
+                );
+                assert_eq!(
+                    &sha256_hex(&fs::read(&p).unwrap()),
+                    sha256,
+                    "{ctx}: content"
+                );
             }
             Kind::Symlink { target } => {
-                assert!(md.file_type().is_symlink(), "{ctx}: expected a symlink, got {:?}", md.file_type());
-                assert_eq!(fs::read_link(&p).unwrap(), Path::new(target), "{ctx}: symlink target");
+                assert!(
+                    md.file_type().is_symlink(),
+                    "{ctx}: expected a symlink, got {:?}",
+                    md.file_type()
+                );
+                assert_eq!(
+                    fs::read_link(&p).unwrap(),
+                    Path::new(target),
+                    "{ctx}: symlink target"
+                );
             }
             Kind::Hardlink { target } => {
                 let tmd = fs::symlink_metadata(root.join(target)).unwrap();
-                assert!(md.is_file(), "{ctx}: expected a regular file, got {:?}", md.file_type());
-                assert_eq!((md.dev(), md.ino()), (tmd.dev(), tmd.ino()), "{ctx}: not a hardlink of {target}");
+                assert!(
+                    md.is_file(),
+                    "{ctx}: expected a regular file, got {:?}",
+                    md.file_type()
+                );
+                assert_eq!(
+                    (md.dev(), md.ino()),
+                    (tmd.dev(), tmd.ino()),
+                    "{ctx}: not a hardlink of {target}"
+                );
                 assert!(md.nlink() >= 2, "{ctx}: link count {}", md.nlink());
             }
         }
         if !md.file_type().is_symlink() {
-            assert_eq!(md.mode() & 0o7777, e.mode, "{ctx}: mode {:o}", md.mode() & 0o7777);
+            assert_eq!(
+                md.mode() & 0o7777,
+                e.mode,
+                "{ctx}: mode {:o}",
+                md.mode() & 0o7777
+            );
         }
         if check_owner {
-            assert_eq!((md.uid() as u64, md.gid() as u64), (e.uid, e.gid), "{ctx}: owner");
+            assert_eq!(
+                (md.uid() as u64, md.gid() as u64),
+                (e.uid, e.gid),
+                "{ctx}: owner"
+            );
         }
     }
 }
@@ -941,7 +1261,10 @@ impl Drop for StorageCleanup {
         for c in self.buildah_containers.iter().rev() {
             let out = run(Command::new("buildah").arg("rm").arg(c));
             if !out.status.success() {
-                log(&format!("cleanup: buildah rm {c}: {}", String::from_utf8_lossy(&out.stderr).trim()));
+                log(&format!(
+                    "cleanup: buildah rm {c}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
             }
         }
         for i in self.images.iter().rev() {
@@ -955,8 +1278,16 @@ impl Drop for StorageCleanup {
 }
 
 fn podman_inspect(reference: &str) -> Value {
-    let v = stdout_json(Command::new("podman").args(["image", "inspect"]).arg(reference));
-    assert_eq!(v.as_array().map(Vec::len), Some(1), "podman image inspect {reference}: {v}");
+    let v = stdout_json(
+        Command::new("podman")
+            .args(["image", "inspect"])
+            .arg(reference),
+    );
+    assert_eq!(
+        v.as_array().map(Vec::len),
+        Some(1),
+        "podman image inspect {reference}: {v}"
+    );
     v[0].clone()
 }
 
@@ -979,7 +1310,10 @@ fn podman_checks(img: &Image, name: &str, cleanup: &mut StorageCleanup) {
     );
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
     cleanup.images.push(id.clone());
-    assert_eq!(id, config_hex, "{ctx}: podman pull prints the image ID, which is the config digest");
+    assert_eq!(
+        id, config_hex,
+        "{ctx}: podman pull prints the image ID, which is the config digest"
+    );
 
     let local = format!("localhost/{name}:{}", img.tag);
     run_ok(Command::new("podman").arg("tag").arg(&id).arg(&local));
@@ -988,19 +1322,36 @@ fn podman_checks(img: &Image, name: &str, cleanup: &mut StorageCleanup) {
     let out = run_ok(
         Command::new("podman")
             .args(["run", "--rm", "--runtime", "runc", "--network", "none"])
-            .args(["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"])
+            .args([
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=1024:1024",
+            ])
             .arg(&local)
             .args(["/bin/sh", "-c", "cat /etc/os-release"]),
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), img.fixture.os_release, "{ctx}: container output");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        img.fixture.os_release,
+        "{ctx}: container output"
+    );
 
     let insp = podman_inspect(&local);
     assert_eq!(s(&insp, "/Id"), config_hex, "{ctx}: Id");
     assert_eq!(s(&insp, "/Digest"), img.manifest_digest(), "{ctx}: Digest");
-    assert_eq!(s(&insp, "/Architecture"), host_goarch(), "{ctx}: Architecture");
+    assert_eq!(
+        s(&insp, "/Architecture"),
+        host_goarch(),
+        "{ctx}: Architecture"
+    );
     assert_eq!(s(&insp, "/Os"), "linux", "{ctx}: Os");
     assert_eq!(s(&insp, "/Created"), CREATED, "{ctx}: Created");
-    assert_eq!(insp["RootFS"]["Layers"], serde_json::json!([img.diff_id()]), "{ctx}: RootFS.Layers");
+    assert_eq!(
+        insp["RootFS"]["Layers"],
+        serde_json::json!([img.diff_id()]),
+        "{ctx}: RootFS.Layers"
+    );
 }
 
 /// `skopeo copy oci:... containers-storage:...`, then remove it again so that
@@ -1017,7 +1368,11 @@ fn containers_storage_checks(img: &Image, name: &str, cleanup: &mut StorageClean
     let insp = podman_inspect(&dest);
     let config_hex = hex_of(img.config_digest());
     assert_eq!(s(&insp, "/Id"), config_hex, "containers-storage:{dest}: Id");
-    assert_eq!(s(&insp, "/Digest"), img.manifest_digest(), "containers-storage:{dest}: Digest");
+    assert_eq!(
+        s(&insp, "/Digest"),
+        img.manifest_digest(),
+        "containers-storage:{dest}: Digest"
+    );
     let out = run_ok(Command::new("podman").arg("rmi").arg(&dest));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -1041,7 +1396,10 @@ fn matrix(test: &str, input: Input, podman: &[Choice]) {
         return;
     }
     for choice in ALL_CHOICES {
-        let tmp = tempfile::Builder::new().prefix("ociimport-interop-").tempdir().unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("ociimport-interop-")
+            .tempdir()
+            .unwrap();
         let name = unique_name(&format!("{}-{}", input.label(), choice.arg()));
         let fixture = build_fixture(&name);
         let input_path = input.compress(&fixture.tar, tmp.path());
@@ -1060,7 +1418,11 @@ fn matrix(test: &str, input: Input, podman: &[Choice]) {
             input.label(),
             choice.arg(),
             img.media_type,
-            if podman.contains(&choice) { " (skopeo, umoci, podman)" } else { " (skopeo, umoci)" }
+            if podman.contains(&choice) {
+                " (skopeo, umoci, podman)"
+            } else {
+                " (skopeo, umoci)"
+            }
         ));
     }
 }
@@ -1072,7 +1434,11 @@ fn interop_gzip() {
 
 #[test]
 fn interop_gzip_multi_member() {
-    matrix("interop_gzip_multi_member", Input::GzipMultiMember, &[Choice::Auto]);
+    matrix(
+        "interop_gzip_multi_member",
+        Input::GzipMultiMember,
+        &[Choice::Auto],
+    );
 }
 
 /// The one variant that runs podman for every --compression choice: xz is
@@ -1102,10 +1468,16 @@ fn interop_plain_tar() {
 #[test]
 fn interop_two_tags_one_layout() {
     let test = "interop_two_tags_one_layout";
-    if !require(test, &["gzip", "xz", "zstd", "skopeo", "umoci", "podman", "runc"]) {
+    if !require(
+        test,
+        &["gzip", "xz", "zstd", "skopeo", "umoci", "podman", "runc"],
+    ) {
         return;
     }
-    let tmp = tempfile::Builder::new().prefix("ociimport-interop-").tempdir().unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("ociimport-interop-")
+        .tempdir()
+        .unwrap();
     let name = unique_name("two-tags");
     let layout = tmp.path().join(&name);
     let mut images = Vec::new();
@@ -1114,20 +1486,36 @@ fn interop_two_tags_one_layout() {
         let dir = tmp.path().join(tag);
         fs::create_dir(&dir).unwrap();
         let input_path = input.compress(&fixture.tar, &dir);
-        images.push(import(&layout, tag, &input_path, input, Choice::Auto, fixture));
+        images.push(import(
+            &layout,
+            tag,
+            &input_path,
+            input,
+            Choice::Auto,
+            fixture,
+        ));
     }
     assert_ne!(images[0].manifest_digest(), images[1].manifest_digest());
 
-    let index: Value = serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let index: Value =
+        serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
     let refs: Vec<(&str, &str)> = index["manifests"]
         .as_array()
         .unwrap_or_else(|| panic!("index.json: {index}"))
         .iter()
-        .map(|m| (s(m, "/annotations/org.opencontainers.image.ref.name"), s(m, "/digest")))
+        .map(|m| {
+            (
+                s(m, "/annotations/org.opencontainers.image.ref.name"),
+                s(m, "/digest"),
+            )
+        })
         .collect();
     assert_eq!(
         refs,
-        vec![("first", images[0].manifest_digest()), ("second", images[1].manifest_digest())],
+        vec![
+            ("first", images[0].manifest_digest()),
+            ("second", images[1].manifest_digest())
+        ],
         "index.json after two imports"
     );
 
@@ -1142,22 +1530,34 @@ fn interop_two_tags_one_layout() {
     for img in &images {
         podman_checks(img, &format!("{name}-{}", img.tag), &mut cleanup);
     }
-    log(&format!("{test}: tags first and second both pulled and ran"));
+    log(&format!(
+        "{test}: tags first and second both pulled and ran"
+    ));
 }
 
 /// `buildah from oci:DIR:TAG` makes a working container from our image.
 #[test]
 fn interop_buildah_from() {
     let test = "interop_buildah_from";
-    if !require(test, &["gzip", "buildah"]) {
+    if !require(test, &["gzip", "buildah", "podman"]) {
         return;
     }
-    let tmp = tempfile::Builder::new().prefix("ociimport-interop-").tempdir().unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("ociimport-interop-")
+        .tempdir()
+        .unwrap();
     let name = unique_name("buildah");
     let fixture = build_fixture(&name);
     let input_path = Input::Gzip.compress(&fixture.tar, tmp.path());
     let layout = tmp.path().join(&name);
-    let img = import(&layout, TAG, &input_path, Input::Gzip, Choice::Auto, fixture);
+    let img = import(
+        &layout,
+        TAG,
+        &input_path,
+        Input::Gzip,
+        Choice::Auto,
+        fixture,
+    );
 
     let _lock = storage_lock();
     let mut cleanup = StorageCleanup::default();
@@ -1172,16 +1572,36 @@ fn interop_buildah_from() {
             .arg(format!("oci:{name}:{TAG}"))
             .current_dir(tmp.path()),
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), container, "buildah from prints the container name");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        container,
+        "buildah from prints the container name"
+    );
     let out = run_ok(
         Command::new("buildah")
-            .args(["inspect", "--type", "container", "--format", "{{.FromImageID}}"])
+            .args([
+                "inspect",
+                "--type",
+                "container",
+                "--format",
+                "{{.FromImageID}}",
+            ])
             .arg(&container),
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), hex_of(img.config_digest()), "buildah FromImageID");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        hex_of(img.config_digest()),
+        "buildah FromImageID"
+    );
     let out = run_ok(
         Command::new("buildah")
-            .args(["inspect", "--type", "container", "--format", "{{.OCIv1.Architecture}} {{.OCIv1.OS}}"])
+            .args([
+                "inspect",
+                "--type",
+                "container",
+                "--format",
+                "{{.OCIv1.Architecture}} {{.OCIv1.OS}}",
+            ])
             .arg(&container),
     );
     assert_eq!(
@@ -1190,6 +1610,89 @@ fn interop_buildah_from() {
         "buildah's view of the image platform"
     );
     log(&format!("{test}: buildah from oci:{name}:{TAG} ok"));
+}
+
+/// `--arch`/`--variant` for another machine: skopeo and podman report the
+/// platform ociimport wrote (podman only warns about the mismatch on pull).
+#[test]
+fn interop_foreign_platform() {
+    let test = "interop_foreign_platform";
+    if !require(test, &["gzip", "skopeo", "podman"]) {
+        return;
+    }
+    let (arch, variant) = if host_goarch() == "arm64" {
+        ("amd64", None)
+    } else {
+        ("arm64", Some("v8"))
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("ociimport-interop-")
+        .tempdir()
+        .unwrap();
+    let name = unique_name("foreign-platform");
+    let fixture = build_fixture(&name);
+    let input_path = Input::Gzip.compress(&fixture.tar, tmp.path());
+    let layout = tmp.path().join(&name);
+    let mut cmd = Command::new(BIN);
+    cmd.arg("-o")
+        .arg(&layout)
+        .args(["-t", TAG, "--created", CREATED, "--arch", arch, "--json"]);
+    if let Some(v) = variant {
+        cmd.args(["--variant", v]);
+    }
+    let report = stdout_json(cmd.arg(&input_path));
+    assert_eq!(s(&report, "/platform/architecture"), arch);
+    assert_eq!(
+        report.pointer("/platform/variant").and_then(Value::as_str),
+        variant
+    );
+
+    let r = oci_ref(&layout, TAG);
+    let insp = stdout_json(Command::new("skopeo").arg("inspect").arg(&r));
+    assert_eq!(
+        s(&insp, "/Digest"),
+        s(&report, "/manifest/digest"),
+        "skopeo inspect Digest"
+    );
+    assert_eq!(
+        s(&insp, "/Architecture"),
+        arch,
+        "skopeo inspect Architecture"
+    );
+    let config = stdout_json(Command::new("skopeo").args(["inspect", "--config"]).arg(&r));
+    assert_eq!(s(&config, "/architecture"), arch, "config architecture");
+    assert_eq!(
+        config.get("variant").and_then(Value::as_str),
+        variant,
+        "config variant"
+    );
+
+    let _lock = storage_lock();
+    let mut cleanup = StorageCleanup::default();
+    let out = run_ok(
+        Command::new("podman")
+            .args(["pull", "--quiet"])
+            .arg(format!("oci:{name}:{TAG}"))
+            .current_dir(tmp.path()),
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    cleanup.images.push(id.clone());
+    assert_eq!(
+        id,
+        hex_of(s(&report, "/config/digest")),
+        "podman pull prints the config digest"
+    );
+    let insp = podman_inspect(&id);
+    assert_eq!(
+        s(&insp, "/Architecture"),
+        arch,
+        "podman image inspect Architecture"
+    );
+    assert_eq!(s(&insp, "/Os"), "linux", "podman image inspect Os");
+    log(&format!(
+        "{test}: linux/{arch}{} image inspected by skopeo and podman",
+        variant.map(|v| format!("/{v}")).unwrap_or_default()
+    ));
 }
 
 /// Logs the consumer versions and checks each prints a version.
@@ -1207,9 +1710,12 @@ fn interop_tool_versions() {
         ("buildah", "buildah version "),
     ] {
         let v = tool_version(tool).unwrap();
-        let rest = v
-            .strip_prefix(prefix)
-            .unwrap_or_else(|| panic!("`{tool} --version` printed {v:?}, expected it to start with {prefix:?}"));
-        assert!(rest.starts_with(|c: char| c.is_ascii_digit()), "{tool} version {rest:?}");
+        let rest = v.strip_prefix(prefix).unwrap_or_else(|| {
+            panic!("`{tool} --version` printed {v:?}, expected it to start with {prefix:?}")
+        });
+        assert!(
+            rest.starts_with(|c: char| c.is_ascii_digit()),
+            "{tool} version {rest:?}"
+        );
     }
 }

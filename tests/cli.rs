@@ -1,0 +1,540 @@
+//! End-to-end tests of the `ociimport` binary: every input variant, the
+//! guarantees (DiffID, passthrough, reproducibility, nothing published on
+//! refusal) and the command-line contract.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn import_json(dir: &Path, input: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![input, "--json", "-q"];
+    args.extend_from_slice(extra);
+    report(&run(dir, &args))
+}
+
+#[test]
+fn every_variant_yields_the_plain_tar_diffid_and_sound_blobs() {
+    let tar = rootfs_tar();
+    let want_diff = sha256(&tar);
+    let tmp = tempfile::tempdir().unwrap();
+    for v in variants(&tar) {
+        let input = tmp.path().join(format!("{}.in", v.name));
+        std::fs::write(&input, &v.bytes).unwrap();
+        let out = tmp.path().join(format!("{}.oci", v.name));
+        let r = import_json(
+            tmp.path(),
+            input.to_str().unwrap(),
+            &["-o", out.to_str().unwrap()],
+        );
+        let l = &r["layers"][0];
+        assert_eq!(l["diff_id"], want_diff.as_str(), "{}", v.name);
+        assert_eq!(l["uncompressed_size"], tar.len() as u64, "{}", v.name);
+        assert_eq!(l["entries"], ROOTFS_ENTRIES, "{}", v.name);
+        assert_eq!(l["input_compression"], v.format, "{}", v.name);
+        assert_eq!(l["input_digest"], sha256(&v.bytes).as_str(), "{}", v.name);
+        assert_eq!(l["input_size"], v.bytes.len() as u64, "{}", v.name);
+        assert_eq!(l["passthrough"], v.passthrough, "{}", v.name);
+        if v.passthrough {
+            assert_eq!(l["digest"], l["input_digest"], "{}", v.name);
+            assert_eq!(l["size"], v.bytes.len() as u64, "{}", v.name);
+        }
+        let want_type = match v.format {
+            "zstd" => "application/vnd.oci.image.layer.v1.tar+zstd",
+            _ => "application/vnd.oci.image.layer.v1.tar+gzip",
+        };
+        assert_eq!(l["media_type"], want_type, "{}", v.name);
+        // Layout-level checks: 1 manifest + 1 config + 1 layer.
+        assert_eq!(check_layout(&out), 3, "{}", v.name);
+        // The config's diff_ids are the DiffID we computed.
+        let config = blob(&out, r["config"]["digest"].as_str().unwrap());
+        let cfg: serde_json::Value = serde_json::from_slice(&config).unwrap();
+        assert_eq!(cfg["rootfs"]["diff_ids"][0], want_diff.as_str());
+        // The newest entry is var/newest at 1700000060.
+        assert_eq!(cfg["created"], "2023-11-14T22:14:20Z");
+        // And the blob really decodes to the tar.
+        let layer = blob(&out, l["digest"].as_str().unwrap());
+        let mut decoded = Vec::new();
+        use std::io::Read;
+        match v.format {
+            "zstd" => {
+                decoded = zstd::decode_all(&layer[..]).unwrap();
+            }
+            _ => {
+                flate2::read::MultiGzDecoder::new(&layer[..])
+                    .read_to_end(&mut decoded)
+                    .unwrap();
+            }
+        }
+        assert_eq!(sha256(&decoded), want_diff, "{}", v.name);
+    }
+}
+
+#[test]
+fn each_compression_choice_produces_that_encoding() {
+    let tar = rootfs_tar();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("rootfs.tar.xz");
+    std::fs::write(&input, xz_bytes(&tar)).unwrap();
+    for (choice, media, magic) in [
+        (
+            "gzip",
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+            &[0x1f, 0x8b][..],
+        ),
+        (
+            "zstd",
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+            &[0x28, 0xb5, 0x2f, 0xfd][..],
+        ),
+        ("none", "application/vnd.oci.image.layer.v1.tar", &tar[..4]),
+    ] {
+        let out = tmp.path().join(choice);
+        let r = import_json(
+            tmp.path(),
+            "rootfs.tar.xz",
+            &["-o", out.to_str().unwrap(), "--compression", choice],
+        );
+        let l = &r["layers"][0];
+        assert_eq!(l["media_type"], media);
+        assert_eq!(l["diff_id"], sha256(&tar).as_str());
+        let b = blob(&out, l["digest"].as_str().unwrap());
+        assert!(b.starts_with(magic), "{choice}");
+        if choice == "none" {
+            assert_eq!(b, tar);
+        }
+        check_layout(&out);
+    }
+    // gzip input re-encoded to zstd, zstd input re-encoded to gzip.
+    std::fs::write(tmp.path().join("r.tar.gz"), gzip_bytes(&tar)).unwrap();
+    let r = import_json(
+        tmp.path(),
+        "r.tar.gz",
+        &["-o", "z", "--compression", "zstd"],
+    );
+    assert_eq!(r["layers"][0]["passthrough"], false);
+    assert_eq!(
+        r["layers"][0]["media_type"],
+        "application/vnd.oci.image.layer.v1.tar+zstd"
+    );
+    assert_eq!(r["layers"][0]["diff_id"], sha256(&tar).as_str());
+    // Same format and an explicit level: re-encoded at that level.
+    let r = import_json(
+        tmp.path(),
+        "r.tar.gz",
+        &["-o", "g1", "--compression", "gzip", "--level", "1"],
+    );
+    assert_eq!(r["layers"][0]["passthrough"], false);
+}
+
+#[test]
+fn output_is_byte_identical_across_runs_and_thread_counts() {
+    let tar = rootfs_tar();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("in.tar.xz"), xz_bytes(&tar)).unwrap();
+    for comp in ["gzip", "zstd"] {
+        let a = tmp.path().join(format!("a-{comp}"));
+        let b = tmp.path().join(format!("b-{comp}"));
+        for (dir, threads) in [(&a, "1"), (&b, "2")] {
+            let o = run(
+                tmp.path(),
+                &[
+                    "in.tar.xz",
+                    "-q",
+                    "-o",
+                    dir.to_str().unwrap(),
+                    "--compression",
+                    comp,
+                    "--threads",
+                    threads,
+                ],
+            );
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        }
+        let sa = snapshot(&a);
+        assert_eq!(sa, snapshot(&b), "{comp}: runs differ");
+        assert_eq!(
+            sa.len(),
+            7,
+            "{comp}: oci-layout, index.json, blobs/, blobs/sha256/, 3 blobs"
+        );
+    }
+}
+
+#[test]
+fn created_comes_from_flag_then_source_date_epoch_then_newest_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(testdata("rootfs.tar"), tmp.path().join("rootfs.tar")).unwrap();
+    let r = import_json(
+        tmp.path(),
+        "rootfs.tar",
+        &["-o", "a", "--created", "2024-05-01T14:00:00+02:00"],
+    );
+    assert_eq!(r["created"], "2024-05-01T12:00:00Z");
+    let o = run_in(
+        tmp.path(),
+        &["rootfs.tar", "-o", "b", "--json", "-q"],
+        None,
+        &[("SOURCE_DATE_EPOCH", "86400")],
+    );
+    assert_eq!(report(&o)["created"], "1970-01-02T00:00:00Z");
+    let r = import_json(tmp.path(), "rootfs.tar", &["-o", "c", "--created", "@0"]);
+    assert_eq!(r["created"], "1970-01-01T00:00:00Z");
+    let r = import_json(tmp.path(), "rootfs.tar", &["-o", "d"]);
+    assert_eq!(r["created"], "2023-11-14T22:14:20Z");
+    assert_eq!(r["created_source"], "newest entry");
+}
+
+#[test]
+fn default_output_is_the_input_name_without_extensions() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("stage3-amd64-openrc.tar.xz"),
+        xz_bytes(&rootfs_tar()),
+    )
+    .unwrap();
+    let o = run(tmp.path(), &["stage3-amd64-openrc.tar.xz"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dir = tmp.path().join("stage3-amd64-openrc");
+    assert_eq!(check_layout(&dir), 3);
+    let err = stderr(&o);
+    // The summary names the digests and the commands to use the output.
+    assert!(
+        err.contains("podman pull oci:stage3-amd64-openrc:latest"),
+        "{err}"
+    );
+    assert!(
+        err.contains("skopeo copy oci:stage3-amd64-openrc:latest"),
+        "{err}"
+    );
+    assert!(err.contains("diff_id   sha256:"), "{err}");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+        "latest"
+    );
+}
+
+#[test]
+fn stdin_input_in_one_pass() {
+    let tar = rootfs_tar();
+    let tmp = tempfile::tempdir().unwrap();
+    for v in variants(&tar)
+        .into_iter()
+        .filter(|v| ["gzip", "multi-block-xz"].contains(&v.name))
+    {
+        let out = format!("stdin-{}", v.name);
+        let o = run_in(
+            tmp.path(),
+            &["-", "-o", &out, "--json", "-q"],
+            Some(&v.bytes),
+            &[],
+        );
+        let r = report(&o);
+        assert_eq!(r["layers"][0]["diff_id"], sha256(&tar).as_str());
+        assert_eq!(r["layers"][0]["input"], "-");
+        assert_eq!(r["layers"][0]["input_digest"], sha256(&v.bytes).as_str());
+        check_layout(&tmp.path().join(&out));
+    }
+    // stdin without --output is a usage error.
+    let o = run_in(tmp.path(), &["-"], Some(b"x"), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("needs --output"), "{}", stderr(&o));
+}
+
+#[test]
+fn appending_keeps_other_tags_and_moves_an_existing_one() {
+    let tar = rootfs_tar();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.tar"), &tar).unwrap();
+    std::fs::write(tmp.path().join("b.tar.gz"), gzip_bytes(&tar)).unwrap();
+    let a = import_json(tmp.path(), "a.tar", &["-o", "img", "-t", "one"]);
+    let b = import_json(tmp.path(), "b.tar.gz", &["-o", "img", "-t", "two"]);
+    let c = import_json(
+        tmp.path(),
+        "b.tar.gz",
+        &["-o", "img", "-t", "one", "--created", "@5"],
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("img/index.json")).unwrap()).unwrap();
+    let m = index["manifests"].as_array().unwrap();
+    assert_eq!(m.len(), 2);
+    let by_tag = |t: &str| {
+        m.iter()
+            .find(|d| d["annotations"]["org.opencontainers.image.ref.name"] == t)
+            .map(|d| d["digest"].clone())
+    };
+    assert_eq!(by_tag("two"), Some(b["manifest"]["digest"].clone()));
+    assert_eq!(by_tag("one"), Some(c["manifest"]["digest"].clone()));
+    assert_ne!(a["manifest"]["digest"], c["manifest"]["digest"]);
+    check_layout(&tmp.path().join("img"));
+}
+
+#[test]
+fn refused_inputs_leave_the_layout_unchanged() {
+    let tar = rootfs_tar();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("good.tar"), &tar).unwrap();
+    let layout = tmp.path().join("img");
+    import_json(tmp.path(), "good.tar", &["-o", layout.to_str().unwrap()]);
+    let before = snapshot(&layout);
+
+    let gz = gzip_bytes(&tar);
+    let xz = xz_bytes(&tar);
+    let zst = zstd_bytes(&tar);
+    let bz = bzip2_bytes(&tar);
+    let mut gz_bad_crc = gz.clone();
+    let n = gz_bad_crc.len();
+    gz_bad_crc[n - 8] ^= 0xff; // CRC32 in the trailer
+    let mut xz_corrupt = xz.clone();
+    let mid = xz_corrupt.len() / 2;
+    xz_corrupt[mid] ^= 0x55;
+    let with = |a: &[u8], b: &[u8]| [a, b].concat();
+    let cut_tar = tar[..512 * 40 + 100].to_vec();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", vec![], "input is empty"),
+        (
+            "unknown",
+            b"PK\x03\x04 this is a zip".to_vec(),
+            "unrecognised input format (first bytes: 50 4b 03 04",
+        ),
+        (
+            "truncated-gzip",
+            gz[..gz.len() / 2].to_vec(),
+            "gzip data is corrupt or truncated",
+        ),
+        (
+            "truncated-xz",
+            xz[..xz.len() - 10].to_vec(),
+            "xz data is corrupt or truncated",
+        ),
+        (
+            "truncated-zstd",
+            zst[..zst.len() - 10].to_vec(),
+            "zstd data is corrupt or truncated",
+        ),
+        (
+            "truncated-bzip2",
+            bz[..bz.len() - 10].to_vec(),
+            "bzip2 data is corrupt or truncated",
+        ),
+        (
+            "bad-crc-gzip",
+            gz_bad_crc,
+            "gzip data is corrupt or truncated",
+        ),
+        ("corrupt-xz", xz_corrupt, "xz data is corrupt or truncated"),
+        (
+            "garbage-after-gzip",
+            with(&gz, b"trailing garbage"),
+            "gzip data is corrupt or truncated",
+        ),
+        (
+            "garbage-after-xz",
+            with(&xz, b"junk"),
+            "xz data is corrupt or truncated",
+        ),
+        (
+            "garbage-after-zstd",
+            with(&zst, b"junk"),
+            "zstd data is corrupt or truncated",
+        ),
+        (
+            "garbage-after-bzip2",
+            with(&bz, b"junk"),
+            "bzip2 data is corrupt or truncated",
+        ),
+        (
+            "not-a-tar",
+            gzip_bytes(&[b'x'; 4096]),
+            "is not a tar archive",
+        ),
+        ("tar-cut-inside-entry", cut_tar.clone(), "ends inside entry"),
+        (
+            "gzip-tar-cut-inside-entry",
+            gzip_bytes(&cut_tar),
+            "ends inside entry",
+        ),
+    ];
+    for (name, bytes, want) in cases {
+        let input = tmp.path().join(name);
+        std::fs::write(&input, &bytes).unwrap();
+        let o = run(tmp.path(), &[name, "-o", layout.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(want), "{name}: expected {want:?} in {err:?}");
+        assert!(
+            err.contains(name),
+            "{name}: the message names the file: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{name}: one clear line: {err}");
+        assert_eq!(snapshot(&layout), before, "{name}: layout changed");
+        // A refused input never creates a new layout either.
+        let fresh = tmp.path().join(format!("fresh-{name}"));
+        let o = run(tmp.path(), &[name, "-o", fresh.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        assert!(
+            !fresh.exists(),
+            "{name}: a refused import created {}",
+            fresh.display()
+        );
+    }
+}
+
+#[test]
+fn tar_endings_and_trailing_bytes() {
+    let tar = rootfs_tar();
+    let tmp = tempfile::tempdir().unwrap();
+    // Ends at an entry boundary without the two zero blocks: accepted, warned.
+    let end = tar.len() - tar.iter().rev().take_while(|&&b| b == 0).count();
+    let unmarked = tar[..end.div_ceil(512) * 512].to_vec();
+    std::fs::write(tmp.path().join("unmarked.tar"), &unmarked).unwrap();
+    let o = run(tmp.path(), &["unmarked.tar", "-o", "u", "--json"]);
+    assert!(
+        stderr(&o).contains("without the end-of-archive marker"),
+        "{}",
+        stderr(&o)
+    );
+    let r = report(&o);
+    assert_eq!(r["layers"][0]["diff_id"], sha256(&unmarked).as_str());
+    assert_eq!(r["layers"][0]["entries"], ROOTFS_ENTRIES);
+    // Bytes after the marker belong to the stream and to its DiffID.
+    let padded = [&tar[..], &[0u8; 10240][..], b"tail"].concat();
+    std::fs::write(tmp.path().join("padded.tar.gz"), gzip_bytes(&padded)).unwrap();
+    let o = run(tmp.path(), &["padded.tar.gz", "-o", "p", "--json"]);
+    let r = report(&o);
+    assert_eq!(r["layers"][0]["diff_id"], sha256(&padded).as_str());
+    assert_eq!(r["layers"][0]["uncompressed_size"], padded.len() as u64);
+    assert!(
+        stderr(&o).contains("follow the end-of-archive marker"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn foreign_directories_and_bad_usage_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(testdata("rootfs.tar"), tmp.path().join("rootfs.tar")).unwrap();
+    std::fs::create_dir(tmp.path().join("docs")).unwrap();
+    std::fs::write(tmp.path().join("docs/notes.txt"), b"mine").unwrap();
+    let o = run(tmp.path(), &["rootfs.tar", "-o", "docs"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is not an OCI image layout"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("docs")).unwrap().count(),
+        1
+    );
+
+    for (args, want) in [
+        (
+            vec!["rootfs.tar", "-t", "bad tag"],
+            "not a valid OCI ref name",
+        ),
+        (vec!["rootfs.tar", "--level", "0"], "out of range"),
+        (
+            vec!["rootfs.tar", "--compression", "none", "--level", "3"],
+            "--level",
+        ),
+        (
+            vec!["rootfs.tar", "--compression", "xz"],
+            "invalid value 'xz'",
+        ),
+        (vec!["rootfs.tar", "--created", "yesterday"], "RFC 3339"),
+    ] {
+        let o = run(tmp.path(), &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+    let o = run(tmp.path(), &["missing.tar.xz", "-o", "m"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("missing.tar.xz: No such file"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("m").exists());
+}
+
+#[test]
+fn sixteen_concurrent_imports_keep_all_tags() {
+    let tar = rootfs_tar();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("in.tar.gz"), gzip_bytes(&tar)).unwrap();
+    let layout = tmp.path().join("shared");
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            std::process::Command::new(bin())
+                .current_dir(tmp.path())
+                .args([
+                    "in.tar.gz",
+                    "-q",
+                    "-o",
+                    "shared",
+                    "-t",
+                    &format!("t{i}"),
+                    "--created",
+                    &format!("@{i}"),
+                ])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let mut tags: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    tags.sort();
+    let mut want: Vec<String> = (0..16).map(|i| format!("t{i}")).collect();
+    want.sort();
+    assert_eq!(tags, want);
+    // 16 distinct configs/manifests (different created), one shared layer.
+    assert_eq!(check_layout(&layout), 48);
+    assert_eq!(
+        std::fs::read_dir(layout.join("blobs/sha256"))
+            .unwrap()
+            .count(),
+        33
+    );
+}
+
+#[test]
+fn help_shows_examples_and_completions_and_man_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(tmp.path(), &["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("Examples:"), "{help}");
+    assert!(help.contains("podman pull oci:"), "{help}");
+    let o = run(tmp.path(), &["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("_ociimport()"));
+    let o = run(tmp.path(), &["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(".TH ociimport"));
+}
