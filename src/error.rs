@@ -104,6 +104,40 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// The input failed its expected checksum, or the checksum file does not list it.
+    #[error("{input}: {source}")]
+    Checksum {
+        /// The input's name.
+        input: String,
+        /// What failed.
+        #[source]
+        source: crate::checksums::ChecksumError,
+    },
+
+    /// A `--change` instruction was refused.
+    #[error(transparent)]
+    Change(#[from] crate::change::ChangeError),
+
+    /// `--strict` refused the archive because of path hazards.
+    #[error("{input}: refused by --strict: {}", .problems.join("; "))]
+    Strict {
+        /// The input's name.
+        input: String,
+        /// One line per kind of hazard.
+        problems: Vec<String>,
+    },
+
+    /// The uncompressed stream is larger than `--max-size`.
+    #[error(
+        "{input}: the uncompressed stream exceeds --max-size {limit} bytes; raise the limit if the input is genuine"
+    )]
+    TooLarge {
+        /// The input's name.
+        input: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+
     /// An OCI document could not be built or serialized.
     #[error("building {what}: {reason}")]
     Spec {

@@ -15,9 +15,12 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+
+use crate::change;
+use crate::checksums::{self, Expected, MultiHasher};
+use crate::platform::{PlatformObserver, PlatformTally};
 
 use crate::compress::{self, Compression, DecodeOptions, Decoder, Encoder};
 use crate::error::{Error, IoContext, Result, classify, mark};
@@ -122,8 +125,39 @@ pub struct ImportOptions {
     pub variant: Option<String>,
     /// Worker threads for decoding/encoding.
     pub threads: u32,
-    /// Input bytes read so far, for a progress display.
-    pub progress: Option<Arc<AtomicU64>>,
+    /// `--change` instructions (podman/docker syntax), in order.
+    pub changes: Vec<String>,
+    /// History comment for the layers.
+    pub message: Option<String>,
+    /// Manifest annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// `--expect ALGO:HEX` for a single input.
+    pub expect: Option<Expected>,
+    /// A checksum file (its name and text) listing the inputs by base name.
+    pub checksum_file: Option<(String, String)>,
+    /// Cap on the uncompressed bytes of each input.
+    pub max_size: Option<u64>,
+    /// Shared progress state for a display.
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// What an import is doing, for a progress display polling from another thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Input bytes read in the current input.
+    pub bytes: AtomicU64,
+    /// Size of the current input, 0 when unknown (a pipe).
+    pub total: AtomicU64,
+    /// What is happening now, e.g. "reading rootfs.tar.xz (1/2)".
+    pub phase: Mutex<String>,
+}
+
+impl Progress {
+    fn set_phase(&self, phase: String) {
+        if let Ok(mut p) = self.phase.lock() {
+            *p = phase;
+        }
+    }
 }
 
 impl ImportOptions {
@@ -143,6 +177,12 @@ impl ImportOptions {
                 .map_or(1, |n| n.get())
                 .try_into()
                 .unwrap_or(1),
+            changes: Vec::new(),
+            message: None,
+            annotations: BTreeMap::new(),
+            expect: None,
+            checksum_file: None,
+            max_size: None,
             progress: None,
         }
     }
@@ -234,6 +274,13 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportRepo
         return Err(Error::Usage("no input given".into()));
     }
     validate_tag(&opts.tag).map_err(Error::Usage)?;
+    if opts.expect.is_some() && inputs.len() > 1 {
+        return Err(Error::Usage(
+            "--expect applies to a single input; use --checksums for several".into(),
+        ));
+    }
+    // Check the config changes before any input is read.
+    image_config(opts)?;
     let layout = Layout::open_or_create(&opts.output)?;
     match import_into(&layout, inputs, opts) {
         Ok(r) => Ok(r),
@@ -249,19 +296,26 @@ fn import_into(
     inputs: &[InputSource],
     opts: &ImportOptions,
 ) -> Result<ImportReport> {
+    let tally = Arc::new(Mutex::new(PlatformTally::new()));
     let mut outcomes = Vec::new();
-    for input in inputs {
-        outcomes.push(import_layer(layout, input, opts)?);
+    for (i, input) in inputs.iter().enumerate() {
+        if let Some(p) = &opts.progress {
+            p.set_phase(format!(
+                "reading {} ({}/{})",
+                input.base_name(),
+                i + 1,
+                inputs.len()
+            ));
+        }
+        let expected = expected_checksums(input, opts)?;
+        outcomes.push(import_layer(layout, input, opts, &tally, &expected)?);
+    }
+    if let Some(p) = &opts.progress {
+        p.set_phase("publishing".into());
     }
 
-    let platform = Platform {
-        os: opts.os.clone().unwrap_or_else(|| "linux".into()),
-        architecture: opts
-            .arch
-            .clone()
-            .unwrap_or_else(|| host_architecture().to_string()),
-        variant: opts.variant.clone(),
-    };
+    let mut warnings = Vec::new();
+    let platform = decide_platform(opts, &tally, &mut warnings);
     let (created, created_source) = created_time(opts, &outcomes)?;
     let layers: Vec<LayerRef> = outcomes
         .iter()
@@ -279,14 +333,14 @@ fn import_into(
                 env!("CARGO_PKG_VERSION"),
                 input_base(&o.report.input)
             ),
-            comment: None,
+            comment: opts.message.clone(),
         })
         .collect();
     let meta = ImageMeta {
         platform: platform.clone(),
         created: created.clone(),
-        config: None,
-        annotations: BTreeMap::new(),
+        config: Some(image_config(opts)?),
+        annotations: opts.annotations.clone(),
     };
     let config = image::config_json(&meta, &layers)?;
     let config_blob = layout.blob_from_bytes(&config)?;
@@ -300,7 +354,6 @@ fn import_into(
     let manifest_blob = layout.blob_from_bytes(&manifest)?;
     let manifest_ref = blob_ref(manifest_blob.measured());
 
-    let mut warnings = Vec::new();
     let mut reports = Vec::new();
     let mut blobs = Vec::new();
     for o in outcomes {
@@ -369,30 +422,100 @@ fn created_time(opts: &ImportOptions, outcomes: &[LayerOutcome]) -> Result<(Stri
     Ok((t, "newest entry".into()))
 }
 
-/// GOARCH of the machine we run on.
-pub fn host_architecture() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "x86" => "386",
-        "aarch64" => "arm64",
-        "arm" => "arm",
-        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
-        "powerpc64" => "ppc64",
-        "s390x" => "s390x",
-        "riscv64" => "riscv64",
-        "loongarch64" => "loong64",
-        "mips64" if cfg!(target_endian = "little") => "mips64le",
-        "mips64" => "mips64",
-        "mips" if cfg!(target_endian = "little") => "mipsle",
-        "mips" => "mips",
-        other => other,
+/// The image's execution defaults: `--change` instructions applied in
+/// order, then podman import's default PATH unless an ENV set one.
+fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
+    let mut config = oci_spec::image::Config::default();
+    for c in &opts.changes {
+        change::apply_change(&mut config, c)?;
     }
+    change::ensure_default_path(&mut config);
+    Ok(config)
+}
+
+/// The platform: flags win; else what the rootfs's ELF files say; else the host.
+fn decide_platform(
+    opts: &ImportOptions,
+    tally: &Mutex<PlatformTally>,
+    warnings: &mut Vec<String>,
+) -> Platform {
+    let os = opts.os.clone().unwrap_or_else(|| "linux".into());
+    if let Some(arch) = &opts.arch {
+        return Platform {
+            os,
+            architecture: arch.clone(),
+            variant: opts.variant.clone(),
+        };
+    }
+    let detected = match tally.lock() {
+        Ok(t) => t.result(),
+        Err(e) => e.into_inner().result(),
+    };
+    match detected {
+        Some(d) => {
+            if let Some(c) = &d.conflict {
+                warnings.push(format!(
+                    "executables of several architectures: {} ({} files, e.g. {}) and {} ({} files, e.g. {}); using {}",
+                    d.architecture,
+                    d.files,
+                    c.winner_example,
+                    c.other_architecture,
+                    c.other_files,
+                    c.other_example,
+                    d.architecture
+                ));
+            }
+            Platform {
+                os,
+                architecture: d.architecture,
+                variant: opts.variant.clone().or(d.variant),
+            }
+        }
+        None => {
+            let host = crate::platform::host_architecture();
+            warnings.push(format!(
+                "no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*; using the host architecture {host} (set --arch to choose)"
+            ));
+            Platform {
+                os,
+                architecture: host.to_string(),
+                variant: opts.variant.clone(),
+            }
+        }
+    }
+}
+
+/// The checksums `input` must match: `--expect`, and/or its entries in `--checksums`.
+fn expected_checksums(input: &InputSource, opts: &ImportOptions) -> Result<Vec<Expected>> {
+    let mut expected = Vec::new();
+    if let Some(e) = &opts.expect {
+        expected.push(e.clone());
+    }
+    if let Some((file, text)) = &opts.checksum_file {
+        if matches!(input, InputSource::Stdin) {
+            return Err(Error::Usage(
+                "standard input has no name to look up in --checksums; use --expect ALGO:HEX"
+                    .into(),
+            ));
+        }
+        let found =
+            checksums::parse_checksum_file(text, file, &input.base_name()).map_err(|source| {
+                Error::Checksum {
+                    input: input.display(),
+                    source,
+                }
+            })?;
+        expected.extend(found);
+    }
+    Ok(expected)
 }
 
 /// What the decode thread hands back when the input is exhausted.
 struct DecodeEnd {
     input: Measured,
     passthrough: Option<PendingBlob>,
+    /// Digests of the raw input for the checksums it must match.
+    computed: Option<Vec<(checksums::Algorithm, String)>>,
 }
 
 /// Read one input completely and write its layer blob to a temp file.
@@ -400,12 +523,24 @@ fn import_layer(
     layout: &Layout,
     input: &InputSource,
     opts: &ImportOptions,
+    tally: &Arc<Mutex<PlatformTally>>,
+    expected: &[Expected],
 ) -> Result<LayerOutcome> {
     let name = input.display();
     let src_path = input.path_for_errors();
-    let counter = opts.progress.clone().unwrap_or_default();
+    let progress = opts.progress.clone().unwrap_or_default();
+    progress.bytes.store(0, Ordering::Relaxed);
+    let total = match input {
+        InputSource::Path(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+        InputSource::Stdin => 0,
+    };
+    progress.total.store(total, Ordering::Relaxed);
+    let counter = Arc::new(AtomicU64::new(0));
     let raw = CountReader::new(
-        PathErrors::new(input.open()?, src_path.clone()),
+        ProgressReader {
+            inner: PathErrors::new(input.open()?, src_path.clone()),
+            progress: progress.clone(),
+        },
         counter.clone(),
     );
     let mut hashed = HashReader::new(raw);
@@ -458,6 +593,12 @@ fn import_layer(
     let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(QUEUE);
     let mut diff = Sha256Counter::new();
     let mut scanner = TarScanner::new();
+    scanner.observe(Box::new(PlatformObserver::new(tally.clone())));
+    let checksum_tap = if expected.is_empty() {
+        None
+    } else {
+        Some(MultiHasher::new(expected))
+    };
     let mut encoder = match encode_blob {
         Some(w) => Some(
             Encoder::new(target, w, opts.level, opts.threads).map_err(|e| Error::Io {
@@ -477,13 +618,14 @@ fn import_layer(
                 replay,
                 Tap {
                     blob: passthrough_blob,
+                    checksums: checksum_tap,
                 },
             );
             let decode_err = |e: io::Error| {
                 classify(e, |e| Error::Decode {
                     input: name_ref.clone(),
                     format: format.name(),
-                    offset: counter_ref.load(std::sync::atomic::Ordering::Relaxed),
+                    offset: counter_ref.load(Ordering::Relaxed),
                     reason: e.to_string(),
                 })
             };
@@ -522,16 +664,18 @@ fn import_layer(
                 return Err(Error::Decode {
                     input: name_ref.clone(),
                     format: format.name(),
-                    offset: counter_ref.load(std::sync::atomic::Ordering::Relaxed),
+                    offset: counter_ref.load(Ordering::Relaxed),
                     reason: "data follows the end of the compressed stream".into(),
                 });
             }
             let (_, hashed) = replay.into_inner();
             let (_, input_measured) = hashed.finish();
+            let computed = tap.checksums.take().map(|h| h.finish());
             let passthrough = tap.take_blob().map(|b| b.finish()).transpose()?;
             Ok(DecodeEnd {
                 input: input_measured,
                 passthrough,
+                computed,
             })
         });
 
@@ -539,6 +683,14 @@ fn import_layer(
         let consumed = (|| -> Result<()> {
             for chunk in rx.iter() {
                 diff.update(&chunk);
+                if let Some(limit) = opts.max_size {
+                    if diff.size() > limit {
+                        return Err(Error::TooLarge {
+                            input: name_ref.clone(),
+                            limit,
+                        });
+                    }
+                }
                 scanner.feed(&chunk).map_err(|e| Error::Tar {
                     input: name_ref.clone(),
                     offset: e.offset,
@@ -572,6 +724,16 @@ fn import_layer(
         }
     })?;
     consumed?;
+    let mut verified = Vec::new();
+    if let Some(computed) = &decoded.computed {
+        checksums::check(expected, computed).map_err(|source| Error::Checksum {
+            input: name.clone(),
+            source,
+        })?;
+        for e in expected {
+            verified.push(format!("{} ({})", e.algorithm, e.source));
+        }
+    }
 
     let (summary, _observers) = scanner.finish().map_err(|e| Error::Tar {
         input: name.clone(),
@@ -611,6 +773,7 @@ fn import_layer(
             uncompressed_size: diff_id.size,
             entries: summary.entries,
             passthrough,
+            checksums_verified: verified,
             warnings: summary.warnings.clone(),
         },
         blob,
@@ -623,6 +786,8 @@ fn import_layer(
 struct Tap {
     /// The passthrough layer blob.
     blob: Option<BlobWriter>,
+    /// Hashers for `--expect`/`--checksums`.
+    checksums: Option<MultiHasher>,
 }
 
 impl Tap {
@@ -633,6 +798,9 @@ impl Tap {
 
 impl Write for Tap {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(h) = self.checksums.as_mut() {
+            h.update(buf);
+        }
         if let Some(b) = self.blob.as_mut() {
             b.write_all(buf)?;
         }
@@ -643,6 +811,20 @@ impl Write for Tap {
             Some(b) => b.flush(),
             None => Ok(()),
         }
+    }
+}
+
+/// Publishes the bytes read so far to a progress display.
+struct ProgressReader<R> {
+    inner: R,
+    progress: Arc<Progress>,
+}
+
+impl<R: Read> Read for ProgressReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }
 

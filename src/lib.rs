@@ -9,6 +9,10 @@
 //! - [`image`]: the image config and manifest, built with `oci-spec`;
 //! - [`layout`]: blobs and `index.json`, published atomically under a lock;
 //! - [`import`]: the pipeline that ties them together;
+//! - [`platform`]: the image platform, from the ELF headers in the rootfs;
+//! - [`checksums`]: the input checked against `--expect`/`--checksums` as it streams;
+//! - [`change`]: `--change` instructions for the image config;
+//! - [`archive`]: `--format oci-archive`;
 //! - [`report`]: what the import reports.
 //!
 //! ```no_run
@@ -20,6 +24,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod change;
 pub mod checksums;
 pub mod compress;

@@ -1,6 +1,8 @@
 //! The `ociimport` command: parses arguments, calls the library, prints.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+
+mod progress;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -91,6 +93,42 @@ struct ImportArgs {
     #[arg(long, value_name = "VARIANT")]
     variant: Option<String>,
 
+    /// Apply a Dockerfile instruction to the image config (CMD, ENTRYPOINT, ENV, EXPOSE,
+    /// LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR); repeatable, applied in order.
+    #[arg(short = 'c', long = "change", value_name = "INSTRUCTION")]
+    changes: Vec<String>,
+
+    /// Set a label (shortcut for --change 'LABEL KEY=VALUE'); repeatable.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    labels: Vec<String>,
+
+    /// Set a manifest annotation; repeatable.
+    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    annotations: Vec<(String, String)>,
+
+    /// The history comment of the layers.
+    #[arg(short, long, value_name = "TEXT")]
+    message: Option<String>,
+
+    /// Expected checksum of the (single) input as given, e.g. sha256:HEX
+    /// (sha256, sha512, blake2b512); checked as the input streams.
+    #[arg(long, value_name = "ALGO:HEX", value_parser = parse_expect)]
+    expect: Option<ociimport::checksums::Expected>,
+
+    /// A checksum file listing the inputs by base name: SHA256SUMS, BSD style,
+    /// Gentoo .DIGESTS (clear-signed or not), or a one-line .sha256/.sha512.
+    #[arg(long, value_name = "FILE")]
+    checksums: Option<PathBuf>,
+
+    /// Output format: an OCI layout directory, or an OCI archive (a tar of the layout;
+    /// with -o - it goes to standard output).
+    #[arg(long, value_enum, default_value_t = FormatArg::Oci)]
+    format: FormatArg,
+
+    /// Refuse an input whose uncompressed stream is larger than SIZE (bytes, or K/M/G/T).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_size: Option<u64>,
+
     /// Worker threads for decoding and encoding [default: available cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     threads: Option<u32>,
@@ -104,6 +142,14 @@ struct ImportArgs {
     quiet: bool,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum FormatArg {
+    /// An OCI image layout directory.
+    Oci,
+    /// A tar of the layout (podman load, skopeo copy oci-archive:, docker load).
+    OciArchive,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum CompressionArg {
     Auto,
@@ -114,6 +160,40 @@ enum CompressionArg {
 
 fn parse_tag(s: &str) -> Result<String, String> {
     validate_tag(s).map(|()| s.to_string())
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{s:?}: expected KEY=VALUE")),
+    }
+}
+
+fn parse_expect(s: &str) -> Result<ociimport::checksums::Expected, String> {
+    ociimport::checksums::parse_expect(s).map_err(|e| e.to_string())
+}
+
+/// `8G`, `512M`, `100k`, `12345` (binary units).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("{s:?}: unknown unit (use K, M, G or T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a size such as 8G, 512M or 1048576"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?}: too large"))
 }
 
 fn main() -> ExitCode {
@@ -172,16 +252,40 @@ fn run_import(args: ImportArgs) -> ExitCode {
     if args.inputs.iter().filter(|i| *i == "-").count() > 1 {
         return usage("standard input (-) can be given only once");
     }
+    let archive = args.format == FormatArg::OciArchive;
     let output = match (&args.output, args.inputs.first()) {
         (Some(o), _) => o.clone(),
-        (None, Some(first)) if first != "-" => default_output(std::path::Path::new(first)),
+        (None, Some(first)) if first != "-" => {
+            let d = default_output(std::path::Path::new(first));
+            if archive {
+                let mut name = d.into_os_string();
+                name.push(".oci.tar");
+                PathBuf::from(name)
+            } else {
+                d
+            }
+        }
         _ => return usage("reading standard input (-) needs --output DIR"),
     };
-    if args.output.as_deref() == Some(std::path::Path::new("-")) {
+    let to_stdout = output.as_os_str() == "-";
+    if to_stdout && !archive {
         return usage("--output - (an archive on stdout) needs --format oci-archive");
     }
+    if to_stdout && args.json {
+        return usage("--json and -o - both want standard output");
+    }
+    let checksum_file = match &args.checksums {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(text) => Some((p.display().to_string(), text)),
+            Err(e) => {
+                eprintln!("ociimport: error: {}: {e}", p.display());
+                return ExitCode::from(1);
+            }
+        },
+        None => None,
+    };
 
-    let mut opts = ImportOptions::new(output);
+    let mut opts = ImportOptions::new(output.clone());
     opts.tag = args.tag;
     opts.compression = compression;
     opts.level = args.level;
@@ -195,13 +299,40 @@ fn run_import(args: ImportArgs) -> ExitCode {
     if let Some(t) = args.threads {
         opts.threads = t;
     }
+    opts.changes = args.changes;
+    opts.changes
+        .extend(args.labels.iter().map(|l| format!("LABEL {l}")));
+    opts.annotations = args.annotations.into_iter().collect();
+    opts.message = args.message;
+    opts.expect = args.expect;
+    opts.checksum_file = checksum_file;
+    opts.max_size = args.max_size;
     let inputs: Vec<InputSource> = args
         .inputs
         .iter()
         .map(|i| InputSource::from_arg(i))
         .collect();
 
-    match ociimport::import(&inputs, &opts) {
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let p = std::sync::Arc::new(ociimport::import::Progress::default());
+        opts.progress = Some(p.clone());
+        progress::Bar::start(p)
+    });
+    let result = if archive {
+        let dest = if to_stdout {
+            ociimport::archive::ArchiveDest::Stdout
+        } else {
+            ociimport::archive::ArchiveDest::File(output)
+        };
+        ociimport::archive::import_to_archive(&inputs, &opts, &dest)
+    } else {
+        ociimport::import(&inputs, &opts)
+    };
+    if let Some(b) = bar {
+        b.stop();
+    }
+
+    match result {
         Ok(report) => {
             if !args.quiet {
                 for w in &report.warnings {

@@ -778,6 +778,63 @@ pub fn host_architecture() -> &'static str {
     }
 }
 
+/// Feeds candidate executables of the tar stream to an [`ElfSniffer`] and
+/// counts what they say, as the archive streams by.
+pub struct PlatformObserver {
+    tally: std::sync::Arc<std::sync::Mutex<PlatformTally>>,
+    current: Option<(String, ElfSniffer)>,
+}
+
+impl PlatformObserver {
+    /// An observer adding to `tally` (shared, so several layers vote together).
+    pub fn new(tally: std::sync::Arc<std::sync::Mutex<PlatformTally>>) -> Self {
+        Self {
+            tally,
+            current: None,
+        }
+    }
+}
+
+impl crate::tarscan::EntryObserver for PlatformObserver {
+    fn entry(&mut self, h: &crate::tarscan::EntryHeader) -> bool {
+        self.current = None;
+        let regular = matches!(h.kind, tar::EntryType::Regular | tar::EntryType::Continuous);
+        if !regular || h.size == 0 {
+            return false;
+        }
+        let path = String::from_utf8_lossy(&h.path);
+        if !is_candidate(&path) {
+            return false;
+        }
+        self.current = Some((path.into_owned(), ElfSniffer::new()));
+        true
+    }
+
+    fn content(&mut self, data: &[u8]) -> bool {
+        match self.current.as_mut() {
+            Some((_, s)) => {
+                s.feed(data);
+                s.wants_more()
+            }
+            None => false,
+        }
+    }
+
+    fn end_entry(&mut self) {
+        if let Some((path, s)) = self.current.take() {
+            if let Some(p) = s.finish() {
+                // A poisoned lock only means another observer panicked in a
+                // test; the tally itself is still consistent.
+                let mut t = match self.tally.lock() {
+                    Ok(t) => t,
+                    Err(e) => e.into_inner(),
+                };
+                t.add(&path, p);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

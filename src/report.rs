@@ -39,6 +39,9 @@ pub struct LayerReport {
     pub entries: u64,
     /// The input bytes were kept as the blob, unchanged.
     pub passthrough: bool,
+    /// Checksums of the input that were verified, e.g. `sha512 (DIGESTS)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checksums_verified: Vec<String>,
     /// Warnings about this input (accepted oddities).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

@@ -259,6 +259,8 @@ impl TarScanner {
     fn offer(&mut self, data: &[u8]) {
         for (obs, watching) in self.observers.iter_mut().zip(self.watching.iter_mut()) {
             if *watching && !obs.content(data) {
+                // It has seen enough: finish it now rather than at the entry's end.
+                obs.end_entry();
                 *watching = false;
             }
         }

@@ -1,0 +1,187 @@
+//! `--format oci-archive`: the layout as one deterministic tar, for
+//! `podman load`, `skopeo copy oci-archive:` and `docker load`.
+//!
+//! The import runs into a private temporary layout; the archive is then
+//! written from it with sorted entries, mtime 0 and owner 0:0, so the same
+//! input gives the same archive bytes. The temporary layout is removed on
+//! every path.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{IoContext, Result};
+use crate::import::{ImportOptions, InputSource, import};
+use crate::report::ImportReport;
+
+/// Where the archive goes.
+#[derive(Clone, Debug)]
+pub enum ArchiveDest {
+    /// A file, replaced atomically.
+    File(PathBuf),
+    /// Standard output.
+    Stdout,
+}
+
+/// Import `inputs` and write the resulting layout as an OCI archive to `dest`.
+pub fn import_to_archive(
+    inputs: &[InputSource],
+    opts: &ImportOptions,
+    dest: &ArchiveDest,
+) -> Result<ImportReport> {
+    let parent = match dest {
+        ArchiveDest::File(p) => p
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        ArchiveDest::Stdout => std::env::temp_dir(),
+    };
+    let work = TempDir::new(&parent)?;
+    let mut o = opts.clone();
+    o.output = work.path.join("layout");
+    let result = (|| {
+        let mut report = import(inputs, &o)?;
+        match dest {
+            ArchiveDest::File(p) => {
+                let tmp = work.path.join("archive.tar");
+                let mut f = File::create(&tmp).at(&tmp)?;
+                write_oci_archive(&o.output, &mut f)?;
+                f.sync_all().at(&tmp)?;
+                fs::rename(&tmp, p).at(p)?;
+                report.layout = p.display().to_string();
+            }
+            ArchiveDest::Stdout => {
+                let stdout = io::stdout();
+                let mut lock = io::BufWriter::new(stdout.lock());
+                write_oci_archive(&o.output, &mut lock)?;
+                lock.flush().at("<stdout>")?;
+                report.layout = "-".into();
+            }
+        }
+        Ok(report)
+    })();
+    work.remove();
+    result
+}
+
+/// Write the layout at `layout` as a deterministic tar to `out`.
+pub fn write_oci_archive(layout: &Path, out: &mut dyn Write) -> Result<()> {
+    let mut paths = Vec::new();
+    collect(layout, Path::new(""), &mut paths)?;
+    paths.sort();
+    let mut b = tar::Builder::new(out);
+    for rel in paths {
+        let full = layout.join(&rel);
+        let meta = fs::metadata(&full).at(&full)?;
+        let mut h = tar::Header::new_ustar();
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        if meta.is_dir() {
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            let mut name = rel.clone().into_os_string();
+            name.push("/");
+            b.append_data(&mut h, PathBuf::from(name), io::empty())
+                .at(&full)?;
+        } else {
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(0o644);
+            h.set_size(meta.len());
+            let f = File::open(&full).at(&full)?;
+            b.append_data(&mut h, &rel, f).at(&full)?;
+        }
+    }
+    b.finish().at(layout)?;
+    Ok(())
+}
+
+fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let dir = root.join(rel);
+    for e in fs::read_dir(&dir).at(&dir)? {
+        let e = e.at(&dir)?;
+        let name = e.file_name();
+        // Our lock/temp files are not part of the image.
+        if name
+            .to_string_lossy()
+            .starts_with(crate::layout::TEMP_PREFIX)
+        {
+            continue;
+        }
+        let r = rel.join(&name);
+        let ft = e.file_type().at(e.path())?;
+        out.push(r.clone());
+        if ft.is_dir() {
+            collect(root, &r, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// A private working directory, removed explicitly.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new(parent: &Path) -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = parent.join(format!(
+            "{}archive-{}-{nanos:x}",
+            crate::layout::TEMP_PREFIX,
+            std::process::id()
+        ));
+        fs::create_dir(&path).at(&path)?;
+        Ok(Self { path })
+    }
+
+    fn remove(self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_is_sorted_and_deterministic() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = dir.path();
+        fs::create_dir_all(l.join("blobs/sha256")).unwrap();
+        fs::write(l.join("oci-layout"), b"{}").unwrap();
+        fs::write(l.join("index.json"), b"[]").unwrap();
+        fs::write(l.join("blobs/sha256/bb"), b"b").unwrap();
+        fs::write(l.join("blobs/sha256/aa"), b"a").unwrap();
+        let mut one = Vec::new();
+        write_oci_archive(l, &mut one).unwrap();
+        let mut two = Vec::new();
+        write_oci_archive(l, &mut two).unwrap();
+        assert_eq!(one, two);
+        let mut ar = tar::Archive::new(&one[..]);
+        let names: Vec<String> = ar
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                assert_eq!(e.header().mtime().unwrap(), 0);
+                assert_eq!(e.header().uid().unwrap(), 0);
+                e.path().unwrap().display().to_string()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "blobs/",
+                "blobs/sha256/",
+                "blobs/sha256/aa",
+                "blobs/sha256/bb",
+                "index.json",
+                "oci-layout"
+            ]
+        );
+    }
+}
