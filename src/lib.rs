@@ -33,10 +33,13 @@ pub mod error;
 pub mod hashing;
 pub mod image;
 pub mod import;
+pub mod inspect;
 pub mod layout;
+pub mod lint;
 pub mod platform;
 pub mod report;
 pub mod tarscan;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use import::{ImportOptions, InputSource, LayerCompression, import};

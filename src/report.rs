@@ -144,8 +144,18 @@ impl ImportReport {
         let dir = shell_quote(&self.layout);
         let reference = format!("oci:{dir}:{}", self.tag);
         out.push_str(&format!("  use it:   podman pull {reference}\n"));
+        // docker-archive wants NAME:TAG; podman and docker want a lowercase name.
+        let base = std::path::Path::new(&self.layout)
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .filter(|n| {
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            })
+            .unwrap_or_else(|| "image".into());
         out.push_str(&format!(
-            "            skopeo copy {reference} docker-archive:image.tar:{}",
+            "            skopeo copy {reference} docker-archive:{base}.tar:{base}:{}",
             self.tag
         ));
         out

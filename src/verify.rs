@@ -124,7 +124,11 @@ impl VerifyReport {
         if self.ok() {
             let _ = writeln!(out, "OK: {counts}");
         } else {
-            let _ = writeln!(out, "FAILED: {}; {counts}", plural(self.problems.len() as u64, "problem"));
+            let _ = writeln!(
+                out,
+                "FAILED: {}; {counts}",
+                plural(self.problems.len() as u64, "problem")
+            );
         }
         out
     }
@@ -373,7 +377,9 @@ pub(crate) fn read_descriptor(v: &Value) -> (Option<Desc>, Vec<String>) {
             None
         }
     };
-    let has_urls = v.get("urls").is_some_and(|u| u.as_array().is_some_and(|a| !a.is_empty()));
+    let has_urls = v
+        .get("urls")
+        .is_some_and(|u| u.as_array().is_some_and(|a| !a.is_empty()));
     let desc = match (digest, size) {
         (Some(digest), Some(size)) => Some(Desc {
             media_type,
@@ -473,7 +479,8 @@ pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<L
     let mut dec = match Decoder::new(format, replay, DecodeOptions::default()) {
         Ok(d) => d,
         Err(e) => {
-            scan.problems.push(format!("cannot start the {format} decoder: {e}"));
+            scan.problems
+                .push(format!("cannot start the {format} decoder: {e}"));
             // Decoder::new only fails before reading; the reader is lost with
             // it, so the blob is hashed again from the start.
             return Ok(rehash(scan, path));
@@ -630,7 +637,11 @@ impl<'a> Checker<'a> {
         let bytes = match read_small(&path, 64 * 1024) {
             Ok(b) => b,
             Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                self.problem("oci-layout", None, "missing: this directory is not an OCI image layout");
+                self.problem(
+                    "oci-layout",
+                    None,
+                    "missing: this directory is not an OCI image layout",
+                );
                 return;
             }
             Err(e) => {
@@ -698,7 +709,11 @@ impl<'a> Checker<'a> {
                     Some(s.clone())
                 }
                 Some(other) => {
-                    self.problem(&entry_obj, None, format!("ref name annotation {other} is not a string"));
+                    self.problem(
+                        &entry_obj,
+                        None,
+                        format!("ref name annotation {other} is not a string"),
+                    );
                     None
                 }
             };
@@ -731,7 +746,10 @@ impl<'a> Checker<'a> {
         }
 
         let selected: Vec<&(usize, Option<Desc>, Option<String>)> = match tag {
-            Some(t) => descs.iter().filter(|(_, _, n)| n.as_deref() == Some(t)).collect(),
+            Some(t) => descs
+                .iter()
+                .filter(|(_, _, n)| n.as_deref() == Some(t))
+                .collect(),
             None => descs.iter().collect(),
         };
         if let (Some(t), true) = (tag, selected.is_empty()) {
@@ -741,7 +759,11 @@ impl<'a> Checker<'a> {
             } else {
                 format!("tags: {}", known.join(", "))
             };
-            self.problem(&format!("tag {t}"), None, format!("not found in index.json ({known})"));
+            self.problem(
+                &format!("tag {t}"),
+                None,
+                format!("not found in index.json ({known})"),
+            );
             return;
         }
         for (i, desc, name) in selected {
@@ -767,7 +789,11 @@ impl<'a> Checker<'a> {
         }
         if let Some(mt) = v.get("mediaType") {
             if mt.as_str() != Some(OCI_INDEX) && mt.as_str() != Some(DOCKER_LIST) {
-                self.problem(object, digest, format!("mediaType is {mt}, expected {OCI_INDEX:?}"));
+                self.problem(
+                    object,
+                    digest,
+                    format!("mediaType is {mt}, expected {OCI_INDEX:?}"),
+                );
             }
         }
         match v.get("manifests") {
@@ -840,7 +866,11 @@ impl<'a> Checker<'a> {
         }
         if self.report.problems.len() == before {
             if let Err(e) = serde_json::from_value::<oci_spec::image::ImageIndex>(v) {
-                self.problem(&object, Some(digest), format!("not an OCI image index: {e}"));
+                self.problem(
+                    &object,
+                    Some(digest),
+                    format!("not an OCI image index: {e}"),
+                );
             }
         }
         for (label, c) in children {
@@ -871,7 +901,11 @@ impl<'a> Checker<'a> {
         }
         match v.get("schemaVersion") {
             Some(n) if n.as_u64() == Some(2) => {}
-            Some(n) => self.problem(&object, Some(digest), format!("schemaVersion is {n}, expected 2")),
+            Some(n) => self.problem(
+                &object,
+                Some(digest),
+                format!("schemaVersion is {n}, expected 2"),
+            ),
             None => self.problem(&object, Some(digest), "has no schemaVersion"),
         }
         match v.get("mediaType").map(|m| (m, m.as_str())) {
@@ -953,15 +987,24 @@ impl<'a> Checker<'a> {
             }
             match layer_compression(&d.media_type, docker) {
                 Some(c) => {
-                    let diff_id = diff_ids.as_ref().and_then(|ids| ids.get(i).cloned().flatten());
+                    let diff_id = diff_ids
+                        .as_ref()
+                        .and_then(|ids| ids.get(i).cloned().flatten());
                     self.check_layer(lobj, d, c, diff_id.as_deref());
                 }
                 None => {
-                    let kind = if docker { "a Docker schema 2" } else { "an OCI" };
+                    let kind = if docker {
+                        "a Docker schema 2"
+                    } else {
+                        "an OCI"
+                    };
                     self.problem(
                         lobj,
                         Some(&d.digest),
-                        format!("media type {:?} is not {kind} layer media type", d.media_type),
+                        format!(
+                            "media type {:?} is not {kind} layer media type",
+                            d.media_type
+                        ),
                     );
                     self.check_blob(lobj, d);
                 }
@@ -970,7 +1013,12 @@ impl<'a> Checker<'a> {
     }
 
     /// Check an image config; returns its diff_ids (None where unusable).
-    fn check_config(&mut self, object: &str, desc: &Desc, layers: usize) -> Option<Vec<Option<String>>> {
+    fn check_config(
+        &mut self,
+        object: &str,
+        desc: &Desc,
+        layers: usize,
+    ) -> Option<Vec<Option<String>>> {
         let digest = desc.digest.as_str();
         let bytes = self.json_blob(object, desc)?;
         let before = self.report.problems.len();
@@ -988,7 +1036,11 @@ impl<'a> Checker<'a> {
         for field in ["architecture", "os"] {
             match v.get(field) {
                 Some(Value::String(s)) if !s.is_empty() => {}
-                Some(other) => self.problem(object, Some(digest), format!("{field} is {other}, not a platform name")),
+                Some(other) => self.problem(
+                    object,
+                    Some(digest),
+                    format!("{field} is {other}, not a platform name"),
+                ),
                 None => self.problem(object, Some(digest), format!("has no {field}")),
             }
         }
@@ -998,7 +1050,11 @@ impl<'a> Checker<'a> {
         };
         match rootfs.get("type") {
             Some(Value::String(s)) if s == "layers" => {}
-            Some(other) => self.problem(object, Some(digest), format!("rootfs.type is {other}, expected \"layers\"")),
+            Some(other) => self.problem(
+                object,
+                Some(digest),
+                format!("rootfs.type is {other}, expected \"layers\""),
+            ),
             None => self.problem(object, Some(digest), "has no rootfs.type"),
         }
         let ids = match rootfs.get("diff_ids") {
@@ -1032,14 +1088,22 @@ impl<'a> Checker<'a> {
                     out.push(None);
                 }
                 None => {
-                    self.problem(object, Some(digest), format!("rootfs.diff_ids[{i}] is not a string"));
+                    self.problem(
+                        object,
+                        Some(digest),
+                        format!("rootfs.diff_ids[{i}] is not a string"),
+                    );
                     out.push(None);
                 }
             }
         }
         if self.report.problems.len() == before {
             if let Err(e) = serde_json::from_value::<oci_spec::image::ImageConfiguration>(v) {
-                self.problem(object, Some(digest), format!("not an image configuration: {e}"));
+                self.problem(
+                    object,
+                    Some(digest),
+                    format!("not an image configuration: {e}"),
+                );
             }
         }
         Some(out)
@@ -1076,11 +1140,19 @@ impl<'a> Checker<'a> {
                 } else {
                     ""
                 };
-                self.problem(object, d, format!("blob {} is missing{hint}", blob_rel(&desc.digest)));
+                self.problem(
+                    object,
+                    d,
+                    format!("blob {} is missing{hint}", blob_rel(&desc.digest)),
+                );
                 false
             }
             BlobState::NotAFile => {
-                self.problem(object, d, format!("{} is not a regular file", blob_rel(&desc.digest)));
+                self.problem(
+                    object,
+                    d,
+                    format!("{} is not a regular file", blob_rel(&desc.digest)),
+                );
                 false
             }
             BlobState::Unreadable(e) => {
@@ -1103,7 +1175,10 @@ impl<'a> Checker<'a> {
                     self.problem(
                         object,
                         d,
-                        format!("size mismatch: the descriptor says {} bytes, the blob has {}", desc.size, m.size),
+                        format!(
+                            "size mismatch: the descriptor says {} bytes, the blob has {}",
+                            desc.size, m.size
+                        ),
                     );
                 }
                 true
@@ -1159,7 +1234,11 @@ impl<'a> Checker<'a> {
                     Some(b)
                 }
                 Err(e) => {
-                    self.problem(object, Some(&desc.digest), format!("cannot read the blob: {e}"));
+                    self.problem(
+                        object,
+                        Some(&desc.digest),
+                        format!("cannot read the blob: {e}"),
+                    );
                     None
                 }
             },
@@ -1189,7 +1268,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn check_layer(&mut self, object: &str, desc: &Desc, expected: Compression, diff_id: Option<&str>) {
+    fn check_layer(
+        &mut self,
+        object: &str,
+        desc: &Desc,
+        expected: Compression,
+        diff_id: Option<&str>,
+    ) {
         let Some(path) = self.usable_path(object, desc) else {
             return;
         };
@@ -1253,7 +1338,9 @@ impl<'a> Checker<'a> {
                 self.problem(
                     object,
                     Some(digest),
-                    format!("DiffID {want} uses an algorithm other than sha256; it was not checked"),
+                    format!(
+                        "DiffID {want} uses an algorithm other than sha256; it was not checked"
+                    ),
                 );
             }
             (Some(want), Some(got)) if want != got.digest => self.problem(
@@ -1277,7 +1364,6 @@ fn hash_file(path: &Path) -> Result<Measured> {
     Ok(r.finish().1)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1293,8 +1379,14 @@ mod tests {
         // 2. DIR exists and the rest is a tag; a tag may contain ':'.
         let img = format!("{base}/img");
         fs::create_dir(&img).unwrap();
-        assert_eq!(parse_target(&format!("{img}:latest")), (PathBuf::from(&img), Some("latest".into())));
-        assert_eq!(parse_target(&format!("{img}:a:b")), (PathBuf::from(&img), Some("a:b".into())));
+        assert_eq!(
+            parse_target(&format!("{img}:latest")),
+            (PathBuf::from(&img), Some("latest".into()))
+        );
+        assert_eq!(
+            parse_target(&format!("{img}:a:b")),
+            (PathBuf::from(&img), Some("a:b".into()))
+        );
         // 2 beats 1 only when 1 does not apply: img:v1 exists, so img:v1:x is (img:v1, x).
         assert_eq!(
             parse_target(&format!("{colon}:x")),
@@ -1306,26 +1398,49 @@ mod tests {
             (PathBuf::from(format!("{base}/none")), Some("t1".into()))
         );
         // 4. Otherwise the whole string.
-        for whole in [format!("{base}/none:"), format!("{base}/none:-bad"), format!("{base}/plain")] {
-            assert_eq!(parse_target(&whole), (PathBuf::from(&whole), None), "{whole}");
+        for whole in [
+            format!("{base}/none:"),
+            format!("{base}/none:-bad"),
+            format!("{base}/plain"),
+        ] {
+            assert_eq!(
+                parse_target(&whole),
+                (PathBuf::from(&whole), None),
+                "{whole}"
+            );
         }
         assert_eq!(parse_target(":t"), (PathBuf::from(":t"), None));
     }
 
     #[test]
     fn layer_media_types() {
-        assert_eq!(layer_compression("application/vnd.oci.image.layer.v1.tar+gzip", false), Some(Compression::Gzip));
         assert_eq!(
-            layer_compression("application/vnd.oci.image.layer.nondistributable.v1.tar+zstd", false),
+            layer_compression("application/vnd.oci.image.layer.v1.tar+gzip", false),
+            Some(Compression::Gzip)
+        );
+        assert_eq!(
+            layer_compression(
+                "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+                false
+            ),
             Some(Compression::Zstd)
         );
-        assert_eq!(layer_compression("application/vnd.oci.image.layer.v1.tar", false), Some(Compression::None));
+        assert_eq!(
+            layer_compression("application/vnd.oci.image.layer.v1.tar", false),
+            Some(Compression::None)
+        );
         let docker = "application/vnd.docker.image.rootfs.diff.tar.gzip";
         assert_eq!(layer_compression(docker, false), None);
         assert_eq!(layer_compression(docker, true), Some(Compression::Gzip));
-        assert_eq!(layer_compression("application/vnd.oci.image.layer.v1.tar+xz", false), None);
+        assert_eq!(
+            layer_compression("application/vnd.oci.image.layer.v1.tar+xz", false),
+            None
+        );
         assert_eq!(doc_kind(DOCKER_LIST), DocKind::Index);
-        assert_eq!(doc_kind(DOCKER_MANIFEST), DocKind::Manifest { docker: true });
+        assert_eq!(
+            doc_kind(DOCKER_MANIFEST),
+            DocKind::Manifest { docker: true }
+        );
         assert_eq!(doc_kind("application/vnd.example+json"), DocKind::Other);
     }
 
@@ -1337,7 +1452,11 @@ mod tests {
         assert!(d.is_none());
         assert_eq!(why.len(), 2, "{why:?}");
         assert!(why[0].contains("needs 64 hex digits"), "{}", why[0]);
-        assert!(why[1].contains("size -1 is not a non-negative integer"), "{}", why[1]);
+        assert!(
+            why[1].contains("size -1 is not a non-negative integer"),
+            "{}",
+            why[1]
+        );
         let good = format!("sha256:{}", "a".repeat(64));
         let (d, why) = read_descriptor(&serde_json::json!({"digest": good, "size": 3}));
         assert_eq!(why, vec!["descriptor has no mediaType".to_string()]);
@@ -1367,7 +1486,10 @@ mod tests {
         assert!(s.problems.is_empty(), "{:?}", s.problems);
         assert_eq!(s.blob.digest, sha256_of(&gz));
         assert_eq!(s.blob.size, gz.len() as u64);
-        assert_eq!(s.diff_id.as_ref().map(|m| m.digest.clone()), Some(sha256_of(&tar)));
+        assert_eq!(
+            s.diff_id.as_ref().map(|m| m.digest.clone()),
+            Some(sha256_of(&tar))
+        );
         assert_eq!(s.diff_id.as_ref().map(|m| m.size), Some(tar.len() as u64));
         assert_eq!(s.entries, Some(1));
 
@@ -1376,7 +1498,11 @@ mod tests {
         let s = scan_layer(&p, Some(Compression::Gzip)).unwrap();
         assert_eq!(s.blob.digest, sha256_of(&gz[..gz.len() - 6]));
         assert!(s.diff_id.is_none());
-        assert!(s.problems[0].contains("gzip data is corrupt or truncated"), "{:?}", s.problems);
+        assert!(
+            s.problems[0].contains("gzip data is corrupt or truncated"),
+            "{:?}",
+            s.problems
+        );
 
         // Garbage after the gzip member is refused (Go's reader refuses it too).
         let mut junk = gz.clone();
@@ -1389,7 +1515,11 @@ mod tests {
         // A plain tar cut inside its entry.
         fs::write(&p, &tar[..600]).unwrap();
         let s = scan_layer(&p, Some(Compression::None)).unwrap();
-        assert!(s.problems[0].contains("not a complete tar archive"), "{:?}", s.problems);
+        assert!(
+            s.problems[0].contains("not a complete tar archive"),
+            "{:?}",
+            s.problems
+        );
         assert_eq!(s.blob.digest, sha256_of(&tar[..600]));
     }
 
@@ -1403,7 +1533,12 @@ mod tests {
             ..VerifyReport::default()
         };
         assert!(r.ok());
-        assert!(r.text().starts_with("OK: /x checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer"), "{}", r.text());
+        assert!(
+            r.text()
+                .starts_with("OK: /x checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer"),
+            "{}",
+            r.text()
+        );
         r.problems.push(Problem {
             object: "tag latest: layer 1".into(),
             digest: Some("sha256:ab".into()),

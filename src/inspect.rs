@@ -1,0 +1,468 @@
+//! `ociimport inspect`: what a user wants to pin or compare about the images
+//! in a layout: tag, manifest digest, platform, created time, and per layer
+//! its media type, digest, compressed and uncompressed size, DiffID and
+//! entry count.
+//!
+//! The uncompressed size, DiffID and entry count are measured by decoding
+//! each layer, streaming (the same single pass as `verify`), not copied from
+//! the config: they describe the bytes that are really there. Where the
+//! config or the descriptors disagree with what was measured, the image gets
+//! a warning; `verify` explains in detail.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::compress::Compression;
+use crate::error::{Error, IoContext, Result};
+use crate::image::Platform;
+use crate::import::validate_tag;
+use crate::layout::{parse_index, read_small};
+use crate::report::{BlobRef, human_size};
+use crate::verify::{
+    DOCKER_CONFIG, Desc, DocKind, LayerScan, MAX_INDEX_DEPTH, MAX_INDEX_JSON, MAX_JSON_BLOB,
+    OCI_CONFIG, blob_path, doc_kind, layer_compression, read_descriptor, ref_name, scan_layer,
+};
+
+/// One layer, as measured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LayerInfo {
+    /// Media type from the manifest.
+    pub media_type: String,
+    /// Blob digest from the manifest.
+    pub digest: String,
+    /// Blob size in bytes (compressed).
+    pub size: u64,
+    /// Bytes of the decompressed tar stream.
+    pub uncompressed_size: u64,
+    /// sha256 of the decompressed tar stream.
+    pub diff_id: String,
+    /// Tar entries (PAX/GNU metadata records not counted).
+    pub entries: u64,
+}
+
+/// One image manifest of the layout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImageInfo {
+    /// The ref name in `index.json` through which the image was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The image index this manifest was reached through (multi-platform images).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<BlobRef>,
+    /// The manifest blob.
+    pub manifest: BlobRef,
+    /// The manifest's media type.
+    pub media_type: String,
+    /// The platform the config names.
+    pub platform: Platform,
+    /// The config's `created` time, if set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The config blob.
+    pub config: BlobRef,
+    /// Layers, base first.
+    pub layers: Vec<LayerInfo>,
+    /// Disagreements found while measuring (run `verify` for all checks).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Describe the images of the layout at `layout`, or only those reached through `tag`.
+///
+/// An image index is descended into (up to [`MAX_INDEX_DEPTH`] levels), giving
+/// one [`ImageInfo`] per platform. Manifests that are not images (signatures,
+/// attestations) are skipped. A layout too damaged to measure (a missing or
+/// undecodable blob, a document that does not parse) is an error naming the file.
+pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
+    let meta = fs::metadata(layout).at(layout)?;
+    if !meta.is_dir() {
+        return Err(Error::BadLayout {
+            path: layout.to_path_buf(),
+            reason: "not a directory, so not an OCI image layout".into(),
+        });
+    }
+    if let Some(t) = tag {
+        validate_tag(t).map_err(Error::Usage)?;
+    }
+    let index_path = layout.join("index.json");
+    let bytes = read_small(&index_path, MAX_INDEX_JSON)?;
+    let index = parse_index(&index_path, &bytes)?;
+    let entries = match index.get("manifests") {
+        Some(Value::Array(a)) => a.clone(),
+        _ => Vec::new(),
+    };
+    let mut ins = Inspector {
+        root: layout,
+        layers: HashMap::new(),
+    };
+    let mut out = Vec::new();
+    let mut found = false;
+    for d in &entries {
+        let name = ref_name(d);
+        if tag.is_some() && name != tag {
+            continue;
+        }
+        found = true;
+        ins.collect(d, &index_path, name, None, 0, &mut out)?;
+    }
+    if let Some(t) = tag {
+        if !found || out.is_empty() {
+            let tags: Vec<&str> = entries.iter().filter_map(ref_name).take(20).collect();
+            let reason = if found {
+                format!("tag {t:?} names no image manifest")
+            } else {
+                format!("no manifest is tagged {t:?} (tags: {})", tags.join(", "))
+            };
+            return Err(Error::BadLayout {
+                path: index_path,
+                reason,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Human-readable rendering of [`inspect`]'s result.
+pub fn text(images: &[ImageInfo]) -> String {
+    let mut out = String::new();
+    for (n, img) in images.iter().enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let tag = img.tag.as_deref().unwrap_or("(untagged)");
+        let _ = writeln!(out, "tag:       {tag}");
+        if let Some(i) = &img.index {
+            let _ = writeln!(out, "index:     {} ({} bytes)", i.digest, i.size);
+        }
+        let _ = writeln!(
+            out,
+            "manifest:  {} ({} bytes, {})",
+            img.manifest.digest, img.manifest.size, img.media_type
+        );
+        let p = &img.platform;
+        let platform = match &p.variant {
+            Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+            None => format!("{}/{}", p.os, p.architecture),
+        };
+        let _ = writeln!(out, "platform:  {platform}");
+        let _ = writeln!(
+            out,
+            "created:   {}",
+            img.created.as_deref().unwrap_or("(not set)")
+        );
+        let _ = writeln!(
+            out,
+            "config:    {} ({} bytes)",
+            img.config.digest, img.config.size
+        );
+        if img.layers.is_empty() {
+            let _ = writeln!(out, "layers:    none");
+        }
+        for (i, l) in img.layers.iter().enumerate() {
+            let _ = writeln!(out, "layer {}:   {}", i + 1, l.media_type);
+            let _ = writeln!(out, "  digest:  {}", l.digest);
+            let _ = writeln!(
+                out,
+                "  size:    {} compressed ({} bytes), {} uncompressed ({} bytes)",
+                human_size(l.size),
+                l.size,
+                human_size(l.uncompressed_size),
+                l.uncompressed_size
+            );
+            let _ = writeln!(out, "  diff_id: {}", l.diff_id);
+            let _ = writeln!(out, "  entries: {}", l.entries);
+        }
+        for w in &img.warnings {
+            let _ = writeln!(out, "warning:   {w}");
+        }
+    }
+    out
+}
+
+struct Inspector<'a> {
+    root: &'a Path,
+    /// Layer measurements by digest and declared compression: shared layers are decoded once.
+    layers: HashMap<(String, Option<Compression>), LayerScan>,
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> Error {
+    Error::BadLayout {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+impl Inspector<'_> {
+    /// A usable descriptor, or an error naming the document that holds it.
+    fn descriptor(&self, d: &Value, from: &Path, what: &str) -> Result<Desc> {
+        match read_descriptor(d) {
+            (Some(desc), _) => Ok(desc),
+            (None, why) => Err(bad(from, format!("{what}: {}", why.join("; ")))),
+        }
+    }
+
+    fn json(&self, desc: &Desc) -> Result<(PathBuf, Value)> {
+        let path = blob_path(self.root, &desc.digest)?;
+        let bytes = read_small(&path, MAX_JSON_BLOB)?;
+        let v = serde_json::from_slice(&bytes)
+            .map_err(|e| bad(&path, format!("not valid JSON: {e}")))?;
+        Ok((path, v))
+    }
+
+    fn collect(
+        &mut self,
+        d: &Value,
+        from: &Path,
+        tag: Option<&str>,
+        via: Option<BlobRef>,
+        depth: usize,
+        out: &mut Vec<ImageInfo>,
+    ) -> Result<()> {
+        let desc = self.descriptor(d, from, "descriptor")?;
+        match doc_kind(&desc.media_type) {
+            DocKind::Manifest { docker } => {
+                if let Some(info) = self.image(&desc, tag, via, docker)? {
+                    out.push(info);
+                }
+            }
+            DocKind::Index => {
+                let (path, v) = self.json(&desc)?;
+                if depth >= MAX_INDEX_DEPTH {
+                    return Err(bad(
+                        &path,
+                        format!("image indexes nest deeper than {MAX_INDEX_DEPTH} levels"),
+                    ));
+                }
+                let children = match v.get("manifests") {
+                    Some(Value::Array(a)) => a.clone(),
+                    _ => return Err(bad(&path, "an image index without a manifests array")),
+                };
+                let here = BlobRef {
+                    digest: desc.digest.clone(),
+                    size: desc.size,
+                };
+                for c in &children {
+                    self.collect(c, &path, tag, Some(here.clone()), depth + 1, out)?;
+                }
+            }
+            // Not an image: nothing to describe.
+            DocKind::Other => {}
+        }
+        Ok(())
+    }
+
+    fn image(
+        &mut self,
+        desc: &Desc,
+        tag: Option<&str>,
+        via: Option<BlobRef>,
+        docker: bool,
+    ) -> Result<Option<ImageInfo>> {
+        let (path, m) = self.json(desc)?;
+        let config_desc = match m.get("config") {
+            Some(c) => self.descriptor(c, &path, "config")?,
+            None => return Err(bad(&path, "manifest has no config")),
+        };
+        if config_desc.media_type != OCI_CONFIG && config_desc.media_type != DOCKER_CONFIG {
+            return Ok(None);
+        }
+        let (config_path, config) = self.json(&config_desc)?;
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let platform = Platform {
+            os: text(&config, "os").unwrap_or_default(),
+            architecture: text(&config, "architecture").unwrap_or_default(),
+            variant: text(&config, "variant"),
+        };
+        let diff_ids: Vec<Option<String>> = config
+            .get("rootfs")
+            .and_then(|r| r.get("diff_ids"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let layer_values = match m.get("layers") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => return Err(bad(&path, "manifest has no layers array")),
+        };
+        let mut warnings = Vec::new();
+        if diff_ids.len() != layer_values.len() {
+            warnings.push(format!(
+                "config {} lists {} DiffIDs for {} layers",
+                config_path.display(),
+                diff_ids.len(),
+                layer_values.len()
+            ));
+        }
+        let mut layers = Vec::new();
+        for (i, l) in layer_values.iter().enumerate() {
+            let n = i + 1;
+            let ld = self.descriptor(l, &path, &format!("layer {n}"))?;
+            let expected = layer_compression(&ld.media_type, docker);
+            let scan = self.scan(&ld, expected)?;
+            let (Some(diff), Some(entries)) = (&scan.diff_id, scan.entries) else {
+                // scan() refuses layers that did not decode to a complete tar.
+                continue;
+            };
+            if scan.blob.digest != ld.digest {
+                warnings.push(format!("layer {n}: blob content does not match its digest"));
+            }
+            if scan.blob.size != ld.size {
+                warnings.push(format!(
+                    "layer {n}: descriptor says {} bytes, the blob has {}",
+                    ld.size, scan.blob.size
+                ));
+            }
+            match (expected, scan.detected) {
+                (None, _) => warnings.push(format!(
+                    "layer {n}: {:?} is not a layer media type",
+                    ld.media_type
+                )),
+                (Some(e), Some(d)) if e != d => warnings.push(format!(
+                    "layer {n}: media type {:?} does not match the blob, which is {d} data",
+                    ld.media_type
+                )),
+                _ => {}
+            }
+            if let Some(Some(want)) = diff_ids.get(i) {
+                if *want != diff.digest {
+                    warnings.push(format!(
+                        "layer {n}: the config's DiffID is {want}, the layer hashes to {}",
+                        diff.digest
+                    ));
+                }
+            }
+            layers.push(LayerInfo {
+                media_type: ld.media_type.clone(),
+                digest: ld.digest.clone(),
+                size: ld.size,
+                uncompressed_size: diff.size,
+                diff_id: diff.digest.clone(),
+                entries,
+            });
+        }
+        Ok(Some(ImageInfo {
+            tag: tag.map(str::to_string),
+            index: via,
+            manifest: BlobRef {
+                digest: desc.digest.clone(),
+                size: desc.size,
+            },
+            media_type: desc.media_type.clone(),
+            platform,
+            created: text(&config, "created"),
+            config: BlobRef {
+                digest: config_desc.digest.clone(),
+                size: config_desc.size,
+            },
+            layers,
+            warnings,
+        }))
+    }
+
+    /// Decode a layer (once per digest), refusing one that is not a complete tar.
+    fn scan(&mut self, ld: &Desc, expected: Option<Compression>) -> Result<LayerScan> {
+        let key = (ld.digest.clone(), expected);
+        if let Some(s) = self.layers.get(&key) {
+            return Ok(s.clone());
+        }
+        let path = blob_path(self.root, &ld.digest)?;
+        let scan = scan_layer(&path, expected)?;
+        if scan.diff_id.is_none() || scan.entries.is_none() {
+            let why = if scan.problems.is_empty() {
+                format!("not {} data", expected.map_or("recognisable", |c| c.name()))
+            } else {
+                scan.problems.join("; ")
+            };
+            return Err(bad(
+                &path,
+                format!("{why} (run `ociimport verify` for every check)"),
+            ));
+        }
+        self.layers.insert(key, scan.clone());
+        Ok(scan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_lists_every_pinnable_fact() {
+        let img = ImageInfo {
+            tag: Some("latest".into()),
+            index: None,
+            manifest: BlobRef {
+                digest: "sha256:m".into(),
+                size: 400,
+            },
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            platform: Platform {
+                os: "linux".into(),
+                architecture: "arm64".into(),
+                variant: Some("v8".into()),
+            },
+            created: Some("1970-01-01T00:00:00Z".into()),
+            config: BlobRef {
+                digest: "sha256:c".into(),
+                size: 300,
+            },
+            layers: vec![LayerInfo {
+                media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+                digest: "sha256:l".into(),
+                size: 2048,
+                uncompressed_size: 10240,
+                diff_id: "sha256:d".into(),
+                entries: 7,
+            }],
+            warnings: vec![],
+        };
+        let t = text(std::slice::from_ref(&img));
+        for want in [
+            "tag:       latest\n",
+            "manifest:  sha256:m (400 bytes, application/vnd.oci.image.manifest.v1+json)\n",
+            "platform:  linux/arm64/v8\n",
+            "created:   1970-01-01T00:00:00Z\n",
+            "layer 1:   application/vnd.oci.image.layer.v1.tar+gzip\n",
+            "(2048 bytes)",
+            "(10240 bytes)",
+            "  diff_id: sha256:d\n",
+            "  entries: 7\n",
+        ] {
+            assert!(t.contains(want), "{want:?} not in\n{t}");
+        }
+        let v = serde_json::to_value(&img).unwrap();
+        assert_eq!(v["layers"][0]["uncompressed_size"], 10240);
+        assert_eq!(v["platform"]["variant"], "v8");
+        assert!(v.get("index").is_none());
+    }
+
+    #[test]
+    fn missing_layout_and_unknown_tag_are_errors_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let e = inspect(&missing, None).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+        fs::write(
+            dir.path().join("oci-layout"),
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("index.json"),
+            br#"{"schemaVersion":2,"manifests":[]}"#,
+        )
+        .unwrap();
+        let e = inspect(dir.path(), Some("v1")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("index.json: no manifest is tagged \"v1\""),
+            "{e}"
+        );
+        assert!(inspect(dir.path(), None).unwrap().is_empty());
+    }
+}
