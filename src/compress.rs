@@ -12,7 +12,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use serde::Serialize;
 
 /// A compression format of an input or a layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// gzip (RFC 1952), possibly multi-member.

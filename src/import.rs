@@ -585,8 +585,10 @@ fn import_layer(
         Some(layout.blob_writer()?)
     };
 
+    // liblzma's threaded decoder splits multi-block files (xz -T0, pixz) across
+    // threads and decodes single-block files on one, as before.
     let decode_opts = DecodeOptions {
-        xz_threads: 1,
+        xz_threads: opts.threads.max(1),
         ..DecodeOptions::default()
     };
 
