@@ -267,7 +267,7 @@ impl<R: Read> MultiXzDecoder<R> {
                 break true;
             }
         };
-        if zeros % 4 != 0 {
+        if !zeros.is_multiple_of(4) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "xz stream padding is not a multiple of four bytes",

@@ -208,13 +208,13 @@ pub(crate) fn classify(err: io::Error, other: impl FnOnce(io::Error) -> Error) -
         .is_some_and(|e| e.downcast_ref::<PathIoError>().is_some())
     {
         let kind = err.kind();
-        if let Some(inner) = err.into_inner() {
-            if let Ok(p) = inner.downcast::<PathIoError>() {
-                return Error::Io {
-                    path: p.path,
-                    source: p.source,
-                };
-            }
+        if let Some(inner) = err.into_inner()
+            && let Ok(p) = inner.downcast::<PathIoError>()
+        {
+            return Error::Io {
+                path: p.path,
+                source: p.source,
+            };
         }
         return other(io::Error::from(kind));
     }

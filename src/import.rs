@@ -685,13 +685,13 @@ fn import_layer(
         let consumed = (|| -> Result<()> {
             for chunk in rx.iter() {
                 diff.update(&chunk);
-                if let Some(limit) = opts.max_size {
-                    if diff.size() > limit {
-                        return Err(Error::TooLarge {
-                            input: name_ref.clone(),
-                            limit,
-                        });
-                    }
+                if let Some(limit) = opts.max_size
+                    && diff.size() > limit
+                {
+                    return Err(Error::TooLarge {
+                        input: name_ref.clone(),
+                        limit,
+                    });
                 }
                 scanner.feed(&chunk).map_err(|e| Error::Tar {
                     input: name_ref.clone(),

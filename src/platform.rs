@@ -821,16 +821,16 @@ impl crate::tarscan::EntryObserver for PlatformObserver {
     }
 
     fn end_entry(&mut self) {
-        if let Some((path, s)) = self.current.take() {
-            if let Some(p) = s.finish() {
-                // A poisoned lock only means another observer panicked in a
-                // test; the tally itself is still consistent.
-                let mut t = match self.tally.lock() {
-                    Ok(t) => t,
-                    Err(e) => e.into_inner(),
-                };
-                t.add(&path, p);
-            }
+        if let Some((path, s)) = self.current.take()
+            && let Some(p) = s.finish()
+        {
+            // A poisoned lock only means another observer panicked in a
+            // test; the tally itself is still consistent.
+            let mut t = match self.tally.lock() {
+                Ok(t) => t,
+                Err(e) => e.into_inner(),
+            };
+            t.add(&path, p);
         }
     }
 }

@@ -398,10 +398,8 @@ impl TarScanner {
     fn sparse_block(&mut self) {
         // Byte 504 of a GNU sparse extension block says whether another follows.
         let more = self.block[504] != 0;
-        if !more {
-            if let State::SparseExt { data, .. } = self.state {
-                self.start_data(data);
-            }
+        if !more && let State::SparseExt { data } = self.state {
+            self.start_data(data);
         }
     }
 
