@@ -8,7 +8,7 @@
 //! - [`tarscan`]: inspect the tar stream as it passes (no file contents kept);
 //! - [`image`]: the image config and manifest, built with `oci-spec`;
 //! - [`layout`]: blobs and `index.json`, published atomically under a lock;
-//! - [`import`]: the pipeline that ties them together;
+//! - [`mod@import`]: the pipeline that ties them together;
 //! - [`platform`]: the image platform, from the ELF headers in the rootfs;
 //! - [`checksums`]: the input checked against `--expect`/`--checksums` as it streams;
 //! - [`change`]: `--change` instructions for the image config;
