@@ -49,6 +49,7 @@ pub fn import_to_archive(
                 f.sync_all().at(&tmp)?;
                 fs::rename(&tmp, p).at(p)?;
                 report.layout = p.display().to_string();
+                report.format = "oci-archive".into();
             }
             ArchiveDest::Stdout => {
                 let stdout = io::stdout();
@@ -56,6 +57,7 @@ pub fn import_to_archive(
                 write_oci_archive(&o.output, &mut lock)?;
                 lock.flush().at("<stdout>")?;
                 report.layout = "-".into();
+                report.format = "oci-archive".into();
             }
         }
         Ok(report)

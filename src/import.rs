@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use crate::change;
 use crate::checksums::{self, Expected, MultiHasher};
+use crate::lint::Lint;
 use crate::platform::{PlatformObserver, PlatformTally};
 
 use crate::compress::{self, Compression, DecodeOptions, Decoder, Encoder};
@@ -127,6 +128,8 @@ pub struct ImportOptions {
     pub threads: u32,
     /// `--change` instructions (podman/docker syntax), in order.
     pub changes: Vec<String>,
+    /// Labels (`--label KEY=VALUE`), taken literally and applied after the changes.
+    pub labels: BTreeMap<String, String>,
     /// History comment for the layers.
     pub message: Option<String>,
     /// Manifest annotations.
@@ -137,6 +140,8 @@ pub struct ImportOptions {
     pub checksum_file: Option<(String, String)>,
     /// Cap on the uncompressed bytes of each input.
     pub max_size: Option<u64>,
+    /// Refuse path hazards instead of warning.
+    pub strict: bool,
     /// Shared progress state for a display.
     pub progress: Option<Arc<Progress>>,
 }
@@ -178,11 +183,13 @@ impl ImportOptions {
                 .try_into()
                 .unwrap_or(1),
             changes: Vec::new(),
+            labels: BTreeMap::new(),
             message: None,
             annotations: BTreeMap::new(),
             expect: None,
             checksum_file: None,
             max_size: None,
+            strict: false,
             progress: None,
         }
     }
@@ -279,8 +286,13 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportRepo
             "--expect applies to a single input; use --checksums for several".into(),
         ));
     }
-    // Check the config changes before any input is read.
+    // Check what can be checked before any input is read.
     image_config(opts)?;
+    if opts.checksum_file.is_some() && inputs.iter().any(|i| matches!(i, InputSource::Stdin)) {
+        return Err(Error::Usage(
+            "standard input has no name to look up in --checksums; use --expect ALGO:HEX".into(),
+        ));
+    }
     let layout = Layout::open_or_create(&opts.output)?;
     match import_into(&layout, inputs, opts) {
         Ok(r) => Ok(r),
@@ -357,7 +369,7 @@ fn import_into(
     let mut reports = Vec::new();
     let mut blobs = Vec::new();
     for o in outcomes {
-        for w in &o.summary.warnings {
+        for w in &o.report.warnings {
             warnings.push(format!("{}: {w}", o.report.input));
         }
         reports.push(o.report);
@@ -376,6 +388,7 @@ fn import_into(
 
     Ok(ImportReport {
         layout: opts.output.display().to_string(),
+        format: "oci".into(),
         tag: opts.tag.clone(),
         manifest: manifest_ref,
         config: config_ref,
@@ -429,6 +442,13 @@ fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
     for c in &opts.changes {
         change::apply_change(&mut config, c)?;
     }
+    if !opts.labels.is_empty() {
+        let mut labels = config.labels().clone().unwrap_or_default();
+        for (k, v) in &opts.labels {
+            labels.insert(k.clone(), v.clone());
+        }
+        config.set_labels(Some(labels));
+    }
     change::ensure_default_path(&mut config);
     Ok(config)
 }
@@ -440,22 +460,28 @@ fn decide_platform(
     warnings: &mut Vec<String>,
 ) -> Platform {
     let os = opts.os.clone().unwrap_or_else(|| "linux".into());
-    if let Some(arch) = &opts.arch {
-        return Platform {
-            os,
-            architecture: arch.clone(),
-            variant: opts.variant.clone(),
-        };
-    }
     let detected = match tally.lock() {
         Ok(t) => t.result(),
         Err(e) => e.into_inner().result(),
     };
+    if let Some(arch) = &opts.arch {
+        // Keep the detected variant when the flag only confirms the architecture.
+        let variant = opts.variant.clone().or_else(|| {
+            detected
+                .filter(|d| &d.architecture == arch)
+                .and_then(|d| d.variant)
+        });
+        return Platform {
+            os,
+            architecture: arch.clone(),
+            variant,
+        };
+    }
     match detected {
         Some(d) => {
             if let Some(c) = &d.conflict {
                 warnings.push(format!(
-                    "executables of several architectures: {} ({} files, e.g. {}) and {} ({} files, e.g. {}); using {}",
+                    "executables of several architectures: {} ({} file(s), e.g. {}) and {} ({} file(s), e.g. {}); using {}",
                     d.architecture,
                     d.files,
                     c.winner_example,
@@ -596,6 +622,8 @@ fn import_layer(
     let mut diff = Sha256Counter::new();
     let mut scanner = TarScanner::new();
     scanner.observe(Box::new(PlatformObserver::new(tally.clone())));
+    let (lint, lint_handle) = Lint::new();
+    scanner.observe(Box::new(lint));
     let checksum_tap = if expected.is_empty() {
         None
     } else {
@@ -742,6 +770,18 @@ fn import_layer(
         offset: e.offset,
         reason: e.reason,
     })?;
+    let findings = lint_handle.findings();
+    if opts.strict {
+        let problems = findings.strict_violations();
+        if !problems.is_empty() {
+            return Err(Error::Strict {
+                input: name,
+                problems,
+            });
+        }
+    }
+    let mut layer_warnings = summary.warnings.clone();
+    layer_warnings.extend(findings.warnings());
     let diff_id = diff.finish();
     let blob = match (decoded.passthrough, encoder) {
         (Some(b), _) => b,
@@ -776,7 +816,7 @@ fn import_layer(
             entries: summary.entries,
             passthrough,
             checksums_verified: verified,
-            warnings: summary.warnings.clone(),
+            warnings: layer_warnings,
         },
         blob,
         summary,

@@ -110,19 +110,19 @@ pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
         found = true;
         ins.collect(d, &index_path, name, None, 0, &mut out)?;
     }
-    if let Some(t) = tag {
-        if !found || out.is_empty() {
-            let tags: Vec<&str> = entries.iter().filter_map(ref_name).take(20).collect();
-            let reason = if found {
-                format!("tag {t:?} names no image manifest")
-            } else {
-                format!("no manifest is tagged {t:?} (tags: {})", tags.join(", "))
-            };
-            return Err(Error::BadLayout {
-                path: index_path,
-                reason,
-            });
-        }
+    if let Some(t) = tag
+        && (!found || out.is_empty())
+    {
+        let tags: Vec<&str> = entries.iter().filter_map(ref_name).take(20).collect();
+        let reason = if found {
+            format!("tag {t:?} names no image manifest")
+        } else {
+            format!("no manifest is tagged {t:?} (tags: {})", tags.join(", "))
+        };
+        return Err(Error::BadLayout {
+            path: index_path,
+            reason,
+        });
     }
     Ok(out)
 }
@@ -327,13 +327,13 @@ impl Inspector<'_> {
                 )),
                 _ => {}
             }
-            if let Some(Some(want)) = diff_ids.get(i) {
-                if *want != diff.digest {
-                    warnings.push(format!(
-                        "layer {n}: the config's DiffID is {want}, the layer hashes to {}",
-                        diff.digest
-                    ));
-                }
+            if let Some(Some(want)) = diff_ids.get(i)
+                && *want != diff.digest
+            {
+                warnings.push(format!(
+                    "layer {n}: the config's DiffID is {want}, the layer hashes to {}",
+                    diff.digest
+                ));
             }
             layers.push(LayerInfo {
                 media_type: ld.media_type.clone(),

@@ -17,7 +17,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Map, Value};
 
@@ -34,6 +35,142 @@ pub const TEMP_PREFIX: &str = ".ociimport-tmp-";
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// What this process has in flight, so that a signal handler can undo it
+/// (see [`remove_registered_temps`]).
+struct Registry {
+    /// Temp files (or directories) that exist and are not yet published.
+    temps: Vec<PathBuf>,
+    /// Layouts this process is creating: (root, whether it made the directory).
+    fresh: Vec<(PathBuf, bool)>,
+    /// Layouts between the first blob rename and the `index.json` update.
+    committing: usize,
+    /// Layouts whose `index.json` this process has updated.
+    published: Vec<PathBuf>,
+    /// Set by [`remove_registered_temps`]: no new temp file or commit may start.
+    closed: bool,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    temps: Vec::new(),
+    fresh: Vec::new(),
+    committing: 0,
+    published: Vec::new(),
+    closed: false,
+});
+/// Signalled when a commit ends.
+static COMMIT_ENDED: Condvar = Condvar::new();
+
+fn registry() -> MutexGuard<'static, Registry> {
+    // The registry holds plain data; a panic elsewhere leaves it usable.
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn interrupted(path: &Path) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::Interrupted, "interrupted by a signal"),
+    }
+}
+
+/// Create the temp file `path` (exclusively) and register it, atomically with
+/// respect to [`remove_registered_temps`], so no temp file can appear after
+/// the cleanup ran. The caller locks it.
+fn create_temp(path: &Path) -> Result<File> {
+    let mut reg = registry();
+    if reg.closed {
+        return Err(interrupted(path));
+    }
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .at(path)?;
+    reg.temps.push(path.to_path_buf());
+    Ok(file)
+}
+
+/// Forget a temp path that was renamed or removed.
+fn forget_temp(reg: &mut Registry, path: &Path) {
+    if let Some(i) = reg.temps.iter().position(|p| p == path) {
+        reg.temps.swap_remove(i);
+    }
+}
+
+/// Remove a temp file of ours and forget it.
+fn remove_temp(path: &Path) {
+    let mut reg = registry();
+    let _ = fs::remove_file(path);
+    forget_temp(&mut reg, path);
+}
+
+/// Register a temporary file or directory created outside this module (for
+/// example an archive's work directory) so that [`remove_registered_temps`]
+/// removes it. Returns an error if the process is being interrupted.
+pub fn register_temp(path: &Path) -> Result<()> {
+    let mut reg = registry();
+    if reg.closed {
+        return Err(interrupted(path));
+    }
+    reg.temps.push(path.to_path_buf());
+    Ok(())
+}
+
+/// Undo [`register_temp`] (the caller removed or kept the path).
+pub fn unregister_temp(path: &Path) {
+    forget_temp(&mut registry(), path);
+}
+
+/// What [`remove_registered_temps`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cleanup {
+    /// Temp files and directories removed.
+    pub removed: usize,
+    /// Layouts whose `index.json` this process updated before the cleanup
+    /// (the import had already been published when the signal came).
+    pub published: Vec<PathBuf>,
+}
+
+/// Remove every temp file this process has in flight, and every layout it
+/// was creating and has not published, so that the process can exit at once
+/// (on SIGINT/SIGTERM) leaving every layout as it was.
+///
+/// If a commit is in progress (blobs being renamed, `index.json` being
+/// replaced) it is allowed to finish first: a commit is short and
+/// interrupting it half-way would leave unreferenced blobs. Afterwards no new
+/// temp file can be created and no commit can start in this process.
+pub fn remove_registered_temps() -> Cleanup {
+    let mut reg = registry();
+    while reg.committing > 0 {
+        reg = COMMIT_ENDED
+            .wait(reg)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+    reg.closed = true;
+    let temps = std::mem::take(&mut reg.temps);
+    let mut removed = 0;
+    for t in &temps {
+        let gone = match fs::symlink_metadata(t) {
+            Ok(m) if m.is_dir() => fs::remove_dir_all(t).is_ok(),
+            Ok(_) => fs::remove_file(t).is_ok(),
+            Err(_) => false,
+        };
+        removed += usize::from(gone);
+    }
+    for (root, created_dir) in std::mem::take(&mut reg.fresh) {
+        abandon_fresh(&root, created_dir);
+    }
+    Cleanup {
+        removed,
+        // A layout inside a removed temp directory was never the user's.
+        published: reg
+            .published
+            .iter()
+            .filter(|r| r.join("index.json").exists())
+            .cloned()
+            .collect(),
+    }
+}
+
 /// An OCI image layout directory opened for appending.
 #[derive(Debug)]
 pub struct Layout {
@@ -41,6 +178,8 @@ pub struct Layout {
     /// We made the directory (or found it empty): on failure we remove what we added.
     fresh: bool,
     created_dir: bool,
+    /// Between the first blob rename and the end of the `index.json` update.
+    committing: AtomicBool,
 }
 
 impl Layout {
@@ -94,8 +233,11 @@ impl Layout {
             root: root.to_path_buf(),
             fresh,
             created_dir,
+            committing: AtomicBool::new(false),
         };
         if fresh {
+            // Registered before anything is written, so an interrupt removes it again.
+            registry().fresh.push((root.to_path_buf(), created_dir));
             // Written first so that a concurrent importer sees a layout, not
             // a stranger's non-empty directory.
             layout.write_atomic(&marker, OCI_LAYOUT)?;
@@ -136,13 +278,12 @@ impl Layout {
     /// A new blob being written; it becomes visible only through [`Layout::publish`].
     pub fn blob_writer(&self) -> Result<BlobWriter> {
         let path = self.temp_path();
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .at(&path)?;
+        let file = create_temp(&path)?;
         // Held until the writer is dropped, so cleanup by other runs skips it.
-        file.lock().at(&path)?;
+        if let Err(e) = file.lock() {
+            remove_temp(&path);
+            return Err(Error::Io { path, source: e });
+        }
         Ok(BlobWriter {
             out: Some(HashWriter::new(BufWriter::with_capacity(1 << 20, file))),
             path,
@@ -163,123 +304,107 @@ impl Layout {
     ///
     /// An existing blob of the same digest is replaced by the new, verified
     /// bytes (an atomic rename), which also repairs one that was damaged.
+    ///
+    /// This starts the commit: from here until [`Layout::add_to_index`]
+    /// returns (or the layout is dropped), [`remove_registered_temps`] waits
+    /// rather than interrupting half-way.
     pub fn publish(&self, blobs: Vec<PendingBlob>) -> Result<()> {
+        self.begin_commit()?;
         let dir = self.blobs_dir();
         for mut b in blobs {
             let dest = self.blob_path(&b.measured.digest)?;
             fs::rename(&b.temp, &dest).at(&dest)?;
             b.published = true;
+            forget_temp(&mut registry(), &b.temp);
         }
         sync_dir(&dir)?;
         sync_dir(&self.root)
+    }
+
+    fn begin_commit(&self) -> Result<()> {
+        let mut reg = registry();
+        if reg.closed {
+            return Err(interrupted(&self.root));
+        }
+        if !self.committing.swap(true, Ordering::SeqCst) {
+            reg.committing += 1;
+        }
+        Ok(())
+    }
+
+    fn end_commit(&self, published: bool) {
+        let mut reg = registry();
+        if published && !reg.published.contains(&self.root) {
+            reg.published.push(self.root.clone());
+        }
+        if self.committing.swap(false, Ordering::SeqCst) {
+            reg.committing = reg.committing.saturating_sub(1);
+            COMMIT_ENDED.notify_all();
+        }
     }
 
     /// Add `descriptor` to `index.json` under `tag`, under the layout lock.
     ///
     /// An existing entry with the same ref name is replaced; every other
     /// descriptor, annotation and unknown field is kept as it was.
+    ///
+    /// This ends the commit that [`Layout::publish`] started.
     pub fn add_to_index(&self, descriptor: Value, tag: &str) -> Result<()> {
-        let lock = File::open(&self.root).at(&self.root)?;
-        lock.lock().at(&self.root)?;
-        let result = self.merge_index(descriptor, tag);
-        // Closing the fd releases the flock even if unlock fails.
-        let _ = lock.unlock();
+        let result = (|| {
+            let lock = File::open(&self.root).at(&self.root)?;
+            lock.lock().at(&self.root)?;
+            let result = self.merge_index(descriptor, tag);
+            // Closing the fd releases the flock even if unlock fails.
+            let _ = lock.unlock();
+            result
+        })();
+        self.end_commit(result.is_ok());
         result
     }
 
     fn merge_index(&self, descriptor: Value, tag: &str) -> Result<()> {
         let path = self.root.join("index.json");
-        let mut index = match fs::read(&path) {
-            Ok(bytes) => parse_index(&path, &bytes)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let mut m = Map::new();
-                m.insert("schemaVersion".into(), Value::from(2));
-                m.insert(
-                    "mediaType".into(),
-                    Value::from("application/vnd.oci.image.index.v1+json"),
-                );
-                m.insert("manifests".into(), Value::Array(Vec::new()));
-                m
-            }
+        let existing = match fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(Error::Io { path, source: e }),
         };
-        let Some(Value::Array(manifests)) = index.get_mut("manifests") else {
-            return Err(Error::BadLayout {
-                path,
-                reason: "index.json has no manifests array".into(),
-            });
-        };
-        manifests.retain(|d| ref_name(d) != Some(tag));
-        manifests.push(descriptor);
+        let bytes = merge_index_bytes(&path, existing.as_deref(), descriptor, tag)?;
         // A concurrent first import may have removed oci-layout while
         // abandoning; make sure the layout is complete before publishing.
         let marker = self.root.join("oci-layout");
         if !marker.exists() {
             self.write_atomic(&marker, OCI_LAYOUT)?;
         }
-        let bytes = serde_json::to_vec(&Value::Object(index)).map_err(|e| Error::Spec {
-            what: "index.json",
-            reason: e.to_string(),
-        })?;
         self.write_atomic(&path, &bytes)
     }
 
     /// Replace `dest` with `bytes` atomically: temp file, fsync, rename, fsync dir.
     pub fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
         let tmp = self.temp_path();
+        let mut f = create_temp(&tmp)?;
         let res = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .at(&tmp)?;
             f.lock().at(&tmp)?;
             f.write_all(bytes).at(&tmp)?;
             f.sync_all().at(&tmp)?;
-            fs::rename(&tmp, dest).at(dest)?;
-            sync_dir(&self.root)
+            fs::rename(&tmp, dest).at(dest)
         })();
-        if res.is_err() {
-            let _ = fs::remove_file(&tmp);
+        match res {
+            Ok(()) => forget_temp(&mut registry(), &tmp),
+            Err(e) => {
+                remove_temp(&tmp);
+                return Err(e);
+            }
         }
-        res
+        sync_dir(&self.root)
     }
 
     /// Undo what a failed import added: temp files go with their writers;
     /// a layout this run created is removed again if nothing else landed in it.
     pub fn abandon(self) {
-        if !self.fresh {
-            return;
+        if self.fresh {
+            abandon_fresh(&self.root, self.created_dir);
         }
-        let lock = match File::open(&self.root) {
-            Ok(f) => f,
-            Err(_) => return,
-        };
-        if lock.lock().is_err() {
-            return;
-        }
-        let index_exists = self.root.join("index.json").exists();
-        if !index_exists {
-            let blobs = self.blobs_dir();
-            let others = fs::read_dir(&self.root)
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok())
-                        .any(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
-                })
-                .unwrap_or(true);
-            let blobs_empty = fs::read_dir(&blobs)
-                .map(|mut rd| rd.next().is_none())
-                .unwrap_or(false);
-            if !others && blobs_empty {
-                let _ = fs::remove_dir(&blobs);
-                let _ = fs::remove_dir(self.root.join("blobs"));
-                let _ = fs::remove_file(self.root.join("oci-layout"));
-                if self.created_dir {
-                    let _ = fs::remove_dir(&self.root);
-                }
-            }
-        }
-        let _ = lock.unlock();
     }
 
     /// Remove temp files left by runs that died (their lock is free).
@@ -303,6 +428,53 @@ impl Layout {
             }
         }
     }
+}
+
+impl Drop for Layout {
+    fn drop(&mut self) {
+        // A commit that never reached index.json (an error between publish
+        // and add_to_index) must not make an interrupt wait forever.
+        self.end_commit(false);
+        if self.fresh {
+            let mut reg = registry();
+            if let Some(i) = reg.fresh.iter().position(|(r, _)| r == &self.root) {
+                reg.fresh.swap_remove(i);
+            }
+        }
+    }
+}
+
+/// Remove a layout this run was creating, if nothing else landed in it:
+/// no `index.json`, no blob, no other writer's temp file.
+fn abandon_fresh(root: &Path, created_dir: bool) {
+    let lock = match File::open(root) {
+        Ok(f) => f,
+        Err(_) => return,
+    };
+    if lock.lock().is_err() {
+        return;
+    }
+    if !root.join("index.json").exists() {
+        let blobs = root.join("blobs").join("sha256");
+        let others = fs::read_dir(root)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .any(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+            })
+            .unwrap_or(true);
+        let blobs_empty = fs::read_dir(&blobs)
+            .map(|mut rd| rd.next().is_none())
+            .unwrap_or(false);
+        if !others && blobs_empty {
+            let _ = fs::remove_dir(&blobs);
+            let _ = fs::remove_dir(root.join("blobs"));
+            let _ = fs::remove_file(root.join("oci-layout"));
+            if created_dir {
+                let _ = fs::remove_dir(root);
+            }
+        }
+    }
+    let _ = lock.unlock();
 }
 
 /// Whether the process that named a temp file `.ociimport-tmp-<pid>-...` still runs.
@@ -380,6 +552,45 @@ pub fn parse_index(path: &Path, bytes: &[u8]) -> Result<Map<String, Value>> {
     Ok(map)
 }
 
+/// The new `index.json` bytes: `existing` (`None` when there is no index
+/// yet; `path` names it in errors) with `descriptor` added under `tag`.
+///
+/// An existing entry with the same ref name is dropped; every other
+/// descriptor, annotation and unknown field is kept as it was. Pure, so it
+/// can be tested and fuzzed without a file system.
+pub fn merge_index_bytes(
+    path: &Path,
+    existing: Option<&[u8]>,
+    descriptor: Value,
+    tag: &str,
+) -> Result<Vec<u8>> {
+    let mut index = match existing {
+        Some(bytes) => parse_index(path, bytes)?,
+        None => {
+            let mut m = Map::new();
+            m.insert("schemaVersion".into(), Value::from(2));
+            m.insert(
+                "mediaType".into(),
+                Value::from("application/vnd.oci.image.index.v1+json"),
+            );
+            m.insert("manifests".into(), Value::Array(Vec::new()));
+            m
+        }
+    };
+    let Some(Value::Array(manifests)) = index.get_mut("manifests") else {
+        return Err(Error::BadLayout {
+            path: path.to_path_buf(),
+            reason: "index.json has no manifests array".into(),
+        });
+    };
+    manifests.retain(|d| ref_name(d) != Some(tag));
+    manifests.push(descriptor);
+    serde_json::to_vec(&Value::Object(index)).map_err(|e| Error::Spec {
+        what: "index.json",
+        reason: e.to_string(),
+    })
+}
+
 fn ref_name(d: &Value) -> Option<&str> {
     d.get("annotations")?.get(REF_NAME)?.as_str()
 }
@@ -449,7 +660,7 @@ impl Drop for BlobWriter {
     fn drop(&mut self) {
         // Cleanup only: an unfinished blob is never published.
         if !self.path.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.path);
+            remove_temp(&self.path);
         }
     }
 }
@@ -472,7 +683,7 @@ impl PendingBlob {
 impl Drop for PendingBlob {
     fn drop(&mut self) {
         if !self.published {
-            let _ = fs::remove_file(&self.temp);
+            remove_temp(&self.temp);
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 mod progress;
+mod signals;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,6 +18,9 @@ Examples:
   ociimport -o ./alpine -t 3.20 alpine-minirootfs-3.20.0-x86_64.tar.gz
   curl -sL https://example.org/rootfs.tar.zst | ociimport - -o ./img
   ociimport --compression zstd --created @0 --json rootfs.tar > report.json
+
+Subcommands: verify DIR[:TAG], inspect DIR[:TAG], completions SHELL, man
+(an input file named like a subcommand needs ./ in front).
 
 Then:
   podman pull oci:./stage3-amd64-openrc:latest
@@ -51,6 +55,26 @@ enum Command {
     },
     /// Print the man page (roff).
     Man,
+    /// Check an OCI image layout (any writer's): digests, sizes, manifests, configs,
+    /// and every layer decoded against its DiffID. Exit 0 if all checks pass, 1 if any fails.
+    Verify {
+        /// The layout, and optionally one tag: DIR or DIR:TAG (an existing DIR containing ':' is taken whole).
+        #[arg(value_name = "DIR[:TAG]")]
+        target: String,
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what to pin or compare: tag, manifest digest, platform, created, and per layer
+    /// media type, digest, compressed and uncompressed size, DiffID and entry count.
+    Inspect {
+        /// The layout, and optionally one tag: DIR or DIR:TAG.
+        #[arg(value_name = "DIR[:TAG]")]
+        target: String,
+        /// Print the images as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -98,9 +122,9 @@ struct ImportArgs {
     #[arg(short = 'c', long = "change", value_name = "INSTRUCTION")]
     changes: Vec<String>,
 
-    /// Set a label (shortcut for --change 'LABEL KEY=VALUE'); repeatable.
-    #[arg(long = "label", value_name = "KEY=VALUE")]
-    labels: Vec<String>,
+    /// Set a label, value taken literally (like --change 'LABEL KEY=VALUE'); repeatable.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    labels: Vec<(String, String)>,
 
     /// Set a manifest annotation; repeatable.
     #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_key_value)]
@@ -124,6 +148,11 @@ struct ImportArgs {
     /// with -o - it goes to standard output).
     #[arg(long, value_enum, default_value_t = FormatArg::Oci)]
     format: FormatArg,
+
+    /// Refuse archives with path hazards (.. components, absolute paths, duplicate paths,
+    /// dangling hardlinks, whiteouts) instead of warning about them.
+    #[arg(long)]
+    strict: bool,
 
     /// Refuse an input whose uncompressed stream is larger than SIZE (bytes, or K/M/G/T).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -214,7 +243,69 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Verify { target, json }) => run_verify(&target, json),
+        Some(Command::Inspect { target, json }) => run_inspect(&target, json),
         None => run_import(cli.import),
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)
+}
+
+fn run_verify(target: &str, json: bool) -> ExitCode {
+    let (dir, tag) = ociimport::verify::parse_target(target);
+    match ociimport::verify::verify(&dir, tag.as_deref()) {
+        Ok(report) => {
+            let printed = if json {
+                print_json(&report)
+            } else {
+                std::io::stdout().lock().write_all(report.text().as_bytes())
+            };
+            if let Err(e) = printed {
+                eprintln!("ociimport: writing the report to stdout: {e}");
+                return ExitCode::from(1);
+            }
+            if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(Error::Usage(msg)) => usage(&msg),
+        Err(e) => {
+            eprintln!("ociimport: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_inspect(target: &str, json: bool) -> ExitCode {
+    let (dir, tag) = ociimport::verify::parse_target(target);
+    match ociimport::inspect::inspect(&dir, tag.as_deref()) {
+        Ok(images) => {
+            let printed = if json {
+                print_json(&images)
+            } else {
+                std::io::stdout()
+                    .lock()
+                    .write_all(ociimport::inspect::text(&images).as_bytes())
+            };
+            match printed {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ociimport: writing to stdout: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(Error::Usage(msg)) => usage(&msg),
+        Err(e) => {
+            eprintln!("ociimport: error: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -300,19 +391,21 @@ fn run_import(args: ImportArgs) -> ExitCode {
         opts.threads = t;
     }
     opts.changes = args.changes;
-    opts.changes
-        .extend(args.labels.iter().map(|l| format!("LABEL {l}")));
+    opts.labels = args.labels.into_iter().collect();
     opts.annotations = args.annotations.into_iter().collect();
     opts.message = args.message;
     opts.expect = args.expect;
     opts.checksum_file = checksum_file;
     opts.max_size = args.max_size;
+    opts.strict = args.strict;
     let inputs: Vec<InputSource> = args
         .inputs
         .iter()
         .map(|i| InputSource::from_arg(i))
         .collect();
 
+    // From here on files are written: SIGINT/SIGTERM remove them before exiting.
+    signals::install();
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let p = std::sync::Arc::new(ociimport::import::Progress::default());
         opts.progress = Some(p.clone());
@@ -353,6 +446,7 @@ fn run_import(args: ImportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(Error::Usage(msg)) => usage(&msg),
+        Err(e @ Error::Change(_)) => usage(&e.to_string()),
         Err(e) => {
             eprintln!("ociimport: error: {e}");
             ExitCode::from(1)

@@ -50,8 +50,10 @@ pub struct LayerReport {
 /// The whole import.
 #[derive(Clone, Debug, Serialize)]
 pub struct ImportReport {
-    /// The layout directory.
+    /// The layout directory (or the archive file, `-` for stdout).
     pub layout: String,
+    /// `oci` for a layout directory, `oci-archive` for an archive.
+    pub format: String,
     /// The ref name given to the manifest.
     pub tag: String,
     /// The manifest blob.
@@ -140,6 +142,21 @@ impl ImportReport {
                 human_size(l.uncompressed_size),
                 l.entries
             ));
+        }
+        if self.format == "oci-archive" {
+            if self.layout == "-" {
+                out.push_str(
+                    "  use it:   podman load < ARCHIVE, or skopeo copy oci-archive:ARCHIVE ...",
+                );
+            } else {
+                let file = shell_quote(&self.layout);
+                out.push_str(&format!("  use it:   podman load -i {file}\n"));
+                out.push_str(&format!(
+                    "            skopeo copy oci-archive:{file}:{} docker://REGISTRY/NAME:{}",
+                    self.tag, self.tag
+                ));
+            }
+            return out;
         }
         let dir = shell_quote(&self.layout);
         let reference = format!("oci:{dir}:{}", self.tag);

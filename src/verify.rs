@@ -207,6 +207,12 @@ pub fn parse_target(arg: &str) -> (PathBuf, Option<String>) {
 
 /// Check the layout at `layout`: every manifest, or only the one tagged `tag`.
 ///
+/// `oci-layout` and every descriptor and ref name in `index.json` are
+/// checked whatever `tag` says (a broken or duplicate entry is a problem of
+/// the whole layout); `tag` limits which images are then followed. A manifest
+/// reached through several tags is checked under each (its blobs are read
+/// once), so each tag's problems are listed under its name.
+///
 /// Returns `Err` only when checking is impossible (the directory is missing
 /// or unreadable) or `tag` is not a valid ref name; everything else is a
 /// [`Problem`] in the report.
@@ -495,10 +501,10 @@ pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<L
             Ok(0) => break true,
             Ok(n) => {
                 diff.update(&buf[..n]);
-                if tar_err.is_none() {
-                    if let Err(e) = scanner.feed(&buf[..n]) {
-                        tar_err = Some(e);
-                    }
+                if tar_err.is_none()
+                    && let Err(e) = scanner.feed(&buf[..n])
+                {
+                    tar_err = Some(e);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -516,15 +522,15 @@ pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<L
             }
         }
     };
-    let (mut rest, hashed) = dec.into_inner().into_inner();
-    let mut hashed = hashed;
+    let (mut rest, mut hashed) = dec.into_inner().into_inner();
     // Drain what the decoder left, so the blob digest covers the whole file.
     let left_in_head = io::copy(&mut rest, &mut io::sink()).unwrap_or(0);
     let extra = match io::copy(&mut hashed, &mut io::sink()) {
         Ok(n) => n + left_in_head,
         Err(e) => {
             scan.problems.push(format!("cannot read the blob: {e}"));
-            return Ok(finish_hash(scan, hashed));
+            scan.blob = hashed.finish().1;
+            return Ok(scan);
         }
     };
     if complete {
@@ -787,14 +793,15 @@ impl<'a> Checker<'a> {
             Some(n) => self.problem(object, digest, format!("schemaVersion is {n}, expected 2")),
             None => self.problem(object, digest, "has no schemaVersion"),
         }
-        if let Some(mt) = v.get("mediaType") {
-            if mt.as_str() != Some(OCI_INDEX) && mt.as_str() != Some(DOCKER_LIST) {
-                self.problem(
-                    object,
-                    digest,
-                    format!("mediaType is {mt}, expected {OCI_INDEX:?}"),
-                );
-            }
+        if let Some(mt) = v.get("mediaType")
+            && mt.as_str() != Some(OCI_INDEX)
+            && mt.as_str() != Some(DOCKER_LIST)
+        {
+            self.problem(
+                object,
+                digest,
+                format!("mediaType is {mt}, expected {OCI_INDEX:?}"),
+            );
         }
         match v.get("manifests") {
             Some(Value::Array(a)) => Some(a.clone()),
@@ -864,14 +871,14 @@ impl<'a> Checker<'a> {
                 children.push((label, c));
             }
         }
-        if self.report.problems.len() == before {
-            if let Err(e) = serde_json::from_value::<oci_spec::image::ImageIndex>(v) {
-                self.problem(
-                    &object,
-                    Some(digest),
-                    format!("not an OCI image index: {e}"),
-                );
-            }
+        if self.report.problems.len() == before
+            && let Err(e) = serde_json::from_value::<oci_spec::image::ImageIndex>(v)
+        {
+            self.problem(
+                &object,
+                Some(digest),
+                format!("not an OCI image index: {e}"),
+            );
         }
         for (label, c) in children {
             self.check_entry(&label, &c, depth + 1);
@@ -960,10 +967,10 @@ impl<'a> Checker<'a> {
             }
             layers.push((lobj, d));
         }
-        if self.report.problems.len() == before {
-            if let Err(e) = serde_json::from_value::<oci_spec::image::ImageManifest>(v) {
-                self.problem(&object, Some(digest), format!("not an image manifest: {e}"));
-            }
+        if self.report.problems.len() == before
+            && let Err(e) = serde_json::from_value::<oci_spec::image::ImageManifest>(v)
+        {
+            self.problem(&object, Some(digest), format!("not an image manifest: {e}"));
         }
 
         // An image has an image config; anything else (signatures,
@@ -1097,14 +1104,14 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        if self.report.problems.len() == before {
-            if let Err(e) = serde_json::from_value::<oci_spec::image::ImageConfiguration>(v) {
-                self.problem(
-                    object,
-                    Some(digest),
-                    format!("not an image configuration: {e}"),
-                );
-            }
+        if self.report.problems.len() == before
+            && let Err(e) = serde_json::from_value::<oci_spec::image::ImageConfiguration>(v)
+        {
+            self.problem(
+                object,
+                Some(digest),
+                format!("not an image configuration: {e}"),
+            );
         }
         Some(out)
     }
@@ -1510,7 +1517,12 @@ mod tests {
         fs::write(&p, &junk).unwrap();
         let s = scan_layer(&p, Some(Compression::Gzip)).unwrap();
         assert_eq!(s.blob.size, junk.len() as u64);
-        assert!(!s.problems.is_empty());
+        assert_eq!(s.blob.digest, sha256_of(&junk));
+        assert!(
+            s.problems[0].starts_with("gzip data is corrupt or truncated"),
+            "{:?}",
+            s.problems
+        );
 
         // A plain tar cut inside its entry.
         fs::write(&p, &tar[..600]).unwrap();

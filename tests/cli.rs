@@ -538,3 +538,46 @@ fn help_shows_examples_and_completions_and_man_work() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains(".TH ociimport"));
 }
+
+#[test]
+fn lint_warns_about_path_hazards_and_strict_refuses_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A raw header with a `..` path: tar::Builder refuses to write one, so set the bytes.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_size(4);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    let name = b"../escape";
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.set_cksum();
+    b.append(&h, &b"evil"[..]).unwrap();
+    let mut h2 = tar::Header::new_ustar();
+    h2.set_size(2);
+    h2.set_path("usr/.wh.gone").unwrap();
+    h2.set_cksum();
+    b.append(&h2, &b"wh"[..]).unwrap();
+    let hazard = b.into_inner().unwrap();
+    std::fs::write(tmp.path().join("hazard.tar"), &hazard).unwrap();
+
+    let o = run(tmp.path(), &["hazard.tar", "-o", "img", "--json"]);
+    let err = stderr(&o);
+    let r = report(&o);
+    assert!(err.contains("../escape"), "{err}");
+    assert!(err.contains(".wh.gone"), "{err}");
+    assert_eq!(r["layers"][0]["entries"], 2);
+    let before = snapshot(&tmp.path().join("img"));
+
+    let o = run(
+        tmp.path(),
+        &["hazard.tar", "-o", "img", "-t", "strict", "--strict"],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("refused by --strict"), "{err}");
+    assert!(err.contains("../escape"), "{err}");
+    assert_eq!(snapshot(&tmp.path().join("img")), before);
+    let o = run(tmp.path(), &["hazard.tar", "-o", "fresh", "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!tmp.path().join("fresh").exists());
+}

@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# Benchmark ociimport against the command-line tools it replaces (issue 6).
+#
+#   bench/run.sh                      # full run: Debian rootfs via mmdebstrap, 2 repetitions
+#   BENCH_QUICK=1 bench/run.sh        # tiny synthetic input, 1 repetition: checks the script
+#   BENCH_SIZE_MB=200 bench/run.sh    # synthetic input of ~200 MB
+#
+# Environment:
+#   BENCH_DIR      work/cache directory          [/tmp/ociimport-bench]
+#   BENCH_REPEAT   repetitions per case (median) [2; 1 with BENCH_QUICK]
+#   BENCH_SIZE_MB  size of the synthetic tarball [700; 16 with BENCH_QUICK];
+#                  setting it selects the synthetic input
+#   BENCH_SOURCE   auto | mmdebstrap | synthetic [auto: mmdebstrap when installed
+#                  and BENCH_SIZE_MB is unset, else synthetic]
+#   BENCH_QUICK    1: tiny synthetic input, one repetition
+#   BENCH_THREADS  passed to ociimport --threads  [unset: ociimport's default]
+#   BENCH_REV      build this commit (e.g. HEAD) in $BENCH_DIR instead of the work tree
+#   OCIIMPORT      use this binary instead of building target/release/ociimport
+#
+# Every case runs under GNU time (wall, user+sys CPU, peak RSS). Cases are
+# interleaved: each repetition runs every case once, in an order that puts
+# each ociimport case next to its reference, so load drift hits both alike.
+# Writes bench/results/latest.md and prints it.
+
+set -euo pipefail
+
+# ---------------------------------------------------------------- settings --
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_QUICK=${BENCH_QUICK:-0}
+BENCH_DIR=${BENCH_DIR:-/tmp/ociimport-bench}
+if [[ $BENCH_QUICK == 1 ]]; then
+    REPEAT=${BENCH_REPEAT:-1}
+    SIZE_MB=${BENCH_SIZE_MB:-16}
+    SOURCE=synthetic
+else
+    REPEAT=${BENCH_REPEAT:-2}
+    SIZE_MB=${BENCH_SIZE_MB:-700}
+    SOURCE=${BENCH_SOURCE:-auto}
+    if [[ $SOURCE == auto ]]; then
+        if [[ -z ${BENCH_SIZE_MB:-} ]] && command -v mmdebstrap >/dev/null; then
+            SOURCE=mmdebstrap
+        else
+            SOURCE=synthetic
+        fi
+    fi
+fi
+THREAD_ARGS=()
+[[ -n ${BENCH_THREADS:-} ]] && THREAD_ARGS=(--threads "$BENCH_THREADS")
+RESULTS_MD=$REPO/bench/results/latest.md
+OUT=$BENCH_DIR/out            # outputs of the timed commands, wiped per case
+LOGS=$BENCH_DIR/logs          # stderr of every timed command
+TIME=/usr/bin/time
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+note() { printf '    %s\n' "$*" >&2; }
+die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
+
+# ------------------------------------------------------------------ tools --
+need() { command -v "$1" >/dev/null || die "$1 is required ($2)"; }
+need cargo "Rust toolchain"
+need xz "apt-get install xz-utils"
+need pigz "apt-get install pigz"
+need zstd "apt-get install zstd"
+need python3 "apt-get install python3"
+need sha256sum "coreutils"
+[[ -x $TIME ]] || die "GNU time is required at $TIME (apt-get install time)"
+# xz -dc -T0 decodes multi-block files in parallel only since xz 5.4.
+xz_version=$(xz --version | awk 'NR==1 {print $4}')
+[[ $(printf '%s\n5.4.0\n' "$xz_version" | sort -V | head -1) == 5.4.0 ]] ||
+    note "xz $xz_version decodes single-threaded: the multi-block references are slower than they should be"
+
+PEERS=()
+for p in podman skopeo umoci; do
+    if command -v "$p" >/dev/null; then PEERS+=("$p"); else note "$p not installed: its case is skipped"; fi
+done
+SKIPPED=()
+
+# ------------------------------------------------------------------ build --
+if [[ -n ${OCIIMPORT:-} ]]; then
+    BIN=$OCIIMPORT
+    COMMIT="$BIN (prebuilt; tree at $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+    say "using $BIN"
+elif [[ -n ${BENCH_REV:-} ]]; then
+    # Build a commit, not the work tree: exported to $BENCH_DIR/src-REV,
+    # with its own target directory (the first build takes a few minutes).
+    rev=$(git -C "$REPO" rev-parse --short "$BENCH_REV^{commit}") || die "BENCH_REV=$BENCH_REV is not a commit"
+    src=$BENCH_DIR/src-$rev
+    if [[ ! -f $src/Cargo.toml ]]; then
+        mkdir -p "$src"
+        git -C "$REPO" archive "$rev" | tar -x -C "$src"
+    fi
+    say "cargo build --release (commit $rev)"
+    (cd "$src" && CARGO_TARGET_DIR=$BENCH_DIR/target cargo build --release --locked --quiet) ||
+        die "cargo build --release failed for $rev"
+    BIN=$BENCH_DIR/target/release/ociimport
+    COMMIT=$rev
+else
+    say "cargo build --release"
+    (cd "$REPO" && cargo build --release --quiet) ||
+        die "cargo build --release failed (BENCH_REV=HEAD builds the last commit instead)"
+    BIN=$REPO/target/release/ociimport
+    COMMIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    if [[ -n $(git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null) ]]; then
+        COMMIT="$COMMIT + uncommitted changes in src/"
+    fi
+fi
+[[ -x $BIN ]] || die "no ociimport binary at $BIN"
+
+# ------------------------------------------------------------------ input --
+# Inputs are cached per kind and size under $BENCH_DIR/inputs/NAME/.
+mkdir -p "$BENCH_DIR"
+make_synthetic() { # DIR SIZE_MB
+    say "generating a ${2} MB synthetic rootfs (bench/gen_rootfs.py)"
+    python3 "$REPO/bench/gen_rootfs.py" "$1/rootfs.tar.part" "$2"
+    mv "$1/rootfs.tar.part" "$1/rootfs.tar"
+}
+if [[ $SOURCE == mmdebstrap ]]; then
+    IN=$BENCH_DIR/inputs/debian-bookworm-minbase-build-essential-python3
+    INPUT_DESC="Debian bookworm minbase + build-essential + python3 (mmdebstrap)"
+    mkdir -p "$IN"
+    if [[ ! -s $IN/rootfs.tar ]]; then
+        need mmdebstrap "apt-get install mmdebstrap"
+        say "mmdebstrap --variant=minbase --include=build-essential,python3 bookworm"
+        if mmdebstrap --quiet --variant=minbase --include=build-essential,python3 \
+            --format=tar bookworm "$IN/rootfs.tar.part" 2>"$IN/mmdebstrap.log"; then
+            mv "$IN/rootfs.tar.part" "$IN/rootfs.tar"
+        else
+            note "mmdebstrap failed (see $IN/mmdebstrap.log): using a synthetic input instead"
+            SOURCE=synthetic
+        fi
+    fi
+fi
+if [[ $SOURCE == synthetic ]]; then
+    IN=$BENCH_DIR/inputs/synthetic-${SIZE_MB}mb
+    [[ $BENCH_QUICK == 1 ]] && IN+=-quick   # its multi.xz has small blocks
+    INPUT_DESC="synthetic, ${SIZE_MB} MB (bench/gen_rootfs.py: text, /usr/bin ELF files, random data)"
+    mkdir -p "$IN"
+    [[ -s $IN/rootfs.tar ]] || make_synthetic "$IN" "$SIZE_MB"
+fi
+TAR=$IN/rootfs.tar
+
+# The compressed variants, each rebuilt when missing or older than the tar.
+XZ_MULTI_ARGS=(-T2 -6)
+if [[ $BENCH_QUICK == 1 ]]; then
+    # xz -T2 -6 cuts 24 MiB blocks: a tiny input would be a single block.
+    XZ_MULTI_ARGS+=(--block-size=1MiB)
+fi
+compress() { # OUTPUT COMMAND...
+    local out=$1; shift
+    if [[ ! -s $out || $out -ot $TAR ]]; then
+        say "$* < rootfs.tar > ${out##*/}"
+        "$@" <"$TAR" >"$out.part"
+        mv "$out.part" "$out"
+    fi
+}
+compress "$IN/multi.xz" xz "${XZ_MULTI_ARGS[@]}" -c
+compress "$IN/single.xz" xz -T1 -6 -c
+compress "$IN/rootfs.tar.gz" pigz -6 -c
+compress "$IN/rootfs.tar.zst" zstd -q -3 -T2 -c
+xz_blocks() { xz --robot -lv "$1" | awk -F'\t' '$1 == "totals" {print $3}'; }
+MULTI_BLOCKS=$(xz_blocks "$IN/multi.xz")
+SINGLE_BLOCKS=$(xz_blocks "$IN/single.xz")
+((MULTI_BLOCKS >= 2)) || die "multi.xz has $MULTI_BLOCKS block(s): xz cannot decode it in parallel"
+((SINGLE_BLOCKS == 1)) || die "single.xz has $SINGLE_BLOCKS blocks, expected 1"
+TAR_SHA=$(sha256sum <"$TAR" | cut -d' ' -f1)
+
+# ------------------------------------------------------------------ cases --
+# A case is a shell command (run by bash -c under GNU time), an optional
+# preparation (untimed), an optional clean-up (untimed) and how to read the
+# size of what it wrote. CASES is the order within one repetition.
+declare -A CMD PREP POST SIZE KIND
+CASES=()
+add_case() { # NAME KIND COMMAND [SIZE [PREP [POST]]]
+    CASES+=("$1"); KIND[$1]=$2; CMD[$1]=$3; SIZE[$1]=${4:-}; PREP[$1]=${5:-}; POST[$1]=${6:-}
+}
+q() { printf '%q' "$1"; }
+oci() { # NAME ARGS...: an ociimport case writing layout $OUT/NAME and report $OUT/NAME.json
+    local name=$1; shift
+    printf '%q %s -o %q --json -q %s > %q' "$BIN" "$*" "$OUT/$name" "${THREAD_ARGS[*]}" "$OUT/$name.json"
+}
+layer_size() { printf 'report_size %q' "$OUT/$1.json"; }
+blob_size() { printf 'largest_blob %q' "$OUT/$1"; }
+
+add_case "ref: xz -dc -T0 multi.xz" ref \
+    "xz -dc -T0 $(q "$IN/multi.xz") > /dev/null"
+add_case "ociimport multi.xz → zstd" oci \
+    "$(oci xz-zstd "$(q "$IN/multi.xz")" --compression zstd)" "$(layer_size xz-zstd)"
+add_case "ref: xz -dc single.xz" ref \
+    "xz -dc $(q "$IN/single.xz") > /dev/null"
+add_case "ociimport single.xz → gzip" oci \
+    "$(oci single-gzip "$(q "$IN/single.xz")" --compression gzip)" "$(layer_size single-gzip)"
+add_case "ref: pigz -dc rootfs.tar.gz" ref \
+    "pigz -dc $(q "$IN/rootfs.tar.gz") > /dev/null"
+add_case "ociimport rootfs.tar.gz (auto: passthrough)" oci \
+    "$(oci passthrough "$(q "$IN/rootfs.tar.gz")" --compression auto)" "$(layer_size passthrough)"
+# The issue's reference is
+#   xz -dc -T0 multi.xz | tee >(sha256sum >/dev/null) | pigz -6 | tee >(sha256sum >/dev/null) > out.gz
+# bash does not wait for process substitutions, so time(1) would miss the
+# hashers; FIFOs make them ordinary children of the timed shell.
+add_case "ref: xz -dc -T0 | pigz -6, sha256 taps" ref \
+    "cd $(q "$OUT") && mkfifo t1 t2 && { sha256sum < t1 > /dev/null & sha256sum < t2 > /dev/null &
+     xz -dc -T0 $(q "$IN/multi.xz") | tee t1 | pigz -6 | tee t2 > out.gz; wait; }" \
+    "file_size $(q "$OUT/out.gz")"
+add_case "ociimport multi.xz → gzip" oci \
+    "$(oci xz-gzip "$(q "$IN/multi.xz")" --compression gzip)" "$(layer_size xz-gzip)"
+add_case "ref: xz -dc -T0 | zstd -3 -T0" ref \
+    "xz -dc -T0 $(q "$IN/multi.xz") | zstd -q -3 -T0 > $(q "$OUT/out.zst")" \
+    "file_size $(q "$OUT/out.zst")"
+for p in "${PEERS[@]}"; do
+    case $p in
+    podman)
+        add_case "peer: podman import multi.xz" peer \
+            "podman import -q $(q "$IN/multi.xz") localhost/ociimport-bench:latest > /dev/null" "" \
+            "podman rmi -f localhost/ociimport-bench:latest >/dev/null 2>&1 || true" \
+            "podman rmi -f localhost/ociimport-bench:latest >/dev/null 2>&1 || true" ;;
+    skopeo)
+        add_case "peer: skopeo copy tarball:rootfs.tar.gz" peer \
+            "skopeo copy -q tarball:$(q "$IN/rootfs.tar.gz") oci:$(q "$OUT/skopeo"):t" \
+            "$(blob_size skopeo)" ;;
+    umoci)
+        add_case "ociimport rootfs.tar → gzip (auto)" oci \
+            "$(oci tar-gzip "$(q "$TAR")" --compression auto)" "$(layer_size tar-gzip)"
+        add_case "peer: umoci raw add-layer rootfs.tar" peer \
+            "umoci init --layout $(q "$OUT/umoci") && umoci new --image $(q "$OUT/umoci"):t &&
+             umoci raw add-layer --image $(q "$OUT/umoci"):t $(q "$TAR")" \
+            "$(blob_size umoci)" ;;
+    esac
+done
+
+# Size readers, used by the SIZE commands above (bytes on stdout).
+file_size() { stat -c %s "$1"; }
+largest_blob() { find "$1/blobs" -type f -printf '%s\n' | sort -n | tail -1; }
+report_size() { # also checks the layer really is the input
+    python3 - "$1" "$TAR_SHA" <<'EOF'
+import json, sys
+try:
+    layer = json.load(open(sys.argv[1]))["layers"][0]
+except (OSError, ValueError, KeyError, IndexError) as e:
+    sys.exit(f"{sys.argv[1]}: no usable ociimport --json report ({e})")
+if layer["diff_id"] != "sha256:" + sys.argv[2]:
+    sys.exit(f"{sys.argv[1]}: diff_id {layer['diff_id']} is not the sha256 of rootfs.tar")
+print(layer["size"])
+EOF
+}
+
+# ------------------------------------------------------------------- runs --
+# One run: prepare (untimed), time `bash -c CMD`, record wall/cpu/rss/size.
+declare -A WALLS CPUS RSSS OUTSIZE
+run_case() { # NAME REP
+    local name=$1 rep=$2 tf=$LOGS/time.txt log
+    log=$LOGS/$(printf '%s' "$name" | tr -c 'A-Za-z0-9.\n' '_').r$rep.log
+    rm -rf "$OUT" && mkdir -p "$OUT"
+    [[ -z ${PREP[$name]} ]] || eval "${PREP[$name]}"
+    sync
+    if ! "$TIME" -f '%e %U %S %M' -o "$tf" bash -c "set -o pipefail; ${CMD[$name]}" >"$log" 2>&1; then
+        cat "$log" >&2
+        die "case failed: $name (command: ${CMD[$name]})"
+    fi
+    local wall user sys rss
+    read -r wall user sys rss <"$tf"
+    WALLS[$name]+="$wall "
+    CPUS[$name]+="$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u + s}') "
+    RSSS[$name]+="$rss "
+    [[ -z ${SIZE[$name]} ]] || OUTSIZE[$name]=$(eval "${SIZE[$name]}")
+    [[ -z ${POST[$name]} ]] || eval "${POST[$name]}"
+    note "$(printf '%-48s rep %d: %7.2f s wall' "$name" "$rep" "$wall")"
+}
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {
+    if (NR == 0) exit 1
+    if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+load1=${LOAD_BEFORE%% *}
+if awk -v l="$load1" 'BEGIN {exit !(l >= 1.5)}'; then
+    note "load average is $load1: other work on this machine will slow every case"
+fi
+mkdir -p "$LOGS"
+say "warming the page cache"
+cat "$TAR" "$IN/multi.xz" "$IN/single.xz" "$IN/rootfs.tar.gz" >/dev/null
+say "timing ${#CASES[@]} cases × $REPEAT repetition(s) on $(basename "$IN")"
+for ((rep = 1; rep <= REPEAT; rep++)); do
+    for name in "${CASES[@]}"; do run_case "$name" "$rep"; done
+done
+rm -rf "$OUT"
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ----------------------------------------------------------------- report --
+declare -A WALL CPU RSS
+for name in "${CASES[@]}"; do
+    WALL[$name]=$(median <<<"${WALLS[$name]}")
+    CPU[$name]=$(median <<<"${CPUS[$name]}")
+    RSS[$name]=$(median <<<"${RSSS[$name]}")
+done
+mib() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+TARGET_ROWS=()
+target() { # DESCRIPTION MEASURED OP LIMIT SHOWN_LIMIT
+    local verdict
+    if awk -v m="$2" -v l="$4" -v op="$3" 'BEGIN {exit !(op == "<=" ? m <= l : m >= l)}'; then
+        verdict=PASS
+    else
+        verdict=MISS
+    fi
+    TARGET_ROWS+=("| $1 | $2 | $3 $5 | **$verdict** |")
+}
+has() { [[ -n ${WALL[$1]:-} ]]; }
+
+X2G="ociimport multi.xz → gzip"
+TAPS="ref: xz -dc -T0 | pigz -6, sha256 taps"
+target "multi-block xz → gzip: wall vs \`xz -dc -T0 | pigz -6\` with sha256 taps" \
+    "$(ratio "${WALL[$X2G]}" "${WALL[$TAPS]}")×" "<=" 0.5 "0.5×"
+target "multi-block xz → gzip: layer size vs \`pigz -6\`" \
+    "$(awk -v a="${OUTSIZE[$X2G]}" -v b="${OUTSIZE[$TAPS]}" 'BEGIN {printf "%+.2f", (a / b - 1) * 100}') %" \
+    "<=" 2 "+2 %"
+target "multi-block xz → zstd: wall vs \`xz -dc -T0\`" \
+    "$(ratio "${WALL["ociimport multi.xz → zstd"]}" "${WALL["ref: xz -dc -T0 multi.xz"]}")×" "<=" 1.15 "1.15×"
+target "gzip passthrough: wall vs \`pigz -dc\`" \
+    "$(ratio "${WALL["ociimport rootfs.tar.gz (auto: passthrough)"]}" "${WALL["ref: pigz -dc rootfs.tar.gz"]}")×" \
+    "<=" 1.15 "1.15×"
+target "single-block xz → gzip: wall vs \`xz -dc\` (one thread)" \
+    "$(ratio "${WALL["ociimport single.xz → gzip"]}" "${WALL["ref: xz -dc single.xz"]}")×" "<=" 1.15 "1.15×"
+if has "peer: podman import multi.xz"; then
+    target "\`podman import\` wall ÷ ociimport wall, same multi-block xz" \
+        "$(ratio "${WALL["peer: podman import multi.xz"]}" "${WALL[$X2G]}")×" ">=" 4 "4×"
+else
+    SKIPPED+=("podman import (podman not installed): its target is not measured")
+fi
+for name in "ociimport rootfs.tar.gz (auto: passthrough)" "ociimport single.xz → gzip"; do
+    target "peak RSS, ${name#ociimport }" "$(mib "${RSS[$name]}") MiB" "<=" 64 "64 MiB"
+done
+
+for p in podman skopeo umoci; do
+    [[ " ${PEERS[*]} " == *" $p "* ]] || SKIPPED+=("$p not installed: its case was skipped")
+done
+
+mkdir -p "$(dirname "$RESULTS_MD")"
+{
+    echo "# ociimport benchmark"
+    echo
+    echo "| | |"
+    echo "| --- | --- |"
+    echo "| date | $(date -u +%Y-%m-%dT%H:%MZ) |"
+    echo "| ociimport | $COMMIT |"
+    echo "| machine | $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r) |"
+    echo "| load average (1/5/15 min) | before $LOAD_BEFORE, after $LOAD_AFTER |"
+    echo "| input | $INPUT_DESC: $(mib "$(stat -c %s "$TAR")") MiB tar |"
+    echo "| compressed | multi.xz $(mib "$(stat -c %s "$IN/multi.xz")") MiB (\`xz ${XZ_MULTI_ARGS[*]}\`, $MULTI_BLOCKS blocks), single.xz $(mib "$(stat -c %s "$IN/single.xz")") MiB (\`xz -T1 -6\`, 1 block), rootfs.tar.gz $(mib "$(stat -c %s "$IN/rootfs.tar.gz")") MiB (\`pigz -6\`) |"
+    echo "| tools | xz $xz_version, pigz $(pigz --version 2>&1 | awk '{print $2}'), zstd $(zstd -V | grep -o 'v[0-9.]*' | head -1)$(for p in "${PEERS[@]}"; do printf ', %s %s' "$p" "$($p --version 2>&1 | grep -o '[0-9][0-9.]*' | head -1)"; done) |"
+    echo "| repetitions | $REPEAT, interleaved; median shown |"
+    echo
+    echo "| case | wall s | cpu s | cpu/wall | peak RSS MiB | output MiB | wall s, each run |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
+    for name in "${CASES[@]}"; do
+        size=-
+        [[ -z ${OUTSIZE[$name]:-} ]] || size=$(mib "${OUTSIZE[$name]}")
+        printf '| %s | %.2f | %.2f | %s | %s | %s | %s |\n' "$name" "${WALL[$name]}" "${CPU[$name]}" \
+            "$(ratio "${CPU[$name]}" "${WALL[$name]}")" "$(mib "$((RSS[$name] * 1024))")" "$size" \
+            "$(echo ${WALLS[$name]})"
+    done
+    echo
+    echo "| target | measured | goal | |"
+    echo "| --- | ---: | ---: | --- |"
+    printf '%s\n' "${TARGET_ROWS[@]}"
+    echo
+    echo "Wall and CPU (user + sys) time and peak RSS from GNU time. For a pipeline"
+    echo "(\`bash -c 'a | b'\`) CPU is the sum over its processes, but peak RSS is the"
+    echo "largest single process, not the sum. ociimport's output size is the layer"
+    echo "blob (\`layers[0].size\`); every ociimport layer's diff_id was checked against"
+    echo "the sha256 of rootfs.tar. The sha256 taps of the reference are FIFOs read"
+    echo "by \`sha256sum\`, so that time(1) counts them."
+    for s in "${SKIPPED[@]}"; do echo; echo "Note: $s."; done
+} >"$RESULTS_MD.part"
+mv "$RESULTS_MD.part" "$RESULTS_MD"
+echo
+cat "$RESULTS_MD"

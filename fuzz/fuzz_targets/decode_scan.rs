@@ -1,0 +1,69 @@
+//! Arbitrary bytes through what an input goes through: format detection,
+//! the decoder of the detected format, the streaming tar scanner and the
+//! platform observer.
+//!
+//! Properties checked besides "no crash, no hang, bounded memory":
+//! - the scanner's verdict (summary or error, with its offset) does not
+//!   depend on how the stream is cut into chunks;
+//! - a summary never counts more entries than 512-byte blocks seen.
+#![no_main]
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use libfuzzer_sys::fuzz_target;
+use ociimport::compress::{self, DecodeOptions, Decoder};
+use ociimport::platform::{PlatformObserver, PlatformTally};
+use ociimport::tarscan::{TarError, TarScanner, TarSummary};
+
+/// Decoded bytes examined per input: enough for many entries, small enough
+/// that a bomb cannot make one run slow.
+const MAX_DECODED: usize = 4 << 20;
+
+fn scan(data: &[u8], chunk: usize) -> Result<TarSummary, TarError> {
+    let tally = Arc::new(Mutex::new(PlatformTally::new()));
+    let mut s = TarScanner::new();
+    s.observe(Box::new(PlatformObserver::new(tally.clone())));
+    for piece in data.chunks(chunk.max(1)) {
+        if s.feed(piece).is_err() {
+            break;
+        }
+    }
+    let r = s.finish().map(|(summary, _)| summary);
+    // The tally must be readable whatever the observer saw.
+    let _ = tally.lock().map(|t| t.result());
+    r
+}
+
+fuzz_target!(|data: &[u8]| {
+    let head = &data[..data.len().min(compress::SNIFF_LEN)];
+    let _ = compress::describe_unknown(head);
+
+    // The raw bytes as a tar stream, cut two ways.
+    let whole = scan(data, usize::MAX);
+    let cut = 1 + usize::from(data.first().copied().unwrap_or(0)) % 700;
+    let split = scan(data, cut);
+    assert_eq!(whole, split, "chunking changed the verdict (chunk {cut})");
+    if let Ok(s) = &whole {
+        assert!(s.entries <= data.len() as u64 / 512);
+    }
+
+    let Some(format) = compress::detect(head) else {
+        return;
+    };
+    // Production decode options (xz: one thread, 1 GiB memory limit).
+    let Ok(mut dec) = Decoder::new(format, data, DecodeOptions::default()) else {
+        return;
+    };
+    let mut decoded = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    while decoded.len() < MAX_DECODED {
+        match dec.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => decoded.extend_from_slice(&buf[..n]),
+        }
+    }
+    let whole = scan(&decoded, usize::MAX);
+    let split = scan(&decoded, 4096 + cut);
+    assert_eq!(whole, split, "chunking changed the verdict on decoded data");
+});

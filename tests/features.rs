@@ -1,0 +1,1295 @@
+//! End-to-end tests of the features added on top of the core import:
+//! platform detection from ELF headers, `--change`/`--label`/`--annotation`/
+//! `--message`, several inputs, checksum verification (`--expect`,
+//! `--checksums`), options with standard input, `--format oci-archive` and
+//! `--max-size`. Every test runs the real binary in a temporary directory.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// mtime of every entry of the crafted rootfs tarballs (2023-11-14T22:13:20Z).
+const MTIME: u64 = 1_700_000_000;
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+const EM_X86_64: u16 = 62;
+const EM_AARCH64: u16 = 183;
+const EM_RISCV: u16 = 243;
+const ET_REL: u16 = 1;
+const ET_EXEC: u16 = 2;
+
+/// A little-endian Elf64 file: the 64-byte header (magic, EI_CLASS=ELFCLASS64,
+/// EI_DATA=ELFDATA2LSB, e_type, e_machine, e_version) followed by some bytes.
+fn elf64(machine: u16, e_type: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 64];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = 2; // ELFCLASS64
+    h[5] = 1; // ELFDATA2LSB
+    h[6] = 1; // EI_VERSION
+    h[16..18].copy_from_slice(&e_type.to_le_bytes());
+    h[18..20].copy_from_slice(&machine.to_le_bytes());
+    h[20..24].copy_from_slice(&1u32.to_le_bytes()); // e_version
+    h[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
+    h.extend((0..400u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8));
+    h
+}
+
+/// A deterministic tar of `files` (parent directories added first), mode
+/// 0755, owner 0:0, mtime [`MTIME`].
+fn make_tar(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut dirs = BTreeSet::new();
+    for (path, data) in files {
+        let comps: Vec<&str> = path.split('/').collect();
+        let mut dir = String::new();
+        for c in &comps[..comps.len() - 1] {
+            dir.push_str(c);
+            dir.push('/');
+            if dirs.insert(dir.clone()) {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(0o755);
+                h.set_mtime(MTIME);
+                h.set_uid(0);
+                h.set_gid(0);
+                h.set_size(0);
+                b.append_data(&mut h, &dir, std::io::empty()).unwrap();
+            }
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o755);
+        h.set_mtime(MTIME);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_size(data.len() as u64);
+        b.append_data(&mut h, path, &data[..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// 300 KB of non-ELF bytes, so the ELF files after it straddle the
+/// pipeline's chunk boundaries.
+fn filler() -> Vec<u8> {
+    (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_246_822_519) >> 13) as u8)
+        .collect()
+}
+
+fn arm64_rootfs() -> Vec<u8> {
+    make_tar(&[
+        ("usr/lib/big.bin", filler()),
+        ("bin/busybox", elf64(EM_AARCH64, ET_EXEC)),
+        ("usr/bin/env", elf64(EM_AARCH64, ET_EXEC)),
+        ("lib/ld-linux-aarch64.so.1", elf64(EM_AARCH64, ET_EXEC)),
+        ("etc/hostname", b"arm64box\n".to_vec()),
+    ])
+}
+
+/// The host's architecture as a GOARCH name (what ociimport falls back to).
+fn host_goarch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "powerpc64" => "ppc64",
+        "loongarch64" => "loong64",
+        other => other,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(data))
+}
+
+fn sha512_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha512::digest(data))
+}
+
+fn blake2b512_hex(data: &[u8]) -> String {
+    use blake2::Digest;
+    hex(&blake2::Blake2b512::digest(data))
+}
+
+/// A JSON blob of `layout`.
+fn json_blob(layout: &Path, digest: &Value) -> Value {
+    serde_json::from_slice(&blob(layout, digest.as_str().expect("digest string")))
+        .expect("blob is JSON")
+}
+
+/// The image config of a report's import.
+fn config_of(layout: &Path, r: &Value) -> Value {
+    json_blob(layout, &r["config"]["digest"])
+}
+
+fn manifest_of(layout: &Path, r: &Value) -> Value {
+    json_blob(layout, &r["manifest"]["digest"])
+}
+
+fn index_of(layout: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap()
+}
+
+/// Run `args` plus `--json` in `dir` and return the output and its report.
+fn import(dir: &Path, args: &[&str]) -> (Output, Value) {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let o = run(dir, &all);
+    let r = report(&o);
+    (o, r)
+}
+
+fn code(o: &Output) -> Option<i32> {
+    o.status.code()
+}
+
+/// A directory with the fixture as `rootfs.tar.xz` and an existing layout
+/// `img` made from it; returns the xz bytes.
+fn with_existing_layout(dir: &Path) -> Vec<u8> {
+    let xz = xz_bytes(&rootfs_tar());
+    std::fs::write(dir.join("rootfs.tar.xz"), &xz).unwrap();
+    import(dir, &["rootfs.tar.xz", "-q", "-o", "img", "-t", "old"]);
+    xz
+}
+
+// ---------------------------------------------------------------- platform
+
+#[test]
+fn platform_arm64_is_detected_from_elf_headers_in_the_same_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = arm64_rootfs();
+    std::fs::write(tmp.path().join("arm.tar.xz"), xz_bytes(&tar)).unwrap();
+    let (o, r) = import(tmp.path(), &["arm.tar.xz", "-o", "arm"]);
+    let layout = tmp.path().join("arm");
+    assert_eq!(
+        r["platform"],
+        json!({"os": "linux", "architecture": "arm64", "variant": "v8"})
+    );
+    let cfg = config_of(&layout, &r);
+    assert_eq!(cfg["architecture"], "arm64");
+    assert_eq!(cfg["variant"], "v8");
+    assert_eq!(cfg["os"], "linux");
+    // The same pass also produced the layer: its DiffID is the tar's.
+    assert_eq!(cfg["rootfs"]["diff_ids"], json!([sha256(&tar)]));
+    assert_eq!(r["layers"][0]["entries"], 11u64, "6 directories, 5 files");
+    // index.json carries the platform too.
+    let index = index_of(&layout);
+    assert_eq!(
+        index["manifests"][0]["platform"],
+        json!({"os": "linux", "architecture": "arm64", "variant": "v8"})
+    );
+    assert!(r.get("warnings").is_none(), "{r}");
+    let err = stderr(&o);
+    assert!(!err.contains("warning"), "{err}");
+    assert!(
+        err.contains("(linux/arm64/v8, created 2023-11-14T22:13:20Z)"),
+        "{err}"
+    );
+    assert_eq!(check_layout(&layout), 3);
+}
+
+#[test]
+fn platform_riscv64_is_detected_without_variant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = make_tar(&[
+        ("bin/busybox", elf64(EM_RISCV, ET_EXEC)),
+        ("usr/bin/env", elf64(EM_RISCV, ET_EXEC)),
+        ("lib/ld-linux-riscv64-lp64d.so.1", elf64(EM_RISCV, ET_EXEC)),
+    ]);
+    std::fs::write(tmp.path().join("rv.tar.gz"), gzip_bytes(&tar)).unwrap();
+    let (_, r) = import(tmp.path(), &["rv.tar.gz", "-q", "-o", "rv"]);
+    assert_eq!(
+        r["platform"],
+        json!({"os": "linux", "architecture": "riscv64"})
+    );
+    let cfg = config_of(&tmp.path().join("rv"), &r);
+    assert_eq!(cfg["architecture"], "riscv64");
+    assert!(cfg.get("variant").is_none(), "{cfg}");
+    assert!(r.get("warnings").is_none(), "{r}");
+}
+
+#[test]
+fn platform_flags_override_detection() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("arm.tar"), arm64_rootfs()).unwrap();
+    for (args, want) in [
+        (
+            vec!["--arch", "arm", "--variant", "v7"],
+            json!({"os": "linux", "architecture": "arm", "variant": "v7"}),
+        ),
+        (
+            vec!["--arch", "amd64"],
+            json!({"os": "linux", "architecture": "amd64"}),
+        ),
+        // --variant alone keeps the detected architecture.
+        (
+            vec!["--variant", "v9"],
+            json!({"os": "linux", "architecture": "arm64", "variant": "v9"}),
+        ),
+        (
+            vec!["--os", "freebsd"],
+            json!({"os": "freebsd", "architecture": "arm64", "variant": "v8"}),
+        ),
+    ] {
+        let out = tmp.path().join("o");
+        let _ = std::fs::remove_dir_all(&out);
+        let mut all = vec!["arm.tar", "-q", "-o", "o"];
+        all.extend_from_slice(&args);
+        let (_, r) = import(tmp.path(), &all);
+        assert_eq!(r["platform"], want, "{args:?}");
+        let cfg = config_of(&out, &r);
+        assert_eq!(cfg["architecture"], want["architecture"], "{args:?}");
+        assert_eq!(cfg["os"], want["os"], "{args:?}");
+        assert_eq!(cfg.get("variant"), want.get("variant"), "{args:?}");
+        assert!(r.get("warnings").is_none(), "{args:?}: {r}");
+    }
+}
+
+#[test]
+fn platform_without_elf_is_the_host_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    // ELF files only where they are not looked for, and an object file
+    // (ET_REL) where they are: neither counts.
+    let tar = make_tar(&[
+        ("usr/local/bin/tool", elf64(EM_AARCH64, ET_EXEC)),
+        ("opt/app/run", elf64(EM_RISCV, ET_EXEC)),
+        ("bin/thing.o", elf64(EM_AARCH64, ET_REL)),
+        ("bin/script", b"#!/bin/sh\necho hi\n".to_vec()),
+    ]);
+    std::fs::write(tmp.path().join("noelf.tar"), &tar).unwrap();
+    std::fs::copy(testdata("rootfs.tar"), tmp.path().join("rootfs.tar")).unwrap();
+    for input in ["noelf.tar", "rootfs.tar"] {
+        let (o, r) = import(tmp.path(), &[input, "-o", &format!("{input}.oci")]);
+        assert_eq!(
+            r["platform"],
+            json!({"os": "linux", "architecture": host_goarch()}),
+            "{input}"
+        );
+        let cfg = config_of(&tmp.path().join(format!("{input}.oci")), &r);
+        assert_eq!(cfg["architecture"], host_goarch(), "{input}");
+        let err = stderr(&o);
+        let warning = err
+            .lines()
+            .find(|l| l.contains("warning") && l.contains("no ELF executables"))
+            .unwrap_or_else(|| panic!("{input}: no warning in {err}"));
+        assert!(warning.contains(host_goarch()), "{warning}");
+        assert_eq!(r["warnings"].as_array().map(Vec::len), Some(1), "{r}");
+        assert!(
+            r["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains("no ELF executables"),
+            "{r}"
+        );
+    }
+    // --arch silences it.
+    let o = run(tmp.path(), &["noelf.tar", "-o", "x", "--arch", "s390x"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("no ELF"), "{}", stderr(&o));
+}
+
+#[test]
+fn platform_conflict_takes_the_majority_and_names_examples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = make_tar(&[
+        ("usr/bin/qemu-x86_64-static", elf64(EM_X86_64, ET_EXEC)),
+        ("bin/sh", elf64(EM_AARCH64, ET_EXEC)),
+        ("bin/busybox", elf64(EM_AARCH64, ET_EXEC)),
+        ("lib/ld-linux-aarch64.so.1", elf64(EM_AARCH64, ET_EXEC)),
+    ]);
+    std::fs::write(tmp.path().join("mixed.tar.gz"), gzip_bytes(&tar)).unwrap();
+    let (o, r) = import(tmp.path(), &["mixed.tar.gz", "-o", "mixed"]);
+    assert_eq!(
+        r["platform"],
+        json!({"os": "linux", "architecture": "arm64", "variant": "v8"})
+    );
+    let cfg = config_of(&tmp.path().join("mixed"), &r);
+    assert_eq!(cfg["architecture"], "arm64");
+    assert_eq!(cfg["variant"], "v8");
+    let err = stderr(&o);
+    let warning = err
+        .lines()
+        .find(|l| l.contains("warning") && l.contains("several architectures"))
+        .unwrap_or_else(|| panic!("no conflict warning in {err}"));
+    // Examples: the first path of each architecture.
+    assert!(warning.contains("bin/busybox"), "{warning}");
+    assert!(warning.contains("usr/bin/qemu-x86_64-static"), "{warning}");
+    assert!(warning.contains("arm64 (3 file(s)"), "{warning}");
+    assert!(warning.contains("amd64 (1 file(s)"), "{warning}");
+    let w = r["warnings"].as_array().unwrap();
+    assert_eq!(w.len(), 1, "{r}");
+    assert!(
+        w[0].as_str()
+            .unwrap()
+            .contains("usr/bin/qemu-x86_64-static")
+    );
+}
+
+// ---------------------------------------------------------------- --change
+
+#[test]
+fn change_instructions_set_the_image_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(testdata("rootfs.tar"), tmp.path().join("rootfs.tar")).unwrap();
+    let (_, r) = import(
+        tmp.path(),
+        &[
+            "rootfs.tar",
+            "-q",
+            "-o",
+            "img",
+            "--change",
+            r#"CMD ["/bin/sh", "-c", "echo hi"]"#,
+            "--change",
+            "ENTRYPOINT /usr/bin/tool --flag 'a b'",
+            "--change",
+            r#"ENV A=1 B="two words" C='single $quoted'"#,
+            "-c",
+            "ENV GREETING hello  big world",
+            "--change",
+            "EXPOSE 80 53/udp 8000-8001/tcp",
+            "--change",
+            "expose 443",
+            "--change",
+            r#"LABEL version=1.0 "description"="a test image""#,
+            "--label",
+            "maintainer=me@example.org",
+            "--label",
+            "version=2.0",
+            "--change",
+            "STOPSIGNAL term",
+            "--change",
+            "USER 1000:1000",
+            "--change",
+            r#"VOLUME ["/data", "/cache"]"#,
+            "--change",
+            "VOLUME /srv /data",
+            "--change",
+            "WORKDIR /app",
+            "--change",
+            "WORKDIR sub/../src",
+            "--message",
+            "imported by the features test",
+            "--annotation",
+            "org.opencontainers.image.source=https://example.org/src",
+            "--annotation",
+            "org.example.eq=a=b",
+        ],
+    );
+    let layout = tmp.path().join("img");
+    let cfg = config_of(&layout, &r);
+    let c = &cfg["config"];
+    assert_eq!(c["Cmd"], json!(["/bin/sh", "-c", "echo hi"]));
+    assert_eq!(
+        c["Entrypoint"],
+        json!(["/bin/sh", "-c", "/usr/bin/tool --flag 'a b'"])
+    );
+    assert_eq!(
+        c["Env"],
+        json!([
+            "A=1",
+            "B=two words",
+            "C=single $quoted",
+            "GREETING=hello  big world",
+            DEFAULT_PATH
+        ])
+    );
+    assert_eq!(
+        c["ExposedPorts"],
+        json!({"80/tcp": {}, "53/udp": {}, "8000/tcp": {}, "8001/tcp": {}, "443/tcp": {}})
+    );
+    assert_eq!(
+        c["Labels"],
+        json!({
+            "version": "2.0",
+            "description": "a test image",
+            "maintainer": "me@example.org"
+        })
+    );
+    assert_eq!(c["StopSignal"], "SIGTERM");
+    assert_eq!(c["User"], "1000:1000");
+    assert_eq!(c["Volumes"], json!({"/data": {}, "/cache": {}, "/srv": {}}));
+    assert_eq!(c["WorkingDir"], "/app/src");
+    // --message: the history comment.
+    let history = cfg["history"].as_array().unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["comment"], "imported by the features test");
+    assert_eq!(history[0]["created_by"], "ociimport 0.1.0 rootfs.tar");
+    // --annotation: the manifest's annotations.
+    let m = manifest_of(&layout, &r);
+    assert_eq!(
+        m["annotations"],
+        json!({
+            "org.opencontainers.image.source": "https://example.org/src",
+            "org.example.eq": "a=b"
+        })
+    );
+    assert_eq!(check_layout(&layout), 3);
+}
+
+#[test]
+fn change_other_forms_and_env_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(testdata("rootfs.tar"), tmp.path().join("rootfs.tar")).unwrap();
+    // Shell-form CMD, JSON ENTRYPOINT, podman's KEYWORD=arg, numeric signal,
+    // an ENV that sets PATH.
+    let (_, r) = import(
+        tmp.path(),
+        &[
+            "rootfs.tar",
+            "-q",
+            "-o",
+            "a",
+            "--change",
+            r#"CMD echo "$HOME" && exit 0"#,
+            "--change",
+            r#"ENTRYPOINT ["/bin/busybox", "sh"]"#,
+            "--change",
+            "USER=nobody",
+            "--change",
+            "STOPSIGNAL 9",
+            "--change",
+            "ENV PATH=/opt/bin:/bin LANG=C.UTF-8",
+            "--change",
+            r#"WORKDIR "/my dir""#,
+        ],
+    );
+    let cfg = config_of(&tmp.path().join("a"), &r);
+    let c = &cfg["config"];
+    assert_eq!(
+        c["Cmd"],
+        json!(["/bin/sh", "-c", r#"echo "$HOME" && exit 0"#])
+    );
+    assert_eq!(c["Entrypoint"], json!(["/bin/busybox", "sh"]));
+    assert_eq!(c["User"], "nobody");
+    assert_eq!(c["StopSignal"], "9");
+    assert_eq!(c["Env"], json!(["PATH=/opt/bin:/bin", "LANG=C.UTF-8"]));
+    assert_eq!(c["WorkingDir"], "/my dir");
+    // No --message: no comment; no --annotation: no manifest annotations.
+    assert!(cfg["history"][0].get("comment").is_none(), "{cfg}");
+    assert!(
+        manifest_of(&tmp.path().join("a"), &r)
+            .get("annotations")
+            .is_none()
+    );
+
+    // Without any change the config holds just the default PATH.
+    let (_, r) = import(tmp.path(), &["rootfs.tar", "-q", "-o", "b"]);
+    let cfg = config_of(&tmp.path().join("b"), &r);
+    assert_eq!(cfg["config"], json!({"Env": [DEFAULT_PATH]}));
+}
+
+#[test]
+fn unsupported_or_invalid_changes_publish_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    with_existing_layout(tmp.path());
+    let layout = tmp.path().join("img");
+    let before = snapshot(&layout);
+    assert!(!before.is_empty());
+    for (change, want) in [
+        ("RUN apt-get update", "unsupported --change instruction RUN"),
+        ("COPY a /b", "unsupported --change instruction COPY"),
+        ("EXPOSE 99999", "1-65535"),
+        ("CMD [\"unterminated", "malformed JSON array"),
+        ("STOPSIGNAL SIGFOO", "not a valid signal"),
+    ] {
+        for out in ["img", "fresh"] {
+            let o = run(
+                tmp.path(),
+                &[
+                    "rootfs.tar.xz",
+                    "-o",
+                    out,
+                    "--change",
+                    "ENV A=1",
+                    "--change",
+                    change,
+                ],
+            );
+            let err = stderr(&o);
+            assert!(matches!(code(&o), Some(1 | 2)), "{change}: {err}");
+            assert!(err.contains(want), "{change}: expected {want:?} in {err}");
+            assert_eq!(snapshot(&layout), before, "{change}: layout changed");
+            assert!(!tmp.path().join("fresh").exists(), "{change}: created");
+        }
+    }
+    // Malformed --label / --annotation.
+    for (args, want, status) in [
+        (vec!["--label", "novalue"], "expected KEY=VALUE", Some(2)),
+        (
+            vec!["--annotation", "novalue"],
+            "expected KEY=VALUE",
+            Some(2),
+        ),
+        (vec!["--annotation", "=v"], "expected KEY=VALUE", Some(2)),
+    ] {
+        let mut all = vec!["rootfs.tar.xz", "-o", "fresh"];
+        all.extend_from_slice(&args);
+        let o = run(tmp.path(), &all);
+        assert_eq!(code(&o), status, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert!(!tmp.path().join("fresh").exists(), "{args:?}");
+    }
+    assert_eq!(snapshot(&layout), before);
+}
+
+// ---------------------------------------------------------------- several inputs
+
+#[test]
+fn several_inputs_become_layers_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = rootfs_tar();
+    let overlay = make_tar(&[
+        ("usr/bin/tool", elf64(EM_AARCH64, ET_EXEC)),
+        ("etc/motd", b"overlay\n".to_vec()),
+    ]);
+    let base_xz = xz_bytes(&base);
+    let overlay_gz = gzip_bytes(&overlay);
+    std::fs::write(tmp.path().join("base.tar.xz"), &base_xz).unwrap();
+    std::fs::write(tmp.path().join("overlay.tar.gz"), &overlay_gz).unwrap();
+    let (o, r) = import(
+        tmp.path(),
+        &["base.tar.xz", "overlay.tar.gz", "-o", "stack", "-t", "two"],
+    );
+    let layout = tmp.path().join("stack");
+    let layers = r["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    assert_eq!(layers[0]["input"], "base.tar.xz");
+    assert_eq!(layers[0]["input_digest"], sha256(&base_xz).as_str());
+    assert_eq!(layers[0]["input_size"], base_xz.len() as u64);
+    assert_eq!(layers[0]["input_compression"], "xz");
+    assert_eq!(layers[0]["diff_id"], sha256(&base).as_str());
+    assert_eq!(layers[0]["entries"], ROOTFS_ENTRIES);
+    assert_eq!(layers[1]["input"], "overlay.tar.gz");
+    assert_eq!(layers[1]["input_digest"], sha256(&overlay_gz).as_str());
+    assert_eq!(layers[1]["input_compression"], "gzip");
+    assert_eq!(layers[1]["diff_id"], sha256(&overlay).as_str());
+    assert_eq!(layers[1]["entries"], 5u64, "3 directories, 2 files");
+    // The gzip layer is kept as is.
+    assert_eq!(layers[1]["digest"], sha256(&overlay_gz).as_str());
+
+    let m = manifest_of(&layout, &r);
+    let ml = m["layers"].as_array().unwrap();
+    assert_eq!(ml.len(), 2);
+    for (desc, rep) in ml.iter().zip(layers) {
+        assert_eq!(desc["digest"], rep["digest"]);
+        assert_eq!(desc["size"], rep["size"]);
+    }
+    let cfg = config_of(&layout, &r);
+    assert_eq!(
+        cfg["rootfs"],
+        json!({"type": "layers", "diff_ids": [sha256(&base), sha256(&overlay)]})
+    );
+    let history = cfg["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["created_by"], "ociimport 0.1.0 base.tar.xz");
+    assert_eq!(history[1]["created_by"], "ociimport 0.1.0 overlay.tar.gz");
+    // The ELF in the second layer decides the platform: layers vote together.
+    assert_eq!(r["platform"]["architecture"], "arm64");
+    assert!(stderr(&o).contains("imported 2 layer(s)"), "{}", stderr(&o));
+    // One manifest in the index, 1 manifest + 1 config + 2 layers.
+    assert_eq!(index_of(&layout)["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(check_layout(&layout), 4);
+
+    // --expect names one input; several are a usage error.
+    let o = run(
+        tmp.path(),
+        &[
+            "base.tar.xz",
+            "overlay.tar.gz",
+            "-o",
+            "bad",
+            "--expect",
+            &format!("sha256:{}", sha256_hex(&base_xz)),
+        ],
+    );
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--expect applies to a single input"));
+    assert!(!tmp.path().join("bad").exists());
+
+    // --checksums checks each input against its own entry.
+    std::fs::write(
+        tmp.path().join("SHA256SUMS"),
+        format!(
+            "{}  base.tar.xz\n{}  overlay.tar.gz\n",
+            sha256_hex(&base_xz),
+            sha256_hex(&overlay_gz)
+        ),
+    )
+    .unwrap();
+    let (_, r) = import(
+        tmp.path(),
+        &[
+            "base.tar.xz",
+            "overlay.tar.gz",
+            "-q",
+            "-o",
+            "checked",
+            "--checksums",
+            "SHA256SUMS",
+        ],
+    );
+    for l in r["layers"].as_array().unwrap() {
+        assert_eq!(l["checksums_verified"], json!(["sha256 (SHA256SUMS)"]));
+    }
+}
+
+// ---------------------------------------------------------------- checksums
+
+#[test]
+fn expect_sha256_sha512_and_blake2b512() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xz = with_existing_layout(tmp.path());
+    // Without a check nothing is reported as verified.
+    let (_, r) = import(tmp.path(), &["rootfs.tar.xz", "-q", "-o", "plain"]);
+    assert!(r["layers"][0].get("checksums_verified").is_none(), "{r}");
+    for (algo, hexd) in [
+        ("sha256", sha256_hex(&xz)),
+        ("sha512", sha512_hex(&xz)),
+        ("blake2b512", blake2b512_hex(&xz)),
+        // Any case.
+        ("SHA256", sha256_hex(&xz).to_uppercase()),
+    ] {
+        let out = format!("exp-{algo}");
+        let (_, r) = import(
+            tmp.path(),
+            &[
+                "rootfs.tar.xz",
+                "-q",
+                "-o",
+                &out,
+                "--expect",
+                &format!("{algo}:{hexd}"),
+            ],
+        );
+        assert_eq!(
+            r["layers"][0]["checksums_verified"],
+            json!([format!("{} (--expect)", algo.to_lowercase())]),
+            "{algo}"
+        );
+        assert_eq!(r["layers"][0]["input_digest"], sha256(&xz).as_str());
+        assert_eq!(check_layout(&tmp.path().join(&out)), 3, "{algo}");
+    }
+    // Bad values are usage errors.
+    for (bad, want) in [
+        (
+            "md5:900150983cd24fb0d6963f7d28e17f72",
+            "unsupported checksum algorithm",
+        ),
+        ("sha256:abc", "64 hex digits, got 3"),
+        ("deadbeef", "is not ALGO:HEX"),
+    ] {
+        let o = run(tmp.path(), &["rootfs.tar.xz", "-o", "bad", "--expect", bad]);
+        assert_eq!(code(&o), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{bad}: {}", stderr(&o));
+        assert!(!tmp.path().join("bad").exists());
+    }
+}
+
+#[test]
+fn checksum_files_of_every_style() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xz = with_existing_layout(tmp.path());
+    let (s256, s512, b2) = (sha256_hex(&xz), sha512_hex(&xz), blake2b512_hex(&xz));
+    let other = sha256_hex(b"other");
+    let other512 = sha512_hex(b"other");
+    let other_b2 = blake2b512_hex(b"other");
+    let digests = format!(
+        "-----BEGIN PGP SIGNED MESSAGE-----\n\
+         Hash: SHA512\n\
+         \n\
+         # BLAKE2B HASH\n\
+         {b2}  rootfs.tar.xz\n\
+         # SHA512 HASH\n\
+         {s512}  rootfs.tar.xz\n\
+         # BLAKE2B HASH\n\
+         {other_b2}  rootfs.tar.xz.CONTENTS.gz\n\
+         # SHA512 HASH\n\
+         {other512}  rootfs.tar.xz.CONTENTS.gz\n\
+         -----BEGIN PGP SIGNATURE-----\n\
+         \n\
+         iQIzBAEBCgAdFiEEexample\n\
+         =abcd\n\
+         -----END PGP SIGNATURE-----\n"
+    );
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "SHA256SUMS",
+            format!("{other}  other.tar.xz\n{s256}  rootfs.tar.xz\n"),
+            vec!["sha256 (SHA256SUMS)"],
+        ),
+        (
+            "SHA256SUMS.binary",
+            format!("{other}  other.tar.xz\n{s256} *./dl/rootfs.tar.xz\n"),
+            vec!["sha256 (SHA256SUMS.binary)"],
+        ),
+        (
+            "CHECKSUM.bsd",
+            format!("SHA512 (other.tar.xz) = {other512}\nSHA512 (rootfs.tar.xz) = {s512}\n"),
+            vec!["sha512 (CHECKSUM.bsd)"],
+        ),
+        (
+            "rootfs.tar.xz.DIGESTS",
+            digests,
+            vec![
+                "blake2b512 (rootfs.tar.xz.DIGESTS)",
+                "sha512 (rootfs.tar.xz.DIGESTS)",
+            ],
+        ),
+        (
+            "rootfs.tar.xz.sha256",
+            format!("{s256}\n"),
+            vec!["sha256 (rootfs.tar.xz.sha256)"],
+        ),
+    ];
+    for (file, text, want) in cases {
+        std::fs::write(tmp.path().join(file), &text).unwrap();
+        let out = format!("sums-{file}");
+        let (_, r) = import(
+            tmp.path(),
+            &["rootfs.tar.xz", "-q", "-o", &out, "--checksums", file],
+        );
+        assert_eq!(r["layers"][0]["checksums_verified"], json!(want), "{file}");
+        assert_eq!(check_layout(&tmp.path().join(&out)), 3, "{file}");
+    }
+    // An input and a checksum file in another directory: looked up by base name.
+    std::fs::create_dir(tmp.path().join("dl")).unwrap();
+    std::fs::write(tmp.path().join("dl/rootfs.tar.xz"), &xz).unwrap();
+    std::fs::write(
+        tmp.path().join("dl/SHA512SUMS"),
+        format!("{other512}  other.tar.xz\n{s512}  rootfs.tar.xz\n"),
+    )
+    .unwrap();
+    let (_, r) = import(
+        tmp.path(),
+        &[
+            "dl/rootfs.tar.xz",
+            "-q",
+            "-o",
+            "subdir",
+            "--checksums",
+            "dl/SHA512SUMS",
+        ],
+    );
+    assert_eq!(
+        r["layers"][0]["checksums_verified"],
+        json!(["sha512 (dl/SHA512SUMS)"])
+    );
+    // --expect and --checksums together: both are checked.
+    let (_, r) = import(
+        tmp.path(),
+        &[
+            "rootfs.tar.xz",
+            "-q",
+            "-o",
+            "both",
+            "--checksums",
+            "SHA256SUMS",
+            "--expect",
+            &format!("blake2b512:{b2}"),
+        ],
+    );
+    assert_eq!(
+        r["layers"][0]["checksums_verified"],
+        json!(["blake2b512 (--expect)", "sha256 (SHA256SUMS)"])
+    );
+}
+
+#[test]
+fn checksum_mismatch_or_unlisted_input_publishes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xz = with_existing_layout(tmp.path());
+    let gz = gzip_bytes(&rootfs_tar());
+    std::fs::write(tmp.path().join("rootfs.tar.gz"), &gz).unwrap();
+    let layout = tmp.path().join("img");
+    let before = snapshot(&layout);
+    let wrong256 = sha256_hex(b"not the input");
+    let wrong_b2 = blake2b512_hex(b"not the input");
+    std::fs::write(
+        tmp.path().join("WRONG.DIGESTS"),
+        format!(
+            "# BLAKE2B HASH\n{wrong_b2}  rootfs.tar.xz\n# SHA512 HASH\n{}  rootfs.tar.xz\n",
+            sha512_hex(&xz)
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("SHA256SUMS"),
+        format!("{}  other.tar.xz\n", sha256_hex(&xz)),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("GZ.SUMS"),
+        format!("{wrong256}  rootfs.tar.gz\n"),
+    )
+    .unwrap();
+    let expect_wrong = format!("sha256:{wrong256}");
+    let cases: Vec<(Vec<&str>, Vec<String>)> = vec![
+        (
+            vec!["rootfs.tar.xz", "--expect", &expect_wrong],
+            vec![
+                "sha256 mismatch".into(),
+                format!("expected {wrong256}"),
+                format!("found {}", sha256_hex(&xz)),
+                "--expect".into(),
+            ],
+        ),
+        (
+            vec!["rootfs.tar.xz", "--checksums", "WRONG.DIGESTS"],
+            vec![
+                "blake2b512 mismatch".into(),
+                "WRONG.DIGESTS".into(),
+                format!("found {}", blake2b512_hex(&xz)),
+            ],
+        ),
+        (
+            vec!["rootfs.tar.xz", "--checksums", "SHA256SUMS"],
+            vec!["SHA256SUMS does not list rootfs.tar.xz".into()],
+        ),
+        // A passthrough layer (gzip kept as is) is refused all the same.
+        (
+            vec!["rootfs.tar.gz", "--checksums", "GZ.SUMS"],
+            vec![
+                "sha256 mismatch".into(),
+                format!("found {}", sha256_hex(&gz)),
+            ],
+        ),
+        (
+            vec!["rootfs.tar.xz", "--checksums", "MISSING.SUMS"],
+            vec!["MISSING.SUMS: No such file".into()],
+        ),
+    ];
+    for (args, wants) in cases {
+        for out in ["img", "fresh"] {
+            let mut all = args.clone();
+            all.extend_from_slice(&["-o", out]);
+            let o = run(tmp.path(), &all);
+            let err = stderr(&o);
+            assert_eq!(code(&o), Some(1), "{args:?}: {err}");
+            for want in &wants {
+                assert!(
+                    err.contains(want.as_str()),
+                    "{args:?}: {want:?} not in {err}"
+                );
+            }
+            assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+            assert_eq!(snapshot(&layout), before, "{args:?}: layout changed");
+            assert!(
+                !tmp.path().join("fresh").exists(),
+                "{args:?}: a new layout was created"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------- stdin
+
+#[test]
+fn stdin_works_with_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = rootfs_tar();
+    let xz = xz_bytes(&tar);
+    std::fs::write(
+        tmp.path().join("SHA256SUMS"),
+        format!("{}  stdin\n{}  -\n", sha256_hex(&xz), sha256_hex(&xz)),
+    )
+    .unwrap();
+    // --checksums has no name to look up for stdin: usage error.
+    let o = run_in(
+        tmp.path(),
+        &["-", "-o", "c", "--checksums", "SHA256SUMS"],
+        Some(&xz),
+        &[],
+    );
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--checksums"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--expect"), "{}", stderr(&o));
+    assert!(!tmp.path().join("c").exists());
+
+    // --expect, --change, --label and --message apply to stdin.
+    let o = run_in(
+        tmp.path(),
+        &[
+            "-",
+            "-q",
+            "--json",
+            "-o",
+            "e",
+            "--expect",
+            &format!("sha512:{}", sha512_hex(&xz)),
+            "--change",
+            r#"CMD ["/bin/hello"]"#,
+            "--label",
+            "from=stdin",
+            "-m",
+            "piped",
+        ],
+        Some(&xz),
+        &[],
+    );
+    let r = report(&o);
+    let layer = &r["layers"][0];
+    assert_eq!(layer["input"], "-");
+    assert_eq!(layer["input_digest"], sha256(&xz).as_str());
+    assert_eq!(layer["diff_id"], sha256(&tar).as_str());
+    assert_eq!(layer["checksums_verified"], json!(["sha512 (--expect)"]));
+    let cfg = config_of(&tmp.path().join("e"), &r);
+    assert_eq!(cfg["config"]["Cmd"], json!(["/bin/hello"]));
+    assert_eq!(cfg["config"]["Labels"], json!({"from": "stdin"}));
+    assert_eq!(cfg["history"][0]["comment"], "piped");
+    assert_eq!(cfg["history"][0]["created_by"], "ociimport 0.1.0 stdin");
+    assert_eq!(check_layout(&tmp.path().join("e")), 3);
+
+    // A wrong --expect on stdin: refused, nothing created.
+    let o = run_in(
+        tmp.path(),
+        &[
+            "-",
+            "-o",
+            "w",
+            "--expect",
+            &format!("sha256:{}", sha256_hex(b"nope")),
+        ],
+        Some(&xz),
+        &[],
+    );
+    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("sha256 mismatch"), "{}", stderr(&o));
+    assert!(!tmp.path().join("w").exists());
+
+    // stdin as the second of two inputs, and twice.
+    std::fs::write(tmp.path().join("first.tar"), &tar).unwrap();
+    let o = run_in(
+        tmp.path(),
+        &["first.tar", "-", "-q", "--json", "-o", "two"],
+        Some(&xz),
+        &[],
+    );
+    let r = report(&o);
+    assert_eq!(r["layers"][1]["input"], "-");
+    assert_eq!(r["layers"][1]["input_digest"], sha256(&xz).as_str());
+    let o = run_in(tmp.path(), &["-", "-", "-o", "dup"], Some(&xz), &[]);
+    assert_eq!(code(&o), Some(2));
+    assert!(stderr(&o).contains("only once"), "{}", stderr(&o));
+}
+
+// ---------------------------------------------------------------- oci-archive
+
+/// Entry names of an archive, checking every header is normalized.
+fn archive_names(bytes: &[u8]) -> Vec<String> {
+    let mut ar = tar::Archive::new(bytes);
+    let mut names = Vec::new();
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        let h = e.header();
+        let name = e.path().unwrap().display().to_string();
+        assert_eq!(h.mtime().unwrap(), 0, "{name}");
+        assert_eq!(h.uid().unwrap(), 0, "{name}");
+        assert_eq!(h.gid().unwrap(), 0, "{name}");
+        let dir = h.entry_type() == tar::EntryType::Directory;
+        assert_eq!(dir, name.ends_with('/'), "{name}");
+        assert_eq!(h.mode().unwrap(), if dir { 0o755 } else { 0o644 }, "{name}");
+        names.push(name);
+    }
+    names
+}
+
+fn expected_archive_names(r: &Value) -> Vec<String> {
+    let mut blobs: Vec<String> = [
+        &r["manifest"]["digest"],
+        &r["config"]["digest"],
+        &r["layers"][0]["digest"],
+    ]
+    .iter()
+    .map(|d| {
+        format!(
+            "blobs/sha256/{}",
+            d.as_str().unwrap().strip_prefix("sha256:").unwrap()
+        )
+    })
+    .collect();
+    blobs.sort();
+    let mut names = vec!["blobs/".to_string(), "blobs/sha256/".to_string()];
+    names.extend(blobs);
+    names.push("index.json".into());
+    names.push("oci-layout".into());
+    names
+}
+
+fn no_temp_files(dir: &Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with(".ociimport-tmp-"), "left behind: {name}");
+    }
+}
+
+#[test]
+fn oci_archive_to_a_file_is_deterministic_and_a_valid_layout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = arm64_rootfs();
+    std::fs::write(tmp.path().join("arm.tar.xz"), xz_bytes(&tar)).unwrap();
+    let args = |out: &'static str| {
+        vec![
+            "arm.tar.xz",
+            "-q",
+            "--format",
+            "oci-archive",
+            "-o",
+            out,
+            "-t",
+            "v1",
+            "--change",
+            "CMD [\"/bin/busybox\"]",
+        ]
+    };
+    let (_, r) = import(tmp.path(), &args("x.tar"));
+    let (_, r2) = import(tmp.path(), &args("y.tar"));
+    assert_eq!(r["layout"], "x.tar");
+    assert_eq!(r["manifest"], r2["manifest"]);
+    let x = std::fs::read(tmp.path().join("x.tar")).unwrap();
+    let y = std::fs::read(tmp.path().join("y.tar")).unwrap();
+    assert_eq!(sha256(&x), sha256(&y), "two runs differ");
+    assert_eq!(x, y);
+    let names = archive_names(&x);
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "entries are sorted");
+    assert_eq!(names, expected_archive_names(&r));
+    no_temp_files(tmp.path());
+
+    // Its contents are a sound layout holding what the report says.
+    let unpacked = tmp.path().join("unpacked");
+    tar::Archive::new(&x[..]).unpack(&unpacked).unwrap();
+    assert_eq!(check_layout(&unpacked), 3);
+    let index = index_of(&unpacked);
+    assert_eq!(index["manifests"][0]["digest"], r["manifest"]["digest"]);
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+        "v1"
+    );
+    let cfg = config_of(&unpacked, &r);
+    assert_eq!(cfg["architecture"], "arm64");
+    assert_eq!(cfg["config"]["Cmd"], json!(["/bin/busybox"]));
+    assert_eq!(cfg["rootfs"]["diff_ids"], json!([sha256(&tar)]));
+
+    // Default name: the input's name plus .oci.tar.
+    let o = run(tmp.path(), &["arm.tar.xz", "-q", "--format", "oci-archive"]);
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let default = std::fs::read(tmp.path().join("arm.oci.tar")).unwrap();
+    assert_eq!(archive_names(&default).len(), 7);
+
+    // A refused input writes no archive and leaves no temp directory.
+    std::fs::write(tmp.path().join("bad.tar.xz"), &x[..100]).unwrap();
+    let o = run(
+        tmp.path(),
+        &["bad.tar.xz", "--format", "oci-archive", "-o", "z.tar"],
+    );
+    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
+    assert!(!tmp.path().join("z.tar").exists());
+    no_temp_files(tmp.path());
+    // And a refused import keeps an existing archive as it was.
+    let o = run(
+        tmp.path(),
+        &["bad.tar.xz", "--format", "oci-archive", "-o", "x.tar"],
+    );
+    assert_eq!(code(&o), Some(1));
+    assert_eq!(std::fs::read(tmp.path().join("x.tar")).unwrap(), x);
+}
+
+#[test]
+fn oci_archive_to_stdout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = rootfs_tar();
+    let gz = gzip_bytes(&tar);
+    std::fs::write(tmp.path().join("rootfs.tar.gz"), &gz).unwrap();
+    let args = ["rootfs.tar.gz", "--format", "oci-archive", "-o", "-"];
+    let a = run(tmp.path(), &args);
+    assert_eq!(code(&a), Some(0), "{}", stderr(&a));
+    let b = run(tmp.path(), &args);
+    assert_eq!(code(&b), Some(0), "{}", stderr(&b));
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout, "two runs differ");
+    // The summary goes to stderr, naming the destination.
+    assert!(
+        stderr(&a).contains("imported 1 layer(s) into -"),
+        "{}",
+        stderr(&a)
+    );
+    // Same bytes as the archive written to a file.
+    let o = run(
+        tmp.path(),
+        &[
+            "rootfs.tar.gz",
+            "-q",
+            "--format",
+            "oci-archive",
+            "-o",
+            "f.tar",
+        ],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    assert_eq!(std::fs::read(tmp.path().join("f.tar")).unwrap(), a.stdout);
+
+    let names = archive_names(&a.stdout);
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    let unpacked = tmp.path().join("u");
+    tar::Archive::new(&a.stdout[..]).unpack(&unpacked).unwrap();
+    assert_eq!(check_layout(&unpacked), 3);
+    // The gzip input is the layer, byte for byte.
+    assert!(unpacked.join("blobs/sha256").join(sha256_hex(&gz)).exists());
+    let index = index_of(&unpacked);
+    let manifest = json_blob(&unpacked, &index["manifests"][0]["digest"]);
+    let cfg = json_blob(&unpacked, &manifest["config"]["digest"]);
+    assert_eq!(cfg["rootfs"]["diff_ids"], json!([sha256(&tar)]));
+
+    // stdin in, archive out.
+    let o = run_in(
+        tmp.path(),
+        &["-", "-q", "--format", "oci-archive", "-o", "-"],
+        Some(&gz),
+        &[],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let names = archive_names(&o.stdout);
+    assert_eq!(names.len(), 7, "{names:?}");
+    // The same layer blob (the gzip input); the config differs only in its
+    // history line, which names stdin.
+    assert!(
+        names.contains(&format!("blobs/sha256/{}", sha256_hex(&gz))),
+        "{names:?}"
+    );
+
+    // Usage errors around -o -.
+    for (extra, want) in [
+        (vec![], "needs --format oci-archive"),
+        (
+            vec!["--format", "oci-archive", "--json"],
+            "both want standard output",
+        ),
+    ] {
+        let mut all = vec!["rootfs.tar.gz", "-o", "-"];
+        all.extend_from_slice(&extra);
+        let o = run(tmp.path(), &all);
+        assert_eq!(code(&o), Some(2), "{extra:?}");
+        assert!(o.stdout.is_empty(), "{extra:?}");
+        assert!(stderr(&o).contains(want), "{extra:?}: {}", stderr(&o));
+    }
+}
+
+// ---------------------------------------------------------------- --max-size
+
+#[test]
+fn max_size_caps_the_uncompressed_stream() {
+    let tmp = tempfile::tempdir().unwrap();
+    with_existing_layout(tmp.path());
+    let tar = rootfs_tar();
+    std::fs::write(tmp.path().join("rootfs.tar.gz"), gzip_bytes(&tar)).unwrap();
+    let layout = tmp.path().join("img");
+    let before = snapshot(&layout);
+    let exact = tar.len().to_string();
+    let one_less = (tar.len() - 1).to_string();
+    for (input, limit) in [
+        ("rootfs.tar.xz", "1K"),
+        ("rootfs.tar.gz", "1k"),
+        ("rootfs.tar.xz", one_less.as_str()),
+    ] {
+        for out in ["img", "fresh"] {
+            let o = run(tmp.path(), &[input, "-o", out, "--max-size", limit]);
+            let err = stderr(&o);
+            assert_eq!(code(&o), Some(1), "{input} {limit}: {err}");
+            assert!(err.contains("--max-size"), "{err}");
+            assert!(err.contains(input), "{err}");
+            assert_eq!(snapshot(&layout), before, "{input} {limit}");
+            assert!(!tmp.path().join("fresh").exists(), "{input} {limit}");
+        }
+    }
+    let o = run(
+        tmp.path(),
+        &["rootfs.tar.xz", "-o", "x", "--max-size", "1K"],
+    );
+    assert!(
+        stderr(&o).contains("--max-size 1024 bytes"),
+        "{}",
+        stderr(&o)
+    );
+    for (limit, out) in [("8G", "big"), (exact.as_str(), "exact")] {
+        let (_, r) = import(
+            tmp.path(),
+            &["rootfs.tar.xz", "-q", "-o", out, "--max-size", limit],
+        );
+        assert_eq!(r["layers"][0]["uncompressed_size"], tar.len() as u64);
+        assert_eq!(check_layout(&tmp.path().join(out)), 3, "{limit}");
+    }
+    for bad in ["8X", "lots", "99999999999T"] {
+        let o = run(tmp.path(), &["rootfs.tar.xz", "-o", "b", "--max-size", bad]);
+        assert_eq!(code(&o), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--max-size"), "{bad}: {}", stderr(&o));
+        assert!(!tmp.path().join("b").exists());
+    }
+}
+
+// ---------------------------------------------------------------- known bugs
+
+/// `--label KEY=VALUE` is documented as KEY=VALUE, but the value is re-lexed
+/// as Dockerfile `LABEL` syntax: spaces split it, quotes and backslashes vanish.
+#[test]
+fn label_values_are_taken_literally() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(testdata("rootfs.tar"), tmp.path().join("rootfs.tar")).unwrap();
+    let (_, r) = import(
+        tmp.path(),
+        &[
+            "rootfs.tar",
+            "-q",
+            "-o",
+            "img",
+            "--label",
+            "description=my image",
+            "--label",
+            r#"quoted="x""#,
+            "--label",
+            r"path=C:\dir",
+        ],
+    );
+    let cfg = config_of(&tmp.path().join("img"), &r);
+    assert_eq!(
+        cfg["config"]["Labels"],
+        json!({"description": "my image", "quoted": "\"x\"", "path": "C:\\dir"})
+    );
+    // Without `=` it is not KEY=VALUE.
+    let o = run(tmp.path(), &["rootfs.tar", "-o", "nokv", "--label", "k v"]);
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+}
+
+/// The summary's "use it" lines name the `oci:` transport, which wants a
+/// layout directory; an archive is `oci-archive:`.
+#[test]
+fn archive_summary_names_the_oci_archive_transport() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(testdata("rootfs.tar"), tmp.path().join("rootfs.tar")).unwrap();
+    let o = run(
+        tmp.path(),
+        &["rootfs.tar", "--format", "oci-archive", "-o", "x.tar"],
+    );
+    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("podman load -i x.tar") || err.contains("oci-archive:x.tar"),
+        "{err}"
+    );
+    assert!(!err.contains("oci:x.tar"), "{err}");
+}

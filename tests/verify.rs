@@ -1,0 +1,804 @@
+//! `verify` and `inspect` against real layouts: ones the `ociimport` binary
+//! writes (then damaged in one precise way per test, keeping every other
+//! digest consistent so that only the check under test can catch it), and
+//! ones skopeo, umoci and buildah write.
+//!
+//! Tools: when `CI` is set a missing tool fails the test, naming the tool;
+//! otherwise the test prints that it skipped, and passes.
+//! Debian packages: skopeo umoci buildah.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ociimport::inspect::inspect;
+use ociimport::verify::{VerifyReport, verify};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ociimport");
+const REF: &str = "org.opencontainers.image.ref.name";
+const MT_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+// ---------------------------------------------------------------------------
+// fixtures
+// ---------------------------------------------------------------------------
+
+/// A small rootfs: 3 directories, 2 files, 1 symlink (6 entries).
+fn rootfs(marker: &str) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, kind: tar::EntryType, mode: u32, data: &[u8], link: Option<&str>| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_mtime(1_700_000_000);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_size(data.len() as u64);
+        match link {
+            Some(l) => b.append_link(&mut h, path, l).unwrap(),
+            None => b.append_data(&mut h, path, data).unwrap(),
+        }
+    };
+    add("etc/", tar::EntryType::Directory, 0o755, b"", None);
+    add("usr/", tar::EntryType::Directory, 0o755, b"", None);
+    add("usr/bin/", tar::EntryType::Directory, 0o755, b"", None);
+    let release = format!("NAME=verify-test\nMARKER={marker}\n");
+    add(
+        "etc/os-release",
+        tar::EntryType::Regular,
+        0o644,
+        release.as_bytes(),
+        None,
+    );
+    let tool: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    add("usr/bin/tool", tar::EntryType::Regular, 0o755, &tool, None);
+    add("bin", tar::EntryType::Symlink, 0o777, b"", Some("usr/bin"));
+    b.into_inner().unwrap()
+}
+
+fn sha256(data: &[u8]) -> String {
+    let d = Sha256::digest(data);
+    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    layout: PathBuf,
+    tar: Vec<u8>,
+}
+
+/// Import a fresh rootfs as `tag` (gzip layer) into a new layout.
+fn fixture(tag: &str) -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let layout = dir.join("img");
+    let tar = rootfs(tag);
+    import(&dir, &layout, tag, &tar, &[]);
+    Fixture {
+        _tmp: tmp,
+        dir,
+        layout,
+        tar,
+    }
+}
+
+fn import(dir: &Path, layout: &Path, tag: &str, tar: &[u8], extra: &[&str]) {
+    let input = dir.join(format!("rootfs-{tag}.tar"));
+    fs::write(&input, tar).unwrap();
+    let out = Command::new(BIN)
+        .arg(&input)
+        .arg("-o")
+        .arg(layout)
+        .args(["-t", tag, "--created", "@0", "-q"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ociimport failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn blob(layout: &Path, digest: &str) -> PathBuf {
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    layout.join("blobs/sha256").join(hex)
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+fn write_json(path: &Path, v: &Value) {
+    fs::write(path, serde_json::to_vec(v).unwrap()).unwrap();
+}
+
+/// Store `bytes` as a blob; returns (digest, size).
+fn put_blob(layout: &Path, bytes: &[u8]) -> (String, u64) {
+    let d = sha256(bytes);
+    fs::write(blob(layout, &d), bytes).unwrap();
+    (d, bytes.len() as u64)
+}
+
+fn index(f: &Fixture) -> Value {
+    read_json(&f.layout.join("index.json"))
+}
+
+/// The manifest of index entry 0.
+fn manifest(f: &Fixture) -> Value {
+    let d = index(f)["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    read_json(&blob(&f.layout, &d))
+}
+
+/// Store `m` as the manifest of index entry 0, fixing the index descriptor.
+fn republish_manifest(f: &Fixture, m: &Value) -> String {
+    let (d, size) = put_blob(&f.layout, &serde_json::to_vec(m).unwrap());
+    let mut idx = index(f);
+    idx["manifests"][0]["digest"] = json!(d);
+    idx["manifests"][0]["size"] = json!(size);
+    write_json(&f.layout.join("index.json"), &idx);
+    d
+}
+
+fn run_verify(layout: &Path, tag: Option<&str>) -> VerifyReport {
+    let r = verify(layout, tag).unwrap();
+    eprintln!("{}", r.text());
+    r
+}
+
+/// The problem whose object is `object` and whose message contains `needle`.
+fn assert_problem(r: &VerifyReport, object: &str, needle: &str) {
+    assert!(!r.ok(), "expected a failure:\n{}", r.text());
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.object == object && p.message.contains(needle)),
+        "no problem on {object:?} containing {needle:?}:\n{}",
+        r.text()
+    );
+    // The text names the object and the problem on one line.
+    assert!(
+        r.text()
+            .lines()
+            .any(|l| l.starts_with(object) && l.contains(needle)),
+        "{}",
+        r.text()
+    );
+}
+
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Whether `tool` can run; outside CI a missing tool skips the test with a message.
+fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            !in_ci(),
+            "{tool} is required in CI but was not found (apt-get install {tool})"
+        );
+        eprintln!("skipped: {tool} is not installed (apt-get install {tool})");
+    }
+    ok
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// our own layouts
+// ---------------------------------------------------------------------------
+
+#[test]
+fn fresh_import_passes_with_counts() {
+    let f = fixture("latest");
+    let r = run_verify(&f.layout, None);
+    assert!(r.ok(), "{}", r.text());
+    assert_eq!((r.manifests, r.indexes, r.blobs, r.layers), (1, 0, 3, 1));
+    assert!(r.text().starts_with("OK: "), "{}", r.text());
+    let by_tag = run_verify(&f.layout, Some("latest"));
+    assert!(by_tag.ok());
+    assert_eq!(by_tag.tag.as_deref(), Some("latest"));
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["problems"], json!([]));
+    assert_eq!(v["layers"], 1);
+}
+
+/// zstd and uncompressed layers, and a multi-member gzip input kept as the
+/// blob: every member must be decoded for the DiffID to match.
+#[test]
+fn every_layer_compression_passes() {
+    let f = fixture("latest");
+    import(
+        &f.dir,
+        &f.layout,
+        "zstd",
+        &rootfs("zstd"),
+        &["--compression", "zstd"],
+    );
+    import(
+        &f.dir,
+        &f.layout,
+        "plain",
+        &rootfs("plain"),
+        &["--compression", "none"],
+    );
+    let tar = rootfs("members");
+    let (a, b) = tar.split_at(tar.len() / 2);
+    let mut two = Vec::new();
+    for part in [a, b] {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(part).unwrap();
+        two.extend(e.finish().unwrap());
+    }
+    let input = f.dir.join("members.tar.gz");
+    fs::write(&input, &two).unwrap();
+    run(Command::new(BIN)
+        .arg(&input)
+        .arg("-o")
+        .arg(&f.layout)
+        .args(["-t", "members", "--created", "@0", "-q"]));
+    let r = run_verify(&f.layout, None);
+    assert!(r.ok(), "{}", r.text());
+    assert_eq!((r.manifests, r.layers), (4, 4));
+    let images = inspect(&f.layout, Some("members")).unwrap();
+    assert_eq!(images[0].layers[0].digest, sha256(&two));
+    assert_eq!(images[0].layers[0].diff_id, sha256(&tar));
+    let media: Vec<String> = inspect(&f.layout, None)
+        .unwrap()
+        .iter()
+        .map(|i| i.layers[0].media_type.clone())
+        .collect();
+    assert!(
+        media.contains(&"application/vnd.oci.image.layer.v1.tar+zstd".to_string()),
+        "{media:?}"
+    );
+    assert!(
+        media.contains(&"application/vnd.oci.image.layer.v1.tar".to_string()),
+        "{media:?}"
+    );
+}
+
+#[test]
+fn one_byte_changed_in_layer_blob() {
+    let f = fixture("latest");
+    let layer = manifest(&f)["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let p = blob(&f.layout, &layer);
+    let mut bytes = fs::read(&p).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    fs::write(&p, &bytes).unwrap();
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        "blob content does not match its digest",
+    );
+    let p = r
+        .problems
+        .iter()
+        .find(|p| p.message.contains("does not match its digest"))
+        .unwrap();
+    assert_eq!(p.digest.as_deref(), Some(layer.as_str()));
+    assert!(p.message.contains(&sha256(&bytes)), "{}", p.message);
+}
+
+#[test]
+fn missing_blob() {
+    let f = fixture("latest");
+    let layer = manifest(&f)["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fs::remove_file(blob(&f.layout, &layer)).unwrap();
+    let r = run_verify(&f.layout, None);
+    let hex = layer.strip_prefix("sha256:").unwrap();
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        &format!("blob blobs/sha256/{hex} is missing"),
+    );
+    assert_eq!(r.problems.len(), 1, "{}", r.text());
+
+    // The config, too.
+    let f = fixture("v2");
+    let config = manifest(&f)["config"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fs::remove_file(blob(&f.layout, &config)).unwrap();
+    let r = run_verify(&f.layout, None);
+    assert_problem(&r, "tag v2: config", "is missing");
+}
+
+#[test]
+fn descriptor_size_off_by_one() {
+    let f = fixture("latest");
+    let mut m = manifest(&f);
+    let size = m["layers"][0]["size"].as_u64().unwrap();
+    m["layers"][0]["size"] = json!(size + 1);
+    republish_manifest(&f, &m);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        &format!(
+            "size mismatch: the descriptor says {} bytes, the blob has {size}",
+            size + 1
+        ),
+    );
+    assert_eq!(r.problems.len(), 1, "{}", r.text());
+
+    // The index descriptor's size of the manifest.
+    let f = fixture("latest");
+    let mut idx = index(&f);
+    let size = idx["manifests"][0]["size"].as_u64().unwrap();
+    idx["manifests"][0]["size"] = json!(size - 1);
+    write_json(&f.layout.join("index.json"), &idx);
+    let r = run_verify(&f.layout, None);
+    assert_problem(&r, "tag latest: manifest", "size mismatch");
+}
+
+#[test]
+fn config_diff_id_that_does_not_match_its_layer() {
+    let f = fixture("latest");
+    let mut m = manifest(&f);
+    let config_digest = m["config"]["digest"].as_str().unwrap().to_string();
+    let mut config = read_json(&blob(&f.layout, &config_digest));
+    let wrong = sha256(b"not the layer");
+    config["rootfs"]["diff_ids"][0] = json!(wrong);
+    let (cd, cs) = put_blob(&f.layout, &serde_json::to_vec(&config).unwrap());
+    m["config"]["digest"] = json!(cd);
+    m["config"]["size"] = json!(cs);
+    republish_manifest(&f, &m);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        &format!(
+            "DiffID mismatch: the config lists {wrong}, the decompressed layer hashes to {}",
+            sha256(&f.tar)
+        ),
+    );
+    // Every blob is consistent: the DiffID check is the only one that fires.
+    assert_eq!(r.problems.len(), 1, "{}", r.text());
+}
+
+#[test]
+fn xz_blob_labelled_gzip() {
+    let f = fixture("latest");
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+    xz.write_all(&f.tar).unwrap();
+    let xz = xz.finish().unwrap();
+    let (ld, ls) = put_blob(&f.layout, &xz);
+    let mut m = manifest(&f);
+    assert_eq!(m["layers"][0]["mediaType"], MT_GZIP);
+    m["layers"][0]["digest"] = json!(ld);
+    m["layers"][0]["size"] = json!(ls);
+    republish_manifest(&f, &m);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        "says gzip data, but the blob is xz data; consumers will fail to decode it",
+    );
+    // Decoded as what it really is, its DiffID matches: that is the only problem.
+    assert_eq!(r.problems.len(), 1, "{}", r.text());
+    assert_eq!(r.problems[0].digest.as_deref(), Some(ld.as_str()));
+}
+
+#[test]
+fn docker_layer_type_in_an_oci_manifest() {
+    let f = fixture("latest");
+    let mut m = manifest(&f);
+    m["layers"][0]["mediaType"] = json!("application/vnd.docker.image.rootfs.diff.tar.gzip");
+    republish_manifest(&f, &m);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        "media type \"application/vnd.docker.image.rootfs.diff.tar.gzip\" is not an OCI layer media type",
+    );
+    assert_eq!(r.problems.len(), 1, "{}", r.text());
+}
+
+#[test]
+fn traversal_digest_in_index_json() {
+    let f = fixture("latest");
+    let mut idx = index(&f);
+    let mut evil = idx["manifests"][0].clone();
+    evil["digest"] = json!("sha256:../../etc/passwd");
+    evil["annotations"][REF] = json!("evil");
+    idx["manifests"].as_array_mut().unwrap().push(evil);
+    write_json(&f.layout.join("index.json"), &idx);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "index.json manifests[1]",
+        "invalid digest \"sha256:../../etc/passwd\"",
+    );
+    assert_problem(
+        &r,
+        "index.json manifests[1]",
+        "sha256 needs 64 hex digits, found 16",
+    );
+    assert_eq!(r.problems.len(), 1, "{}", r.text());
+    // The good entry was still checked in full.
+    assert_eq!((r.manifests, r.layers), (1, 1));
+}
+
+#[test]
+fn duplicate_ref_name() {
+    let f = fixture("latest");
+    let mut idx = index(&f);
+    let copy = idx["manifests"][0].clone();
+    idx["manifests"].as_array_mut().unwrap().push(copy);
+    write_json(&f.layout.join("index.json"), &idx);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest",
+        "ref name is used by 2 descriptors in index.json (manifests[0], manifests[1])",
+    );
+    assert_eq!(r.problems.len(), 1, "{}", r.text());
+}
+
+#[test]
+fn bad_ref_name_and_unknown_tag() {
+    let f = fixture("latest");
+    let r = run_verify(&f.layout, Some("nope"));
+    assert_problem(&r, "tag nope", "not found in index.json (tags: latest)");
+    assert_eq!(r.manifests, 0);
+
+    let mut idx = index(&f);
+    idx["manifests"][0]["annotations"][REF] = json!("bad tag");
+    write_json(&f.layout.join("index.json"), &idx);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "index.json manifests[0]",
+        "\"bad tag\" is not a valid OCI ref name",
+    );
+}
+
+#[test]
+fn missing_layout_files_and_missing_dir() {
+    let f = fixture("latest");
+    fs::write(
+        f.layout.join("oci-layout"),
+        br#"{"imageLayoutVersion":"2.0.0"}"#,
+    )
+    .unwrap();
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "oci-layout",
+        "imageLayoutVersion is \"2.0.0\", expected \"1.0.0\"",
+    );
+    fs::remove_file(f.layout.join("index.json")).unwrap();
+    let r = run_verify(&f.layout, None);
+    assert_problem(&r, "index.json", "missing");
+
+    let missing = f.dir.join("does-not-exist");
+    let e = verify(&missing, None).unwrap_err();
+    assert!(e.to_string().contains("does-not-exist"), "{e}");
+}
+
+#[test]
+fn truncated_layer_is_not_a_complete_stream() {
+    // An uncompressed layer cut at an entry boundary would still be a tar:
+    // cut inside the big file, and keep the digests consistent.
+    let f = fixture("latest");
+    let mut m = manifest(&f);
+    let (ld, ls) = put_blob(&f.layout, &f.tar[..f.tar.len() - 20_000]);
+    m["layers"][0]["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar");
+    m["layers"][0]["digest"] = json!(ld);
+    m["layers"][0]["size"] = json!(ls);
+    republish_manifest(&f, &m);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        "not a complete tar archive: the tar archive ends inside entry 'usr/bin/tool'",
+    );
+}
+
+/// An image index (multi-platform) tagged in index.json is descended into,
+/// and both platforms are checked and inspected.
+#[test]
+fn multi_platform_index_is_descended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("img");
+    import(
+        tmp.path(),
+        &layout,
+        "amd",
+        &rootfs("amd"),
+        &["--arch", "amd64"],
+    );
+    import(
+        tmp.path(),
+        &layout,
+        "arm",
+        &rootfs("arm"),
+        &["--arch", "arm64", "--variant", "v8"],
+    );
+    let idx = read_json(&layout.join("index.json"));
+    let mut children = Vec::new();
+    for d in idx["manifests"].as_array().unwrap() {
+        let mut c = d.clone();
+        c.as_object_mut().unwrap().remove("annotations");
+        children.push(c);
+    }
+    let list = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": children,
+    });
+    let (ld, ls) = put_blob(&layout, &serde_json::to_vec(&list).unwrap());
+    let top = json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": ld, "size": ls, "annotations": {REF: "multi"}
+    }]});
+    write_json(&layout.join("index.json"), &top);
+
+    let r = run_verify(&layout, Some("multi"));
+    assert!(r.ok(), "{}", r.text());
+    assert_eq!((r.manifests, r.indexes, r.layers, r.blobs), (2, 1, 2, 7));
+
+    let images = inspect(&layout, Some("multi")).unwrap();
+    assert_eq!(images.len(), 2);
+    let platforms: Vec<String> = images
+        .iter()
+        .map(|i| format!("{}/{}", i.platform.os, i.platform.architecture))
+        .collect();
+    assert_eq!(platforms, vec!["linux/amd64", "linux/arm64"]);
+    assert_eq!(images[1].platform.variant.as_deref(), Some("v8"));
+    assert_eq!(
+        images[0].index.as_ref().map(|i| i.digest.as_str()),
+        Some(ld.as_str())
+    );
+    assert_eq!(images[0].tag.as_deref(), Some("multi"));
+
+    // A broken layer inside the arm64 image is named through the index.
+    let arm_manifest = read_json(&blob(&layout, children[1]["digest"].as_str().unwrap()));
+    let layer = arm_manifest["layers"][0]["digest"].as_str().unwrap();
+    fs::remove_file(blob(&layout, layer)).unwrap();
+    let r = run_verify(&layout, None);
+    assert_problem(
+        &r,
+        "tag multi, manifests[1] (linux/arm64/v8): layer 1",
+        "is missing",
+    );
+}
+
+#[test]
+fn inspect_measures_layers() {
+    let f = fixture("latest");
+    let images = inspect(&f.layout, None).unwrap();
+    assert_eq!(images.len(), 1);
+    let img = &images[0];
+    assert_eq!(img.tag.as_deref(), Some("latest"));
+    assert_eq!(img.created.as_deref(), Some("1970-01-01T00:00:00Z"));
+    assert_eq!(img.manifest.digest, index(&f)["manifests"][0]["digest"]);
+    assert_eq!(img.layers.len(), 1);
+    let l = &img.layers[0];
+    assert_eq!(l.media_type, MT_GZIP);
+    assert_eq!(l.diff_id, sha256(&f.tar));
+    assert_eq!(l.uncompressed_size, f.tar.len() as u64);
+    assert_eq!(l.entries, 6);
+    assert_eq!(
+        l.size,
+        fs::metadata(blob(&f.layout, &l.digest)).unwrap().len()
+    );
+    assert!(img.warnings.is_empty(), "{:?}", img.warnings);
+    let text = ociimport::inspect::text(&images);
+    assert!(
+        text.contains(&format!("  diff_id: {}\n", sha256(&f.tar))),
+        "{text}"
+    );
+    assert!(text.contains("  entries: 6\n"), "{text}");
+}
+
+// ---------------------------------------------------------------------------
+// layouts written by other tools
+// ---------------------------------------------------------------------------
+
+#[test]
+fn skopeo_copy_passes() {
+    if !have("skopeo") {
+        return;
+    }
+    let f = fixture("latest");
+    let dst = f.dir.join("copied");
+    run(Command::new("skopeo")
+        .arg("copy")
+        .arg("-q")
+        .arg(format!("oci:{}:latest", f.layout.display()))
+        .arg(format!("oci:{}:t", dst.display())));
+    let r = run_verify(&dst, Some("t"));
+    assert!(r.ok(), "{}", r.text());
+    assert_eq!((r.manifests, r.layers), (1, 1));
+    // skopeo writing a Docker schema 2 manifest into an OCI layout.
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--format", "v2s2"])
+        .arg(format!("oci:{}:latest", f.layout.display()))
+        .arg(format!("oci:{}:docker", dst.display())));
+    let idx = read_json(&dst.join("index.json"));
+    let docker = idx["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["annotations"][REF] == "docker")
+        .unwrap();
+    assert_eq!(
+        docker["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let r = run_verify(&dst, None);
+    assert!(r.ok(), "{}", r.text());
+    assert_eq!(r.manifests, 2);
+}
+
+#[test]
+fn umoci_layout_passes() {
+    if !have("umoci") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("u");
+    let bundle = tmp.path().join("bundle");
+    let image = format!("{}:t", layout.display());
+    run(Command::new("umoci")
+        .args(["init", "--layout"])
+        .arg(&layout));
+    run(Command::new("umoci").args(["new", "--image", &image]));
+    run(Command::new("umoci")
+        .args(["unpack", "--rootless", "--image", &image])
+        .arg(&bundle));
+    fs::write(bundle.join("rootfs/hello"), b"from umoci\n").unwrap();
+    run(Command::new("umoci")
+        .args(["repack", "--image", &image])
+        .arg(&bundle));
+    // A second layer added raw, from our fixture archive.
+    let layer = tmp.path().join("layer.tar");
+    fs::write(&layer, rootfs("umoci")).unwrap();
+    run(Command::new("umoci")
+        .args(["raw", "add-layer", "--image", &image])
+        .arg(&layer));
+    let r = run_verify(&layout, Some("t"));
+    assert!(r.ok(), "{}", r.text());
+    assert_eq!((r.manifests, r.layers), (1, 2));
+    let images = inspect(&layout, Some("t")).unwrap();
+    assert_eq!(images[0].layers.len(), 2);
+    assert_eq!(images[0].layers[1].entries, 6);
+}
+
+#[test]
+fn buildah_commit_passes() {
+    if !have("buildah") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("b");
+    let file = tmp.path().join("hello");
+    fs::write(&file, b"from buildah\n").unwrap();
+    let name = format!("ociimport-verify-{}", std::process::id());
+    run(Command::new("buildah").args(["from", "--name", &name, "scratch"]));
+    // Remove the working container whatever happens next.
+    struct Rm(String);
+    impl Drop for Rm {
+        fn drop(&mut self) {
+            let _ = Command::new("buildah").args(["rm", &self.0]).output();
+        }
+    }
+    let _rm = Rm(name.clone());
+    run(Command::new("buildah")
+        .args(["copy", &name])
+        .arg(&file)
+        .arg("/hello"));
+    run(Command::new("buildah").args(["config", "--os", "linux", "--arch", "amd64", &name]));
+    run(Command::new("buildah")
+        .args(["commit", "-q", &name])
+        .arg(format!("oci:{}:t", layout.display())));
+    let r = run_verify(&layout, Some("t"));
+    assert!(r.ok(), "{}", r.text());
+    assert_eq!((r.manifests, r.layers), (1, 1));
+}
+
+// ---------------------------------------------------------------------------
+// the command line
+// ---------------------------------------------------------------------------
+
+#[test]
+fn cli_verify_and_inspect() {
+    let f = fixture("latest");
+    let target = format!("{}:latest", f.layout.display());
+    let out = Command::new(BIN)
+        .args(["verify", &target])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with("OK: "), "{stdout}");
+
+    let out = Command::new(BIN)
+        .args(["verify", "--json"])
+        .arg(&f.layout)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["ok"].clone(), v["layers"].clone()),
+        (json!(true), json!(1))
+    );
+
+    let out = Command::new(BIN)
+        .args(["inspect", "--json", &target])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["layers"][0]["entries"], 6);
+    assert_eq!(v[0]["layers"][0]["diff_id"], sha256(&f.tar));
+    let out = Command::new(BIN)
+        .args(["inspect", &target])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("  entries: 6\n"));
+
+    let layer = manifest(&f)["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fs::remove_file(blob(&f.layout, &layer)).unwrap();
+    let out = Command::new(BIN)
+        .args(["verify", &target])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("tag latest: layer 1 (") && l.ends_with("is missing")),
+        "{stdout}"
+    );
+    let out = Command::new(BIN)
+        .args(["inspect", &target])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+
+    let missing = f.dir.join("no-such-layout");
+    let out = Command::new(BIN)
+        .arg("verify")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-layout"));
+}
