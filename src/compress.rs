@@ -345,7 +345,7 @@ impl<R: Read> Read for MultiXzDecoder<R> {
 /// Encoding of a layer blob.
 pub enum Encoder<W: Write> {
     /// Parallel deterministic gzip.
-    Gzip(Box<flate2::write::GzEncoder<W>>),
+    Gzip(Box<crate::pargz::ParGzEncoder<W>>),
     /// zstd with its own worker threads.
     Zstd(Box<zstd::stream::write::Encoder<'static, W>>),
     /// Uncompressed tar.
@@ -363,7 +363,8 @@ impl<W: Write> Encoder<W> {
     /// The output depends only on the input bytes and the level: the gzip
     /// header has mtime 0, no name and OS byte 255; zstd always runs in its
     /// multi-threaded mode (with at least one worker), whose output does not
-    /// depend on the number of workers.
+    /// depend on the number of workers; gzip is [`crate::pargz`], whose output
+    /// does not depend on its thread count either.
     pub fn new(
         format: Compression,
         inner: W,
@@ -373,12 +374,11 @@ impl<W: Write> Encoder<W> {
         Ok(match format {
             Compression::Gzip => {
                 let level = level.map_or(DEFAULT_GZIP_LEVEL, |l| l.clamp(1, 9) as u32);
-                Encoder::Gzip(Box::new(
-                    flate2::GzBuilder::new()
-                        .mtime(0)
-                        .operating_system(255)
-                        .write(inner, flate2::Compression::new(level)),
-                ))
+                Encoder::Gzip(Box::new(crate::pargz::ParGzEncoder::new(
+                    inner,
+                    level,
+                    threads.max(1) as usize,
+                )))
             }
             Compression::Zstd => {
                 let mut e =

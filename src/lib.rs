@@ -12,6 +12,8 @@
 //! - [`platform`]: the image platform, from the ELF headers in the rootfs;
 //! - [`checksums`]: the input checked against `--expect`/`--checksums` as it streams;
 //! - [`change`]: `--change` instructions for the image config;
+//! - [`pargz`]: parallel gzip whose bytes do not depend on the thread count;
+//! - [`verify`], [`inspect`], [`lint`]: checking layouts and archives;
 //! - [`archive`]: `--format oci-archive`;
 //! - [`report`]: what the import reports.
 //!
@@ -36,6 +38,7 @@ pub mod import;
 pub mod inspect;
 pub mod layout;
 pub mod lint;
+pub mod pargz;
 pub mod platform;
 pub mod report;
 pub mod tarscan;
