@@ -1719,3 +1719,123 @@ fn interop_tool_versions() {
         );
     }
 }
+
+/// `--format oci-archive`: skopeo reads the archive, podman loads it from a
+/// file and from a pipe, runs it, and a skopeo-written layout copied from it
+/// passes `ociimport verify`.
+#[test]
+fn interop_oci_archive() {
+    let test = "interop_oci_archive";
+    if !require(test, &["gzip", "skopeo", "podman", "runc"]) {
+        return;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("ociimport-interop-")
+        .tempdir()
+        .unwrap();
+    let name = unique_name("archive");
+    let fixture = build_fixture(&name);
+    let input_path = Input::Gzip.compress(&fixture.tar, tmp.path());
+    let archive = tmp.path().join(format!("{name}.oci.tar"));
+    let report = stdout_json(
+        Command::new(env!("CARGO_BIN_EXE_ociimport"))
+            .arg(&input_path)
+            .args(["--format", "oci-archive", "--json", "-q", "-t", &name])
+            .args(["--created", CREATED])
+            .arg("-o")
+            .arg(&archive),
+    );
+    let manifest = s(&report, "/manifest/digest").to_string();
+    let config_hex = hex_of(s(&report, "/config/digest")).to_string();
+    assert_eq!(s(&report, "/format"), "oci-archive");
+
+    // skopeo reads the archive and sees what we wrote.
+    let reference = format!("oci-archive:{}:{name}", archive.display());
+    let insp = stdout_json(Command::new("skopeo").arg("inspect").arg(&reference));
+    assert_eq!(s(&insp, "/Digest"), manifest, "skopeo inspect {reference}");
+    assert_eq!(
+        insp["Layers"],
+        serde_json::json!([s(&report, "/layers/0/digest")]),
+        "skopeo inspect {reference}: layers"
+    );
+    // A layout written by skopeo from it passes our verify.
+    let copied = tmp.path().join("copied");
+    run_ok(
+        Command::new("skopeo")
+            .arg("copy")
+            .arg(&reference)
+            .arg(format!("oci:{}:{name}", copied.display())),
+    );
+    let out = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_ociimport"))
+            .arg("verify")
+            .arg(format!("{}:{name}", copied.display())),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("OK"),
+        "verify of skopeo's copy: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let _lock = storage_lock();
+    let mut cleanup = StorageCleanup::default();
+    // podman load -i FILE names the image after the ref name.
+    let out = run_ok(Command::new("podman").args(["load", "-i"]).arg(&archive));
+    let loaded = String::from_utf8_lossy(&out.stdout).to_string();
+    let local = format!("localhost/{name}:latest");
+    cleanup.images.push(local.clone());
+    assert!(loaded.contains(&local), "podman load said: {loaded}");
+    let insp = podman_inspect(&local);
+    assert_eq!(s(&insp, "/Id"), config_hex, "podman load: image ID");
+    assert_eq!(s(&insp, "/Created"), CREATED, "podman load: Created");
+    let out = run_ok(
+        Command::new("podman")
+            .args(["run", "--rm", "--runtime", "runc", "--network", "none"])
+            .args([
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=1024:1024",
+            ])
+            .arg(&local)
+            .args(["/bin/sh", "-c", "cat /etc/os-release"]),
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), fixture.os_release);
+    run_ok(Command::new("podman").args(["rmi", "--force"]).arg(&local));
+
+    // The same archive on a pipe: ociimport -o - | podman load.
+    let piped = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_ociimport"))
+            .arg(&input_path)
+            .args([
+                "--format",
+                "oci-archive",
+                "-q",
+                "-t",
+                &name,
+                "--created",
+                CREATED,
+            ])
+            .args(["-o", "-"]),
+    );
+    assert_eq!(
+        piped.stdout,
+        fs::read(&archive).unwrap(),
+        "the archive on stdout is the archive written to a file"
+    );
+    let out = run_ok_input(Command::new("podman").arg("load"), &piped.stdout);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&local),
+        "podman load from a pipe: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let insp = podman_inspect(&local);
+    assert_eq!(
+        s(&insp, "/Id"),
+        config_hex,
+        "podman load from a pipe: image ID"
+    );
+    log(&format!(
+        "{test}: skopeo inspect/copy, podman load -i and podman load < pipe passed"
+    ));
+}
