@@ -281,6 +281,9 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportRepo
         return Err(Error::Usage("no input given".into()));
     }
     validate_tag(&opts.tag).map_err(Error::Usage)?;
+    if let Some(p) = &opts.progress {
+        p.set_phase("starting".into());
+    }
     if opts.expect.is_some() && inputs.len() > 1 {
         return Err(Error::Usage(
             "--expect applies to a single input; use --checksums for several".into(),

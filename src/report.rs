@@ -122,13 +122,13 @@ impl ImportReport {
             human_size(self.manifest.size)
         ));
         for l in &self.layers {
+            let what = match l.input_compression {
+                Compression::None => "uncompressed tar".to_string(),
+                c => c.to_string(),
+            };
             let how = if l.passthrough {
-                format!("{} input kept as is", l.input_compression)
+                format!("{what} input kept as is")
             } else {
-                let what = match l.input_compression {
-                    Compression::None => "uncompressed tar".to_string(),
-                    c => c.to_string(),
-                };
                 format!("from {what} input of {}", human_size(l.input_size))
             };
             out.push_str(&format!(
@@ -136,8 +136,9 @@ impl ImportReport {
                 l.digest,
                 human_size(l.size)
             ));
+            let entries = if l.entries == 1 { "entry" } else { "entries" };
             out.push_str(&format!(
-                "  diff_id   {} ({}, {} entries)\n",
+                "  diff_id   {} ({}, {} {entries})\n",
                 l.diff_id,
                 human_size(l.uncompressed_size),
                 l.entries

@@ -1293,3 +1293,67 @@ fn archive_summary_names_the_oci_archive_transport() {
     );
     assert!(!err.contains("oci:x.tar"), "{err}");
 }
+
+/// On a terminal (a pty made by `script`), a progress bar with the phase,
+/// bytes and size is drawn on stderr; `-q` draws none.
+#[test]
+fn progress_bar_on_a_terminal_only() {
+    let script = std::path::Path::new("/usr/bin/script");
+    if !script.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs `script` (bsdutils)"
+        );
+        eprintln!("skipped: /usr/bin/script (bsdutils) is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // ~48 MiB of incompressible bytes, so the import lasts several redraws.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let data: Vec<u8> = (0..48 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_path("usr/big.bin").unwrap();
+    h.set_cksum();
+    b.append(&h, &data[..]).unwrap();
+    std::fs::write(tmp.path().join("big.tar"), b.into_inner().unwrap()).unwrap();
+    let shown = |out: &str, extra: &str| {
+        let cmd = format!(
+            "{} big.tar -o {out} --threads 1 --compression none {extra}",
+            bin().display()
+        );
+        let o = std::process::Command::new(script)
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let tty = shown("out", "");
+    assert!(tty.contains("reading big.tar (1/1)"), "{tty}");
+    assert!(tty.contains("/48.00 MiB"), "{tty}");
+    let quiet = shown("quiet", "-q");
+    assert!(!quiet.contains("reading big.tar"), "{quiet}");
+    assert!(!quiet.contains("MiB"), "{quiet}");
+    // Not a terminal: no bar either, only the summary.
+    let o = run(
+        tmp.path(),
+        &["big.tar", "-o", "piped", "--compression", "none"],
+    );
+    assert!(!stderr(&o).contains("reading big.tar"), "{}", stderr(&o));
+}
