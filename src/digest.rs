@@ -35,6 +35,13 @@ pub fn validate_digest(digest: &str) -> Result<(&str, &str)> {
     Ok((algo, hex))
 }
 
+/// The path of the blob with `digest` in the layout at `root`, validating
+/// the digest first so that it can never name anything outside `blobs/`.
+pub fn blob_path(root: &std::path::Path, digest: &str) -> Result<std::path::PathBuf> {
+    let (algo, hex) = validate_digest(digest)?;
+    Ok(root.join("blobs").join(algo).join(hex))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

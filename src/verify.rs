@@ -294,11 +294,7 @@ fn what_data(c: Compression) -> &'static str {
     }
 }
 
-/// The path of a blob, after its digest was validated.
-pub(crate) fn blob_path(root: &Path, digest: &str) -> Result<PathBuf> {
-    let (algo, hex) = validate_digest(digest)?;
-    Ok(root.join("blobs").join(algo).join(hex))
-}
+pub(crate) use crate::digest::blob_path;
 
 /// The blob's path relative to the layout, for messages.
 fn blob_rel(digest: &str) -> String {
