@@ -14,6 +14,7 @@
 #                  and BENCH_SIZE_MB is unset, else synthetic]
 #   BENCH_QUICK    1: tiny synthetic input, one repetition
 #   BENCH_THREADS  passed to ociimport --threads  [unset: ociimport's default]
+#   BENCH_PREPARE  1: build the binary and the inputs, then stop
 #   BENCH_REV      build this commit (e.g. HEAD) in $BENCH_DIR instead of the work tree
 #   OCIIMPORT      use this binary instead of building target/release/ociimport
 #
@@ -44,8 +45,8 @@ else
         fi
     fi
 fi
-THREAD_ARGS=()
-[[ -n ${BENCH_THREADS:-} ]] && THREAD_ARGS=(--threads "$BENCH_THREADS")
+[[ ${BENCH_THREADS:-1} =~ ^[0-9]+$ ]] || { echo "BENCH_THREADS must be a number" >&2; exit 1; }
+THREAD_OPT=${BENCH_THREADS:+ --threads $BENCH_THREADS}
 RESULTS_MD=$REPO/bench/results/latest.md
 OUT=$BENCH_DIR/out            # outputs of the timed commands, wiped per case
 LOGS=$BENCH_DIR/logs          # stderr of every timed command
@@ -163,64 +164,72 @@ SINGLE_BLOCKS=$(xz_blocks "$IN/single.xz")
 ((MULTI_BLOCKS >= 2)) || die "multi.xz has $MULTI_BLOCKS block(s): xz cannot decode it in parallel"
 ((SINGLE_BLOCKS == 1)) || die "single.xz has $SINGLE_BLOCKS blocks, expected 1"
 TAR_SHA=$(sha256sum <"$TAR" | cut -d' ' -f1)
+if [[ ${BENCH_PREPARE:-0} == 1 ]]; then
+    say "inputs ready in $IN (BENCH_PREPARE=1: not timing anything)"
+    exit 0
+fi
 
 # ------------------------------------------------------------------ cases --
 # A case is a shell command (run by bash -c under GNU time), an optional
 # preparation (untimed), an optional clean-up (untimed) and how to read the
 # size of what it wrote. CASES is the order within one repetition.
-declare -A CMD PREP POST SIZE KIND
+declare -A CMD PREP POST SIZE
 CASES=()
-add_case() { # NAME KIND COMMAND [SIZE [PREP [POST]]]
-    CASES+=("$1"); KIND[$1]=$2; CMD[$1]=$3; SIZE[$1]=${4:-}; PREP[$1]=${5:-}; POST[$1]=${6:-}
+add_case() { # NAME COMMAND [SIZE [PREP [POST]]]
+    CASES+=("$1"); CMD[$1]=$2; SIZE[$1]=${3:-}; PREP[$1]=${4:-}; POST[$1]=${5:-}
 }
 q() { printf '%q' "$1"; }
 oci() { # NAME ARGS...: an ociimport case writing layout $OUT/NAME and report $OUT/NAME.json
     local name=$1; shift
-    printf '%q %s -o %q --json -q %s > %q' "$BIN" "$*" "$OUT/$name" "${THREAD_ARGS[*]}" "$OUT/$name.json"
+    printf '%q %s -o %q --json -q%s > %q' "$BIN" "$*" "$OUT/$name" "$THREAD_OPT" "$OUT/$name.json"
 }
 layer_size() { printf 'report_size %q' "$OUT/$1.json"; }
 blob_size() { printf 'largest_blob %q' "$OUT/$1"; }
 
-add_case "ref: xz -dc -T0 multi.xz" ref \
+add_case "ref: xz -dc -T0 multi.xz" \
     "xz -dc -T0 $(q "$IN/multi.xz") > /dev/null"
-add_case "ociimport multi.xz → zstd" oci \
+add_case "ociimport multi.xz → zstd" \
     "$(oci xz-zstd "$(q "$IN/multi.xz")" --compression zstd)" "$(layer_size xz-zstd)"
-add_case "ref: xz -dc single.xz" ref \
+add_case "ref: xz -dc single.xz" \
     "xz -dc $(q "$IN/single.xz") > /dev/null"
-add_case "ociimport single.xz → gzip" oci \
+add_case "ociimport single.xz → gzip" \
     "$(oci single-gzip "$(q "$IN/single.xz")" --compression gzip)" "$(layer_size single-gzip)"
-add_case "ref: pigz -dc rootfs.tar.gz" ref \
+add_case "ref: pigz -dc rootfs.tar.gz" \
     "pigz -dc $(q "$IN/rootfs.tar.gz") > /dev/null"
-add_case "ociimport rootfs.tar.gz (auto: passthrough)" oci \
+add_case "ociimport rootfs.tar.gz (auto: passthrough)" \
     "$(oci passthrough "$(q "$IN/rootfs.tar.gz")" --compression auto)" "$(layer_size passthrough)"
+add_case "ref: zstd -dc rootfs.tar.zst" \
+    "zstd -q -dc $(q "$IN/rootfs.tar.zst") > /dev/null"
+add_case "ociimport rootfs.tar.zst (auto: passthrough)" \
+    "$(oci zstd-passthrough "$(q "$IN/rootfs.tar.zst")" --compression auto)" "$(layer_size zstd-passthrough)"
 # The issue's reference is
 #   xz -dc -T0 multi.xz | tee >(sha256sum >/dev/null) | pigz -6 | tee >(sha256sum >/dev/null) > out.gz
 # bash does not wait for process substitutions, so time(1) would miss the
 # hashers; FIFOs make them ordinary children of the timed shell.
-add_case "ref: xz -dc -T0 | pigz -6, sha256 taps" ref \
+add_case "ref: xz -dc -T0 | pigz -6, sha256 taps" \
     "cd $(q "$OUT") && mkfifo t1 t2 && { sha256sum < t1 > /dev/null & sha256sum < t2 > /dev/null &
      xz -dc -T0 $(q "$IN/multi.xz") | tee t1 | pigz -6 | tee t2 > out.gz; wait; }" \
     "file_size $(q "$OUT/out.gz")"
-add_case "ociimport multi.xz → gzip" oci \
+add_case "ociimport multi.xz → gzip" \
     "$(oci xz-gzip "$(q "$IN/multi.xz")" --compression gzip)" "$(layer_size xz-gzip)"
-add_case "ref: xz -dc -T0 | zstd -3 -T0" ref \
+add_case "ref: xz -dc -T0 | zstd -3 -T0" \
     "xz -dc -T0 $(q "$IN/multi.xz") | zstd -q -3 -T0 > $(q "$OUT/out.zst")" \
     "file_size $(q "$OUT/out.zst")"
 for p in "${PEERS[@]}"; do
     case $p in
     podman)
-        add_case "peer: podman import multi.xz" peer \
+        add_case "peer: podman import multi.xz" \
             "podman import -q $(q "$IN/multi.xz") localhost/ociimport-bench:latest > /dev/null" "" \
             "podman rmi -f localhost/ociimport-bench:latest >/dev/null 2>&1 || true" \
             "podman rmi -f localhost/ociimport-bench:latest >/dev/null 2>&1 || true" ;;
     skopeo)
-        add_case "peer: skopeo copy tarball:rootfs.tar.gz" peer \
+        add_case "peer: skopeo copy tarball:rootfs.tar.gz" \
             "skopeo copy -q tarball:$(q "$IN/rootfs.tar.gz") oci:$(q "$OUT/skopeo"):t" \
             "$(blob_size skopeo)" ;;
     umoci)
-        add_case "ociimport rootfs.tar → gzip (auto)" oci \
+        add_case "ociimport rootfs.tar → gzip (auto)" \
             "$(oci tar-gzip "$(q "$TAR")" --compression auto)" "$(layer_size tar-gzip)"
-        add_case "peer: umoci raw add-layer rootfs.tar" peer \
+        add_case "peer: umoci raw add-layer rootfs.tar" \
             "umoci init --layout $(q "$OUT/umoci") && umoci new --image $(q "$OUT/umoci"):t &&
              umoci raw add-layer --image $(q "$OUT/umoci"):t $(q "$TAR")" \
             "$(blob_size umoci)" ;;
@@ -245,22 +254,33 @@ EOF
 
 # ------------------------------------------------------------------- runs --
 # One run: prepare (untimed), time `bash -c CMD`, record wall/cpu/rss/size.
-declare -A WALLS CPUS RSSS OUTSIZE
+declare -A WALLS CPUS RSSS OTHERS OUTSIZE
+# CPU seconds all CPUs have spent busy since boot (/proc/stat: user nice system
+# irq softirq steal; not idle or iowait).
+busy_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit}' /proc/stat
+}
 run_case() { # NAME REP
     local name=$1 rep=$2 tf=$LOGS/time.txt log
     log=$LOGS/$(printf '%s' "$name" | tr -c 'A-Za-z0-9.\n' '_').r$rep.log
     rm -rf "$OUT" && mkdir -p "$OUT"
     [[ -z ${PREP[$name]} ]] || eval "${PREP[$name]}"
     sync
+    local busy_before busy_after
+    busy_before=$(busy_seconds)
     if ! "$TIME" -f '%e %U %S %M' -o "$tf" bash -c "set -o pipefail; ${CMD[$name]}" >"$log" 2>&1; then
         cat "$log" >&2
         die "case failed: $name (command: ${CMD[$name]})"
     fi
+    busy_after=$(busy_seconds)
     local wall user sys rss
     read -r wall user sys rss <"$tf"
     WALLS[$name]+="$wall "
     CPUS[$name]+="$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u + s}') "
     RSSS[$name]+="$rss "
+    # CPUs kept busy by everything else on the machine while the case ran.
+    OTHERS[$name]+="$(awk -v a="$busy_before" -v b="$busy_after" -v u="$user" -v s="$sys" -v w="$wall" \
+        'BEGIN {o = (b - a - u - s) / (w > 0 ? w : 1); printf "%.2f", (o < 0 ? 0 : o)}') "
     [[ -z ${SIZE[$name]} ]] || OUTSIZE[$name]=$(eval "${SIZE[$name]}")
     [[ -z ${POST[$name]} ]] || eval "${POST[$name]}"
     note "$(printf '%-48s rep %d: %7.2f s wall' "$name" "$rep" "$wall")"
@@ -276,7 +296,7 @@ if awk -v l="$load1" 'BEGIN {exit !(l >= 1.5)}'; then
 fi
 mkdir -p "$LOGS"
 say "warming the page cache"
-cat "$TAR" "$IN/multi.xz" "$IN/single.xz" "$IN/rootfs.tar.gz" >/dev/null
+cat "$TAR" "$IN/multi.xz" "$IN/single.xz" "$IN/rootfs.tar.gz" "$IN/rootfs.tar.zst" >/dev/null
 say "timing ${#CASES[@]} cases × $REPEAT repetition(s) on $(basename "$IN")"
 for ((rep = 1; rep <= REPEAT; rep++)); do
     for name in "${CASES[@]}"; do run_case "$name" "$rep"; done
@@ -285,48 +305,56 @@ rm -rf "$OUT"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ----------------------------------------------------------------- report --
-declare -A WALL CPU RSS
+declare -A WALL CPU RSS OTHER
 for name in "${CASES[@]}"; do
+    OTHER[$name]=$(median <<<"${OTHERS[$name]}")
     WALL[$name]=$(median <<<"${WALLS[$name]}")
     CPU[$name]=$(median <<<"${CPUS[$name]}")
     RSS[$name]=$(median <<<"${RSSS[$name]}")
 done
+cell() { printf '%s' "${1//|/\\|}"; }   # a markdown table cell: escape |
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
+kib_to_mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 TARGET_ROWS=()
-target() { # DESCRIPTION MEASURED OP LIMIT SHOWN_LIMIT
-    local verdict
-    if awk -v m="$2" -v l="$4" -v op="$3" 'BEGIN {exit !(op == "<=" ? m <= l : m >= l)}'; then
+# A target: DESCRIPTION VALUE OP LIMIT UNIT. The verdict uses the unrounded
+# value; the table shows it to three decimals.
+target() {
+    local verdict=MISS shown limit
+    if awk -v m="$2" -v l="$4" -v op="$3" 'BEGIN {m += 0; l += 0; exit !(op == "<=" ? m <= l : m >= l)}'; then
         verdict=PASS
-    else
-        verdict=MISS
     fi
-    TARGET_ROWS+=("| $1 | $2 | $3 $5 | **$verdict** |")
+    case $5 in
+    %) shown=$(awk -v m="$2" 'BEGIN {printf "%+.2f %%", m}'); limit="+$4 %" ;;
+    *) shown=$(awk -v m="$2" -v u="$5" 'BEGIN {printf "%.3f%s", m, u}'); limit="$4$5" ;;
+    esac
+    TARGET_ROWS+=("| $(cell "$1") | $shown | $3 $limit | **$verdict** |")
 }
+exact_ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f", (b > 0 ? a / b : 0)}'; }
 has() { [[ -n ${WALL[$1]:-} ]]; }
 
 X2G="ociimport multi.xz → gzip"
 TAPS="ref: xz -dc -T0 | pigz -6, sha256 taps"
 target "multi-block xz → gzip: wall vs \`xz -dc -T0 | pigz -6\` with sha256 taps" \
-    "$(ratio "${WALL[$X2G]}" "${WALL[$TAPS]}")×" "<=" 0.5 "0.5×"
+    "$(exact_ratio "${WALL[$X2G]}" "${WALL[$TAPS]}")" "<=" 0.5 "×"
 target "multi-block xz → gzip: layer size vs \`pigz -6\`" \
-    "$(awk -v a="${OUTSIZE[$X2G]}" -v b="${OUTSIZE[$TAPS]}" 'BEGIN {printf "%+.2f", (a / b - 1) * 100}') %" \
-    "<=" 2 "+2 %"
+    "$(awk -v a="${OUTSIZE[$X2G]}" -v b="${OUTSIZE[$TAPS]}" 'BEGIN {printf "%.6f", (a / b - 1) * 100}')" \
+    "<=" 2 "%"
 target "multi-block xz → zstd: wall vs \`xz -dc -T0\`" \
-    "$(ratio "${WALL["ociimport multi.xz → zstd"]}" "${WALL["ref: xz -dc -T0 multi.xz"]}")×" "<=" 1.15 "1.15×"
+    "$(exact_ratio "${WALL["ociimport multi.xz → zstd"]}" "${WALL["ref: xz -dc -T0 multi.xz"]}")" "<=" 1.15 "×"
 target "gzip passthrough: wall vs \`pigz -dc\`" \
-    "$(ratio "${WALL["ociimport rootfs.tar.gz (auto: passthrough)"]}" "${WALL["ref: pigz -dc rootfs.tar.gz"]}")×" \
-    "<=" 1.15 "1.15×"
+    "$(exact_ratio "${WALL["ociimport rootfs.tar.gz (auto: passthrough)"]}" "${WALL["ref: pigz -dc rootfs.tar.gz"]}")" \
+    "<=" 1.15 "×"
 target "single-block xz → gzip: wall vs \`xz -dc\` (one thread)" \
-    "$(ratio "${WALL["ociimport single.xz → gzip"]}" "${WALL["ref: xz -dc single.xz"]}")×" "<=" 1.15 "1.15×"
+    "$(exact_ratio "${WALL["ociimport single.xz → gzip"]}" "${WALL["ref: xz -dc single.xz"]}")" "<=" 1.15 "×"
 if has "peer: podman import multi.xz"; then
     target "\`podman import\` wall ÷ ociimport wall, same multi-block xz" \
-        "$(ratio "${WALL["peer: podman import multi.xz"]}" "${WALL[$X2G]}")×" ">=" 4 "4×"
+        "$(exact_ratio "${WALL["peer: podman import multi.xz"]}" "${WALL[$X2G]}")" ">=" 4 "×"
 else
     SKIPPED+=("podman import (podman not installed): its target is not measured")
 fi
 for name in "ociimport rootfs.tar.gz (auto: passthrough)" "ociimport single.xz → gzip"; do
-    target "peak RSS, ${name#ociimport }" "$(mib "${RSS[$name]}") MiB" "<=" 64 "64 MiB"
+    target "peak RSS, ${name#ociimport }" "$(kib_to_mib "${RSS[$name]}")" "<=" 64 " MiB"
 done
 
 for p in podman skopeo umoci; do
@@ -344,31 +372,59 @@ mkdir -p "$(dirname "$RESULTS_MD")"
     echo "| machine | $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r) |"
     echo "| load average (1/5/15 min) | before $LOAD_BEFORE, after $LOAD_AFTER |"
     echo "| input | $INPUT_DESC: $(mib "$(stat -c %s "$TAR")") MiB tar |"
-    echo "| compressed | multi.xz $(mib "$(stat -c %s "$IN/multi.xz")") MiB (\`xz ${XZ_MULTI_ARGS[*]}\`, $MULTI_BLOCKS blocks), single.xz $(mib "$(stat -c %s "$IN/single.xz")") MiB (\`xz -T1 -6\`, 1 block), rootfs.tar.gz $(mib "$(stat -c %s "$IN/rootfs.tar.gz")") MiB (\`pigz -6\`) |"
+    echo "| compressed | multi.xz $(mib "$(stat -c %s "$IN/multi.xz")") MiB (\`xz ${XZ_MULTI_ARGS[*]}\`, $MULTI_BLOCKS blocks), single.xz $(mib "$(stat -c %s "$IN/single.xz")") MiB (\`xz -T1 -6\`, 1 block), rootfs.tar.gz $(mib "$(stat -c %s "$IN/rootfs.tar.gz")") MiB (\`pigz -6\`), rootfs.tar.zst $(mib "$(stat -c %s "$IN/rootfs.tar.zst")") MiB (\`zstd -3 -T2\`) |"
     echo "| tools | xz $xz_version, pigz $(pigz --version 2>&1 | awk '{print $2}'), zstd $(zstd -V | grep -o 'v[0-9.]*' | head -1)$(for p in "${PEERS[@]}"; do printf ', %s %s' "$p" "$($p --version 2>&1 | grep -o '[0-9][0-9.]*' | head -1)"; done) |"
     echo "| repetitions | $REPEAT, interleaved; median shown |"
     echo
-    echo "| case | wall s | cpu s | cpu/wall | peak RSS MiB | output MiB | wall s, each run |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
+    echo "| case | wall s | cpu s | cpu/wall | peak RSS MiB | output MiB | wall s, each run | other load |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
     for name in "${CASES[@]}"; do
         size=-
         [[ -z ${OUTSIZE[$name]:-} ]] || size=$(mib "${OUTSIZE[$name]}")
-        printf '| %s | %.2f | %.2f | %s | %s | %s | %s |\n' "$name" "${WALL[$name]}" "${CPU[$name]}" \
-            "$(ratio "${CPU[$name]}" "${WALL[$name]}")" "$(mib "$((RSS[$name] * 1024))")" "$size" \
-            "$(echo ${WALLS[$name]})"
+        printf '| %s | %.2f | %.2f | %s | %s | %s | %s | %.2f |\n' "$(cell "$name")" "${WALL[$name]}" "${CPU[$name]}" \
+            "$(ratio "${CPU[$name]}" "${WALL[$name]}")" "$(kib_to_mib "${RSS[$name]}")" "$size" \
+            "$(echo ${WALLS[$name]})" "${OTHER[$name]}"
     done
     echo
     echo "| target | measured | goal | |"
     echo "| --- | ---: | ---: | --- |"
     printf '%s\n' "${TARGET_ROWS[@]}"
     echo
+    echo "CPU time (user + sys), ociimport against the commands doing the same work:"
+    echo
+    echo "| ociimport case | cpu s | reference | cpu s | ociimport − reference |"
+    echo "| --- | ---: | --- | ---: | ---: |"
+    for pair in "ociimport multi.xz → gzip=$TAPS" \
+        "ociimport multi.xz → zstd=ref: xz -dc -T0 | zstd -3 -T0" \
+        "ociimport single.xz → gzip=ref: xz -dc single.xz" \
+        "ociimport rootfs.tar.gz (auto: passthrough)=ref: pigz -dc rootfs.tar.gz" \
+        "ociimport rootfs.tar.zst (auto: passthrough)=ref: zstd -dc rootfs.tar.zst"; do
+        a=${pair%%=*} b=${pair#*=}
+        printf '| %s | %.2f | %s | %.2f | %+.2f |\n' "$(cell "$a")" "${CPU[$a]}" "$(cell "$b")" "${CPU[$b]}" \
+            "$(awk -v a="${CPU[$a]}" -v b="${CPU[$b]}" 'BEGIN {print a - b}')"
+    done
+    echo
     echo "Wall and CPU (user + sys) time and peak RSS from GNU time. For a pipeline"
     echo "(\`bash -c 'a | b'\`) CPU is the sum over its processes, but peak RSS is the"
     echo "largest single process, not the sum. ociimport's output size is the layer"
     echo "blob (\`layers[0].size\`); every ociimport layer's diff_id was checked against"
     echo "the sha256 of rootfs.tar. The sha256 taps of the reference are FIFOs read"
-    echo "by \`sha256sum\`, so that time(1) counts them."
+    echo "by \`sha256sum\`, so that time(1) counts them. \"other load\" is the CPUs kept"
+    echo "busy by other processes during the case (from /proc/stat, median): on"
+    echo "$(nproc) CPUs, anything near 1 leaves the parallel cases one CPU."
     for s in "${SKIPPED[@]}"; do echo; echo "Note: $s."; done
+    echo
+    echo "Commands (inputs in \$BENCH_DIR/inputs/$(basename "$IN")/, outputs in out/):"
+    echo
+    echo '```sh'
+    for name in "${CASES[@]}"; do
+        c=${CMD[$name]//"$IN/"/}
+        c=${c//"$OUT/"/out/}
+        c=${c//"$OUT"/out}
+        c=${c//"$BIN"/ociimport}
+        printf '# %s\n%s\n' "$name" "$(sed 's/^ *//' <<<"$c")"
+    done
+    echo '```'
 } >"$RESULTS_MD.part"
 mv "$RESULTS_MD.part" "$RESULTS_MD"
 echo

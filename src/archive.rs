@@ -136,12 +136,18 @@ impl TempDir {
             crate::layout::TEMP_PREFIX,
             std::process::id()
         ));
-        fs::create_dir(&path).at(&path)?;
+        // Registered first, so an interrupt removes it (and its layout) again.
+        crate::layout::register_temp(&path)?;
+        if let Err(e) = fs::create_dir(&path).at(&path) {
+            crate::layout::unregister_temp(&path);
+            return Err(e);
+        }
         Ok(Self { path })
     }
 
     fn remove(self) {
         let _ = fs::remove_dir_all(&self.path);
+        crate::layout::unregister_temp(&self.path);
     }
 }
 

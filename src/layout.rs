@@ -3,6 +3,9 @@
 //!
 //! Protocol, so that a crash or a refusal at any point leaves the layout as
 //! it was and concurrent writers never lose a tag:
+//! 0. A new layout gets `blobs/sha256/` and an empty `index.json` first and
+//!    its `oci-layout` marker last (a failed first import removes the marker
+//!    first), so a directory with the marker is always a valid layout.
 //! 1. Blobs are streamed into temporary files in the layout's root
 //!    (`.ociimport-tmp-*`), each held under an exclusive `flock` while its
 //!    writer lives, so a later run can tell a stale temp file (lock free)
@@ -13,6 +16,9 @@
 //! 3. The layout directory itself is locked (`flock` on the directory, which
 //!    is never renamed), `index.json` re-read, merged, written to a temp file,
 //!    fsynced and renamed over the old one, and the lock released.
+//! 4. Every temp file and new layout of the process is registered, so that
+//!    on SIGINT/SIGTERM [`remove_registered_temps`] undoes them; a commit
+//!    (steps 2-3) already under way is allowed to finish first.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
@@ -135,9 +141,10 @@ pub struct Cleanup {
 /// (on SIGINT/SIGTERM) leaving every layout as it was.
 ///
 /// If a commit is in progress (blobs being renamed, `index.json` being
-/// replaced) it is allowed to finish first: a commit is short and
-/// interrupting it half-way would leave unreferenced blobs. Afterwards no new
-/// temp file can be created and no commit can start in this process.
+/// written under the layout lock) it is allowed to finish first: a commit is
+/// short, interrupting it half-way would leave unreferenced blobs, and it
+/// holds the layout lock that the cleanup of a new layout needs. Afterwards
+/// no new temp file can be created and no commit can start in this process.
 pub fn remove_registered_temps() -> Cleanup {
     let mut reg = registry();
     while reg.committing > 0 {
@@ -235,14 +242,23 @@ impl Layout {
             created_dir,
             committing: AtomicBool::new(false),
         };
+        let blobs = layout.blobs_dir();
         if fresh {
             // Registered before anything is written, so an interrupt removes it again.
             registry().fresh.push((root.to_path_buf(), created_dir));
-            // Written first so that a concurrent importer sees a layout, not
-            // a stranger's non-empty directory.
-            layout.write_atomic(&marker, OCI_LAYOUT)?;
+            // The marker comes last: a directory with oci-layout is always a
+            // complete layout (blobs/ and an index, perhaps empty), so a
+            // crash at any point leaves either a valid layout or a
+            // marker-less skeleton that the next run takes as fresh.
+            let made = fs::create_dir_all(&blobs)
+                .at(&blobs)
+                .and_then(|()| layout.ensure_index())
+                .and_then(|()| layout.write_atomic(&marker, OCI_LAYOUT));
+            if let Err(e) = made {
+                abandon_fresh(root, created_dir);
+                return Err(e);
+            }
         }
-        let blobs = layout.blobs_dir();
         fs::create_dir_all(&blobs).at(&blobs)?;
         layout.clean_stale_temps();
         Ok(layout)
@@ -260,8 +276,7 @@ impl Layout {
 
     /// Path of the blob with `digest` (which must be validated first).
     pub fn blob_path(&self, digest: &str) -> Result<PathBuf> {
-        let (algo, hex) = validate_digest(digest)?;
-        Ok(self.root.join("blobs").join(algo).join(hex))
+        crate::digest::blob_path(&self.root, digest)
     }
 
     fn temp_path(&self) -> PathBuf {
@@ -379,6 +394,37 @@ impl Layout {
         self.write_atomic(&path, &bytes)
     }
 
+    /// Write an empty `index.json` unless there is one, under the layout
+    /// lock so that a concurrent import's index is never replaced.
+    ///
+    /// Counted as a commit: it holds the layout lock while it needs the
+    /// registry, and the interrupt cleanup, which holds the registry and
+    /// needs the layout lock, must wait for it rather than deadlock.
+    fn ensure_index(&self) -> Result<()> {
+        self.begin_commit()?;
+        let result = (|| {
+            let lock = File::open(&self.root).at(&self.root)?;
+            lock.lock().at(&self.root)?;
+            let path = self.root.join("index.json");
+            let result = match fs::symlink_metadata(&path) {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    serde_json::to_vec(&Value::Object(empty_index()))
+                        .map_err(|e| Error::Spec {
+                            what: "index.json",
+                            reason: e.to_string(),
+                        })
+                        .and_then(|bytes| self.write_atomic(&path, &bytes))
+                }
+                Err(e) => Err(Error::Io { path, source: e }),
+            };
+            let _ = lock.unlock();
+            result
+        })();
+        self.end_commit(false);
+        result
+    }
+
     /// Replace `dest` with `bytes` atomically: temp file, fsync, rename, fsync dir.
     pub fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
         let tmp = self.temp_path();
@@ -454,7 +500,8 @@ fn abandon_fresh(root: &Path, created_dir: bool) {
     if lock.lock().is_err() {
         return;
     }
-    if !root.join("index.json").exists() {
+    let index = root.join("index.json");
+    if lists_nothing(&index) {
         let blobs = root.join("blobs").join("sha256");
         let others = fs::read_dir(root)
             .map(|rd| {
@@ -466,15 +513,32 @@ fn abandon_fresh(root: &Path, created_dir: bool) {
             .map(|mut rd| rd.next().is_none())
             .unwrap_or(false);
         if !others && blobs_empty {
+            // The marker goes first: without it the rest is not a layout.
+            let _ = fs::remove_file(root.join("oci-layout"));
+            let _ = fs::remove_file(&index);
             let _ = fs::remove_dir(&blobs);
             let _ = fs::remove_dir(root.join("blobs"));
-            let _ = fs::remove_file(root.join("oci-layout"));
             if created_dir {
                 let _ = fs::remove_dir(root);
             }
         }
     }
     let _ = lock.unlock();
+}
+
+/// `index.json` is missing or lists no manifest: what a fresh layout starts with.
+fn lists_nothing(index: &Path) -> bool {
+    match fs::read(index) {
+        Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| {
+                v.get("manifests")
+                    .and_then(Value::as_array)
+                    .map(Vec::is_empty)
+            })
+            .unwrap_or(false),
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    }
 }
 
 /// Whether the process that named a temp file `.ociimport-tmp-<pid>-...` still runs.
@@ -494,13 +558,17 @@ fn owner_alive(name: &str) -> bool {
 }
 
 fn looks_like_our_fresh_layout(root: &Path) -> Result<bool> {
-    // Another importer may be creating this layout right now: it has made
-    // blobs/ and temp files but not yet written oci-layout.
+    // Another importer may be creating this layout right now, or died
+    // doing so: it has made blobs/, temp files and an empty index.json but
+    // not yet written oci-layout, which comes last.
     for entry in fs::read_dir(root).at(root)? {
         let entry = entry.at(root)?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name != "blobs" && !name.starts_with(TEMP_PREFIX) {
+        let ours = name == "blobs"
+            || name.starts_with(TEMP_PREFIX)
+            || (name == "index.json" && lists_nothing(&entry.path()));
+        if !ours {
             return Ok(false);
         }
     }
@@ -566,16 +634,7 @@ pub fn merge_index_bytes(
 ) -> Result<Vec<u8>> {
     let mut index = match existing {
         Some(bytes) => parse_index(path, bytes)?,
-        None => {
-            let mut m = Map::new();
-            m.insert("schemaVersion".into(), Value::from(2));
-            m.insert(
-                "mediaType".into(),
-                Value::from("application/vnd.oci.image.index.v1+json"),
-            );
-            m.insert("manifests".into(), Value::Array(Vec::new()));
-            m
-        }
+        None => empty_index(),
     };
     let Some(Value::Array(manifests)) = index.get_mut("manifests") else {
         return Err(Error::BadLayout {
@@ -589,6 +648,18 @@ pub fn merge_index_bytes(
         what: "index.json",
         reason: e.to_string(),
     })
+}
+
+/// An image index with no manifests.
+fn empty_index() -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("schemaVersion".into(), Value::from(2));
+    m.insert(
+        "mediaType".into(),
+        Value::from("application/vnd.oci.image.index.v1+json"),
+    );
+    m.insert("manifests".into(), Value::Array(Vec::new()));
+    m
 }
 
 fn ref_name(d: &Value) -> Option<&str> {

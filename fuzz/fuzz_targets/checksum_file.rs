@@ -26,7 +26,10 @@ const INPUTS: [&str; 5] = [
 ];
 
 fn well_formed(hex: &str, len: usize) -> bool {
-    hex.len() == len && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    hex.len() == len
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fuzz_target!(|data: &[u8]| {
