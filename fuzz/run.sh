@@ -14,7 +14,7 @@ for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"
     extra=()
     # Decoders may legitimately reserve their format's window: up to 1 GiB
-    # for xz (the memory limit) and 2 GiB for zstd (window_log_max 31).
+    # for xz (the memory limit) and 128 MiB for zstd (window_log_max 27).
     [ "$t" = decode_scan ] && extra=(-max_len=65536 -malloc_limit_mb=2304 -rss_limit_mb=3072)
     echo "== $t: ${secs}s"
     cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- \

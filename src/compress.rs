@@ -168,9 +168,10 @@ impl<R: Read> Decoder<R> {
             Compression::Xz => Decoder::Xz(Box::new(MultiXzDecoder::new(inner, opts)?)),
             Compression::Zstd => {
                 let mut d = zstd::stream::read::Decoder::new(inner)?;
-                // Layers may be made with --long; accept the largest window
-                // zstd allows on 64-bit rather than refusing valid input.
-                d.window_log_max(31)?;
+                // The zstd CLI's own default limit (128 MiB window): a hostile
+                // frame header cannot make us reserve gigabytes, and frames
+                // made with `zstd --long=31` are refused as the CLI refuses them.
+                d.window_log_max(27)?;
                 Decoder::Zstd(Box::new(d))
             }
             Compression::Bzip2 => Decoder::Bzip2(Box::new(bzip2::read::MultiBzDecoder::new(inner))),
