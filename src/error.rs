@@ -11,7 +11,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// An I/O operation on `path` failed.
-    #[error("{path}: {source}")]
+    #[error("{}", io_message(path, source))]
     Io {
         /// The file or directory concerned.
         path: PathBuf,
@@ -146,6 +146,22 @@ pub enum Error {
         /// The underlying message.
         reason: String,
     },
+}
+
+/// "PATH: error", except that a failure on one of our temp files names the
+/// layout it belongs to, which is what the user knows.
+fn io_message(path: &std::path::Path, source: &io::Error) -> String {
+    let temp = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(crate::layout::TEMP_PREFIX));
+    match path.parent() {
+        Some(dir) if temp => format!(
+            "{}: writing into the layout ({}): {source}",
+            dir.display(),
+            path.display()
+        ),
+        _ => format!("{}: {source}", path.display()),
+    }
 }
 
 /// Shorthand for results of this crate.
