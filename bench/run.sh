@@ -326,6 +326,7 @@ target() {
     fi
     case $5 in
     %) shown=$(awk -v m="$2" 'BEGIN {printf "%+.2f %%", m}'); limit="+$4 %" ;;
+    " MiB") shown=$(awk -v m="$2" 'BEGIN {printf "%.1f MiB", m}'); limit="$4 MiB" ;;
     *) shown=$(awk -v m="$2" -v u="$5" 'BEGIN {printf "%.3f%s", m, u}'); limit="$4$5" ;;
     esac
     TARGET_ROWS+=("| $(cell "$1") | $shown | $3 $limit | **$verdict** |")
