@@ -1277,6 +1277,22 @@ impl Drop for StorageCleanup {
     }
 }
 
+/// `podman run` with the flags these machines need, printing /etc/os-release.
+fn podman_run_cat_os_release(image: &str) -> Output {
+    run_ok(
+        Command::new("podman")
+            .args(["run", "--rm", "--runtime", "runc", "--network", "none"])
+            .args([
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=1024:1024",
+            ])
+            .arg(image)
+            .args(["/bin/sh", "-c", "cat /etc/os-release"]),
+    )
+}
+
 fn podman_inspect(reference: &str) -> Value {
     let v = stdout_json(
         Command::new("podman")
@@ -1319,18 +1335,7 @@ fn podman_checks(img: &Image, name: &str, cleanup: &mut StorageCleanup) {
     run_ok(Command::new("podman").arg("tag").arg(&id).arg(&local));
     cleanup.images.push(local.clone());
 
-    let out = run_ok(
-        Command::new("podman")
-            .args(["run", "--rm", "--runtime", "runc", "--network", "none"])
-            .args([
-                "--ulimit",
-                "nofile=1024:1024",
-                "--ulimit",
-                "nproc=1024:1024",
-            ])
-            .arg(&local)
-            .args(["/bin/sh", "-c", "cat /etc/os-release"]),
-    );
+    let out = podman_run_cat_os_release(&local);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         img.fixture.os_release,
@@ -1788,18 +1793,7 @@ fn interop_oci_archive() {
     let insp = podman_inspect(&local);
     assert_eq!(s(&insp, "/Id"), config_hex, "podman load: image ID");
     assert_eq!(s(&insp, "/Created"), CREATED, "podman load: Created");
-    let out = run_ok(
-        Command::new("podman")
-            .args(["run", "--rm", "--runtime", "runc", "--network", "none"])
-            .args([
-                "--ulimit",
-                "nofile=1024:1024",
-                "--ulimit",
-                "nproc=1024:1024",
-            ])
-            .arg(&local)
-            .args(["/bin/sh", "-c", "cat /etc/os-release"]),
-    );
+    let out = podman_run_cat_os_release(&local);
     assert_eq!(String::from_utf8_lossy(&out.stdout), fixture.os_release);
     run_ok(Command::new("podman").args(["rmi", "--force"]).arg(&local));
 
