@@ -622,6 +622,9 @@ fn import_layer(
     };
 
     let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(QUEUE);
+    // Chunks go back to the decoder once consumed, so the steady state
+    // allocates (and zero-fills) nothing.
+    let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(QUEUE + 2);
     let mut diff = Sha256Counter::new();
     let mut scanner = TarScanner::new();
     scanner.observe(Box::new(PlatformObserver::new(tally.clone())));
@@ -664,7 +667,8 @@ fn import_layer(
             };
             let mut dec = Decoder::new(format, tapped, decode_opts).map_err(decode_err)?;
             loop {
-                let mut buf = vec![0u8; CHUNK];
+                let mut buf = free_rx.try_recv().unwrap_or_default();
+                buf.resize(CHUNK, 0);
                 let mut filled = 0;
                 // Fill whole chunks so the consumer does fewer, larger writes.
                 while filled < CHUNK {
@@ -737,6 +741,8 @@ fn import_layer(
                         })
                     })?;
                 }
+                // A full return queue just means the decoder has enough spares.
+                let _ = free_tx.try_send(chunk);
             }
             Ok(())
         })();
