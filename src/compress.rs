@@ -55,6 +55,14 @@ const XZ_MAGIC: &[u8] = &[0xfd, b'7', b'z', b'X', b'Z', 0x00];
 ///
 /// Never looks at a file name. Returns `None` for anything unsupported.
 pub fn detect(head: &[u8]) -> Option<Compression> {
+    // A tar header's checksum first: a member named "BZh9…" is still a tar,
+    // while compressed data practically never carries a valid tar checksum.
+    if head.len() >= SNIFF_LEN
+        && !head[..SNIFF_LEN].iter().all(|&b| b == 0)
+        && looks_like_tar(&head[..SNIFF_LEN])
+    {
+        return Some(Compression::None);
+    }
     if head.starts_with(&[0x1f, 0x8b]) {
         return Some(Compression::Gzip);
     }
@@ -475,6 +483,11 @@ mod tests {
         let mut bad = *h.as_bytes();
         bad[0] = b'b';
         assert_eq!(detect(&bad), None);
+        // A tar whose first member is named like bzip2 magic is a tar.
+        let mut bz = tar::Header::new_ustar();
+        bz.set_path("BZh9notes").unwrap();
+        bz.set_cksum();
+        assert_eq!(detect(bz.as_bytes()), Some(Compression::None));
         assert!(
             describe_unknown(b"PK\x03\x04abcd")
                 .starts_with("50 4b 03 04 61 62 63 64 \"PK..abcd\", a zip")

@@ -380,6 +380,7 @@ fn import_into(
     }
     blobs.push(config_blob);
     blobs.push(manifest_blob);
+    layout.check_index()?;
     layout.publish(blobs)?;
     let desc = image::index_descriptor(
         &manifest_ref.digest,
@@ -603,6 +604,19 @@ fn import_layer(
     // Same format and no level asked for: keep the input's bytes as the blob.
     let passthrough =
         target == format && (opts.level.is_none() || opts.compression == LayerCompression::Auto);
+    let mut level_warning = None;
+    if let Some(level) = opts.level {
+        if target == Compression::Gzip && !passthrough && !(1..=9).contains(&level) {
+            return Err(Error::Usage(format!(
+                "--level {level} is out of range 1..=9 for the gzip layer made from {name} ({format} input)"
+            )));
+        }
+        if passthrough {
+            level_warning = Some(format!(
+                "--level {level} not applied: the {format} input is kept as the layer as is (use --compression {format} to re-encode it)"
+            ));
+        }
+    }
     let passthrough_blob = if passthrough {
         Some(layout.blob_writer()?)
     } else {
@@ -790,6 +804,7 @@ fn import_layer(
         }
     }
     let mut layer_warnings = summary.warnings.clone();
+    layer_warnings.extend(level_warning);
     layer_warnings.extend(findings.warnings());
     let diff_id = diff.finish();
     let blob = match (decoded.passthrough, encoder) {

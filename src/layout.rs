@@ -47,7 +47,7 @@ struct Registry {
     /// Temp files (or directories) that exist and are not yet published.
     temps: Vec<PathBuf>,
     /// Layouts this process is creating: (root, whether it made the directory).
-    fresh: Vec<(PathBuf, bool)>,
+    fresh: Vec<(PathBuf, usize)>,
     /// Layouts between the first blob rename and the `index.json` update.
     committing: usize,
     /// Layouts whose `index.json` this process has updated.
@@ -184,7 +184,8 @@ pub struct Layout {
     root: PathBuf,
     /// We made the directory (or found it empty): on failure we remove what we added.
     fresh: bool,
-    created_dir: bool,
+    /// Directory levels this run created: the root and any missing parents.
+    created_dirs: usize,
     /// Between the first blob rename and the end of the `index.json` update.
     committing: AtomicBool,
 }
@@ -195,7 +196,7 @@ impl Layout {
     /// A directory that exists, is not empty and has no `oci-layout` file is
     /// refused: it is probably not meant to be written into.
     pub fn open_or_create(root: &Path) -> Result<Layout> {
-        let mut created_dir = false;
+        let mut created_dir = 0usize;
         match fs::metadata(root) {
             Ok(m) if !m.is_dir() => {
                 return Err(Error::NotALayout {
@@ -204,8 +205,14 @@ impl Layout {
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Count the levels that do not exist yet, to remove exactly
+                // those again if this import fails.
+                created_dir = root
+                    .ancestors()
+                    .filter(|a| !a.as_os_str().is_empty())
+                    .take_while(|a| !a.exists())
+                    .count();
                 fs::create_dir_all(root).at(root)?;
-                created_dir = true;
             }
             Err(e) => {
                 return Err(Error::Io {
@@ -239,7 +246,7 @@ impl Layout {
         let layout = Layout {
             root: root.to_path_buf(),
             fresh,
-            created_dir,
+            created_dirs: created_dir,
             committing: AtomicBool::new(false),
         };
         let blobs = layout.blobs_dir();
@@ -425,6 +432,17 @@ impl Layout {
         result
     }
 
+    /// Refuse early (before any blob is published) an existing `index.json`
+    /// that the merge would refuse; the merge re-reads it under the lock.
+    pub fn check_index(&self) -> Result<()> {
+        let path = self.root.join("index.json");
+        match fs::read(&path) {
+            Ok(bytes) => parse_index(&path, &bytes).map(|_| ()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::Io { path, source: e }),
+        }
+    }
+
     /// Replace `dest` with `bytes` atomically: temp file, fsync, rename, fsync dir.
     pub fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
         let tmp = self.temp_path();
@@ -449,7 +467,7 @@ impl Layout {
     /// a layout this run created is removed again if nothing else landed in it.
     pub fn abandon(self) {
         if self.fresh {
-            abandon_fresh(&self.root, self.created_dir);
+            abandon_fresh(&self.root, self.created_dirs);
         }
     }
 
@@ -492,7 +510,7 @@ impl Drop for Layout {
 
 /// Remove a layout this run was creating, if nothing else landed in it:
 /// no `index.json`, no blob, no other writer's temp file.
-fn abandon_fresh(root: &Path, created_dir: bool) {
+fn abandon_fresh(root: &Path, created_dirs: usize) {
     let lock = match File::open(root) {
         Ok(f) => f,
         Err(_) => return,
@@ -518,8 +536,12 @@ fn abandon_fresh(root: &Path, created_dir: bool) {
             let _ = fs::remove_file(&index);
             let _ = fs::remove_dir(&blobs);
             let _ = fs::remove_dir(root.join("blobs"));
-            if created_dir {
-                let _ = fs::remove_dir(root);
+            // The root and the parents this run made, innermost first;
+            // remove_dir stops at the first that is not empty.
+            for dir in root.ancestors().take(created_dirs) {
+                if fs::remove_dir(dir).is_err() {
+                    break;
+                }
             }
         }
     }
@@ -542,7 +564,7 @@ fn lists_nothing(index: &Path) -> bool {
 }
 
 /// Whether the process that named a temp file `.ociimport-tmp-<pid>-...` still runs.
-fn owner_alive(name: &str) -> bool {
+pub(crate) fn owner_alive(name: &str) -> bool {
     let pid = name
         .strip_prefix(TEMP_PREFIX)
         .and_then(|r| r.split('-').next())

@@ -325,12 +325,14 @@ fn run_import(args: ImportArgs) -> ExitCode {
         CompressionArg::None => LayerCompression::None,
     };
     if let Some(level) = args.level {
+        // With auto the output format depends on the input; the library
+        // checks the level again once it knows (1-9 for gzip).
         let range = match compression {
-            LayerCompression::Zstd => 1..=22,
+            LayerCompression::Zstd | LayerCompression::Auto => 1..=22,
             LayerCompression::None => {
                 return usage("--level makes no sense with --compression none");
             }
-            _ => 1..=9,
+            LayerCompression::Gzip => 1..=9,
         };
         if !range.contains(&level) {
             return usage(&format!(

@@ -40,10 +40,8 @@ pub struct LayerReport {
     /// The input bytes were kept as the blob, unchanged.
     pub passthrough: bool,
     /// Checksums of the input that were verified, e.g. `sha512 (DIGESTS)`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checksums_verified: Vec<String>,
     /// Warnings about this input (accepted oddities).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
@@ -69,7 +67,6 @@ pub struct ImportReport {
     /// Layers, in order.
     pub layers: Vec<LayerReport>,
     /// Warnings for the whole import.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 

@@ -14,6 +14,9 @@ use tar::{EntryType, Header};
 /// Tar block size.
 const BLOCK: usize = 512;
 
+/// 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
+const MAX_RFC3339_SECS: i64 = 253_402_300_799;
+
 /// Largest PAX or GNU long-name record we accept. Real ones are a few hundred
 /// bytes; anything larger is hostile or broken and is refused before any
 /// allocation of its size.
@@ -354,9 +357,29 @@ impl TarScanner {
                 .unwrap_or(0),
         };
         let mode = header.mode().unwrap_or(0);
-        // Hard links, symlinks, devices and directories carry no data even if
-        // a size is stored (GNU tar writes 0; some writers don't). Follow what
-        // Go's archive/tar and GNU tar do: skip exactly the stored size.
+        // Go's archive/tar (podman, skopeo, umoci, docker) and Python's
+        // tarfile skip no data after a link, directory, device or FIFO header
+        // whatever size it states; a reader that honours the size would skip
+        // bytes the others read as entries. Such an archive means different
+        // things to different consumers, so it is refused.
+        let header_only = matches!(
+            kind,
+            EntryType::Link
+                | EntryType::Symlink
+                | EntryType::Directory
+                | EntryType::Char
+                | EntryType::Block
+                | EntryType::Fifo
+        );
+        if header_only && size > 0 {
+            let name = String::from_utf8_lossy(&path).into_owned();
+            return Err(self.fail(
+                start,
+                format!(
+                    "entry '{name}' is a {kind:?} header that claims {size} bytes of data; consumers disagree on whether to skip them, so the archive is refused"
+                ),
+            ));
+        }
         let entry = EntryHeader {
             path,
             link,
@@ -367,7 +390,12 @@ impl TarScanner {
             offset: start,
         };
         self.summary.entries += 1;
-        self.summary.newest_mtime = Some(self.summary.newest_mtime.map_or(mtime, |m| m.max(mtime)));
+        // A single absurd mtime (base-256 or PAX) must not push `created`
+        // beyond what RFC 3339 can express; such entries do not vote.
+        if (0..=MAX_RFC3339_SECS).contains(&mtime) {
+            self.summary.newest_mtime =
+                Some(self.summary.newest_mtime.map_or(mtime, |m| m.max(mtime)));
+        }
         for (obs, watching) in self.observers.iter_mut().zip(self.watching.iter_mut()) {
             *watching = obs.entry(&entry);
         }
@@ -736,6 +764,42 @@ mod tests {
         h.set_cksum();
         let e = scan_in_chunks(h.as_bytes(), 512).unwrap_err();
         assert!(e.reason.contains("exceeds the limit"), "{}", e.reason);
+    }
+
+    #[test]
+    fn header_only_types_with_data_are_refused() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = Header::new_ustar();
+        h.set_entry_type(EntryType::Symlink);
+        h.set_path("link").unwrap();
+        h.set_link_name("target").unwrap();
+        h.set_size(512);
+        h.set_cksum();
+        b.append(&h, &[0u8; 512][..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let e = scan_in_chunks(&tar, 512).unwrap_err();
+        assert_eq!(e.offset, 0);
+        assert!(
+            e.reason
+                .contains("'link' is a Symlink header that claims 512 bytes"),
+            "{}",
+            e.reason
+        );
+    }
+
+    #[test]
+    fn absurd_mtimes_do_not_vote_for_created() {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, mtime) in [("a", 1_700_000_000u64), ("b", 99_999_999_999_999)] {
+            let mut h = Header::new_gnu();
+            h.set_size(0);
+            h.set_mtime(mtime);
+            h.set_path(name).unwrap();
+            h.set_cksum();
+            b.append(&h, &b""[..]).unwrap();
+        }
+        let s = scan_in_chunks(&b.into_inner().unwrap(), 512).unwrap();
+        assert_eq!(s.newest_mtime, Some(1_700_000_000));
     }
 
     #[test]

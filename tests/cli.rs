@@ -581,3 +581,68 @@ fn lint_warns_about_path_hazards_and_strict_refuses_them() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!tmp.path().join("fresh").exists());
 }
+
+#[test]
+fn review_findings_stay_fixed() {
+    let tar = rootfs_tar();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("r.tar"), &tar).unwrap();
+
+    // A symlink header that claims data: Go readers would extract the
+    // "data" as entries we never saw, so the archive is refused.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_path("link").unwrap();
+    h.set_link_name("target").unwrap();
+    h.set_size(1024);
+    h.set_cksum();
+    b.append(&h, &[0u8; 1024][..]).unwrap();
+    std::fs::write(tmp.path().join("hidden.tar"), b.into_inner().unwrap()).unwrap();
+    let o = run(tmp.path(), &["hidden.tar", "-o", "h"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("claims 1024 bytes of data"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("h").exists());
+
+    // An index.json the merge refuses: no blob is published either.
+    import_json(tmp.path(), "r.tar", &["-o", "bad"]);
+    std::fs::write(
+        tmp.path().join("bad/index.json"),
+        br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:zz"}]}"#,
+    )
+    .unwrap();
+    let before = snapshot(&tmp.path().join("bad"));
+    std::fs::write(tmp.path().join("z.tar.gz"), gzip_bytes(&tar)).unwrap();
+    let o = run(tmp.path(), &["z.tar.gz", "-o", "bad", "-t", "other"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("manifests[0]"), "{}", stderr(&o));
+    assert_eq!(snapshot(&tmp.path().join("bad")), before);
+
+    // Parents created for a refused import are removed again.
+    let o = run(tmp.path(), &["hidden.tar", "-o", "deep/a/b/c"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!tmp.path().join("deep").exists());
+
+    // --level with auto: checked against the real target, ignored (with a
+    // warning) for a layer kept as is.
+    let o = run(
+        tmp.path(),
+        &["z.tar.gz", "-o", "lv", "--level", "9", "--json"],
+    );
+    let r = report(&o);
+    assert_eq!(r["layers"][0]["passthrough"], true);
+    assert!(
+        stderr(&o).contains("--level 9 not applied"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(tmp.path().join("r.tar.xz"), xz_bytes(&tar)).unwrap();
+    let o = run(tmp.path(), &["r.tar.xz", "-o", "lv2", "--level", "15"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("out of range 1..=9"), "{}", stderr(&o));
+    assert!(!tmp.path().join("lv2").exists());
+}

@@ -190,7 +190,7 @@ fn platform_arm64_is_detected_from_elf_headers_in_the_same_pass() {
         index["manifests"][0]["platform"],
         json!({"os": "linux", "architecture": "arm64", "variant": "v8"})
     );
-    assert!(r.get("warnings").is_none(), "{r}");
+    assert_eq!(r["warnings"], serde_json::json!([]), "{r}");
     let err = stderr(&o);
     assert!(!err.contains("warning"), "{err}");
     assert!(
@@ -217,7 +217,7 @@ fn platform_riscv64_is_detected_without_variant() {
     let cfg = config_of(&tmp.path().join("rv"), &r);
     assert_eq!(cfg["architecture"], "riscv64");
     assert!(cfg.get("variant").is_none(), "{cfg}");
-    assert!(r.get("warnings").is_none(), "{r}");
+    assert_eq!(r["warnings"], serde_json::json!([]), "{r}");
 }
 
 #[test]
@@ -253,7 +253,7 @@ fn platform_flags_override_detection() {
         assert_eq!(cfg["architecture"], want["architecture"], "{args:?}");
         assert_eq!(cfg["os"], want["os"], "{args:?}");
         assert_eq!(cfg.get("variant"), want.get("variant"), "{args:?}");
-        assert!(r.get("warnings").is_none(), "{args:?}: {r}");
+        assert_eq!(r["warnings"], serde_json::json!([]), "{args:?}: {r}");
     }
 }
 
@@ -654,7 +654,11 @@ fn expect_sha256_sha512_and_blake2b512() {
     let xz = with_existing_layout(tmp.path());
     // Without a check nothing is reported as verified.
     let (_, r) = import(tmp.path(), &["rootfs.tar.xz", "-q", "-o", "plain"]);
-    assert!(r["layers"][0].get("checksums_verified").is_none(), "{r}");
+    assert_eq!(
+        r["layers"][0]["checksums_verified"],
+        serde_json::json!([]),
+        "{r}"
+    );
     for (algo, hexd) in [
         ("sha256", sha256_hex(&xz)),
         ("sha512", sha512_hex(&xz)),
