@@ -99,6 +99,7 @@ pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
     let mut ins = Inspector {
         root: layout,
         layers: HashMap::new(),
+        seen: std::collections::HashSet::new(),
     };
     let mut out = Vec::new();
     let mut found = false;
@@ -188,6 +189,9 @@ struct Inspector<'a> {
     root: &'a Path,
     /// Layer measurements by digest and declared compression: shared layers are decoded once.
     layers: HashMap<(String, Option<Compression>), LayerScan>,
+    /// Documents already described, by digest and tag: an index that lists a
+    /// child many times (nested) must not multiply the work or the output.
+    seen: std::collections::HashSet<(String, Option<String>)>,
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> Error {
@@ -224,6 +228,12 @@ impl Inspector<'_> {
         out: &mut Vec<ImageInfo>,
     ) -> Result<()> {
         let desc = self.descriptor(d, from, "descriptor")?;
+        if !self
+            .seen
+            .insert((desc.digest.clone(), tag.map(str::to_string)))
+        {
+            return Ok(());
+        }
         match doc_kind(&desc.media_type) {
             DocKind::Manifest { docker } => {
                 if let Some(info) = self.image(&desc, tag, via, docker)? {

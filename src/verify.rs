@@ -600,7 +600,17 @@ struct Checker<'a> {
     layers: HashMap<(String, Compression), LayerScan>,
     manifests_seen: HashSet<String>,
     indexes_seen: HashSet<String>,
+    /// Documents already checked (digest, size, media type) → where first
+    /// seen and whether that check found problems. An index may list the
+    /// same child many times, nested: each is checked once, so a small
+    /// hostile layout cannot multiply the work.
+    checked: HashMap<(String, u64, String), (String, bool)>,
+    /// Descriptors followed so far, against [`MAX_VISITS`].
+    visits: usize,
 }
+
+/// Descriptors `verify` follows before it stops with a problem.
+const MAX_VISITS: usize = 100_000;
 
 impl<'a> Checker<'a> {
     fn new(root: &'a Path) -> Self {
@@ -615,6 +625,8 @@ impl<'a> Checker<'a> {
             layers: HashMap::new(),
             manifests_seen: HashSet::new(),
             indexes_seen: HashSet::new(),
+            checked: HashMap::new(),
+            visits: 0,
         }
     }
 
@@ -813,6 +825,35 @@ impl<'a> Checker<'a> {
     }
 
     fn check_entry(&mut self, scope: &str, desc: &Desc, depth: usize) {
+        let key = (desc.digest.clone(), desc.size, desc.media_type.clone());
+        if let Some((first, bad)) = self.checked.get(&key).cloned() {
+            if bad {
+                self.problem(
+                    scope,
+                    Some(&desc.digest),
+                    format!("the same document as {first}, which has problems (see above)"),
+                );
+            }
+            return;
+        }
+        self.visits += 1;
+        if self.visits == MAX_VISITS + 1 {
+            self.problem(
+                scope,
+                Some(&desc.digest),
+                format!("more than {MAX_VISITS} descriptors; the rest were not checked"),
+            );
+        }
+        if self.visits > MAX_VISITS {
+            return;
+        }
+        let before = self.report.problems.len();
+        self.check_entry_once(scope, desc, depth);
+        let bad = self.report.problems.len() > before;
+        self.checked.insert(key, (scope.to_string(), bad));
+    }
+
+    fn check_entry_once(&mut self, scope: &str, desc: &Desc, depth: usize) {
         match doc_kind(&desc.media_type) {
             DocKind::Manifest { docker } => self.check_manifest(scope, desc, docker),
             DocKind::Index => self.check_nested_index(scope, desc, depth),

@@ -646,3 +646,53 @@ fn review_findings_stay_fixed() {
     assert!(stderr(&o).contains("out of range 1..=9"), "{}", stderr(&o));
     assert!(!tmp.path().join("lv2").exists());
 }
+
+/// An index that lists the same child many times, nested, is checked and
+/// described once per document, not once per path (30³ paths here).
+#[test]
+fn nested_fan_out_indexes_are_visited_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(testdata("rootfs.tar"), tmp.path().join("r.tar")).unwrap();
+    let r = import_json(tmp.path(), "r.tar", &["-o", "fan", "--arch", "amd64"]);
+    let layout = tmp.path().join("fan");
+    let mut child = serde_json::json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": r["manifest"]["digest"],
+        "size": r["manifest"]["size"],
+    });
+    for _ in 0..3 {
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": vec![child.clone(); 30],
+        });
+        let bytes = serde_json::to_vec(&index).unwrap();
+        let digest = sha256(&bytes);
+        std::fs::write(
+            layout.join("blobs/sha256").join(&digest["sha256:".len()..]),
+            &bytes,
+        )
+        .unwrap();
+        child = serde_json::json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest,
+            "size": bytes.len(),
+        });
+    }
+    child["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": "fan"});
+    let top = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [child],
+    });
+    std::fs::write(layout.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+
+    let o = run(tmp.path(), &["verify", "fan"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("1 manifest, 3 image indexes"), "{out}");
+    let o = run(tmp.path(), &["inspect", "fan", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let images: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(images.as_array().map(Vec::len), Some(1), "{images}");
+}
