@@ -132,17 +132,8 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         // Work directories of archive runs that died (kill -9) hold a whole
-        // copy of their layers: remove those whose process is gone.
-        if let Ok(rd) = fs::read_dir(parent) {
-            for e in rd.filter_map(|e| e.ok()) {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let ours =
-                    name.starts_with(crate::layout::TEMP_PREFIX) && name.contains("-archive-");
-                if ours && e.path().is_dir() && !crate::layout::owner_alive(&name) {
-                    let _ = fs::remove_dir_all(e.path());
-                }
-            }
-        }
+        // copy of their layers.
+        crate::layout::clean_stale_temps_in(parent);
         let path = parent.join(format!(
             "{}{}-archive-{nanos:x}",
             crate::layout::TEMP_PREFIX,

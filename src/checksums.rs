@@ -656,13 +656,13 @@ impl MultiHasher {
     pub fn finish(self) -> Vec<(Algorithm, String)> {
         let mut v = Vec::new();
         if let Some(h) = self.sha256 {
-            v.push((Algorithm::Sha256, to_hex(&h.finalize())));
+            v.push((Algorithm::Sha256, crate::hashing::hex(&h.finalize())));
         }
         if let Some(h) = self.sha512 {
-            v.push((Algorithm::Sha512, to_hex(&h.finalize())));
+            v.push((Algorithm::Sha512, crate::hashing::hex(&h.finalize())));
         }
         if let Some(h) = self.blake2b512 {
-            v.push((Algorithm::Blake2b512, to_hex(&h.finalize())));
+            v.push((Algorithm::Blake2b512, crate::hashing::hex(&h.finalize())));
         }
         v
     }
@@ -677,17 +677,6 @@ impl io::Write for MultiHasher {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// Lowercase hex of `bytes`.
-fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
 }
 
 /// Checks every expectation against the computed digests.

@@ -55,11 +55,10 @@ const XZ_MAGIC: &[u8] = &[0xfd, b'7', b'z', b'X', b'Z', 0x00];
 ///
 /// Never looks at a file name. Returns `None` for anything unsupported.
 pub fn detect(head: &[u8]) -> Option<Compression> {
-    // A tar header's checksum first: a member named "BZh9…" is still a tar,
-    // while compressed data practically never carries a valid tar checksum.
-    if head.len() >= SNIFF_LEN
-        && !head[..SNIFF_LEN].iter().all(|&b| b == 0)
-        && looks_like_tar(&head[..SNIFF_LEN])
+    // A tar header first: a member named "BZh9…" is still a tar, while
+    // compressed data practically never carries a valid tar checksum.
+    if let Some(block) = head.get(..SNIFF_LEN)
+        && looks_like_tar(block)
     {
         return Some(Compression::None);
     }
@@ -79,29 +78,17 @@ pub fn detect(head: &[u8]) -> Option<Compression> {
     if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
         return Some(Compression::Bzip2);
     }
-    if head.len() >= SNIFF_LEN && looks_like_tar(&head[..SNIFF_LEN]) {
-        return Some(Compression::None);
-    }
     None
 }
 
-/// A first block that is a tar header with a valid checksum.
+/// A first block that is a tar header with a valid checksum (the scanner's
+/// own test), or all zeros: an archive that starts with the end marker is
+/// left to the tar scanner to refuse with a precise message.
 fn looks_like_tar(block: &[u8]) -> bool {
-    if block.iter().all(|&b| b == 0) {
-        // An archive that starts with the end marker: let the tar scanner
-        // refuse it with a precise message rather than calling it unknown.
-        return true;
+    match <&[u8; SNIFF_LEN]>::try_from(block) {
+        Ok(b) => b.iter().all(|&x| x == 0) || crate::tarscan::checksum_ok(b),
+        Err(_) => false,
     }
-    let header = tar::Header::from_byte_slice(block);
-    let Ok(stored) = header.cksum() else {
-        return false;
-    };
-    let sum: u32 = block
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| u32::from(if (148..156).contains(&i) { b' ' } else { b }))
-        .sum();
-    stored == sum
 }
 
 /// Name formats we recognise but cannot take, to make the refusal useful.

@@ -29,7 +29,7 @@ use crate::hashing::{CountReader, HashReader, Measured, Sha256Counter, TapReader
 use crate::image::{self, ImageMeta, LayerRef, Platform};
 use crate::layout::{BlobWriter, Layout, PendingBlob};
 use crate::report::{BlobRef, ImportReport, LayerReport};
-use crate::tarscan::{TarScanner, TarSummary};
+use crate::tarscan::TarScanner;
 
 /// Size of the chunks passed from the decoder to the hashing/encoding side.
 const CHUNK: usize = 256 * 1024;
@@ -150,7 +150,7 @@ pub struct ImportOptions {
 #[derive(Debug, Default)]
 pub struct Progress {
     /// Input bytes read in the current input.
-    pub bytes: AtomicU64,
+    pub bytes: Arc<AtomicU64>,
     /// Size of the current input, 0 when unknown (a pipe).
     pub total: AtomicU64,
     /// What is happening now, e.g. "reading rootfs.tar.xz (1/2)".
@@ -270,7 +270,10 @@ pub fn validate_tag(tag: &str) -> std::result::Result<(), String> {
 struct LayerOutcome {
     report: LayerReport,
     blob: PendingBlob,
-    summary: TarSummary,
+    /// The layer's encoding (its media type follows from it).
+    format: Compression,
+    /// Newest entry mtime, for the default `created`.
+    newest_mtime: Option<i64>,
 }
 
 /// Import `inputs` as the layers of one image into the layout `opts.output`.
@@ -290,14 +293,14 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportRepo
         ));
     }
     // Check what can be checked before any input is read.
-    image_config(opts)?;
+    let config = image_config(opts)?;
     if opts.checksum_file.is_some() && inputs.iter().any(|i| matches!(i, InputSource::Stdin)) {
         return Err(Error::Usage(
             "standard input has no name to look up in --checksums; use --expect ALGO:HEX".into(),
         ));
     }
     let layout = Layout::open_or_create(&opts.output)?;
-    match import_into(&layout, inputs, opts) {
+    match import_into(&layout, inputs, opts, config) {
         Ok(r) => Ok(r),
         Err(e) => {
             layout.abandon();
@@ -310,6 +313,7 @@ fn import_into(
     layout: &Layout,
     inputs: &[InputSource],
     opts: &ImportOptions,
+    config: oci_spec::image::Config,
 ) -> Result<ImportReport> {
     let tally = Arc::new(Mutex::new(PlatformTally::new()));
     let mut outcomes = Vec::new();
@@ -335,11 +339,7 @@ fn import_into(
     let layers: Vec<LayerRef> = outcomes
         .iter()
         .map(|o| LayerRef {
-            media_type: image::layer_media_type(match o.report.media_type.as_str() {
-                t if t.ends_with("+gzip") => Compression::Gzip,
-                t if t.ends_with("+zstd") => Compression::Zstd,
-                _ => Compression::None,
-            }),
+            media_type: image::layer_media_type(o.format),
             digest: o.report.digest.clone(),
             size: o.report.size,
             diff_id: o.report.diff_id.clone(),
@@ -354,7 +354,7 @@ fn import_into(
     let meta = ImageMeta {
         platform: platform.clone(),
         created: created.clone(),
-        config: Some(image_config(opts)?),
+        config: Some(config),
         annotations: opts.annotations.clone(),
     };
     let config = image::config_json(&meta, &layers)?;
@@ -432,7 +432,7 @@ fn created_time(opts: &ImportOptions, outcomes: &[LayerOutcome]) -> Result<(Stri
     }
     let newest = outcomes
         .iter()
-        .filter_map(|o| o.summary.newest_mtime)
+        .filter_map(|o| o.newest_mtime)
         .max()
         .unwrap_or(0);
     let t = image::format_unix(newest.max(0)).unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
@@ -565,12 +565,11 @@ fn import_layer(
         InputSource::Stdin => 0,
     };
     progress.total.store(total, Ordering::Relaxed);
-    let counter = Arc::new(AtomicU64::new(0));
+    // One count of the input read so far: the progress display shows it and
+    // decode errors report it as the offset.
+    let counter = progress.bytes.clone();
     let raw = CountReader::new(
-        ProgressReader {
-            inner: PathErrors::new(input.open()?, src_path.clone()),
-            progress: progress.clone(),
-        },
+        PathErrors::new(input.open()?, src_path.clone()),
         counter.clone(),
     );
     let mut hashed = HashReader::new(raw);
@@ -661,8 +660,8 @@ fn import_layer(
     let name_ref = &name;
     let counter_ref = &counter;
 
-    let (decoded, consumed) = std::thread::scope(|s| -> Result<(DecodeEnd, Result<()>)> {
-        let decoder = s.spawn(move || -> Result<DecodeEnd> {
+    let decoded = std::thread::scope(|s| -> Result<DecodeEnd> {
+        let decoder = s.spawn(move || -> Result<Option<DecodeEnd>> {
             let replay = Cursor::new(head).chain(hashed);
             let tapped = TapReader::new(
                 replay,
@@ -701,8 +700,8 @@ fn import_layer(
                 }
                 buf.truncate(filled);
                 if tx.send(buf).is_err() {
-                    // The consumer stopped (it found a problem); it reports why.
-                    return Err(Error::Usage("consumer stopped".into()));
+                    // The consumer stopped: its error is the one to report.
+                    return Ok(None);
                 }
             }
             drop(tx);
@@ -722,12 +721,12 @@ fn import_layer(
             let (_, hashed) = replay.into_inner();
             let (_, input_measured) = hashed.finish();
             let computed = tap.checksums.take().map(|h| h.finish());
-            let passthrough = tap.take_blob().map(|b| b.finish()).transpose()?;
-            Ok(DecodeEnd {
+            let passthrough = tap.blob.take().map(|b| b.finish()).transpose()?;
+            Ok(Some(DecodeEnd {
                 input: input_measured,
                 passthrough,
                 computed,
-            })
+            }))
         });
 
         // Consumer: the same bytes feed the DiffID, the tar scanner and the encoder.
@@ -769,14 +768,17 @@ fn import_layer(
                 source: io::Error::other("the decoder thread failed"),
             }),
         };
-        match (decoded, consumed) {
-            // A consumer error is the root cause when the producer only saw the hang-up.
-            (Err(Error::Usage(_)), Err(e)) => Err(e),
-            (Err(e), _) => Err(e),
-            (Ok(d), c) => Ok((d, c)),
+        // A decode error is the root cause of everything after it; the
+        // producer only stops early (None) because the consumer failed.
+        match (decoded?, consumed) {
+            (Some(d), Ok(())) => Ok(d),
+            (_, Err(e)) => Err(e),
+            (None, Ok(())) => Err(Error::Io {
+                path: src_path.clone(),
+                source: io::Error::other("the decoder stopped before the end of the input"),
+            }),
         }
     })?;
-    consumed?;
     let mut verified = Vec::new();
     if let Some(computed) = &decoded.computed {
         checksums::check(expected, computed).map_err(|source| Error::Checksum {
@@ -803,7 +805,8 @@ fn import_layer(
             });
         }
     }
-    let mut layer_warnings = summary.warnings.clone();
+    let newest_mtime = summary.newest_mtime;
+    let mut layer_warnings = summary.warnings;
     layer_warnings.extend(level_warning);
     layer_warnings.extend(findings.warnings());
     let diff_id = diff.finish();
@@ -843,7 +846,8 @@ fn import_layer(
             warnings: layer_warnings,
         },
         blob,
-        summary,
+        format: target,
+        newest_mtime,
     })
 }
 
@@ -854,12 +858,6 @@ struct Tap {
     blob: Option<BlobWriter>,
     /// Hashers for `--expect`/`--checksums`.
     checksums: Option<MultiHasher>,
-}
-
-impl Tap {
-    fn take_blob(&mut self) -> Option<BlobWriter> {
-        self.blob.take()
-    }
 }
 
 impl Write for Tap {
@@ -877,20 +875,6 @@ impl Write for Tap {
             Some(b) => b.flush(),
             None => Ok(()),
         }
-    }
-}
-
-/// Publishes the bytes read so far to a progress display.
-struct ProgressReader<R> {
-    inner: R,
-    progress: Arc<Progress>,
-}
-
-impl<R: Read> Read for ProgressReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
     }
 }
 

@@ -473,23 +473,35 @@ impl Layout {
 
     /// Remove temp files left by runs that died (their lock is free).
     pub fn clean_stale_temps(&self) {
-        let Ok(rd) = fs::read_dir(&self.root) else {
-            return;
-        };
-        for entry in rd.filter_map(|e| e.ok()) {
-            if !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-                continue;
-            }
-            let path = entry.path();
-            let Ok(f) = OpenOptions::new().read(true).open(&path) else {
-                continue;
-            };
-            // A live writer holds the lock; only a dead one's file is free.
-            // The pid check closes the window between a writer creating its
-            // file and locking it.
-            if f.try_lock().is_ok() && !owner_alive(&entry.file_name().to_string_lossy()) {
-                let _ = fs::remove_file(&path);
-            }
+        clean_stale_temps_in(&self.root);
+    }
+}
+
+/// Remove the temp files and work directories in `dir` left by runs that
+/// died: a file whose lock is free and whose pid (in its name) is gone, a
+/// directory (an archive's work area) whose pid is gone.
+pub fn clean_stale_temps_in(dir: &Path) {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in rd.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(TEMP_PREFIX) || owner_alive(&name) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir_all(&path);
+            continue;
+        }
+        // A live writer holds the lock; the pid check above closes the window
+        // between a writer creating its file and locking it.
+        if OpenOptions::new()
+            .read(true)
+            .open(&path)
+            .is_ok_and(|f| f.try_lock().is_ok())
+        {
+            let _ = fs::remove_file(&path);
         }
     }
 }
@@ -564,7 +576,7 @@ fn lists_nothing(index: &Path) -> bool {
 }
 
 /// Whether the process that named a temp file `.ociimport-tmp-<pid>-...` still runs.
-pub(crate) fn owner_alive(name: &str) -> bool {
+fn owner_alive(name: &str) -> bool {
     let pid = name
         .strip_prefix(TEMP_PREFIX)
         .and_then(|r| r.split('-').next())
@@ -598,20 +610,26 @@ fn looks_like_our_fresh_layout(root: &Path) -> Result<bool> {
 }
 
 fn check_layout_version(path: &Path, bytes: &[u8]) -> Result<()> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| Error::BadLayout {
-        path: path.to_path_buf(),
-        reason: format!("not valid JSON: {e}"),
-    })?;
-    match v.get("imageLayoutVersion").and_then(Value::as_str) {
-        Some("1.0.0") => Ok(()),
-        Some(other) => Err(Error::BadLayout {
+    match layout_version_problem(bytes) {
+        None => Ok(()),
+        Some(reason) => Err(Error::BadLayout {
             path: path.to_path_buf(),
-            reason: format!("unsupported imageLayoutVersion {other:?} (expected \"1.0.0\")"),
+            reason,
         }),
-        None => Err(Error::BadLayout {
-            path: path.to_path_buf(),
-            reason: "no imageLayoutVersion".into(),
-        }),
+    }
+}
+
+/// What is wrong with an `oci-layout` file's content, if anything: the one
+/// judgement shared by the importer (which refuses) and `verify` (which reports).
+pub fn layout_version_problem(bytes: &[u8]) -> Option<String> {
+    let v: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => return Some(format!("not valid JSON: {e}")),
+    };
+    match v.get("imageLayoutVersion") {
+        Some(Value::String(s)) if s == "1.0.0" => None,
+        Some(other) => Some(format!("imageLayoutVersion is {other}, expected \"1.0.0\"")),
+        None => Some("has no imageLayoutVersion".into()),
     }
 }
 
@@ -684,7 +702,8 @@ fn empty_index() -> Map<String, Value> {
     m
 }
 
-fn ref_name(d: &Value) -> Option<&str> {
+/// The ref name (tag) annotation of an index descriptor.
+pub(crate) fn ref_name(d: &Value) -> Option<&str> {
     d.get("annotations")?.get(REF_NAME)?.as_str()
 }
 
@@ -851,7 +870,8 @@ mod tests {
         .unwrap();
         let e = Layout::open_or_create(d2.path()).unwrap_err();
         assert!(
-            e.to_string().contains("unsupported imageLayoutVersion"),
+            e.to_string()
+                .contains("imageLayoutVersion is \"2.0.0\", expected \"1.0.0\""),
             "{e}"
         );
     }

@@ -50,29 +50,17 @@ pub fn install() {
                 } else {
                     ""
                 };
-                // A private layout inside one of our temp directories (the
-                // work area of --format oci-archive) is not a publication.
-                let published: Vec<&std::path::Path> = cleanup
-                    .published
-                    .iter()
-                    .map(|p| p.as_path())
-                    .filter(|p| {
-                        !p.ancestors().any(|a| {
-                            a.file_name().is_some_and(|n| {
-                                n.to_string_lossy()
-                                    .starts_with(ociimport::layout::TEMP_PREFIX)
-                            })
-                        })
-                    })
-                    .collect();
-                if published.is_empty() {
+                if cleanup.published.is_empty() {
                     eprintln!(
                         "{clear}ociimport: interrupted ({}); temporary files removed, layout unchanged",
                         name(signal)
                     );
                 } else {
-                    let layouts: Vec<String> =
-                        published.iter().map(|p| p.display().to_string()).collect();
+                    let layouts: Vec<String> = cleanup
+                        .published
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect();
                     eprintln!(
                         "{clear}ociimport: interrupted ({}) after the image was published to {}; temporary files removed",
                         name(signal),

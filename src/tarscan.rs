@@ -586,7 +586,7 @@ fn trim_nul(b: &[u8]) -> &[u8] {
 
 /// The header checksum: the stored value must equal the byte sum with the
 /// checksum field counted as spaces (unsigned, or signed as some old tars wrote).
-fn checksum_ok(block: &[u8; BLOCK]) -> bool {
+pub(crate) fn checksum_ok(block: &[u8; BLOCK]) -> bool {
     let header = Header::from_byte_slice(block);
     let Ok(stored) = header.cksum() else {
         return false;

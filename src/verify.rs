@@ -304,10 +304,7 @@ fn blob_rel(digest: &str) -> String {
     }
 }
 
-/// The ref name annotation of a descriptor.
-pub(crate) fn ref_name(d: &Value) -> Option<&str> {
-    d.get("annotations")?.get(REF_NAME)?.as_str()
-}
+pub(crate) use crate::layout::ref_name;
 
 /// `os/architecture[/variant]` of a descriptor's platform.
 pub(crate) fn platform_label(d: &Value) -> Option<String> {
@@ -663,21 +660,8 @@ impl<'a> Checker<'a> {
                 return;
             }
         };
-        let v: Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                self.problem("oci-layout", None, format!("not valid JSON: {e}"));
-                return;
-            }
-        };
-        match v.get("imageLayoutVersion") {
-            Some(Value::String(s)) if s == "1.0.0" => {}
-            Some(other) => self.problem(
-                "oci-layout",
-                None,
-                format!("imageLayoutVersion is {other}, expected \"1.0.0\""),
-            ),
-            None => self.problem("oci-layout", None, "has no imageLayoutVersion"),
+        if let Some(problem) = crate::layout::layout_version_problem(&bytes) {
+            self.problem("oci-layout", None, problem);
         }
     }
 
@@ -696,12 +680,8 @@ impl<'a> Checker<'a> {
             }
         };
         let before = self.report.problems.len();
-        let v: Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                self.problem(OBJ, None, format!("not valid JSON: {e}"));
-                return;
-            }
+        let Some(v) = self.parse_json(OBJ, None, &bytes) else {
+            return;
         };
         let Some(entries) = self.index_doc(OBJ, None, &v) else {
             return;
@@ -883,12 +863,8 @@ impl<'a> Checker<'a> {
             self.report.indexes += 1;
         }
         let before = self.report.problems.len();
-        let v: Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                self.problem(&object, Some(digest), format!("not valid JSON: {e}"));
-                return;
-            }
+        let Some(v) = self.parse_json(&object, Some(digest), &bytes) else {
+            return;
         };
         let Some(entries) = self.index_doc(&object, Some(digest), &v) else {
             return;
@@ -922,6 +898,17 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Parse a document's bytes, reporting invalid JSON against `object`.
+    fn parse_json(&mut self, object: &str, digest: Option<&str>, bytes: &[u8]) -> Option<Value> {
+        match serde_json::from_slice(bytes) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problem(object, digest, format!("not valid JSON: {e}"));
+                None
+            }
+        }
+    }
+
     fn check_manifest(&mut self, scope: &str, desc: &Desc, docker: bool) {
         let object = format!("{scope}: manifest");
         let digest = desc.digest.as_str();
@@ -932,12 +919,8 @@ impl<'a> Checker<'a> {
             self.report.manifests += 1;
         }
         let before = self.report.problems.len();
-        let v: Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                self.problem(&object, Some(digest), format!("not valid JSON: {e}"));
-                return;
-            }
+        let Some(v) = self.parse_json(&object, Some(digest), &bytes) else {
+            return;
         };
         if !v.is_object() {
             self.problem(&object, Some(digest), "not a JSON object");
@@ -1066,13 +1049,7 @@ impl<'a> Checker<'a> {
         let digest = desc.digest.as_str();
         let bytes = self.json_blob(object, desc)?;
         let before = self.report.problems.len();
-        let v: Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                self.problem(object, Some(digest), format!("not valid JSON: {e}"));
-                return None;
-            }
-        };
+        let v = self.parse_json(object, Some(digest), &bytes)?;
         if !v.is_object() {
             self.problem(object, Some(digest), "not a JSON object");
             return None;
