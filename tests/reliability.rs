@@ -25,6 +25,21 @@ use serde_json::Value;
 const TEMP_PREFIX: &str = ".ociimport-tmp-";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
+/// Import testdata/rootfs.tar quietly into `layout` under `tag`.
+fn import_fixture(layout: &Path, tag: &str) -> std::process::Output {
+    run(
+        Path::new("."),
+        &[
+            testdata("rootfs.tar").to_str().unwrap(),
+            "-q",
+            "-o",
+            layout.to_str().unwrap(),
+            "-t",
+            tag,
+        ],
+    )
+}
+
 // ---------------------------------------------------------------- gating
 
 /// Slow fault-injection tests run only when asked to.
@@ -612,17 +627,7 @@ fn sigkill_at_random_moments_leaves_the_old_or_the_new_layout() {
         );
 
         // The next run removes the dead run's temp files and works.
-        let o = run(
-            Path::new("."),
-            &[
-                testdata("rootfs.tar").to_str().unwrap(),
-                "-q",
-                "-o",
-                dir.to_str().unwrap(),
-                "-t",
-                "next",
-            ],
-        );
+        let o = import_fixture(&dir, "next");
         assert_eq!(o.status.code(), Some(0), "{context}: {}", stderr(&o));
         assert_eq!(temps_in(&dir), Vec::<String>::new(), "{context}");
         stale_removed += temps.len();
@@ -708,17 +713,7 @@ fn the_next_run_removes_stale_temp_files_but_never_live_ones() {
     let live_temps = temps_of(&layout, live_pid);
 
     // A third run, to completion.
-    let o = run(
-        Path::new("."),
-        &[
-            testdata("rootfs.tar").to_str().unwrap(),
-            "-q",
-            "-o",
-            layout.to_str().unwrap(),
-            "-t",
-            "third",
-        ],
-    );
+    let o = import_fixture(&layout, "third");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for s in &stale {
         assert!(!layout.join(s).exists(), "stale {s} survived");
@@ -1614,17 +1609,7 @@ fn numbers_in_an_existing_index_survive_an_import() {
     let at = text.rfind('}').unwrap();
     text.insert_str(at, &format!(r#","x-numbers":[{}]"#, numbers.join(",")));
     fs::write(&index_path, &text).unwrap();
-    let o = run(
-        tmp.path(),
-        &[
-            testdata("rootfs.tar").to_str().unwrap(),
-            "-q",
-            "-o",
-            layout.to_str().unwrap(),
-            "-t",
-            "next",
-        ],
-    );
+    let o = import_fixture(&layout, "next");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let index: Value = serde_json::from_slice(&fs::read(&index_path).unwrap()).unwrap();
     let kept = index["x-numbers"].as_array().unwrap();
