@@ -1,12 +1,109 @@
-//! Digest strings: validated before they are ever used to build a path.
+//! Digests and blobs: the one "digest and size" type of the crate.
+//!
+//! A [`Digest`] is validated when it is made, so it can always become a
+//! path under `blobs/`: a digest such as `sha256:../../etc/passwd` never
+//! gets that far.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-/// Split and validate `algorithm:hex`.
-///
-/// Only the algorithms a layout can hold blobs for are accepted (sha256,
-/// sha512) with their exact lowercase-hex length, so a digest such as
-/// `sha256:../../etc/passwd` can never become a path.
+/// A validated content digest: `sha256:<64 lowercase hex>` or `sha512:<128 lowercase hex>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(pub(crate) String);
+
+impl Digest {
+    /// Parse and validate `algorithm:hex`.
+    ///
+    /// Only the algorithms a layout can hold blobs for are accepted, with
+    /// their exact lowercase-hex length.
+    pub fn parse(digest: &str) -> Result<Self> {
+        validate_digest(digest)?;
+        Ok(Digest(digest.to_string()))
+    }
+
+    /// The digest of a finished SHA-256 hasher's output.
+    pub(crate) fn sha256(raw: &[u8]) -> Self {
+        Digest(format!("sha256:{}", crate::hashing::hex(raw)))
+    }
+
+    /// The whole digest, `algorithm:hex`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The algorithm, e.g. `sha256`.
+    pub fn algorithm(&self) -> &str {
+        self.0.split_once(':').map_or("", |(a, _)| a)
+    }
+
+    /// The hex value.
+    pub fn hex(&self) -> &str {
+        self.0.split_once(':').map_or("", |(_, h)| h)
+    }
+
+    /// Where the blob with this digest lives in the layout at `root`.
+    pub fn blob_path(&self, root: &Path) -> PathBuf {
+        root.join("blobs").join(self.algorithm()).join(self.hex())
+    }
+
+    /// `blobs/ALGO/HEX`, relative to the layout root, for messages.
+    pub fn blob_rel(&self) -> String {
+        format!("blobs/{}/{}", self.algorithm(), self.hex())
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for Digest {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Digest::parse(s)
+    }
+}
+
+impl AsRef<str> for Digest {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Digest {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Digest {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// Bytes addressed by their digest: a layer blob, a config, a manifest, or
+/// an uncompressed tar stream (a DiffID and its length).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Blob {
+    /// The digest of the bytes.
+    pub digest: Digest,
+    /// How many bytes.
+    pub size: u64,
+}
+
+/// Split and validate `algorithm:hex` (see [`Digest::parse`]).
 pub fn validate_digest(digest: &str) -> Result<(&str, &str)> {
     let bad = |reason: &str| Error::InvalidDigest {
         digest: digest.to_string(),
@@ -37,9 +134,8 @@ pub fn validate_digest(digest: &str) -> Result<(&str, &str)> {
 
 /// The path of the blob with `digest` in the layout at `root`, validating
 /// the digest first so that it can never name anything outside `blobs/`.
-pub fn blob_path(root: &std::path::Path, digest: &str) -> Result<std::path::PathBuf> {
-    let (algo, hex) = validate_digest(digest)?;
-    Ok(root.join("blobs").join(algo).join(hex))
+pub fn blob_path(root: &Path, digest: &str) -> Result<PathBuf> {
+    Ok(Digest::parse(digest)?.blob_path(root))
 }
 
 #[cfg(test)]
@@ -50,8 +146,16 @@ mod tests {
     fn accepts_well_formed() {
         let d = format!("sha256:{}", "0a".repeat(32));
         assert_eq!(validate_digest(&d).unwrap(), ("sha256", &d[7..]));
+        let parsed = Digest::parse(&d).unwrap();
+        assert_eq!(parsed.algorithm(), "sha256");
+        assert_eq!(parsed.hex(), &d[7..]);
+        assert_eq!(
+            parsed.blob_path(Path::new("/l")),
+            PathBuf::from(format!("/l/blobs/sha256/{}", &d[7..]))
+        );
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), format!("\"{d}\""));
         let d = format!("sha512:{}", "f".repeat(128));
-        assert!(validate_digest(&d).is_ok());
+        assert_eq!(Digest::parse(&d).unwrap().algorithm(), "sha512");
     }
 
     #[test]
@@ -65,6 +169,7 @@ mod tests {
             &format!("sha256:{}/", "a".repeat(63)),
         ] {
             assert!(validate_digest(d).is_err(), "{d}");
+            assert!(Digest::parse(d).is_err(), "{d}");
         }
         let e = validate_digest("sha256:../../etc/passwd").unwrap_err();
         assert!(e.to_string().contains("needs 64 hex digits"), "{e}");

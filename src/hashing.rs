@@ -10,14 +10,7 @@ use std::io::{self, Read, Write};
 
 use sha2::{Digest as _, Sha256};
 
-/// A finished SHA-256 digest with the number of bytes it covers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Measured {
-    /// `sha256:<64 hex>`.
-    pub digest: String,
-    /// Bytes hashed.
-    pub size: u64,
-}
+use crate::digest::{Blob, Digest};
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
@@ -55,9 +48,9 @@ impl Sha256Counter {
     }
 
     /// The digest of everything hashed.
-    pub fn finish(self) -> Measured {
-        Measured {
-            digest: format!("sha256:{}", hex(&self.hasher.finalize())),
+    pub fn finish(self) -> Blob {
+        Blob {
+            digest: Digest::sha256(&self.hasher.finalize()),
             size: self.size,
         }
     }
@@ -75,7 +68,7 @@ impl Write for Sha256Counter {
 }
 
 /// SHA-256 of a byte slice, as `sha256:<hex>`.
-pub fn sha256_of(data: &[u8]) -> String {
+pub fn sha256_of(data: &[u8]) -> Digest {
     let mut h = Sha256Counter::new();
     h.update(data);
     h.finish().digest
@@ -102,7 +95,7 @@ impl<R: Read> HashReader<R> {
     }
 
     /// The inner reader and the digest of what was read.
-    pub fn finish(self) -> (R, Measured) {
+    pub fn finish(self) -> (R, Blob) {
         (self.inner, self.hash.finish())
     }
 }
@@ -141,7 +134,7 @@ impl<W: Write> HashWriter<W> {
     }
 
     /// The inner writer and the digest of what was written.
-    pub fn finish(self) -> (W, Measured) {
+    pub fn finish(self) -> (W, Blob) {
         (self.inner, self.hash.finish())
     }
 }

@@ -113,12 +113,15 @@ pub fn config_json(meta: &ImageMeta, layers: &[LayerRef]) -> Result<Vec<u8>> {
 
 /// The image manifest JSON.
 pub fn manifest_json(
-    config_digest: &str,
-    config_size: u64,
+    config: &crate::digest::Blob,
     layers: &[LayerRef],
     annotations: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>> {
-    let config = Descriptor::new(MediaType::ImageConfig, config_size, digest(config_digest)?);
+    let config = Descriptor::new(
+        MediaType::ImageConfig,
+        config.size,
+        digest(config.digest.as_str())?,
+    );
     let mut descs = Vec::new();
     for l in layers {
         descs.push(Descriptor::new(
@@ -146,15 +149,14 @@ pub fn manifest_json(
 
 /// The `index.json` descriptor for a manifest, named `tag`.
 pub fn index_descriptor(
-    manifest_digest: &str,
-    manifest_size: u64,
+    manifest: &crate::digest::Blob,
     tag: &str,
     platform: &Platform,
 ) -> Result<serde_json::Value> {
     let mut d = Descriptor::new(
         MediaType::ImageManifest,
-        manifest_size,
-        digest(manifest_digest)?,
+        manifest.size,
+        digest(manifest.digest.as_str())?,
     );
     let mut p = PlatformBuilder::default()
         .architecture(Arch::from(platform.architecture.as_str()))
@@ -239,8 +241,12 @@ mod tests {
         for k in ["z", "a", "m", "b", "y"] {
             ann.insert(format!("org.example.{k}"), k.to_string());
         }
-        let m1 = manifest_json(&format!("sha256:{}", "c".repeat(64)), 5, &[layer()], &ann).unwrap();
-        let m2 = manifest_json(&format!("sha256:{}", "c".repeat(64)), 5, &[layer()], &ann).unwrap();
+        let config = crate::digest::Blob {
+            digest: crate::digest::Digest::parse(&format!("sha256:{}", "c".repeat(64))).unwrap(),
+            size: 5,
+        };
+        let m1 = manifest_json(&config, &[layer()], &ann).unwrap();
+        let m2 = manifest_json(&config, &[layer()], &ann).unwrap();
         assert_eq!(m1, m2);
         let s = String::from_utf8(m1).unwrap();
         let pos: Vec<usize> = [

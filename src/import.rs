@@ -24,11 +24,12 @@ use crate::lint::Lint;
 use crate::platform::{PlatformObserver, PlatformTally};
 
 use crate::compress::{self, Compression, DecodeOptions, Decoder, Encoder};
+use crate::digest::Blob;
 use crate::error::{Error, IoContext, Result, classify, mark};
-use crate::hashing::{CountReader, HashReader, Measured, Sha256Counter, TapReader};
+use crate::hashing::{CountReader, HashReader, Sha256Counter, TapReader};
 use crate::image::{self, ImageMeta, LayerRef, Platform};
 use crate::layout::{BlobWriter, Layout, PendingBlob};
-use crate::report::{BlobRef, ImportReport, LayerReport};
+use crate::report::{ImportReport, LayerReport};
 use crate::tarscan::TarScanner;
 
 /// Size of the chunks passed from the decoder to the hashing/encoding side.
@@ -340,9 +341,9 @@ fn import_into(
         .iter()
         .map(|o| LayerRef {
             media_type: image::layer_media_type(o.format),
-            digest: o.report.digest.clone(),
+            digest: o.report.digest.to_string(),
             size: o.report.size,
-            diff_id: o.report.diff_id.clone(),
+            diff_id: o.report.diff_id.to_string(),
             created_by: format!(
                 "ociimport {} {}",
                 env!("CARGO_PKG_VERSION"),
@@ -360,12 +361,7 @@ fn import_into(
     let config = image::config_json(&meta, &layers)?;
     let config_blob = layout.blob_from_bytes(&config)?;
     let config_ref = blob_ref(config_blob.measured());
-    let manifest = image::manifest_json(
-        &config_ref.digest,
-        config_ref.size,
-        &layers,
-        &meta.annotations,
-    )?;
+    let manifest = image::manifest_json(&config_ref, &layers, &meta.annotations)?;
     let manifest_blob = layout.blob_from_bytes(&manifest)?;
     let manifest_ref = blob_ref(manifest_blob.measured());
 
@@ -382,12 +378,7 @@ fn import_into(
     blobs.push(manifest_blob);
     layout.check_index()?;
     layout.publish(blobs)?;
-    let desc = image::index_descriptor(
-        &manifest_ref.digest,
-        manifest_ref.size,
-        &opts.tag,
-        &platform,
-    )?;
+    let desc = image::index_descriptor(&manifest_ref, &opts.tag, &platform)?;
     layout.add_to_index(desc, &opts.tag)?;
 
     Ok(ImportReport {
@@ -408,8 +399,8 @@ fn input_base(input: &str) -> String {
     InputSource::from_arg(input).base_name()
 }
 
-fn blob_ref(m: &Measured) -> BlobRef {
-    BlobRef {
+fn blob_ref(m: &Blob) -> Blob {
+    Blob {
         digest: m.digest.clone(),
         size: m.size,
     }
@@ -542,7 +533,7 @@ fn expected_checksums(input: &InputSource, opts: &ImportOptions) -> Result<Vec<E
 
 /// What the decode thread hands back when the input is exhausted.
 struct DecodeEnd {
-    input: Measured,
+    input: Blob,
     passthrough: Option<PendingBlob>,
     /// Digests of the raw input for the checksums it must match.
     computed: Option<Vec<(checksums::Algorithm, String)>>,

@@ -18,11 +18,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::compress::Compression;
+use crate::digest::Blob;
 use crate::error::{Error, IoContext, Result};
 use crate::image::Platform;
 use crate::import::validate_tag;
 use crate::layout::{parse_index, read_small};
-use crate::report::{BlobRef, human_size};
+use crate::report::human_size;
 use crate::verify::{
     DOCKER_CONFIG, Desc, DocKind, LayerScan, MAX_INDEX_DEPTH, MAX_INDEX_JSON, MAX_JSON_BLOB,
     OCI_CONFIG, blob_path, doc_kind, layer_compression, read_descriptor, ref_name, scan_layer,
@@ -53,9 +54,9 @@ pub struct ImageInfo {
     pub tag: Option<String>,
     /// The image index this manifest was reached through (multi-platform images).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<BlobRef>,
+    pub index: Option<Blob>,
     /// The manifest blob.
-    pub manifest: BlobRef,
+    pub manifest: Blob,
     /// The manifest's media type.
     pub media_type: String,
     /// The platform the config names.
@@ -64,7 +65,7 @@ pub struct ImageInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// The config blob.
-    pub config: BlobRef,
+    pub config: Blob,
     /// Layers, base first.
     pub layers: Vec<LayerInfo>,
     /// Disagreements found while measuring (run `verify` for all checks).
@@ -223,7 +224,7 @@ impl Inspector<'_> {
         d: &Value,
         from: &Path,
         tag: Option<&str>,
-        via: Option<BlobRef>,
+        via: Option<Blob>,
         depth: usize,
         out: &mut Vec<ImageInfo>,
     ) -> Result<()> {
@@ -252,8 +253,8 @@ impl Inspector<'_> {
                     Some(Value::Array(a)) => a.clone(),
                     _ => return Err(bad(&path, "an image index without a manifests array")),
                 };
-                let here = BlobRef {
-                    digest: desc.digest.clone(),
+                let here = Blob {
+                    digest: crate::digest::Digest(desc.digest.clone()),
                     size: desc.size,
                 };
                 for c in &children {
@@ -270,7 +271,7 @@ impl Inspector<'_> {
         &mut self,
         desc: &Desc,
         tag: Option<&str>,
-        via: Option<BlobRef>,
+        via: Option<Blob>,
         docker: bool,
     ) -> Result<Option<ImageInfo>> {
         let (path, m) = self.json(desc)?;
@@ -317,7 +318,7 @@ impl Inspector<'_> {
                 // scan() refuses layers that did not decode to a complete tar.
                 continue;
             };
-            if scan.blob.digest != ld.digest {
+            if scan.blob.digest.as_str() != ld.digest {
                 warnings.push(format!("layer {n}: blob content does not match its digest"));
             }
             if scan.blob.size != ld.size {
@@ -338,7 +339,7 @@ impl Inspector<'_> {
                 _ => {}
             }
             if let Some(Some(want)) = diff_ids.get(i)
-                && *want != diff.digest
+                && diff.digest.as_str() != want
             {
                 warnings.push(format!(
                     "layer {n}: the config's DiffID is {want}, the layer hashes to {}",
@@ -350,22 +351,22 @@ impl Inspector<'_> {
                 digest: ld.digest.clone(),
                 size: ld.size,
                 uncompressed_size: diff.size,
-                diff_id: diff.digest.clone(),
+                diff_id: diff.digest.to_string(),
                 entries,
             });
         }
         Ok(Some(ImageInfo {
             tag: tag.map(str::to_string),
             index: via,
-            manifest: BlobRef {
-                digest: desc.digest.clone(),
+            manifest: Blob {
+                digest: crate::digest::Digest(desc.digest.clone()),
                 size: desc.size,
             },
             media_type: desc.media_type.clone(),
             platform,
             created: text(&config, "created"),
-            config: BlobRef {
-                digest: config_desc.digest.clone(),
+            config: Blob {
+                digest: crate::digest::Digest(config_desc.digest.clone()),
                 size: config_desc.size,
             },
             layers,
@@ -406,8 +407,8 @@ mod tests {
         let img = ImageInfo {
             tag: Some("latest".into()),
             index: None,
-            manifest: BlobRef {
-                digest: "sha256:m".into(),
+            manifest: Blob {
+                digest: crate::digest::Digest("sha256:m".into()),
                 size: 400,
             },
             media_type: "application/vnd.oci.image.manifest.v1+json".into(),
@@ -417,8 +418,8 @@ mod tests {
                 variant: Some("v8".into()),
             },
             created: Some("1970-01-01T00:00:00Z".into()),
-            config: BlobRef {
-                digest: "sha256:c".into(),
+            config: Blob {
+                digest: crate::digest::Digest("sha256:c".into()),
                 size: 300,
             },
             layers: vec![LayerInfo {

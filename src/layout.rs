@@ -28,9 +28,10 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Map, Value};
 
+use crate::digest::Blob;
 use crate::digest::validate_digest;
 use crate::error::{Error, IoContext, Result, mark};
-use crate::hashing::{HashWriter, Measured};
+use crate::hashing::HashWriter;
 
 /// The `oci-layout` file's content.
 pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -281,11 +282,6 @@ impl Layout {
         self.root.join("blobs").join("sha256")
     }
 
-    /// Path of the blob with `digest` (which must be validated first).
-    pub fn blob_path(&self, digest: &str) -> Result<PathBuf> {
-        crate::digest::blob_path(&self.root, digest)
-    }
-
     fn temp_path(&self) -> PathBuf {
         let seq = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
@@ -334,7 +330,7 @@ impl Layout {
         self.begin_commit()?;
         let dir = self.blobs_dir();
         for mut b in blobs {
-            let dest = self.blob_path(&b.measured.digest)?;
+            let dest = b.measured.digest.blob_path(&self.root);
             fs::rename(&b.temp, &dest).at(&dest)?;
             b.published = true;
             forget_temp(&mut registry(), &b.temp);
@@ -780,14 +776,14 @@ impl Drop for BlobWriter {
 /// A complete blob waiting in a temp file for [`Layout::publish`].
 pub struct PendingBlob {
     temp: PathBuf,
-    measured: Measured,
+    measured: Blob,
     _lock: File,
     published: bool,
 }
 
 impl PendingBlob {
     /// Digest and size of the blob.
-    pub fn measured(&self) -> &Measured {
+    pub fn measured(&self) -> &Blob {
         &self.measured
     }
 }
@@ -916,7 +912,7 @@ mod tests {
         let b = l.blob_from_bytes(b"{}").unwrap();
         let digest = b.measured().digest.clone();
         l.publish(vec![b]).unwrap();
-        let path = l.blob_path(&digest).unwrap();
+        let path = digest.blob_path(l.root());
         assert_eq!(fs::read(path).unwrap(), b"{}");
         // A stale temp (no lock held) is removed; a live one is not.
         // pid 4194304 is above Linux's pid_max, so never alive.

@@ -3,16 +3,8 @@
 use serde::Serialize;
 
 use crate::compress::Compression;
+use crate::digest::Blob;
 use crate::image::Platform;
-
-/// A digest and a size.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct BlobRef {
-    /// `sha256:<hex>`.
-    pub digest: String,
-    /// Bytes.
-    pub size: u64,
-}
 
 /// One layer of the import.
 #[derive(Clone, Debug, Serialize)]
@@ -22,17 +14,17 @@ pub struct LayerReport {
     /// Compression detected on the input.
     pub input_compression: Compression,
     /// sha256 of the input bytes as given.
-    pub input_digest: String,
+    pub input_digest: crate::digest::Digest,
     /// Input bytes.
     pub input_size: u64,
     /// Layer media type.
     pub media_type: String,
     /// Layer blob digest.
-    pub digest: String,
+    pub digest: crate::digest::Digest,
     /// Layer blob size.
     pub size: u64,
     /// sha256 of the uncompressed tar stream.
-    pub diff_id: String,
+    pub diff_id: crate::digest::Digest,
     /// Bytes of the uncompressed tar stream.
     pub uncompressed_size: u64,
     /// Archive members.
@@ -55,9 +47,9 @@ pub struct ImportReport {
     /// The ref name given to the manifest.
     pub tag: String,
     /// The manifest blob.
-    pub manifest: BlobRef,
+    pub manifest: Blob,
     /// The config blob.
-    pub config: BlobRef,
+    pub config: Blob,
     /// The image platform.
     pub platform: Platform,
     /// The config's created time.

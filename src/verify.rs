@@ -23,9 +23,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::compress::{self, Compression, DecodeOptions, Decoder};
+use crate::digest::Blob;
 use crate::digest::validate_digest;
 use crate::error::{Error, IoContext, PathIoError, Result, mark};
-use crate::hashing::{HashReader, Measured, Sha256Counter, sha256_of};
+use crate::hashing::{HashReader, Sha256Counter, sha256_of};
 use crate::import::validate_tag;
 use crate::layout::{REF_NAME, parse_index, read_small};
 use crate::tarscan::TarScanner;
@@ -395,7 +396,7 @@ pub(crate) fn read_descriptor(v: &Value) -> (Option<Desc>, Vec<String>) {
 #[derive(Clone, Debug)]
 pub(crate) struct LayerScan {
     /// Digest and size of the blob file's bytes.
-    pub(crate) blob: Measured,
+    pub(crate) blob: Blob,
     /// What the first bytes look like.
     pub(crate) detected: Option<Compression>,
     /// The first bytes, described for messages.
@@ -403,7 +404,7 @@ pub(crate) struct LayerScan {
     /// The format it was decoded as, if decoding was attempted.
     pub(crate) decoded_as: Option<Compression>,
     /// DiffID and uncompressed size, when decoding reached the end.
-    pub(crate) diff_id: Option<Measured>,
+    pub(crate) diff_id: Option<Blob>,
     /// Entries, when the stream is a complete tar archive.
     pub(crate) entries: Option<u64>,
     /// Why the layer cannot be used (decoding, tar structure).
@@ -439,8 +440,8 @@ pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<L
         path: path.to_path_buf(),
     });
     let mut scan = LayerScan {
-        blob: Measured {
-            digest: String::new(),
+        blob: Blob {
+            digest: sha256_of(b""),
             size: 0,
         },
         detected: None,
@@ -583,7 +584,7 @@ enum BlobState {
     Missing,
     NotAFile,
     Unreadable(String),
-    Read(Measured),
+    Read(Blob),
 }
 
 struct Checker<'a> {
@@ -1181,7 +1182,7 @@ impl<'a> Checker<'a> {
                 false
             }
             BlobState::Read(m) => {
-                if m.digest != desc.digest {
+                if m.digest.as_str() != desc.digest {
                     self.problem(
                         object,
                         d,
@@ -1226,7 +1227,7 @@ impl<'a> Checker<'a> {
                 None => match read_small(&path, MAX_JSON_BLOB) {
                     Ok(bytes) => {
                         self.report.blobs += 1;
-                        let m = Measured {
+                        let m = Blob {
                             digest: sha256_of(&bytes),
                             size: bytes.len() as u64,
                         };
@@ -1364,7 +1365,7 @@ impl<'a> Checker<'a> {
                     ),
                 );
             }
-            (Some(want), Some(got)) if want != got.digest => self.problem(
+            (Some(want), Some(got)) if got.digest.as_str() != want => self.problem(
                 object,
                 Some(digest),
                 format!(
@@ -1378,7 +1379,7 @@ impl<'a> Checker<'a> {
 }
 
 /// sha256 and size of a whole file, streaming.
-fn hash_file(path: &Path) -> Result<Measured> {
+fn hash_file(path: &Path) -> Result<Blob> {
     let f = File::open(path).at(path)?;
     let mut r = HashReader::new(f);
     io::copy(&mut r, &mut io::sink()).at(path)?;

@@ -602,7 +602,10 @@ fn inspect_measures_layers() {
     let img = &images[0];
     assert_eq!(img.tag.as_deref(), Some("latest"));
     assert_eq!(img.created.as_deref(), Some("1970-01-01T00:00:00Z"));
-    assert_eq!(img.manifest.digest, index(&f)["manifests"][0]["digest"]);
+    assert_eq!(
+        img.manifest.digest.as_str(),
+        index(&f)["manifests"][0]["digest"]
+    );
     assert_eq!(img.layers.len(), 1);
     let l = &img.layers[0];
     assert_eq!(l.media_type, MT_GZIP);
