@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, Result};
 use crate::import::{ImportOptions, InputSource, import};
-use crate::report::ImportReport;
+use crate::report::{ImportReport, OutputFormat};
 
 /// Where the archive goes.
 #[derive(Clone, Debug)]
@@ -49,7 +49,7 @@ pub fn import_to_archive(
                 f.sync_all().at(&tmp)?;
                 fs::rename(&tmp, p).at(p)?;
                 report.layout = p.display().to_string();
-                report.format = "oci-archive".into();
+                report.format = OutputFormat::OciArchive;
             }
             ArchiveDest::Stdout => {
                 let stdout = io::stdout();
@@ -57,7 +57,7 @@ pub fn import_to_archive(
                 write_oci_archive(&o.output, &mut lock)?;
                 lock.flush().at("<stdout>")?;
                 report.layout = "-".into();
-                report.format = "oci-archive".into();
+                report.format = OutputFormat::OciArchive;
             }
         }
         Ok(report)
@@ -105,10 +105,7 @@ fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let e = e.at(&dir)?;
         let name = e.file_name();
         // Our lock/temp files are not part of the image.
-        if name
-            .to_string_lossy()
-            .starts_with(crate::layout::TEMP_PREFIX)
-        {
+        if crate::fsutil::is_temp_name(&name.to_string_lossy()) {
             continue;
         }
         let r = rel.join(&name);
@@ -128,21 +125,14 @@ struct TempDir {
 
 impl TempDir {
     fn new(parent: &Path) -> Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
         // Work directories of archive runs that died (kill -9) hold a whole
         // copy of their layers.
         crate::layout::clean_stale_temps_in(parent);
-        let path = parent.join(format!(
-            "{}{}-archive-{nanos:x}",
-            crate::layout::TEMP_PREFIX,
-            std::process::id()
-        ));
+        let path = crate::fsutil::temp_path(parent, "-archive");
         // Registered first, so an interrupt removes it (and its layout) again.
-        crate::layout::register_temp(&path)?;
+        crate::layout::registry::register_temp(&path)?;
         if let Err(e) = fs::create_dir(&path).at(&path) {
-            crate::layout::unregister_temp(&path);
+            crate::layout::registry::unregister_temp(&path);
             return Err(e);
         }
         Ok(Self { path })
@@ -150,7 +140,7 @@ impl TempDir {
 
     fn remove(self) {
         let _ = fs::remove_dir_all(&self.path);
-        crate::layout::unregister_temp(&self.path);
+        crate::layout::registry::unregister_temp(&self.path);
     }
 }
 

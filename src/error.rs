@@ -151,9 +151,7 @@ pub enum Error {
 /// "PATH: error", except that a failure on one of our temp files names the
 /// layout it belongs to, which is what the user knows.
 fn io_message(path: &std::path::Path, source: &io::Error) -> String {
-    let temp = path
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with(crate::layout::TEMP_PREFIX));
+    let temp = crate::fsutil::is_temp_path(path);
     match path.parent() {
         Some(dir) if temp => format!(
             "{}: writing into the layout ({}): {source}",

@@ -10,6 +10,8 @@ use oci_spec::image::{
 };
 use serde::Serialize;
 
+use crate::compress::Compression;
+use crate::digest::Blob;
 use crate::error::{Error, Result};
 
 /// The platform an image is for, with GOARCH/GOOS names.
@@ -24,20 +26,42 @@ pub struct Platform {
     pub variant: Option<String>,
 }
 
-/// One layer as the manifest and config see it.
+impl std::fmt::Display for Platform {
+    /// `os/architecture[/variant]`, as podman and skopeo write it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One layer of an image: its blob, the blob's encoding (which gives the
+/// media type) and the uncompressed tar stream it decodes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layer {
+    /// The blob's encoding.
+    pub compression: Compression,
+    /// The layer blob.
+    pub blob: Blob,
+    /// sha256 and length of the uncompressed tar stream (the DiffID).
+    pub diff_id: Blob,
+}
+
+impl Layer {
+    /// The layer's media type.
+    pub fn media_type(&self) -> MediaType {
+        layer_media_type(self.compression)
+    }
+}
+
+/// The history entry of one layer.
 #[derive(Clone, Debug)]
-pub struct LayerRef {
-    /// Layer media type.
-    pub media_type: MediaType,
-    /// Blob digest.
-    pub digest: String,
-    /// Blob size.
-    pub size: u64,
-    /// sha256 of the uncompressed tar.
-    pub diff_id: String,
-    /// History line for this layer.
+pub struct History {
+    /// What made the layer.
     pub created_by: String,
-    /// History comment.
+    /// The user's comment (`--message`).
     pub comment: Option<String>,
 }
 
@@ -79,28 +103,33 @@ fn digest(d: &str) -> Result<Digest> {
 }
 
 /// The image configuration JSON.
-pub fn config_json(meta: &ImageMeta, layers: &[LayerRef]) -> Result<Vec<u8>> {
+pub fn config_json(meta: &ImageMeta, layers: &[Layer], history: &[History]) -> Result<Vec<u8>> {
     let rootfs = RootFsBuilder::default()
         .typ("layers")
-        .diff_ids(layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>())
+        .diff_ids(
+            layers
+                .iter()
+                .map(|l| l.diff_id.digest.to_string())
+                .collect::<Vec<_>>(),
+        )
         .build()
         .map_err(spec_err("rootfs"))?;
-    let mut history = Vec::new();
-    for l in layers {
+    let mut entries = Vec::new();
+    for l in history {
         let mut h = HistoryBuilder::default()
             .created(meta.created.clone())
             .created_by(l.created_by.clone());
         if let Some(c) = &l.comment {
             h = h.comment(c.clone());
         }
-        history.push(h.build().map_err(spec_err("history"))?);
+        entries.push(h.build().map_err(spec_err("history"))?);
     }
     let mut b = ImageConfigurationBuilder::default()
         .created(meta.created.clone())
         .architecture(Arch::from(meta.platform.architecture.as_str()))
         .os(Os::from(meta.platform.os.as_str()))
         .rootfs(rootfs)
-        .history(history);
+        .history(entries);
     if let Some(v) = &meta.platform.variant {
         b = b.variant(v.clone());
     }
@@ -114,7 +143,7 @@ pub fn config_json(meta: &ImageMeta, layers: &[LayerRef]) -> Result<Vec<u8>> {
 /// The image manifest JSON.
 pub fn manifest_json(
     config: &crate::digest::Blob,
-    layers: &[LayerRef],
+    layers: &[Layer],
     annotations: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>> {
     let config = Descriptor::new(
@@ -125,9 +154,9 @@ pub fn manifest_json(
     let mut descs = Vec::new();
     for l in layers {
         descs.push(Descriptor::new(
-            l.media_type.clone(),
-            l.size,
-            digest(&l.digest)?,
+            l.media_type(),
+            l.blob.size,
+            digest(l.blob.digest.as_str())?,
         ));
     }
     let mut b = ImageManifestBuilder::default()
@@ -176,10 +205,10 @@ pub fn index_descriptor(
 }
 
 /// Media type of a layer with the given compression.
-pub fn layer_media_type(c: crate::compress::Compression) -> MediaType {
+pub fn layer_media_type(c: Compression) -> MediaType {
     match c {
-        crate::compress::Compression::Gzip => MediaType::ImageLayerGzip,
-        crate::compress::Compression::Zstd => MediaType::ImageLayerZstd,
+        Compression::Gzip => MediaType::ImageLayerGzip,
+        Compression::Zstd => MediaType::ImageLayerZstd,
         _ => MediaType::ImageLayer,
     }
 }
@@ -209,12 +238,23 @@ pub fn format_unix(secs: i64) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn layer() -> LayerRef {
-        LayerRef {
-            media_type: MediaType::ImageLayerGzip,
-            digest: format!("sha256:{}", "a".repeat(64)),
-            size: 10,
-            diff_id: format!("sha256:{}", "b".repeat(64)),
+    fn layer() -> Layer {
+        let digest = |c: &str| crate::digest::Digest::parse(&format!("sha256:{}", c.repeat(64)));
+        Layer {
+            compression: Compression::Gzip,
+            blob: Blob {
+                digest: digest("a").unwrap(),
+                size: 10,
+            },
+            diff_id: Blob {
+                digest: digest("b").unwrap(),
+                size: 20,
+            },
+        }
+    }
+
+    fn history() -> History {
+        History {
             created_by: "ociimport test".into(),
             comment: None,
         }
@@ -276,7 +316,7 @@ mod tests {
             config: None,
             annotations: BTreeMap::new(),
         };
-        let c = config_json(&meta, &[layer()]).unwrap();
+        let c = config_json(&meta, &[layer()], &[history()]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&c).unwrap();
         assert_eq!(v["architecture"], "arm64");
         assert_eq!(v["variant"], "v8");

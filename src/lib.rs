@@ -32,6 +32,7 @@ pub mod checksums;
 pub mod compress;
 pub mod digest;
 pub mod error;
+mod fsutil;
 pub mod hashing;
 pub mod image;
 pub mod import;

@@ -3,30 +3,27 @@
 use serde::Serialize;
 
 use crate::compress::Compression;
-use crate::digest::Blob;
-use crate::image::Platform;
+use crate::digest::{Blob, Digest};
+use crate::image::{Layer, Platform};
 
-/// One layer of the import.
-#[derive(Clone, Debug, Serialize)]
-pub struct LayerReport {
+/// The input of one layer, as given.
+#[derive(Clone, Debug)]
+pub struct InputReport {
     /// The input as the user named it (`-` for stdin).
-    pub input: String,
+    pub name: String,
     /// Compression detected on the input.
-    pub input_compression: Compression,
-    /// sha256 of the input bytes as given.
-    pub input_digest: crate::digest::Digest,
-    /// Input bytes.
-    pub input_size: u64,
-    /// Layer media type.
-    pub media_type: String,
-    /// Layer blob digest.
-    pub digest: crate::digest::Digest,
-    /// Layer blob size.
-    pub size: u64,
-    /// sha256 of the uncompressed tar stream.
-    pub diff_id: crate::digest::Digest,
-    /// Bytes of the uncompressed tar stream.
-    pub uncompressed_size: u64,
+    pub compression: Compression,
+    /// sha256 and size of the input bytes.
+    pub blob: Blob,
+}
+
+/// One layer of the import: a view of the input and the [`Layer`] made from it.
+#[derive(Clone, Debug)]
+pub struct LayerReport {
+    /// Where the layer came from.
+    pub input: InputReport,
+    /// The layer.
+    pub layer: Layer,
     /// Archive members.
     pub entries: u64,
     /// The input bytes were kept as the blob, unchanged.
@@ -37,13 +34,77 @@ pub struct LayerReport {
     pub warnings: Vec<String>,
 }
 
+/// The `--json` form of a layer: flat, with the keys scripts already read.
+#[derive(Serialize)]
+struct LayerJson<'a> {
+    input: &'a str,
+    input_compression: Compression,
+    input_digest: &'a Digest,
+    input_size: u64,
+    media_type: String,
+    digest: &'a Digest,
+    size: u64,
+    diff_id: &'a Digest,
+    uncompressed_size: u64,
+    entries: u64,
+    passthrough: bool,
+    checksums_verified: &'a [String],
+    warnings: &'a [String],
+}
+
+impl Serialize for LayerReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        LayerJson {
+            input: &self.input.name,
+            input_compression: self.input.compression,
+            input_digest: &self.input.blob.digest,
+            input_size: self.input.blob.size,
+            media_type: self.layer.media_type().to_string(),
+            digest: &self.layer.blob.digest,
+            size: self.layer.blob.size,
+            diff_id: &self.layer.diff_id.digest,
+            uncompressed_size: self.layer.diff_id.size,
+            entries: self.entries,
+            passthrough: self.passthrough,
+            checksums_verified: &self.checksums_verified,
+            warnings: &self.warnings,
+        }
+        .serialize(s)
+    }
+}
+
+/// What was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum OutputFormat {
+    /// An OCI layout directory.
+    #[serde(rename = "oci")]
+    Oci,
+    /// A tar of the layout.
+    #[serde(rename = "oci-archive")]
+    OciArchive,
+}
+
+/// Where the config's `created` came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CreatedSource {
+    /// `--created`.
+    #[serde(rename = "--created")]
+    Flag,
+    /// The `SOURCE_DATE_EPOCH` environment variable.
+    #[serde(rename = "SOURCE_DATE_EPOCH")]
+    SourceDateEpoch,
+    /// The newest entry mtime in the archives.
+    #[serde(rename = "newest entry")]
+    NewestEntry,
+}
+
 /// The whole import.
 #[derive(Clone, Debug, Serialize)]
 pub struct ImportReport {
     /// The layout directory (or the archive file, `-` for stdout).
     pub layout: String,
-    /// `oci` for a layout directory, `oci-archive` for an archive.
-    pub format: String,
+    /// A layout directory or an archive.
+    pub format: OutputFormat,
     /// The ref name given to the manifest.
     pub tag: String,
     /// The manifest blob.
@@ -54,8 +115,8 @@ pub struct ImportReport {
     pub platform: Platform,
     /// The config's created time.
     pub created: String,
-    /// Where `created` came from: `--created`, `SOURCE_DATE_EPOCH` or `newest entry`.
-    pub created_source: String,
+    /// Where `created` came from.
+    pub created_source: CreatedSource,
     /// Layers, in order.
     pub layers: Vec<LayerReport>,
     /// Warnings for the whole import.
@@ -94,10 +155,7 @@ impl ImportReport {
     /// The short human summary printed on stderr.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        let plat = match &self.platform.variant {
-            Some(v) => format!("{}/{}/{}", self.platform.os, self.platform.architecture, v),
-            None => format!("{}/{}", self.platform.os, self.platform.architecture),
-        };
+        let plat = &self.platform;
         out.push_str(&format!(
             "imported {} layer(s) into {} as {} ({plat}, created {})\n",
             self.layers.len(),
@@ -111,29 +169,29 @@ impl ImportReport {
             human_size(self.manifest.size)
         ));
         for l in &self.layers {
-            let what = match l.input_compression {
+            let what = match l.input.compression {
                 Compression::None => "uncompressed tar".to_string(),
                 c => c.to_string(),
             };
             let how = if l.passthrough {
                 format!("{what} input kept as is")
             } else {
-                format!("from {what} input of {}", human_size(l.input_size))
+                format!("from {what} input of {}", human_size(l.input.blob.size))
             };
             out.push_str(&format!(
                 "  layer     {} ({}, {how})\n",
-                l.digest,
-                human_size(l.size)
+                l.layer.blob.digest,
+                human_size(l.layer.blob.size)
             ));
             let entries = if l.entries == 1 { "entry" } else { "entries" };
             out.push_str(&format!(
                 "  diff_id   {} ({}, {} {entries})\n",
-                l.diff_id,
-                human_size(l.uncompressed_size),
+                l.layer.diff_id.digest,
+                human_size(l.layer.diff_id.size),
                 l.entries
             ));
         }
-        if self.format == "oci-archive" {
+        if self.format == OutputFormat::OciArchive {
             if self.layout == "-" {
                 out.push_str(
                     "  use it:   podman load < ARCHIVE, or skopeo copy oci-archive:ARCHIVE ...",

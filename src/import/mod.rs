@@ -1,0 +1,593 @@
+//! The import pipeline: one pass over each input, three digests, then an
+//! atomic publish.
+//!
+//! Named parts, in the order an input meets them:
+//! - [`input`](self::InputSource): where the input comes from, and the one
+//!   place that builds its errors;
+//! - `plan`: what its layer will be (target encoding, passthrough, the
+//!   `--level` rule);
+//! - `pipeline`: the producer (decode thread) and the consumer (DiffID, tar
+//!   scanner, sink), and the sink that makes exactly one blob;
+//! - here: the image (config, manifest) and the publish, which happens only
+//!   after every input was read to its end and found sound.
+
+mod input;
+mod pipeline;
+mod plan;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use input::InputSource;
+pub use plan::LayerCompression;
+
+use crate::change;
+use crate::checksums::{self, Expected, MultiHasher};
+use crate::compress::DecodeOptions;
+use crate::error::{Error, Result};
+use crate::hashing::{CountReader, HashReader, Sha256Counter};
+use crate::image::{self, History, ImageMeta, Layer, Platform};
+use crate::layout::{Layout, PendingBlob};
+use crate::lint::Lint;
+use crate::platform::{PlatformObserver, PlatformTally};
+use crate::report::{CreatedSource, ImportReport, InputReport, LayerReport, OutputFormat};
+use crate::tarscan::TarScanner;
+use input::InputErrors;
+use pipeline::{Consumer, Producer, Sink};
+use plan::LayerPlan;
+
+/// Everything an import needs besides its inputs.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// The layout directory.
+    pub output: PathBuf,
+    /// Ref name for the new manifest.
+    pub tag: String,
+    /// Layer compression.
+    pub compression: LayerCompression,
+    /// Compression level for gzip (1-9) or zstd (1-22).
+    pub level: Option<i32>,
+    /// Normalized RFC 3339 `created`, from `--created`.
+    pub created: Option<String>,
+    /// `SOURCE_DATE_EPOCH`, if set.
+    pub source_date_epoch: Option<String>,
+    /// Platform overrides.
+    pub arch: Option<String>,
+    /// OS override.
+    pub os: Option<String>,
+    /// Variant override.
+    pub variant: Option<String>,
+    /// Worker threads for decoding/encoding.
+    pub threads: u32,
+    /// `--change` instructions (podman/docker syntax), in order.
+    pub changes: Vec<String>,
+    /// Labels (`--label KEY=VALUE`), taken literally and applied after the changes.
+    pub labels: BTreeMap<String, String>,
+    /// History comment for the layers.
+    pub message: Option<String>,
+    /// Manifest annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// `--expect ALGO:HEX` for a single input.
+    pub expect: Option<Expected>,
+    /// A checksum file (its name and text) listing the inputs by base name.
+    pub checksum_file: Option<(String, String)>,
+    /// Cap on the uncompressed bytes of each input.
+    pub max_size: Option<u64>,
+    /// Refuse path hazards instead of warning.
+    pub strict: bool,
+    /// Shared progress state for a display.
+    pub progress: Option<Arc<Progress>>,
+}
+
+impl ImportOptions {
+    /// Defaults for writing into `output`.
+    pub fn new(output: impl Into<PathBuf>) -> Self {
+        Self {
+            output: output.into(),
+            tag: "latest".into(),
+            compression: LayerCompression::Auto,
+            level: None,
+            created: None,
+            source_date_epoch: None,
+            arch: None,
+            os: None,
+            variant: None,
+            threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .try_into()
+                .unwrap_or(1),
+            changes: Vec::new(),
+            labels: BTreeMap::new(),
+            message: None,
+            annotations: BTreeMap::new(),
+            expect: None,
+            checksum_file: None,
+            max_size: None,
+            strict: false,
+            progress: None,
+        }
+    }
+}
+
+/// What an import is doing, for a progress display polling from another thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Input bytes read in the current input.
+    pub bytes: Arc<AtomicU64>,
+    /// Size of the current input, 0 when unknown (a pipe).
+    pub total: AtomicU64,
+    /// What is happening now, e.g. "reading rootfs.tar.xz (1/2)".
+    pub phase: Mutex<String>,
+}
+
+impl Progress {
+    fn set_phase(&self, phase: String) {
+        if let Ok(mut p) = self.phase.lock() {
+            *p = phase;
+        }
+    }
+}
+
+/// The default output directory for an input: its file name without
+/// `.tar.*`, `.tgz`, `.txz`, ... (in the current directory).
+pub fn default_output(input: &Path) -> PathBuf {
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into());
+    let lower = name.to_ascii_lowercase();
+    const SUFFIXES: [&str; 14] = [
+        ".tar.gz",
+        ".tar.xz",
+        ".tar.zst",
+        ".tar.zstd",
+        ".tar.bz2",
+        ".tgz",
+        ".txz",
+        ".tzst",
+        ".tbz2",
+        ".tbz",
+        ".tar",
+        ".gz",
+        ".xz",
+        ".zst",
+    ];
+    for s in SUFFIXES {
+        if lower.len() > s.len() && lower.ends_with(s) {
+            return PathBuf::from(&name[..name.len() - s.len()]);
+        }
+    }
+    // No archive extension: never reuse the input's own name.
+    PathBuf::from(format!("{name}.oci"))
+}
+
+/// Validate an OCI ref name (`org.opencontainers.image.ref.name` grammar).
+pub fn validate_tag(tag: &str) -> std::result::Result<(), String> {
+    // ref ::= component ("/" component)*; component ::= alphanum (separator alphanum)*
+    // separator ::= [-._:@+] | "--"
+    let ok = !tag.is_empty()
+        && tag.split('/').all(|c| {
+            let b = c.as_bytes();
+            if b.is_empty()
+                || !b[0].is_ascii_alphanumeric()
+                || !b[b.len() - 1].is_ascii_alphanumeric()
+            {
+                return false;
+            }
+            let mut prev_sep = 0usize;
+            for &ch in b {
+                if ch.is_ascii_alphanumeric() {
+                    prev_sep = 0;
+                } else if b"-._:@+".contains(&ch) {
+                    prev_sep += 1;
+                    // Only "--" may be a two-character separator.
+                    if prev_sep > 2 || (prev_sep == 2 && ch != b'-') {
+                        return false;
+                    }
+                } else {
+                    return false;
+                }
+            }
+            true
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{tag:?} is not a valid OCI ref name (letters and digits, separated by one of - . _ : @ + or --, components joined by /)"
+        ))
+    }
+}
+
+/// The result of reading one input.
+struct ReadLayer {
+    report: LayerReport,
+    blob: PendingBlob,
+    /// Newest entry mtime, for the default `created`.
+    newest_mtime: Option<i64>,
+}
+
+/// Refuse what can be refused before anything is read or written.
+fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
+    if inputs.is_empty() {
+        return Err(Error::Usage("no input given".into()));
+    }
+    validate_tag(&opts.tag).map_err(Error::Usage)?;
+    plan::check_level(opts.compression, opts.level)?;
+    if opts.expect.is_some() && inputs.len() > 1 {
+        return Err(Error::Usage(
+            "--expect applies to a single input; use --checksums for several".into(),
+        ));
+    }
+    if opts.checksum_file.is_some() && inputs.iter().any(|i| matches!(i, InputSource::Stdin)) {
+        return Err(stdin_has_no_name());
+    }
+    Ok(())
+}
+
+fn stdin_has_no_name() -> Error {
+    Error::Usage(
+        "standard input has no name to look up in --checksums; use --expect ALGO:HEX".into(),
+    )
+}
+
+/// Import `inputs` as the layers of one image into the layout `opts.output`.
+///
+/// On any error the layout is left as it was: no new blob, no temp file, no index change.
+pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportReport> {
+    if let Some(p) = &opts.progress {
+        p.set_phase("starting".into());
+    }
+    check_request(inputs, opts)?;
+    let config = image_config(opts)?;
+    let layout = Layout::open_or_create(&opts.output)?;
+    match import_into(&layout, inputs, opts, config) {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            layout.abandon();
+            Err(e)
+        }
+    }
+}
+
+fn import_into(
+    layout: &Layout,
+    inputs: &[InputSource],
+    opts: &ImportOptions,
+    config: oci_spec::image::Config,
+) -> Result<ImportReport> {
+    let tally = Arc::new(Mutex::new(PlatformTally::new()));
+    let mut layers = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        if let Some(p) = &opts.progress {
+            p.set_phase(format!(
+                "reading {} ({}/{})",
+                input.base_name(),
+                i + 1,
+                inputs.len()
+            ));
+        }
+        let expected = expected_checksums(input, opts)?;
+        layers.push(read_layer(layout, input, opts, &tally, &expected)?);
+    }
+    if let Some(p) = &opts.progress {
+        p.set_phase("publishing".into());
+    }
+    let mut warnings = Vec::new();
+    let platform = decide_platform(opts, &tally, &mut warnings);
+    publish_image(layout, opts, layers, platform, config, warnings)
+}
+
+/// Build the config and manifest of `layers`, publish every blob, then name
+/// the manifest in `index.json`.
+fn publish_image(
+    layout: &Layout,
+    opts: &ImportOptions,
+    layers: Vec<ReadLayer>,
+    platform: Platform,
+    config: oci_spec::image::Config,
+    mut warnings: Vec<String>,
+) -> Result<ImportReport> {
+    let (created, created_source) = created_time(opts, &layers)?;
+    let history: Vec<History> = layers
+        .iter()
+        .map(|l| History {
+            created_by: format!(
+                "ociimport {} {}",
+                env!("CARGO_PKG_VERSION"),
+                InputSource::from_arg(&l.report.input.name).base_name()
+            ),
+            comment: opts.message.clone(),
+        })
+        .collect();
+    let image_layers: Vec<Layer> = layers.iter().map(|l| l.report.layer.clone()).collect();
+    let meta = ImageMeta {
+        platform: platform.clone(),
+        created: created.clone(),
+        config: Some(config),
+        annotations: opts.annotations.clone(),
+    };
+    let config_blob =
+        layout.blob_from_bytes(&image::config_json(&meta, &image_layers, &history)?)?;
+    let config = config_blob.blob().clone();
+    let manifest = image::manifest_json(&config, &image_layers, &meta.annotations)?;
+    let manifest_blob = layout.blob_from_bytes(&manifest)?;
+    let manifest = manifest_blob.blob().clone();
+
+    let mut reports = Vec::new();
+    let mut blobs = Vec::new();
+    for l in layers {
+        for w in &l.report.warnings {
+            warnings.push(format!("{}: {w}", l.report.input.name));
+        }
+        reports.push(l.report);
+        blobs.push(l.blob);
+    }
+    blobs.extend([config_blob, manifest_blob]);
+    let desc = image::index_descriptor(&manifest, &opts.tag, &platform)?;
+    layout.publish(blobs)?.add_to_index(desc, &opts.tag)?;
+
+    Ok(ImportReport {
+        layout: opts.output.display().to_string(),
+        format: OutputFormat::Oci,
+        tag: opts.tag.clone(),
+        manifest,
+        config,
+        platform,
+        created,
+        created_source,
+        layers: reports,
+        warnings,
+    })
+}
+
+/// `--created`, else `SOURCE_DATE_EPOCH`, else the newest entry's mtime.
+fn created_time(opts: &ImportOptions, layers: &[ReadLayer]) -> Result<(String, CreatedSource)> {
+    if let Some(c) = &opts.created {
+        return Ok((c.clone(), CreatedSource::Flag));
+    }
+    if let Some(s) = &opts.source_date_epoch {
+        let secs: i64 = s.trim().parse().map_err(|_| {
+            Error::Usage(format!(
+                "SOURCE_DATE_EPOCH={s:?} is not a whole number of seconds since 1970"
+            ))
+        })?;
+        let t = image::format_unix(secs)
+            .ok_or_else(|| Error::Usage(format!("SOURCE_DATE_EPOCH={s} is out of range")))?;
+        return Ok((t, CreatedSource::SourceDateEpoch));
+    }
+    let newest = layers
+        .iter()
+        .filter_map(|o| o.newest_mtime)
+        .max()
+        .unwrap_or(0);
+    let t = image::format_unix(newest.max(0)).unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+    Ok((t, CreatedSource::NewestEntry))
+}
+
+/// The image's execution defaults: `--change` instructions applied in
+/// order, then podman import's default PATH unless an ENV set one.
+fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
+    let mut config = oci_spec::image::Config::default();
+    for c in &opts.changes {
+        change::apply_change(&mut config, c)?;
+    }
+    if !opts.labels.is_empty() {
+        let mut labels = config.labels().clone().unwrap_or_default();
+        for (k, v) in &opts.labels {
+            labels.insert(k.clone(), v.clone());
+        }
+        config.set_labels(Some(labels));
+    }
+    change::ensure_default_path(&mut config);
+    Ok(config)
+}
+
+/// The platform: flags win; else what the rootfs's ELF files say; else the host.
+fn decide_platform(
+    opts: &ImportOptions,
+    tally: &Mutex<PlatformTally>,
+    warnings: &mut Vec<String>,
+) -> Platform {
+    let os = opts.os.clone().unwrap_or_else(|| "linux".into());
+    let detected = match tally.lock() {
+        Ok(t) => t.result(),
+        Err(e) => e.into_inner().result(),
+    };
+    if let Some(arch) = &opts.arch {
+        // Keep the detected variant when the flag only confirms the architecture.
+        let variant = opts.variant.clone().or_else(|| {
+            detected
+                .filter(|d| &d.architecture == arch)
+                .and_then(|d| d.variant)
+        });
+        return Platform {
+            os,
+            architecture: arch.clone(),
+            variant,
+        };
+    }
+    match detected {
+        Some(d) => {
+            if let Some(c) = &d.conflict {
+                warnings.push(format!(
+                    "executables of several architectures: {} ({} file(s), e.g. {}) and {} ({} file(s), e.g. {}); using {}",
+                    d.architecture,
+                    d.files,
+                    c.winner_example,
+                    c.other_architecture,
+                    c.other_files,
+                    c.other_example,
+                    d.architecture
+                ));
+            }
+            Platform {
+                os,
+                architecture: d.architecture,
+                variant: opts.variant.clone().or(d.variant),
+            }
+        }
+        None => {
+            let host = crate::platform::host_architecture();
+            warnings.push(format!(
+                "no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*; using the host architecture {host} (set --arch to choose)"
+            ));
+            Platform {
+                os,
+                architecture: host.to_string(),
+                variant: opts.variant.clone(),
+            }
+        }
+    }
+}
+
+/// The checksums `input` must match: `--expect`, and/or its entries in `--checksums`.
+fn expected_checksums(input: &InputSource, opts: &ImportOptions) -> Result<Vec<Expected>> {
+    let mut expected = Vec::new();
+    if let Some(e) = &opts.expect {
+        expected.push(e.clone());
+    }
+    if let Some((file, text)) = &opts.checksum_file {
+        if matches!(input, InputSource::Stdin) {
+            return Err(stdin_has_no_name());
+        }
+        let found =
+            checksums::parse_checksum_file(text, file, &input.base_name()).map_err(|source| {
+                Error::Checksum {
+                    input: input.display(),
+                    source,
+                }
+            })?;
+        expected.extend(found);
+    }
+    Ok(expected)
+}
+
+/// Read one input completely and write its layer blob to a temp file.
+fn read_layer(
+    layout: &Layout,
+    input: &InputSource,
+    opts: &ImportOptions,
+    tally: &Arc<Mutex<PlatformTally>>,
+    expected: &[Expected],
+) -> Result<ReadLayer> {
+    let progress = opts.progress.clone().unwrap_or_default();
+    progress.bytes.store(0, Ordering::Relaxed);
+    progress.total.store(input.len(), Ordering::Relaxed);
+    // One count of the input read so far: the progress display shows it and
+    // decode errors report it as the offset.
+    let errors = InputErrors::new(input, layout.root().to_path_buf(), progress.bytes.clone());
+    let mut raw = HashReader::new(CountReader::new(input.open()?, progress.bytes.clone()));
+    let (format, head) = pipeline::sniff(&mut raw, &errors)?;
+    let plan = LayerPlan::new(opts.compression, opts.level, format, errors.name())?;
+    let sink = Sink::new(
+        layout.blob_writer()?,
+        plan.passthrough,
+        plan.target,
+        plan.level,
+        opts.threads,
+        &errors,
+    )?;
+    let producer = Producer {
+        input: raw,
+        head,
+        format,
+        // liblzma's threaded decoder splits multi-block files (xz -T0, pixz)
+        // across threads and decodes single-block files on one.
+        decode: DecodeOptions {
+            xz_threads: opts.threads.max(1),
+            ..DecodeOptions::default()
+        },
+        checksums: (!expected.is_empty()).then(|| MultiHasher::new(expected)),
+    };
+    let mut scanner = TarScanner::new();
+    scanner.observe(Box::new(PlatformObserver::new(tally.clone())));
+    let (lint, lint_handle) = Lint::new();
+    scanner.observe(Box::new(lint));
+    let consumer = Consumer {
+        diff: Sha256Counter::new(),
+        scanner,
+        max_size: opts.max_size,
+    };
+    let (produced, consumed, blob) = sink.run(producer, consumer, &errors)?;
+
+    let mut verified = Vec::new();
+    if let Some(computed) = &produced.checksums {
+        checksums::check(expected, computed).map_err(|e| errors.checksum(e))?;
+        verified.extend(
+            expected
+                .iter()
+                .map(|e| format!("{} ({})", e.algorithm, e.source)),
+        );
+    }
+    let findings = lint_handle.findings();
+    let problems = findings.strict_violations();
+    if opts.strict && !problems.is_empty() {
+        return Err(errors.strict(problems));
+    }
+    let summary = consumed.summary;
+    let mut warnings = summary.warnings;
+    warnings.extend(plan.warning);
+    warnings.extend(findings.warnings());
+    Ok(ReadLayer {
+        report: LayerReport {
+            input: InputReport {
+                name: errors.name().to_string(),
+                compression: format,
+                blob: produced.input,
+            },
+            layer: Layer {
+                compression: plan.target,
+                blob: blob.blob().clone(),
+                diff_id: consumed.diff_id,
+            },
+            entries: summary.entries,
+            passthrough: plan.passthrough,
+            checksums_verified: verified,
+            warnings,
+        },
+        blob,
+        newest_mtime: summary.newest_mtime,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_output_strips_archive_extensions() {
+        for (input, want) in [
+            ("stage3-amd64-openrc.tar.xz", "stage3-amd64-openrc"),
+            (
+                "/tmp/alpine-minirootfs-3.20.0-x86_64.tar.gz",
+                "alpine-minirootfs-3.20.0-x86_64",
+            ),
+            ("rootfs.tgz", "rootfs"),
+            ("rootfs.TXZ", "rootfs"),
+            ("root.tar.zst", "root"),
+            ("root.tar", "root"),
+            ("rootfs.img", "rootfs.img.oci"),
+        ] {
+            assert_eq!(
+                default_output(Path::new(input)),
+                PathBuf::from(want),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn tag_grammar() {
+        for ok in [
+            "latest", "v1.0", "a/b/c", "x--y", "1.0-rc1", "my_tag:9", "a+b@c",
+        ] {
+            assert!(validate_tag(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", "x-", "a//b", "a..b", "a b", "a/", "ä", "x---y"] {
+            assert!(validate_tag(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! What each layer will be: the target encoding, whether the input's bytes
+//! are kept as the blob, and the one `--level` rule.
+
+use std::ops::RangeInclusive;
+
+use crate::compress::Compression;
+use crate::error::{Error, Result};
+
+/// The layer compression the user asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LayerCompression {
+    /// Keep gzip/zstd input as is; encode anything else as gzip.
+    #[default]
+    Auto,
+    /// Always gzip.
+    Gzip,
+    /// Always zstd.
+    Zstd,
+    /// Uncompressed tar.
+    None,
+}
+
+/// The levels an encoder accepts; `None` for an uncompressed layer.
+fn level_range(target: Compression) -> Option<RangeInclusive<i32>> {
+    match target {
+        Compression::Gzip => Some(1..=9),
+        Compression::Zstd => Some(1..=22),
+        _ => None,
+    }
+}
+
+/// The `--level` rule, checked before any input is read: a level must fit
+/// some encoding the request can produce (with auto, the widest, zstd's;
+/// the layer's real target is checked again by [`LayerPlan::new`]).
+pub(crate) fn check_level(compression: LayerCompression, level: Option<i32>) -> Result<()> {
+    let Some(level) = level else {
+        return Ok(());
+    };
+    let target = match compression {
+        LayerCompression::Auto | LayerCompression::Zstd => Compression::Zstd,
+        LayerCompression::Gzip => Compression::Gzip,
+        LayerCompression::None => Compression::None,
+    };
+    let Some(range) = level_range(target) else {
+        return Err(Error::Usage(
+            "--level makes no sense with --compression none".into(),
+        ));
+    };
+    if range.contains(&level) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "--level {level} is out of range {}..={} for this compression",
+        range.start(),
+        range.end()
+    )))
+}
+
+/// How one input becomes its layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LayerPlan {
+    /// The layer blob's encoding.
+    pub(crate) target: Compression,
+    /// The input's bytes are the blob (same format, no level asked for).
+    pub(crate) passthrough: bool,
+    /// The encoder's level, when encoding.
+    pub(crate) level: Option<i32>,
+    /// Why a requested level was not applied.
+    pub(crate) warning: Option<String>,
+}
+
+impl LayerPlan {
+    /// The plan for an input of `format` named `name`.
+    pub(crate) fn new(
+        compression: LayerCompression,
+        level: Option<i32>,
+        format: Compression,
+        name: &str,
+    ) -> Result<LayerPlan> {
+        let target = match (compression, format) {
+            (LayerCompression::Auto, Compression::Gzip | Compression::Zstd) => format,
+            (LayerCompression::Auto | LayerCompression::Gzip, _) => Compression::Gzip,
+            (LayerCompression::Zstd, _) => Compression::Zstd,
+            (LayerCompression::None, _) => Compression::None,
+        };
+        // With auto the input's own encoding wins over a level; with an
+        // explicit compression a level asks for a re-encode.
+        let passthrough =
+            target == format && (level.is_none() || compression == LayerCompression::Auto);
+        let mut plan = LayerPlan {
+            target,
+            passthrough,
+            level: if passthrough { None } else { level },
+            warning: None,
+        };
+        let Some(level) = level else {
+            return Ok(plan);
+        };
+        if passthrough {
+            plan.warning = Some(format!(
+                "--level {level} not applied: the {format} input is kept as the layer as is (use --compression {format} to re-encode it)"
+            ));
+        } else if let Some(range) = level_range(target).filter(|r| !r.contains(&level)) {
+            return Err(Error::Usage(format!(
+                "--level {level} is out of range {}..={} for the {target} layer made from {name} ({format} input)",
+                range.start(),
+                range.end()
+            )));
+        }
+        Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Compression as C;
+    use LayerCompression as L;
+
+    fn plan(c: L, level: Option<i32>, input: C) -> Result<LayerPlan> {
+        LayerPlan::new(c, level, input, "in")
+    }
+
+    #[test]
+    fn auto_keeps_gzip_and_zstd_and_encodes_the_rest_as_gzip() {
+        for (input, target, kept) in [
+            (C::Gzip, C::Gzip, true),
+            (C::Zstd, C::Zstd, true),
+            (C::Xz, C::Gzip, false),
+            (C::Bzip2, C::Gzip, false),
+            (C::None, C::Gzip, false),
+        ] {
+            let p = plan(L::Auto, None, input).unwrap();
+            assert_eq!((p.target, p.passthrough), (target, kept), "{input}");
+        }
+        let p = plan(L::None, None, C::None).unwrap();
+        assert_eq!((p.target, p.passthrough), (C::None, true));
+        let p = plan(L::Zstd, None, C::Gzip).unwrap();
+        assert_eq!((p.target, p.passthrough), (C::Zstd, false));
+    }
+
+    #[test]
+    fn level_is_applied_ignored_with_a_warning_or_refused() {
+        // Explicit compression and a level: re-encoded even if the format matches.
+        let p = plan(L::Gzip, Some(1), C::Gzip).unwrap();
+        assert_eq!((p.passthrough, p.level), (false, Some(1)));
+        // Auto keeps the input and says the level was not applied.
+        let p = plan(L::Auto, Some(9), C::Gzip).unwrap();
+        assert_eq!((p.passthrough, p.level), (true, None));
+        assert!(p.warning.unwrap().starts_with("--level 9 not applied"));
+        // Auto turning xz into gzip: zstd's range passed the early check, gzip's refuses.
+        check_level(L::Auto, Some(15)).unwrap();
+        let e = plan(L::Auto, Some(15), C::Xz).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--level 15 is out of range 1..=9 for the gzip layer made from in (xz input)"
+        );
+    }
+
+    #[test]
+    fn early_level_check() {
+        assert!(check_level(L::None, None).is_ok());
+        let e = check_level(L::None, Some(3)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--level makes no sense with --compression none"
+        );
+        let e = check_level(L::Gzip, Some(10)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--level 10 is out of range 1..=9 for this compression"
+        );
+        let e = check_level(L::Auto, Some(0)).unwrap_err();
+        assert!(e.to_string().contains("out of range 1..=22"), "{e}");
+        assert!(check_level(L::Zstd, Some(22)).is_ok());
+    }
+}

@@ -1,0 +1,628 @@
+//! Writing an OCI image layout: blobs that appear only when complete, and an
+//! `index.json` replaced atomically under a lock.
+//!
+//! Protocol, so that a crash or a refusal at any point leaves the layout as
+//! it was and concurrent writers never lose a tag:
+//! 0. A new layout gets `blobs/sha256/` and an empty `index.json` first and
+//!    its `oci-layout` marker last (a failed first import removes the marker
+//!    first), so a directory with the marker is always a valid layout.
+//! 1. Blobs are streamed into temporary files in the layout's root
+//!    (`.ociimport-tmp-*`, [`BlobWriter`]), each held under an exclusive
+//!    `flock` while its writer lives, so a later run can tell a stale temp
+//!    file (lock free) from a live one.
+//! 2. Nothing is renamed into `blobs/sha256/` until every input of the
+//!    import has been read, decoded and verified. Then [`Layout::publish`]
+//!    renames each fsynced temp file to its digest and fsyncs the directory,
+//!    returning a [`Commit`]: the only way to reach step 3, so the index can
+//!    never name a blob that is not in place.
+//! 3. [`Commit::add_to_index`] locks the layout directory (`flock` on the
+//!    directory, which is never renamed), re-reads `index.json`, merges,
+//!    writes a temp file, fsyncs and renames it over the old one.
+//! 4. Every temp file and new layout of the process is registered
+//!    ([`registry`]), so that on SIGINT/SIGTERM
+//!    [`remove_registered_temps`] undoes them; a commit (steps 2-3) already
+//!    under way is allowed to finish first.
+
+mod blob;
+pub(crate) mod registry;
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+pub use blob::{BlobWriter, PendingBlob};
+pub use registry::{Cleanup, remove_registered_temps};
+
+use crate::digest::validate_digest;
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::{self, DirLock, TEMP_PREFIX};
+use registry::{CommitToken, create_temp, forget_temp, remove_temp};
+
+/// The `oci-layout` file's content.
+pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+/// The annotation that names a manifest in `index.json`.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// An OCI image layout directory opened for appending.
+#[derive(Debug)]
+pub struct Layout {
+    root: PathBuf,
+    /// We made the directory (or found it empty): on failure we remove what we added.
+    fresh: bool,
+    /// Directory levels this run created: the root and any missing parents.
+    created_dirs: usize,
+}
+
+/// Blobs renamed into place, `index.json` not yet updated: the second half
+/// of a publish. Dropping it without [`Commit::add_to_index`] ends the
+/// commit unpublished (the blobs stay, unreferenced, as after a crash).
+#[must_use = "the image is not in index.json until add_to_index"]
+#[derive(Debug)]
+pub struct Commit<'a> {
+    layout: &'a Layout,
+    token: CommitToken,
+}
+
+impl Layout {
+    /// Open `root` as a layout, creating it if missing or empty.
+    ///
+    /// A directory that exists, is not empty and has no `oci-layout` file is
+    /// refused: it is probably not meant to be written into.
+    pub fn open_or_create(root: &Path) -> Result<Layout> {
+        let created_dirs = create_root(root)?;
+        let marker = root.join("oci-layout");
+        let fresh = match fsutil::read_if_exists(&marker).at(&marker)? {
+            Some(bytes) => {
+                check_layout_version(&marker, &bytes)?;
+                false
+            }
+            None => {
+                let empty = fs::read_dir(root).at(root)?.next().is_none();
+                if !empty && !looks_like_our_fresh_layout(root)? {
+                    return Err(Error::NotALayout {
+                        path: root.to_path_buf(),
+                    });
+                }
+                true
+            }
+        };
+        let layout = Layout {
+            root: root.to_path_buf(),
+            fresh,
+            created_dirs,
+        };
+        if fresh {
+            layout.make_skeleton()?;
+        }
+        let blobs = layout.blobs_dir();
+        fs::create_dir_all(&blobs).at(&blobs)?;
+        layout.clean_stale_temps();
+        Ok(layout)
+    }
+
+    /// A new layout's `blobs/sha256/`, empty `index.json` and, last,
+    /// `oci-layout`: a directory with the marker is always a complete
+    /// layout, so a crash at any point leaves either a valid layout or a
+    /// marker-less skeleton that the next run takes as fresh.
+    fn make_skeleton(&self) -> Result<()> {
+        // Registered before anything is written, so an interrupt removes it again.
+        registry::register_fresh(&self.root, self.created_dirs);
+        let blobs = self.blobs_dir();
+        let marker = self.root.join("oci-layout");
+        let made = fs::create_dir_all(&blobs)
+            .at(&blobs)
+            .and_then(|()| self.ensure_index())
+            .and_then(|()| self.write_atomic(&marker, OCI_LAYOUT));
+        if made.is_err() {
+            abandon_fresh(&self.root, self.created_dirs);
+        }
+        made
+    }
+
+    /// The layout's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `blobs/sha256`.
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.root.join("blobs").join("sha256")
+    }
+
+    /// A new blob being written; it becomes visible only through [`Layout::publish`].
+    pub fn blob_writer(&self) -> Result<BlobWriter> {
+        BlobWriter::create(fsutil::temp_path(&self.root, ""))
+    }
+
+    /// A small blob (config, manifest) held in memory.
+    pub fn blob_from_bytes(&self, bytes: &[u8]) -> Result<PendingBlob> {
+        let mut w = self.blob_writer()?;
+        let path = w.temp_path().to_path_buf();
+        w.write_all(bytes).at(path)?;
+        w.finish()
+    }
+
+    /// Check `index.json` (before anything is moved: a layout whose index
+    /// the merge would refuse gets no blob), then move the finished blobs
+    /// into `blobs/sha256/`, durably.
+    ///
+    /// An existing blob of the same digest is replaced by the new, verified
+    /// bytes (an atomic rename), which also repairs one that was damaged.
+    /// From here until the returned [`Commit`] ends,
+    /// [`remove_registered_temps`] waits rather than interrupting half-way.
+    pub fn publish(&self, blobs: Vec<PendingBlob>) -> Result<Commit<'_>> {
+        self.check_index()?;
+        let token = CommitToken::begin(&self.root)?;
+        let dir = self.blobs_dir();
+        for mut b in blobs {
+            let dest = b.blob().digest.blob_path(&self.root);
+            fs::rename(&b.temp, &dest).at(&dest)?;
+            b.published = true;
+            forget_temp(&b.temp);
+        }
+        fsutil::sync_dir(&dir).at(&dir)?;
+        fsutil::sync_dir(&self.root).at(&self.root)?;
+        Ok(Commit {
+            layout: self,
+            token,
+        })
+    }
+
+    /// Write an empty `index.json` unless there is one, under the layout
+    /// lock so that a concurrent import's index is never replaced.
+    ///
+    /// Counted as a commit: it holds the layout lock while it needs the
+    /// registry, and the interrupt cleanup, which holds the registry and
+    /// needs the layout lock, must wait for it rather than deadlock.
+    fn ensure_index(&self) -> Result<()> {
+        let _token = CommitToken::begin(&self.root)?;
+        let _lock = DirLock::acquire(&self.root).at(&self.root)?;
+        let path = self.root.join("index.json");
+        match fs::symlink_metadata(&path) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let bytes =
+                    serde_json::to_vec(&Value::Object(empty_index())).map_err(|e| Error::Spec {
+                        what: "index.json",
+                        reason: e.to_string(),
+                    })?;
+                self.write_atomic(&path, &bytes)
+            }
+            Err(e) => Err(Error::Io { path, source: e }),
+        }
+    }
+
+    /// Refuse early (before any blob is published) an existing `index.json`
+    /// that the merge would refuse; the merge re-reads it under the lock.
+    fn check_index(&self) -> Result<()> {
+        let path = self.root.join("index.json");
+        match fsutil::read_if_exists(&path).at(&path)? {
+            Some(bytes) => parse_index(&path, &bytes).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// Replace `dest` with `bytes` atomically: temp file, fsync, rename, fsync dir.
+    pub fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
+        let tmp = fsutil::temp_path(&self.root, "");
+        let mut f = create_temp(&tmp)?;
+        let res = (|| {
+            f.lock().at(&tmp)?;
+            f.write_all(bytes).at(&tmp)?;
+            f.sync_all().at(&tmp)?;
+            fs::rename(&tmp, dest).at(dest)
+        })();
+        match res {
+            Ok(()) => forget_temp(&tmp),
+            Err(e) => {
+                remove_temp(&tmp);
+                return Err(e);
+            }
+        }
+        fsutil::sync_dir(&self.root).at(&self.root)
+    }
+
+    /// Undo what a failed import added: temp files go with their writers;
+    /// a layout this run created is removed again if nothing else landed in it.
+    pub fn abandon(self) {
+        if self.fresh {
+            abandon_fresh(&self.root, self.created_dirs);
+        }
+    }
+
+    /// Remove temp files left by runs that died (their lock is free).
+    pub fn clean_stale_temps(&self) {
+        clean_stale_temps_in(&self.root);
+    }
+}
+
+impl Commit<'_> {
+    /// Add `descriptor` to `index.json` under `tag`, under the layout lock.
+    ///
+    /// An existing entry with the same ref name is replaced; every other
+    /// descriptor, annotation and unknown field is kept as it was. This
+    /// ends the commit that [`Layout::publish`] started.
+    pub fn add_to_index(self, descriptor: Value, tag: &str) -> Result<()> {
+        let root = &self.layout.root;
+        let _lock = DirLock::acquire(root).at(root)?;
+        self.layout.merge_index(descriptor, tag)?;
+        self.token.published();
+        Ok(())
+    }
+}
+
+impl Layout {
+    fn merge_index(&self, descriptor: Value, tag: &str) -> Result<()> {
+        let path = self.root.join("index.json");
+        let existing = fsutil::read_if_exists(&path).at(&path)?;
+        let bytes = merge_index_bytes(&path, existing.as_deref(), descriptor, tag)?;
+        // A concurrent first import may have removed oci-layout while
+        // abandoning; make sure the layout is complete before publishing.
+        let marker = self.root.join("oci-layout");
+        if !marker.exists() {
+            self.write_atomic(&marker, OCI_LAYOUT)?;
+        }
+        self.write_atomic(&path, &bytes)
+    }
+}
+
+impl Drop for Layout {
+    fn drop(&mut self) {
+        if self.fresh {
+            registry::forget_fresh(&self.root);
+        }
+    }
+}
+
+/// Create `root` if missing; returns how many directory levels this made
+/// (the root and missing parents), to remove exactly those if the import fails.
+fn create_root(root: &Path) -> Result<usize> {
+    match fs::metadata(root) {
+        Ok(m) if !m.is_dir() => Err(Error::NotALayout {
+            path: root.to_path_buf(),
+        }),
+        Ok(_) => Ok(0),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let levels = root
+                .ancestors()
+                .filter(|a| !a.as_os_str().is_empty())
+                .take_while(|a| !a.exists())
+                .count();
+            fs::create_dir_all(root).at(root)?;
+            Ok(levels)
+        }
+        Err(e) => Err(Error::Io {
+            path: root.to_path_buf(),
+            source: e,
+        }),
+    }
+}
+
+/// Remove the temp files and work directories in `dir` left by runs that
+/// died: a file whose lock is free and whose pid (in its name) is gone, a
+/// directory (an archive's work area) whose pid is gone.
+pub fn clean_stale_temps_in(dir: &Path) {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in rd.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !fsutil::is_temp_name(&name) || fsutil::temp_owner_alive(&name) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir_all(&path);
+            continue;
+        }
+        // A live writer holds the lock; the pid check above closes the window
+        // between a writer creating its file and locking it.
+        if File::open(&path).is_ok_and(|f| f.try_lock().is_ok()) {
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
+/// Remove a layout this run was creating, if nothing else landed in it:
+/// no `index.json`, no blob, no other writer's temp file.
+fn abandon_fresh(root: &Path, created_dirs: usize) {
+    let Ok(_lock) = DirLock::acquire(root) else {
+        return;
+    };
+    let index = root.join("index.json");
+    let blobs = root.join("blobs").join("sha256");
+    let others = fs::read_dir(root)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .any(|e| fsutil::is_temp_name(&e.file_name().to_string_lossy()))
+        })
+        .unwrap_or(true);
+    let blobs_empty = fs::read_dir(&blobs)
+        .map(|mut rd| rd.next().is_none())
+        .unwrap_or(false);
+    if !lists_nothing(&index) || others || !blobs_empty {
+        return;
+    }
+    // The marker goes first: without it the rest is not a layout.
+    let _ = fs::remove_file(root.join("oci-layout"));
+    let _ = fs::remove_file(&index);
+    let _ = fs::remove_dir(&blobs);
+    let _ = fs::remove_dir(root.join("blobs"));
+    // The root and the parents this run made, innermost first;
+    // remove_dir stops at the first that is not empty.
+    for dir in root.ancestors().take(created_dirs) {
+        if fs::remove_dir(dir).is_err() {
+            break;
+        }
+    }
+}
+
+/// `index.json` is missing or lists no manifest: what a fresh layout starts with.
+fn lists_nothing(index: &Path) -> bool {
+    match fs::read(index) {
+        Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| {
+                v.get("manifests")
+                    .and_then(Value::as_array)
+                    .map(Vec::is_empty)
+            })
+            .unwrap_or(false),
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    }
+}
+
+fn looks_like_our_fresh_layout(root: &Path) -> Result<bool> {
+    // Another importer may be creating this layout right now, or died
+    // doing so: it has made blobs/, temp files and an empty index.json but
+    // not yet written oci-layout, which comes last.
+    for entry in fs::read_dir(root).at(root)? {
+        let entry = entry.at(root)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name == "blobs"
+            || name.starts_with(TEMP_PREFIX)
+            || (name == "index.json" && lists_nothing(&entry.path()));
+        if !ours {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn check_layout_version(path: &Path, bytes: &[u8]) -> Result<()> {
+    match layout_version_problem(bytes) {
+        None => Ok(()),
+        Some(reason) => Err(Error::BadLayout {
+            path: path.to_path_buf(),
+            reason,
+        }),
+    }
+}
+
+/// What is wrong with an `oci-layout` file's content, if anything: the one
+/// judgement shared by the importer (which refuses) and `verify` (which reports).
+pub fn layout_version_problem(bytes: &[u8]) -> Option<String> {
+    let v: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => return Some(format!("not valid JSON: {e}")),
+    };
+    match v.get("imageLayoutVersion") {
+        Some(Value::String(s)) if s == "1.0.0" => None,
+        Some(other) => Some(format!("imageLayoutVersion is {other}, expected \"1.0.0\"")),
+        None => Some("has no imageLayoutVersion".into()),
+    }
+}
+
+/// Parse an existing `index.json`, refusing one we could not safely extend.
+pub fn parse_index(path: &Path, bytes: &[u8]) -> Result<Map<String, Value>> {
+    let bad = |reason: String| Error::BadLayout {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let Value::Object(map) = v else {
+        return Err(bad("not a JSON object".into()));
+    };
+    if map.get("schemaVersion").and_then(Value::as_u64) != Some(2) {
+        return Err(bad("schemaVersion is not 2".into()));
+    }
+    let Some(Value::Array(manifests)) = map.get("manifests") else {
+        return Err(bad("no manifests array".into()));
+    };
+    for (i, d) in manifests.iter().enumerate() {
+        let digest = d.get("digest").and_then(Value::as_str).unwrap_or("");
+        validate_digest(digest).map_err(|e| bad(format!("manifests[{i}]: {e}")))?;
+    }
+    // Also check it is what oci-spec calls an index, so a typo'd document is refused.
+    serde_json::from_value::<oci_spec::image::ImageIndex>(Value::Object(map.clone()))
+        .map_err(|e| bad(format!("not an OCI image index: {e}")))?;
+    Ok(map)
+}
+
+/// The new `index.json` bytes: `existing` (`None` when there is no index
+/// yet; `path` names it in errors) with `descriptor` added under `tag`.
+///
+/// An existing entry with the same ref name is dropped; every other
+/// descriptor, annotation and unknown field is kept as it was. Pure, so it
+/// can be tested and fuzzed without a file system.
+pub fn merge_index_bytes(
+    path: &Path,
+    existing: Option<&[u8]>,
+    descriptor: Value,
+    tag: &str,
+) -> Result<Vec<u8>> {
+    let mut index = match existing {
+        Some(bytes) => parse_index(path, bytes)?,
+        None => empty_index(),
+    };
+    let Some(Value::Array(manifests)) = index.get_mut("manifests") else {
+        return Err(Error::BadLayout {
+            path: path.to_path_buf(),
+            reason: "index.json has no manifests array".into(),
+        });
+    };
+    manifests.retain(|d| ref_name(d) != Some(tag));
+    manifests.push(descriptor);
+    serde_json::to_vec(&Value::Object(index)).map_err(|e| Error::Spec {
+        what: "index.json",
+        reason: e.to_string(),
+    })
+}
+
+/// An image index with no manifests.
+fn empty_index() -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("schemaVersion".into(), Value::from(2));
+    m.insert(
+        "mediaType".into(),
+        Value::from("application/vnd.oci.image.index.v1+json"),
+    );
+    m.insert("manifests".into(), Value::Array(Vec::new()));
+    m
+}
+
+/// The ref name (tag) annotation of an index descriptor.
+pub(crate) fn ref_name(d: &Value) -> Option<&str> {
+    d.get("annotations")?.get(REF_NAME)?.as_str()
+}
+
+/// Read a whole small file (a manifest, a config) from the layout, refusing large ones.
+pub fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let f = File::open(path).at(path)?;
+    let mut buf = Vec::new();
+    f.take(limit + 1).read_to_end(&mut buf).at(path)?;
+    if buf.len() as u64 > limit {
+        return Err(Error::BadLayout {
+            path: path.to_path_buf(),
+            reason: format!("larger than {limit} bytes"),
+        });
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn desc(hex: char, tag: &str) -> Value {
+        json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": format!("sha256:{}", hex.to_string().repeat(64)),
+            "size": 10,
+            "annotations": {REF_NAME: tag}
+        })
+    }
+
+    #[test]
+    fn new_layout_then_append_moves_tag_and_keeps_unknown_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("img");
+        let l = Layout::open_or_create(&root).unwrap();
+        assert_eq!(fs::read(root.join("oci-layout")).unwrap(), OCI_LAYOUT);
+        l.publish(Vec::new())
+            .unwrap()
+            .add_to_index(desc('a', "one"), "one")
+            .unwrap();
+        // An unknown top-level field and annotation survive.
+        let p = root.join("index.json");
+        let mut v: Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+        v["x-custom"] = json!({"keep": true});
+        v["annotations"] = json!({"org.example": "1"});
+        fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+
+        let l = Layout::open_or_create(&root).unwrap();
+        for (hex, tag) in [('b', "two"), ('c', "one")] {
+            let commit = l.publish(Vec::new()).unwrap();
+            commit.add_to_index(desc(hex, tag), tag).unwrap();
+        }
+        let v: Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+        let m = v["manifests"].as_array().unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0]["annotations"][REF_NAME], "two");
+        assert_eq!(m[1]["digest"], format!("sha256:{}", "c".repeat(64)));
+        assert_eq!(v["x-custom"]["keep"], true);
+        assert_eq!(v["annotations"]["org.example"], "1");
+    }
+
+    #[test]
+    fn refuses_foreign_directory_and_bad_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("notes.txt"), b"x").unwrap();
+        assert!(matches!(
+            Layout::open_or_create(dir.path()),
+            Err(Error::NotALayout { .. })
+        ));
+        let d2 = tempfile::tempdir().unwrap();
+        fs::write(
+            d2.path().join("oci-layout"),
+            br#"{"imageLayoutVersion":"2.0.0"}"#,
+        )
+        .unwrap();
+        let e = Layout::open_or_create(d2.path()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("imageLayoutVersion is \"2.0.0\", expected \"1.0.0\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn index_with_path_traversal_digest_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::open_or_create(dir.path()).unwrap();
+        let bad = json!({"schemaVersion": 2, "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+             "digest": "sha256:../../etc/passwd", "size": 1}]});
+        fs::write(
+            dir.path().join("index.json"),
+            serde_json::to_vec(&bad).unwrap(),
+        )
+        .unwrap();
+        // Refused before any blob moves, and again by the merge under the lock.
+        let b = l.blob_from_bytes(b"{}").unwrap();
+        let digest = b.blob().digest.clone();
+        let e = l.publish(vec![b]).unwrap_err();
+        assert!(e.to_string().contains("manifests[0]"), "{e}");
+        assert!(!digest.blob_path(l.root()).exists());
+        let e = l.merge_index(desc('a', "x"), "x").unwrap_err();
+        assert!(e.to_string().contains("manifests[0]"), "{e}");
+    }
+
+    #[test]
+    fn abandoned_fresh_layout_disappears_and_temps_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("new");
+        let l = Layout::open_or_create(&root).unwrap();
+        let mut w = l.blob_writer().unwrap();
+        w.write_all(b"data").unwrap();
+        let pending = w.finish().unwrap();
+        assert_eq!(pending.blob().digest, crate::hashing::sha256_of(b"data"));
+        drop(pending);
+        l.abandon();
+        assert!(!root.exists());
+    }
+
+    #[test]
+    fn publish_and_stale_temp_cleanup() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::open_or_create(dir.path()).unwrap();
+        let b = l.blob_from_bytes(b"{}").unwrap();
+        let digest = b.blob().digest.clone();
+        let _ = l.publish(vec![b]).unwrap();
+        let path = digest.blob_path(l.root());
+        assert_eq!(fs::read(path).unwrap(), b"{}");
+        // A stale temp (no lock held) is removed; a live one is not.
+        // pid 4194304 is above Linux's pid_max, so never alive.
+        let stale = dir.path().join(format!("{TEMP_PREFIX}4194304-2-3"));
+        fs::write(&stale, b"x").unwrap();
+        let live = l.blob_writer().unwrap();
+        l.clean_stale_temps();
+        assert!(!stale.exists());
+        assert!(live.temp_path().exists());
+    }
+}
