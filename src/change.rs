@@ -63,105 +63,138 @@ pub fn apply_change(config: &mut Config, instruction: &str) -> Result<(), Change
     let arg = &text[key_end..];
     // Podman also accepts `KEYWORD=argument`.
     let arg = arg.strip_prefix('=').unwrap_or(arg).trim();
-
-    match keyword.as_str() {
-        "CMD" | "ENTRYPOINT" | "ENV" | "EXPOSE" | "LABEL" | "STOPSIGNAL" | "USER" | "VOLUME"
-        | "WORKDIR" => {}
-        _ => {
-            return Err(ChangeError::Unsupported {
-                instruction: keyword,
-            });
-        }
-    }
+    let Some(kind) = Keyword::parse(&keyword) else {
+        return Err(ChangeError::Unsupported {
+            instruction: keyword,
+        });
+    };
     if arg.is_empty() {
         return Err(invalid(format!("{keyword} requires an argument")));
     }
+    kind.apply(config, arg).map_err(invalid)
+}
 
-    match keyword.as_str() {
-        "CMD" => {
-            config.set_cmd(command(arg).map_err(invalid)?);
-        }
-        "ENTRYPOINT" => {
-            config.set_entrypoint(command(arg).map_err(invalid)?);
-        }
-        "ENV" => {
-            let pairs = name_values(arg, "ENV").map_err(invalid)?;
-            if let Some((key, _)) = pairs.iter().find(|(k, _)| k.contains('=')) {
-                return Err(invalid(format!("ENV name {key:?} must not contain '='")));
-            }
-            let mut env = config.env().clone().unwrap_or_default();
-            for (key, value) in pairs {
-                set_env_var(&mut env, &key, &value);
-            }
-            config.set_env(Some(env));
-        }
-        "LABEL" => {
-            let pairs = name_values(arg, "LABEL").map_err(invalid)?;
-            let labels = config.labels_mut().get_or_insert_with(HashMap::new);
-            labels.extend(pairs);
-        }
-        "EXPOSE" => {
-            let mut ports = Vec::new();
-            for word in words(arg).map_err(invalid)? {
-                expose_spec(&word.text, &mut ports).map_err(invalid)?;
-            }
-            let mut all = config.exposed_ports().clone().unwrap_or_default();
-            append_unique(&mut all, ports);
-            config.set_exposed_ports(Some(all));
-        }
-        "VOLUME" => {
-            let paths = if arg.starts_with('[') {
-                json_array(arg).map_err(invalid)?
-            } else {
-                words(arg)
-                    .map_err(invalid)?
-                    .into_iter()
-                    .map(|w| w.text)
-                    .collect()
-            };
-            if paths.is_empty() {
-                return Err(invalid("VOLUME requires at least one path".to_owned()));
-            }
-            if paths.iter().any(|p| p.trim().is_empty()) {
-                return Err(invalid("VOLUME paths must not be empty".to_owned()));
-            }
-            let mut all = config.volumes().clone().unwrap_or_default();
-            append_unique(&mut all, paths);
-            config.set_volumes(Some(all));
-        }
-        "STOPSIGNAL" => {
-            let word = single_word(arg, "STOPSIGNAL").map_err(invalid)?;
-            let signal = normalize_signal(&word)
-                .ok_or_else(|| invalid(format!("{word:?} is not a valid signal")))?;
-            config.set_stop_signal(Some(signal));
-        }
-        "USER" => {
-            let user = single_word(arg, "USER").map_err(invalid)?;
-            if user.is_empty() || user.starts_with(':') {
-                return Err(invalid("USER requires a user name or id".to_owned()));
-            }
-            config.set_user(Some(user));
-        }
-        "WORKDIR" => {
-            let dir = unquote(arg).map_err(invalid)?;
-            if dir.is_empty() {
-                return Err(invalid("WORKDIR requires a path".to_owned()));
-            }
-            let joined = if dir.starts_with('/') {
-                clean_path(&dir)
-            } else {
-                // Docker joins a relative WORKDIR onto the current one.
-                let current = config.working_dir().as_deref().unwrap_or("/");
-                clean_path(&format!("/{current}/{dir}"))
-            };
-            config.set_working_dir(Some(joined));
-        }
-        _ => {
-            return Err(ChangeError::Unsupported {
-                instruction: keyword,
-            });
-        }
+/// The instructions `--change` accepts (podman import's list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Keyword {
+    Cmd,
+    Entrypoint,
+    Env,
+    Expose,
+    Label,
+    StopSignal,
+    User,
+    Volume,
+    Workdir,
+}
+
+impl Keyword {
+    fn parse(upper: &str) -> Option<Keyword> {
+        Some(match upper {
+            "CMD" => Keyword::Cmd,
+            "ENTRYPOINT" => Keyword::Entrypoint,
+            "ENV" => Keyword::Env,
+            "EXPOSE" => Keyword::Expose,
+            "LABEL" => Keyword::Label,
+            "STOPSIGNAL" => Keyword::StopSignal,
+            "USER" => Keyword::User,
+            "VOLUME" => Keyword::Volume,
+            "WORKDIR" => Keyword::Workdir,
+            _ => return None,
+        })
     }
+
+    /// Apply the instruction with its (non-empty) argument; the error is the reason.
+    fn apply(self, config: &mut Config, arg: &str) -> Result<(), String> {
+        match self {
+            Keyword::Cmd => {
+                config.set_cmd(command(arg)?);
+            }
+            Keyword::Entrypoint => {
+                config.set_entrypoint(command(arg)?);
+            }
+            Keyword::Env => apply_env(config, arg)?,
+            Keyword::Label => {
+                let pairs = name_values(arg, "LABEL")?;
+                let labels = config.labels_mut().get_or_insert_with(HashMap::new);
+                labels.extend(pairs);
+            }
+            Keyword::Expose => apply_expose(config, arg)?,
+            Keyword::Volume => apply_volume(config, arg)?,
+            Keyword::StopSignal => {
+                let word = single_word(arg, "STOPSIGNAL")?;
+                let signal = normalize_signal(&word)
+                    .ok_or_else(|| format!("{word:?} is not a valid signal"))?;
+                config.set_stop_signal(Some(signal));
+            }
+            Keyword::User => {
+                let user = single_word(arg, "USER")?;
+                if user.is_empty() || user.starts_with(':') {
+                    return Err("USER requires a user name or id".to_owned());
+                }
+                config.set_user(Some(user));
+            }
+            Keyword::Workdir => apply_workdir(config, arg)?,
+        }
+        Ok(())
+    }
+}
+
+fn apply_env(config: &mut Config, arg: &str) -> Result<(), String> {
+    let pairs = name_values(arg, "ENV")?;
+    if let Some((key, _)) = pairs.iter().find(|(k, _)| k.contains('=')) {
+        return Err(format!("ENV name {key:?} must not contain '='"));
+    }
+    let mut env = config.env().clone().unwrap_or_default();
+    for (key, value) in pairs {
+        set_env_var(&mut env, &key, &value);
+    }
+    config.set_env(Some(env));
+    Ok(())
+}
+
+fn apply_expose(config: &mut Config, arg: &str) -> Result<(), String> {
+    let mut ports = Vec::new();
+    for word in words(arg)? {
+        expose_spec(&word.text, &mut ports)?;
+    }
+    let mut all = config.exposed_ports().clone().unwrap_or_default();
+    append_unique(&mut all, ports);
+    config.set_exposed_ports(Some(all));
+    Ok(())
+}
+
+fn apply_volume(config: &mut Config, arg: &str) -> Result<(), String> {
+    let paths = if arg.starts_with('[') {
+        json_array(arg)?
+    } else {
+        words(arg)?.into_iter().map(|w| w.text).collect()
+    };
+    if paths.is_empty() {
+        return Err("VOLUME requires at least one path".to_owned());
+    }
+    if paths.iter().any(|p| p.trim().is_empty()) {
+        return Err("VOLUME paths must not be empty".to_owned());
+    }
+    let mut all = config.volumes().clone().unwrap_or_default();
+    append_unique(&mut all, paths);
+    config.set_volumes(Some(all));
+    Ok(())
+}
+
+fn apply_workdir(config: &mut Config, arg: &str) -> Result<(), String> {
+    let dir = unquote(arg)?;
+    if dir.is_empty() {
+        return Err("WORKDIR requires a path".to_owned());
+    }
+    let joined = if dir.starts_with('/') {
+        clean_path(&dir)
+    } else {
+        // Docker joins a relative WORKDIR onto the current one.
+        let current = config.working_dir().as_deref().unwrap_or("/");
+        clean_path(&format!("/{current}/{dir}"))
+    };
+    config.set_working_dir(Some(joined));
     Ok(())
 }
 

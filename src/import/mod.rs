@@ -25,17 +25,17 @@ pub use plan::LayerCompression;
 
 use crate::change;
 use crate::checksums::{self, Expected, MultiHasher};
-use crate::compress::DecodeOptions;
+use crate::compress::{Compression, DecodeOptions};
 use crate::error::{Error, Result};
 use crate::hashing::{CountReader, HashReader, Sha256Counter};
 use crate::image::{self, History, ImageMeta, Layer, Platform};
 use crate::layout::{Layout, PendingBlob};
-use crate::lint::Lint;
+use crate::lint::{Lint, LintFindings};
 use crate::platform::{PlatformObserver, PlatformTally};
 use crate::report::{CreatedSource, ImportReport, InputReport, LayerReport, OutputFormat};
 use crate::tarscan::TarScanner;
 use input::InputErrors;
-use pipeline::{Consumer, Producer, Sink};
+use pipeline::{Consumed, Consumer, Produced, Producer, Sink};
 use plan::LayerPlan;
 
 /// Everything an import needs besides its inputs.
@@ -512,45 +512,71 @@ fn read_layer(
         max_size: opts.max_size,
     };
     let (produced, consumed, blob) = sink.run(producer, consumer, &errors)?;
-
-    let mut verified = Vec::new();
-    if let Some(computed) = &produced.checksums {
-        checksums::check(expected, computed).map_err(|e| errors.checksum(e))?;
-        verified.extend(
-            expected
-                .iter()
-                .map(|e| format!("{} ({})", e.algorithm, e.source)),
-        );
-    }
     let findings = lint_handle.findings();
-    let problems = findings.strict_violations();
-    if opts.strict && !problems.is_empty() {
-        return Err(errors.strict(problems));
+    let verdict = Verdict {
+        expected,
+        strict: opts.strict,
+        errors: &errors,
+    };
+    verdict.judge(produced, consumed, findings, plan, format, blob)
+}
+
+/// What a fully read input must still pass before its layer may be published.
+struct Verdict<'a> {
+    expected: &'a [Expected],
+    strict: bool,
+    errors: &'a InputErrors,
+}
+
+impl Verdict<'_> {
+    /// Check the input's checksums and `--strict`, and assemble the layer.
+    fn judge(
+        &self,
+        produced: Produced,
+        consumed: Consumed,
+        findings: LintFindings,
+        plan: LayerPlan,
+        format: Compression,
+        blob: PendingBlob,
+    ) -> Result<ReadLayer> {
+        let mut verified = Vec::new();
+        if let Some(computed) = &produced.checksums {
+            checksums::check(self.expected, computed).map_err(|e| self.errors.checksum(e))?;
+            verified.extend(
+                self.expected
+                    .iter()
+                    .map(|e| format!("{} ({})", e.algorithm, e.source)),
+            );
+        }
+        let problems = findings.strict_violations();
+        if self.strict && !problems.is_empty() {
+            return Err(self.errors.strict(problems));
+        }
+        let summary = consumed.summary;
+        let mut warnings = summary.warnings;
+        warnings.extend(plan.warning);
+        warnings.extend(findings.warnings());
+        Ok(ReadLayer {
+            report: LayerReport {
+                input: InputReport {
+                    name: self.errors.name().to_string(),
+                    compression: format,
+                    blob: produced.input,
+                },
+                layer: Layer {
+                    compression: plan.target,
+                    blob: blob.blob().clone(),
+                    diff_id: consumed.diff_id,
+                },
+                entries: summary.entries,
+                passthrough: plan.passthrough,
+                checksums_verified: verified,
+                warnings,
+            },
+            blob,
+            newest_mtime: summary.newest_mtime,
+        })
     }
-    let summary = consumed.summary;
-    let mut warnings = summary.warnings;
-    warnings.extend(plan.warning);
-    warnings.extend(findings.warnings());
-    Ok(ReadLayer {
-        report: LayerReport {
-            input: InputReport {
-                name: errors.name().to_string(),
-                compression: format,
-                blob: produced.input,
-            },
-            layer: Layer {
-                compression: plan.target,
-                blob: blob.blob().clone(),
-                diff_id: consumed.diff_id,
-            },
-            entries: summary.entries,
-            passthrough: plan.passthrough,
-            checksums_verified: verified,
-            warnings,
-        },
-        blob,
-        newest_mtime: summary.newest_mtime,
-    })
 }
 
 #[cfg(test)]
