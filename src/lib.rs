@@ -24,7 +24,6 @@
 //! println!("{}", report.manifest.digest);
 //! # Ok::<(), ociimport::Error>(())
 //! ```
-#![warn(missing_docs)]
 
 pub mod archive;
 pub mod change;

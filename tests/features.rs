@@ -3,6 +3,8 @@
 //! `--message`, several inputs, checksum verification (`--expect`,
 //! `--checksums`), options with standard input, `--format oci-archive` and
 //! `--max-size`. Every test runs the real binary in a temporary directory.
+// Tests report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

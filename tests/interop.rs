@@ -35,6 +35,8 @@
 //! otherwise the test prints that it skipped, and why, and passes.
 //! Debian packages: podman skopeo umoci runc buildah busybox-static gzip bzip2
 //! xz-utils zstd.
+// Tests report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;

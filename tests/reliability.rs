@@ -7,6 +7,8 @@
 //! `OCIIMPORT_SLOW_TESTS=1` (`.ci/run` sets it); tests that mount file
 //! systems or change user need root, and skip without it unless `CI` is set
 //! (CI runs as root), in which case they fail.
+// Tests report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
