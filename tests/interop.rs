@@ -1835,3 +1835,122 @@ fn interop_oci_archive() {
         "{test}: skopeo inspect/copy, podman load -i and podman load < pipe passed"
     ));
 }
+
+/// The summary's "use it" lines, as printed.
+fn printed_hints(stderr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_hints = false;
+    for line in stderr.lines() {
+        if let Some(cmd) = line.strip_prefix("  use it:   ") {
+            in_hints = true;
+            out.push(cmd.to_string());
+        } else if in_hints && line.starts_with("            ") {
+            out.push(line.trim().to_string());
+        } else {
+            in_hints = false;
+        }
+    }
+    out
+}
+
+/// Every command the summary prints works as printed, run by `sh` in the
+/// directory the import ran in, and none writes over an input: an
+/// upper-case layout name (which `podman pull oci:` refuses to name), the
+/// input in its own directory, a directory with a space, a ref name that
+/// is not a docker tag, and an archive.
+#[test]
+fn interop_printed_hints_work_as_printed() {
+    let test = "interop_printed_hints_work_as_printed";
+    if !require(test, &["podman", "skopeo"]) {
+        return;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("ociimport-interop-")
+        .tempdir()
+        .unwrap();
+    let id = run_id();
+    let tar = fs::read(format!(
+        "{}/testdata/rootfs.tar",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let upper = format!("Rootfs-Hint-{id}.tar");
+    let lower = format!("hint-{id}.tar");
+    for f in [&upper, &lower] {
+        fs::write(tmp.path().join(f), &tar).unwrap();
+    }
+    let spaced = format!("hint dir {id}");
+    let archive = format!("hint-archive-{id}.tar");
+    let cases: Vec<Vec<String>> = vec![
+        vec![upper.clone()],
+        vec![lower.clone(), "-t".into(), "a/b".into()],
+        vec![lower.clone(), "-o".into(), spaced, "-t".into(), "v2".into()],
+        vec![
+            lower.clone(),
+            "--format".into(),
+            "oci-archive".into(),
+            "-o".into(),
+            archive,
+        ],
+    ];
+    let _lock = storage_lock();
+    let mut cleanup = StorageCleanup::default();
+    let mut ran = 0;
+    for args in &cases {
+        let o = Command::new(BIN)
+            .current_dir(tmp.path())
+            .args(args)
+            .args(["--arch", host_goarch()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        let hints = printed_hints(&err);
+        assert_eq!(hints.len(), 2, "{args:?}: {err}");
+        for cmd in hints {
+            assert!(!cmd.contains("REGISTRY"), "placeholder in {cmd}");
+            for input in [&upper, &lower] {
+                assert!(
+                    !cmd.contains(&format!(":{input}:")),
+                    "{cmd} names the input {input} as an output"
+                );
+            }
+            let out = run(Command::new("sh")
+                .current_dir(tmp.path())
+                .args(["-c", &cmd]));
+            assert!(
+                out.status.success(),
+                "{args:?}: `{cmd}` failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // The image each command made, for the cleanup and a check that it exists.
+            for word in cmd.split_whitespace() {
+                if let Some(name) = word.strip_prefix("containers-storage:") {
+                    cleanup.images.push(name.to_string());
+                    podman_inspect(name);
+                }
+            }
+            if cmd.starts_with("podman ") {
+                let said = String::from_utf8_lossy(&out.stdout).to_string();
+                let loaded = said
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("Loaded image: "))
+                    .map(str::to_string);
+                cleanup.images.extend(loaded);
+                if cmd.starts_with("podman pull ") {
+                    cleanup.images.push(said.trim().to_string());
+                }
+            }
+            ran += 1;
+        }
+        for input in [&upper, &lower] {
+            assert_eq!(
+                fs::read(tmp.path().join(input)).unwrap(),
+                tar,
+                "{input} was changed by the printed commands"
+            );
+        }
+    }
+    assert_eq!(ran, 8);
+    log(&format!("{test}: {ran} printed commands ran and worked"));
+}

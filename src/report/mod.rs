@@ -1,5 +1,7 @@
 //! The import report: what `--json` prints and what the summary shows.
 
+mod hints;
+
 use serde::Serialize;
 
 use crate::compress::Compression;
@@ -139,18 +141,6 @@ pub fn human_size(n: u64) -> String {
     }
 }
 
-/// Quote a path for a shell command line if it needs it.
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@+=".contains(&b))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 impl ImportReport {
     /// The short human summary printed on stderr.
     pub fn summary(&self) -> String {
@@ -191,38 +181,20 @@ impl ImportReport {
                 l.entries
             ));
         }
-        if self.format == OutputFormat::OciArchive {
-            if self.layout == "-" {
-                out.push_str(
-                    "  use it:   podman load < ARCHIVE, or skopeo copy oci-archive:ARCHIVE ...",
-                );
+        let inputs: Vec<&str> = self.layers.iter().map(|l| l.input.name.as_str()).collect();
+        let hints = match self.format {
+            OutputFormat::OciArchive => hints::for_archive(&self.layout, &self.tag),
+            OutputFormat::Oci => hints::for_layout(&self.layout, &self.tag, &inputs),
+        };
+        for (i, h) in hints.iter().enumerate() {
+            let label = if i == 0 {
+                "  use it:   "
             } else {
-                let file = shell_quote(&self.layout);
-                out.push_str(&format!("  use it:   podman load -i {file}\n"));
-                out.push_str(&format!(
-                    "            skopeo copy oci-archive:{file}:{} docker://REGISTRY/NAME:{}",
-                    self.tag, self.tag
-                ));
-            }
-            return out;
+                "\n            "
+            };
+            out.push_str(label);
+            out.push_str(h);
         }
-        let dir = shell_quote(&self.layout);
-        let reference = format!("oci:{dir}:{}", self.tag);
-        out.push_str(&format!("  use it:   podman pull {reference}\n"));
-        // docker-archive wants NAME:TAG; podman and docker want a lowercase name.
-        let base = std::path::Path::new(&self.layout)
-            .file_name()
-            .map(|n| n.to_string_lossy().to_ascii_lowercase())
-            .filter(|n| {
-                !n.is_empty()
-                    && n.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            })
-            .unwrap_or_else(|| "image".into());
-        out.push_str(&format!(
-            "            skopeo copy {reference} docker-archive:{base}.tar:{base}:{}",
-            self.tag
-        ));
         out
     }
 }
@@ -236,7 +208,5 @@ mod tests {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(1536), "1.5 KiB");
         assert_eq!(human_size(3 << 30), "3.0 GiB");
-        assert_eq!(shell_quote("./a-b_c"), "./a-b_c");
-        assert_eq!(shell_quote("my dir"), "'my dir'");
     }
 }

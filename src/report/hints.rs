@@ -1,0 +1,210 @@
+//! The "use it" lines of the summary: commands that work exactly as
+//! printed, in the directory the import ran in.
+//!
+//! podman names an image pulled from `oci:DIR:TAG` `localhost/DIR` (the
+//! path, never the tag), and refuses a path that is not a valid repository
+//! name (upper case, spaces, `./`). Such layouts get a skopeo copy into
+//! containers-storage under a name that is valid instead. The docker-archive
+//! file is never one of the inputs and never an existing file.
+
+use std::path::Path;
+
+/// The commands for a layout directory at `layout` tagged `tag`, made from `inputs`.
+pub(crate) fn for_layout(layout: &str, tag: &str, inputs: &[&str]) -> Vec<String> {
+    let oci = shell_quote(&format!("oci:{layout}:{tag}"));
+    let name = repository_name(layout);
+    let docker_tag = docker_tag(tag);
+    let first = if podman_can_name(layout) {
+        format!("podman pull {oci}")
+    } else {
+        format!("skopeo copy {oci} containers-storage:localhost/{name}:{docker_tag}")
+    };
+    let file = archive_file(&name, inputs);
+    vec![
+        first,
+        format!(
+            "skopeo copy {oci} docker-archive:{}:{name}:{docker_tag}",
+            shell_quote(&file)
+        ),
+    ]
+}
+
+/// The commands for an OCI archive written to `file` (`-`: standard output).
+pub(crate) fn for_archive(file: &str, tag: &str) -> Vec<String> {
+    if file == "-" {
+        return vec!["pipe standard output into podman load".into()];
+    }
+    let name = repository_name(file.trim_end_matches(".tar").trim_end_matches(".oci"));
+    vec![
+        format!(
+            "skopeo copy {} containers-storage:localhost/{name}:{}",
+            shell_quote(&format!("oci-archive:{file}:{tag}")),
+            docker_tag(tag)
+        ),
+        format!("podman load -i {}", shell_quote(file)),
+    ]
+}
+
+/// Whether podman can name an image after this layout path: `localhost/`
+/// plus the path without leading slashes must be a valid reference.
+fn podman_can_name(layout: &str) -> bool {
+    let path = layout.trim_start_matches('/');
+    !path.is_empty() && path.len() <= 200 && path.split('/').all(is_path_component)
+}
+
+/// A docker reference path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+fn is_path_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    let alnum = |x: &u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+    if b.is_empty() || !alnum(&b[0]) || !alnum(&b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(&b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !alnum(&b[i]) {
+            i += 1;
+        }
+        let sep = &c[start..i];
+        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// A valid lowercase repository name from the path's last component.
+fn repository_name(path: &str) -> String {
+    let base = Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut out = String::new();
+    for ch in base.chars() {
+        let keep = ch.is_ascii_lowercase() || ch.is_ascii_digit();
+        if keep {
+            out.push(ch);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "image".into()
+    } else {
+        out.chars().take(64).collect()
+    }
+}
+
+/// The tag if docker accepts it as one (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`), else `latest`.
+fn docker_tag(tag: &str) -> &str {
+    let b = tag.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|x| x.is_ascii_alphanumeric() || b"_.-".contains(x));
+    if ok { tag } else { "latest" }
+}
+
+/// `NAME-docker.tar`, or with a number, so that it is neither an input nor
+/// a file that exists (skopeo would refuse to write over it).
+fn archive_file(name: &str, inputs: &[&str]) -> String {
+    let taken = |f: &str| {
+        Path::new(f).exists()
+            || inputs
+                .iter()
+                .any(|i| Path::new(i) == Path::new(f) || Path::new(i).ends_with(f))
+    };
+    let mut file = format!("{name}-docker.tar");
+    let mut n = 2;
+    while taken(&file) && n < 1000 {
+        file = format!("{name}-docker-{n}.tar");
+        n += 1;
+    }
+    file
+}
+
+/// `s` as one shell word.
+pub(crate) fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@+=".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn podman_names_only_valid_lowercase_paths() {
+        for ok in ["rootfs", "/tmp/x/img", "a.b/c_d/e--f", "stage3-amd64"] {
+            assert!(podman_can_name(ok), "{ok}");
+        }
+        for bad in [
+            "Rootfs-Base",
+            "./rootfs",
+            "x y/img",
+            "a/../b",
+            "-x",
+            "a_",
+            "",
+        ] {
+            assert!(!podman_can_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn layout_hints() {
+        let h = for_layout("rootfs", "latest", &["/elsewhere/rootfs.tar"]);
+        assert_eq!(h[0], "podman pull oci:rootfs:latest");
+        assert_eq!(
+            h[1],
+            "skopeo copy oci:rootfs:latest docker-archive:rootfs-docker.tar:rootfs:latest"
+        );
+        let h = for_layout("Rootfs-Base", "v1", &["Rootfs-Base.tar.gz"]);
+        assert_eq!(
+            h[0],
+            "skopeo copy oci:Rootfs-Base:v1 containers-storage:localhost/rootfs-base:v1"
+        );
+        let h = for_layout("my dir/img", "a/b", &[]);
+        assert_eq!(
+            h[0],
+            "skopeo copy 'oci:my dir/img:a/b' containers-storage:localhost/img:latest"
+        );
+    }
+
+    #[test]
+    fn archive_file_is_never_an_input() {
+        assert_eq!(archive_file("rootfs", &["x.tar"]), "rootfs-docker.tar");
+        assert_eq!(
+            archive_file("rootfs", &["rootfs-docker.tar"]),
+            "rootfs-docker-2.tar"
+        );
+        assert_eq!(
+            archive_file("rootfs", &["/d/rootfs-docker.tar"]),
+            "rootfs-docker-2.tar"
+        );
+    }
+
+    #[test]
+    fn names_and_tags() {
+        assert_eq!(repository_name("Rootfs_Base 2"), "rootfs-base-2");
+        assert_eq!(repository_name("/x/ÄÖ"), "image");
+        assert_eq!(docker_tag("3.20"), "3.20");
+        assert_eq!(docker_tag("a/b"), "latest");
+        assert_eq!(docker_tag(".x"), "latest");
+        assert_eq!(shell_quote("my dir"), "'my dir'");
+        assert_eq!(shell_quote("./a-b_c"), "./a-b_c");
+    }
+}
