@@ -38,7 +38,7 @@
 // Tests report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read, Write};
@@ -216,9 +216,89 @@ fn log_versions_once() {
     });
 }
 
+/// How the interop tests of this run went, for one summary line at the end.
+#[derive(Default)]
+struct Tally {
+    finished: usize,
+    /// Skipped tests, by what was missing.
+    skipped: BTreeMap<String, Vec<String>>,
+}
+
+static TALLY: Mutex<Tally> = Mutex::new(Tally {
+    finished: 0,
+    skipped: BTreeMap::new(),
+});
+
+/// The `#[test]`s in this file, counted from its source so the total cannot go stale.
+fn total_tests() -> usize {
+    include_str!("interop.rs").matches("\n#[test]\nfn ").count()
+}
+
+/// Whether libtest was given a name filter (then not every test runs, and
+/// each skip is logged on its own).
+fn filtered_run() -> bool {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if matches!(
+            a.as_str(),
+            "--test-threads" | "--skip" | "--format" | "--color" | "-Z"
+        ) {
+            args.next();
+        } else if !a.starts_with('-') {
+            return true;
+        }
+    }
+    false
+}
+
+/// Record one finished test (skipped: with what was missing); the last one
+/// prints the summary.
+fn finish_test(skipped: Option<(&str, String)>) {
+    let mut t = TALLY.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((test, missing)) = skipped {
+        if filtered_run() {
+            log(&format!(
+                "SKIPPED {test}: missing {missing} (set CI=1 to make this a failure)"
+            ));
+        }
+        t.skipped.entry(missing).or_default().push(test.to_string());
+    }
+    t.finished += 1;
+    if t.finished != total_tests() || filtered_run() {
+        return;
+    }
+    let n: usize = t.skipped.values().map(Vec::len).sum();
+    if n == 0 {
+        log(&format!(
+            "all {} interop tests ran against the real consumers",
+            t.finished
+        ));
+        return;
+    }
+    let why: Vec<String> = t
+        .skipped
+        .iter()
+        .map(|(missing, tests)| format!("{} for lack of {missing}", tests.len()))
+        .collect();
+    log(&format!(
+        "SKIPPED {n} of {} interop tests (they passed without checking anything): {}; install: {APT_HINT}; with CI set they fail instead",
+        t.finished,
+        why.join(", ")
+    ));
+}
+
+/// A test that is running; counted as finished when dropped (also on panic).
+struct TestRun;
+
+impl Drop for TestRun {
+    fn drop(&mut self) {
+        finish_test(None);
+    }
+}
+
 /// Checks that every tool the test needs is there. Missing: panics naming the
-/// tools under CI; otherwise logs that the test skipped and returns false.
-fn require(test: &str, tools: &[&str]) -> bool {
+/// tools under CI; otherwise records the skip and returns `None`.
+fn require(test: &str, tools: &[&str]) -> Option<TestRun> {
     log_versions_once();
     let mut missing: Vec<String> = tools
         .iter()
@@ -229,14 +309,16 @@ fn require(test: &str, tools: &[&str]) -> bool {
         missing.push(format!("busybox-static ({BUSYBOX}, statically linked)"));
     }
     if missing.is_empty() {
-        return true;
+        return Some(TestRun);
     }
-    let msg = format!("{test}: required tool(s) missing: {}", missing.join(", "));
+    let missing = missing.join(", ");
     if in_ci() {
-        panic!("{msg}; CI is set, so interop tests do not skip (install: {APT_HINT})");
+        panic!(
+            "{test}: required tool(s) missing: {missing}; CI is set, so interop tests do not skip (install: {APT_HINT})"
+        );
     }
-    log(&format!("SKIPPED {msg} (set CI=1 to make this a failure)"));
-    false
+    finish_test(Some((test, missing)));
+    None
 }
 
 fn describe(cmd: &Command) -> String {
@@ -1399,9 +1481,9 @@ fn matrix(test: &str, input: Input, podman: &[Choice]) {
     if !podman.is_empty() {
         tools.extend(["podman", "runc"]);
     }
-    if !require(test, &tools) {
+    let Some(_run) = require(test, &tools) else {
         return;
-    }
+    };
     for choice in ALL_CHOICES {
         let tmp = tempfile::Builder::new()
             .prefix("ociimport-interop-")
@@ -1475,12 +1557,12 @@ fn interop_plain_tar() {
 #[test]
 fn interop_two_tags_one_layout() {
     let test = "interop_two_tags_one_layout";
-    if !require(
+    let Some(_run) = require(
         test,
         &["gzip", "xz", "zstd", "skopeo", "umoci", "podman", "runc"],
-    ) {
+    ) else {
         return;
-    }
+    };
     let tmp = tempfile::Builder::new()
         .prefix("ociimport-interop-")
         .tempdir()
@@ -1546,9 +1628,9 @@ fn interop_two_tags_one_layout() {
 #[test]
 fn interop_buildah_from() {
     let test = "interop_buildah_from";
-    if !require(test, &["gzip", "buildah", "podman"]) {
+    let Some(_run) = require(test, &["gzip", "buildah", "podman"]) else {
         return;
-    }
+    };
     let tmp = tempfile::Builder::new()
         .prefix("ociimport-interop-")
         .tempdir()
@@ -1624,9 +1706,9 @@ fn interop_buildah_from() {
 #[test]
 fn interop_foreign_platform() {
     let test = "interop_foreign_platform";
-    if !require(test, &["gzip", "skopeo", "podman"]) {
+    let Some(_run) = require(test, &["gzip", "skopeo", "podman"]) else {
         return;
-    }
+    };
     let (arch, variant) = if host_goarch() == "arm64" {
         ("amd64", None)
     } else {
@@ -1706,9 +1788,9 @@ fn interop_foreign_platform() {
 #[test]
 fn interop_tool_versions() {
     let tools = ["podman", "skopeo", "umoci", "runc", "buildah"];
-    if !require("interop_tool_versions", &tools) {
+    let Some(_run) = require("interop_tool_versions", &tools) else {
         return;
-    }
+    };
     for (tool, prefix) in [
         ("podman", "podman version "),
         ("skopeo", "skopeo version "),
@@ -1733,9 +1815,9 @@ fn interop_tool_versions() {
 #[test]
 fn interop_oci_archive() {
     let test = "interop_oci_archive";
-    if !require(test, &["gzip", "skopeo", "podman", "runc"]) {
+    let Some(_run) = require(test, &["gzip", "skopeo", "podman", "runc"]) else {
         return;
-    }
+    };
     let tmp = tempfile::Builder::new()
         .prefix("ociimport-interop-")
         .tempdir()
@@ -1861,9 +1943,9 @@ fn printed_hints(stderr: &str) -> Vec<String> {
 #[test]
 fn interop_printed_hints_work_as_printed() {
     let test = "interop_printed_hints_work_as_printed";
-    if !require(test, &["podman", "skopeo"]) {
+    let Some(_run) = require(test, &["podman", "skopeo"]) else {
         return;
-    }
+    };
     let tmp = tempfile::Builder::new()
         .prefix("ociimport-interop-")
         .tempdir()
