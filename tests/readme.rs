@@ -1,0 +1,124 @@
+//! README.md's quick start is what the program does: its first command runs
+//! on the shipped fixture and prints exactly the output the README shows,
+//! and the commands after it succeed. README.md's test command is the one
+//! `.ci/run` runs.
+// Tests report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{bin, stderr};
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+}
+
+/// The fenced blocks of `section` (a `## ` heading), as (info string, body).
+fn blocks(text: &str, section: &str) -> Vec<(String, String)> {
+    let start = text
+        .find(&format!("\n## {section}\n"))
+        .unwrap_or_else(|| panic!("README.md has no '## {section}' section"));
+    let rest = &text[start + section.len() + 5..];
+    let body = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+    let mut out = Vec::new();
+    let mut lines = body.lines();
+    while let Some(line) = lines.next() {
+        let Some(info) = line.strip_prefix("```") else {
+            continue;
+        };
+        let mut block = String::new();
+        for l in lines.by_ref() {
+            if l.starts_with("```") {
+                break;
+            }
+            block.push_str(l);
+            block.push('\n');
+        }
+        out.push((info.to_string(), block));
+    }
+    out
+}
+
+/// Run one README command line (`ociimport ARGS...`, no quoting) in `cwd`.
+fn run_line(cwd: &Path, line: &str) -> std::process::Output {
+    let mut words = line.split_whitespace();
+    assert_eq!(words.next(), Some("ociimport"), "{line}");
+    Command::new(bin())
+        .args(words)
+        .current_dir(cwd)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap()
+}
+
+fn host_is_amd64() -> bool {
+    std::env::consts::ARCH == "x86_64"
+}
+
+#[test]
+fn quick_start_output_is_what_the_program_prints() {
+    let text = readme();
+    let b = blocks(&text, "Quick start");
+    assert!(b.len() >= 3, "quick start: expected sh, text, sh blocks");
+    let (first, shown, then) = (&b[0], &b[1], &b[2]);
+    assert_eq!((first.0.as_str(), shown.0.as_str()), ("sh", "text"));
+    let command = first.1.trim();
+    assert!(
+        command.contains("testdata/"),
+        "the first command uses a shipped fixture"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("testdata")).unwrap();
+    std::fs::copy(
+        common::testdata("rootfs.tar"),
+        tmp.path().join("testdata/rootfs.tar"),
+    )
+    .unwrap();
+    let o = run_line(tmp.path(), command);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let printed = stderr(&o);
+    if host_is_amd64() {
+        assert_eq!(
+            printed, shown.1,
+            "README.md's quick-start output differs from what `{command}` prints; paste the program's output into README.md"
+        );
+    } else {
+        // The fixture has no ELF files, so the platform (and the manifest
+        // digest) follow the host; the DiffID does not.
+        let diff = shown.1.lines().find(|l| l.contains("diff_id")).unwrap();
+        assert!(printed.contains(diff), "{printed}");
+    }
+    // The commands after it work on what it wrote.
+    let mut ran = 0;
+    for line in then.1.lines().filter(|l| l.starts_with("ociimport ")) {
+        let o = run_line(tmp.path(), line);
+        assert_eq!(o.status.code(), Some(0), "{line}: {}", stderr(&o));
+        ran += 1;
+    }
+    assert!(ran >= 2, "verify and inspect follow the first command");
+}
+
+#[test]
+fn readme_test_command_is_what_ci_runs() {
+    let text = readme();
+    let b = blocks(&text, "Running the tests");
+    let command = b[0].1.trim().to_string();
+    assert!(command.starts_with("cargo test"), "{command}");
+    let ci =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run")).unwrap();
+    let last = ci
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(
+        last, command,
+        ".ci/run must end by running README.md's test command"
+    );
+}
