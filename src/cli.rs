@@ -29,8 +29,8 @@ Then:
 
 Exit status: 0 imported, 1 input or layout refused / I/O error, 2 bad usage,
 130 interrupted by SIGINT, 143 by SIGTERM (temporary files removed).
-A reader closing standard output early is not an error (verify still exits 1
-if a check failed).";
+A report, page or completion script cut short by its reader closing standard
+output (| head) is not an error: 0 (verify: 1 if a check failed).";
 
 /// Turn a rootfs tarball (gzip, xz, zstd, bzip2 or plain tar) into an OCI image layout.
 #[derive(Parser, Debug)]
@@ -207,6 +207,7 @@ enum FormatArg {
 }
 
 /// `--compression`.
+// No doc comments on the variants: clap would list them in --help.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum CompressionArg {
     Auto,
@@ -226,6 +227,7 @@ impl From<CompressionArg> for LayerCompression {
     }
 }
 
+/// `--tag`: an OCI ref name.
 fn parse_tag(s: &str) -> Result<String, String> {
     validate_tag(s).map(|()| s.to_string())
 }
@@ -238,6 +240,7 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// `--expect ALGO:HEX`.
 fn parse_expect(s: &str) -> Result<ociimport::checksums::Expected, String> {
     ociimport::checksums::parse_expect(s).map_err(|e| e.to_string())
 }

@@ -124,10 +124,12 @@ fn say(line: &str) {
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
+/// Run, then exit with the status [`finish`] picked.
 fn main() -> ExitCode {
     ExitCode::from(finish(run()))
 }
 
+/// Parse the arguments and run what they ask for.
 fn run() -> Result<(), Failure> {
     let cli = Cli::try_parse().map_err(Failure::Clap)?;
     match cli.command {
@@ -161,6 +163,7 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
         .map_err(Failure::Stdout)
 }
 
+/// `ociimport verify`: the report on stdout, the verdict in the exit status.
 fn run_verify(target: &str, json: bool) -> Result<(), Failure> {
     let (dir, tag) = ociimport::verify::parse_target(target);
     let report = ociimport::verify::verify(&dir, tag.as_deref())?;
@@ -181,6 +184,7 @@ fn run_verify(target: &str, json: bool) -> Result<(), Failure> {
     }
 }
 
+/// `ociimport inspect`: the images on stdout.
 fn run_inspect(target: &str, json: bool) -> Result<(), Failure> {
     let (dir, tag) = ociimport::verify::parse_target(target);
     let images = ociimport::inspect::inspect(&dir, tag.as_deref())?;
@@ -191,6 +195,7 @@ fn run_inspect(target: &str, json: bool) -> Result<(), Failure> {
     }
 }
 
+/// The import: progress and summary on stderr, `--json` report on stdout.
 fn run_import(mut import: Import) -> Result<(), Failure> {
     // From here on files are written: SIGINT/SIGTERM remove them before exiting.
     signals::install();
