@@ -1,5 +1,6 @@
 //! SIGINT and SIGTERM (binary only): remove this run's temporary files,
-//! say so in one line, and exit with the shell's code for the signal.
+//! say so in one line, and exit with the shell's code for the signal
+//! (130, 143), both through [`crate::finish`].
 //!
 //! A thread waits on [`signal_hook::iterator::Signals`]: the actual signal
 //! handler only writes to a pipe, and everything else (removing files,
@@ -9,14 +10,12 @@
 //! run wrote survives, and lets a commit already in progress finish first.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-/// The exit status for `signal`: 128 + its number, as shells report it.
-fn exit_code(signal: i32) -> i32 {
-    128 + signal
-}
+use crate::Failure;
 
 fn name(signal: i32) -> &'static str {
     match signal {
@@ -35,7 +34,9 @@ pub fn install() {
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("ociimport: warning: cannot catch SIGINT/SIGTERM: {e}");
+            crate::say(&format!(
+                "ociimport: warning: cannot catch SIGINT/SIGTERM: {e}"
+            ));
             return;
         }
     };
@@ -44,35 +45,40 @@ pub fn install() {
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
                 let cleanup = ociimport::layout::remove_registered_temps();
-                // A progress bar may be on the current line.
-                let clear = if std::io::stderr().is_terminal() {
-                    "\r\x1b[2K"
-                } else {
-                    ""
-                };
-                if cleanup.published.is_empty() {
-                    eprintln!(
-                        "{clear}ociimport: interrupted ({}); temporary files removed, layout unchanged",
-                        name(signal)
-                    );
-                } else {
-                    let layouts: Vec<String> = cleanup
-                        .published
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect();
-                    eprintln!(
-                        "{clear}ociimport: interrupted ({}) after the image was published to {}; temporary files removed",
-                        name(signal),
-                        layouts.join(", ")
-                    );
-                }
-                std::process::exit(exit_code(signal));
+                let status = crate::finish(Err(Failure::Interrupted {
+                    signal,
+                    published: cleanup.published,
+                }));
+                std::process::exit(i32::from(status));
             }
         });
     if let Err(e) = spawned {
-        eprintln!("ociimport: warning: cannot catch SIGINT/SIGTERM: {e}");
+        crate::say(&format!(
+            "ociimport: warning: cannot catch SIGINT/SIGTERM: {e}"
+        ));
     }
+}
+
+/// The one line that reports the interruption.
+pub fn message(signal: i32, published: &[PathBuf]) -> String {
+    // A progress bar may be on the current line.
+    let clear = if std::io::stderr().is_terminal() {
+        "\r\x1b[2K"
+    } else {
+        ""
+    };
+    if published.is_empty() {
+        return format!(
+            "{clear}ociimport: interrupted ({}); temporary files removed, layout unchanged",
+            name(signal)
+        );
+    }
+    let layouts: Vec<String> = published.iter().map(|p| p.display().to_string()).collect();
+    format!(
+        "{clear}ociimport: interrupted ({}) after the image was published to {}; temporary files removed",
+        name(signal),
+        layouts.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -80,10 +86,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exit_codes_are_the_shells() {
-        assert_eq!(exit_code(SIGINT), 130);
-        assert_eq!(exit_code(SIGTERM), 143);
+    fn names_and_messages() {
         assert_eq!(name(SIGINT), "SIGINT");
         assert_eq!(name(SIGTERM), "SIGTERM");
+        assert!(message(SIGTERM, &[]).ends_with(
+            "ociimport: interrupted (SIGTERM); temporary files removed, layout unchanged"
+        ));
+        assert!(
+            message(SIGINT, &[PathBuf::from("a"), PathBuf::from("b")]).ends_with(
+                "(SIGINT) after the image was published to a, b; temporary files removed"
+            )
+        );
     }
 }

@@ -698,3 +698,109 @@ fn nested_fan_out_indexes_are_visited_once() {
     let images: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(images.as_array().map(Vec::len), Some(1), "{images}");
 }
+
+/// Run ociimport in `cwd` with its stdout a pipe whose read end is closed
+/// before it writes: every write gets EPIPE (Rust ignores SIGPIPE).
+fn run_with_closed_stdout(cwd: &Path, args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(bin())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+/// A layout made by importing testdata/rootfs.tar into `cwd/img`.
+fn fixture_layout(cwd: &Path) -> std::path::PathBuf {
+    std::fs::copy(testdata("rootfs.tar"), cwd.join("rootfs.tar")).unwrap();
+    let o = run(cwd, &["rootfs.tar", "-q", "-o", "img"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    cwd.join("img")
+}
+
+/// `ociimport ... | head`: the reader going away is no error, as with
+/// ripgrep and fd: exit 0 and nothing on stderr.
+#[test]
+fn closed_stdout_is_success_and_silent() {
+    let tmp = tempfile::tempdir().unwrap();
+    fixture_layout(tmp.path());
+    let cases: [&[&str]; 9] = [
+        &["inspect", "--json", "img"],
+        &["inspect", "img"],
+        &["man"],
+        &["man", "verify"],
+        &["completions", "bash"],
+        &["verify", "img"],
+        &["verify", "--json", "img"],
+        &["rootfs.tar", "-q", "-o", "img", "-t", "again", "--json"],
+        &["--help"],
+    ];
+    for args in cases {
+        let o = run_with_closed_stdout(tmp.path(), args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{args:?}");
+    }
+    // The import in the list above did publish its tag.
+    let o = run(tmp.path(), &["verify", "img:again"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// A failed verification keeps its exit status when stdout is closed;
+/// still no broken-pipe message.
+#[test]
+fn closed_stdout_keeps_verifys_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = fixture_layout(tmp.path());
+    let r = import_json(tmp.path(), "rootfs.tar", &["-o", "img", "-t", "json"]);
+    let layer = r["layers"][0]["digest"].as_str().unwrap();
+    let path = layout.join("blobs/sha256").join(&layer["sha256:".len()..]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let o = run(tmp.path(), &["verify", "img"]);
+    assert_eq!(o.status.code(), Some(1), "the damage is detected");
+    for args in [&["verify", "img"][..], &["verify", "--json", "img"][..]] {
+        let o = run_with_closed_stdout(tmp.path(), args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{args:?}");
+    }
+}
+
+/// Every `ociimport-NAME(1)` the main man page refers to is a page that
+/// `ociimport man NAME` renders, titled with that name.
+#[test]
+fn every_man_page_reference_renders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(tmp.path(), &["man"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // roff escapes the hyphen.
+    let main = String::from_utf8_lossy(&o.stdout).replace("\\-", "-");
+    let mut names: Vec<&str> = main
+        .split("ociimport-")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("(1)").map(|(name, _)| name))
+        .filter(|name| name.chars().all(|c| c.is_ascii_lowercase()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names, ["completions", "inspect", "man", "verify"], "{main}");
+    for name in names {
+        let o = run(tmp.path(), &["man", name]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let page = String::from_utf8_lossy(&o.stdout).replace("\\-", "-");
+        assert!(
+            page.lines()
+                .any(|l| l.starts_with(&format!(".TH ociimport-{name} 1 "))),
+            "{name}: {page}"
+        );
+        assert!(
+            page.contains(&format!("ociimport {name}")),
+            "{name}: {page}"
+        );
+    }
+}
