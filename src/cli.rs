@@ -295,7 +295,6 @@ pub struct Import {
 /// the library's options.
 pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
     let compression = LayerCompression::from(args.compression);
-    check_level(args.level, compression)?;
     if args.inputs.iter().filter(|i| *i == "-").count() > 1 {
         return Err(Failure::Usage(
             "standard input (-) can be given only once".into(),
@@ -339,28 +338,6 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
 /// `--level` against `--compression`, as far as it is known before reading
 /// the input: with auto the layer's format depends on the input, and the
 /// library checks the level again once it knows (1-9 for gzip).
-// TODO(lead): drop when the library's plan owns the --level rule
-fn check_level(level: Option<i32>, compression: LayerCompression) -> Result<(), Failure> {
-    let Some(level) = level else { return Ok(()) };
-    let range = match compression {
-        LayerCompression::Zstd | LayerCompression::Auto => 1..=22,
-        LayerCompression::Gzip => 1..=9,
-        LayerCompression::None => {
-            return Err(Failure::Usage(
-                "--level makes no sense with --compression none".into(),
-            ));
-        }
-    };
-    if range.contains(&level) {
-        return Ok(());
-    }
-    Err(Failure::Usage(format!(
-        "--level {level} is out of range {}..={} for this compression",
-        range.start(),
-        range.end()
-    )))
-}
-
 /// `--output`, or the first input's name without its extensions (plus
 /// `.oci.tar` for an archive); standard input has no name to borrow.
 fn output_path(
@@ -490,16 +467,6 @@ mod tests {
         assert_eq!(parse_key_value("a="), Ok(("a".to_string(), String::new())));
         assert!(parse_key_value("=b").is_err());
         assert!(parse_key_value("ab").is_err());
-    }
-
-    #[test]
-    fn level_is_checked_against_the_compression() {
-        assert!(check_level(None, LayerCompression::None).is_ok());
-        assert!(check_level(Some(9), LayerCompression::Gzip).is_ok());
-        assert!(check_level(Some(22), LayerCompression::Auto).is_ok());
-        assert!(check_level(Some(10), LayerCompression::Gzip).is_err());
-        assert!(check_level(Some(0), LayerCompression::Zstd).is_err());
-        assert!(check_level(Some(3), LayerCompression::None).is_err());
     }
 
     #[test]
