@@ -10,7 +10,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, PathErrors, Result, classify};
 use crate::import::{ImportOptions, InputSource, import};
 use crate::report::{ImportReport, OutputFormat};
 
@@ -52,10 +52,14 @@ pub fn import_to_archive(
                 report.format = OutputFormat::OciArchive;
             }
             ArchiveDest::Stdout => {
-                let stdout = io::stdout();
-                let mut lock = io::BufWriter::new(stdout.lock());
-                write_oci_archive(&o.output, &mut lock)?;
-                lock.flush().at("<stdout>")?;
+                let stdout = PathErrors {
+                    inner: io::stdout().lock(),
+                    path: PathBuf::from("standard output"),
+                };
+                let mut out = io::BufWriter::new(stdout);
+                write_oci_archive(&o.output, &mut out)?;
+                out.flush()
+                    .map_err(|e| classify(e, |e| io_error("standard output", e)))?;
                 report.layout = "-".into();
                 report.format = OutputFormat::OciArchive;
             }
@@ -86,17 +90,27 @@ pub fn write_oci_archive(layout: &Path, out: &mut dyn Write) -> Result<()> {
             let mut name = rel.clone().into_os_string();
             name.push("/");
             b.append_data(&mut h, PathBuf::from(name), io::empty())
-                .at(&full)?;
+                .map_err(|e| classify(e, |e| io_error(&full, e)))?;
         } else {
             h.set_entry_type(tar::EntryType::Regular);
             h.set_mode(0o644);
             h.set_size(meta.len());
             let f = File::open(&full).at(&full)?;
-            b.append_data(&mut h, &rel, f).at(&full)?;
+            b.append_data(&mut h, &rel, f)
+                .map_err(|e| classify(e, |e| io_error(&full, e)))?;
         }
     }
-    b.finish().at(layout)?;
+    b.finish()
+        .map_err(|e| classify(e, |e| io_error(layout, e)))?;
     Ok(())
+}
+
+/// An I/O error on `path`, for errors that carry no path of their own.
+fn io_error(path: impl Into<PathBuf>, source: io::Error) -> Error {
+    Error::Io {
+        path: path.into(),
+        source,
+    }
 }
 
 fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<()> {

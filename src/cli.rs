@@ -24,8 +24,8 @@ Subcommands: verify DIR[:TAG], inspect DIR[:TAG], completions SHELL, man
 (an input file named like a subcommand needs ./ in front).
 
 Then:
-  podman pull oci:./stage3-amd64-openrc:latest
-  skopeo copy oci:./stage3-amd64-openrc:latest docker://registry.example/stage3:latest
+  podman pull oci:stage3-amd64-openrc:latest
+  skopeo copy oci:stage3-amd64-openrc:latest docker://registry.example/stage3:latest
 
 Exit status: 0 imported, 1 input or layout refused / I/O error, 2 bad usage,
 130 interrupted by SIGINT, 143 by SIGTERM (temporary files removed).

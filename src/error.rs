@@ -214,6 +214,28 @@ pub(crate) fn mark(path: &std::path::Path, source: io::Error) -> io::Error {
     )
 }
 
+/// A reader or writer whose errors carry `path` (see [`mark`]), so that
+/// the adapters above it cannot make them look like corrupt data.
+pub(crate) struct PathErrors<T> {
+    pub(crate) inner: T,
+    pub(crate) path: std::path::PathBuf,
+}
+
+impl<R: io::Read> io::Read for PathErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| mark(&self.path, e))
+    }
+}
+
+impl<W: io::Write> io::Write for PathErrors<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| mark(&self.path, e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| mark(&self.path, e))
+    }
+}
+
 /// If `err` carries a path (see [`mark`]), turn it into [`Error::Io`];
 /// otherwise let `other` classify it.
 pub(crate) fn classify(err: io::Error, other: impl FnOnce(io::Error) -> Error) -> Error {

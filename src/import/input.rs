@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::checksums::ChecksumError;
 use crate::compress::{self, Compression};
-use crate::error::{Error, IoContext, Result, classify, mark};
+use crate::error::{Error, IoContext, PathErrors, Result, classify};
 use crate::tarscan::TarError;
 
 /// Where an input comes from.
@@ -77,18 +77,6 @@ impl InputSource {
             inner,
             path: self.path_for_errors(),
         })
-    }
-}
-
-/// Tags read errors with the input's path.
-pub(crate) struct PathErrors<R> {
-    inner: R,
-    path: PathBuf,
-}
-
-impl<R: Read> Read for PathErrors<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).map_err(|e| mark(&self.path, e))
     }
 }
 

@@ -14,11 +14,11 @@
 use std::io::{self, Cursor, Read, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use super::input::{InputErrors, PathErrors};
+use super::input::InputErrors;
 use crate::checksums::{Algorithm, MultiHasher};
 use crate::compress::{self, Compression, DecodeOptions, Decoder, Encoder};
 use crate::digest::Blob;
-use crate::error::Result;
+use crate::error::{PathErrors, Result};
 use crate::hashing::{CountReader, HashReader, Sha256Counter, TapReader};
 use crate::layout::{BlobWriter, PendingBlob};
 use crate::tarscan::{TarScanner, TarSummary};
