@@ -51,6 +51,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// The input's framing is read differently by a consumer, so its bytes
+    /// cannot be the layer, and it could not be read again to re-encode it.
+    #[error(
+        "{input}: {reason}; its bytes cannot be the layer as they are: use --compression gzip or --compression zstd to re-encode it"
+    )]
+    UnsafeFraming {
+        /// The input's name.
+        input: String,
+        /// What a consumer would read differently.
+        reason: String,
+    },
+
     /// The decompressed stream is not a tar archive, or is a damaged one.
     #[error("{input}: {reason} (at uncompressed byte {offset})")]
     Tar {

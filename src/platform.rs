@@ -640,12 +640,12 @@ fn is_string_attr(tag: u64) -> bool {
 }
 
 /// Majority vote of the platforms found across a rootfs's ELF files.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct PlatformTally {
     by_arch: BTreeMap<String, ArchVotes>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct ArchVotes {
     files: u64,
     /// Files per known variant; files without a variant are not counted.

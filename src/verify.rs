@@ -516,7 +516,13 @@ pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<L
             }
         }
     };
-    let (mut rest, mut hashed) = dec.into_inner().into_inner();
+    let (mut rest, mut hashed) = match dec.into_inner() {
+        Ok(inner) => inner.into_inner(),
+        Err(e) => {
+            scan.problems.push(format!("{}: {e}", what_data(format)));
+            return Ok(rehash(scan, path));
+        }
+    };
     // Drain what the decoder left, so the blob digest covers the whole file.
     let left_in_head = io::copy(&mut rest, &mut io::sink()).unwrap_or(0);
     let extra = match io::copy(&mut hashed, &mut io::sink()) {

@@ -116,7 +116,18 @@ impl InputErrors {
     /// The decoder refused the data (unless the error is a marked I/O error
     /// of the input or a blob file, which keeps its path).
     pub(crate) fn decode(&self, format: Compression, e: io::Error) -> Error {
-        classify(e, |e| self.corrupt(format, e.to_string()))
+        classify(e, |e| {
+            match e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<compress::UnsafeFraming>())
+            {
+                Some(u) => Error::UnsafeFraming {
+                    input: self.name.clone(),
+                    reason: u.0.clone(),
+                },
+                None => self.corrupt(format, e.to_string()),
+            }
+        })
     }
 
     /// Bytes follow the end of the compressed stream.

@@ -25,7 +25,7 @@ pub use plan::LayerCompression;
 
 use crate::change;
 use crate::checksums::{self, Expected, MultiHasher};
-use crate::compress::{Compression, DecodeOptions};
+use crate::compress::{self, Compression, DecodeOptions};
 use crate::error::{Error, Result};
 use crate::hashing::{CountReader, HashReader, Sha256Counter};
 use crate::image::{self, History, ImageMeta, Layer, Platform};
@@ -466,12 +466,42 @@ fn expected_checksums(input: &InputSource, opts: &ImportOptions) -> Result<Vec<E
 }
 
 /// Read one input completely and write its layer blob to a temp file.
+///
+/// A gzip member a consumer would read differently may come anywhere in the
+/// input; if it comes after the layer was begun as the input's own bytes, a
+/// file is read again and re-encoded (standard input cannot be).
 fn read_layer(
     layout: &Layout,
     input: &InputSource,
     opts: &ImportOptions,
     tally: &Arc<Mutex<PlatformTally>>,
     expected: &[Expected],
+) -> Result<ReadLayer> {
+    let before = lock_tally(tally).clone();
+    match read_layer_once(layout, input, opts, tally, expected, None) {
+        Err(Error::UnsafeFraming { reason, .. }) if matches!(input, InputSource::Path(_)) => {
+            // The first attempt's votes are void.
+            *lock_tally(tally) = before;
+            read_layer_once(layout, input, opts, tally, expected, Some(reason))
+        }
+        r => r,
+    }
+}
+
+fn lock_tally(tally: &Mutex<PlatformTally>) -> std::sync::MutexGuard<'_, PlatformTally> {
+    tally
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One pass over `input`; `reencode`: the reason its bytes cannot be the layer.
+fn read_layer_once(
+    layout: &Layout,
+    input: &InputSource,
+    opts: &ImportOptions,
+    tally: &Arc<Mutex<PlatformTally>>,
+    expected: &[Expected],
+    reencode: Option<String>,
 ) -> Result<ReadLayer> {
     let progress = opts.progress.clone().unwrap_or_default();
     progress.bytes.store(0, Ordering::Relaxed);
@@ -481,7 +511,15 @@ fn read_layer(
     let errors = InputErrors::new(input, layout.root().to_path_buf(), progress.bytes.clone());
     let mut raw = HashReader::new(CountReader::new(input.open()?, progress.bytes.clone()));
     let (format, head) = pipeline::sniff(&mut raw, &errors)?;
-    let plan = LayerPlan::new(opts.compression, opts.level, format, errors.name())?;
+    let mut plan = LayerPlan::new(opts.compression, opts.level, format, errors.name())?;
+    let why = reencode.or_else(|| {
+        compress::framing::passthrough_problems(format, &head)
+            .into_iter()
+            .next()
+    });
+    if let Some(why) = why {
+        plan = plan.reencode(&why);
+    }
     let sink = Sink::new(
         layout.blob_writer()?,
         plan.passthrough,
@@ -498,6 +536,7 @@ fn read_layer(
         // across threads and decodes single-block files on one.
         decode: DecodeOptions {
             xz_threads: opts.threads.max(1),
+            consumer_safe: plan.passthrough,
             ..DecodeOptions::default()
         },
         checksums: (!expected.is_empty()).then(|| MultiHasher::new(expected)),

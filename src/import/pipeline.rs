@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::input::InputErrors;
 use crate::checksums::{Algorithm, MultiHasher};
-use crate::compress::{self, Compression, DecodeOptions, Decoder, Encoder};
+use crate::compress::{self, Compression, DecodeOptions, Decoder, Encoder, framing};
 use crate::digest::Blob;
 use crate::error::{PathErrors, Result};
 use crate::hashing::{CountReader, HashReader, Sha256Counter, TapReader};
@@ -193,7 +193,8 @@ impl Producer {
             }
         }
         drop(tx);
-        let (mut replay, tap) = dec.into_inner().finish();
+        let tapped = dec.into_inner().map_err(|e| errors.decode(format, e))?;
+        let (mut replay, tap) = tapped.finish();
         // The decoder said "end": make sure nothing at all follows.
         let mut probe = [0u8; 1];
         if replay
@@ -270,5 +271,16 @@ pub(crate) fn sniff(input: &mut RawInput, errors: &InputErrors) -> Result<(Compr
         return Err(errors.empty());
     }
     let format = compress::detect(&head).ok_or_else(|| errors.unknown_format(&head))?;
+    // The whole first gzip header, to judge it before choosing passthrough.
+    while format == Compression::Gzip && !framing::gzip_head_complete(&head) {
+        let want = framing::MAX_GZIP_HEADER - head.len();
+        let got = (&mut *input)
+            .take(want as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| errors.read(e))?;
+        if got == 0 {
+            break;
+        }
+    }
     Ok((format, head))
 }

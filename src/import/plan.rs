@@ -109,6 +109,19 @@ impl LayerPlan {
         }
         Ok(plan)
     }
+
+    /// Encode after all: the input's framing is one a consumer reads
+    /// differently (`why`), so its bytes cannot be the layer.
+    pub(crate) fn reencode(mut self, why: &str) -> LayerPlan {
+        if self.passthrough {
+            self.passthrough = false;
+            self.warning = Some(format!(
+                "re-encoded as {}, not kept as is: {why}",
+                self.target
+            ));
+        }
+        self
+    }
 }
 
 #[cfg(test)]
@@ -155,6 +168,21 @@ mod tests {
             e.to_string(),
             "--level 15 is out of range 1..=9 for the gzip layer made from in (xz input)"
         );
+    }
+
+    #[test]
+    fn unsafe_framing_turns_passthrough_into_an_encode() {
+        let p = plan(L::Auto, None, C::Zstd)
+            .unwrap()
+            .reencode("a skippable frame first");
+        assert_eq!((p.target, p.passthrough), (C::Zstd, false));
+        assert_eq!(
+            p.warning.as_deref(),
+            Some("re-encoded as zstd, not kept as is: a skippable frame first")
+        );
+        // An encode stays an encode, with its own warning.
+        let p = plan(L::Auto, None, C::Xz).unwrap().reencode("x");
+        assert_eq!((p.passthrough, p.warning), (false, None));
     }
 
     #[test]

@@ -11,6 +11,12 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 
 use serde::Serialize;
 
+pub mod framing;
+mod gzip;
+
+pub use framing::UnsafeFraming;
+pub use gzip::GzMembers;
+
 /// A compression format of an input or a layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -130,6 +136,9 @@ pub struct DecodeOptions {
     pub xz_threads: u32,
     /// Memory limit for the xz decoder, in bytes.
     pub xz_memlimit: u64,
+    /// The input's bytes become the layer: refuse framing a consumer reads
+    /// differently (an error carrying [`UnsafeFraming`]).
+    pub consumer_safe: bool,
 }
 
 impl Default for DecodeOptions {
@@ -137,6 +146,7 @@ impl Default for DecodeOptions {
         Self {
             xz_threads: 1,
             xz_memlimit: 1 << 30,
+            consumer_safe: false,
         }
     }
 }
@@ -144,7 +154,7 @@ impl Default for DecodeOptions {
 /// A decoder for one of the supported formats that reads its input to the end.
 pub enum Decoder<R: Read> {
     /// All gzip members.
-    Gzip(Box<flate2::read::MultiGzDecoder<R>>),
+    Gzip(Box<GzMembers<R>>),
     /// All xz streams.
     Xz(Box<MultiXzDecoder<R>>),
     /// All zstd frames.
@@ -159,7 +169,7 @@ impl<R: Read> Decoder<R> {
     /// A decoder for `format` over `inner`.
     pub fn new(format: Compression, inner: R, opts: DecodeOptions) -> io::Result<Self> {
         Ok(match format {
-            Compression::Gzip => Decoder::Gzip(Box::new(flate2::read::MultiGzDecoder::new(inner))),
+            Compression::Gzip => Decoder::Gzip(Box::new(GzMembers::new(inner, opts.consumer_safe))),
             Compression::Xz => Decoder::Xz(Box::new(MultiXzDecoder::new(inner, opts)?)),
             Compression::Zstd => {
                 let mut d = zstd::stream::read::Decoder::new(inner)?;
@@ -175,14 +185,14 @@ impl<R: Read> Decoder<R> {
     }
 
     /// The inner reader, once decoding is complete.
-    pub fn into_inner(self) -> R {
-        match self {
-            Decoder::Gzip(d) => d.into_inner(),
+    pub fn into_inner(self) -> io::Result<R> {
+        Ok(match self {
+            Decoder::Gzip(d) => d.into_inner()?,
             Decoder::Xz(d) => d.into_inner(),
             Decoder::Zstd(d) => d.finish().into_inner(),
             Decoder::Bzip2(d) => d.into_inner(),
             Decoder::Plain(r) => r,
-        }
+        })
     }
 }
 
