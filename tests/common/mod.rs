@@ -248,9 +248,14 @@ pub fn variants(tar: &[u8]) -> Vec<Variant> {
             .expect("bcj");
         xz_with(tar, s)
     };
-    let mut zstd_frames = vec![0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, b's', b'k', b'i', b'p'];
-    zstd_frames.extend(zstd_frame(&tar[..half]));
+    // A skippable frame between two frames: every consumer reads it as we do.
+    let skippable = [0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, b's', b'k', b'i', b'p'];
+    let mut zstd_frames = zstd_frame(&tar[..half]);
+    zstd_frames.extend(skippable);
     zstd_frames.extend(zstd_frame(&tar[half..]));
+    // One first (as pzstd writes): containers/image takes it for a plain tar.
+    let mut zstd_skippable_first = skippable.to_vec();
+    zstd_skippable_first.extend(zstd_frame(tar));
     let mut multi_bz2 = bz2(&tar[..half]);
     multi_bz2.extend(bz2(&tar[half..]));
 
@@ -301,6 +306,12 @@ pub fn variants(tar: &[u8]) -> Vec<Variant> {
             name: "zstd-frames-skippable",
             bytes: zstd_frames,
             passthrough: true,
+            format: "zstd",
+        },
+        Variant {
+            name: "zstd-skippable-first",
+            bytes: zstd_skippable_first,
+            passthrough: false,
             format: "zstd",
         },
         Variant {
