@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use ociimport::import::{default_output, validate_tag};
+use ociimport::import::default_output;
+use ociimport::spec::ref_name::validate_tag;
 use ociimport::{Error, ImportOptions, InputSource, LayerCompression, image};
 
 const EXAMPLES: &str = "\
