@@ -95,8 +95,13 @@ pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
     }
     let index_path = layout.join("index.json");
     let bytes = read_small(&index_path, MAX_INDEX_JSON)?;
-    // The importer's judgement: every problem of index.json refuses it.
-    let entries = index::read_index(&index_path, &bytes)?.entries;
+    let v = spec::parse_json(&bytes).map_err(|e| bad(&index_path, e))?;
+    // Judged as an image index, refused on any problem; ref names are
+    // listed as they are (`verify` judges them).
+    let entries = index::judge(&v)
+        .strict()
+        .map_err(|e| bad(&index_path, e))?
+        .entries;
     let mut ins = Inspector {
         root: layout,
         layers: HashMap::new(),

@@ -9,7 +9,7 @@
 //! field by field and lets `oci-spec` have the last word; the walker
 //! (`walker.rs`) follows descriptors from `index.json` (each document once,
 //! within a budget), and the blob cache (`blobs.rs`) reads each blob once,
-//! layers through [`crate::layerscan`].
+//! layers through the scan it shares with `inspect` (`layerscan.rs`).
 
 mod blobs;
 mod walker;
