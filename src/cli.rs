@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use ociimport::archive::ArchiveDest;
-use ociimport::import::{default_output, validate_tag};
+use ociimport::import::default_output;
+use ociimport::spec::ref_name::validate_tag;
 use ociimport::{ImportOptions, InputSource, LayerCompression, image};
 
 use crate::Failure;

@@ -13,7 +13,9 @@
 //! - [`checksums`]: the input checked against `--expect`/`--checksums` as it streams;
 //! - [`change`]: `--change` instructions for the image config;
 //! - [`pargz`]: parallel gzip whose bytes do not depend on the thread count;
-//! - [`verify`], [`inspect`], [`lint`]: checking layouts and archives;
+//! - [`spec`]: the OCI documents' rules, one judgement per document;
+//! - [`verify`], [`inspect`], [`lint`]: checking layouts and archives
+//!   (layer blobs measured by one shared streaming scan);
 //! - [`archive`]: `--format oci-archive`;
 //! - [`report`]: what the import reports.
 //!
@@ -36,11 +38,13 @@ pub mod hashing;
 pub mod image;
 pub mod import;
 pub mod inspect;
+mod layerscan;
 pub mod layout;
 pub mod lint;
 pub mod pargz;
 pub mod platform;
 pub mod report;
+pub mod spec;
 pub mod tarscan;
 pub mod verify;
 

@@ -33,6 +33,7 @@ use crate::layout::{Layout, PendingBlob};
 use crate::lint::{Lint, LintFindings};
 use crate::platform::{PlatformObserver, PlatformTally};
 use crate::report::{CreatedSource, ImportReport, InputReport, LayerReport, OutputFormat};
+use crate::spec::ref_name::validate_tag;
 use crate::tarscan::TarScanner;
 use input::InputErrors;
 use pipeline::{Consumed, Consumer, Produced, Producer, Sink};
@@ -161,44 +162,6 @@ pub fn default_output(input: &Path) -> PathBuf {
     }
     // No archive extension: never reuse the input's own name.
     PathBuf::from(format!("{name}.oci"))
-}
-
-/// Validate an OCI ref name (`org.opencontainers.image.ref.name` grammar).
-pub fn validate_tag(tag: &str) -> std::result::Result<(), String> {
-    // ref ::= component ("/" component)*; component ::= alphanum (separator alphanum)*
-    // separator ::= [-._:@+] | "--"
-    let ok = !tag.is_empty()
-        && tag.split('/').all(|c| {
-            let b = c.as_bytes();
-            if b.is_empty()
-                || !b[0].is_ascii_alphanumeric()
-                || !b[b.len() - 1].is_ascii_alphanumeric()
-            {
-                return false;
-            }
-            let mut prev_sep = 0usize;
-            for &ch in b {
-                if ch.is_ascii_alphanumeric() {
-                    prev_sep = 0;
-                } else if b"-._:@+".contains(&ch) {
-                    prev_sep += 1;
-                    // Only "--" may be a two-character separator.
-                    if prev_sep > 2 || (prev_sep == 2 && ch != b'-') {
-                        return false;
-                    }
-                } else {
-                    return false;
-                }
-            }
-            true
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{tag:?} is not a valid OCI ref name (letters and digits, separated by one of - . _ : @ + or --, components joined by /)"
-        ))
-    }
 }
 
 /// The result of reading one input.
@@ -641,18 +604,6 @@ mod tests {
                 PathBuf::from(want),
                 "{input}"
             );
-        }
-    }
-
-    #[test]
-    fn tag_grammar() {
-        for ok in [
-            "latest", "v1.0", "a/b/c", "x--y", "1.0-rc1", "my_tag:9", "a+b@c",
-        ] {
-            assert!(validate_tag(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "-x", "x-", "a//b", "a..b", "a b", "a/", "ä", "x---y"] {
-            assert!(validate_tag(bad).is_err(), "{bad}");
         }
     }
 }
