@@ -28,26 +28,37 @@
 //! ```
 
 pub mod archive;
-pub mod change;
-pub mod checksums;
-pub mod compress;
-pub mod digest;
 pub mod error;
-mod fsutil;
-pub mod hashing;
-pub mod image;
 pub mod import;
 pub mod inspect;
-mod layerscan;
-pub mod layout;
-pub mod lint;
-pub mod pargz;
-pub mod platform;
 pub mod report;
 pub mod spec;
-pub mod tarscan;
 pub mod verify;
 
+mod change;
+mod checksums;
+mod compress;
+mod digest;
+mod fsutil;
+mod hashing;
+mod image;
+mod layerscan;
+mod layout;
+mod lint;
+mod pargz;
+mod platform;
+mod tarscan;
+
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`); not a stable API.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
+
+pub use change::ChangeError;
+pub use checksums::{Algorithm, ChecksumError, Expected, parse_expect};
+pub use compress::Compression;
+pub use digest::{Blob, Digest};
 pub use error::{Error, Result};
+pub use image::{Layer, Platform, parse_created};
 pub use import::{ImportOptions, InputSource, LayerCompression, import};
+pub use layout::{Cleanup, remove_registered_temps};
 pub use report::ImportReport;
