@@ -316,7 +316,8 @@ fn import_into(
     opts: &ImportOptions,
     config: oci_spec::image::Config,
 ) -> Result<ImportReport> {
-    let tally = Arc::new(Mutex::new(PlatformTally::new()));
+    // One tally for all inputs: the layers vote together on the platform.
+    let mut tally = PlatformTally::new();
     let mut outcomes = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         if let Some(p) = &opts.progress {
@@ -328,7 +329,7 @@ fn import_into(
             ));
         }
         let expected = expected_checksums(input, opts)?;
-        outcomes.push(import_layer(layout, input, opts, &tally, &expected)?);
+        outcomes.push(import_layer(layout, input, opts, &mut tally, &expected)?);
     }
     if let Some(p) = &opts.progress {
         p.set_phase("publishing".into());
@@ -451,14 +452,11 @@ fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
 /// The platform: flags win; else what the rootfs's ELF files say; else the host.
 fn decide_platform(
     opts: &ImportOptions,
-    tally: &Mutex<PlatformTally>,
+    tally: &PlatformTally,
     warnings: &mut Vec<String>,
 ) -> Platform {
     let os = opts.os.clone().unwrap_or_else(|| "linux".into());
-    let detected = match tally.lock() {
-        Ok(t) => t.result(),
-        Err(e) => e.into_inner().result(),
-    };
+    let detected = tally.result();
     if let Some(arch) = &opts.arch {
         // Keep the detected variant when the flag only confirms the architecture.
         let variant = opts.variant.clone().or_else(|| {
@@ -544,7 +542,7 @@ fn import_layer(
     layout: &Layout,
     input: &InputSource,
     opts: &ImportOptions,
-    tally: &Arc<Mutex<PlatformTally>>,
+    tally: &mut PlatformTally,
     expected: &[Expected],
 ) -> Result<LayerOutcome> {
     let name = input.display();
@@ -630,10 +628,7 @@ fn import_layer(
     // allocates (and zero-fills) nothing.
     let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(QUEUE + 2);
     let mut diff = Sha256Counter::new();
-    let mut scanner = TarScanner::new();
-    scanner.observe(Box::new(PlatformObserver::new(tally.clone())));
-    let (lint, lint_handle) = Lint::new();
-    scanner.observe(Box::new(lint));
+    let mut scanner = TarScanner::new((PlatformObserver::new(), Lint::new()));
     let checksum_tap = if expected.is_empty() {
         None
     } else {
@@ -781,12 +776,13 @@ fn import_layer(
         }
     }
 
-    let (summary, _observers) = scanner.finish().map_err(|e| Error::Tar {
+    let (summary, (platform, lint)) = scanner.finish().map_err(|e| Error::Tar {
         input: name.clone(),
         offset: e.offset,
         reason: e.reason,
     })?;
-    let findings = lint_handle.findings();
+    tally.merge(platform.into_tally());
+    let findings = lint.into_findings();
     if opts.strict {
         let problems = findings.strict_violations();
         if !problems.is_empty() {

@@ -703,6 +703,21 @@ impl PlatformTally {
         }
     }
 
+    /// Adds the votes of `other`, as if its files had been added to this
+    /// tally: the result does not depend on the order of merging.
+    pub fn merge(&mut self, other: PlatformTally) {
+        for (arch, theirs) in other.by_arch {
+            let ours = self.by_arch.entry(arch).or_default();
+            ours.files += theirs.files;
+            for (variant, n) in theirs.variants {
+                *ours.variants.entry(variant).or_insert(0) += n;
+            }
+            if ours.example.is_empty() || theirs.example < ours.example {
+                ours.example = theirs.example;
+            }
+        }
+    }
+
     /// Whether no file was counted.
     pub fn is_empty(&self) -> bool {
         self.by_arch.is_empty()
@@ -779,19 +794,23 @@ pub fn host_architecture() -> &'static str {
 }
 
 /// Feeds candidate executables of the tar stream to an [`ElfSniffer`] and
-/// counts what they say, as the archive streams by.
+/// counts what they say in its own [`PlatformTally`], as the archive streams by.
+#[derive(Debug, Default)]
 pub struct PlatformObserver {
-    tally: std::sync::Arc<std::sync::Mutex<PlatformTally>>,
+    tally: PlatformTally,
     current: Option<(String, ElfSniffer)>,
 }
 
 impl PlatformObserver {
-    /// An observer adding to `tally` (shared, so several layers vote together).
-    pub fn new(tally: std::sync::Arc<std::sync::Mutex<PlatformTally>>) -> Self {
-        Self {
-            tally,
-            current: None,
-        }
+    /// An observer with an empty tally.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The tally of the files seen (merge tallies with [`PlatformTally::merge`]
+    /// to vote across several layers).
+    pub fn into_tally(self) -> PlatformTally {
+        self.tally
     }
 }
 
@@ -824,13 +843,7 @@ impl crate::tarscan::EntryObserver for PlatformObserver {
         if let Some((path, s)) = self.current.take()
             && let Some(p) = s.finish()
         {
-            // A poisoned lock only means another observer panicked in a
-            // test; the tally itself is still consistent.
-            let mut t = match self.tally.lock() {
-                Ok(t) => t,
-                Err(e) => e.into_inner(),
-            };
-            t.add(&path, p);
+            self.tally.add(&path, p);
         }
     }
 }

@@ -487,7 +487,7 @@ pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<L
         }
     };
     let mut diff = Sha256Counter::new();
-    let mut scanner = TarScanner::new();
+    let mut scanner = TarScanner::new(());
     let mut tar_err = None;
     let mut buf = vec![0u8; CHUNK];
     let complete = loop {
