@@ -536,6 +536,24 @@ impl AttrParser {
         result
     }
 
+    /// A sub-subsection of `size` bytes (counting its tag of `tag_len`
+    /// bytes and the size itself) starts: read Tag_File, skip the others.
+    fn enter_sub(&mut self, tag: u64, tag_len: u8, size: u64) -> Step {
+        let header = u64::from(tag_len) + 4;
+        // The size covers the tag and itself and must fit the subsection.
+        if size <= header || size - header > self.sub_left {
+            return Step::Bogus;
+        }
+        let body = size - header;
+        if tag == TAG_FILE {
+            self.file_left = body;
+            self.step = AttrStep::Tag(Uleb::default());
+        } else {
+            self.step = AttrStep::SkipSub(body);
+        }
+        Step::More
+    }
+
     fn advance(&mut self, b: u8) -> Step {
         match &mut self.step {
             AttrStep::SubTag(uleb) => match uleb.push(b) {
@@ -565,20 +583,8 @@ impl AttrParser {
                     return Step::More;
                 }
                 let size = u64::from(read_u32(*buf, self.big_endian));
-                let header = u64::from(*tag_len) + 4;
-                // The size covers the tag and itself and must fit the
-                // subsection.
-                if size <= header || size - header > self.sub_left {
-                    return Step::Bogus;
-                }
-                let body = size - header;
-                if *tag == TAG_FILE {
-                    self.file_left = body;
-                    self.step = AttrStep::Tag(Uleb::default());
-                } else {
-                    self.step = AttrStep::SkipSub(body);
-                }
-                Step::More
+                let (tag, tag_len) = (*tag, *tag_len);
+                self.enter_sub(tag, tag_len, size)
             }
             AttrStep::SkipSub(left) => {
                 *left = left.saturating_sub(1);
@@ -591,15 +597,7 @@ impl AttrParser {
                 Err(()) => Step::Bogus,
                 Ok(None) => Step::More,
                 Ok(Some(tag)) => {
-                    self.step = if is_string_attr(tag) {
-                        AttrStep::Ntbs
-                    } else {
-                        AttrStep::Value {
-                            tag,
-                            uleb: Uleb::default(),
-                            then_string: tag == TAG_COMPATIBILITY,
-                        }
-                    };
+                    self.step = attr_value(tag);
                     Step::More
                 }
             },
@@ -628,6 +626,19 @@ impl AttrParser {
                 }
                 Step::More
             }
+        }
+    }
+}
+
+/// How the value of attribute `tag` is read.
+fn attr_value(tag: u64) -> AttrStep {
+    if is_string_attr(tag) {
+        AttrStep::Ntbs
+    } else {
+        AttrStep::Value {
+            tag,
+            uleb: Uleb::default(),
+            then_string: tag == TAG_COMPATIBILITY,
         }
     }
 }
@@ -1252,5 +1263,67 @@ mod tests {
     fn display() {
         assert_eq!(p("arm", Some("v7")).to_string(), "arm/v7");
         assert_eq!(p("amd64", None).to_string(), "amd64");
+    }
+
+    #[test]
+    fn merged_tallies_vote_as_one() {
+        let files = [
+            ("./bin/sh", p("arm", Some("v7"))),
+            ("usr/bin/qemu", p("amd64", None)),
+            ("bin/ls", p("arm", Some("v6"))),
+            ("/bin/aa", p("arm", Some("v6"))),
+            ("usr/bin/zz", p("amd64", None)),
+        ];
+        let mut all = PlatformTally::new();
+        for (path, plat) in &files {
+            all.add(path, plat.clone());
+        }
+        // Any split, merged either way round, gives the same verdict.
+        for cut in 0..=files.len() {
+            let (mut a, mut b) = (PlatformTally::new(), PlatformTally::new());
+            for (i, (path, plat)) in files.iter().enumerate() {
+                let t = if i < cut { &mut a } else { &mut b };
+                t.add(path, plat.clone());
+            }
+            let mut ab = PlatformTally::new();
+            ab.merge(a);
+            ab.merge(b);
+            assert_eq!(ab.result(), all.result(), "cut {cut}");
+        }
+        let d = all.result().unwrap();
+        assert_eq!(
+            (d.variant.as_deref(), d.files, d.total_files),
+            (Some("v6"), 3, 5)
+        );
+        assert_eq!(d.conflict.unwrap().winner_example, "bin/aa");
+    }
+
+    #[test]
+    fn observer_sniffs_candidates_and_gives_its_tally_back() {
+        let mut b = tar::Builder::new(Vec::new());
+        let arm = arm_file("7-A", 10);
+        let x86 = elf_header(true, false, EM_X86_64, 0);
+        for (path, data) in [
+            ("./bin/sh", &arm[..]),
+            ("./etc/not-a-candidate", &x86[..]),
+            ("./usr/bin/env", &arm[..]),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o755);
+            b.append_data(&mut h, path, data).unwrap();
+        }
+        let tar = b.into_inner().unwrap();
+        for chunk in [1, 333, 1 << 20] {
+            let mut s = crate::tarscan::TarScanner::new(PlatformObserver::new());
+            for c in tar.chunks(chunk) {
+                s.feed(c).unwrap();
+            }
+            let (_, observer) = s.finish().unwrap();
+            let d = observer.into_tally().result().unwrap();
+            assert_eq!(d.architecture, "arm", "chunk {chunk}");
+            assert_eq!((d.variant.as_deref(), d.total_files), (Some("v7"), 2));
+            assert_eq!(d.conflict, None);
+        }
     }
 }

@@ -6,11 +6,11 @@
 //! see the very same `buf[..n]` of one read. Two layers do the work, the way
 //! flate2 splits `GzHeaderParser` from `GzState`:
 //!
-//! - framing ([`Framing`]) knows only 512-byte blocks: header blocks, content
+//! - framing (`Framing`) knows only 512-byte blocks: header blocks, content
 //!   and metadata records of a given size, padding, the end-of-archive
 //!   marker, and so where the stream stopped (at an entry boundary, after the
 //!   marker, or inside something);
-//! - interpretation ([`Interpreter`]) knows what a header means: the `tar`
+//! - interpretation (`Interpreter`) knows what a header means: the `tar`
 //!   crate's [`tar::Header`] parsed, PAX (`x`) and GNU long-name (`L`/`K`)
 //!   records applied to the entry they precede, and the refusal rules.
 //!
@@ -52,12 +52,16 @@ pub struct EntryHeader {
 }
 
 /// Something that wants to look at entries as they stream by (platform
-/// detection, lint). Content is offered only while `entry` or `content`
-/// says it is wanted.
+/// detection, lint), held by the scanner and given back by
+/// [`TarScanner::finish`].
 ///
-/// Observers combine as a pair `(A, B)`, which wants content while either
-/// member does; so a member may be offered content, and `end_entry`, for an
-/// entry it declined, and must then ignore them (return false).
+/// The scanner offers an entry's content while `entry`, then `content`,
+/// answer true, and calls `end_entry` once when the content ends or is no
+/// longer wanted. Observers combine as a pair `(A, B)`, which wants content
+/// while either member does: a member can therefore be offered content, and
+/// `end_entry`, for an entry it declined or stopped wanting, and must ignore
+/// them (returning false). The pair keeps no state of its own, so the scanner
+/// holds any combination by value.
 pub trait EntryObserver {
     /// A new entry starts. Return true to receive its content.
     fn entry(&mut self, header: &EntryHeader) -> bool;
@@ -990,5 +994,246 @@ mod tests {
         let s = scan_in_chunks(&tar, 512).unwrap();
         assert_eq!(s.entries, 1);
         assert!(s.end_marker);
+    }
+
+    /// Drives the framing alone, answering each header as a plain file of
+    /// the size in its `size` field would (no interpretation).
+    fn frame_events(data: &[u8], chunk: usize) -> (Vec<String>, Result<Stop, TarError>) {
+        let mut f = Framing::default();
+        let mut log = Vec::new();
+        for mut c in data.chunks(chunk) {
+            while let Some(event) = f.next(&mut c).unwrap() {
+                match event {
+                    Event::Header { start } => {
+                        let size = Header::from_byte_slice(f.block()).size().unwrap();
+                        log.push(format!("header@{start}"));
+                        if size > 0 {
+                            f.expect_content(size);
+                        }
+                    }
+                    Event::Content { bytes, last } => {
+                        // Merge chunk-dependent runs so the log is comparable.
+                        match log.last_mut() {
+                            Some(l) if l.starts_with("content ") && !l.ends_with("end") => {
+                                let n: usize = l[8..].parse().unwrap();
+                                *l = format!("content {}", n + bytes.len());
+                            }
+                            _ => log.push(format!("content {}", bytes.len())),
+                        }
+                        if last {
+                            let l = log.last_mut().unwrap();
+                            *l = format!("{l} end");
+                        }
+                    }
+                    other => log.push(format!("{other:?}")),
+                }
+            }
+        }
+        (log, f.finish())
+    }
+
+    #[test]
+    fn framing_events_and_stops_do_not_depend_on_chunking() {
+        let tar = archive(&[("a", b"hello"), ("b", &[7u8; 1024]), ("c", b"")]);
+        let want = vec![
+            "header@0",
+            "content 5 end",
+            "header@1024",
+            "content 1024 end",
+            "header@2560",
+        ];
+        for chunk in [1, 100, 512, 4096] {
+            let (log, stop) = frame_events(&tar, chunk);
+            assert_eq!(log, want, "chunk {chunk}");
+            assert_eq!(stop, Ok(Stop::Marker));
+        }
+        // Cut inside b's content, at its last header, after one zero block.
+        let (_, stop) = frame_events(&tar[..1536 + 100], 64);
+        assert_eq!(stop, Ok(Stop::InsideContent { remaining: 924 }));
+        let (_, stop) = frame_events(&tar[..3072], 64);
+        assert_eq!(stop, Ok(Stop::Boundary { zero_blocks: 0 }));
+        let (_, stop) = frame_events(&tar[..3584], 64);
+        assert_eq!(stop, Ok(Stop::Boundary { zero_blocks: 1 }));
+        let (_, stop) = frame_events(&tar[..1030], 64);
+        assert_eq!(stop.unwrap_err().offset, 1030);
+    }
+
+    #[test]
+    fn framing_refuses_headers_after_one_zero_block() {
+        let one = archive(&[("a", b"hello")]);
+        let mut tar = one[..1024].to_vec();
+        tar.extend_from_slice(&[0u8; 512]);
+        tar.extend_from_slice(&one);
+        let mut f = Framing::default();
+        let mut data = &tar[..];
+        assert_eq!(f.next(&mut data), Ok(Some(Event::Header { start: 0 })));
+        f.expect_content(5);
+        assert!(matches!(
+            f.next(&mut data),
+            Ok(Some(Event::Content { last: true, .. }))
+        ));
+        let e = f.next(&mut data).unwrap_err();
+        assert_eq!(e.offset, 1536);
+        assert!(e.reason.contains("zero block is followed"), "{}", e.reason);
+    }
+
+    #[test]
+    fn interpreter_applies_records_to_the_next_entry_only() {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([
+            ("path", b"long/pax/name".as_slice()),
+            ("size", b"3".as_slice()),
+            ("mtime", b"1700000000.75".as_slice()),
+        ])
+        .unwrap();
+        let tar = b.into_inner().unwrap();
+        let block = |at: usize| -> [u8; BLOCK] { tar[at..at + BLOCK].try_into().unwrap() };
+        let mut i = Interpreter::default();
+        let Ok(Meaning::Record { size }) = i.header(&block(0), 0) else {
+            panic!("a PAX header is a record");
+        };
+        let record = &tar[BLOCK..BLOCK + usize::try_from(size).unwrap()];
+        // Split as the framing may deliver it.
+        i.record_bytes(&record[..10]);
+        i.record_bytes(&record[10..]);
+        i.end_record().unwrap();
+
+        let mut h = Header::new_ustar();
+        h.set_path("short").unwrap();
+        h.set_size(0);
+        h.set_mtime(5);
+        h.set_cksum();
+        let Ok(Meaning::Entry { entry, sparse_ext }) = i.header(h.as_bytes(), 4096) else {
+            panic!("a file header is an entry");
+        };
+        assert!(!sparse_ext);
+        assert_eq!(entry.path, b"long/pax/name");
+        assert_eq!(
+            (entry.size, entry.mtime, entry.offset),
+            (3, 1_700_000_000, 4096)
+        );
+        // The overrides were used up.
+        let Ok(Meaning::Entry { entry, .. }) = i.header(h.as_bytes(), 8192) else {
+            panic!("a file header is an entry");
+        };
+        assert_eq!(
+            (&entry.path[..], entry.size, entry.mtime),
+            (&b"short"[..], 0, 5)
+        );
+        assert_eq!((i.entries, i.newest_mtime), (2, Some(1_700_000_000)));
+    }
+
+    #[test]
+    fn interpreter_refusals_are_reasons_without_offsets() {
+        let mut i = Interpreter::default();
+        let mut h = Header::new_ustar();
+        h.set_path("f").unwrap();
+        h.set_size(1);
+        h.set_cksum();
+        let mut bad: [u8; BLOCK] = *h.as_bytes();
+        bad[0] ^= 1;
+        assert!(i.header(&bad, 0).unwrap_err().contains("not a tar archive"));
+        assert_eq!(
+            i.header(&bad, 512).unwrap_err(),
+            "corrupt tar header (bad checksum)"
+        );
+        i.record_kind = Some(MetaKind::Pax);
+        i.record_bytes(b"9 size=x\n");
+        assert_eq!(i.end_record().unwrap_err(), "malformed PAX size record");
+        assert_eq!(i.entries, 0);
+    }
+
+    #[test]
+    fn a_failed_scanner_stays_failed_with_its_error() {
+        let mut tar = archive(&[("a", b"hello"), ("b", b"x")]);
+        tar[1024 + 10] ^= 0x55;
+        let mut s = TarScanner::new(());
+        let e = s.feed(&tar).unwrap_err();
+        assert_eq!(e.offset, 1024);
+        // Good bytes later change nothing.
+        assert_eq!(s.feed(&archive(&[("c", b"")])), Err(e.clone()));
+        assert_eq!(s.feed(&[]), Err(e.clone()));
+        assert_eq!(s.finish().map(|(sum, _)| sum), Err(e));
+    }
+
+    /// Records the calls it receives; wants at most `limit` content bytes
+    /// of entries whose path starts with `prefix`, and, as the trait asks,
+    /// ignores calls for entries it does not want.
+    #[derive(Default)]
+    struct Calls {
+        prefix: &'static str,
+        limit: usize,
+        wanted: bool,
+        active: bool,
+        seen: usize,
+        log: Vec<String>,
+    }
+    impl EntryObserver for Calls {
+        fn entry(&mut self, h: &EntryHeader) -> bool {
+            let path = String::from_utf8_lossy(&h.path).into_owned();
+            self.wanted = path.starts_with(self.prefix);
+            self.active = self.wanted;
+            self.seen = 0;
+            self.log.push(format!("entry {path} {}", self.wanted));
+            self.wanted
+        }
+        fn content(&mut self, data: &[u8]) -> bool {
+            if self.wanted {
+                self.seen += data.len();
+                self.wanted = self.seen < self.limit;
+            }
+            self.wanted
+        }
+        fn end_entry(&mut self) {
+            if self.active {
+                self.log.push(format!("end {}", self.seen));
+            }
+            self.active = false;
+            self.wanted = false;
+        }
+    }
+
+    fn calls(prefix: &'static str, limit: usize) -> Calls {
+        Calls {
+            prefix,
+            limit,
+            ..Calls::default()
+        }
+    }
+
+    #[test]
+    fn observers_are_given_back_and_pairs_see_every_entry() {
+        let tar = archive(&[("a", &[1u8; 3000]), ("b", &[2u8; 100])]);
+        for chunk in [1, 512, 100_000] {
+            let mut s = TarScanner::new((calls("a", usize::MAX), calls("", 50)));
+            for c in tar.chunks(chunk) {
+                s.feed(c).unwrap();
+            }
+            let (sum, (a, any)) = s.finish().unwrap();
+            assert_eq!(sum.entries, 2);
+            // `a` gets all of its entry although `any` stopped early, and
+            // nothing of the entry it declined.
+            assert_eq!(a.log, ["entry a true", "end 3000", "entry b false"]);
+            // `any` is ended once per entry, having counted at least its
+            // limit (how much more depends on the chunk size).
+            assert_eq!(any.log.len(), 4, "{:?}", any.log);
+            assert_eq!(
+                (&any.log[0][..], &any.log[2][..]),
+                ("entry a true", "entry b true")
+            );
+            for end in [&any.log[1], &any.log[3]] {
+                let n: usize = end.strip_prefix("end ").unwrap().parse().unwrap();
+                assert!((50..=3000).contains(&n), "{end}");
+            }
+        }
+        // Alone, an observer that has seen enough is ended at once.
+        let mut s = TarScanner::new(calls("", 50));
+        s.feed(&tar[..600]).unwrap();
+        s.feed(&tar[600..]).unwrap();
+        let (_, only) = s.finish().unwrap();
+        assert_eq!(
+            only.log,
+            ["entry a true", "end 88", "entry b true", "end 100"]
+        );
     }
 }
