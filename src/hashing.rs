@@ -89,7 +89,6 @@ impl<R: Read> HashReader<R> {
         }
     }
 
-
     /// The inner reader and the digest of what was read.
     pub fn finish(self) -> (R, Blob) {
         (self.inner, self.hash.finish())
@@ -118,7 +117,6 @@ impl<W: Write> HashWriter<W> {
             hash: Sha256Counter::new(),
         }
     }
-
 
     /// The inner writer and the digest of what was written.
     pub fn finish(self) -> (W, Blob) {

@@ -137,7 +137,7 @@ fn decode(
         }
     };
     let mut diff = Sha256Counter::new();
-    let mut scanner = TarScanner::new();
+    let mut scanner = TarScanner::new(());
     let tar_err = match pump(&mut dec, &mut diff, &mut scanner, format) {
         Ok(tar_err) => Some(tar_err),
         Err(problem) => {
@@ -180,7 +180,7 @@ fn decode(
 fn pump<R: Read>(
     dec: &mut Decoder<R>,
     diff: &mut Sha256Counter,
-    scanner: &mut TarScanner,
+    scanner: &mut TarScanner<()>,
     format: Compression,
 ) -> std::result::Result<Option<crate::tarscan::TarError>, String> {
     let mut tar_err = None;
@@ -210,7 +210,11 @@ fn pump<R: Read>(
 }
 
 /// Whether the decoded stream was a complete tar archive.
-fn judge_tar(scan: &mut LayerScan, tar_err: Option<crate::tarscan::TarError>, scanner: TarScanner) {
+fn judge_tar(
+    scan: &mut LayerScan,
+    tar_err: Option<crate::tarscan::TarError>,
+    scanner: TarScanner<()>,
+) {
     let e = match tar_err {
         Some(e) => e,
         None => match scanner.finish() {

@@ -625,7 +625,13 @@ mod tests {
         for len in [0, 1, b - 1, b, b + 1, 2 * b, big.len()] {
             let data = &big[..len];
             for threads in [1, 2] {
-                let gz = encode_with(data, crate::compress::DEFAULT_GZIP_LEVEL, threads, b, 64 * 1024);
+                let gz = encode_with(
+                    data,
+                    crate::compress::DEFAULT_GZIP_LEVEL,
+                    threads,
+                    b,
+                    64 * 1024,
+                );
                 assert_eq!(decode_multi(&gz), data, "len {len} threads {threads}");
                 // A single gzip member: the plain decoder must read it all.
                 let mut single = Vec::new();
@@ -649,7 +655,11 @@ mod tests {
     #[test]
     fn same_bytes_for_any_thread_count() {
         let data = sample(3 * 1024 * 1024 + 5, 3);
-        for (level, block) in [(crate::compress::DEFAULT_GZIP_LEVEL, DEFAULT_BLOCK_SIZE), (1, SMALL), (9, SMALL)] {
+        for (level, block) in [
+            (crate::compress::DEFAULT_GZIP_LEVEL, DEFAULT_BLOCK_SIZE),
+            (1, SMALL),
+            (9, SMALL),
+        ] {
             let reference = encode_with(&data, level, 1, block, 1 << 20);
             assert_eq!(decode_multi(&reference), data);
             for threads in [2, 3, 8] {
@@ -665,17 +675,35 @@ mod tests {
     #[test]
     fn output_bytes_are_pinned() {
         let data = sample(1024 * 1024, 31);
-        let gz = encode_with(&data, crate::compress::DEFAULT_GZIP_LEVEL, 2, DEFAULT_BLOCK_SIZE, 1 << 20);
+        let gz = encode_with(
+            &data,
+            crate::compress::DEFAULT_GZIP_LEVEL,
+            2,
+            DEFAULT_BLOCK_SIZE,
+            1 << 20,
+        );
         assert_eq!((gz.len(), crc32fast::hash(&gz)), (594_367, 0xafb9_f005));
     }
 
     #[test]
     fn same_bytes_for_any_chunking() {
         let data = sample(200 * 1024 + 3, 5);
-        let reference = encode_with(&data, crate::compress::DEFAULT_GZIP_LEVEL, 2, SMALL, data.len());
+        let reference = encode_with(
+            &data,
+            crate::compress::DEFAULT_GZIP_LEVEL,
+            2,
+            SMALL,
+            data.len(),
+        );
         for chunk in [1, 7, 4096, SMALL - 1, SMALL, SMALL + 1] {
             for threads in [1, 3] {
-                let gz = encode_with(&data, crate::compress::DEFAULT_GZIP_LEVEL, threads, SMALL, chunk);
+                let gz = encode_with(
+                    &data,
+                    crate::compress::DEFAULT_GZIP_LEVEL,
+                    threads,
+                    SMALL,
+                    chunk,
+                );
                 assert!(gz == reference, "chunk {chunk} threads {threads} differ");
             }
         }
@@ -684,8 +712,19 @@ mod tests {
     #[test]
     fn flush_does_not_change_bytes() {
         let data = sample(100 * 1024, 9);
-        let reference = encode_with(&data, crate::compress::DEFAULT_GZIP_LEVEL, 2, SMALL, data.len());
-        let mut enc = ParGzEncoder::with_block_size(Vec::new(), crate::compress::DEFAULT_GZIP_LEVEL, 2, SMALL);
+        let reference = encode_with(
+            &data,
+            crate::compress::DEFAULT_GZIP_LEVEL,
+            2,
+            SMALL,
+            data.len(),
+        );
+        let mut enc = ParGzEncoder::with_block_size(
+            Vec::new(),
+            crate::compress::DEFAULT_GZIP_LEVEL,
+            2,
+            SMALL,
+        );
         for piece in data.chunks(5000) {
             enc.write_all(piece).unwrap();
             enc.flush().unwrap();
@@ -725,7 +764,13 @@ mod tests {
     #[test]
     fn gzip_tool_accepts_output() {
         let data = sample(1024 * 1024 + 1, 19);
-        let gz = encode_with(&data, crate::compress::DEFAULT_GZIP_LEVEL, 2, DEFAULT_BLOCK_SIZE, 65_536);
+        let gz = encode_with(
+            &data,
+            crate::compress::DEFAULT_GZIP_LEVEL,
+            2,
+            DEFAULT_BLOCK_SIZE,
+            65_536,
+        );
         let mut child = std::process::Command::new("gzip")
             .arg("-dc")
             .stdin(std::process::Stdio::piped())

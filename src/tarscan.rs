@@ -1,13 +1,23 @@
 //! Tar inspection as the bytes pass: a push-model scanner fed with the
 //! decompressed stream, chunk by chunk.
 //!
-//! The scanner never buffers file contents. It parses each 512-byte header
-//! with the `tar` crate's [`tar::Header`], follows PAX (`x`) and GNU long-name
-//! (`L`/`K`) records, skips data by counting, and so knows, when the stream
-//! ends, whether it ended at an entry boundary, after the end-of-archive
-//! marker, or inside an entry. It is a sink rather than a reader so that the
-//! DiffID hasher, the scanner and the layer encoder all see the very same
-//! `buf[..n]` of one read.
+//! The scanner never buffers file contents. It is a sink rather than a
+//! reader so that the DiffID hasher, the scanner and the layer encoder all
+//! see the very same `buf[..n]` of one read. Two layers do the work, the way
+//! flate2 splits `GzHeaderParser` from `GzState`:
+//!
+//! - framing (`Framing`) knows only 512-byte blocks: header blocks, content
+//!   and metadata records of a given size, padding, the end-of-archive
+//!   marker, and so where the stream stopped (at an entry boundary, after the
+//!   marker, or inside something);
+//! - interpretation (`Interpreter`) knows what a header means: the `tar`
+//!   crate's [`tar::Header`] parsed, PAX (`x`) and GNU long-name (`L`/`K`)
+//!   records applied to the entry they precede, and the refusal rules.
+//!
+//! [`TarScanner`] glues them: it feeds the framing, hands complete header
+//! blocks and records to the interpreter, tells the framing what follows,
+//! and shows entries to its [`EntryObserver`], which it holds by value and
+//! gives back from [`TarScanner::finish`].
 
 use tar::{EntryType, Header};
 
@@ -42,14 +52,52 @@ pub struct EntryHeader {
 }
 
 /// Something that wants to look at entries as they stream by (platform
-/// detection, lint). Content is offered only if `entry` returns true.
-pub trait EntryObserver: Send {
+/// detection, lint), held by the scanner and given back by
+/// [`TarScanner::finish`].
+///
+/// The scanner offers an entry's content while `entry`, then `content`,
+/// answer true, and calls `end_entry` once when the content ends or is no
+/// longer wanted. Observers combine as a pair `(A, B)`, which wants content
+/// while either member does: a member can therefore be offered content, and
+/// `end_entry`, for an entry it declined or stopped wanting, and must ignore
+/// them (returning false). The pair keeps no state of its own, so the scanner
+/// holds any combination by value.
+pub trait EntryObserver {
     /// A new entry starts. Return true to receive its content.
     fn entry(&mut self, header: &EntryHeader) -> bool;
     /// Content bytes of the current entry, in order. Return false to stop receiving.
     fn content(&mut self, data: &[u8]) -> bool;
-    /// The current entry's content is complete.
+    /// The current entry's content is complete, or no longer wanted.
     fn end_entry(&mut self) {}
+}
+
+/// No observer: the scanner only checks the archive.
+impl EntryObserver for () {
+    fn entry(&mut self, _: &EntryHeader) -> bool {
+        false
+    }
+    fn content(&mut self, _: &[u8]) -> bool {
+        false
+    }
+}
+
+/// Both observers see every entry.
+impl<A: EntryObserver, B: EntryObserver> EntryObserver for (A, B) {
+    fn entry(&mut self, header: &EntryHeader) -> bool {
+        // Both must see the header, so no short-circuit.
+        let a = self.0.entry(header);
+        let b = self.1.entry(header);
+        a | b
+    }
+    fn content(&mut self, data: &[u8]) -> bool {
+        let a = self.0.content(data);
+        let b = self.1.content(data);
+        a | b
+    }
+    fn end_entry(&mut self) {
+        self.0.end_entry();
+        self.1.end_entry();
+    }
 }
 
 /// Why the decompressed stream was refused.
@@ -78,25 +126,429 @@ pub struct TarSummary {
     pub warnings: Vec<String>,
 }
 
+/// The streaming tar scanner, showing entries to an observer `O` (`()` for none).
+pub struct TarScanner<O = ()> {
+    framing: Framing,
+    headers: Interpreter,
+    /// The entry whose content is passing, named if the stream stops inside it.
+    current: Option<EntryHeader>,
+    observer: O,
+    /// Whether the observer still wants the current entry's content.
+    watching: bool,
+}
+
+impl<O: EntryObserver + Default> Default for TarScanner<O> {
+    fn default() -> Self {
+        Self::new(O::default())
+    }
+}
+
+impl<O: EntryObserver> TarScanner<O> {
+    /// A scanner at the start of an archive, showing its entries to `observer`.
+    pub fn new(observer: O) -> Self {
+        Self {
+            framing: Framing::default(),
+            headers: Interpreter::default(),
+            current: None,
+            observer,
+            watching: false,
+        }
+    }
+
+    /// Feed the next bytes of the decompressed stream. After an error the
+    /// scanner stays failed: every later call returns the same error.
+    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), TarError> {
+        if let Frame::Failed(e) = &self.framing.state {
+            return Err(e.clone());
+        }
+        loop {
+            let handled = match self.framing.next(&mut data) {
+                Ok(None) => return Ok(()),
+                Ok(Some(event)) => self.handle(event),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = handled {
+                self.framing.state = Frame::Failed(e.clone());
+                return Err(e);
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Event<'_>) -> Result<(), TarError> {
+        match event {
+            Event::Header { start } => self.header(start)?,
+            Event::SparseExt { size } => {
+                if !sparse_continues(self.framing.block()) {
+                    self.start_content(size);
+                }
+            }
+            Event::Content { bytes, last } => {
+                self.offer(bytes);
+                if last {
+                    self.end_entry();
+                }
+            }
+            Event::Record { bytes, last } => {
+                self.headers.record_bytes(bytes);
+                if last {
+                    self.end_record()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A non-zero header block is complete: interpret it and tell the
+    /// framing what follows.
+    fn header(&mut self, start: u64) -> Result<(), TarError> {
+        let meaning = self
+            .headers
+            .header(self.framing.block(), start)
+            .map_err(|reason| TarError {
+                offset: start,
+                reason,
+            })?;
+        match meaning {
+            Meaning::Record { size } => {
+                if size == 0 {
+                    self.end_record()?;
+                }
+                self.framing.expect_record(size);
+            }
+            Meaning::Entry { entry, sparse_ext } => {
+                self.watching = self.observer.entry(&entry);
+                let size = entry.size;
+                self.current = Some(entry);
+                if sparse_ext {
+                    self.framing.state = Frame::SparseExt { size };
+                } else {
+                    self.start_content(size);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn start_content(&mut self, size: u64) {
+        if size == 0 {
+            self.end_entry();
+            self.framing.state = Frame::Header;
+        } else {
+            self.framing.expect_content(size);
+        }
+    }
+
+    /// A metadata record is complete; its errors are reported where it ends.
+    fn end_record(&mut self) -> Result<(), TarError> {
+        self.headers.end_record().map_err(|reason| TarError {
+            offset: self.framing.offset,
+            reason,
+        })
+    }
+
+    fn offer(&mut self, data: &[u8]) {
+        if self.watching && !self.observer.content(data) {
+            // It has seen enough: finish it now rather than at the entry's end.
+            self.observer.end_entry();
+            self.watching = false;
+        }
+    }
+
+    fn end_entry(&mut self) {
+        if self.watching {
+            self.observer.end_entry();
+            self.watching = false;
+        }
+        self.current = None;
+    }
+
+    /// The stream has ended: decide whether it ended cleanly, and give the
+    /// observer back.
+    pub fn finish(self) -> Result<(TarSummary, O), TarError> {
+        let at = self.framing.offset;
+        let mut warnings = Vec::new();
+        match self.framing.finish()? {
+            Stop::Marker => {}
+            Stop::Boundary { zero_blocks } => {
+                let how = if zero_blocks == 1 {
+                    "ends after one zero block instead of two"
+                } else {
+                    "ends at an entry boundary without the end-of-archive marker"
+                };
+                warnings.push(format!("the tar archive {how}; accepted"));
+            }
+            Stop::InsideContent { remaining } => {
+                let (path, size) = self.current.as_ref().map_or((String::new(), 0), |c| {
+                    (String::from_utf8_lossy(&c.path).into_owned(), c.size)
+                });
+                return Err(TarError {
+                    offset: at,
+                    reason: format!(
+                        "the tar archive ends inside entry '{path}' ({} of {size} bytes present); the input is truncated",
+                        size.saturating_sub(remaining)
+                    ),
+                });
+            }
+        }
+        if self.headers.entries == 0 {
+            return Err(TarError {
+                offset: at,
+                reason: "the tar archive has no entries".into(),
+            });
+        }
+        let f = &self.framing;
+        if f.trailing_nonzero {
+            warnings.push(format!(
+                "{} bytes follow the end-of-archive marker and not all are zero; they are kept in the layer",
+                f.trailing_bytes
+            ));
+        }
+        let summary = TarSummary {
+            entries: self.headers.entries,
+            newest_mtime: self.headers.newest_mtime,
+            end_marker: matches!(f.state, Frame::End),
+            trailing_bytes: f.trailing_bytes,
+            trailing_nonzero: f.trailing_nonzero,
+            warnings,
+        };
+        Ok((summary, self.observer))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Framing: blocks, sizes and where the stream stopped.
+// ---------------------------------------------------------------------------
+
+/// Where the stream is in the block structure of an archive.
 #[derive(Debug)]
-enum State {
+enum Frame {
     /// Collecting a header block.
     Header,
+    /// Collecting a GNU old-style sparse extension block; `size` content
+    /// bytes follow the last one.
+    SparseExt { size: u64 },
     /// Inside an entry's content.
-    Data { remaining: u64, pad: u64 },
-    /// Collecting a PAX or GNU long-name record's content.
-    Meta {
-        kind: MetaKind,
-        remaining: u64,
-        pad: u64,
-    },
-    /// Skipping padding after content.
+    Content { remaining: u64, pad: u64 },
+    /// Inside a PAX or GNU long-name record's content.
+    Record { remaining: u64, pad: u64 },
+    /// Skipping padding after content or a record.
     Pad { remaining: u64 },
-    /// GNU old-style sparse extension header blocks.
-    SparseExt { data: u64 },
     /// After the end-of-archive marker.
     End,
+    /// Refused: the scanner stays failed with this error.
+    Failed(TarError),
 }
+
+/// What the framing hands on; complete blocks are read with [`Framing::block`].
+#[derive(Debug, PartialEq, Eq)]
+enum Event<'a> {
+    /// A complete header block, not a zero block, starting at `start`.
+    Header { start: u64 },
+    /// A complete sparse extension block.
+    SparseExt { size: u64 },
+    /// Content bytes of the current entry; `last` when they complete it.
+    Content { bytes: &'a [u8], last: bool },
+    /// Bytes of the current metadata record; `last` when they complete it.
+    Record { bytes: &'a [u8], last: bool },
+}
+
+/// Where the stream stopped, when that is not a refusal in itself.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    /// After the end-of-archive marker.
+    Marker,
+    /// At an entry boundary, with `zero_blocks` (0 or 1) of the marker seen.
+    Boundary { zero_blocks: u8 },
+    /// Inside the current entry's content, `remaining` bytes short.
+    InsideContent { remaining: u64 },
+}
+
+/// The block-level state machine: consumes bytes, counts the offset, and
+/// reports complete blocks and content as [`Event`]s.
+#[derive(Debug)]
+struct Framing {
+    offset: u64,
+    state: Frame,
+    block: [u8; BLOCK],
+    filled: usize,
+    zero_blocks: u8,
+    trailing_bytes: u64,
+    trailing_nonzero: bool,
+}
+
+impl Default for Framing {
+    fn default() -> Self {
+        Self {
+            offset: 0,
+            state: Frame::Header,
+            block: [0; BLOCK],
+            filled: 0,
+            zero_blocks: 0,
+            trailing_bytes: 0,
+            trailing_nonzero: false,
+        }
+    }
+}
+
+impl Framing {
+    /// The last complete block (valid after a `Header` or `SparseExt` event).
+    fn block(&self) -> &[u8; BLOCK] {
+        &self.block
+    }
+
+    /// Content of `size` (> 0) bytes follows.
+    fn expect_content(&mut self, size: u64) {
+        self.state = Frame::Content {
+            remaining: size,
+            pad: padding(size),
+        };
+    }
+
+    /// A metadata record of `size` bytes follows.
+    fn expect_record(&mut self, size: u64) {
+        self.state = if size == 0 {
+            // An empty record is applied at once; only its (empty) padding is
+            // left, which the next byte, if any, ends.
+            Frame::Pad { remaining: 0 }
+        } else {
+            Frame::Record {
+                remaining: size,
+                pad: padding(size),
+            }
+        };
+    }
+
+    /// Consumes `data` up to the next event; `None` once it is used up.
+    fn next<'a>(&mut self, data: &mut &'a [u8]) -> Result<Option<Event<'a>>, TarError> {
+        while !data.is_empty() {
+            match &mut self.state {
+                Frame::Failed(e) => return Err(e.clone()),
+                Frame::End => {
+                    self.trailing_bytes += data.len() as u64;
+                    if !self.trailing_nonzero && data.iter().any(|&b| b != 0) {
+                        self.trailing_nonzero = true;
+                    }
+                    self.offset += data.len() as u64;
+                    *data = &[];
+                }
+                Frame::Content { remaining, pad } | Frame::Record { remaining, pad } => {
+                    let bytes = take(data, remaining);
+                    let (last, pad) = (*remaining == 0, *pad);
+                    self.offset += bytes.len() as u64;
+                    let event = if matches!(self.state, Frame::Content { .. }) {
+                        Event::Content { bytes, last }
+                    } else {
+                        Event::Record { bytes, last }
+                    };
+                    if last {
+                        self.state = Frame::Pad { remaining: pad };
+                    }
+                    return Ok(Some(event));
+                }
+                Frame::Pad { remaining } => {
+                    let n = take(data, remaining).len();
+                    self.offset += n as u64;
+                    if *remaining == 0 {
+                        self.state = Frame::Header;
+                    }
+                }
+                Frame::Header | Frame::SparseExt { .. } => {
+                    let n = (BLOCK - self.filled).min(data.len());
+                    self.block[self.filled..self.filled + n].copy_from_slice(&data[..n]);
+                    self.filled += n;
+                    *data = &data[n..];
+                    self.offset += n as u64;
+                    if self.filled == BLOCK {
+                        self.filled = 0;
+                        if let Some(event) = self.block_complete()? {
+                            return Ok(Some(event));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// A block is complete. Zero header blocks are the end marker, which is
+    /// framing's business; anything else is handed on.
+    fn block_complete(&mut self) -> Result<Option<Event<'static>>, TarError> {
+        if let Frame::SparseExt { size } = self.state {
+            return Ok(Some(Event::SparseExt { size }));
+        }
+        let start = self.offset - BLOCK as u64;
+        if self.block.iter().all(|&b| b == 0) {
+            self.zero_blocks += 1;
+            if self.zero_blocks == 2 {
+                self.state = Frame::End;
+            }
+            return Ok(None);
+        }
+        if self.zero_blocks == 1 {
+            return Err(TarError {
+                offset: start,
+                reason: "a zero block is followed by more headers; readers disagree on where such an archive ends, so it is refused".into(),
+            });
+        }
+        Ok(Some(Event::Header { start }))
+    }
+
+    /// Where the stream stopped; an error if that is no place to stop.
+    fn finish(&self) -> Result<Stop, TarError> {
+        let refuse = |reason: String| {
+            Err(TarError {
+                offset: self.offset,
+                reason,
+            })
+        };
+        match &self.state {
+            Frame::Failed(e) => Err(e.clone()),
+            Frame::End => Ok(Stop::Marker),
+            Frame::Header if self.filled == 0 => {
+                if self.offset == 0 {
+                    return refuse("the decompressed stream is empty".into());
+                }
+                Ok(Stop::Boundary {
+                    zero_blocks: self.zero_blocks,
+                })
+            }
+            Frame::Header => refuse(format!(
+                "the tar archive ends inside a header block ({} of 512 bytes)",
+                self.filled
+            )),
+            Frame::Content { remaining, .. } => Ok(Stop::InsideContent {
+                remaining: *remaining,
+            }),
+            Frame::Pad { .. } => refuse(
+                "the tar archive ends inside the padding of an entry; the input is truncated"
+                    .into(),
+            ),
+            Frame::Record { .. } | Frame::SparseExt { .. } => refuse(
+                "the tar archive ends inside a metadata record; the input is truncated".into(),
+            ),
+        }
+    }
+}
+
+/// Splits off up to `*remaining` bytes from the front of `data`, counting them down.
+fn take<'a>(data: &mut &'a [u8], remaining: &mut u64) -> &'a [u8] {
+    let n = usize::try_from(*remaining)
+        .unwrap_or(usize::MAX)
+        .min(data.len());
+    *remaining -= n as u64;
+    let (head, rest) = data.split_at(n);
+    *data = rest;
+    head
+}
+
+/// Padding after `size` bytes of content to the next block boundary.
+fn padding(size: u64) -> u64 {
+    (BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64
+}
+
+// ---------------------------------------------------------------------------
+// Interpretation: what a header means.
+// ---------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MetaKind {
@@ -104,6 +556,19 @@ enum MetaKind {
     GlobalPax,
     LongName,
     LongLink,
+}
+
+impl MetaKind {
+    /// The metadata record kind of an entry type, if it is one.
+    fn of(kind: EntryType) -> Option<Self> {
+        match kind {
+            EntryType::XHeader => Some(MetaKind::Pax),
+            EntryType::XGlobalHeader => Some(MetaKind::GlobalPax),
+            EntryType::GNULongName => Some(MetaKind::LongName),
+            EntryType::GNULongLink => Some(MetaKind::LongLink),
+            _ => None,
+        }
+    }
 }
 
 /// Overrides that the preceding metadata records set for the next entry.
@@ -115,248 +580,70 @@ struct Pending {
     mtime: Option<i64>,
 }
 
-/// The streaming tar scanner.
-pub struct TarScanner {
-    offset: u64,
-    state: State,
-    block: [u8; BLOCK],
-    filled: usize,
-    zero_blocks: u8,
-    summary: TarSummary,
+/// What a header block means.
+#[derive(Debug)]
+enum Meaning {
+    /// A metadata record of `size` bytes follows.
+    Record { size: u64 },
+    /// An archive member; `sparse_ext` when GNU sparse extension blocks
+    /// come before its content.
+    Entry {
+        entry: EntryHeader,
+        sparse_ext: bool,
+    },
+}
+
+/// Interprets header blocks and metadata records; its errors are reasons,
+/// to which the scanner adds the offset.
+#[derive(Debug, Default)]
+struct Interpreter {
     pending: Pending,
-    meta: Vec<u8>,
-    current: Option<EntryHeader>,
-    observers: Vec<Box<dyn EntryObserver>>,
-    watching: Vec<bool>,
-    error: Option<TarError>,
+    /// The metadata record being collected, and its kind.
+    record: Vec<u8>,
+    record_kind: Option<MetaKind>,
+    entries: u64,
+    newest_mtime: Option<i64>,
 }
 
-impl Default for TarScanner {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl TarScanner {
-    /// A scanner at the start of an archive.
-    pub fn new() -> Self {
-        Self {
-            offset: 0,
-            state: State::Header,
-            block: [0; BLOCK],
-            filled: 0,
-            zero_blocks: 0,
-            summary: TarSummary::default(),
-            pending: Pending::default(),
-            meta: Vec::new(),
-            current: None,
-            observers: Vec::new(),
-            watching: Vec::new(),
-            error: None,
-        }
-    }
-
-    /// Add an observer that sees every entry.
-    pub fn observe(&mut self, observer: Box<dyn EntryObserver>) {
-        self.observers.push(observer);
-        self.watching.push(false);
-    }
-
-    /// Take the observers back (after `finish`).
-    pub fn take_observers(&mut self) -> Vec<Box<dyn EntryObserver>> {
-        self.watching.clear();
-        std::mem::take(&mut self.observers)
-    }
-
-    /// Decompressed bytes consumed so far.
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
-    /// Entries seen so far.
-    pub fn entries(&self) -> u64 {
-        self.summary.entries
-    }
-
-    fn fail(&mut self, offset: u64, reason: String) -> TarError {
-        let e = TarError { offset, reason };
-        self.error = Some(e.clone());
-        e
-    }
-
-    /// Feed the next bytes of the decompressed stream.
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), TarError> {
-        if let Some(e) = &self.error {
-            return Err(e.clone());
-        }
-        while !data.is_empty() {
-            match &mut self.state {
-                State::End => {
-                    self.summary.trailing_bytes += data.len() as u64;
-                    if !self.summary.trailing_nonzero && data.iter().any(|&b| b != 0) {
-                        self.summary.trailing_nonzero = true;
-                    }
-                    self.offset += data.len() as u64;
-                    return Ok(());
-                }
-                State::Data { remaining, pad } => {
-                    let n = usize::try_from(*remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(data.len());
-                    *remaining -= n as u64;
-                    let (remaining, pad) = (*remaining, *pad);
-                    self.offer(&data[..n]);
-                    data = &data[n..];
-                    self.offset += n as u64;
-                    if remaining == 0 {
-                        self.end_entry();
-                        self.state = State::Pad { remaining: pad };
-                    }
-                }
-                State::Pad { remaining } => {
-                    let n = usize::try_from(*remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(data.len());
-                    *remaining -= n as u64;
-                    if *remaining == 0 {
-                        self.state = State::Header;
-                    }
-                    data = &data[n..];
-                    self.offset += n as u64;
-                }
-                State::Meta { remaining, pad, .. } => {
-                    let n = usize::try_from(*remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(data.len());
-                    *remaining -= n as u64;
-                    let done = *remaining == 0;
-                    let pad = *pad;
-                    self.meta.extend_from_slice(&data[..n]);
-                    data = &data[n..];
-                    self.offset += n as u64;
-                    if done {
-                        self.finish_meta()?;
-                        self.state = State::Pad { remaining: pad };
-                    }
-                }
-                State::Header | State::SparseExt { .. } => {
-                    let n = (BLOCK - self.filled).min(data.len());
-                    self.block[self.filled..self.filled + n].copy_from_slice(&data[..n]);
-                    self.filled += n;
-                    data = &data[n..];
-                    self.offset += n as u64;
-                    if self.filled == BLOCK {
-                        self.filled = 0;
-                        if matches!(self.state, State::Header) {
-                            self.header_block()?;
-                        } else {
-                            self.sparse_block();
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn offer(&mut self, data: &[u8]) {
-        for (obs, watching) in self.observers.iter_mut().zip(self.watching.iter_mut()) {
-            if *watching && !obs.content(data) {
-                // It has seen enough: finish it now rather than at the entry's end.
-                obs.end_entry();
-                *watching = false;
-            }
-        }
-    }
-
-    fn end_entry(&mut self) {
-        for (obs, watching) in self.observers.iter_mut().zip(self.watching.iter_mut()) {
-            if *watching {
-                obs.end_entry();
-                *watching = false;
-            }
-        }
-        self.current = None;
-    }
-
-    fn header_block(&mut self) -> Result<(), TarError> {
-        let start = self.offset - BLOCK as u64;
-        if self.block.iter().all(|&b| b == 0) {
-            self.zero_blocks += 1;
-            if self.zero_blocks == 2 {
-                self.summary.end_marker = true;
-                self.state = State::End;
-            }
-            return Ok(());
-        }
-        if self.zero_blocks == 1 {
-            return Err(self.fail(
-                start,
-                "a zero block is followed by more headers; readers disagree on where such an archive ends, so it is refused".into(),
-            ));
-        }
-        let header = Header::from_byte_slice(&self.block);
-        if !checksum_ok(&self.block) {
-            let reason = if start == 0 {
+impl Interpreter {
+    /// What the header block at `start` means.
+    fn header(&mut self, block: &[u8; BLOCK], start: u64) -> Result<Meaning, String> {
+        let header = Header::from_byte_slice(block);
+        if !checksum_ok(block) {
+            return Err(if start == 0 {
                 "the decompressed stream is not a tar archive (the first block is not a valid tar header)".to_string()
             } else {
                 "corrupt tar header (bad checksum)".to_string()
-            };
-            return Err(self.fail(start, reason));
+            });
         }
-        let kind = header.entry_type();
-        let stored = match header.entry_size() {
-            Ok(s) => s,
-            Err(e) => return Err(self.fail(start, format!("corrupt tar header: {e}"))),
-        };
-        let meta_kind = match kind {
-            EntryType::XHeader => Some(MetaKind::Pax),
-            EntryType::XGlobalHeader => Some(MetaKind::GlobalPax),
-            EntryType::GNULongName => Some(MetaKind::LongName),
-            EntryType::GNULongLink => Some(MetaKind::LongLink),
-            _ => None,
-        };
-        if let Some(mk) = meta_kind {
+        let stored = header
+            .entry_size()
+            .map_err(|e| format!("corrupt tar header: {e}"))?;
+        if let Some(kind) = MetaKind::of(header.entry_type()) {
             if stored > MAX_META_RECORD {
-                return Err(self.fail(
-                    start,
-                    format!(
-                        "tar metadata record of {stored} bytes exceeds the limit of {MAX_META_RECORD} bytes"
-                    ),
+                return Err(format!(
+                    "tar metadata record of {stored} bytes exceeds the limit of {MAX_META_RECORD} bytes"
                 ));
             }
-            self.meta.clear();
-            let pad = padding(stored);
-            if stored == 0 {
-                self.finish_meta_kind(mk)?;
-                self.state = State::Pad { remaining: pad };
-            } else {
-                self.state = State::Meta {
-                    kind: mk,
-                    remaining: stored,
-                    pad,
-                };
-            }
-            return Ok(());
+            self.record.clear();
+            self.record_kind = Some(kind);
+            return Ok(Meaning::Record { size: stored });
         }
+        let entry = self.entry(header, stored, start)?;
+        self.count(&entry);
+        let sparse_ext =
+            entry.kind == EntryType::GNUSparse && header.as_gnu().is_some_and(|g| g.is_extended());
+        Ok(Meaning::Entry { entry, sparse_ext })
+    }
 
-        // A real entry: apply the pending overrides.
+    /// The member a header describes, with the pending overrides applied.
+    fn entry(&mut self, header: &Header, stored: u64, start: u64) -> Result<EntryHeader, String> {
         let pending = std::mem::take(&mut self.pending);
+        let kind = header.entry_type();
         let size = pending.size.unwrap_or(stored);
         let path = pending
             .path
             .unwrap_or_else(|| header.path_bytes().into_owned());
-        let link = pending
-            .link
-            .or_else(|| header.link_name_bytes().map(|l| l.into_owned()));
-        let mtime = match pending.mtime {
-            Some(m) => m,
-            None => header
-                .mtime()
-                .map(|m| i64::try_from(m).unwrap_or(i64::MAX))
-                .unwrap_or(0),
-        };
-        let mode = header.mode().unwrap_or(0);
         // Go's archive/tar (podman, skopeo, umoci, docker) and Python's
         // tarfile skip no data after a link, directory, device or FIFO header
         // whatever size it states; a reader that honours the size would skip
@@ -372,209 +659,91 @@ impl TarScanner {
                 | EntryType::Fifo
         );
         if header_only && size > 0 {
-            let name = String::from_utf8_lossy(&path).into_owned();
-            return Err(self.fail(
-                start,
-                format!(
-                    "entry '{name}' is a {kind:?} header that claims {size} bytes of data; consumers disagree on whether to skip them, so the archive is refused"
-                ),
+            let name = String::from_utf8_lossy(&path);
+            return Err(format!(
+                "entry '{name}' is a {kind:?} header that claims {size} bytes of data; consumers disagree on whether to skip them, so the archive is refused"
             ));
         }
-        let entry = EntryHeader {
+        let link = pending
+            .link
+            .or_else(|| header.link_name_bytes().map(|l| l.into_owned()));
+        let mtime = pending.mtime.unwrap_or_else(|| {
+            header
+                .mtime()
+                .map(|m| i64::try_from(m).unwrap_or(i64::MAX))
+                .unwrap_or(0)
+        });
+        Ok(EntryHeader {
             path,
             link,
             kind,
             size,
-            mode,
+            mode: header.mode().unwrap_or(0),
             mtime,
             offset: start,
-        };
-        self.summary.entries += 1;
+        })
+    }
+
+    /// Counts a member for the summary.
+    fn count(&mut self, entry: &EntryHeader) {
+        self.entries += 1;
         // A single absurd mtime (base-256 or PAX) must not push `created`
         // beyond what RFC 3339 can express; such entries do not vote.
-        if (0..=MAX_RFC3339_SECS).contains(&mtime) {
-            self.summary.newest_mtime =
-                Some(self.summary.newest_mtime.map_or(mtime, |m| m.max(mtime)));
+        if (0..=MAX_RFC3339_SECS).contains(&entry.mtime) {
+            let m = entry.mtime;
+            self.newest_mtime = Some(self.newest_mtime.map_or(m, |n| n.max(m)));
         }
-        for (obs, watching) in self.observers.iter_mut().zip(self.watching.iter_mut()) {
-            *watching = obs.entry(&entry);
-        }
-        self.current = Some(entry);
+    }
 
-        let is_old_sparse =
-            kind == EntryType::GNUSparse && header.as_gnu().is_some_and(|g| g.is_extended());
-        if is_old_sparse {
-            self.state = State::SparseExt { data: size };
-        } else {
-            self.start_data(size);
+    /// More bytes of the current metadata record.
+    fn record_bytes(&mut self, bytes: &[u8]) {
+        self.record.extend_from_slice(bytes);
+    }
+
+    /// The current metadata record is complete: keep its overrides for the next entry.
+    fn end_record(&mut self) -> Result<(), String> {
+        let record = std::mem::take(&mut self.record);
+        match self.record_kind.take() {
+            Some(MetaKind::LongName) => self.pending.path = Some(trim_nul(&record).to_vec()),
+            Some(MetaKind::LongLink) => self.pending.link = Some(trim_nul(&record).to_vec()),
+            Some(MetaKind::Pax) => self.apply_pax(&record)?,
+            Some(MetaKind::GlobalPax) | None => {}
         }
         Ok(())
     }
 
-    fn start_data(&mut self, size: u64) {
-        if size == 0 {
-            self.end_entry();
-            self.state = State::Header;
-        } else {
-            self.state = State::Data {
-                remaining: size,
-                pad: padding(size),
-            };
-        }
-    }
-
-    fn sparse_block(&mut self) {
-        // Byte 504 of a GNU sparse extension block says whether another follows.
-        let more = self.block[504] != 0;
-        if !more && let State::SparseExt { data } = self.state {
-            self.start_data(data);
-        }
-    }
-
-    fn finish_meta(&mut self) -> Result<(), TarError> {
-        let kind = match self.state {
-            State::Meta { kind, .. } => kind,
-            _ => return Ok(()),
-        };
-        self.finish_meta_kind(kind)
-    }
-
-    fn finish_meta_kind(&mut self, kind: MetaKind) -> Result<(), TarError> {
-        let meta = std::mem::take(&mut self.meta);
-        match kind {
-            MetaKind::LongName => self.pending.path = Some(trim_nul(&meta).to_vec()),
-            MetaKind::LongLink => self.pending.link = Some(trim_nul(&meta).to_vec()),
-            MetaKind::GlobalPax => {}
-            MetaKind::Pax => {
-                for ext in tar::PaxExtensions::new(&meta) {
-                    let ext = match ext {
-                        Ok(e) => e,
-                        Err(e) => {
-                            let at = self.offset;
-                            return Err(self.fail(at, format!("malformed PAX header: {e}")));
-                        }
-                    };
-                    match ext.key_bytes() {
-                        b"path" => self.pending.path = Some(ext.value_bytes().to_vec()),
-                        b"linkpath" => self.pending.link = Some(ext.value_bytes().to_vec()),
-                        b"size" => {
-                            let parsed = std::str::from_utf8(ext.value_bytes())
-                                .ok()
-                                .and_then(|s| s.parse::<u64>().ok());
-                            match parsed {
-                                Some(s) => self.pending.size = Some(s),
-                                None => {
-                                    let at = self.offset;
-                                    return Err(
-                                        self.fail(at, "malformed PAX size record".to_string())
-                                    );
-                                }
-                            }
-                        }
-                        b"mtime" => {
-                            // "1700000000.123456789": keep whole seconds.
-                            let s = String::from_utf8_lossy(ext.value_bytes());
-                            let whole = s.split('.').next().unwrap_or("");
-                            if let Ok(m) = whole.parse::<i64>() {
-                                self.pending.mtime = Some(m);
-                            }
-                        }
-                        _ => {}
+    fn apply_pax(&mut self, record: &[u8]) -> Result<(), String> {
+        for ext in tar::PaxExtensions::new(record) {
+            let ext = ext.map_err(|e| format!("malformed PAX header: {e}"))?;
+            let value = ext.value_bytes();
+            match ext.key_bytes() {
+                b"path" => self.pending.path = Some(value.to_vec()),
+                b"linkpath" => self.pending.link = Some(value.to_vec()),
+                b"size" => {
+                    let size = std::str::from_utf8(value)
+                        .ok()
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .ok_or_else(|| "malformed PAX size record".to_string())?;
+                    self.pending.size = Some(size);
+                }
+                b"mtime" => {
+                    // "1700000000.123456789": keep whole seconds.
+                    let s = String::from_utf8_lossy(value);
+                    let whole = s.split('.').next().unwrap_or("");
+                    if let Ok(m) = whole.parse::<i64>() {
+                        self.pending.mtime = Some(m);
                     }
                 }
+                _ => {}
             }
         }
         Ok(())
-    }
-
-    /// The stream has ended: decide whether it ended cleanly.
-    pub fn finish(mut self) -> Result<(TarSummary, Vec<Box<dyn EntryObserver>>), TarError> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
-        let at = self.offset;
-        let path = self
-            .current
-            .as_ref()
-            .map(|c| String::from_utf8_lossy(&c.path).into_owned())
-            .unwrap_or_default();
-        match self.state {
-            State::End => {}
-            State::Header if self.filled == 0 => {
-                if self.offset == 0 {
-                    return Err(TarError {
-                        offset: 0,
-                        reason: "the decompressed stream is empty".into(),
-                    });
-                }
-                if self.summary.entries == 0 {
-                    return Err(TarError {
-                        offset: at,
-                        reason: "the tar archive has no entries".into(),
-                    });
-                }
-                let how = if self.zero_blocks == 1 {
-                    "ends after one zero block instead of two"
-                } else {
-                    "ends at an entry boundary without the end-of-archive marker"
-                };
-                self.summary
-                    .warnings
-                    .push(format!("the tar archive {how}; accepted"));
-            }
-            State::Header => {
-                return Err(TarError {
-                    offset: at,
-                    reason: format!(
-                        "the tar archive ends inside a header block ({} of 512 bytes)",
-                        self.filled
-                    ),
-                });
-            }
-            State::Data { remaining, .. } => {
-                let size = self.current.as_ref().map_or(0, |c| c.size);
-                return Err(TarError {
-                    offset: at,
-                    reason: format!(
-                        "the tar archive ends inside entry '{path}' ({} of {size} bytes present); the input is truncated",
-                        size - remaining
-                    ),
-                });
-            }
-            State::Pad { .. } => {
-                return Err(TarError {
-                    offset: at,
-                    reason: "the tar archive ends inside the padding of an entry; the input is truncated".into(),
-                });
-            }
-            State::Meta { .. } | State::SparseExt { .. } => {
-                return Err(TarError {
-                    offset: at,
-                    reason: "the tar archive ends inside a metadata record; the input is truncated"
-                        .into(),
-                });
-            }
-        }
-        if self.summary.entries == 0 {
-            return Err(TarError {
-                offset: at,
-                reason: "the tar archive has no entries".into(),
-            });
-        }
-        if self.summary.trailing_nonzero {
-            self.summary.warnings.push(format!(
-                "{} bytes follow the end-of-archive marker and not all are zero; they are kept in the layer",
-                self.summary.trailing_bytes
-            ));
-        }
-        let observers = self.take_observers();
-        Ok((self.summary, observers))
     }
 }
 
-/// Padding after `size` bytes of content to the next block boundary.
-fn padding(size: u64) -> u64 {
-    (BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64
+/// Byte 504 of a GNU sparse extension block says whether another follows.
+fn sparse_continues(block: &[u8; BLOCK]) -> bool {
+    block[504] != 0
 }
 
 fn trim_nul(b: &[u8]) -> &[u8] {
@@ -619,7 +788,7 @@ mod tests {
     }
 
     fn scan_in_chunks(data: &[u8], chunk: usize) -> Result<TarSummary, TarError> {
-        let mut s = TarScanner::new();
+        let mut s = TarScanner::new(());
         for c in data.chunks(chunk) {
             s.feed(c)?;
         }
@@ -640,12 +809,11 @@ mod tests {
         }
     }
 
-    struct Paths(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+    #[derive(Default)]
+    struct Paths(Vec<String>);
     impl EntryObserver for Paths {
         fn entry(&mut self, h: &EntryHeader) -> bool {
-            if let Ok(mut v) = self.0.lock() {
-                v.push(String::from_utf8_lossy(&h.path).into_owned());
-            }
+            self.0.push(String::from_utf8_lossy(&h.path).into_owned());
             false
         }
         fn content(&mut self, _: &[u8]) -> bool {
@@ -670,16 +838,11 @@ mod tests {
         tar.truncate(tar.len() - 1024);
         tar.extend_from_slice(&pax);
 
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut s = TarScanner::new();
-        s.observe(Box::new(Paths(seen.clone())));
+        let mut s = TarScanner::new(Paths::default());
         s.feed(&tar).unwrap();
-        let (sum, _) = s.finish().unwrap();
+        let (sum, seen) = s.finish().unwrap();
         assert_eq!(sum.entries, 2);
-        assert_eq!(
-            *seen.lock().unwrap(),
-            vec![long, "pax/path/name".to_string()]
-        );
+        assert_eq!(seen.0, vec![long, "pax/path/name".to_string()]);
     }
 
     #[test]
@@ -821,5 +984,246 @@ mod tests {
         let s = scan_in_chunks(&tar, 512).unwrap();
         assert_eq!(s.entries, 1);
         assert!(s.end_marker);
+    }
+
+    /// Drives the framing alone, answering each header as a plain file of
+    /// the size in its `size` field would (no interpretation).
+    fn frame_events(data: &[u8], chunk: usize) -> (Vec<String>, Result<Stop, TarError>) {
+        let mut f = Framing::default();
+        let mut log = Vec::new();
+        for mut c in data.chunks(chunk) {
+            while let Some(event) = f.next(&mut c).unwrap() {
+                match event {
+                    Event::Header { start } => {
+                        let size = Header::from_byte_slice(f.block()).size().unwrap();
+                        log.push(format!("header@{start}"));
+                        if size > 0 {
+                            f.expect_content(size);
+                        }
+                    }
+                    Event::Content { bytes, last } => {
+                        // Merge chunk-dependent runs so the log is comparable.
+                        match log.last_mut() {
+                            Some(l) if l.starts_with("content ") && !l.ends_with("end") => {
+                                let n: usize = l[8..].parse().unwrap();
+                                *l = format!("content {}", n + bytes.len());
+                            }
+                            _ => log.push(format!("content {}", bytes.len())),
+                        }
+                        if last {
+                            let l = log.last_mut().unwrap();
+                            *l = format!("{l} end");
+                        }
+                    }
+                    other => log.push(format!("{other:?}")),
+                }
+            }
+        }
+        (log, f.finish())
+    }
+
+    #[test]
+    fn framing_events_and_stops_do_not_depend_on_chunking() {
+        let tar = archive(&[("a", b"hello"), ("b", &[7u8; 1024]), ("c", b"")]);
+        let want = vec![
+            "header@0",
+            "content 5 end",
+            "header@1024",
+            "content 1024 end",
+            "header@2560",
+        ];
+        for chunk in [1, 100, 512, 4096] {
+            let (log, stop) = frame_events(&tar, chunk);
+            assert_eq!(log, want, "chunk {chunk}");
+            assert_eq!(stop, Ok(Stop::Marker));
+        }
+        // Cut inside b's content, at its last header, after one zero block.
+        let (_, stop) = frame_events(&tar[..1536 + 100], 64);
+        assert_eq!(stop, Ok(Stop::InsideContent { remaining: 924 }));
+        let (_, stop) = frame_events(&tar[..3072], 64);
+        assert_eq!(stop, Ok(Stop::Boundary { zero_blocks: 0 }));
+        let (_, stop) = frame_events(&tar[..3584], 64);
+        assert_eq!(stop, Ok(Stop::Boundary { zero_blocks: 1 }));
+        let (_, stop) = frame_events(&tar[..1030], 64);
+        assert_eq!(stop.unwrap_err().offset, 1030);
+    }
+
+    #[test]
+    fn framing_refuses_headers_after_one_zero_block() {
+        let one = archive(&[("a", b"hello")]);
+        let mut tar = one[..1024].to_vec();
+        tar.extend_from_slice(&[0u8; 512]);
+        tar.extend_from_slice(&one);
+        let mut f = Framing::default();
+        let mut data = &tar[..];
+        assert_eq!(f.next(&mut data), Ok(Some(Event::Header { start: 0 })));
+        f.expect_content(5);
+        assert!(matches!(
+            f.next(&mut data),
+            Ok(Some(Event::Content { last: true, .. }))
+        ));
+        let e = f.next(&mut data).unwrap_err();
+        assert_eq!(e.offset, 1536);
+        assert!(e.reason.contains("zero block is followed"), "{}", e.reason);
+    }
+
+    #[test]
+    fn interpreter_applies_records_to_the_next_entry_only() {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([
+            ("path", b"long/pax/name".as_slice()),
+            ("size", b"3".as_slice()),
+            ("mtime", b"1700000000.75".as_slice()),
+        ])
+        .unwrap();
+        let tar = b.into_inner().unwrap();
+        let block = |at: usize| -> [u8; BLOCK] { tar[at..at + BLOCK].try_into().unwrap() };
+        let mut i = Interpreter::default();
+        let Ok(Meaning::Record { size }) = i.header(&block(0), 0) else {
+            panic!("a PAX header is a record");
+        };
+        let record = &tar[BLOCK..BLOCK + usize::try_from(size).unwrap()];
+        // Split as the framing may deliver it.
+        i.record_bytes(&record[..10]);
+        i.record_bytes(&record[10..]);
+        i.end_record().unwrap();
+
+        let mut h = Header::new_ustar();
+        h.set_path("short").unwrap();
+        h.set_size(0);
+        h.set_mtime(5);
+        h.set_cksum();
+        let Ok(Meaning::Entry { entry, sparse_ext }) = i.header(h.as_bytes(), 4096) else {
+            panic!("a file header is an entry");
+        };
+        assert!(!sparse_ext);
+        assert_eq!(entry.path, b"long/pax/name");
+        assert_eq!(
+            (entry.size, entry.mtime, entry.offset),
+            (3, 1_700_000_000, 4096)
+        );
+        // The overrides were used up.
+        let Ok(Meaning::Entry { entry, .. }) = i.header(h.as_bytes(), 8192) else {
+            panic!("a file header is an entry");
+        };
+        assert_eq!(
+            (&entry.path[..], entry.size, entry.mtime),
+            (&b"short"[..], 0, 5)
+        );
+        assert_eq!((i.entries, i.newest_mtime), (2, Some(1_700_000_000)));
+    }
+
+    #[test]
+    fn interpreter_refusals_are_reasons_without_offsets() {
+        let mut i = Interpreter::default();
+        let mut h = Header::new_ustar();
+        h.set_path("f").unwrap();
+        h.set_size(1);
+        h.set_cksum();
+        let mut bad: [u8; BLOCK] = *h.as_bytes();
+        bad[0] ^= 1;
+        assert!(i.header(&bad, 0).unwrap_err().contains("not a tar archive"));
+        assert_eq!(
+            i.header(&bad, 512).unwrap_err(),
+            "corrupt tar header (bad checksum)"
+        );
+        i.record_kind = Some(MetaKind::Pax);
+        i.record_bytes(b"9 size=x\n");
+        assert_eq!(i.end_record().unwrap_err(), "malformed PAX size record");
+        assert_eq!(i.entries, 0);
+    }
+
+    #[test]
+    fn a_failed_scanner_stays_failed_with_its_error() {
+        let mut tar = archive(&[("a", b"hello"), ("b", b"x")]);
+        tar[1024 + 10] ^= 0x55;
+        let mut s = TarScanner::new(());
+        let e = s.feed(&tar).unwrap_err();
+        assert_eq!(e.offset, 1024);
+        // Good bytes later change nothing.
+        assert_eq!(s.feed(&archive(&[("c", b"")])), Err(e.clone()));
+        assert_eq!(s.feed(&[]), Err(e.clone()));
+        assert_eq!(s.finish().map(|(sum, _)| sum), Err(e));
+    }
+
+    /// Records the calls it receives; wants at most `limit` content bytes
+    /// of entries whose path starts with `prefix`, and, as the trait asks,
+    /// ignores calls for entries it does not want.
+    #[derive(Default)]
+    struct Calls {
+        prefix: &'static str,
+        limit: usize,
+        wanted: bool,
+        active: bool,
+        seen: usize,
+        log: Vec<String>,
+    }
+    impl EntryObserver for Calls {
+        fn entry(&mut self, h: &EntryHeader) -> bool {
+            let path = String::from_utf8_lossy(&h.path).into_owned();
+            self.wanted = path.starts_with(self.prefix);
+            self.active = self.wanted;
+            self.seen = 0;
+            self.log.push(format!("entry {path} {}", self.wanted));
+            self.wanted
+        }
+        fn content(&mut self, data: &[u8]) -> bool {
+            if self.wanted {
+                self.seen += data.len();
+                self.wanted = self.seen < self.limit;
+            }
+            self.wanted
+        }
+        fn end_entry(&mut self) {
+            if self.active {
+                self.log.push(format!("end {}", self.seen));
+            }
+            self.active = false;
+            self.wanted = false;
+        }
+    }
+
+    fn calls(prefix: &'static str, limit: usize) -> Calls {
+        Calls {
+            prefix,
+            limit,
+            ..Calls::default()
+        }
+    }
+
+    #[test]
+    fn observers_are_given_back_and_pairs_see_every_entry() {
+        let tar = archive(&[("a", &[1u8; 3000]), ("b", &[2u8; 100])]);
+        for chunk in [1, 512, 100_000] {
+            let mut s = TarScanner::new((calls("a", usize::MAX), calls("", 50)));
+            for c in tar.chunks(chunk) {
+                s.feed(c).unwrap();
+            }
+            let (sum, (a, any)) = s.finish().unwrap();
+            assert_eq!(sum.entries, 2);
+            // `a` gets all of its entry although `any` stopped early, and
+            // nothing of the entry it declined.
+            assert_eq!(a.log, ["entry a true", "end 3000", "entry b false"]);
+            // `any` is ended once per entry, having counted at least its
+            // limit (how much more depends on the chunk size).
+            assert_eq!(any.log.len(), 4, "{:?}", any.log);
+            assert_eq!(
+                (&any.log[0][..], &any.log[2][..]),
+                ("entry a true", "entry b true")
+            );
+            for end in [&any.log[1], &any.log[3]] {
+                let n: usize = end.strip_prefix("end ").unwrap().parse().unwrap();
+                assert!((50..=3000).contains(&n), "{end}");
+            }
+        }
+        // Alone, an observer that has seen enough is ended at once.
+        let mut s = TarScanner::new(calls("", 50));
+        s.feed(&tar[..600]).unwrap();
+        s.feed(&tar[600..]).unwrap();
+        let (_, only) = s.finish().unwrap();
+        assert_eq!(
+            only.log,
+            ["entry a true", "end 88", "entry b true", "end 100"]
+        );
     }
 }

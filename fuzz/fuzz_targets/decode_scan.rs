@@ -9,11 +9,10 @@
 #![no_main]
 
 use std::io::Read;
-use std::sync::{Arc, Mutex};
 
 use libfuzzer_sys::fuzz_target;
 use ociimport::compress::{self, DecodeOptions, Decoder};
-use ociimport::platform::{PlatformObserver, PlatformTally};
+use ociimport::platform::PlatformObserver;
 use ociimport::tarscan::{TarError, TarScanner, TarSummary};
 
 /// Decoded bytes examined per input: enough for many entries, small enough
@@ -21,18 +20,17 @@ use ociimport::tarscan::{TarError, TarScanner, TarSummary};
 const MAX_DECODED: usize = 4 << 20;
 
 fn scan(data: &[u8], chunk: usize) -> Result<TarSummary, TarError> {
-    let tally = Arc::new(Mutex::new(PlatformTally::new()));
-    let mut s = TarScanner::new();
-    s.observe(Box::new(PlatformObserver::new(tally.clone())));
+    let mut s = TarScanner::new(PlatformObserver::new());
     for piece in data.chunks(chunk.max(1)) {
         if s.feed(piece).is_err() {
             break;
         }
     }
-    let r = s.finish().map(|(summary, _)| summary);
-    // The tally must be readable whatever the observer saw.
-    let _ = tally.lock().map(|t| t.result());
-    r
+    s.finish().map(|(summary, observer)| {
+        // The tally must be readable whatever the observer saw.
+        let _ = observer.into_tally().result();
+        summary
+    })
 }
 
 fuzz_target!(|data: &[u8]| {

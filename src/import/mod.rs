@@ -221,7 +221,8 @@ fn import_into(
     opts: &ImportOptions,
     config: oci_spec::image::Config,
 ) -> Result<ImportReport> {
-    let tally = Arc::new(Mutex::new(PlatformTally::new()));
+    // One tally for all inputs: the layers vote together on the platform.
+    let mut tally = PlatformTally::new();
     let mut layers = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         if let Some(p) = &opts.progress {
@@ -233,7 +234,7 @@ fn import_into(
             ));
         }
         let expected = expected_checksums(input, opts)?;
-        layers.push(read_layer(layout, input, opts, &tally, &expected)?);
+        layers.push(read_layer(layout, input, opts, &mut tally, &expected)?);
     }
     if let Some(p) = &opts.progress {
         p.set_phase("publishing".into());
@@ -351,14 +352,11 @@ fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
 /// The platform: flags win; else what the rootfs's ELF files say; else the host.
 fn decide_platform(
     opts: &ImportOptions,
-    tally: &Mutex<PlatformTally>,
+    tally: &PlatformTally,
     warnings: &mut Vec<String>,
 ) -> Platform {
     let os = opts.os.clone().unwrap_or_else(|| "linux".into());
-    let detected = match tally.lock() {
-        Ok(t) => t.result(),
-        Err(e) => e.into_inner().result(),
-    };
+    let detected = tally.result();
     if let Some(arch) = &opts.arch {
         // Keep the detected variant when the flag only confirms the architecture.
         let variant = opts.variant.clone().or_else(|| {
@@ -437,24 +435,16 @@ fn read_layer(
     layout: &Layout,
     input: &InputSource,
     opts: &ImportOptions,
-    tally: &Arc<Mutex<PlatformTally>>,
+    tally: &mut PlatformTally,
     expected: &[Expected],
 ) -> Result<ReadLayer> {
-    let before = lock_tally(tally).clone();
     match read_layer_once(layout, input, opts, tally, expected, None) {
+        // A failed attempt added no votes: the tally is merged only on success.
         Err(Error::UnsafeFraming { reason, .. }) if matches!(input, InputSource::Path(_)) => {
-            // The first attempt's votes are void.
-            *lock_tally(tally) = before;
             read_layer_once(layout, input, opts, tally, expected, Some(reason))
         }
         r => r,
     }
-}
-
-fn lock_tally(tally: &Mutex<PlatformTally>) -> std::sync::MutexGuard<'_, PlatformTally> {
-    tally
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One pass over `input`; `reencode`: the reason its bytes cannot be the layer.
@@ -462,7 +452,7 @@ fn read_layer_once(
     layout: &Layout,
     input: &InputSource,
     opts: &ImportOptions,
-    tally: &Arc<Mutex<PlatformTally>>,
+    tally: &mut PlatformTally,
     expected: &[Expected],
     reencode: Option<String>,
 ) -> Result<ReadLayer> {
@@ -504,23 +494,22 @@ fn read_layer_once(
         },
         checksums: (!expected.is_empty()).then(|| MultiHasher::new(expected)),
     };
-    let mut scanner = TarScanner::new();
-    scanner.observe(Box::new(PlatformObserver::new(tally.clone())));
-    let (lint, lint_handle) = Lint::new();
-    scanner.observe(Box::new(lint));
     let consumer = Consumer {
         diff: Sha256Counter::new(),
-        scanner,
+        scanner: TarScanner::new((PlatformObserver::new(), Lint::new())),
         max_size: opts.max_size,
     };
-    let (produced, consumed, blob) = sink.run(producer, consumer, &errors)?;
-    let findings = lint_handle.findings();
+    let (produced, mut consumed, blob) = sink.run(producer, consumer, &errors)?;
+    let (platform, lint) = std::mem::take(&mut consumed.observers);
+    let findings = lint.into_findings();
     let verdict = Verdict {
         expected,
         strict: opts.strict,
         errors: &errors,
     };
-    verdict.judge(produced, consumed, findings, plan, format, blob)
+    let layer = verdict.judge(produced, consumed, findings, plan, format, blob)?;
+    tally.merge(platform.into_tally());
+    Ok(layer)
 }
 
 /// What a fully read input must still pass before its layer may be published.
