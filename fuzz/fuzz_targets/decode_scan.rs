@@ -11,9 +11,10 @@
 use std::io::Read;
 
 use libfuzzer_sys::fuzz_target;
-use ociimport::compress::{self, DecodeOptions, Decoder};
-use ociimport::platform::PlatformObserver;
-use ociimport::tarscan::{TarError, TarScanner, TarSummary};
+use ociimport::fuzzing::{
+    DecodeOptions, Decoder, PlatformObserver, SNIFF_LEN, TarError, TarScanner, TarSummary,
+    describe_unknown, detect,
+};
 
 /// Decoded bytes examined per input: enough for many entries, small enough
 /// that a bomb cannot make one run slow.
@@ -34,8 +35,8 @@ fn scan(data: &[u8], chunk: usize) -> Result<TarSummary, TarError> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let head = &data[..data.len().min(compress::SNIFF_LEN)];
-    let _ = compress::describe_unknown(head);
+    let head = &data[..data.len().min(SNIFF_LEN)];
+    let _ = describe_unknown(head);
 
     // The raw bytes as a tar stream, cut two ways.
     let whole = scan(data, usize::MAX);
@@ -46,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(s.entries <= data.len() as u64 / 512);
     }
 
-    let Some(format) = compress::detect(head) else {
+    let Some(format) = detect(head) else {
         return;
     };
     // Production decode options (xz: one thread, 1 GiB memory limit).

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use ociimport::spec::index::{merge_index_bytes, parse_index};
+use ociimport::fuzzing::{merge_index_bytes, parse_index};
 use ociimport::spec::ref_name::REF_NAME;
 use serde_json::{Value, json};
 
