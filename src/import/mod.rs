@@ -563,6 +563,7 @@ impl Verdict<'_> {
                 passthrough: plan.passthrough,
                 checksums_verified: verified,
                 warnings,
+                notes: summary.notes,
             },
             blob,
             newest_mtime: summary.newest_mtime,

@@ -34,6 +34,8 @@ pub struct LayerReport {
     pub checksums_verified: Vec<String>,
     /// Warnings about this input (accepted oddities).
     pub warnings: Vec<String>,
+    /// Facts about this input that need no action (a pixz index after the archive).
+    pub notes: Vec<String>,
 }
 
 /// The `--json` form of a layer: flat, with the keys scripts already read.
@@ -52,6 +54,8 @@ struct LayerJson<'a> {
     passthrough: bool,
     checksums_verified: &'a [String],
     warnings: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 impl Serialize for LayerReport {
@@ -70,6 +74,7 @@ impl Serialize for LayerReport {
             passthrough: self.passthrough,
             checksums_verified: &self.checksums_verified,
             warnings: &self.warnings,
+            notes: &self.notes,
         }
         .serialize(s)
     }

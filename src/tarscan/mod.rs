@@ -32,6 +32,42 @@ const MAX_RFC3339_SECS: i64 = 253_402_300_799;
 /// allocation of its size.
 pub const MAX_META_RECORD: u64 = 1 << 20;
 
+mod hazard;
+mod trailer;
+
+pub use hazard::Fix;
+pub use trailer::Trailer;
+
+/// How the scanner treats entries that consumers unpack differently.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// Refuse them, and anything after the end marker that is another
+    /// archive: what a layer must be for every consumer.
+    #[default]
+    ConsumerSafe,
+    /// Read what `--normalize` can rewrite ([`Fix`]): sparse files, global
+    /// headers, concatenated archives; drop bytes after the last archive.
+    Normalize,
+}
+
+/// A region of an old GNU sparse file: `len` stored bytes at `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SparseChunk {
+    /// Offset in the expanded file.
+    pub offset: u64,
+    /// Bytes stored for it.
+    pub len: u64,
+}
+
+/// The map of an old GNU sparse file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SparseMap {
+    /// Size of the expanded file.
+    pub real_size: u64,
+    /// The stored regions, in stream order.
+    pub chunks: Vec<SparseChunk>,
+}
+
 /// One archive member as seen by observers, after PAX/GNU overrides.
 #[derive(Debug, Clone)]
 pub struct EntryHeader {
@@ -49,6 +85,23 @@ pub struct EntryHeader {
     pub mtime: i64,
     /// Offset of the header in the decompressed stream.
     pub offset: u64,
+    /// Owner, after PAX overrides.
+    pub uid: u64,
+    /// Group, after PAX overrides.
+    pub gid: u64,
+    /// Owner name, after PAX overrides.
+    pub uname: Vec<u8>,
+    /// Group name, after PAX overrides.
+    pub gname: Vec<u8>,
+    /// Device numbers of character and block devices.
+    pub device: Option<(u32, u32)>,
+    /// PAX records that are not resolved into the fields above (xattrs,
+    /// ACLs, ...), global ones first, in the order they came.
+    pub pax: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The sparse map of an old GNU sparse file.
+    pub sparse: Option<SparseMap>,
+    /// What `--normalize` must do with it, if consumers disagree on it.
+    pub fix: Option<Fix>,
 }
 
 /// Something that wants to look at entries as they stream by (platform
@@ -122,8 +175,12 @@ pub struct TarSummary {
     pub trailing_bytes: u64,
     /// Whether any of those trailing bytes were non-zero.
     pub trailing_nonzero: bool,
+    /// What those bytes are.
+    pub trailer: Trailer,
     /// Warnings for the user (accepted oddities).
     pub warnings: Vec<String>,
+    /// Facts worth reporting that are no cause for concern.
+    pub notes: Vec<String>,
 }
 
 /// The streaming tar scanner, showing entries to an observer `O` (`()` for none).
@@ -144,11 +201,23 @@ impl<O: EntryObserver + Default> Default for TarScanner<O> {
 }
 
 impl<O: EntryObserver> TarScanner<O> {
-    /// A scanner at the start of an archive, showing its entries to `observer`.
+    /// A consumer-safe scanner at the start of an archive, showing its
+    /// entries to `observer`.
     pub fn new(observer: O) -> Self {
+        Self::with_policy(observer, Policy::ConsumerSafe)
+    }
+
+    /// A scanner with the given [`Policy`].
+    pub fn with_policy(observer: O, policy: Policy) -> Self {
         Self {
-            framing: Framing::default(),
-            headers: Interpreter::default(),
+            framing: Framing {
+                policy,
+                ..Framing::default()
+            },
+            headers: Interpreter {
+                policy,
+                ..Interpreter::default()
+            },
             current: None,
             observer,
             watching: false,
@@ -178,7 +247,18 @@ impl<O: EntryObserver> TarScanner<O> {
         match event {
             Event::Header { start } => self.header(start)?,
             Event::SparseExt { size } => {
-                if !sparse_continues(self.framing.block()) {
+                let block = self.framing.block();
+                if let Some(map) = self.current.as_mut().and_then(|c| c.sparse.as_mut()) {
+                    sparse_ext_chunks(block, map).map_err(|reason| TarError {
+                        offset: self.framing.offset - BLOCK as u64,
+                        reason,
+                    })?;
+                }
+                if !sparse_continues(block) {
+                    // The map is complete: now the observer may see the entry.
+                    if let Some(entry) = &self.current {
+                        self.watching = self.observer.entry(entry);
+                    }
                     self.start_content(size);
                 }
             }
@@ -216,12 +296,14 @@ impl<O: EntryObserver> TarScanner<O> {
                 self.framing.expect_record(size);
             }
             Meaning::Entry { entry, sparse_ext } => {
-                self.watching = self.observer.entry(&entry);
                 let size = entry.size;
-                self.current = Some(entry);
                 if sparse_ext {
+                    // Shown once its extension blocks have completed the map.
+                    self.current = Some(entry);
                     self.framing.state = Frame::SparseExt { size };
                 } else {
+                    self.watching = self.observer.entry(&entry);
+                    self.current = Some(entry);
                     self.start_content(size);
                 }
             }
@@ -296,20 +378,32 @@ impl<O: EntryObserver> TarScanner<O> {
                 reason: "the tar archive has no entries".into(),
             });
         }
-        let f = &self.framing;
-        if f.trailing_nonzero {
-            warnings.push(format!(
+        let f = self.framing;
+        let trailer = f.trailer.finish();
+        let mut notes = Vec::new();
+        match (&trailer, f.policy) {
+            (_, Policy::Normalize) if f.trailing_nonzero => notes.push(format!(
+                "{} bytes after the last archive are not tar and were dropped",
+                f.trailing_bytes
+            )),
+            (Trailer::PixzIndex { bytes }, _) => notes.push(format!(
+                "a pixz file index ({bytes} bytes) follows the end-of-archive marker; like every consumer, the DiffID covers it"
+            )),
+            _ if f.trailing_nonzero => warnings.push(format!(
                 "{} bytes follow the end-of-archive marker and not all are zero; they are kept in the layer",
                 f.trailing_bytes
-            ));
+            )),
+            _ => {}
         }
         let summary = TarSummary {
             entries: self.headers.entries,
             newest_mtime: self.headers.newest_mtime,
-            end_marker: matches!(f.state, Frame::End),
+            end_marker: matches!(f.state, Frame::End | Frame::Dropped) || f.ended,
             trailing_bytes: f.trailing_bytes,
             trailing_nonzero: f.trailing_nonzero,
+            trailer,
             warnings,
+            notes,
         };
         Ok((summary, self.observer))
     }
@@ -335,6 +429,8 @@ enum Frame {
     Pad { remaining: u64 },
     /// After the end-of-archive marker.
     End,
+    /// Normalizing: after the last archive; the rest is not tar and is dropped.
+    Dropped,
     /// Refused: the scanner stays failed with this error.
     Failed(TarError),
 }
@@ -374,6 +470,11 @@ struct Framing {
     zero_blocks: u8,
     trailing_bytes: u64,
     trailing_nonzero: bool,
+    policy: Policy,
+    /// What follows the marker (consumer-safe policy).
+    trailer: trailer::TrailerScan,
+    /// Normalizing: an end marker was seen (another archive may follow).
+    ended: bool,
 }
 
 impl Default for Framing {
@@ -386,6 +487,9 @@ impl Default for Framing {
             zero_blocks: 0,
             trailing_bytes: 0,
             trailing_nonzero: false,
+            policy: Policy::ConsumerSafe,
+            trailer: trailer::TrailerScan::default(),
+            ended: false,
         }
     }
 }
@@ -423,7 +527,16 @@ impl Framing {
         while !data.is_empty() {
             match &mut self.state {
                 Frame::Failed(e) => return Err(e.clone()),
-                Frame::End => {
+                Frame::End | Frame::Dropped => {
+                    if matches!(self.state, Frame::End)
+                        && let Some(Trailer::Archive { offset }) =
+                            self.trailer.feed(data, self.offset)
+                    {
+                        return Err(TarError {
+                            offset,
+                            reason: "another tar archive follows the end-of-archive marker (as `cat a.tar b.tar` makes); consumers stop at the first marker and would never unpack its entries; --normalize merges the archives".into(),
+                        });
+                    }
                     self.trailing_bytes += data.len() as u64;
                     if !self.trailing_nonzero && data.iter().any(|&b| b != 0) {
                         self.trailing_nonzero = true;
@@ -478,11 +591,28 @@ impl Framing {
         }
         let start = self.offset - BLOCK as u64;
         if self.block.iter().all(|&b| b == 0) {
-            self.zero_blocks += 1;
+            self.zero_blocks = self.zero_blocks.saturating_add(1);
             if self.zero_blocks == 2 {
-                self.state = Frame::End;
+                match self.policy {
+                    Policy::ConsumerSafe => self.state = Frame::End,
+                    // Another archive may follow: keep reading headers.
+                    Policy::Normalize => self.ended = true,
+                }
             }
             return Ok(None);
+        }
+        if self.policy == Policy::Normalize {
+            if (self.ended || self.zero_blocks > 0) && !checksum_ok(&self.block) {
+                // Not another archive: whatever follows the last one is dropped.
+                self.state = Frame::Dropped;
+                self.trailing_bytes += BLOCK as u64;
+                self.trailing_nonzero = true;
+                return Ok(None);
+            }
+            // Archives are merged: lone or paired zero blocks between them vanish.
+            self.zero_blocks = 0;
+            self.ended = false;
+            return Ok(Some(Event::Header { start }));
         }
         if self.zero_blocks == 1 {
             return Err(TarError {
@@ -503,15 +633,19 @@ impl Framing {
         };
         match &self.state {
             Frame::Failed(e) => Err(e.clone()),
-            Frame::End => Ok(Stop::Marker),
+            Frame::End | Frame::Dropped => Ok(Stop::Marker),
             Frame::Header if self.filled == 0 => {
                 if self.offset == 0 {
                     return refuse("the decompressed stream is empty".into());
                 }
+                if self.ended {
+                    return Ok(Stop::Marker);
+                }
                 Ok(Stop::Boundary {
-                    zero_blocks: self.zero_blocks,
+                    zero_blocks: self.zero_blocks.min(1),
                 })
             }
+            Frame::Header if self.ended => Ok(Stop::Marker),
             Frame::Header => refuse(format!(
                 "the tar archive ends inside a header block ({} of 512 bytes)",
                 self.filled
@@ -559,13 +693,14 @@ enum MetaKind {
 }
 
 impl MetaKind {
-    /// The metadata record kind of an entry type, if it is one.
-    fn of(kind: EntryType) -> Option<Self> {
-        match kind {
-            EntryType::XHeader => Some(MetaKind::Pax),
-            EntryType::XGlobalHeader => Some(MetaKind::GlobalPax),
-            EntryType::GNULongName => Some(MetaKind::LongName),
-            EntryType::GNULongLink => Some(MetaKind::LongLink),
+    /// The metadata record kind of a type byte, if it is one under `policy`.
+    fn of(t: u8, policy: Policy) -> Option<Self> {
+        match t {
+            b'x' => Some(MetaKind::Pax),
+            b'L' => Some(MetaKind::LongName),
+            b'K' => Some(MetaKind::LongLink),
+            b'g' if policy == Policy::Normalize => Some(MetaKind::GlobalPax),
+            b'X' if policy == Policy::Normalize => Some(MetaKind::Pax),
             _ => None,
         }
     }
@@ -578,6 +713,14 @@ struct Pending {
     link: Option<Vec<u8>>,
     size: Option<u64>,
     mtime: Option<i64>,
+    uid: Option<u64>,
+    gid: Option<u64>,
+    uname: Option<Vec<u8>>,
+    gname: Option<Vec<u8>>,
+    /// Records not resolved into a field.
+    other: Vec<(Vec<u8>, Vec<u8>)>,
+    /// A `GNU.sparse.*` record was seen.
+    gnu_sparse: bool,
 }
 
 /// What a header block means.
@@ -597,7 +740,11 @@ enum Meaning {
 /// to which the scanner adds the offset.
 #[derive(Debug, Default)]
 struct Interpreter {
+    policy: Policy,
     pending: Pending,
+    /// Records of PAX global headers seen so far (normalizing), applied to
+    /// every later entry below its own records.
+    global: Pending,
     /// The metadata record being collected, and its kind.
     record: Vec<u8>,
     record_kind: Option<MetaKind>,
@@ -619,7 +766,8 @@ impl Interpreter {
         let stored = header
             .entry_size()
             .map_err(|e| format!("corrupt tar header: {e}"))?;
-        if let Some(kind) = MetaKind::of(header.entry_type()) {
+        let t = header.entry_type().as_byte();
+        if let Some(kind) = MetaKind::of(t, self.policy) {
             if stored > MAX_META_RECORD {
                 return Err(format!(
                     "tar metadata record of {stored} bytes exceeds the limit of {MAX_META_RECORD} bytes"
@@ -631,57 +779,70 @@ impl Interpreter {
         }
         let entry = self.entry(header, stored, start)?;
         self.count(&entry);
-        let sparse_ext =
-            entry.kind == EntryType::GNUSparse && header.as_gnu().is_some_and(|g| g.is_extended());
+        let sparse_ext = entry.sparse.is_some() && header.as_gnu().is_some_and(|g| g.is_extended());
         Ok(Meaning::Entry { entry, sparse_ext })
     }
 
     /// The member a header describes, with the pending overrides applied.
     fn entry(&mut self, header: &Header, stored: u64, start: u64) -> Result<EntryHeader, String> {
-        let pending = std::mem::take(&mut self.pending);
+        let own = std::mem::take(&mut self.pending);
         let kind = header.entry_type();
-        let size = pending.size.unwrap_or(stored);
-        let path = pending
+        let path = own
             .path
+            .clone()
             .unwrap_or_else(|| header.path_bytes().into_owned());
-        // Go's archive/tar (podman, skopeo, umoci, docker) and Python's
-        // tarfile skip no data after a link, directory, device or FIFO header
-        // whatever size it states; a reader that honours the size would skip
-        // bytes the others read as entries. Such an archive means different
-        // things to different consumers, so it is refused.
-        let header_only = matches!(
-            kind,
-            EntryType::Link
-                | EntryType::Symlink
-                | EntryType::Directory
-                | EntryType::Char
-                | EntryType::Block
-                | EntryType::Fifo
-        );
-        if header_only && size > 0 {
-            let name = String::from_utf8_lossy(&path);
-            return Err(format!(
-                "entry '{name}' is a {kind:?} header that claims {size} bytes of data; consumers disagree on whether to skip them, so the archive is refused"
-            ));
-        }
-        let link = pending
-            .link
-            .or_else(|| header.link_name_bytes().map(|l| l.into_owned()));
-        let mtime = pending.mtime.unwrap_or_else(|| {
+        let fix = self.judge(kind.as_byte(), &path, own.gnu_sparse || self.global.gnu_sparse)?;
+        let size = own.size.unwrap_or(stored);
+        header_only_claims_no_data(kind, &path, size)?;
+        let g = &self.global;
+        let mtime = own.mtime.or(g.mtime).unwrap_or_else(|| {
             header
                 .mtime()
                 .map(|m| i64::try_from(m).unwrap_or(i64::MAX))
                 .unwrap_or(0)
         });
+        let mut pax = g.other.clone();
+        pax.extend(own.other);
         Ok(EntryHeader {
-            path,
-            link,
+            link: own
+                .link
+                .or_else(|| header.link_name_bytes().map(|l| l.into_owned())),
             kind,
             size,
             mode: header.mode().unwrap_or(0),
             mtime,
             offset: start,
+            uid: own.uid.or(g.uid).unwrap_or_else(|| header.uid().unwrap_or(0)),
+            gid: own.gid.or(g.gid).unwrap_or_else(|| header.gid().unwrap_or(0)),
+            uname: own.uname.or_else(|| g.uname.clone()).unwrap_or_else(|| {
+                header.username_bytes().map(<[u8]>::to_vec).unwrap_or_default()
+            }),
+            gname: own.gname.or_else(|| g.gname.clone()).unwrap_or_else(|| {
+                header.groupname_bytes().map(<[u8]>::to_vec).unwrap_or_default()
+            }),
+            device: device_numbers(header),
+            pax,
+            sparse: sparse_map(header)?,
+            fix,
+            path,
         })
+    }
+
+    /// Whether the entry is one consumers disagree on: refused, or (when
+    /// normalizing) what the rewrite does with it.
+    fn judge(&self, t: u8, path: &[u8], gnu_sparse: bool) -> Result<Option<Fix>, String> {
+        let hazard = if gnu_sparse {
+            Some(hazard::pax_sparse())
+        } else {
+            hazard::of_type(t, path)
+        };
+        match hazard {
+            None => Ok(None),
+            Some(h) if self.policy == Policy::Normalize && h.fix != Fix::Impossible => {
+                Ok(Some(h.fix))
+            }
+            Some(h) => Err(h.refusal(path)),
+        }
     }
 
     /// Counts a member for the summary.
@@ -706,39 +867,149 @@ impl Interpreter {
         match self.record_kind.take() {
             Some(MetaKind::LongName) => self.pending.path = Some(trim_nul(&record).to_vec()),
             Some(MetaKind::LongLink) => self.pending.link = Some(trim_nul(&record).to_vec()),
-            Some(MetaKind::Pax) => self.apply_pax(&record)?,
-            Some(MetaKind::GlobalPax) | None => {}
+            Some(MetaKind::Pax) => apply_pax(&mut self.pending, &record)?,
+            Some(MetaKind::GlobalPax) => {
+                apply_pax(&mut self.global, &record)?;
+                // A global header's path or size would name no one entry.
+                self.global.path = None;
+                self.global.link = None;
+                self.global.size = None;
+            }
+            None => {}
         }
         Ok(())
     }
+}
 
-    fn apply_pax(&mut self, record: &[u8]) -> Result<(), String> {
-        for ext in tar::PaxExtensions::new(record) {
-            let ext = ext.map_err(|e| format!("malformed PAX header: {e}"))?;
-            let value = ext.value_bytes();
-            match ext.key_bytes() {
-                b"path" => self.pending.path = Some(value.to_vec()),
-                b"linkpath" => self.pending.link = Some(value.to_vec()),
-                b"size" => {
-                    let size = std::str::from_utf8(value)
-                        .ok()
-                        .and_then(|s| s.parse::<u64>().ok())
-                        .ok_or_else(|| "malformed PAX size record".to_string())?;
-                    self.pending.size = Some(size);
+/// A link, directory, device or FIFO header must claim no data.
+fn header_only_claims_no_data(kind: EntryType, path: &[u8], size: u64) -> Result<(), String> {
+    // Go's archive/tar (podman, skopeo, umoci, docker) and Python's
+    // tarfile skip no data after a link, directory, device or FIFO header
+    // whatever size it states; a reader that honours the size would skip
+    // bytes the others read as entries. Such an archive means different
+    // things to different consumers, so it is refused.
+    let header_only = matches!(
+        kind,
+        EntryType::Link
+            | EntryType::Symlink
+            | EntryType::Directory
+            | EntryType::Char
+            | EntryType::Block
+            | EntryType::Fifo
+    );
+    if header_only && size > 0 {
+        let name = String::from_utf8_lossy(path);
+        return Err(format!(
+            "entry '{name}' is a {kind:?} header that claims {size} bytes of data; consumers disagree on whether to skip them, so the archive is refused"
+        ));
+    }
+    Ok(())
+}
+
+/// Apply one PAX record block to `p`: the fields it resolves, and the rest kept.
+fn apply_pax(p: &mut Pending, record: &[u8]) -> Result<(), String> {
+    for ext in tar::PaxExtensions::new(record) {
+        let ext = ext.map_err(|e| format!("malformed PAX header: {e}"))?;
+        let value = ext.value_bytes();
+        let key = ext.key_bytes();
+        let number = || {
+            std::str::from_utf8(value)
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+        };
+        match key {
+            b"path" => p.path = Some(value.to_vec()),
+            b"linkpath" => p.link = Some(value.to_vec()),
+            b"size" => p.size = Some(number().ok_or("malformed PAX size record")?),
+            b"uid" => p.uid = number(),
+            b"gid" => p.gid = number(),
+            b"uname" => p.uname = Some(value.to_vec()),
+            b"gname" => p.gname = Some(value.to_vec()),
+            b"mtime" => {
+                // "1700000000.123456789": keep whole seconds.
+                let s = String::from_utf8_lossy(value);
+                if let Ok(m) = s.split('.').next().unwrap_or("").parse::<i64>() {
+                    p.mtime = Some(m);
                 }
-                b"mtime" => {
-                    // "1700000000.123456789": keep whole seconds.
-                    let s = String::from_utf8_lossy(value);
-                    let whole = s.split('.').next().unwrap_or("");
-                    if let Ok(m) = whole.parse::<i64>() {
-                        self.pending.mtime = Some(m);
-                    }
-                }
-                _ => {}
+            }
+            // Access and change times, comments and charsets change nothing
+            // that is unpacked.
+            b"atime" | b"ctime" | b"comment" | b"charset" | b"hdrcharset" => {}
+            k if k.starts_with(b"GNU.sparse.") => p.gnu_sparse = true,
+            _ => {
+                p.other.retain(|(k, _)| k.as_slice() != key);
+                p.other.push((key.to_vec(), value.to_vec()));
             }
         }
-        Ok(())
     }
+    Ok(())
+}
+
+/// Device numbers of a character or block device header.
+fn device_numbers(header: &Header) -> Option<(u32, u32)> {
+    if !matches!(header.entry_type(), EntryType::Char | EntryType::Block) {
+        return None;
+    }
+    let major = header.device_major().ok().flatten().unwrap_or(0);
+    let minor = header.device_minor().ok().flatten().unwrap_or(0);
+    Some((major, minor))
+}
+
+/// The sparse map in an old GNU sparse header (more chunks may follow in
+/// extension blocks).
+fn sparse_map(header: &Header) -> Result<Option<SparseMap>, String> {
+    if header.entry_type() != EntryType::GNUSparse {
+        return Ok(None);
+    }
+    let Some(gnu) = header.as_gnu() else {
+        return Err("an old GNU sparse header that is not in GNU format".into());
+    };
+    let real_size = gnu
+        .real_size()
+        .map_err(|e| format!("corrupt GNU sparse header: {e}"))?;
+    let mut map = SparseMap {
+        real_size,
+        chunks: Vec::new(),
+    };
+    for chunk in gnu.sparse.iter() {
+        let (offset, len) = (chunk.offset(), chunk.length());
+        let (Ok(offset), Ok(len)) = (offset, len) else {
+            return Err("corrupt GNU sparse map".into());
+        };
+        if offset == 0 && len == 0 {
+            break;
+        }
+        map.chunks.push(SparseChunk { offset, len });
+    }
+    Ok(Some(map))
+}
+
+/// The chunks of a GNU sparse extension block (21 entries of two 12-byte numbers).
+fn sparse_ext_chunks(block: &[u8; BLOCK], into: &mut SparseMap) -> Result<(), String> {
+    for e in block[..504].chunks_exact(24) {
+        let (Some(offset), Some(len)) = (octal(&e[..12]), octal(&e[12..])) else {
+            return Err("corrupt GNU sparse extension block".into());
+        };
+        if offset == 0 && len == 0 {
+            break;
+        }
+        into.chunks.push(SparseChunk { offset, len });
+    }
+    Ok(())
+}
+
+/// A NUL/space-terminated octal field (empty: 0).
+fn octal(field: &[u8]) -> Option<u64> {
+    let digits: Vec<u8> = field
+        .iter()
+        .copied()
+        .skip_while(|&b| b == b' ')
+        .take_while(|&b| b != 0 && b != b' ')
+        .collect();
+    if digits.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(std::str::from_utf8(&digits).ok()?, 8).ok()
 }
 
 /// Byte 504 of a GNU sparse extension block says whether another follows.
