@@ -181,6 +181,20 @@ pub struct ImportArgs {
     #[arg(long)]
     strict: bool,
 
+    /// Rewrite each archive as one canonical tar before it is hashed: headers
+    /// re-serialised (ustar, PAX only for what ustar cannot hold), atime/ctime
+    /// dropped, mtime clamped to --created/SOURCE_DATE_EPOCH, old GNU sparse
+    /// files expanded, PAX global headers folded in, concatenated archives
+    /// merged, bytes after the last archive dropped. The layer is always encoded.
+    #[arg(long)]
+    normalize: bool,
+
+    /// Remove N leading path components from names and hard-link targets, as
+    /// GNU tar does, dropping entries with nothing left (e.g. 1 for an Arch
+    /// bootstrap's root.x86_64/); implies --normalize.
+    #[arg(long, value_name = "N")]
+    strip_components: Option<u32>,
+
     /// Refuse an input whose uncompressed stream is larger than SIZE (bytes, or K/M/G/T).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_size: Option<u64>,
@@ -402,6 +416,8 @@ fn options(
     opts.checksum_file = checksum_file;
     opts.max_size = args.max_size;
     opts.strict = args.strict;
+    opts.normalize = args.normalize;
+    opts.strip_components = args.strip_components.unwrap_or(0);
     opts
 }
 

@@ -47,6 +47,7 @@ mod layout;
 mod lint;
 mod pargz;
 mod platform;
+mod normalize;
 mod tarscan;
 
 /// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`); not a stable API.

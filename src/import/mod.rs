@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::hashing::{CountReader, HashReader, Sha256Counter};
 use crate::image::{self, History, ImageMeta, Layer, Platform};
 use crate::layout::{Layout, PendingBlob};
+use crate::normalize::NormalizeOptions;
 use crate::lint::{Lint, LintFindings};
 use crate::platform::{PlatformObserver, PlatformTally};
 use crate::report::{CreatedSource, ImportReport, InputReport, LayerReport, OutputFormat};
@@ -78,6 +79,10 @@ pub struct ImportOptions {
     pub max_size: Option<u64>,
     /// Refuse path hazards instead of warning.
     pub strict: bool,
+    /// Rewrite each archive canonically before it is hashed (`--normalize`).
+    pub normalize: bool,
+    /// Leading path components to remove (`--strip-components`; implies `normalize`).
+    pub strip_components: u32,
     /// Shared progress state for a display.
     pub progress: Option<Arc<Progress>>,
 }
@@ -107,6 +112,8 @@ impl ImportOptions {
             checksum_file: None,
             max_size: None,
             strict: false,
+            normalize: false,
+            strip_components: 0,
             progress: None,
         }
     }
@@ -313,12 +320,7 @@ fn created_time(opts: &ImportOptions, layers: &[ReadLayer]) -> Result<(String, C
         return Ok((c.clone(), CreatedSource::Flag));
     }
     if let Some(s) = &opts.source_date_epoch {
-        let secs: i64 = s.trim().parse().map_err(|_| {
-            Error::Usage(format!(
-                "SOURCE_DATE_EPOCH={s:?} is not a whole number of seconds since 1970"
-            ))
-        })?;
-        let t = image::format_unix(secs)
+        let t = image::format_unix(source_date_epoch(s)?)
             .ok_or_else(|| Error::Usage(format!("SOURCE_DATE_EPOCH={s} is out of range")))?;
         return Ok((t, CreatedSource::SourceDateEpoch));
     }
@@ -404,6 +406,36 @@ fn decide_platform(
     }
 }
 
+/// `SOURCE_DATE_EPOCH`'s seconds.
+fn source_date_epoch(s: &str) -> Result<i64> {
+    s.trim().parse().map_err(|_| {
+        Error::Usage(format!(
+            "SOURCE_DATE_EPOCH={s:?} is not a whole number of seconds since 1970"
+        ))
+    })
+}
+
+/// The rewrite stage's options, if the archive is to be normalized: mtimes
+/// are clamped to `--created`, else `SOURCE_DATE_EPOCH`, when set.
+fn normalize_options(opts: &ImportOptions) -> Result<Option<NormalizeOptions>> {
+    if !opts.normalize && opts.strip_components == 0 {
+        return Ok(None);
+    }
+    let clamp_mtime = match (&opts.created, &opts.source_date_epoch) {
+        (Some(c), _) => Some(
+            chrono::DateTime::parse_from_rfc3339(c)
+                .map_err(|e| Error::Usage(format!("--created {c:?}: {e}")))?
+                .timestamp(),
+        ),
+        (None, Some(s)) => Some(source_date_epoch(s)?),
+        (None, None) => None,
+    };
+    Ok(Some(NormalizeOptions {
+        clamp_mtime,
+        strip_components: opts.strip_components,
+    }))
+}
+
 /// The checksums `input` must match: `--expect`, and/or its entries in `--checksums`.
 fn expected_checksums(input: &InputSource, opts: &ImportOptions) -> Result<Vec<Expected>> {
     let mut expected = Vec::new();
@@ -464,7 +496,8 @@ fn read_layer_once(
     let errors = InputErrors::new(input, layout.root().to_path_buf(), progress.bytes.clone());
     let mut raw = HashReader::new(CountReader::new(input.open()?, progress.bytes.clone()));
     let (format, head) = pipeline::sniff(&mut raw, &errors)?;
-    let mut plan = LayerPlan::new(opts.compression, opts.level, format, errors.name())?;
+    let rewrite = opts.normalize || opts.strip_components > 0;
+    let mut plan = LayerPlan::new(opts.compression, opts.level, format, errors.name(), rewrite)?;
     let why = reencode.or_else(|| {
         compress::framing::passthrough_problems(format, &head)
             .into_iter()
@@ -493,6 +526,7 @@ fn read_layer_once(
             ..DecodeOptions::default()
         },
         checksums: (!expected.is_empty()).then(|| MultiHasher::new(expected)),
+        normalize: normalize_options(opts)?,
     };
     let consumer = Consumer {
         diff: Sha256Counter::new(),
@@ -545,6 +579,12 @@ impl Verdict<'_> {
         }
         let summary = consumed.summary;
         let mut warnings = summary.warnings;
+        let mut notes = summary.notes;
+        // With --normalize, what the input itself looked like.
+        if let Some(input) = produced.normalized {
+            warnings.extend(input.warnings);
+            notes.extend(input.notes);
+        }
         warnings.extend(plan.warning);
         warnings.extend(findings.warnings());
         Ok(ReadLayer {
@@ -563,7 +603,7 @@ impl Verdict<'_> {
                 passthrough: plan.passthrough,
                 checksums_verified: verified,
                 warnings,
-                notes: summary.notes,
+                notes,
             },
             blob,
             newest_mtime: summary.newest_mtime,

@@ -23,7 +23,8 @@ use crate::hashing::{CountReader, HashReader, Sha256Counter, TapReader};
 use crate::layout::{BlobWriter, PendingBlob};
 use crate::lint::Lint;
 use crate::platform::PlatformObserver;
-use crate::tarscan::{TarScanner, TarSummary};
+use crate::normalize::{NormalizeOptions, Rewriter};
+use crate::tarscan::{Policy, TarScanner, TarSummary};
 
 /// Size of the chunks passed from the decoder to the consumer.
 const CHUNK: usize = 256 * 1024;
@@ -42,6 +43,8 @@ pub(crate) struct Producer {
     pub(crate) format: Compression,
     pub(crate) decode: DecodeOptions,
     pub(crate) checksums: Option<MultiHasher>,
+    /// Rewrite the archive canonically before it is hashed (`--normalize`).
+    pub(crate) normalize: Option<NormalizeOptions>,
 }
 
 /// What the producer knows once the input is exhausted.
@@ -50,6 +53,8 @@ pub(crate) struct Produced {
     pub(crate) input: Blob,
     /// Digests of the input for `--expect`/`--checksums`.
     pub(crate) checksums: Option<Vec<(Algorithm, String)>>,
+    /// With `--normalize`: what the scan of the input (before the rewrite) found.
+    pub(crate) normalized: Option<TarSummary>,
 }
 
 /// What watches the entries as they pass: the platform vote and the lint.
@@ -189,16 +194,14 @@ impl Producer {
         };
         let mut dec = Decoder::new(format, TapReader::new(replay, tap), self.decode)
             .map_err(|e| errors.decode(format, e))?;
-        loop {
-            let buf = fill_chunk(&mut dec, free.try_recv().unwrap_or_default())
-                .map_err(|e| errors.decode(format, e))?;
-            if buf.is_empty() {
-                break;
-            }
-            if tx.send(buf).is_err() {
-                return Ok(None);
-            }
-        }
+        let sent = match self.normalize {
+            None => send_decoded(&mut dec, &tx, &free, format, errors)?,
+            Some(opts) => send_normalized(&mut dec, &tx, &free, format, opts, errors)?,
+        };
+        let Some(normalized) = sent else {
+            // The consumer hung up: its error is the one to report.
+            return Ok(None);
+        };
         drop(tx);
         let tapped = dec.into_inner().map_err(|e| errors.decode(format, e))?;
         let (mut replay, tap) = tapped.finish();
@@ -215,8 +218,132 @@ impl Producer {
         let produced = Produced {
             input,
             checksums: tap.checksums.map(MultiHasher::finish),
+            normalized,
         };
         Ok(Some((produced, tap.raw)))
+    }
+}
+
+/// The decoded stream as it is, in chunks. `Ok(None)`: the consumer hung up;
+/// `Ok(Some(None))`: all sent.
+fn send_decoded(
+    dec: &mut impl Read,
+    tx: &SyncSender<Vec<u8>>,
+    free: &Receiver<Vec<u8>>,
+    format: Compression,
+    errors: &InputErrors,
+) -> Result<Option<Option<TarSummary>>> {
+    loop {
+        let buf = fill_chunk(dec, free.try_recv().unwrap_or_default())
+            .map_err(|e| errors.decode(format, e))?;
+        if buf.is_empty() {
+            return Ok(Some(None));
+        }
+        if tx.send(buf).is_err() {
+            return Ok(None);
+        }
+    }
+}
+
+/// The decoded stream rewritten canonically, in chunks: the input is
+/// scanned as it decodes and the rewriter writes into the chunks. Its
+/// errors are the input's (tar refusals at input offsets).
+fn send_normalized(
+    dec: &mut impl Read,
+    tx: &SyncSender<Vec<u8>>,
+    free: &Receiver<Vec<u8>>,
+    format: Compression,
+    opts: NormalizeOptions,
+    errors: &InputErrors,
+) -> Result<Option<Option<TarSummary>>> {
+    let mut sink = ChunkSink {
+        tx,
+        free,
+        buf: Vec::new(),
+        hung_up: false,
+    };
+    let mut scanner = TarScanner::with_policy(Rewriter::new(&mut sink, opts), Policy::Normalize);
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match dec.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(errors.decode(format, e)),
+        };
+        let fed = scanner.feed(&buf[..n]).map_err(|e| errors.tar(e));
+        if let Some(e) = scanner.observer_mut().take_error() {
+            return rewrite_failed(e, scanner.offset(), errors);
+        }
+        fed?;
+    }
+    let end = scanner.offset();
+    let (summary, rewriter) = scanner.finish().map_err(|e| errors.tar(e))?;
+    let sink = match rewriter.finish() {
+        Ok(sink) => sink,
+        Err(e) => return rewrite_failed(e, end, errors),
+    };
+    if !sink.flush_chunk() {
+        return Ok(None);
+    }
+    Ok(Some(Some(summary)))
+}
+
+/// The rewrite stopped: the consumer hung up, or an entry cannot be rewritten.
+fn rewrite_failed(
+    e: io::Error,
+    offset: u64,
+    errors: &InputErrors,
+) -> Result<Option<Option<TarSummary>>> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        return Ok(None);
+    }
+    Err(errors.tar(crate::tarscan::TarError {
+        offset,
+        reason: e.to_string(),
+    }))
+}
+
+
+/// Collects written bytes into chunks for the consumer.
+struct ChunkSink<'a> {
+    tx: &'a SyncSender<Vec<u8>>,
+    free: &'a Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+    hung_up: bool,
+}
+
+impl ChunkSink<'_> {
+    /// Send what is buffered; false if the consumer hung up.
+    fn flush_chunk(&mut self) -> bool {
+        if self.buf.is_empty() {
+            return !self.hung_up;
+        }
+        let mut next = self.free.try_recv().unwrap_or_default();
+        next.clear();
+        let full = std::mem::replace(&mut self.buf, next);
+        if self.tx.send(full).is_err() {
+            self.hung_up = true;
+        }
+        !self.hung_up
+    }
+}
+
+impl Write for ChunkSink<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.hung_up {
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        }
+        let n = (CHUNK - self.buf.len()).min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK && !self.flush_chunk() {
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -70,12 +70,14 @@ pub(crate) struct LayerPlan {
 }
 
 impl LayerPlan {
-    /// The plan for an input of `format` named `name`.
+    /// The plan for an input of `format` named `name`; `rewrite`: the layer
+    /// is a rewrite of the input (`--normalize`), never its own bytes.
     pub(crate) fn new(
         compression: LayerCompression,
         level: Option<i32>,
         format: Compression,
         name: &str,
+        rewrite: bool,
     ) -> Result<LayerPlan> {
         let target = match (compression, format) {
             (LayerCompression::Auto, Compression::Gzip | Compression::Zstd) => format,
@@ -85,8 +87,9 @@ impl LayerPlan {
         };
         // With auto the input's own encoding wins over a level; with an
         // explicit compression a level asks for a re-encode.
-        let passthrough =
-            target == format && (level.is_none() || compression == LayerCompression::Auto);
+        let passthrough = !rewrite
+            && target == format
+            && (level.is_none() || compression == LayerCompression::Auto);
         let mut plan = LayerPlan {
             target,
             passthrough,
@@ -131,7 +134,7 @@ mod tests {
     use LayerCompression as L;
 
     fn plan(c: L, level: Option<i32>, input: C) -> Result<LayerPlan> {
-        LayerPlan::new(c, level, input, "in")
+        LayerPlan::new(c, level, input, "in", false)
     }
 
     #[test]
@@ -168,6 +171,14 @@ mod tests {
             e.to_string(),
             "--level 15 is out of range 1..=9 for the gzip layer made from in (xz input)"
         );
+    }
+
+    #[test]
+    fn a_rewrite_is_always_encoded_at_the_level_asked() {
+        let p = LayerPlan::new(L::Auto, Some(9), C::Gzip, "in", true).unwrap();
+        assert_eq!((p.target, p.passthrough, p.level, p.warning), (C::Gzip, false, Some(9), None));
+        let p = LayerPlan::new(L::Auto, None, C::None, "in", true).unwrap();
+        assert_eq!((p.target, p.passthrough), (C::Gzip, false));
     }
 
     #[test]
