@@ -43,10 +43,17 @@ pub struct NormalizeOptions {
     pub strip_components: u32,
 }
 
-/// Expanding an old GNU sparse file as its stored regions stream by.
+/// Longest PAX sparse 1.0 map read from an entry's content.
+const MAX_SPARSE_MAP: usize = 16 << 20;
+
+/// Expanding a GNU sparse file as its stored regions stream by.
 #[derive(Debug)]
 struct Expansion {
     map: SparseMap,
+    /// PAX sparse 1.0: the map's text, while it is being read from the content.
+    map_text: Option<Vec<u8>>,
+    /// Content bytes to skip (the map's padding).
+    skip: u64,
     /// Next chunk, and bytes left in the current one.
     next: usize,
     left: u64,
@@ -153,6 +160,8 @@ impl<W: Write> Rewriter<W> {
         self.expansion = match (&h.sparse, h.fix) {
             (Some(map), Some(Fix::Expand)) => Some(Expansion {
                 map: map.clone(),
+                map_text: map.map_in_content.then(Vec::new),
+                skip: 0,
                 next: 0,
                 left: 0,
                 written: 0,
@@ -168,6 +177,16 @@ impl<W: Write> Rewriter<W> {
             return self.out.write_all(data);
         };
         while !data.is_empty() {
+            if x.map_text.is_some() {
+                data = read_map(x, data)?;
+                continue;
+            }
+            if x.skip > 0 {
+                let n = usize::try_from(x.skip).unwrap_or(usize::MAX).min(data.len());
+                x.skip -= n as u64;
+                data = &data[n..];
+                continue;
+            }
             if x.left == 0 {
                 let Some(chunk) = x.map.chunks.get(x.next) else {
                     return Err(bad_sparse("more data than its map"));
@@ -227,6 +246,49 @@ impl<W: Write> EntryObserver for Rewriter<W> {
             self.fail(e);
         }
     }
+}
+
+/// PAX sparse 1.0: take map text from `data` until the map is complete
+/// (a count, then that many offset/size pairs, one decimal per line), then
+/// arrange to skip its padding to the next block. Returns the rest of `data`.
+fn read_map<'a>(x: &mut Expansion, data: &'a [u8]) -> io::Result<&'a [u8]> {
+    let Some(text) = x.map_text.as_mut() else {
+        return Ok(data);
+    };
+    let mut used = 0;
+    for &b in data {
+        used += 1;
+        text.push(b);
+        if text.len() > MAX_SPARSE_MAP {
+            return Err(bad_sparse("a map longer than 16 MiB"));
+        }
+        if b != b'\n' {
+            continue;
+        }
+        let numbers: Vec<u64> = String::from_utf8_lossy(text)
+            .lines()
+            .map(|l| l.trim().parse::<u64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad_sparse("a map that is not decimal lines"))?;
+        let Some((&count, pairs)) = numbers.split_first() else {
+            continue;
+        };
+        if (pairs.len() as u64) < count.saturating_mul(2) {
+            continue;
+        }
+        x.map.chunks = pairs
+            .chunks_exact(2)
+            .map(|c| crate::tarscan::SparseChunk {
+                offset: c[0],
+                len: c[1],
+            })
+            .collect();
+        let consumed = text.len() as u64;
+        x.skip = (BLOCK as u64 - consumed % BLOCK as u64) % BLOCK as u64;
+        x.map_text = None;
+        break;
+    }
+    Ok(&data[used..])
 }
 
 fn bad_sparse(what: &str) -> io::Error {

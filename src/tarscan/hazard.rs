@@ -101,7 +101,7 @@ pub fn pax_sparse() -> Hazard {
     Hazard {
         what: "a PAX GNU sparse file (GNU.sparse records)".into(),
         consumers: "Go's archive/tar (podman, docker, umoci) expands it, other readers unpack the sparse map as file content",
-        fix: Fix::Impossible,
+        fix: Fix::Expand,
     }
 }
 
@@ -130,6 +130,6 @@ mod tests {
         assert_eq!(of_type(0, b"dir/").unwrap().fix, Fix::AsDirectory);
         assert_eq!(of_type(b'Q', b"q").unwrap().what, "of an unknown type (type 'Q')");
         assert_eq!(of_type(0x81, b"q").unwrap().what, "of an unknown type (type 0x81)");
-        assert!(pax_sparse().refusal(b"f").contains("cannot keep its meaning"));
+        assert!(pax_sparse().refusal(b"f").contains("--normalize rewrites it as a regular file"));
     }
 }

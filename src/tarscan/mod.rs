@@ -59,13 +59,16 @@ pub struct SparseChunk {
     pub len: u64,
 }
 
-/// The map of an old GNU sparse file.
+/// The map of a GNU sparse file (old type 'S', or PAX GNU.sparse records).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SparseMap {
     /// Size of the expanded file.
     pub real_size: u64,
     /// The stored regions, in stream order.
     pub chunks: Vec<SparseChunk>,
+    /// PAX sparse format 1.0: the map is at the start of the content (decimal
+    /// lines, padded to a block), not in the header.
+    pub map_in_content: bool,
 }
 
 /// One archive member as seen by observers, after PAX/GNU overrides.
@@ -729,6 +732,63 @@ struct Pending {
     other: Vec<(Vec<u8>, Vec<u8>)>,
     /// A `GNU.sparse.*` record was seen.
     gnu_sparse: bool,
+    /// What the `GNU.sparse.*` records said.
+    pax_sparse: PaxSparse,
+}
+
+/// PAX GNU sparse records (formats 0.0, 0.1 and 1.0).
+#[derive(Debug, Default, Clone)]
+struct PaxSparse {
+    major: Option<u64>,
+    minor: Option<u64>,
+    name: Option<Vec<u8>>,
+    real_size: Option<u64>,
+    /// 0.1's `GNU.sparse.map`, or 0.0's offset/numbytes records, flattened.
+    map: Vec<u64>,
+}
+
+impl PaxSparse {
+    /// Record one `GNU.sparse.*` key.
+    fn apply(&mut self, key: &[u8], value: &[u8]) {
+        let number = || std::str::from_utf8(value).ok()?.parse::<u64>().ok();
+        match key {
+            b"GNU.sparse.major" => self.major = number(),
+            b"GNU.sparse.minor" => self.minor = number(),
+            b"GNU.sparse.name" => self.name = Some(value.to_vec()),
+            b"GNU.sparse.realsize" | b"GNU.sparse.size" => self.real_size = number(),
+            b"GNU.sparse.offset" | b"GNU.sparse.numbytes" => self.map.extend(number()),
+            b"GNU.sparse.map" => self.map.extend(
+                String::from_utf8_lossy(value)
+                    .split(',')
+                    .filter_map(|n| n.trim().parse::<u64>().ok()),
+            ),
+            _ => {}
+        }
+    }
+
+    /// The map these records describe.
+    fn map(&self) -> Result<SparseMap, String> {
+        let real_size = self
+            .real_size
+            .ok_or("a PAX GNU sparse file without GNU.sparse.realsize")?;
+        let map_in_content = (self.major, self.minor) == (Some(1), Some(0));
+        if !map_in_content && self.map.len() % 2 != 0 {
+            return Err("a PAX GNU sparse map with an odd number of values".into());
+        }
+        let chunks = self
+            .map
+            .chunks_exact(2)
+            .map(|c| SparseChunk {
+                offset: c[0],
+                len: c[1],
+            })
+            .collect();
+        Ok(SparseMap {
+            real_size,
+            chunks,
+            map_in_content,
+        })
+    }
 }
 
 /// What a header block means.
@@ -795,11 +855,20 @@ impl Interpreter {
     fn entry(&mut self, header: &Header, stored: u64) -> Result<EntryHeader, String> {
         let own = std::mem::take(&mut self.pending);
         let kind = header.entry_type();
-        let path = own
+        let mut path = own
             .path
             .clone()
             .unwrap_or_else(|| header.path_bytes().into_owned());
-        let fix = self.judge(kind.as_byte(), &path, own.gnu_sparse || self.global.gnu_sparse)?;
+        let pax_sparse = own.gnu_sparse || self.global.gnu_sparse;
+        let fix = self.judge(kind.as_byte(), &path, pax_sparse)?;
+        let mut sparse = sparse_map(header)?;
+        if pax_sparse {
+            // Normalizing (judge refused it otherwise): the real name and map.
+            sparse = Some(own.pax_sparse.map()?);
+            if let Some(name) = &own.pax_sparse.name {
+                path.clone_from(name);
+            }
+        }
         let size = own.size.unwrap_or(stored);
         header_only_claims_no_data(kind, &path, size)?;
         let g = &self.global;
@@ -829,7 +898,7 @@ impl Interpreter {
             }),
             device: device_numbers(header),
             pax,
-            sparse: sparse_map(header)?,
+            sparse,
             fix,
             path,
         })
@@ -942,7 +1011,10 @@ fn apply_pax(p: &mut Pending, record: &[u8]) -> Result<(), String> {
             // Access and change times, comments and charsets change nothing
             // that is unpacked.
             b"atime" | b"ctime" | b"comment" | b"charset" | b"hdrcharset" => {}
-            k if k.starts_with(b"GNU.sparse.") => p.gnu_sparse = true,
+            k if k.starts_with(b"GNU.sparse.") => {
+                p.gnu_sparse = true;
+                p.pax_sparse.apply(k, value);
+            }
             _ => {
                 p.other.retain(|(k, _)| k.as_slice() != key);
                 p.other.push((key.to_vec(), value.to_vec()));
@@ -977,6 +1049,7 @@ fn sparse_map(header: &Header) -> Result<Option<SparseMap>, String> {
     let mut map = SparseMap {
         real_size,
         chunks: Vec::new(),
+        map_in_content: false,
     };
     for chunk in gnu.sparse.iter() {
         let (Some(offset), Some(len)) = (octal(&chunk.offset), octal(&chunk.numbytes)) else {
