@@ -125,6 +125,7 @@ fn decode(
     hashed: Hashed,
     path: &Path,
 ) -> LayerScan {
+    let zstd_head = head.get(..32).unwrap_or(&head).to_vec();
     let replay = Cursor::new(head).chain(hashed);
     let mut dec = match Decoder::new(format, replay, DecodeOptions::default()) {
         Ok(d) => d,
@@ -145,6 +146,10 @@ fn decode(
             None
         }
     };
+    for p in dec.framing_problems(&zstd_head) {
+        scan.problems
+            .push(format!("consumers read this layer differently: {p}"));
+    }
     let (mut rest, mut hashed) = match dec.into_inner() {
         Ok(inner) => inner.into_inner(),
         Err(e) => {

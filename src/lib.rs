@@ -45,9 +45,9 @@ mod image;
 mod layerscan;
 mod layout;
 mod lint;
+mod normalize;
 mod pargz;
 mod platform;
-mod normalize;
 mod tarscan;
 
 /// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`); not a stable API.

@@ -182,7 +182,9 @@ impl<W: Write> Rewriter<W> {
                 continue;
             }
             if x.skip > 0 {
-                let n = usize::try_from(x.skip).unwrap_or(usize::MAX).min(data.len());
+                let n = usize::try_from(x.skip)
+                    .unwrap_or(usize::MAX)
+                    .min(data.len());
                 x.skip -= n as u64;
                 data = &data[n..];
                 continue;
@@ -200,7 +202,9 @@ impl<W: Write> Rewriter<W> {
                 x.next += 1;
                 continue;
             }
-            let n = usize::try_from(x.left).unwrap_or(usize::MAX).min(data.len());
+            let n = usize::try_from(x.left)
+                .unwrap_or(usize::MAX)
+                .min(data.len());
             self.out.write_all(&data[..n])?;
             x.left -= n as u64;
             x.written += n as u64;
@@ -450,7 +454,10 @@ fn ustar_header(f: &Fields, split: Option<(&[u8], &[u8])>) -> [u8; BLOCK] {
     octal(&mut h[108..116], f.uid.min(MAX_OCTAL_7));
     octal(&mut h[116..124], f.gid.min(MAX_OCTAL_7));
     octal(&mut h[124..136], f.size.min(MAX_OCTAL_11));
-    octal(&mut h[136..148], u64::try_from(f.mtime).unwrap_or(0).min(MAX_OCTAL_11));
+    octal(
+        &mut h[136..148],
+        u64::try_from(f.mtime).unwrap_or(0).min(MAX_OCTAL_11),
+    );
     h[156] = f.kind.as_byte();
     put(&mut h[157..257], &f.link[..f.link.len().min(100)]);
     put(&mut h[265..297], &f.uname[..f.uname.len().min(32)]);
@@ -587,7 +594,11 @@ mod tests {
         let tar = gnu_archive(
             &[
                 ("root.x86_64/", EntryType::Directory, b""),
-                ("root.x86_64/etc/os-release", EntryType::Regular, b"ID=arch\n"),
+                (
+                    "root.x86_64/etc/os-release",
+                    EntryType::Regular,
+                    b"ID=arch\n",
+                ),
                 ("pkglist.x86_64.txt", EntryType::Regular, b"pacman\n"),
             ],
             2_000_000_000,
@@ -647,7 +658,10 @@ mod tests {
         let body = String::from_utf8_lossy(&out[BLOCK..2 * BLOCK]).into_owned();
         let keys: Vec<&str> = body
             .lines()
-            .filter_map(|l| l.split_once(' ').map(|(_, kv)| kv.split('=').next().unwrap_or("")))
+            .filter_map(|l| {
+                l.split_once(' ')
+                    .map(|(_, kv)| kv.split('=').next().unwrap_or(""))
+            })
             .collect();
         assert_eq!(keys, ["SCHILY.xattr.user.x", "mtime", "path", "uid"]);
         let mut a = tar::Archive::new(&out[..]);

@@ -97,6 +97,8 @@ enum State<R> {
 pub struct GzMembers<R> {
     state: State<R>,
     members: u64,
+    /// Headers a consumer reads differently, when not refused at once.
+    problems: Vec<String>,
     /// Refuse (with [`UnsafeFraming`]) a header a consumer would read differently.
     consumer_safe: bool,
 }
@@ -108,8 +110,14 @@ impl<R: Read> GzMembers<R> {
         GzMembers {
             state: State::Boundary(Peek::new(inner)),
             members: 0,
+            problems: Vec::new(),
             consumer_safe,
         }
+    }
+
+    /// Member headers a consumer reads differently (when not refused at once).
+    pub fn problems(&self) -> &[String] {
+        &self.problems
     }
 
     /// The inner reader, once every member was decoded.
@@ -135,15 +143,20 @@ impl<R: Read> GzMembers<R> {
             return Ok(());
         }
         if let GzipHeader::Complete { problems, .. } = judged
-            && self.consumer_safe
             && let Some(p) = problems.into_iter().next()
         {
             let what = format!("gzip member {}: {p}", self.members + 1);
-            self.state = State::Boundary(peek);
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                UnsafeFraming(what),
-            ));
+            if self.consumer_safe {
+                self.state = State::Boundary(peek);
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    UnsafeFraming(what),
+                ));
+            }
+            // A bomb of bad members must not grow the list without end.
+            if self.problems.len() < 8 {
+                self.problems.push(what);
+            }
         }
         // Anything else (not gzip, cut short) is for flate2 to refuse.
         self.members += 1;

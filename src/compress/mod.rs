@@ -184,6 +184,16 @@ impl<R: Read> Decoder<R> {
         })
     }
 
+    /// What the consumers would read differently in the framing seen so
+    /// far: every gzip member header, or the start of a zstd stream.
+    pub fn framing_problems(&self, head: &[u8]) -> Vec<String> {
+        match self {
+            Decoder::Gzip(d) => d.problems().to_vec(),
+            Decoder::Zstd(_) => framing::zstd_start(head),
+            _ => Vec::new(),
+        }
+    }
+
     /// The inner reader, once decoding is complete.
     pub fn into_inner(self) -> io::Result<R> {
         Ok(match self {

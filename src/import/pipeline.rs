@@ -22,8 +22,8 @@ use crate::error::{PathErrors, Result};
 use crate::hashing::{CountReader, HashReader, Sha256Counter, TapReader};
 use crate::layout::{BlobWriter, PendingBlob};
 use crate::lint::Lint;
-use crate::platform::PlatformObserver;
 use crate::normalize::{NormalizeOptions, Rewriter};
+use crate::platform::PlatformObserver;
 use crate::tarscan::{Policy, TarScanner, TarSummary};
 
 /// Size of the chunks passed from the decoder to the consumer.
@@ -303,7 +303,6 @@ fn rewrite_failed(
         reason: e.to_string(),
     }))
 }
-
 
 /// Collects written bytes into chunks for the consumer.
 struct ChunkSink<'a> {

@@ -176,7 +176,10 @@ mod tests {
     #[test]
     fn a_rewrite_is_always_encoded_at_the_level_asked() {
         let p = LayerPlan::new(L::Auto, Some(9), C::Gzip, "in", true).unwrap();
-        assert_eq!((p.target, p.passthrough, p.level, p.warning), (C::Gzip, false, Some(9), None));
+        assert_eq!(
+            (p.target, p.passthrough, p.level, p.warning),
+            (C::Gzip, false, Some(9), None)
+        );
         let p = LayerPlan::new(L::Auto, None, C::None, "in", true).unwrap();
         assert_eq!((p.target, p.passthrough), (C::Gzip, false));
     }

@@ -80,7 +80,11 @@ pub fn of_type(t: u8, path: &[u8]) -> Option<Hazard> {
         b'X' => ("a Solaris extended header", UNHANDLED, Fix::AsPax),
         b'7' => ("a contiguous file", UNHANDLED, Fix::AsRegular),
         b'D' => ("a GNU dump directory", UNHANDLED, Fix::AsDirectory),
-        b'M' => ("a GNU multi-volume continuation", UNHANDLED, Fix::Impossible),
+        b'M' => (
+            "a GNU multi-volume continuation",
+            UNHANDLED,
+            Fix::Impossible,
+        ),
         b'N' => ("an old GNU long-name record", UNHANDLED, Fix::Impossible),
         _ => ("of an unknown type", UNHANDLED, Fix::Impossible),
     };
@@ -111,7 +115,9 @@ mod tests {
 
     #[test]
     fn ordinary_types_are_no_hazard() {
-        for t in [b'0', b'1', b'2', b'3', b'4', b'5', b'6', b'x', b'L', b'K', 0] {
+        for t in [
+            b'0', b'1', b'2', b'3', b'4', b'5', b'6', b'x', b'L', b'K', 0,
+        ] {
             assert_eq!(of_type(t, b"etc/passwd"), None, "{t}");
         }
     }
@@ -121,15 +127,31 @@ mod tests {
         let h = of_type(b'S', b"var/sparse").unwrap();
         assert_eq!(h.fix, Fix::Expand);
         let line = h.refusal(b"var/sparse");
-        assert!(line.starts_with("entry 'var/sparse' is an old GNU sparse file (type 'S'): "), "{line}");
-        assert!(line.contains("unhandled tar header type") && line.contains("--normalize"), "{line}");
+        assert!(
+            line.starts_with("entry 'var/sparse' is an old GNU sparse file (type 'S'): "),
+            "{line}"
+        );
+        assert!(
+            line.contains("unhandled tar header type") && line.contains("--normalize"),
+            "{line}"
+        );
         assert_eq!(of_type(b'g', b"pax_global_header").unwrap().fix, Fix::Fold);
         assert_eq!(of_type(b'V', b"label").unwrap().fix, Fix::Drop);
         assert_eq!(of_type(b'X', b"x").unwrap().fix, Fix::AsPax);
         assert_eq!(of_type(b'M', b"m").unwrap().fix, Fix::Impossible);
         assert_eq!(of_type(0, b"dir/").unwrap().fix, Fix::AsDirectory);
-        assert_eq!(of_type(b'Q', b"q").unwrap().what, "of an unknown type (type 'Q')");
-        assert_eq!(of_type(0x81, b"q").unwrap().what, "of an unknown type (type 0x81)");
-        assert!(pax_sparse().refusal(b"f").contains("--normalize rewrites it as a regular file"));
+        assert_eq!(
+            of_type(b'Q', b"q").unwrap().what,
+            "of an unknown type (type 'Q')"
+        );
+        assert_eq!(
+            of_type(0x81, b"q").unwrap().what,
+            "of an unknown type (type 0x81)"
+        );
+        assert!(
+            pax_sparse()
+                .refusal(b"f")
+                .contains("--normalize rewrites it as a regular file")
+        );
     }
 }

@@ -888,13 +888,25 @@ impl Interpreter {
             size,
             mode: header.mode().unwrap_or(0),
             mtime,
-            uid: own.uid.or(g.uid).unwrap_or_else(|| header.uid().unwrap_or(0)),
-            gid: own.gid.or(g.gid).unwrap_or_else(|| header.gid().unwrap_or(0)),
+            uid: own
+                .uid
+                .or(g.uid)
+                .unwrap_or_else(|| header.uid().unwrap_or(0)),
+            gid: own
+                .gid
+                .or(g.gid)
+                .unwrap_or_else(|| header.gid().unwrap_or(0)),
             uname: own.uname.or_else(|| g.uname.clone()).unwrap_or_else(|| {
-                header.username_bytes().map(<[u8]>::to_vec).unwrap_or_default()
+                header
+                    .username_bytes()
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default()
             }),
             gname: own.gname.or_else(|| g.gname.clone()).unwrap_or_else(|| {
-                header.groupname_bytes().map(<[u8]>::to_vec).unwrap_or_default()
+                header
+                    .groupname_bytes()
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default()
             }),
             device: device_numbers(header),
             pax,

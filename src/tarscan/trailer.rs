@@ -229,7 +229,9 @@ mod tests {
             pixz.extend(&idx);
             assert_eq!(
                 classify(&pixz, start, chunk),
-                Trailer::PixzIndex { bytes: idx.len() as u64 },
+                Trailer::PixzIndex {
+                    bytes: idx.len() as u64
+                },
                 "chunk {chunk}"
             );
             // Wrong terminating offset, or bytes after the index: something else.
