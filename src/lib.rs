@@ -15,7 +15,8 @@
 //! - [`pargz`]: parallel gzip whose bytes do not depend on the thread count;
 //! - [`verify`], [`inspect`], [`lint`]: checking layouts and archives;
 //! - [`archive`]: `--format oci-archive`;
-//! - [`report`]: what the import reports.
+//! - [`report`]: what the import reports;
+//! - [`fetch`]: inputs and checksum files by http(s) URL, resumed across failures.
 //!
 //! ```no_run
 //! use ociimport::{import, ImportOptions, InputSource};
@@ -31,6 +32,7 @@ pub mod checksums;
 pub mod compress;
 pub mod digest;
 pub mod error;
+pub mod fetch;
 mod fsutil;
 pub mod hashing;
 pub mod image;
