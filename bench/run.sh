@@ -14,6 +14,8 @@
 #                  and BENCH_SIZE_MB is unset, else synthetic]
 #   BENCH_QUICK    1: tiny synthetic input, one repetition
 #   BENCH_THREADS  passed to ociimport --threads  [unset: ociimport's default]
+#   BENCH_URL_MBPS rate of the local server for the URL cases, in MB/s
+#                  (10^6 bytes) [25; 4 with BENCH_QUICK]: below the local import speed
 #   BENCH_PREPARE  1: build the binary and the inputs, then stop
 #   BENCH_REV      build this commit (e.g. HEAD) in $BENCH_DIR instead of the work tree
 #   OCIIMPORT      use this binary instead of building target/release/ociimport
@@ -32,10 +34,12 @@ BENCH_DIR=${BENCH_DIR:-/tmp/ociimport-bench}
 if [[ $BENCH_QUICK == 1 ]]; then
     REPEAT=${BENCH_REPEAT:-1}
     SIZE_MB=${BENCH_SIZE_MB:-16}
+    URL_MBPS=${BENCH_URL_MBPS:-4}
     SOURCE=synthetic
 else
     REPEAT=${BENCH_REPEAT:-2}
     SIZE_MB=${BENCH_SIZE_MB:-700}
+    URL_MBPS=${BENCH_URL_MBPS:-25}
     SOURCE=${BENCH_SOURCE:-auto}
     if [[ $SOURCE == auto ]]; then
         if [[ -z ${BENCH_SIZE_MB:-} ]] && command -v mmdebstrap >/dev/null; then
@@ -46,6 +50,7 @@ else
     fi
 fi
 [[ ${BENCH_THREADS:-1} =~ ^[0-9]+$ ]] || { echo "BENCH_THREADS must be a number" >&2; exit 1; }
+[[ $URL_MBPS =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "BENCH_URL_MBPS must be a number" >&2; exit 1; }
 THREAD_OPT=${BENCH_THREADS:+ --threads $BENCH_THREADS}
 RESULTS_MD=$REPO/bench/results/latest.md
 OUT=$BENCH_DIR/out            # outputs of the timed commands, wiped per case
@@ -64,6 +69,7 @@ need pigz "apt-get install pigz"
 need zstd "apt-get install zstd"
 need python3 "apt-get install python3"
 need sha256sum "coreutils"
+need curl "apt-get install curl"
 [[ -x $TIME ]] || die "GNU time is required at $TIME (apt-get install time)"
 # xz -dc -T0 decodes multi-block files in parallel only since xz 5.4.
 xz_version=$(xz --version | awk 'NR==1 {print $4}')
@@ -215,6 +221,31 @@ add_case "ociimport multi.xz → gzip" \
 add_case "ref: xz -dc -T0 | zstd -3 -T0" \
     "xz -dc -T0 $(q "$IN/multi.xz") | zstd -q -3 -T0 > $(q "$OUT/out.zst")" \
     "file_size $(q "$OUT/out.zst")"
+# URL inputs (issue 12): a local server paced to $URL_MBPS MB/s, below the
+# local import speed, so a URL import should take the download's time.
+PORT_FILE=$BENCH_DIR/url-server.port
+rm -f "$PORT_FILE"
+python3 "$REPO/bench/throttled_server.py" "$IN" "$URL_MBPS" "$PORT_FILE" &
+URL_SERVER=$!
+trap 'kill "$URL_SERVER" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [[ -s $PORT_FILE ]] && break; sleep 0.1; done
+[[ -s $PORT_FILE ]] || die "bench/throttled_server.py did not start"
+URL=http://127.0.0.1:$(cat "$PORT_FILE")/rootfs.tar.gz
+add_case "ref: curl -o /dev/null URL (download alone)" \
+    "curl -sSf -o /dev/null $(q "$URL")"
+add_case "ociimport URL (rootfs.tar.gz, passthrough)" \
+    "$(oci url "$(q "$URL")" --compression auto)" "$(layer_size url)"
+add_case "curl URL | ociimport -" \
+    "curl -sSf $(q "$URL") | $(oci url-pipe - --compression auto)" "$(layer_size url-pipe)"
+for p in "${PEERS[@]}"; do
+    case $p in
+    podman)
+        add_case "peer: podman import URL" \
+            "podman import -q $(q "$URL") localhost/ociimport-bench:url > /dev/null" "" \
+            "podman rmi -f localhost/ociimport-bench:url >/dev/null 2>&1 || true" \
+            "podman rmi -f localhost/ociimport-bench:url >/dev/null 2>&1 || true" ;;
+    esac
+done
 for p in "${PEERS[@]}"; do
     case $p in
     podman)
@@ -354,6 +385,14 @@ if has "peer: podman import multi.xz"; then
 else
     SKIPPED+=("podman import (podman not installed): its target is not measured")
 fi
+URL_CASE="ociimport URL (rootfs.tar.gz, passthrough)"
+CURL_CASE="ref: curl -o /dev/null URL (download alone)"
+target "URL import at $URL_MBPS MB/s: wall vs the download alone (\`curl -o /dev/null\`)" \
+    "$(exact_ratio "${WALL[$URL_CASE]}" "${WALL[$CURL_CASE]}")" "<=" 1.1 "×"
+if has "peer: podman import URL"; then
+    target "\`podman import URL\` wall ÷ ociimport URL wall" \
+        "$(exact_ratio "${WALL["peer: podman import URL"]}" "${WALL[$URL_CASE]}")" ">=" 1 "×"
+fi
 for name in "ociimport rootfs.tar.gz (auto: passthrough)" "ociimport single.xz → gzip"; do
     target "peak RSS, ${name#ociimport }" "$(kib_to_mib "${RSS[$name]}")" "<=" 64 " MiB"
 done
@@ -375,6 +414,7 @@ mkdir -p "$(dirname "$RESULTS_MD")"
     echo "| input | $INPUT_DESC: $(mib "$(stat -c %s "$TAR")") MiB tar |"
     echo "| compressed | multi.xz $(mib "$(stat -c %s "$IN/multi.xz")") MiB (\`xz ${XZ_MULTI_ARGS[*]}\`, $MULTI_BLOCKS blocks), single.xz $(mib "$(stat -c %s "$IN/single.xz")") MiB (\`xz -T1 -6\`, 1 block), rootfs.tar.gz $(mib "$(stat -c %s "$IN/rootfs.tar.gz")") MiB (\`pigz -6\`), rootfs.tar.zst $(mib "$(stat -c %s "$IN/rootfs.tar.zst")") MiB (\`zstd -3 -T2\`) |"
     echo "| tools | xz $xz_version, pigz $(pigz --version 2>&1 | awk '{print $2}'), zstd $(zstd -V | grep -o 'v[0-9.]*' | head -1)$(for p in "${PEERS[@]}"; do printf ', %s %s' "$p" "$($p --version 2>&1 | grep -o '[0-9][0-9.]*' | head -1)"; done) |"
+    echo "| URL cases | rootfs.tar.gz served by bench/throttled_server.py on 127.0.0.1 at $URL_MBPS MB/s (download alone: $(awk -v b="$(stat -c %s "$IN/rootfs.tar.gz")" -v r="$URL_MBPS" 'BEGIN {printf "%.1f", b / r / 1e6}') s at that rate) |"
     echo "| repetitions | $REPEAT, interleaved; median shown |"
     echo
     echo "| case | wall s | cpu s | cpu/wall | peak RSS MiB | output MiB | wall s, each run | other load |"
@@ -423,6 +463,7 @@ mkdir -p "$(dirname "$RESULTS_MD")"
         c=${c//"$OUT/"/out/}
         c=${c//"$OUT"/out}
         c=${c//"$BIN"/ociimport}
+        c=${c//"$URL"/http://127.0.0.1:PORT/rootfs.tar.gz}
         printf '# %s\n%s\n' "$name" "$(sed 's/^ *//' <<<"$c")"
     done
     echo '```'

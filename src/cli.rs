@@ -2,9 +2,11 @@
 //! resolution of [`ImportArgs`] into what the library takes ([`Import`]).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use ociimport::archive::ArchiveDest;
+use ociimport::fetch::{self, HttpOptions};
 use ociimport::import::default_output;
 use ociimport::spec::ref_name::validate_tag;
 use ociimport::{ImportOptions, InputSource, LayerCompression};
@@ -18,6 +20,10 @@ Examples:
   ociimport stage3-amd64-openrc.tar.xz
       writes ./stage3-amd64-openrc (an OCI layout), tagged latest
   ociimport -o ./alpine -t 3.20 alpine-minirootfs-3.20.0-x86_64.tar.gz
+  ociimport https://example.org/releases/alpine-minirootfs-3.20.0-x86_64.tar.gz
+      downloads, decodes, hashes and encodes in one pass into ./alpine-minirootfs-3.20.0-x86_64
+      (a dropped connection is resumed; --timeout and --retries tune it)
+  ociimport --checksums https://example.org/SHA256SUMS https://example.org/rootfs.tar.xz -o ./img
   curl -sL https://example.org/rootfs.tar.zst | ociimport - -o ./img
   ociimport --compression zstd --created @0 --json rootfs.tar > report.json
 
@@ -106,7 +112,8 @@ pub enum ManPage {
 /// The import's arguments, as typed.
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
-    /// Rootfs tarball(s), one layer each, in order; `-` reads standard input (then --output is required).
+    /// Rootfs tarball(s), one layer each, in order: a file, an http:// or https:// URL
+    /// (downloaded as it is read), or `-` for standard input (then --output is required).
     #[arg(value_name = "INPUT", required = true)]
     inputs: Vec<String>,
 
@@ -166,10 +173,23 @@ pub struct ImportArgs {
     #[arg(long, value_name = "ALGO:HEX", value_parser = parse_expect)]
     expect: Option<ociimport::Expected>,
 
-    /// A checksum file listing the inputs by base name: SHA256SUMS, BSD style,
-    /// Gentoo .DIGESTS (clear-signed or not), or a one-line .sha256/.sha512.
-    #[arg(long, value_name = "FILE")]
-    checksums: Option<PathBuf>,
+    /// A checksum file (a path or an http(s) URL) listing the inputs by base name:
+    /// SHA256SUMS, BSD style, Gentoo .DIGESTS (clear-signed or not), or a one-line .sha256/.sha512.
+    #[arg(long, value_name = "FILE|URL")]
+    checksums: Option<String>,
+
+    /// For URLs: seconds to wait for a connection, and for data on an open one,
+    /// before retrying.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    timeout: u64,
+
+    /// For URLs: retries after a dropped or stalled connection, a timeout or a 5xx/429
+    /// answer, with backoff (1 s, doubling); a download resumes from the byte reached.
+    /// The count starts again whenever a retry brings new bytes.
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    retries: u32,
 
     /// Output format: an OCI layout directory, or an OCI archive (a tar of the layout;
     /// with -o - it goes to standard output).
@@ -333,14 +353,24 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         (true, true) => Destination::Archive(ArchiveDest::Stdout),
         (true, false) => Destination::Archive(ArchiveDest::File(output.clone())),
     };
-    let checksum_file = args.checksums.as_deref().map(read_checksums).transpose()?;
+    let http = HttpOptions {
+        timeout: Duration::from_secs(args.timeout),
+        retries: args.retries,
+        ..HttpOptions::default()
+    };
+    let checksum_file = args
+        .checksums
+        .as_deref()
+        .map(|c| read_checksums(c, &http))
+        .transpose()?;
     let inputs = args
         .inputs
         .iter()
         .map(|i| InputSource::from_arg(i))
         .collect();
     let (json, quiet) = (args.json, args.quiet);
-    let opts = options(args, output, compression, checksum_file);
+    let mut opts = options(args, output, compression, checksum_file);
+    opts.http = http;
     Ok(Import {
         inputs,
         opts,
@@ -363,7 +393,12 @@ fn output_path(
     match (output, inputs.first()) {
         (Some(o), _) => Ok(o.to_path_buf()),
         (None, Some(first)) if first != "-" => {
-            let dir = default_output(Path::new(first));
+            // A URL's name is its last path segment, without the query.
+            let name = match InputSource::from_arg(first) {
+                InputSource::Url(_) => PathBuf::from(InputSource::from_arg(first).base_name()),
+                _ => PathBuf::from(first),
+            };
+            let dir = default_output(&name);
             if !archive {
                 return Ok(dir);
             }
@@ -377,15 +412,26 @@ fn output_path(
     }
 }
 
-/// The `--checksums` file as (name, text); read before any file is written
-/// so a typo in its name costs nothing.
-fn read_checksums(path: &Path) -> Result<(String, String), Failure> {
-    let name = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok((name, text)),
+/// The `--checksums` file (or URL) as (name, text); read before any file
+/// is written so a typo in its name costs nothing.
+fn read_checksums(name: &str, http: &HttpOptions) -> Result<(String, String), Failure> {
+    if fetch::is_url(name) {
+        let bytes = fetch::fetch_small(name, CHECKSUM_FILE_LIMIT, http)?;
+        return match String::from_utf8(bytes) {
+            Ok(text) => Ok((name.to_string(), text)),
+            Err(_) => Err(Failure::Refused(anyhow::anyhow!(
+                "{name}: not a text file (invalid UTF-8); check the --checksums URL"
+            ))),
+        };
+    }
+    match std::fs::read_to_string(name) {
+        Ok(text) => Ok((name.to_string(), text)),
         Err(e) => Err(Failure::Refused(anyhow::anyhow!("{name}: {e}"))),
     }
 }
+
+/// The largest checksum file fetched by URL: such files are kilobytes.
+const CHECKSUM_FILE_LIMIT: u64 = 4 << 20;
 
 /// The library's options from the arguments that map one to one.
 fn options(

@@ -150,6 +150,32 @@ pub enum Error {
         limit: u64,
     },
 
+    /// Downloading a URL failed or was refused (status, redirect, TLS,
+    /// retries exhausted).
+    #[error("{url}: {reason}")]
+    Http {
+        /// The URL as given.
+        url: String,
+        /// The HTTP status that was refused, if it was a status.
+        status: Option<u16>,
+        /// What happened and what to do.
+        reason: String,
+    },
+
+    /// The file at a URL changed on the server while it was being
+    /// downloaded; its bytes were not mixed with the new version's.
+    #[error(
+        "{url}: the file changed on the server during the download ({reason}, after byte {offset}); nothing was imported: run the import again"
+    )]
+    RemoteChanged {
+        /// The URL as given.
+        url: String,
+        /// How the versions differ (ETag, Last-Modified, length).
+        reason: String,
+        /// Bytes of the first version read when the change was noticed.
+        offset: u64,
+    },
+
     /// An OCI document could not be built or serialized.
     #[error("building {what}: {reason}")]
     Spec {
@@ -251,6 +277,11 @@ impl<W: io::Write> io::Write for PathErrors<W> {
 /// If `err` carries a path (see [`mark`]), turn it into [`Error::Io`];
 /// otherwise let `other` classify it.
 pub(crate) fn classify(err: io::Error, other: impl FnOnce(io::Error) -> Error) -> Error {
+    // A download's refusal is already the error to report.
+    let err = match crate::fetch::take_refusal(err) {
+        Ok(e) => return e,
+        Err(err) => err,
+    };
     if err
         .get_ref()
         .is_some_and(|e| e.downcast_ref::<PathIoError>().is_some())

@@ -17,7 +17,8 @@
 //! - [`verify`], [`inspect`], [`lint`]: checking layouts and archives
 //!   (layer blobs measured by one shared streaming scan);
 //! - [`archive`]: `--format oci-archive`;
-//! - [`report`]: what the import reports.
+//! - [`report`]: what the import reports;
+//! - [`fetch`]: inputs and checksum files by http(s) URL, resumed across failures.
 //!
 //! ```no_run
 //! use ociimport::{import, ImportOptions, InputSource};
@@ -29,6 +30,7 @@
 
 pub mod archive;
 pub mod error;
+pub mod fetch;
 pub mod import;
 pub mod inspect;
 pub mod report;

@@ -4,12 +4,13 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::checksums::ChecksumError;
 use crate::compress::{self, Compression};
 use crate::error::{Error, IoContext, PathErrors, Result, classify};
+use crate::fetch::{self, HttpInput, HttpOptions};
 use crate::tarscan::TarError;
 
 /// Where an input comes from.
@@ -19,6 +20,18 @@ pub enum InputSource {
     Path(PathBuf),
     /// Standard input.
     Stdin,
+    /// An `http://` or `https://` URL, downloaded as it is read.
+    Url(String),
+}
+
+/// An input opened for reading.
+pub(crate) struct Opened {
+    /// Its bytes; read errors carry its name.
+    pub(crate) reader: PathErrors<Box<dyn Read + Send>>,
+    /// Its size if known (a file, a URL with a Content-Length), else 0.
+    pub(crate) len: u64,
+    /// What happened while it was read (a download's resumptions).
+    pub(crate) notes: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 impl InputSource {
@@ -26,6 +39,8 @@ impl InputSource {
     pub fn from_arg(arg: &str) -> Self {
         if arg == "-" {
             InputSource::Stdin
+        } else if fetch::is_url(arg) {
+            InputSource::Url(arg.to_string())
         } else {
             InputSource::Path(PathBuf::from(arg))
         }
@@ -36,6 +51,7 @@ impl InputSource {
         match self {
             InputSource::Path(p) => p.display().to_string(),
             InputSource::Stdin => "-".to_string(),
+            InputSource::Url(u) => u.clone(),
         }
     }
 
@@ -47,6 +63,7 @@ impl InputSource {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| p.display().to_string()),
             InputSource::Stdin => "stdin".to_string(),
+            InputSource::Url(u) => fetch::base_name(u),
         }
     }
 
@@ -55,27 +72,38 @@ impl InputSource {
         match self {
             InputSource::Path(p) => p.clone(),
             InputSource::Stdin => PathBuf::from("<stdin>"),
+            InputSource::Url(u) => PathBuf::from(u),
         }
     }
 
-    /// Its size if known (a file), for the progress display.
-    pub(crate) fn len(&self) -> u64 {
-        match self {
-            InputSource::Path(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
-            InputSource::Stdin => 0,
-        }
+    /// Whether it can be read a second time (a file or a URL, not a pipe).
+    pub(crate) fn can_reread(&self) -> bool {
+        !matches!(self, InputSource::Stdin)
     }
 
-    /// Open it; read errors come back marked with its path, so that they
-    /// are never mistaken for corrupt data.
-    pub(crate) fn open(&self) -> Result<PathErrors<Box<dyn Read + Send>>> {
-        let inner: Box<dyn Read + Send> = match self {
-            InputSource::Path(p) => Box::new(File::open(p).at(p)?),
-            InputSource::Stdin => Box::new(io::stdin()),
+    /// Open it (a URL: its first response is in); read errors come back
+    /// marked with its name, so that they are never mistaken for corrupt data.
+    pub(crate) fn open(&self, http: &HttpOptions) -> Result<Opened> {
+        let (inner, len, notes): (Box<dyn Read + Send>, u64, _) = match self {
+            InputSource::Path(p) => {
+                let f = File::open(p).at(p)?;
+                let len = f.metadata().map_or(0, |m| m.len());
+                (Box::new(f), len, None)
+            }
+            InputSource::Stdin => (Box::new(io::stdin()), 0, None),
+            InputSource::Url(u) => {
+                let h = HttpInput::open(u, http)?;
+                let (len, notes) = (h.len().unwrap_or(0), h.notes());
+                (Box::new(h), len, Some(notes))
+            }
         };
-        Ok(PathErrors {
-            inner,
-            path: self.path_for_errors(),
+        Ok(Opened {
+            reader: PathErrors {
+                inner,
+                path: self.path_for_errors(),
+            },
+            len,
+            notes,
         })
     }
 }

@@ -27,6 +27,7 @@ use crate::change;
 use crate::checksums::{self, Expected, MultiHasher};
 use crate::compress::{self, Compression, DecodeOptions};
 use crate::error::{Error, Result};
+use crate::fetch::HttpOptions;
 use crate::hashing::{CountReader, HashReader, Sha256Counter};
 use crate::image::{self, History, ImageMeta, Layer, Platform};
 use crate::layout::{Layout, PendingBlob};
@@ -85,6 +86,8 @@ pub struct ImportOptions {
     pub strip_components: u32,
     /// Shared progress state for a display.
     pub progress: Option<Arc<Progress>>,
+    /// Timeouts and retries for URL inputs.
+    pub http: HttpOptions,
 }
 
 impl ImportOptions {
@@ -115,6 +118,7 @@ impl ImportOptions {
             normalize: false,
             strip_components: 0,
             progress: None,
+            http: HttpOptions::default(),
         }
     }
 }
@@ -233,8 +237,12 @@ fn import_into(
     let mut layers = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         if let Some(p) = &opts.progress {
+            let verb = match input {
+                InputSource::Url(_) => "downloading",
+                _ => "reading",
+            };
             p.set_phase(format!(
-                "reading {} ({}/{})",
+                "{verb} {} ({}/{})",
                 input.base_name(),
                 i + 1,
                 inputs.len()
@@ -462,7 +470,8 @@ fn expected_checksums(input: &InputSource, opts: &ImportOptions) -> Result<Vec<E
 ///
 /// A gzip member a consumer would read differently may come anywhere in the
 /// input; if it comes after the layer was begun as the input's own bytes, a
-/// file is read again and re-encoded (standard input cannot be).
+/// file is read again (a URL downloaded again) and re-encoded (standard
+/// input cannot be).
 fn read_layer(
     layout: &Layout,
     input: &InputSource,
@@ -472,7 +481,7 @@ fn read_layer(
 ) -> Result<ReadLayer> {
     match read_layer_once(layout, input, opts, tally, expected, None) {
         // A failed attempt added no votes: the tally is merged only on success.
-        Err(Error::UnsafeFraming { reason, .. }) if matches!(input, InputSource::Path(_)) => {
+        Err(Error::UnsafeFraming { reason, .. }) if input.can_reread() => {
             read_layer_once(layout, input, opts, tally, expected, Some(reason))
         }
         r => r,
@@ -490,11 +499,13 @@ fn read_layer_once(
 ) -> Result<ReadLayer> {
     let progress = opts.progress.clone().unwrap_or_default();
     progress.bytes.store(0, Ordering::Relaxed);
-    progress.total.store(input.len(), Ordering::Relaxed);
+    progress.total.store(0, Ordering::Relaxed);
+    let opened = input.open(&opts.http)?;
+    progress.total.store(opened.len, Ordering::Relaxed);
     // One count of the input read so far: the progress display shows it and
     // decode errors report it as the offset.
     let errors = InputErrors::new(input, layout.root().to_path_buf(), progress.bytes.clone());
-    let mut raw = HashReader::new(CountReader::new(input.open()?, progress.bytes.clone()));
+    let mut raw = HashReader::new(CountReader::new(opened.reader, progress.bytes.clone()));
     let (format, head) = pipeline::sniff(&mut raw, &errors)?;
     let rewrite = opts.normalize || opts.strip_components > 0;
     let mut plan = LayerPlan::new(opts.compression, opts.level, format, errors.name(), rewrite)?;
@@ -541,8 +552,11 @@ fn read_layer_once(
         strict: opts.strict,
         errors: &errors,
     };
-    let layer = verdict.judge(produced, consumed, findings, plan, format, blob)?;
+    let mut layer = verdict.judge(produced, consumed, findings, plan, format, blob)?;
     tally.merge(platform.into_tally());
+    if let Some(notes) = opened.notes.and_then(|n| n.lock().ok().map(|n| n.clone())) {
+        layer.report.warnings.extend(notes);
+    }
     Ok(layer)
 }
 

@@ -310,11 +310,11 @@ impl<O: EntryObserver> TarScanner<O> {
                 let size = entry.size;
                 if sparse_ext {
                     // Shown once its extension blocks have completed the map.
-                    self.current = Some(entry);
+                    self.current = Some(*entry);
                     self.framing.state = Frame::SparseExt { size };
                 } else {
                     self.watching = self.observer.entry(&entry);
-                    self.current = Some(entry);
+                    self.current = Some(*entry);
                     self.start_content(size);
                 }
             }
@@ -772,7 +772,7 @@ impl PaxSparse {
             .real_size
             .ok_or("a PAX GNU sparse file without GNU.sparse.realsize")?;
         let map_in_content = (self.major, self.minor) == (Some(1), Some(0));
-        if !map_in_content && self.map.len() % 2 != 0 {
+        if !map_in_content && !self.map.len().is_multiple_of(2) {
             return Err("a PAX GNU sparse map with an odd number of values".into());
         }
         let chunks = self
@@ -799,7 +799,7 @@ enum Meaning {
     /// An archive member; `sparse_ext` when GNU sparse extension blocks
     /// come before its content.
     Entry {
-        entry: EntryHeader,
+        entry: Box<EntryHeader>,
         sparse_ext: bool,
     },
 }
@@ -848,7 +848,10 @@ impl Interpreter {
         let entry = self.entry(header, stored)?;
         self.count(&entry);
         let sparse_ext = entry.sparse.is_some() && header.as_gnu().is_some_and(|g| g.is_extended());
-        Ok(Meaning::Entry { entry, sparse_ext })
+        Ok(Meaning::Entry {
+            entry: Box::new(entry),
+            sparse_ext,
+        })
     }
 
     /// The member a header describes, with the pending overrides applied.

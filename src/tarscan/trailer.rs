@@ -111,9 +111,7 @@ impl TrailerScan {
             }
             match self.block.as_mut() {
                 None => {
-                    let Some(i) = data.iter().position(|&b| b != 0) else {
-                        return None;
-                    };
+                    let i = data.iter().position(|&b| b != 0)?;
                     let first = at + i as u64;
                     let start = first - first % BLOCK as u64;
                     let zeros = (first - start) as usize;

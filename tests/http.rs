@@ -1,0 +1,800 @@
+//! URL inputs against a local HTTP/1.1 server with injected faults (and a
+//! local HTTPS server with a test CA): resume, retries, refusals, and that
+//! every refusal leaves an existing layout byte-identical.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{bin, check_layout, gzip_bytes, report, sha256, snapshot, stderr, testdata};
+
+/// What the server saw of one request.
+#[derive(Clone, Debug)]
+struct Seen {
+    /// `GET /path HTTP/1.1`.
+    line: String,
+    /// Header names in lower case.
+    headers: BTreeMap<String, String>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// How to answer one request.
+#[derive(Clone, Debug, Default)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// Send only this many body bytes, then close (or stall).
+    cut: Option<usize>,
+    /// After the cut, keep the connection open and silent for this long.
+    stall: Option<Duration>,
+}
+
+impl Reply {
+    fn status(status: u16) -> Self {
+        Reply {
+            status,
+            ..Reply::default()
+        }
+    }
+
+    fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+}
+
+/// One version of a file, served honouring Range and If-Range (by ETag or date).
+#[derive(Clone)]
+struct File {
+    bytes: Vec<u8>,
+    etag: Option<String>,
+    date: Option<String>,
+}
+
+impl File {
+    fn new(bytes: Vec<u8>, etag: &str) -> Self {
+        File {
+            bytes,
+            etag: Some(format!("\"{etag}\"")),
+            date: Some("Tue, 14 Nov 2023 22:13:20 GMT".into()),
+        }
+    }
+
+    fn validators(&self, mut r: Reply) -> Reply {
+        if let Some(e) = &self.etag {
+            r = r.header("ETag", e);
+        }
+        if let Some(d) = &self.date {
+            r = r.header("Last-Modified", d);
+        }
+        r.header("Accept-Ranges", "bytes")
+    }
+
+    /// The whole file.
+    fn full(&self) -> Reply {
+        let mut r = self.validators(Reply::status(200));
+        r.body = self.bytes.clone();
+        r
+    }
+
+    /// What a correct server answers: 206 when Range applies and If-Range
+    /// (if any) names this version, else 200.
+    fn serve(&self, req: &Seen) -> Reply {
+        let start = req
+            .header("range")
+            .and_then(|r| r.strip_prefix("bytes="))
+            .and_then(|r| r.strip_suffix('-'))
+            .and_then(|s| s.parse::<usize>().ok());
+        let if_range_ok = match req.header("if-range") {
+            None => true,
+            Some(v) => Some(v) == self.etag.as_deref() || Some(v) == self.date.as_deref(),
+        };
+        match start {
+            Some(s) if if_range_ok && s < self.bytes.len() => self.partial(s),
+            _ => self.full(),
+        }
+    }
+
+    /// 206 from `start`, whatever the request's If-Range says.
+    fn partial(&self, start: usize) -> Reply {
+        let len = self.bytes.len();
+        let mut r = self
+            .validators(Reply::status(206))
+            .header("Content-Range", &format!("bytes {start}-{}/{len}", len - 1));
+        r.body = self.bytes[start..].to_vec();
+        r
+    }
+
+    fn range_start(req: &Seen) -> Option<usize> {
+        req.header("range")?
+            .strip_prefix("bytes=")?
+            .strip_suffix('-')?
+            .parse()
+            .ok()
+    }
+}
+
+type Handler = dyn Fn(usize, &Seen) -> Reply + Send + Sync;
+
+/// A local HTTP/1.1 server (HTTPS with `tls`): each request answered by
+/// the handler with its index, each seen request logged. Threads are
+/// detached; they end with the test process.
+struct Server {
+    addr: SocketAddr,
+    https: bool,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Server {
+    fn start(handler: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static) -> Self {
+        Self::start_with(Arc::new(handler), None)
+    }
+
+    fn start_with(handler: Arc<Handler>, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local addr");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let https = tls.is_some();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (handler, log, tls) = (handler.clone(), log.clone(), tls.clone());
+                std::thread::spawn(move || match tls {
+                    None => handle(stream, &*handler, &log),
+                    Some(cfg) => {
+                        let Ok(conn) = rustls::ServerConnection::new(cfg) else {
+                            return;
+                        };
+                        handle(rustls::StreamOwned::new(conn, stream), &*handler, &log);
+                    }
+                });
+            }
+        });
+        Server { addr, https, seen }
+    }
+
+    fn url(&self, path: &str) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("log").clone()
+    }
+}
+
+/// Read one request head, log it, answer it, close.
+fn handle<S: Read + Write>(stream: S, handler: &Handler, log: &Mutex<Vec<Seen>>) {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() || line.is_empty() {
+        return;
+    }
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() {
+            return;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let seen = Seen {
+        line: line.trim_end().to_string(),
+        headers,
+    };
+    let index = {
+        let mut l = log.lock().expect("log");
+        l.push(seen.clone());
+        l.len() - 1
+    };
+    let mut stream = reader.into_inner();
+    // As a proxy: open the tunnel, then serve the request inside it.
+    if seen.line.starts_with("CONNECT ") {
+        if stream
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .is_ok()
+        {
+            handle(stream, handler, log);
+        }
+        return;
+    }
+    let reply = handler(index, &seen);
+    let mut head = format!("HTTP/1.1 {} X\r\n", reply.status);
+    for (k, v) in &reply.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        reply.body.len()
+    ));
+    let body = &reply.body[..reply.cut.unwrap_or(reply.body.len())];
+    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body).is_err() {
+        return;
+    }
+    let _ = stream.flush();
+    if let Some(d) = reply.stall {
+        std::thread::sleep(d);
+    }
+}
+
+/// A tar of a few MB (mostly incompressible), so that 40 % is well inside
+/// the stream, and its gzip.
+fn fixture() -> (Vec<u8>, Vec<u8>) {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8]| {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        b.append_data(&mut h, path, data).expect("tar append");
+    };
+    add("etc/os-release", b"ID=ociimport-test\n");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..3 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    add("usr/share/noise.bin", &noise);
+    let tar = b.into_inner().expect("tar");
+    let gz = gzip_bytes(&tar);
+    (tar, gz)
+}
+
+/// Run ociimport in `cwd` with no proxy settings, plus `env`.
+fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .env_remove("SOURCE_DATE_EPOCH");
+    for v in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in env {
+        // An empty value unsets the variable.
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    cmd.output().expect("run ociimport")
+}
+
+/// Import `url` into `dir/out` (fixed platform), expecting success; the report.
+fn import_ok(dir: &Path, url: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![url, "-o", "out", "--json", "--arch", "amd64"];
+    args.extend(extra);
+    let out = run(dir, &args, &[]);
+    let r = report(&out);
+    check_layout(&dir.join("out"));
+    r
+}
+
+/// A layout `dir/out` made from the committed fixture, and its snapshot.
+fn existing_layout(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let fixture = testdata("rootfs.tar");
+    let out = run(
+        dir,
+        &[
+            fixture.to_str().expect("utf-8"),
+            "-o",
+            "out",
+            "--arch",
+            "amd64",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    snapshot(&dir.join("out"))
+}
+
+/// Import `url` into the existing `dir/out`, expecting a refusal: exit 1,
+/// one line naming the URL, and the layout untouched. Returns the line.
+fn refused(dir: &Path, url: &str, extra: &[&str], env: &[(&str, &str)]) -> String {
+    let before = existing_layout(dir);
+    let mut args = vec![url, "-o", "out", "--arch", "amd64"];
+    args.extend(extra);
+    let out = run(dir, &args, env);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains(url), "names the URL: {err}");
+    assert_eq!(snapshot(&dir.join("out")), before, "layout changed");
+    err
+}
+
+fn layer(r: &serde_json::Value) -> &serde_json::Value {
+    &r["layers"][0]
+}
+
+/// The digests that prove the layer is the served file, whole, once.
+fn assert_layer_is(r: &serde_json::Value, tar: &[u8], gz: &[u8]) {
+    let l = layer(r);
+    assert_eq!(l["diff_id"], sha256(tar));
+    assert_eq!(l["input_digest"], sha256(gz));
+    assert_eq!(l["input_size"], gz.len() as u64);
+    assert_eq!(l["digest"], sha256(gz), "gzip input kept as is");
+}
+
+#[test]
+fn download_streams_as_served_with_identity_encoding() {
+    let (tar, gz) = fixture();
+    let file = File::new(gz.clone(), "v1");
+    let server = Server::start(move |_, req| file.serve(req));
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No -o: the layout is named after the URL's last segment, without the query.
+    let url = server.url("/pub/big.tar.gz?token=x");
+    let out = run(dir.path(), &[&url, "--json", "--arch", "amd64"], &[]);
+    let r = report(&out);
+    assert_layer_is(&r, &tar, &gz);
+    assert_eq!(layer(&r)["input"], url.as_str());
+    check_layout(&dir.path().join("big"));
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].line, "GET /pub/big.tar.gz?token=x HTTP/1.1");
+    assert_eq!(seen[0].header("accept-encoding"), Some("identity"));
+    assert_eq!(seen[0].header("range"), None);
+}
+
+#[test]
+fn dropped_connection_resumes_with_range_and_if_range() {
+    let (tar, gz) = fixture();
+    let cut = gz.len() * 2 / 5;
+    let file = File::new(gz.clone(), "v1");
+    let server = Server::start(move |i, req| {
+        let mut r = file.serve(req);
+        if i == 0 {
+            r.cut = Some(cut);
+        }
+        r
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &[]);
+    assert_layer_is(&r, &tar, &gz);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(
+        seen[1].header("range"),
+        Some(format!("bytes={cut}-").as_str())
+    );
+    assert_eq!(seen[1].header("if-range"), Some("\"v1\""));
+    let warnings = layer(&r)["warnings"].to_string();
+    assert!(
+        warnings.contains(&format!("broke off at byte {cut}")),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn stalled_connection_times_out_and_resumes() {
+    let (tar, gz) = fixture();
+    let cut = gz.len() * 2 / 5;
+    let file = File::new(gz.clone(), "v1");
+    let server = Server::start(move |i, req| {
+        let mut r = file.serve(req);
+        if i == 0 {
+            r.cut = Some(cut);
+            r.stall = Some(Duration::from_secs(20));
+        }
+        r
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let started = Instant::now();
+    let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &["--timeout", "1"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_layer_is(&r, &tar, &gz);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(
+        seen[1].header("range"),
+        Some(format!("bytes={cut}-").as_str())
+    );
+}
+
+#[test]
+fn service_unavailable_twice_is_retried() {
+    let (tar, gz) = fixture();
+    let file = File::new(gz.clone(), "v1");
+    let server = Server::start(move |i, req| match i {
+        // The first names its own (zero) delay, the second gets the backoff.
+        0 => Reply::status(503).header("Retry-After", "0"),
+        1 => Reply::status(503),
+        _ => file.serve(req),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &[]);
+    assert_layer_is(&r, &tar, &gz);
+    assert_eq!(server.seen().len(), 3);
+}
+
+#[test]
+fn retries_exhausted_is_refused() {
+    let server = Server::start(|_, _| Reply::status(503).header("Retry-After", "0"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/big.tar.gz");
+    let err = refused(dir.path(), &url, &["--retries", "2"], &[]);
+    assert!(err.contains("after 2 retries"), "{err}");
+    assert!(err.contains("HTTP 503 Service Unavailable"), "{err}");
+    assert_eq!(server.seen().len(), 3);
+}
+
+#[test]
+fn ignored_range_skips_the_prefix_of_the_same_version() {
+    let (tar, gz) = fixture();
+    let cut = gz.len() * 2 / 5;
+    let file = File::new(gz.clone(), "v1");
+    let server = Server::start(move |i, _| {
+        let mut r = file.full();
+        if i == 0 {
+            r.cut = Some(cut);
+        }
+        r
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &[]);
+    assert_layer_is(&r, &tar, &gz);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[1].header("range"),
+        Some(format!("bytes={cut}-").as_str())
+    );
+}
+
+/// The file is replaced after the first 40 %: `server` answers the second
+/// request from the new version.
+fn changed_server(v2: File, honour_if_range: bool, v1: File) -> Server {
+    let cut = v1.bytes.len() * 2 / 5;
+    Server::start(move |i, req| {
+        if i == 0 {
+            let mut r = v1.full();
+            r.cut = Some(cut);
+            return r;
+        }
+        match File::range_start(req) {
+            Some(s) if !honour_if_range => v2.partial(s),
+            _ => v2.serve(req),
+        }
+    })
+}
+
+#[test]
+fn content_changed_between_requests_is_refused() {
+    let (_, gz) = fixture();
+    let mut other = gz.clone();
+    other[100_000] ^= 1;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A correct server: If-Range does not match, so 200 with the new file.
+    let server = changed_server(
+        File::new(other.clone(), "v2"),
+        true,
+        File::new(gz.clone(), "v1"),
+    );
+    let url = server.url("/big.tar.gz");
+    let err = refused(dir.path(), &url, &[], &[]);
+    assert!(err.contains("changed on the server"), "{err}");
+    assert!(err.contains("ETag \"v1\" became \"v2\""), "{err}");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].header("if-range"), Some("\"v1\""));
+    // A server that ignores If-Range: 206 of the new version.
+    let server = changed_server(
+        File::new(other.clone(), "v2"),
+        false,
+        File::new(gz.clone(), "v1"),
+    );
+    let err = refused(dir.path(), &server.url("/big.tar.gz"), &[], &[]);
+    assert!(err.contains("changed on the server"), "{err}");
+    // Dates only: If-Range carries the Last-Modified date.
+    let dated = |bytes: Vec<u8>, date: &str| File {
+        bytes,
+        etag: None,
+        date: Some(date.into()),
+    };
+    let server = changed_server(
+        dated(other, "Wed, 15 Nov 2023 10:00:00 GMT"),
+        true,
+        dated(gz, "Tue, 14 Nov 2023 22:13:20 GMT"),
+    );
+    let err = refused(dir.path(), &server.url("/big.tar.gz"), &[], &[]);
+    assert!(err.contains("Last-Modified"), "{err}");
+    assert_eq!(
+        server.seen()[1].header("if-range"),
+        Some("Tue, 14 Nov 2023 22:13:20 GMT")
+    );
+}
+
+#[test]
+fn a_server_without_validators_is_not_resumed() {
+    let (_, gz) = fixture();
+    let cut = gz.len() * 2 / 5;
+    let server = Server::start(move |_, _| Reply {
+        status: 200,
+        body: gz.clone(),
+        cut: Some(cut),
+        ..Reply::default()
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = refused(dir.path(), &server.url("/big.tar.gz"), &[], &[]);
+    assert!(err.contains("cannot be resumed"), "{err}");
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[test]
+fn not_found_is_refused_naming_url_and_status() {
+    let server = Server::start(|_, _| Reply::status(404));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/missing.tar.gz");
+    let err = refused(dir.path(), &url, &[], &[]);
+    assert!(err.contains("HTTP 404 Not Found; check the URL"), "{err}");
+    assert_eq!(server.seen().len(), 1, "a 404 is not retried");
+}
+
+#[test]
+fn content_encoding_gzip_does_not_change_the_bytes_hashed() {
+    let (tar, gz) = fixture();
+    let file = File::new(gz.clone(), "v1");
+    let server = Server::start(move |_, req| file.serve(req).header("Content-Encoding", "gzip"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &[]);
+    assert_layer_is(&r, &tar, &gz);
+    assert_eq!(layer(&r)["input_compression"], "gzip");
+}
+
+#[test]
+fn redirects_are_followed_up_to_ten() {
+    let (tar, gz) = fixture();
+    let file = File::new(gz.clone(), "v1");
+    let server = Arc::new(Mutex::new(String::new()));
+    let base = server.clone();
+    let srv = Server::start(move |_, req| {
+        let path = req.line.split(' ').nth(1).unwrap_or("").to_string();
+        let to = |loc: String| Reply::status(302).header("Location", &loc);
+        match path.as_str() {
+            "/a/start" => to("next".into()),  // relative
+            "/a/next" => to("/b/abs".into()), // absolute path
+            "/b/abs" => to(format!("{}/c/big.tar.gz", base.lock().expect("base"))), // absolute URL
+            "/c/big.tar.gz" => file.serve(req),
+            p if p.starts_with("/loop/") => {
+                let n: u32 = p[6..].parse().unwrap_or(0);
+                to(format!("/loop/{}", n + 1))
+            }
+            _ => Reply::status(404),
+        }
+    });
+    *server.lock().expect("base") = format!("http://{}", srv.addr);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = import_ok(dir.path(), &srv.url("/a/start"), &[]);
+    assert_layer_is(&r, &tar, &gz);
+    let lines: Vec<String> = srv.seen().iter().map(|s| s.line.clone()).collect();
+    assert_eq!(
+        lines,
+        [
+            "GET /a/start HTTP/1.1",
+            "GET /a/next HTTP/1.1",
+            "GET /b/abs HTTP/1.1",
+            "GET /c/big.tar.gz HTTP/1.1"
+        ]
+    );
+    let err = refused(dir.path(), &srv.url("/loop/0"), &[], &[]);
+    assert!(err.contains("more than 10 redirects"), "{err}");
+    let loops = srv
+        .seen()
+        .iter()
+        .filter(|s| s.line.contains("/loop/"))
+        .count();
+    assert_eq!(loops, 11, "the first request and 10 redirects");
+}
+
+#[test]
+fn checksum_file_by_url() {
+    let (tar, gz) = fixture();
+    let sums = format!("{}  big.tar.gz\n", &sha256(&gz)[7..]);
+    let file = File::new(gz.clone(), "v1");
+    let server = Server::start(move |_, req| {
+        if req.line.contains("SHA256SUMS") {
+            File::new(sums.clone().into_bytes(), "s").full()
+        } else if req.line.contains("WRONGSUMS") {
+            File::new(
+                format!("{}  big.tar.gz\n", "0".repeat(64)).into_bytes(),
+                "w",
+            )
+            .full()
+        } else {
+            file.serve(req)
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sums_url = server.url("/SHA256SUMS");
+    let r = import_ok(
+        dir.path(),
+        &server.url("/big.tar.gz"),
+        &["--checksums", &sums_url],
+    );
+    assert_layer_is(&r, &tar, &gz);
+    let verified = layer(&r)["checksums_verified"].to_string();
+    assert!(
+        verified.contains("sha256") && verified.contains("SHA256SUMS"),
+        "{verified}"
+    );
+    let wrong = server.url("/WRONGSUMS");
+    let err = refused(
+        dir.path(),
+        &server.url("/big.tar.gz"),
+        &["--checksums", &wrong],
+        &[],
+    );
+    assert!(err.contains("mismatch"), "{err}");
+}
+
+#[test]
+fn proxy_comes_from_the_environment() {
+    let (tar, gz) = fixture();
+    let file = File::new(gz.clone(), "v1");
+    // The "proxy" tunnels to itself: it sees the CONNECT and the request inside.
+    let proxy = Server::start(move |_, req| file.serve(req));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let proxy_url = proxy.url("");
+    let url = "http://rootfs.example.invalid/big.tar.gz";
+    let args = [url, "-o", "out", "--json", "--arch", "amd64"];
+    let r = report(&run(dir.path(), &args, &[("http_proxy", &proxy_url)]));
+    assert_layer_is(&r, &tar, &gz);
+    let lines: Vec<String> = proxy.seen().iter().map(|s| s.line.clone()).collect();
+    assert_eq!(
+        lines,
+        [
+            "CONNECT rootfs.example.invalid:80 HTTP/1.1",
+            "GET /big.tar.gz HTTP/1.1"
+        ]
+    );
+    // NO_PROXY exempts a host: it is reached directly, the proxy sees nothing more.
+    let file = File::new(gz.clone(), "v1");
+    let direct = Server::start(move |_, req| file.serve(req));
+    let direct_url = direct.url("/big.tar.gz");
+    let out = run(
+        dir.path(),
+        &[&direct_url, "-o", "out2", "--json", "--arch", "amd64"],
+        &[
+            ("http_proxy", &proxy_url),
+            ("NO_PROXY", "localhost,127.0.0.1"),
+        ],
+    );
+    assert_layer_is(&report(&out), &tar, &gz);
+    assert_eq!(direct.seen().len(), 1);
+    assert_eq!(proxy.seen().len(), 2);
+}
+
+/// A test CA and a certificate for 127.0.0.1 signed by it: the server's
+/// rustls config and the CA's PEM.
+fn test_pki() -> (Arc<rustls::ServerConfig>, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "ociimport test CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("ca key"))
+        .expect("ca cert");
+    let key = KeyPair::generate().expect("server key");
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .expect("server params")
+        .signed_by(&key, &ca)
+        .expect("server cert");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("server config");
+    (Arc::new(config), ca.pem())
+}
+
+#[test]
+fn https_with_a_private_ca_needs_ssl_cert_file() {
+    let (tar, gz) = fixture();
+    let (tls, ca_pem) = test_pki();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ca_pem).expect("write ca");
+    let plain = Server::start(|_, _| Reply::status(500));
+    let plain_url = plain.url("/big.tar.gz");
+    let file = File::new(gz.clone(), "v1");
+    let handler: Arc<Handler> = Arc::new(move |_, req: &Seen| {
+        if req.line.contains("/downgrade") {
+            Reply::status(301).header("Location", &plain_url)
+        } else {
+            file.serve(req)
+        }
+    });
+    let server = Server::start_with(handler, Some(tls));
+    let url = server.url("/big.tar.gz");
+    let ca_env = [
+        ("SSL_CERT_FILE", ca.to_str().expect("utf-8")),
+        ("SSL_CERT_DIR", ""),
+    ];
+    let args = [url.as_str(), "-o", "out", "--json", "--arch", "amd64"];
+    let r = report(&run(dir.path(), &args, &ca_env));
+    assert_layer_is(&r, &tar, &gz);
+    assert_eq!(server.seen().len(), 1);
+    // Without the CA (the system's roots only) the server is not trusted.
+    let err = refused(
+        dir.path(),
+        &url,
+        &[],
+        &[("SSL_CERT_FILE", ""), ("SSL_CERT_DIR", "")],
+    );
+    assert!(
+        err.contains("TLS") && err.contains("SSL_CERT_FILE"),
+        "{err}"
+    );
+    assert_eq!(
+        server.seen().len(),
+        1,
+        "no request over an untrusted connection"
+    );
+    // https → http is never followed.
+    let down = server.url("/downgrade");
+    let err = refused(dir.path(), &down, &[], &ca_env);
+    assert!(
+        err.contains("never drops from https to plain http"),
+        "{err}"
+    );
+    assert!(plain.seen().is_empty());
+}
+
+#[test]
+fn connection_refused_is_retried_then_refused() {
+    // A port nobody listens on: connection refused, retried, then refused.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("http://{addr}/big.tar.gz");
+    let err = refused(dir.path(), &url, &["--retries", "1"], &[]);
+    assert!(err.contains("after 1 retries"), "{err}");
+}
