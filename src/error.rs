@@ -126,6 +126,29 @@ pub enum Error {
         source: crate::checksums::ChecksumError,
     },
 
+    /// An OpenPGP signature was refused: bad, made by a key not in
+    /// `--keyring`, by an expired or revoked key, or malformed.
+    #[error("{file}: OpenPGP signature{} by {signer}: {reason}", signature.as_ref().map(|s| format!(" {s}")).unwrap_or_default())]
+    Signature {
+        /// The file that was signed (an input or a checksum file).
+        file: String,
+        /// The signature file, when it is not `file` itself (clear-signed).
+        signature: Option<String>,
+        /// The signer's fingerprint (uppercase hex), or its key ID, or `unknown`.
+        signer: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A `--keyring` file holds no usable OpenPGP certificate.
+    #[error("{file}: {reason}")]
+    Keyring {
+        /// The keyring file as given.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A `--change` instruction was refused.
     #[error(transparent)]
     Change(#[from] crate::change::ChangeError),

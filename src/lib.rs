@@ -11,6 +11,7 @@
 //! - [`mod@import`]: the pipeline that ties them together;
 //! - [`platform`]: the image platform, from the ELF headers in the rootfs;
 //! - [`checksums`]: the input checked against `--expect`/`--checksums` as it streams;
+//! - [`signature`]: OpenPGP signatures over checksum files and inputs (`--keyring`);
 //! - [`change`]: `--change` instructions for the image config;
 //! - [`pargz`]: parallel gzip whose bytes do not depend on the thread count;
 //! - [`verify`], [`inspect`], [`lint`]: checking layouts and archives;
@@ -41,6 +42,7 @@ pub mod lint;
 pub mod pargz;
 pub mod platform;
 pub mod report;
+pub mod signature;
 pub mod tarscan;
 pub mod verify;
 
