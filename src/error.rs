@@ -128,7 +128,7 @@ pub enum Error {
 
     /// An OpenPGP signature was refused: bad, made by a key not in
     /// `--keyring`, by an expired or revoked key, or malformed.
-    #[error("{file}: OpenPGP signature{} by {signer}: {reason}", signature.as_ref().map(|s| format!(" {s}")).unwrap_or_default())]
+    #[error("{}", signature_message(file, signature.as_deref(), signer, reason))]
     Signature {
         /// The file that was signed (an input or a checksum file).
         file: String,
@@ -181,6 +181,17 @@ pub enum Error {
         /// The underlying message.
         reason: String,
     },
+}
+
+/// `FILE: OpenPGP signature [SIGFILE] by SIGNER: REASON`, or `FILE: REASON`
+/// when there is no signature at all.
+fn signature_message(file: &str, signature: Option<&str>, signer: &str, reason: &str) -> String {
+    let sig = signature.map(|s| format!(" {s}")).unwrap_or_default();
+    if signer.is_empty() {
+        format!("{file}{sig}: {reason}")
+    } else {
+        format!("{file}: OpenPGP signature{sig} by {signer}: {reason}")
+    }
 }
 
 /// "PATH: error", except that a failure on one of our temp files names the

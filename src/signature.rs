@@ -78,6 +78,16 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// A refusal whose signer is not known (`unknown`).
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        Self::new("unknown", reason)
+    }
+
+    /// A refusal with no signer at all: the file is not signed.
+    pub fn none(reason: impl Into<String>) -> Self {
+        Self::new("", reason)
+    }
+
     fn new(signer: impl Into<String>, reason: impl Into<String>) -> Self {
         Refusal {
             signer: signer.into(),
@@ -335,7 +345,7 @@ pub struct SignedText {
 /// before `-----BEGIN PGP SIGNED MESSAGE-----` and after the signature
 /// block is not part of the result.
 pub fn verify_clear_signed(keyring: &Keyring, text: &str) -> Result<SignedText, Refusal> {
-    let not_signed = || Refusal::new("none", "not an OpenPGP clear-signed message");
+    let not_signed = || Refusal::none("not an OpenPGP clear-signed message");
     let block = *armor_blocks(text, "-----BEGIN PGP SIGNED MESSAGE-----")
         .first()
         .ok_or_else(not_signed)?;
@@ -349,7 +359,7 @@ pub fn verify_clear_signed(keyring: &Keyring, text: &str) -> Result<SignedText, 
         .take_while(|l| !l.trim_end().is_empty())
         .count();
     let (msg, _) = CleartextSignedMessage::from_string(block)
-        .map_err(|e| Refusal::new("unknown", format!("malformed clear-signed message: {e}")))?;
+        .map_err(|e| Refusal::unknown(format!("malformed clear-signed message: {e}")))?;
     if msg.signatures().is_empty() {
         return Err(not_signed());
     }

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  producer (decode thread)                          consumer
-//!  input ─ count ─ sha256 ─┬─ tap: checksums, raw sink     ┌─ sha256 (DiffID)
+//!  input ─ count ─ sha256 ─┬─ tap: checksums,              ┌─ sha256 (DiffID)
+//!                          │  signature, raw sink          │
 //!                          └─ decoder ── chunks ──────────▶├─ tar scanner (+observers)
 //!                              bounded queue, recycled     └─ decoded sink
 //! ```
@@ -21,6 +22,7 @@ use crate::digest::Blob;
 use crate::error::{PathErrors, Result};
 use crate::hashing::{CountReader, HashReader, Sha256Counter, TapReader};
 use crate::layout::{BlobWriter, PendingBlob};
+use crate::signature::SignatureHasher;
 use crate::tarscan::{TarScanner, TarSummary};
 
 /// Size of the chunks passed from the decoder to the consumer.
@@ -40,6 +42,8 @@ pub(crate) struct Producer {
     pub(crate) format: Compression,
     pub(crate) decode: DecodeOptions,
     pub(crate) checksums: Option<MultiHasher>,
+    /// The input's detached OpenPGP signature(s), hashed as the bytes pass.
+    pub(crate) signature: Option<SignatureHasher>,
 }
 
 /// What the producer knows once the input is exhausted.
@@ -48,6 +52,8 @@ pub(crate) struct Produced {
     pub(crate) input: Blob,
     /// Digests of the input for `--expect`/`--checksums`.
     pub(crate) checksums: Option<Vec<(Algorithm, String)>>,
+    /// The signature hashes over the whole input, still to be checked.
+    pub(crate) signature: Option<SignatureHasher>,
 }
 
 /// The hashing side: DiffID, tar scanner, and the `--max-size` cap.
@@ -149,11 +155,15 @@ fn stream<R: Write + Send, D: Write>(
 struct Tap<W> {
     raw: W,
     checksums: Option<MultiHasher>,
+    signature: Option<SignatureHasher>,
 }
 
 impl<W: Write> Write for Tap<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if let Some(h) = self.checksums.as_mut() {
+            h.update(buf);
+        }
+        if let Some(h) = self.signature.as_mut() {
             h.update(buf);
         }
         self.raw.write_all(buf)?;
@@ -179,6 +189,7 @@ impl Producer {
         let tap = Tap {
             raw,
             checksums: self.checksums,
+            signature: self.signature,
         };
         let mut dec = Decoder::new(format, TapReader::new(replay, tap), self.decode)
             .map_err(|e| errors.decode(format, e))?;
@@ -208,6 +219,7 @@ impl Producer {
         let produced = Produced {
             input,
             checksums: tap.checksums.map(MultiHasher::finish),
+            signature: tap.signature,
         };
         Ok(Some((produced, tap.raw)))
     }
