@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use ociimport::archive::ArchiveDest;
 use ociimport::import::{default_output, validate_tag};
+use ociimport::signature::{Keyring, read_small_source};
 use ociimport::{ImportOptions, InputSource, LayerCompression, image};
 
 use crate::Failure;
@@ -170,6 +171,21 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     checksums: Option<PathBuf>,
 
+    /// OpenPGP certificates (armored or binary, one or several per file) that signatures
+    /// must come from; repeatable. With it a clear-signed --checksums file must verify and
+    /// only its signed text is used; an unsigned one needs --checksums-signature.
+    #[arg(long, value_name = "FILE")]
+    keyring: Vec<String>,
+
+    /// A detached OpenPGP signature over the --checksums file (e.g. SHA256SUMS.gpg); needs --keyring.
+    #[arg(long, value_name = "FILE")]
+    checksums_signature: Option<String>,
+
+    /// A detached OpenPGP signature over an input (.asc, .sig), checked as the input streams;
+    /// needs --keyring. Repeatable: with several inputs each is named INPUT.asc or INPUT.sig.
+    #[arg(long = "signature", value_name = "FILE")]
+    signatures: Vec<String>,
+
     /// Output format: an OCI layout directory, or an OCI archive (a tar of the layout;
     /// with -o - it goes to standard output).
     #[arg(long, value_enum, default_value_t = FormatArg::Oci)]
@@ -319,13 +335,15 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         (true, false) => Destination::Archive(ArchiveDest::File(output.clone())),
     };
     let checksum_file = args.checksums.as_deref().map(read_checksums).transpose()?;
+    let signed = read_signature_sources(&args)?;
     let inputs = args
         .inputs
         .iter()
         .map(|i| InputSource::from_arg(i))
         .collect();
     let (json, quiet) = (args.json, args.quiet);
-    let opts = options(args, output, compression, checksum_file);
+    let mut opts = options(args, output, compression, checksum_file);
+    (opts.keyring, opts.checksums_signature, opts.signatures) = signed;
     Ok(Import {
         inputs,
         opts,
@@ -370,6 +388,29 @@ fn read_checksums(path: &Path) -> Result<(String, String), Failure> {
         Ok(text) => Ok((name, text)),
         Err(e) => Err(Failure::Refused(anyhow::anyhow!("{name}: {e}"))),
     }
+}
+
+/// A file's name as given and its bytes.
+type Named = (String, Vec<u8>);
+
+/// `--keyring`, `--checksums-signature` and `--signature`, read (through
+/// [`ociimport::signature::read_small_source`], the one place that opens
+/// them) before any file is written.
+fn read_signature_sources(
+    args: &ImportArgs,
+) -> Result<(Option<Keyring>, Option<Named>, Vec<Named>), Failure> {
+    let read =
+        |arg: &String| -> Result<Named, Failure> { Ok((arg.clone(), read_small_source(arg)?)) };
+    let mut keyring = None;
+    for arg in &args.keyring {
+        let (name, bytes) = read(arg)?;
+        let k = keyring.get_or_insert_with(Keyring::new);
+        k.add(&bytes)
+            .map_err(|reason| Failure::from(ociimport::Error::Keyring { file: name, reason }))?;
+    }
+    let checksums_signature = args.checksums_signature.as_ref().map(read).transpose()?;
+    let signatures = args.signatures.iter().map(read).collect::<Result<_, _>>()?;
+    Ok((keyring, checksums_signature, signatures))
 }
 
 /// The library's options from the arguments that map one to one.

@@ -66,7 +66,11 @@ pub(crate) fn check_options(inputs: &[InputSource], opts: &ImportOptions) -> Res
             "more --signature files than inputs (one per input)".into(),
         ));
     }
-    if let Some(k) = opts.annotations.keys().find(|k| k.starts_with(ANNOTATION_PREFIX)) {
+    if let Some(k) = opts
+        .annotations
+        .keys()
+        .find(|k| k.starts_with(ANNOTATION_PREFIX))
+    {
         return Err(Error::Usage(format!(
             "--annotation {k}: the {ANNOTATION_PREFIX} annotations record where the layers came from and are set by ociimport only"
         )));
