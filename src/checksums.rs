@@ -1064,6 +1064,44 @@ mod tests {
     }
 
     #[test]
+    fn debian_bare_hex_sha256() {
+        // Debian publishes `.sha256` files holding only the digest: with or
+        // without a newline, CRLF, upper case; the algorithm comes from its length.
+        for text in [
+            SHA256_ABC.to_string(),
+            format!("{SHA256_ABC}\n"),
+            format!("{}\r\n", SHA256_ABC.to_uppercase()),
+            format!("\n  {SHA256_ABC}  \n\n"),
+        ] {
+            let got = parse_checksum_file(&text, "debian.tar.xz.sha256", "debian.tar.xz").unwrap();
+            assert_eq!(
+                got,
+                vec![exp(Algorithm::Sha256, SHA256_ABC, "debian.tar.xz.sha256")],
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn verified_text_is_read_whole_and_numbered_from_its_place() {
+        // Verified text has no armor left; an armor-like line in it is
+        // signed content, not a marker.
+        let text = format!("# SHA256 HASH\n{}  a.tar\n", &SHA256_ABC[..60]);
+        let err = parse_verified_text(&text, 4, "A.DIGESTS", "a.tar").unwrap_err();
+        assert!(
+            matches!(err, ChecksumError::Malformed { line: Some(5), .. }),
+            "{err:?}"
+        );
+        let text = format!("-----BEGIN PGP SIGNATURE-----\n{SHA256_ABC}  a.tar\n");
+        assert_eq!(
+            parse_verified_text(&text, 4, "A", "a.tar").unwrap().len(),
+            1
+        );
+        assert!(is_clear_signed(&gentoo_digests(B2_ABC, SHA512_ABC)));
+        assert!(!is_clear_signed(&text));
+    }
+
+    #[test]
     fn coreutils_escaped_names() {
         let text = format!("\\{SHA256_ABC}  dir/a\\\\b\\nc.tar\n");
         let got = parse_checksum_file(&text, "SHA256SUMS", "a\\b\nc.tar").unwrap();

@@ -343,7 +343,9 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         .collect();
     let (json, quiet) = (args.json, args.quiet);
     let mut opts = options(args, output, compression, checksum_file);
-    (opts.keyring, opts.checksums_signature, opts.signatures) = signed;
+    opts.keyring = signed.keyring;
+    opts.checksums_signature = signed.checksums_signature;
+    opts.signatures = signed.signatures;
     Ok(Import {
         inputs,
         opts,
@@ -393,12 +395,17 @@ fn read_checksums(path: &Path) -> Result<(String, String), Failure> {
 /// A file's name as given and its bytes.
 type Named = (String, Vec<u8>);
 
+/// The OpenPGP material of an import, read.
+struct SignatureSources {
+    keyring: Option<Keyring>,
+    checksums_signature: Option<Named>,
+    signatures: Vec<Named>,
+}
+
 /// `--keyring`, `--checksums-signature` and `--signature`, read (through
 /// [`ociimport::signature::read_small_source`], the one place that opens
 /// them) before any file is written.
-fn read_signature_sources(
-    args: &ImportArgs,
-) -> Result<(Option<Keyring>, Option<Named>, Vec<Named>), Failure> {
+fn read_signature_sources(args: &ImportArgs) -> Result<SignatureSources, Failure> {
     let read =
         |arg: &String| -> Result<Named, Failure> { Ok((arg.clone(), read_small_source(arg)?)) };
     let mut keyring = None;
@@ -410,7 +417,11 @@ fn read_signature_sources(
     }
     let checksums_signature = args.checksums_signature.as_ref().map(read).transpose()?;
     let signatures = args.signatures.iter().map(read).collect::<Result<_, _>>()?;
-    Ok((keyring, checksums_signature, signatures))
+    Ok(SignatureSources {
+        keyring,
+        checksums_signature,
+        signatures,
+    })
 }
 
 /// The library's options from the arguments that map one to one.
