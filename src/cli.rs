@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use ociimport::archive::ArchiveDest;
-use ociimport::import::{default_output, validate_tag};
-use ociimport::signature::{Keyring, read_small_source};
-use ociimport::{ImportOptions, InputSource, LayerCompression, image};
+use ociimport::import::default_output;
+use ociimport::spec::ref_name::validate_tag;
+use ociimport::{ImportOptions, InputSource, Keyring, LayerCompression, read_small_source};
 
 use crate::Failure;
 
@@ -129,7 +129,7 @@ pub struct ImportArgs {
 
     /// The config's created time: RFC 3339 or @UNIX_SECONDS
     /// [default: $SOURCE_DATE_EPOCH, else the newest mtime in the archive].
-    #[arg(long, value_name = "TIME", value_parser = image::parse_created)]
+    #[arg(long, value_name = "TIME", value_parser = ociimport::parse_created)]
     created: Option<String>,
 
     /// Architecture (GOARCH name: amd64, arm64, arm, 386, ppc64le, s390x, riscv64, ...).
@@ -164,7 +164,7 @@ pub struct ImportArgs {
     /// Expected checksum of the (single) input as given, e.g. sha256:HEX
     /// (sha256, sha512, blake2b512); checked as the input streams.
     #[arg(long, value_name = "ALGO:HEX", value_parser = parse_expect)]
-    expect: Option<ociimport::checksums::Expected>,
+    expect: Option<ociimport::Expected>,
 
     /// A checksum file listing the inputs by base name: SHA256SUMS, BSD style,
     /// Gentoo .DIGESTS (clear-signed or not), or a one-line .sha256/.sha512.
@@ -257,8 +257,8 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 }
 
 /// `--expect ALGO:HEX`.
-fn parse_expect(s: &str) -> Result<ociimport::checksums::Expected, String> {
-    ociimport::checksums::parse_expect(s).map_err(|e| e.to_string())
+fn parse_expect(s: &str) -> Result<ociimport::Expected, String> {
+    ociimport::parse_expect(s).map_err(|e| e.to_string())
 }
 
 /// `8G`, `512M`, `100k`, `12345` (binary units).

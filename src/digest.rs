@@ -132,12 +132,6 @@ pub fn validate_digest(digest: &str) -> Result<(&str, &str)> {
     Ok((algo, hex))
 }
 
-/// The path of the blob with `digest` in the layout at `root`, validating
-/// the digest first so that it can never name anything outside `blobs/`.
-pub fn blob_path(root: &Path, digest: &str) -> Result<PathBuf> {
-    Ok(Digest::parse(digest)?.blob_path(root))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,11 +89,6 @@ impl<R: Read> HashReader<R> {
         }
     }
 
-    /// Bytes read so far.
-    pub fn count(&self) -> u64 {
-        self.hash.size()
-    }
-
     /// The inner reader and the digest of what was read.
     pub fn finish(self) -> (R, Blob) {
         (self.inner, self.hash.finish())
@@ -121,16 +116,6 @@ impl<W: Write> HashWriter<W> {
             inner,
             hash: Sha256Counter::new(),
         }
-    }
-
-    /// Bytes written so far.
-    pub fn count(&self) -> u64 {
-        self.hash.size()
-    }
-
-    /// Shared access to the inner writer.
-    pub fn get_ref(&self) -> &W {
-        &self.inner
     }
 
     /// The inner writer and the digest of what was written.
@@ -166,11 +151,6 @@ impl<R: Read, W: Write> TapReader<R, W> {
         Self { inner, tap }
     }
 
-    /// Shared access to the inner reader.
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
-
     /// The inner reader and the tap.
     pub fn finish(self) -> (R, W) {
         (self.inner, self.tap)
@@ -195,11 +175,6 @@ impl<R: Read> CountReader<R> {
     /// Add every byte read to `counter`.
     pub fn new(inner: R, counter: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
         Self { inner, counter }
-    }
-
-    /// The inner reader.
-    pub fn finish(self) -> R {
-        self.inner
     }
 }
 
@@ -264,7 +239,6 @@ mod tests {
             }
             got.extend_from_slice(&out[..n]);
         }
-        assert_eq!(r.count(), 3);
         let (_, m) = r.finish();
         assert_eq!(m.digest, ABC);
         assert_eq!(m.size, 3);
@@ -276,7 +250,6 @@ mod tests {
         let mut w = HashWriter::new(Sip(Vec::new()));
         // A single write of 3 bytes only moves 2: the hash must cover exactly those.
         assert_eq!(w.write(b"abc").unwrap(), 2);
-        assert_eq!(w.count(), 2);
         w.write_all(b"c").unwrap();
         let (inner, m) = w.finish();
         assert_eq!(inner.0, b"abc");

@@ -195,7 +195,7 @@ pub fn index_descriptor(
     }
     d.set_platform(Some(p.build().map_err(spec_err("platform"))?));
     d.set_annotations(Some(HashMap::from([(
-        crate::layout::REF_NAME.to_string(),
+        crate::spec::ref_name::REF_NAME.to_string(),
         tag.to_string(),
     )])));
     serde_json::to_value(&d).map_err(|e| Error::Spec {

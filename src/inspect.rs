@@ -9,7 +9,7 @@
 //! config or the descriptors disagree with what was measured, the image gets
 //! a warning; `verify` explains in detail.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,16 +18,19 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::compress::Compression;
-use crate::digest::Blob;
+use crate::digest::{Blob, Digest};
 use crate::error::{Error, IoContext, Result};
 use crate::image::Platform;
-use crate::import::validate_tag;
-use crate::layout::{parse_index, read_small};
+use crate::layerscan::{LayerScan, scan_layer};
+use crate::layout::read_small;
 use crate::report::human_size;
-use crate::verify::{
-    DOCKER_CONFIG, Desc, DocKind, LayerScan, MAX_INDEX_DEPTH, MAX_INDEX_JSON, MAX_JSON_BLOB,
-    OCI_CONFIG, blob_path, doc_kind, layer_compression, read_descriptor, ref_name, scan_layer,
+use crate::spec::descriptor::Descriptor;
+use crate::spec::media_type::{
+    DocKind, ManifestType, doc_kind, is_image_config, layer_compression,
 };
+use crate::spec::ref_name::validate_tag;
+use crate::spec::{self, Judged, Place, config, index, manifest};
+use crate::verify::{MAX_INDEX_DEPTH, MAX_INDEX_JSON, MAX_JSON_BLOB};
 
 /// One layer, as measured.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -35,13 +38,13 @@ pub struct LayerInfo {
     /// Media type from the manifest.
     pub media_type: String,
     /// Blob digest from the manifest.
-    pub digest: String,
+    pub digest: Digest,
     /// Blob size in bytes (compressed).
     pub size: u64,
     /// Bytes of the decompressed tar stream.
     pub uncompressed_size: u64,
     /// sha256 of the decompressed tar stream.
-    pub diff_id: String,
+    pub diff_id: Digest,
     /// Tar entries (PAX/GNU metadata records not counted).
     pub entries: u64,
     /// Where the layer came from, from the manifest's
@@ -63,7 +66,7 @@ pub struct ImageInfo {
     /// The manifest blob.
     pub manifest: Blob,
     /// The manifest's media type.
-    pub media_type: String,
+    pub media_type: ManifestType,
     /// The platform the config names.
     pub platform: Platform,
     /// The config's `created` time, if set.
@@ -100,30 +103,42 @@ pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
     }
     let index_path = layout.join("index.json");
     let bytes = read_small(&index_path, MAX_INDEX_JSON)?;
-    let index = parse_index(&index_path, &bytes)?;
-    let entries = match index.get("manifests") {
-        Some(Value::Array(a)) => a.clone(),
-        _ => Vec::new(),
-    };
+    let v = spec::parse_json(&bytes).map_err(|e| bad(&index_path, e))?;
+    // Judged as an image index, refused on any problem; ref names are
+    // listed as they are (`verify` judges them).
+    let entries = index::judge(&v)
+        .strict()
+        .map_err(|e| bad(&index_path, e))?
+        .entries;
     let mut ins = Inspector {
         root: layout,
         layers: HashMap::new(),
-        seen: std::collections::HashSet::new(),
+        seen: HashSet::new(),
     };
     let mut out = Vec::new();
     let mut found = false;
-    for d in &entries {
-        let name = ref_name(d);
+    for e in &entries {
+        let name = e.ref_name.as_deref();
         if tag.is_some() && name != tag {
             continue;
         }
         found = true;
-        ins.collect(d, &index_path, name, None, 0, &mut out)?;
+        let desc = usable(
+            e.descriptor.as_ref(),
+            &index_path,
+            "descriptor",
+            String::new,
+        )?;
+        ins.collect(desc, name, None, 0, &mut out)?;
     }
     if let Some(t) = tag
         && (!found || out.is_empty())
     {
-        let tags: Vec<&str> = entries.iter().filter_map(ref_name).take(20).collect();
+        let tags: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| e.ref_name.as_deref())
+            .take(20)
+            .collect();
         let reason = if found {
             format!("tag {t:?} names no image manifest")
         } else {
@@ -244,10 +259,10 @@ fn layer_provenance(
 struct Inspector<'a> {
     root: &'a Path,
     /// Layer measurements by digest and declared compression: shared layers are decoded once.
-    layers: HashMap<(String, Option<Compression>), LayerScan>,
+    layers: HashMap<(Digest, Option<Compression>), LayerScan>,
     /// Documents already described, by digest and tag: an index that lists a
     /// child many times (nested) must not multiply the work or the output.
-    seen: std::collections::HashSet<(String, Option<String>)>,
+    seen: HashSet<(Digest, Option<String>)>,
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> Error {
@@ -257,33 +272,74 @@ fn bad(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
-impl Inspector<'_> {
-    /// A usable descriptor, or an error naming the document that holds it.
-    fn descriptor(&self, d: &Value, from: &Path, what: &str) -> Result<Desc> {
-        match read_descriptor(d) {
-            (Some(desc), _) => Ok(desc),
-            (None, why) => Err(bad(from, format!("{what}: {}", why.join("; ")))),
-        }
-    }
+/// A usable descriptor, or an error naming the document `from` that holds
+/// it, `what` it is and `why` it cannot be used.
+fn usable<'d>(
+    d: Option<&'d Descriptor>,
+    from: &Path,
+    what: &str,
+    why: impl FnOnce() -> String,
+) -> Result<&'d Descriptor> {
+    d.ok_or_else(|| bad(from, format!("{what}: {}", why())))
+}
 
-    fn json(&self, desc: &Desc) -> Result<(PathBuf, Value)> {
-        let path = blob_path(self.root, &desc.digest)?;
+/// What a layer's measurement says against its descriptor and the config.
+fn layer_warnings(
+    n: usize,
+    ld: &Descriptor,
+    expected: Option<Compression>,
+    scan: &LayerScan,
+    diff: &Blob,
+    want: Option<&String>,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if scan.blob.digest != ld.digest {
+        warnings.push(format!("layer {n}: blob content does not match its digest"));
+    }
+    if scan.blob.size != ld.size {
+        warnings.push(format!(
+            "layer {n}: descriptor says {} bytes, the blob has {}",
+            ld.size, scan.blob.size
+        ));
+    }
+    match (expected, scan.detected) {
+        (None, _) => warnings.push(format!(
+            "layer {n}: {:?} is not a layer media type",
+            ld.media_type
+        )),
+        (Some(e), Some(d)) if e != d => warnings.push(format!(
+            "layer {n}: media type {:?} does not match the blob, which is {d} data",
+            ld.media_type
+        )),
+        _ => {}
+    }
+    if let Some(want) = want
+        && diff.digest.as_str() != want
+    {
+        warnings.push(format!(
+            "layer {n}: the config's DiffID is {want}, the layer hashes to {}",
+            diff.digest
+        ));
+    }
+    warnings
+}
+
+impl Inspector<'_> {
+    fn json(&self, desc: &Descriptor) -> Result<(PathBuf, Value)> {
+        let path = desc.digest.blob_path(self.root);
         let bytes = read_small(&path, MAX_JSON_BLOB)?;
-        let v = serde_json::from_slice(&bytes)
-            .map_err(|e| bad(&path, format!("not valid JSON: {e}")))?;
+        let v = spec::parse_json(&bytes).map_err(|e| bad(&path, e))?;
         Ok((path, v))
     }
 
     fn collect(
         &mut self,
-        d: &Value,
-        from: &Path,
+        desc: &Descriptor,
         tag: Option<&str>,
         via: Option<Blob>,
         depth: usize,
         out: &mut Vec<ImageInfo>,
     ) -> Result<()> {
-        let desc = self.descriptor(d, from, "descriptor")?;
         if !self
             .seen
             .insert((desc.digest.clone(), tag.map(str::to_string)))
@@ -291,154 +347,144 @@ impl Inspector<'_> {
             return Ok(());
         }
         match doc_kind(&desc.media_type) {
-            DocKind::Manifest { docker } => {
-                if let Some(info) = self.image(&desc, tag, via, docker)? {
+            DocKind::Manifest(kind) => {
+                if let Some(info) = self.image(desc, tag, via, kind)? {
                     out.push(info);
                 }
             }
-            DocKind::Index => {
-                let (path, v) = self.json(&desc)?;
-                if depth >= MAX_INDEX_DEPTH {
-                    return Err(bad(
-                        &path,
-                        format!("image indexes nest deeper than {MAX_INDEX_DEPTH} levels"),
-                    ));
-                }
-                let children = match v.get("manifests") {
-                    Some(Value::Array(a)) => a.clone(),
-                    _ => return Err(bad(&path, "an image index without a manifests array")),
-                };
-                let here = Blob {
-                    digest: crate::digest::Digest(desc.digest.clone()),
-                    size: desc.size,
-                };
-                for c in &children {
-                    self.collect(c, &path, tag, Some(here.clone()), depth + 1, out)?;
-                }
-            }
+            DocKind::Index => self.index(desc, tag, depth, out)?,
             // Not an image: nothing to describe.
             DocKind::Other => {}
         }
         Ok(())
     }
 
+    /// The images of a nested image index.
+    fn index(
+        &mut self,
+        desc: &Descriptor,
+        tag: Option<&str>,
+        depth: usize,
+        out: &mut Vec<ImageInfo>,
+    ) -> Result<()> {
+        let (path, v) = self.json(desc)?;
+        if depth >= MAX_INDEX_DEPTH {
+            return Err(bad(
+                &path,
+                format!("image indexes nest deeper than {MAX_INDEX_DEPTH} levels"),
+            ));
+        }
+        let judged = index::judge(&v);
+        let Some(idx) = &judged.value else {
+            return Err(bad(&path, "an image index without a manifests array"));
+        };
+        let here = desc.blob();
+        for (j, c) in idx.entries.iter().enumerate() {
+            let why = || judged.reasons_at(&Place::Entry(j));
+            let child = usable(c.descriptor.as_ref(), &path, "descriptor", why)?;
+            self.collect(child, tag, Some(here.clone()), depth + 1, out)?;
+        }
+        Ok(())
+    }
+
     fn image(
         &mut self,
-        desc: &Desc,
+        desc: &Descriptor,
         tag: Option<&str>,
         via: Option<Blob>,
-        docker: bool,
+        kind: ManifestType,
     ) -> Result<Option<ImageInfo>> {
-        let (path, m) = self.json(desc)?;
-        let config_desc = match m.get("config") {
-            Some(c) => self.descriptor(c, &path, "config")?,
-            None => return Err(bad(&path, "manifest has no config")),
+        let (path, v) = self.json(desc)?;
+        let judged = manifest::judge(&v, kind);
+        let m = match &judged.value {
+            Some(m) if m.has_config => m,
+            _ => return Err(bad(&path, "manifest has no config")),
         };
-        if config_desc.media_type != OCI_CONFIG && config_desc.media_type != DOCKER_CONFIG {
+        let why = || judged.reasons_at(&Place::Config);
+        let config_desc = usable(m.config.as_ref(), &path, "config", why)?;
+        if !is_image_config(&config_desc.media_type) {
             return Ok(None);
         }
-        let (config_path, config) = self.json(&config_desc)?;
-        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-        let platform = Platform {
-            os: text(&config, "os").unwrap_or_default(),
-            architecture: text(&config, "architecture").unwrap_or_default(),
-            variant: text(&config, "variant"),
-        };
-        let diff_ids: Vec<Option<String>> = config
-            .get("rootfs")
-            .and_then(|r| r.get("diff_ids"))
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(|s| s.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
-        let layer_values = match m.get("layers") {
-            Some(Value::Array(a)) => a.clone(),
-            _ => return Err(bad(&path, "manifest has no layers array")),
+        let (config_path, cv) = self.json(config_desc)?;
+        let count = m.layers.as_ref().map_or(0, Vec::len);
+        let config = config::judge(&cv, count).value.unwrap_or_default();
+        let Some(layer_descs) = &m.layers else {
+            return Err(bad(&path, "manifest has no layers array"));
         };
         let mut warnings = Vec::new();
-        let annotations = annotations(&m);
-        if diff_ids.len() != layer_values.len() {
+        let annotations = annotations(&v);
+        if config.diff_ids_written.len() != layer_descs.len() {
             warnings.push(format!(
                 "config {} lists {} DiffIDs for {} layers",
                 config_path.display(),
-                diff_ids.len(),
-                layer_values.len()
+                config.diff_ids_written.len(),
+                layer_descs.len()
             ));
         }
-        let mut layers = Vec::new();
-        for (i, l) in layer_values.iter().enumerate() {
-            let n = i + 1;
-            let ld = self.descriptor(l, &path, &format!("layer {n}"))?;
-            let expected = layer_compression(&ld.media_type, docker);
-            let scan = self.scan(&ld, expected)?;
-            let (Some(diff), Some(entries)) = (&scan.diff_id, scan.entries) else {
-                // scan() refuses layers that did not decode to a complete tar.
-                continue;
-            };
-            if scan.blob.digest.as_str() != ld.digest {
-                warnings.push(format!("layer {n}: blob content does not match its digest"));
-            }
-            if scan.blob.size != ld.size {
-                warnings.push(format!(
-                    "layer {n}: descriptor says {} bytes, the blob has {}",
-                    ld.size, scan.blob.size
-                ));
-            }
-            match (expected, scan.detected) {
-                (None, _) => warnings.push(format!(
-                    "layer {n}: {:?} is not a layer media type",
-                    ld.media_type
-                )),
-                (Some(e), Some(d)) if e != d => warnings.push(format!(
-                    "layer {n}: media type {:?} does not match the blob, which is {d} data",
-                    ld.media_type
-                )),
-                _ => {}
-            }
-            if let Some(Some(want)) = diff_ids.get(i)
-                && diff.digest.as_str() != want
-            {
-                warnings.push(format!(
-                    "layer {n}: the config's DiffID is {want}, the layer hashes to {}",
-                    diff.digest
-                ));
-            }
-            layers.push(LayerInfo {
-                media_type: ld.media_type.clone(),
-                digest: ld.digest.clone(),
-                size: ld.size,
-                uncompressed_size: diff.size,
-                diff_id: diff.digest.to_string(),
-                entries,
-                provenance: layer_provenance(&annotations, i),
-            });
-        }
+        let layers = self.measure(&path, &judged, &config, &annotations, &mut warnings)?;
         Ok(Some(ImageInfo {
             tag: tag.map(str::to_string),
             index: via,
-            manifest: Blob {
-                digest: crate::digest::Digest(desc.digest.clone()),
-                size: desc.size,
+            manifest: desc.blob(),
+            media_type: kind,
+            platform: Platform {
+                os: config.os.unwrap_or_default(),
+                architecture: config.architecture.unwrap_or_default(),
+                variant: config.variant,
             },
-            media_type: desc.media_type.clone(),
-            platform,
-            created: text(&config, "created"),
-            config: Blob {
-                digest: crate::digest::Digest(config_desc.digest.clone()),
-                size: config_desc.size,
-            },
+            created: config.created,
+            config: config_desc.blob(),
             annotations,
             layers,
             warnings,
         }))
     }
 
+    /// Measure the layers of the manifest at `path`.
+    fn measure(
+        &mut self,
+        path: &Path,
+        judged: &Judged<manifest::Manifest>,
+        config: &config::Config,
+        annotations: &BTreeMap<String, String>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<LayerInfo>> {
+        let Some(m) = &judged.value else {
+            return Ok(Vec::new());
+        };
+        let mut layers = Vec::new();
+        for (i, l) in m.layers.iter().flatten().enumerate() {
+            let n = i + 1;
+            let why = || judged.reasons_at(&Place::Layer(i));
+            let ld = usable(l.as_ref(), path, &format!("layer {n}"), why)?;
+            let expected = layer_compression(&ld.media_type, m.kind);
+            let scan = self.scan(ld, expected)?;
+            let (Some(diff), Some(entries)) = (&scan.diff_id, scan.entries) else {
+                // scan() refuses layers that did not decode to a complete tar.
+                continue;
+            };
+            let want = config.diff_ids_written.get(i).and_then(Option::as_ref);
+            warnings.extend(layer_warnings(n, ld, expected, &scan, diff, want));
+            layers.push(LayerInfo {
+                media_type: ld.media_type.clone(),
+                digest: ld.digest.clone(),
+                size: ld.size,
+                uncompressed_size: diff.size,
+                diff_id: diff.digest.clone(),
+                entries,
+                provenance: layer_provenance(annotations, i),
+            });
+        }
+        Ok(layers)
+    }
+
     /// Decode a layer (once per digest), refusing one that is not a complete tar.
-    fn scan(&mut self, ld: &Desc, expected: Option<Compression>) -> Result<LayerScan> {
+    fn scan(&mut self, ld: &Descriptor, expected: Option<Compression>) -> Result<LayerScan> {
         let key = (ld.digest.clone(), expected);
         if let Some(s) = self.layers.get(&key) {
             return Ok(s.clone());
         }
-        let path = blob_path(self.root, &ld.digest)?;
+        let path = ld.digest.blob_path(self.root);
         let scan = scan_layer(&path, expected)?;
         if scan.diff_id.is_none() || scan.entries.is_none() {
             let why = if scan.problems.is_empty() {
@@ -447,7 +493,7 @@ impl Inspector<'_> {
                 scan.problems.join("; ")
             };
             return Err(bad(
-                &path,
+                path.as_path(),
                 format!("{why} (run `ociimport verify` for every check)"),
             ));
         }
@@ -466,10 +512,10 @@ mod tests {
             tag: Some("latest".into()),
             index: None,
             manifest: Blob {
-                digest: crate::digest::Digest("sha256:m".into()),
+                digest: Digest("sha256:m".into()),
                 size: 400,
             },
-            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            media_type: ManifestType::Oci,
             platform: Platform {
                 os: "linux".into(),
                 architecture: "arm64".into(),
@@ -477,15 +523,15 @@ mod tests {
             },
             created: Some("1970-01-01T00:00:00Z".into()),
             config: Blob {
-                digest: crate::digest::Digest("sha256:c".into()),
+                digest: Digest("sha256:c".into()),
                 size: 300,
             },
             layers: vec![LayerInfo {
                 media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
-                digest: "sha256:l".into(),
+                digest: Digest("sha256:l".into()),
                 size: 2048,
                 uncompressed_size: 10240,
-                diff_id: "sha256:d".into(),
+                diff_id: Digest("sha256:d".into()),
                 entries: 7,
                 provenance: BTreeMap::from([
                     ("source".into(), "rootfs.tar".into()),

@@ -11,10 +11,13 @@
 //! - [`mod@import`]: the pipeline that ties them together;
 //! - [`platform`]: the image platform, from the ELF headers in the rootfs;
 //! - [`checksums`]: the input checked against `--expect`/`--checksums` as it streams;
-//! - [`signature`]: OpenPGP signatures over checksum files and inputs (`--keyring`);
+//! - `signature`: OpenPGP signatures over checksum files and inputs
+//!   ([`Keyring`], `--keyring`);
 //! - [`change`]: `--change` instructions for the image config;
 //! - [`pargz`]: parallel gzip whose bytes do not depend on the thread count;
-//! - [`verify`], [`inspect`], [`lint`]: checking layouts and archives;
+//! - [`spec`]: the OCI documents' rules, one judgement per document;
+//! - [`verify`], [`inspect`], [`lint`]: checking layouts and archives
+//!   (layer blobs measured by one shared streaming scan);
 //! - [`archive`]: `--format oci-archive`;
 //! - [`report`]: what the import reports.
 //!
@@ -27,25 +30,39 @@
 //! ```
 
 pub mod archive;
-pub mod change;
-pub mod checksums;
-pub mod compress;
-pub mod digest;
 pub mod error;
-mod fsutil;
-pub mod hashing;
-pub mod image;
 pub mod import;
 pub mod inspect;
-pub mod layout;
-pub mod lint;
-pub mod pargz;
-pub mod platform;
 pub mod report;
-pub mod signature;
-pub mod tarscan;
+pub mod spec;
 pub mod verify;
 
+mod change;
+mod checksums;
+mod compress;
+mod digest;
+mod fsutil;
+mod hashing;
+mod image;
+mod layerscan;
+mod layout;
+mod lint;
+mod pargz;
+mod platform;
+mod signature;
+mod tarscan;
+
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`); not a stable API.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
+
+pub use change::ChangeError;
+pub use checksums::{Algorithm, ChecksumError, Expected, parse_expect};
+pub use compress::Compression;
+pub use digest::{Blob, Digest};
 pub use error::{Error, Result};
+pub use image::{Layer, Platform, parse_created};
 pub use import::{ImportOptions, InputSource, LayerCompression, import};
+pub use layout::{Cleanup, remove_registered_temps};
 pub use report::ImportReport;
+pub use signature::{Keyring, read_small_source};

@@ -3,22 +3,25 @@
 //! the first example kept.
 //!
 //! [`Lint`] is an [`EntryObserver`]; the scanner owns it while the stream
-//! passes, so the findings are read through the [`LintHandle`] that
-//! [`Lint::new`] returns with it:
+//! passes and gives it back from `finish`, and [`Lint::into_findings`] then
+//! yields what it found:
 //!
 //! ```
 //! use ociimport::lint::Lint;
 //! use ociimport::tarscan::TarScanner;
-//! let (lint, handle) = Lint::new();
-//! let mut scanner = TarScanner::new();
-//! scanner.observe(Box::new(lint));
-//! // ... scanner.feed(chunk) for every chunk, then scanner.finish() ...
-//! let findings = handle.findings();
+//! # let mut archive = tar::Builder::new(Vec::new());
+//! # let mut header = tar::Header::new_gnu();
+//! # header.set_size(2);
+//! # archive.append_data(&mut header, "etc/motd", &b"hi"[..]).unwrap();
+//! # let chunk = archive.into_inner().unwrap();
+//! let mut scanner = TarScanner::new(Lint::new());
+//! scanner.feed(&chunk).unwrap(); // for every chunk of the stream
+//! let (_summary, lint) = scanner.finish().unwrap();
+//! let findings = lint.into_findings();
 //! assert!(findings.strict_violations().is_empty());
 //! ```
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -49,18 +52,6 @@ pub enum LintKind {
 }
 
 impl LintKind {
-    /// Every kind, in report order.
-    pub const ALL: [LintKind; 8] = [
-        LintKind::ParentComponent,
-        LintKind::AbsolutePath,
-        LintKind::Duplicate,
-        LintKind::DanglingHardlink,
-        LintKind::Whiteout,
-        LintKind::DeviceNode,
-        LintKind::SetuidOutsideUsualPlaces,
-        LintKind::NonUtf8Name,
-    ];
-
     /// Whether `--strict` refuses an archive with such entries: only the path
     /// hazards, which change what extraction produces.
     pub fn is_strict(self) -> bool {
@@ -103,7 +94,7 @@ pub struct Finding {
     pub example: String,
 }
 
-/// Everything the lint found, one [`Finding`] per kind seen, in [`LintKind::ALL`] order.
+/// Everything the lint found, one [`Finding`] per kind seen, in the order of [`LintKind`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct LintFindings {
     /// Kinds seen.
@@ -112,11 +103,13 @@ pub struct LintFindings {
 
 impl LintFindings {
     /// True when nothing was found.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.kinds.is_empty()
     }
 
     /// Entries of `kind` seen.
+    #[cfg(test)]
     pub fn count(&self, kind: LintKind) -> u64 {
         self.kinds
             .iter()
@@ -163,52 +156,29 @@ fn line(f: &Finding) -> String {
     )
 }
 
-/// Read access to a [`Lint`]'s findings, usable after the scanner consumed the observer.
-#[derive(Clone, Debug)]
-pub struct LintHandle {
-    shared: Arc<Mutex<LintFindings>>,
-}
-
-impl LintHandle {
-    /// A copy of what was found so far.
-    pub fn findings(&self) -> LintFindings {
-        self.shared
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// The lint observer. Add it to a [`crate::tarscan::TarScanner`] with `observe`.
-#[derive(Debug)]
+/// The lint observer: give it to a [`crate::tarscan::TarScanner`].
+#[derive(Debug, Default)]
 pub struct Lint {
     /// 128-bit hashes of the normalised paths seen: 16 bytes per entry
     /// instead of the path; a false "duplicate" needs a collision, at odds
     /// of about n²/2¹²⁹ (≈10⁻²⁵ for ten million entries).
     seen: HashSet<u128>,
-    /// Only touched when something is found, so the lock is rarely taken.
-    shared: Arc<Mutex<LintFindings>>,
+    findings: LintFindings,
 }
 
 impl Lint {
-    /// A fresh lint and the handle to read its findings.
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new() -> (Lint, LintHandle) {
-        let shared = Arc::new(Mutex::new(LintFindings::default()));
-        (
-            Lint {
-                seen: HashSet::new(),
-                shared: shared.clone(),
-            },
-            LintHandle { shared },
-        )
+    /// A fresh lint.
+    pub fn new() -> Lint {
+        Lint::default()
     }
 
-    fn record(&self, kind: LintKind, example: impl FnOnce() -> String) {
-        self.shared
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .record(kind, example);
+    /// What was found, once the scan is over.
+    pub fn into_findings(self) -> LintFindings {
+        self.findings
+    }
+
+    fn record(&mut self, kind: LintKind, example: impl FnOnce() -> String) {
+        self.findings.record(kind, example);
     }
 }
 
@@ -335,16 +305,14 @@ mod tests {
     fn lint(entries: &[Vec<u8>]) -> LintFindings {
         let mut tar: Vec<u8> = entries.concat();
         tar.extend_from_slice(&[0u8; 1024]);
-        let (l, handle) = Lint::new();
-        let mut s = TarScanner::new();
-        s.observe(Box::new(l));
+        let mut s = TarScanner::new(Lint::new());
         // Odd chunks: the observer must not depend on how the stream is cut.
         for c in tar.chunks(700) {
             s.feed(c).unwrap();
         }
-        let (summary, _) = s.finish().unwrap();
+        let (summary, lint) = s.finish().unwrap();
         assert_eq!(summary.entries, entries.len() as u64);
-        handle.findings()
+        lint.into_findings()
     }
 
     fn only(f: &LintFindings, kind: LintKind, count: u64, example: &str) {

@@ -37,12 +37,6 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 /// block size always give the same bytes, whatever the thread count.
 pub const DEFAULT_BLOCK_SIZE: usize = 128 * 1024;
 
-/// Default compression level. Measured on a 274 MiB rootfs tar with 2
-/// threads: level 6 took half the CPU time of `pigz -6` for 1.6% more bytes;
-/// matching pigz's size takes level 9, at 2.4 times the CPU of level 6.
-/// See `docs/performance.md`.
-pub const DEFAULT_LEVEL: u32 = 6;
-
 /// Smallest accepted block size; smaller requests are raised to this so that
 /// per-block overhead (flush markers, compressor setup) stays negligible.
 pub const MIN_BLOCK_SIZE: usize = 4 * 1024;
@@ -631,7 +625,13 @@ mod tests {
         for len in [0, 1, b - 1, b, b + 1, 2 * b, big.len()] {
             let data = &big[..len];
             for threads in [1, 2] {
-                let gz = encode_with(data, DEFAULT_LEVEL, threads, b, 64 * 1024);
+                let gz = encode_with(
+                    data,
+                    crate::compress::DEFAULT_GZIP_LEVEL,
+                    threads,
+                    b,
+                    64 * 1024,
+                );
                 assert_eq!(decode_multi(&gz), data, "len {len} threads {threads}");
                 // A single gzip member: the plain decoder must read it all.
                 let mut single = Vec::new();
@@ -655,7 +655,11 @@ mod tests {
     #[test]
     fn same_bytes_for_any_thread_count() {
         let data = sample(3 * 1024 * 1024 + 5, 3);
-        for (level, block) in [(DEFAULT_LEVEL, DEFAULT_BLOCK_SIZE), (1, SMALL), (9, SMALL)] {
+        for (level, block) in [
+            (crate::compress::DEFAULT_GZIP_LEVEL, DEFAULT_BLOCK_SIZE),
+            (1, SMALL),
+            (9, SMALL),
+        ] {
             let reference = encode_with(&data, level, 1, block, 1 << 20);
             assert_eq!(decode_multi(&reference), data);
             for threads in [2, 3, 8] {
@@ -671,17 +675,35 @@ mod tests {
     #[test]
     fn output_bytes_are_pinned() {
         let data = sample(1024 * 1024, 31);
-        let gz = encode_with(&data, DEFAULT_LEVEL, 2, DEFAULT_BLOCK_SIZE, 1 << 20);
+        let gz = encode_with(
+            &data,
+            crate::compress::DEFAULT_GZIP_LEVEL,
+            2,
+            DEFAULT_BLOCK_SIZE,
+            1 << 20,
+        );
         assert_eq!((gz.len(), crc32fast::hash(&gz)), (594_367, 0xafb9_f005));
     }
 
     #[test]
     fn same_bytes_for_any_chunking() {
         let data = sample(200 * 1024 + 3, 5);
-        let reference = encode_with(&data, DEFAULT_LEVEL, 2, SMALL, data.len());
+        let reference = encode_with(
+            &data,
+            crate::compress::DEFAULT_GZIP_LEVEL,
+            2,
+            SMALL,
+            data.len(),
+        );
         for chunk in [1, 7, 4096, SMALL - 1, SMALL, SMALL + 1] {
             for threads in [1, 3] {
-                let gz = encode_with(&data, DEFAULT_LEVEL, threads, SMALL, chunk);
+                let gz = encode_with(
+                    &data,
+                    crate::compress::DEFAULT_GZIP_LEVEL,
+                    threads,
+                    SMALL,
+                    chunk,
+                );
                 assert!(gz == reference, "chunk {chunk} threads {threads} differ");
             }
         }
@@ -690,8 +712,19 @@ mod tests {
     #[test]
     fn flush_does_not_change_bytes() {
         let data = sample(100 * 1024, 9);
-        let reference = encode_with(&data, DEFAULT_LEVEL, 2, SMALL, data.len());
-        let mut enc = ParGzEncoder::with_block_size(Vec::new(), DEFAULT_LEVEL, 2, SMALL);
+        let reference = encode_with(
+            &data,
+            crate::compress::DEFAULT_GZIP_LEVEL,
+            2,
+            SMALL,
+            data.len(),
+        );
+        let mut enc = ParGzEncoder::with_block_size(
+            Vec::new(),
+            crate::compress::DEFAULT_GZIP_LEVEL,
+            2,
+            SMALL,
+        );
         for piece in data.chunks(5000) {
             enc.write_all(piece).unwrap();
             enc.flush().unwrap();
@@ -731,7 +764,13 @@ mod tests {
     #[test]
     fn gzip_tool_accepts_output() {
         let data = sample(1024 * 1024 + 1, 19);
-        let gz = encode_with(&data, DEFAULT_LEVEL, 2, DEFAULT_BLOCK_SIZE, 65_536);
+        let gz = encode_with(
+            &data,
+            crate::compress::DEFAULT_GZIP_LEVEL,
+            2,
+            DEFAULT_BLOCK_SIZE,
+            65_536,
+        );
         let mut child = std::process::Command::new("gzip")
             .arg("-dc")
             .stdin(std::process::Stdio::piped())

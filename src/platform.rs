@@ -536,6 +536,24 @@ impl AttrParser {
         result
     }
 
+    /// A sub-subsection of `size` bytes (counting its tag of `tag_len`
+    /// bytes and the size itself) starts: read Tag_File, skip the others.
+    fn enter_sub(&mut self, tag: u64, tag_len: u8, size: u64) -> Step {
+        let header = u64::from(tag_len) + 4;
+        // The size covers the tag and itself and must fit the subsection.
+        if size <= header || size - header > self.sub_left {
+            return Step::Bogus;
+        }
+        let body = size - header;
+        if tag == TAG_FILE {
+            self.file_left = body;
+            self.step = AttrStep::Tag(Uleb::default());
+        } else {
+            self.step = AttrStep::SkipSub(body);
+        }
+        Step::More
+    }
+
     fn advance(&mut self, b: u8) -> Step {
         match &mut self.step {
             AttrStep::SubTag(uleb) => match uleb.push(b) {
@@ -565,20 +583,8 @@ impl AttrParser {
                     return Step::More;
                 }
                 let size = u64::from(read_u32(*buf, self.big_endian));
-                let header = u64::from(*tag_len) + 4;
-                // The size covers the tag and itself and must fit the
-                // subsection.
-                if size <= header || size - header > self.sub_left {
-                    return Step::Bogus;
-                }
-                let body = size - header;
-                if *tag == TAG_FILE {
-                    self.file_left = body;
-                    self.step = AttrStep::Tag(Uleb::default());
-                } else {
-                    self.step = AttrStep::SkipSub(body);
-                }
-                Step::More
+                let (tag, tag_len) = (*tag, *tag_len);
+                self.enter_sub(tag, tag_len, size)
             }
             AttrStep::SkipSub(left) => {
                 *left = left.saturating_sub(1);
@@ -591,15 +597,7 @@ impl AttrParser {
                 Err(()) => Step::Bogus,
                 Ok(None) => Step::More,
                 Ok(Some(tag)) => {
-                    self.step = if is_string_attr(tag) {
-                        AttrStep::Ntbs
-                    } else {
-                        AttrStep::Value {
-                            tag,
-                            uleb: Uleb::default(),
-                            then_string: tag == TAG_COMPATIBILITY,
-                        }
-                    };
+                    self.step = attr_value(tag);
                     Step::More
                 }
             },
@@ -628,6 +626,19 @@ impl AttrParser {
                 }
                 Step::More
             }
+        }
+    }
+}
+
+/// How the value of attribute `tag` is read.
+fn attr_value(tag: u64) -> AttrStep {
+    if is_string_attr(tag) {
+        AttrStep::Ntbs
+    } else {
+        AttrStep::Value {
+            tag,
+            uleb: Uleb::default(),
+            then_string: tag == TAG_COMPATIBILITY,
         }
     }
 }
@@ -703,9 +714,19 @@ impl PlatformTally {
         }
     }
 
-    /// Whether no file was counted.
-    pub fn is_empty(&self) -> bool {
-        self.by_arch.is_empty()
+    /// Adds the votes of `other`, as if its files had been added to this
+    /// tally: the result does not depend on the order of merging.
+    pub fn merge(&mut self, other: PlatformTally) {
+        for (arch, theirs) in other.by_arch {
+            let ours = self.by_arch.entry(arch).or_default();
+            ours.files += theirs.files;
+            for (variant, n) in theirs.variants {
+                *ours.variants.entry(variant).or_insert(0) += n;
+            }
+            if ours.example.is_empty() || theirs.example < ours.example {
+                ours.example = theirs.example;
+            }
+        }
     }
 
     /// The majority platform, or `None` if no ELF file was counted.
@@ -779,19 +800,23 @@ pub fn host_architecture() -> &'static str {
 }
 
 /// Feeds candidate executables of the tar stream to an [`ElfSniffer`] and
-/// counts what they say, as the archive streams by.
+/// counts what they say in its own [`PlatformTally`], as the archive streams by.
+#[derive(Debug, Default)]
 pub struct PlatformObserver {
-    tally: std::sync::Arc<std::sync::Mutex<PlatformTally>>,
+    tally: PlatformTally,
     current: Option<(String, ElfSniffer)>,
 }
 
 impl PlatformObserver {
-    /// An observer adding to `tally` (shared, so several layers vote together).
-    pub fn new(tally: std::sync::Arc<std::sync::Mutex<PlatformTally>>) -> Self {
-        Self {
-            tally,
-            current: None,
-        }
+    /// An observer with an empty tally.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The tally of the files seen (merge tallies with [`PlatformTally::merge`]
+    /// to vote across several layers).
+    pub fn into_tally(self) -> PlatformTally {
+        self.tally
     }
 }
 
@@ -824,13 +849,7 @@ impl crate::tarscan::EntryObserver for PlatformObserver {
         if let Some((path, s)) = self.current.take()
             && let Some(p) = s.finish()
         {
-            // A poisoned lock only means another observer panicked in a
-            // test; the tally itself is still consistent.
-            let mut t = match self.tally.lock() {
-                Ok(t) => t,
-                Err(e) => e.into_inner(),
-            };
-            t.add(&path, p);
+            self.tally.add(&path, p);
         }
     }
 }
@@ -1167,7 +1186,6 @@ mod tests {
     #[test]
     fn tally_majority_and_conflict() {
         let mut t = PlatformTally::new();
-        assert!(t.is_empty());
         assert_eq!(t.result(), None);
         t.add("./usr/bin/qemu-x86_64-static", p("amd64", None));
         t.add("./bin/sh", p("arm", Some("v7")));
@@ -1239,5 +1257,67 @@ mod tests {
     fn display() {
         assert_eq!(p("arm", Some("v7")).to_string(), "arm/v7");
         assert_eq!(p("amd64", None).to_string(), "amd64");
+    }
+
+    #[test]
+    fn merged_tallies_vote_as_one() {
+        let files = [
+            ("./bin/sh", p("arm", Some("v7"))),
+            ("usr/bin/qemu", p("amd64", None)),
+            ("bin/ls", p("arm", Some("v6"))),
+            ("/bin/aa", p("arm", Some("v6"))),
+            ("usr/bin/zz", p("amd64", None)),
+        ];
+        let mut all = PlatformTally::new();
+        for (path, plat) in &files {
+            all.add(path, plat.clone());
+        }
+        // Any split, merged either way round, gives the same verdict.
+        for cut in 0..=files.len() {
+            let (mut a, mut b) = (PlatformTally::new(), PlatformTally::new());
+            for (i, (path, plat)) in files.iter().enumerate() {
+                let t = if i < cut { &mut a } else { &mut b };
+                t.add(path, plat.clone());
+            }
+            let mut ab = PlatformTally::new();
+            ab.merge(a);
+            ab.merge(b);
+            assert_eq!(ab.result(), all.result(), "cut {cut}");
+        }
+        let d = all.result().unwrap();
+        assert_eq!(
+            (d.variant.as_deref(), d.files, d.total_files),
+            (Some("v6"), 3, 5)
+        );
+        assert_eq!(d.conflict.unwrap().winner_example, "bin/aa");
+    }
+
+    #[test]
+    fn observer_sniffs_candidates_and_gives_its_tally_back() {
+        let mut b = tar::Builder::new(Vec::new());
+        let arm = arm_file("7-A", 10);
+        let x86 = elf_header(true, false, EM_X86_64, 0);
+        for (path, data) in [
+            ("./bin/sh", &arm[..]),
+            ("./etc/not-a-candidate", &x86[..]),
+            ("./usr/bin/env", &arm[..]),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o755);
+            b.append_data(&mut h, path, data).unwrap();
+        }
+        let tar = b.into_inner().unwrap();
+        for chunk in [1, 333, 1 << 20] {
+            let mut s = crate::tarscan::TarScanner::new(PlatformObserver::new());
+            for c in tar.chunks(chunk) {
+                s.feed(c).unwrap();
+            }
+            let (_, observer) = s.finish().unwrap();
+            let d = observer.into_tally().result().unwrap();
+            assert_eq!(d.architecture, "arm", "chunk {chunk}");
+            assert_eq!((d.variant.as_deref(), d.total_files), (Some("v7"), 2));
+            assert_eq!(d.conflict, None);
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! handler only writes to a pipe, and everything else (removing files,
 //! printing, exiting) runs on an ordinary thread, where it is allowed. The
 //! library's registry of live temp files
-//! ([`ociimport::layout::remove_registered_temps`]) makes sure nothing the
+//! ([`ociimport::remove_registered_temps`]) makes sure nothing the
 //! run wrote survives, and lets a commit already in progress finish first.
 
 use std::io::IsTerminal;
@@ -44,7 +44,7 @@ pub fn install() {
         .name("signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                let cleanup = ociimport::layout::remove_registered_temps();
+                let cleanup = ociimport::remove_registered_temps();
                 let status = crate::finish(Err(Failure::Interrupted {
                     signal,
                     published: cleanup.published,

@@ -1466,7 +1466,7 @@ fn numbers_in_an_existing_index_survive_an_import() {
         "size": 404,
         "annotations": {REF_NAME: "fuzz"}
     });
-    let merged = ociimport::layout::merge_index_bytes(
+    let merged = ociimport::spec::index::merge_index_bytes(
         Path::new("index.json"),
         Some(found),
         descriptor,

@@ -263,8 +263,8 @@ fn every_layer_compression_passes() {
     assert!(r.ok(), "{}", r.text());
     assert_eq!((r.manifests, r.layers), (4, 4));
     let images = inspect(&f.layout, Some("members")).unwrap();
-    assert_eq!(images[0].layers[0].digest, sha256(&two));
-    assert_eq!(images[0].layers[0].diff_id, sha256(&tar));
+    assert_eq!(images[0].layers[0].digest.as_str(), sha256(&two));
+    assert_eq!(images[0].layers[0].diff_id.as_str(), sha256(&tar));
     let media: Vec<String> = inspect(&f.layout, None)
         .unwrap()
         .iter()
@@ -611,12 +611,14 @@ fn inspect_measures_layers() {
     assert_eq!(img.layers.len(), 1);
     let l = &img.layers[0];
     assert_eq!(l.media_type, MT_GZIP);
-    assert_eq!(l.diff_id, sha256(&f.tar));
+    assert_eq!(l.diff_id.as_str(), sha256(&f.tar));
     assert_eq!(l.uncompressed_size, f.tar.len() as u64);
     assert_eq!(l.entries, 6);
     assert_eq!(
         l.size,
-        fs::metadata(blob(&f.layout, &l.digest)).unwrap().len()
+        fs::metadata(blob(&f.layout, l.digest.as_str()))
+            .unwrap()
+            .len()
     );
     assert!(img.warnings.is_empty(), "{:?}", img.warnings);
     let text = ociimport::inspect::text(&images);

@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ociimport::checksums::{parse_checksum_file, parse_expect};
+use ociimport::fuzzing::{parse_checksum_file, parse_expect};
 
 const FILES: [&str; 6] = [
     "SHA256SUMS",

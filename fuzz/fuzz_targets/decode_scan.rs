@@ -9,35 +9,34 @@
 #![no_main]
 
 use std::io::Read;
-use std::sync::{Arc, Mutex};
 
 use libfuzzer_sys::fuzz_target;
-use ociimport::compress::{self, DecodeOptions, Decoder};
-use ociimport::platform::{PlatformObserver, PlatformTally};
-use ociimport::tarscan::{TarError, TarScanner, TarSummary};
+use ociimport::fuzzing::{
+    DecodeOptions, Decoder, PlatformObserver, SNIFF_LEN, TarError, TarScanner, TarSummary,
+    describe_unknown, detect,
+};
 
 /// Decoded bytes examined per input: enough for many entries, small enough
 /// that a bomb cannot make one run slow.
 const MAX_DECODED: usize = 4 << 20;
 
 fn scan(data: &[u8], chunk: usize) -> Result<TarSummary, TarError> {
-    let tally = Arc::new(Mutex::new(PlatformTally::new()));
-    let mut s = TarScanner::new();
-    s.observe(Box::new(PlatformObserver::new(tally.clone())));
+    let mut s = TarScanner::new(PlatformObserver::new());
     for piece in data.chunks(chunk.max(1)) {
         if s.feed(piece).is_err() {
             break;
         }
     }
-    let r = s.finish().map(|(summary, _)| summary);
-    // The tally must be readable whatever the observer saw.
-    let _ = tally.lock().map(|t| t.result());
-    r
+    s.finish().map(|(summary, observer)| {
+        // The tally must be readable whatever the observer saw.
+        let _ = observer.into_tally().result();
+        summary
+    })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let head = &data[..data.len().min(compress::SNIFF_LEN)];
-    let _ = compress::describe_unknown(head);
+    let head = &data[..data.len().min(SNIFF_LEN)];
+    let _ = describe_unknown(head);
 
     // The raw bytes as a tar stream, cut two ways.
     let whole = scan(data, usize::MAX);
@@ -48,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(s.entries <= data.len() as u64 / 512);
     }
 
-    let Some(format) = compress::detect(head) else {
+    let Some(format) = detect(head) else {
         return;
     };
     // Production decode options (xz: one thread, 1 GiB memory limit).

@@ -1,5 +1,5 @@
 //! An existing `index.json` read and merged the way an import does
-//! (`layout::parse_index`, `layout::merge_index_bytes`), on arbitrary bytes.
+//! (`spec::index::parse_index`, `spec::index::merge_index_bytes`), on arbitrary bytes.
 //!
 //! Properties: the merge accepts exactly what `parse_index` accepts; what
 //! it writes is accepted again (so one import can never make the layout
@@ -10,7 +10,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use ociimport::layout::{REF_NAME, merge_index_bytes, parse_index};
+use ociimport::fuzzing::{merge_index_bytes, parse_index};
+use ociimport::spec::ref_name::REF_NAME;
 use serde_json::{Value, json};
 
 const TAG: &str = "fuzz";

@@ -10,8 +10,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ociimport::checksums::{is_clear_signed, parse_checksum_file, parse_verified_text};
-use ociimport::signature::{DetachedSignatures, Keyring, verify_clear_signed};
+use ociimport::fuzzing::{
+    DetachedSignatures, Keyring, is_clear_signed, parse_checksum_file, parse_verified_text,
+    verify_clear_signed,
+};
 
 const INPUT: &str = "stage3-amd64-openrc-20240101T170000Z.tar.xz";
 const FILE: &str = "stage3-amd64-openrc-20240101T170000Z.tar.xz.DIGESTS";

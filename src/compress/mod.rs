@@ -358,7 +358,10 @@ pub enum Encoder<W: Write> {
     Plain(W),
 }
 
-/// Default gzip level for layers.
+/// Default gzip level for layers. Measured on a 274 MiB rootfs tar with 2
+/// threads: level 6 took half the CPU time of `pigz -6` for 1.6% more bytes;
+/// matching pigz's size takes level 9, at 2.4 times the CPU of level 6.
+/// See `docs/performance.md`.
 pub const DEFAULT_GZIP_LEVEL: u32 = 6;
 /// Default zstd level for layers.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;

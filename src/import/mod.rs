@@ -37,6 +37,7 @@ use crate::platform::{PlatformObserver, PlatformTally};
 use crate::report::VerifiedSignature;
 use crate::report::{CreatedSource, ImportReport, InputReport, LayerReport, OutputFormat};
 use crate::signature::{Keyring, SignatureHasher};
+use crate::spec::ref_name::validate_tag;
 use crate::tarscan::TarScanner;
 use input::InputErrors;
 use pipeline::{Consumed, Consumer, Produced, Producer, Sink};
@@ -179,44 +180,6 @@ pub fn default_output(input: &Path) -> PathBuf {
     PathBuf::from(format!("{name}.oci"))
 }
 
-/// Validate an OCI ref name (`org.opencontainers.image.ref.name` grammar).
-pub fn validate_tag(tag: &str) -> std::result::Result<(), String> {
-    // ref ::= component ("/" component)*; component ::= alphanum (separator alphanum)*
-    // separator ::= [-._:@+] | "--"
-    let ok = !tag.is_empty()
-        && tag.split('/').all(|c| {
-            let b = c.as_bytes();
-            if b.is_empty()
-                || !b[0].is_ascii_alphanumeric()
-                || !b[b.len() - 1].is_ascii_alphanumeric()
-            {
-                return false;
-            }
-            let mut prev_sep = 0usize;
-            for &ch in b {
-                if ch.is_ascii_alphanumeric() {
-                    prev_sep = 0;
-                } else if b"-._:@+".contains(&ch) {
-                    prev_sep += 1;
-                    // Only "--" may be a two-character separator.
-                    if prev_sep > 2 || (prev_sep == 2 && ch != b'-') {
-                        return false;
-                    }
-                } else {
-                    return false;
-                }
-            }
-            true
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{tag:?} is not a valid OCI ref name (letters and digits, separated by one of - . _ : @ + or --, components joined by /)"
-        ))
-    }
-}
-
 /// The result of reading one input.
 struct ReadLayer {
     report: LayerReport,
@@ -289,7 +252,8 @@ fn import_into(
     config: oci_spec::image::Config,
     checks: &Checks<'_>,
 ) -> Result<ImportReport> {
-    let tally = Arc::new(Mutex::new(PlatformTally::new()));
+    // One tally for all inputs: the layers vote together on the platform.
+    let mut tally = PlatformTally::new();
     let mut layers = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         if let Some(p) = &opts.progress {
@@ -302,7 +266,7 @@ fn import_into(
         }
         let expected = expected_checksums(input, opts, checks.sums.as_ref())?;
         let signature = checks.signatures.get(i).and_then(Option::as_ref);
-        let mut layer = read_layer(layout, input, opts, &tally, &expected, signature)?;
+        let mut layer = read_layer(layout, input, opts, &mut tally, &expected, signature)?;
         // Its digest was checked against the signed checksum file.
         if let Some(signed) = checks.sums.as_ref().and_then(Sums::signed) {
             layer.report.signatures_verified.push(signed.clone());
@@ -433,14 +397,11 @@ fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
 /// The platform: flags win; else what the rootfs's ELF files say; else the host.
 fn decide_platform(
     opts: &ImportOptions,
-    tally: &Mutex<PlatformTally>,
+    tally: &PlatformTally,
     warnings: &mut Vec<String>,
 ) -> Platform {
     let os = opts.os.clone().unwrap_or_else(|| "linux".into());
-    let detected = match tally.lock() {
-        Ok(t) => t.result(),
-        Err(e) => e.into_inner().result(),
-    };
+    let detected = tally.result();
     if let Some(arch) = &opts.arch {
         // Keep the detected variant when the flag only confirms the architecture.
         let variant = opts.variant.clone().or_else(|| {
@@ -522,19 +483,17 @@ fn read_layer(
     layout: &Layout,
     input: &InputSource,
     opts: &ImportOptions,
-    tally: &Arc<Mutex<PlatformTally>>,
+    tally: &mut PlatformTally,
     expected: &[Expected],
     signature: Option<&InputSignature>,
 ) -> Result<ReadLayer> {
-    let before = lock_tally(tally).clone();
     let checks = InputChecks {
         expected,
         signature,
     };
     match read_layer_once(layout, input, opts, tally, &checks, None) {
+        // A failed attempt added no votes: the tally is merged only on success.
         Err(Error::UnsafeFraming { reason, .. }) if matches!(input, InputSource::Path(_)) => {
-            // The first attempt's votes are void.
-            *lock_tally(tally) = before;
             read_layer_once(layout, input, opts, tally, &checks, Some(reason))
         }
         r => r,
@@ -547,18 +506,12 @@ struct InputChecks<'a> {
     signature: Option<&'a InputSignature>,
 }
 
-fn lock_tally(tally: &Mutex<PlatformTally>) -> std::sync::MutexGuard<'_, PlatformTally> {
-    tally
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// One pass over `input`; `reencode`: the reason its bytes cannot be the layer.
 fn read_layer_once(
     layout: &Layout,
     input: &InputSource,
     opts: &ImportOptions,
-    tally: &Arc<Mutex<PlatformTally>>,
+    tally: &mut PlatformTally,
     checks: &InputChecks<'_>,
     reencode: Option<String>,
 ) -> Result<ReadLayer> {
@@ -606,17 +559,14 @@ fn read_layer_once(
         checksums: (!expected.is_empty()).then(|| MultiHasher::new(expected)),
         signature,
     };
-    let mut scanner = TarScanner::new();
-    scanner.observe(Box::new(PlatformObserver::new(tally.clone())));
-    let (lint, lint_handle) = Lint::new();
-    scanner.observe(Box::new(lint));
     let consumer = Consumer {
         diff: Sha256Counter::new(),
-        scanner,
+        scanner: TarScanner::new((PlatformObserver::new(), Lint::new())),
         max_size: opts.max_size,
     };
-    let (produced, consumed, blob) = sink.run(producer, consumer, &errors)?;
-    let findings = lint_handle.findings();
+    let (produced, mut consumed, blob) = sink.run(producer, consumer, &errors)?;
+    let (platform, lint) = std::mem::take(&mut consumed.observers);
+    let findings = lint.into_findings();
     let verdict = Verdict {
         expected,
         signature: checks.signature.zip(opts.keyring.as_ref()),
@@ -624,7 +574,9 @@ fn read_layer_once(
         strict: opts.strict,
         errors: &errors,
     };
-    verdict.judge(produced, consumed, findings, plan, format, blob)
+    let layer = verdict.judge(produced, consumed, findings, plan, format, blob)?;
+    tally.merge(platform.into_tally());
+    Ok(layer)
 }
 
 /// What a fully read input must still pass before its layer may be published.
@@ -685,6 +637,7 @@ impl Verdict<'_> {
                 signatures_verified,
                 source: self.source.clone(),
                 warnings,
+                notes: summary.notes,
             },
             blob,
             newest_mtime: summary.newest_mtime,
@@ -726,18 +679,6 @@ mod tests {
                 PathBuf::from(want),
                 "{input}"
             );
-        }
-    }
-
-    #[test]
-    fn tag_grammar() {
-        for ok in [
-            "latest", "v1.0", "a/b/c", "x--y", "1.0-rc1", "my_tag:9", "a+b@c",
-        ] {
-            assert!(validate_tag(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "-x", "x-", "a//b", "a..b", "a b", "a/", "ä", "x---y"] {
-            assert!(validate_tag(bad).is_err(), "{bad}");
         }
     }
 }

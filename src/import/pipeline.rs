@@ -22,6 +22,8 @@ use crate::digest::Blob;
 use crate::error::{PathErrors, Result};
 use crate::hashing::{CountReader, HashReader, Sha256Counter, TapReader};
 use crate::layout::{BlobWriter, PendingBlob};
+use crate::lint::Lint;
+use crate::platform::PlatformObserver;
 use crate::signature::SignatureHasher;
 use crate::tarscan::{TarScanner, TarSummary};
 
@@ -56,10 +58,13 @@ pub(crate) struct Produced {
     pub(crate) signature: Option<SignatureHasher>,
 }
 
+/// What watches the entries as they pass: the platform vote and the lint.
+pub(crate) type Observers = (PlatformObserver, Lint);
+
 /// The hashing side: DiffID, tar scanner, and the `--max-size` cap.
 pub(crate) struct Consumer {
     pub(crate) diff: Sha256Counter,
-    pub(crate) scanner: TarScanner,
+    pub(crate) scanner: TarScanner<Observers>,
     pub(crate) max_size: Option<u64>,
 }
 
@@ -69,6 +74,8 @@ pub(crate) struct Consumed {
     pub(crate) diff_id: Blob,
     /// What the tar scanner found.
     pub(crate) summary: TarSummary,
+    /// The observers, with what they saw.
+    pub(crate) observers: Observers,
 }
 
 /// Where the layer blob comes from.
@@ -263,10 +270,11 @@ impl Consumer {
             // A full return queue just means the producer has enough spares.
             let _ = free.try_send(chunk);
         }
-        let (summary, _observers) = self.scanner.finish().map_err(|e| errors.tar(e))?;
+        let (summary, observers) = self.scanner.finish().map_err(|e| errors.tar(e))?;
         Ok(Consumed {
             diff_id: self.diff.finish(),
             summary,
+            observers,
         })
     }
 }

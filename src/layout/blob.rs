@@ -36,11 +36,6 @@ impl BlobWriter {
         &self.path
     }
 
-    /// Bytes written so far.
-    pub fn count(&self) -> u64 {
-        self.out.as_ref().map_or(0, |o| o.count())
-    }
-
     /// Flush and fsync; the blob is complete but not yet published.
     pub fn finish(mut self) -> Result<PendingBlob> {
         let Some(out) = self.out.take() else {

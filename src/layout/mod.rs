@@ -30,20 +30,16 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use blob::{BlobWriter, PendingBlob};
 pub use registry::{Cleanup, remove_registered_temps};
 
-use crate::digest::validate_digest;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{self, DirLock, TEMP_PREFIX};
+use crate::spec::index::{empty_index, merge_index_bytes, parse_index};
+use crate::spec::oci_layout::{OCI_LAYOUT, layout_version_problem};
 use registry::{CommitToken, create_temp, forget_temp, remove_temp};
-
-/// The `oci-layout` file's content.
-pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
-/// The annotation that names a manifest in `index.json`.
-pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// An OCI image layout directory opened for appending.
 #[derive(Debug)]
@@ -80,12 +76,19 @@ impl Layout {
             }
             None => {
                 let empty = fs::read_dir(root).at(root)?.next().is_none();
-                if !empty && !looks_like_our_fresh_layout(root)? {
-                    return Err(Error::NotALayout {
-                        path: root.to_path_buf(),
-                    });
+                if empty || looks_like_our_fresh_layout(root)? {
+                    true
+                } else {
+                    // A concurrent first import may have finished its
+                    // skeleton (marker last) between our two looks.
+                    let Some(bytes) = fsutil::read_if_exists(&marker).at(&marker)? else {
+                        return Err(Error::NotALayout {
+                            path: root.to_path_buf(),
+                        });
+                    };
+                    check_layout_version(&marker, &bytes)?;
+                    false
                 }
-                true
             }
         };
         let layout = Layout {
@@ -402,94 +405,6 @@ fn check_layout_version(path: &Path, bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// What is wrong with an `oci-layout` file's content, if anything: the one
-/// judgement shared by the importer (which refuses) and `verify` (which reports).
-pub fn layout_version_problem(bytes: &[u8]) -> Option<String> {
-    let v: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) => return Some(format!("not valid JSON: {e}")),
-    };
-    match v.get("imageLayoutVersion") {
-        Some(Value::String(s)) if s == "1.0.0" => None,
-        Some(other) => Some(format!("imageLayoutVersion is {other}, expected \"1.0.0\"")),
-        None => Some("has no imageLayoutVersion".into()),
-    }
-}
-
-/// Parse an existing `index.json`, refusing one we could not safely extend.
-pub fn parse_index(path: &Path, bytes: &[u8]) -> Result<Map<String, Value>> {
-    let bad = |reason: String| Error::BadLayout {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let v: Value =
-        serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
-    let Value::Object(map) = v else {
-        return Err(bad("not a JSON object".into()));
-    };
-    if map.get("schemaVersion").and_then(Value::as_u64) != Some(2) {
-        return Err(bad("schemaVersion is not 2".into()));
-    }
-    let Some(Value::Array(manifests)) = map.get("manifests") else {
-        return Err(bad("no manifests array".into()));
-    };
-    for (i, d) in manifests.iter().enumerate() {
-        let digest = d.get("digest").and_then(Value::as_str).unwrap_or("");
-        validate_digest(digest).map_err(|e| bad(format!("manifests[{i}]: {e}")))?;
-    }
-    // Also check it is what oci-spec calls an index, so a typo'd document is refused.
-    serde_json::from_value::<oci_spec::image::ImageIndex>(Value::Object(map.clone()))
-        .map_err(|e| bad(format!("not an OCI image index: {e}")))?;
-    Ok(map)
-}
-
-/// The new `index.json` bytes: `existing` (`None` when there is no index
-/// yet; `path` names it in errors) with `descriptor` added under `tag`.
-///
-/// An existing entry with the same ref name is dropped; every other
-/// descriptor, annotation and unknown field is kept as it was. Pure, so it
-/// can be tested and fuzzed without a file system.
-pub fn merge_index_bytes(
-    path: &Path,
-    existing: Option<&[u8]>,
-    descriptor: Value,
-    tag: &str,
-) -> Result<Vec<u8>> {
-    let mut index = match existing {
-        Some(bytes) => parse_index(path, bytes)?,
-        None => empty_index(),
-    };
-    let Some(Value::Array(manifests)) = index.get_mut("manifests") else {
-        return Err(Error::BadLayout {
-            path: path.to_path_buf(),
-            reason: "index.json has no manifests array".into(),
-        });
-    };
-    manifests.retain(|d| ref_name(d) != Some(tag));
-    manifests.push(descriptor);
-    serde_json::to_vec(&Value::Object(index)).map_err(|e| Error::Spec {
-        what: "index.json",
-        reason: e.to_string(),
-    })
-}
-
-/// An image index with no manifests.
-fn empty_index() -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("schemaVersion".into(), Value::from(2));
-    m.insert(
-        "mediaType".into(),
-        Value::from("application/vnd.oci.image.index.v1+json"),
-    );
-    m.insert("manifests".into(), Value::Array(Vec::new()));
-    m
-}
-
-/// The ref name (tag) annotation of an index descriptor.
-pub(crate) fn ref_name(d: &Value) -> Option<&str> {
-    d.get("annotations")?.get(REF_NAME)?.as_str()
-}
-
 /// Read a whole small file (a manifest, a config) from the layout, refusing large ones.
 pub fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let f = File::open(path).at(path)?;
@@ -507,6 +422,7 @@ pub fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::ref_name::REF_NAME;
     use serde_json::json;
 
     fn desc(hex: char, tag: &str) -> Value {

@@ -205,7 +205,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::layout::{Layout, REF_NAME};
+    use crate::layout::Layout;
+    use crate::spec::ref_name::REF_NAME;
 
     const CHILD: &str = "layout::registry::tests::registry_child";
 

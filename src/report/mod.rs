@@ -51,6 +51,8 @@ pub struct LayerReport {
     pub source: String,
     /// Warnings about this input (accepted oddities).
     pub warnings: Vec<String>,
+    /// Facts about this input that need no action (a pixz index after the archive).
+    pub notes: Vec<String>,
 }
 
 /// The `--json` form of a layer: flat, with the keys scripts already read.
@@ -71,6 +73,8 @@ struct LayerJson<'a> {
     signatures_verified: &'a [VerifiedSignature],
     source: &'a str,
     warnings: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 impl Serialize for LayerReport {
@@ -91,6 +95,7 @@ impl Serialize for LayerReport {
             signatures_verified: &self.signatures_verified,
             source: &self.source,
             warnings: &self.warnings,
+            notes: &self.notes,
         }
         .serialize(s)
     }

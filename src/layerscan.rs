@@ -1,0 +1,324 @@
+//! Layer scanning shared by `verify` and `inspect`: one streaming pass over
+//! a layer blob measures it, decodes it and reads it as tar.
+//!
+//! The blob goes file → [`HashReader`] (blob digest) → [`Decoder`] →
+//! DiffID hasher and [`TarScanner`], in constant memory; its digest and size
+//! are final only after the file has been drained.
+
+use std::fs::File;
+use std::io::{self, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use crate::compress::{self, Compression, DecodeOptions, Decoder};
+use crate::digest::Blob;
+use crate::error::{IoContext, PathIoError, Result, mark};
+use crate::hashing::{HashReader, Sha256Counter, sha256_of};
+use crate::tarscan::TarScanner;
+
+/// Read size when streaming a blob.
+const CHUNK: usize = 256 * 1024;
+
+/// What streaming one layer blob found.
+#[derive(Clone, Debug)]
+pub(crate) struct LayerScan {
+    /// Digest and size of the blob file's bytes.
+    pub(crate) blob: Blob,
+    /// What the first bytes look like.
+    pub(crate) detected: Option<Compression>,
+    /// The first bytes, described for messages.
+    pub(crate) head: String,
+    /// The format it was decoded as, if decoding was attempted.
+    pub(crate) decoded_as: Option<Compression>,
+    /// DiffID and uncompressed size, when decoding reached the end.
+    pub(crate) diff_id: Option<Blob>,
+    /// Entries, when the stream is a complete tar archive.
+    pub(crate) entries: Option<u64>,
+    /// Why the layer cannot be used (decoding, tar structure).
+    pub(crate) problems: Vec<String>,
+    /// Oddities consumers accept.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// What a compression means in a message.
+pub(crate) fn what_data(c: Compression) -> &'static str {
+    match c {
+        Compression::Gzip => "gzip data",
+        Compression::Xz => "xz data",
+        Compression::Zstd => "zstd data",
+        Compression::Bzip2 => "bzip2 data",
+        Compression::None => "an uncompressed tar archive",
+    }
+}
+
+/// Tags read errors with the blob's path, to tell them from corrupt data.
+struct Marked<R> {
+    inner: R,
+    path: PathBuf,
+}
+
+impl<R: Read> Read for Marked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| mark(&self.path, e))
+    }
+}
+
+fn is_read_error(e: &io::Error) -> bool {
+    e.get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<PathIoError>().is_some())
+}
+
+type Hashed = HashReader<Marked<File>>;
+
+/// Stream a layer blob once: hash it, decode it as `expected` (or as what its
+/// first bytes are, if they say otherwise), hash the result (DiffID) and scan
+/// it as tar. `Err` only if the file cannot be opened.
+pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<LayerScan> {
+    let file = File::open(path).at(path)?;
+    let mut hashed = HashReader::new(Marked {
+        inner: file,
+        path: path.to_path_buf(),
+    });
+    let mut scan = LayerScan {
+        blob: Blob {
+            digest: sha256_of(b""),
+            size: 0,
+        },
+        detected: None,
+        head: String::new(),
+        decoded_as: None,
+        diff_id: None,
+        entries: None,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
+    // The first bytes stay in the blob hash and are replayed to the decoder.
+    let mut head = Vec::with_capacity(compress::SNIFF_LEN);
+    if let Err(e) = (&mut hashed)
+        .take(compress::SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+    {
+        scan.problems.push(format!("cannot read the blob: {e}"));
+        return Ok(finish_hash(scan, hashed));
+    }
+    if head.is_empty() {
+        scan.problems.push("the blob is empty".into());
+        return Ok(finish_hash(scan, hashed));
+    }
+    scan.detected = compress::detect(&head);
+    scan.head = compress::describe_unknown(&head);
+    let format = match (scan.detected, expected) {
+        (Some(d), _) => d,
+        // An uncompressed tar whose first block is broken: let the scanner say how.
+        (None, Some(Compression::None) | None) => Compression::None,
+        (None, Some(_)) => return Ok(finish_hash(scan, hashed)),
+    };
+    scan.decoded_as = Some(format);
+    Ok(decode(scan, format, head, hashed, path))
+}
+
+/// Decode the blob (its first bytes in `head`, the rest in `hashed`) as
+/// `format`, then drain what the decoder left.
+fn decode(
+    mut scan: LayerScan,
+    format: Compression,
+    head: Vec<u8>,
+    hashed: Hashed,
+    path: &Path,
+) -> LayerScan {
+    let replay = Cursor::new(head).chain(hashed);
+    let mut dec = match Decoder::new(format, replay, DecodeOptions::default()) {
+        Ok(d) => d,
+        Err(e) => {
+            scan.problems
+                .push(format!("cannot start the {format} decoder: {e}"));
+            // Decoder::new only fails before reading; the reader is lost with
+            // it, so the blob is hashed again from the start.
+            return rehash(scan, path);
+        }
+    };
+    let mut diff = Sha256Counter::new();
+    let mut scanner = TarScanner::new(());
+    let tar_err = match pump(&mut dec, &mut diff, &mut scanner, format) {
+        Ok(tar_err) => Some(tar_err),
+        Err(problem) => {
+            scan.problems.push(problem);
+            None
+        }
+    };
+    let (mut rest, mut hashed) = match dec.into_inner() {
+        Ok(inner) => inner.into_inner(),
+        Err(e) => {
+            scan.problems.push(format!("{}: {e}", what_data(format)));
+            return rehash(scan, path);
+        }
+    };
+    // Drain what the decoder left, so the blob digest covers the whole file.
+    let left_in_head = io::copy(&mut rest, &mut io::sink()).unwrap_or(0);
+    let extra = match io::copy(&mut hashed, &mut io::sink()) {
+        Ok(n) => n + left_in_head,
+        Err(e) => {
+            scan.problems.push(format!("cannot read the blob: {e}"));
+            scan.blob = hashed.finish().1;
+            return scan;
+        }
+    };
+    if let Some(tar_err) = tar_err {
+        if extra > 0 {
+            scan.problems.push(format!(
+                "{extra} bytes follow the end of the {format} stream"
+            ));
+        }
+        scan.diff_id = Some(diff.finish());
+        judge_tar(&mut scan, tar_err, scanner);
+    }
+    finish_hash(scan, hashed)
+}
+
+/// Feed the decoded stream to the DiffID hasher and the tar scanner until
+/// its end. `Ok` holds the tar scanner's first error, if any; `Err` says
+/// why the stream did not decode to its end.
+fn pump<R: Read>(
+    dec: &mut Decoder<R>,
+    diff: &mut Sha256Counter,
+    scanner: &mut TarScanner<()>,
+    format: Compression,
+) -> std::result::Result<Option<crate::tarscan::TarError>, String> {
+    let mut tar_err = None;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match dec.read(&mut buf) {
+            Ok(0) => return Ok(tar_err),
+            Ok(n) => {
+                diff.update(&buf[..n]);
+                if tar_err.is_none()
+                    && let Err(e) = scanner.feed(&buf[..n])
+                {
+                    tar_err = Some(e);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_read_error(&e) => return Err(format!("cannot read the blob: {e}")),
+            Err(e) => {
+                return Err(format!(
+                    "{} is corrupt or truncated (after {} decoded bytes): {e}",
+                    what_data(format),
+                    diff.size()
+                ));
+            }
+        }
+    }
+}
+
+/// Whether the decoded stream was a complete tar archive.
+fn judge_tar(
+    scan: &mut LayerScan,
+    tar_err: Option<crate::tarscan::TarError>,
+    scanner: TarScanner<()>,
+) {
+    let e = match tar_err {
+        Some(e) => e,
+        None => match scanner.finish() {
+            Ok((summary, _)) => {
+                scan.entries = Some(summary.entries);
+                scan.warnings = summary.warnings;
+                return;
+            }
+            Err(e) => e,
+        },
+    };
+    scan.problems.push(format!(
+        "the decompressed stream is not a complete tar archive: {} (at uncompressed byte {})",
+        e.reason, e.offset
+    ));
+}
+
+/// Drain the rest of the blob through its hasher and record the digest.
+fn finish_hash<R: Read>(mut scan: LayerScan, mut hashed: HashReader<R>) -> LayerScan {
+    if let Err(e) = io::copy(&mut hashed, &mut io::sink()) {
+        scan.problems.push(format!("cannot read the blob: {e}"));
+    }
+    scan.blob = hashed.finish().1;
+    scan
+}
+
+fn rehash(scan: LayerScan, path: &Path) -> LayerScan {
+    match File::open(path) {
+        Ok(f) => finish_hash(scan, HashReader::new(f)),
+        Err(e) => {
+            let mut scan = scan;
+            scan.problems.push(format!("cannot read the blob: {e}"));
+            scan
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn tar_bytes() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(5);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        b.append_data(&mut h, "etc/hello", &b"hello"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn scan_layer_measures_blob_and_diff_id_in_one_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = tar_bytes();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let p = dir.path().join("blob");
+        fs::write(&p, &gz).unwrap();
+        let s = scan_layer(&p, Some(Compression::Gzip)).unwrap();
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+        assert_eq!(s.blob.digest, sha256_of(&gz));
+        assert_eq!(s.blob.size, gz.len() as u64);
+        assert_eq!(
+            s.diff_id.as_ref().map(|m| m.digest.clone()),
+            Some(sha256_of(&tar))
+        );
+        assert_eq!(s.diff_id.as_ref().map(|m| m.size), Some(tar.len() as u64));
+        assert_eq!(s.entries, Some(1));
+
+        // Truncated: decoding fails, yet the blob digest covers every byte.
+        fs::write(&p, &gz[..gz.len() - 6]).unwrap();
+        let s = scan_layer(&p, Some(Compression::Gzip)).unwrap();
+        assert_eq!(s.blob.digest, sha256_of(&gz[..gz.len() - 6]));
+        assert!(s.diff_id.is_none());
+        assert!(
+            s.problems[0].contains("gzip data is corrupt or truncated"),
+            "{:?}",
+            s.problems
+        );
+
+        // Garbage after the gzip member is refused (Go's reader refuses it too).
+        let mut junk = gz.clone();
+        junk.extend_from_slice(b"junk");
+        fs::write(&p, &junk).unwrap();
+        let s = scan_layer(&p, Some(Compression::Gzip)).unwrap();
+        assert_eq!(s.blob.size, junk.len() as u64);
+        assert_eq!(s.blob.digest, sha256_of(&junk));
+        assert!(
+            s.problems[0].starts_with("gzip data is corrupt or truncated"),
+            "{:?}",
+            s.problems
+        );
+
+        // A plain tar cut inside its entry.
+        fs::write(&p, &tar[..600]).unwrap();
+        let s = scan_layer(&p, Some(Compression::None)).unwrap();
+        assert!(
+            s.problems[0].contains("not a complete tar archive"),
+            "{:?}",
+            s.problems
+        );
+        assert_eq!(s.blob.digest, sha256_of(&tar[..600]));
+    }
+}

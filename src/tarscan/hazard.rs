@@ -1,0 +1,157 @@
+//! Tar entries that a consumer cannot unpack, or unpacks differently from
+//! other readers, and what `--normalize` does with each.
+//!
+//! Sources (docs/design.md, "Tar entries the consumers disagree on"): Go's
+//! archive/tar `reader.go` (what podman, skopeo, buildah, docker and umoci
+//! read with), containers/storage and moby `createTarFile`/
+//! `extractTarFileEntry` ("unhandled tar header type %d"), umoci
+//! `UnpackEntry` ("unknown typeflag").
+
+/// What `--normalize` makes of a hazardous entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fix {
+    /// Old GNU sparse file: expanded to a regular file.
+    Expand,
+    /// PAX global header: its records are folded into the entries it governs.
+    Fold,
+    /// Not a file (a volume label, a Solaris/star ACL or inode record): dropped.
+    Drop,
+    /// Solaris extended header: read as a PAX extended header.
+    AsPax,
+    /// Contiguous file: a regular file.
+    AsRegular,
+    /// GNU dump directory, or an old-style regular entry named like a
+    /// directory: a directory.
+    AsDirectory,
+    /// No rewrite can keep its meaning: refused even with `--normalize`.
+    Impossible,
+}
+
+/// Why an entry is a hazard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hazard {
+    /// What the entry is, e.g. "an old GNU sparse file (type 'S')".
+    pub what: String,
+    /// What the consumers do with it.
+    pub consumers: &'static str,
+    /// What `--normalize` does.
+    pub fix: Fix,
+}
+
+const UNHANDLED: &str = "podman, buildah and docker fail on it (\"unhandled tar header type\"), umoci too (\"unknown typeflag\")";
+
+impl Hazard {
+    /// The one-line refusal: the entry, the consumer that fails, and the fix.
+    pub fn refusal(&self, path: &[u8]) -> String {
+        let name = String::from_utf8_lossy(path);
+        let fix = match self.fix {
+            Fix::Expand => "--normalize rewrites it as a regular file",
+            Fix::Fold => "--normalize folds its records into the entries it governs",
+            Fix::Drop => "--normalize drops it",
+            Fix::AsPax => "--normalize reads it as a PAX extended header",
+            Fix::AsRegular => "--normalize rewrites it as a regular file",
+            Fix::AsDirectory => "--normalize rewrites it as a directory",
+            Fix::Impossible => {
+                "--normalize cannot keep its meaning either; re-create the archive with GNU tar --format=posix or bsdtar"
+            }
+        };
+        format!("entry '{name}' is {}: {}; {fix}", self.what, self.consumers)
+    }
+}
+
+/// The hazard of an entry of type byte `t` named `path`, if it is one.
+pub fn of_type(t: u8, path: &[u8]) -> Option<Hazard> {
+    let (what, consumers, fix) = match t {
+        b'0'..=b'6' | b'x' | b'L' | b'K' => return None,
+        0 if path.ends_with(b"/") => (
+            "an old-style regular entry named like a directory",
+            "Go's archive/tar (podman, docker, umoci) unpacks it as a directory, other readers as a file",
+            Fix::AsDirectory,
+        ),
+        0 => return None,
+        b'S' => ("an old GNU sparse file", UNHANDLED, Fix::Expand),
+        b'g' => (
+            "a PAX global header",
+            "umoci fails on it (\"unknown typeflag\") and podman and docker ignore its records, which GNU tar and bsdtar apply",
+            Fix::Fold,
+        ),
+        b'V' => ("a GNU volume label", UNHANDLED, Fix::Drop),
+        b'A' | b'E' | b'I' => ("a Solaris/star extension record", UNHANDLED, Fix::Drop),
+        b'X' => ("a Solaris extended header", UNHANDLED, Fix::AsPax),
+        b'7' => ("a contiguous file", UNHANDLED, Fix::AsRegular),
+        b'D' => ("a GNU dump directory", UNHANDLED, Fix::AsDirectory),
+        b'M' => (
+            "a GNU multi-volume continuation",
+            UNHANDLED,
+            Fix::Impossible,
+        ),
+        b'N' => ("an old GNU long-name record", UNHANDLED, Fix::Impossible),
+        _ => ("of an unknown type", UNHANDLED, Fix::Impossible),
+    };
+    let shown = if t.is_ascii_graphic() {
+        format!("'{}'", t as char)
+    } else {
+        format!("0x{t:02x}")
+    };
+    Some(Hazard {
+        what: format!("{what} (type {shown})"),
+        consumers,
+        fix,
+    })
+}
+
+/// The hazard of PAX GNU sparse records (`GNU.sparse.*`).
+pub fn pax_sparse() -> Hazard {
+    Hazard {
+        what: "a PAX GNU sparse file (GNU.sparse records)".into(),
+        consumers: "Go's archive/tar (podman, docker, umoci) expands it, other readers unpack the sparse map as file content",
+        fix: Fix::Impossible,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_types_are_no_hazard() {
+        for t in [
+            b'0', b'1', b'2', b'3', b'4', b'5', b'6', b'x', b'L', b'K', 0,
+        ] {
+            assert_eq!(of_type(t, b"etc/passwd"), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn hazards_name_the_entry_the_consumer_and_the_fix() {
+        let h = of_type(b'S', b"var/sparse").unwrap();
+        assert_eq!(h.fix, Fix::Expand);
+        let line = h.refusal(b"var/sparse");
+        assert!(
+            line.starts_with("entry 'var/sparse' is an old GNU sparse file (type 'S'): "),
+            "{line}"
+        );
+        assert!(
+            line.contains("unhandled tar header type") && line.contains("--normalize"),
+            "{line}"
+        );
+        assert_eq!(of_type(b'g', b"pax_global_header").unwrap().fix, Fix::Fold);
+        assert_eq!(of_type(b'V', b"label").unwrap().fix, Fix::Drop);
+        assert_eq!(of_type(b'X', b"x").unwrap().fix, Fix::AsPax);
+        assert_eq!(of_type(b'M', b"m").unwrap().fix, Fix::Impossible);
+        assert_eq!(of_type(0, b"dir/").unwrap().fix, Fix::AsDirectory);
+        assert_eq!(
+            of_type(b'Q', b"q").unwrap().what,
+            "of an unknown type (type 'Q')"
+        );
+        assert_eq!(
+            of_type(0x81, b"q").unwrap().what,
+            "of an unknown type (type 0x81)"
+        );
+        assert!(
+            pax_sparse()
+                .refusal(b"f")
+                .contains("cannot keep its meaning")
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! The blob cache of `verify`: each blob file is read once, whatever the
+//! number of descriptors pointing to it, and what was found is kept.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io;
+use std::path::Path;
+use std::rc::Rc;
+
+use super::MAX_JSON_BLOB;
+use crate::compress::Compression;
+use crate::digest::{Blob, Digest};
+use crate::error::{Error, IoContext, Result};
+use crate::hashing::{HashReader, sha256_of};
+use crate::layerscan::{LayerScan, scan_layer};
+use crate::layout::read_small;
+use crate::spec::descriptor::Descriptor;
+
+/// What reading a blob file found.
+#[derive(Clone, Debug)]
+pub(super) enum BlobState {
+    Missing,
+    NotAFile,
+    Unreadable(String),
+    Read(Blob),
+}
+
+/// What reading a layer blob found.
+pub(super) enum LayerRead {
+    /// The file could not be scanned; its state says why.
+    Unusable(BlobState),
+    /// The file could not be opened.
+    Failed(String),
+    /// The scan (kept for the next descriptor of the same layer).
+    Scanned(LayerScan),
+}
+
+/// Blobs read so far, by digest.
+pub(super) struct BlobCache<'a> {
+    root: &'a Path,
+    /// Whole small blobs (manifests, configs, indexes).
+    json: HashMap<Digest, Rc<Vec<u8>>>,
+    /// Every blob read.
+    states: HashMap<Digest, BlobState>,
+    /// Layer scans, by digest and the compression its media type declared.
+    layers: HashMap<(Digest, Compression), LayerScan>,
+    /// Distinct blob files read.
+    pub(super) read: u64,
+    /// Distinct layers decoded.
+    pub(super) decoded: u64,
+}
+
+impl<'a> BlobCache<'a> {
+    pub(super) fn new(root: &'a Path) -> Self {
+        BlobCache {
+            root,
+            json: HashMap::new(),
+            states: HashMap::new(),
+            layers: HashMap::new(),
+            read: 0,
+            decoded: 0,
+        }
+    }
+
+    /// A small JSON blob, read whole once.
+    pub(super) fn json(&mut self, digest: &Digest) -> BlobState {
+        if let Some(s) = self.states.get(digest) {
+            return s.clone();
+        }
+        let path = digest.blob_path(self.root);
+        let state = stat(&path).unwrap_or_else(|| match read_small(&path, MAX_JSON_BLOB) {
+            Ok(bytes) => {
+                self.read += 1;
+                let m = Blob {
+                    digest: sha256_of(&bytes),
+                    size: bytes.len() as u64,
+                };
+                self.json.insert(digest.clone(), Rc::new(bytes));
+                BlobState::Read(m)
+            }
+            Err(Error::BadLayout { reason, .. }) => BlobState::Unreadable(format!(
+                "{reason}: too large for a manifest, config or index"
+            )),
+            Err(e) => BlobState::Unreadable(e.to_string()),
+        });
+        self.states.insert(digest.clone(), state.clone());
+        state
+    }
+
+    /// The bytes of a blob [`BlobCache::json`] found readable.
+    pub(super) fn json_bytes(&mut self, digest: &Digest) -> Result<Rc<Vec<u8>>> {
+        if let Some(b) = self.json.get(digest) {
+            return Ok(b.clone());
+        }
+        // Read earlier as a layer or plain blob: read it whole now.
+        let b = Rc::new(read_small(&digest.blob_path(self.root), MAX_JSON_BLOB)?);
+        self.json.insert(digest.clone(), b.clone());
+        Ok(b)
+    }
+
+    /// A blob checked only for presence, digest and size.
+    pub(super) fn plain(&mut self, digest: &Digest) -> BlobState {
+        if let Some(s) = self.states.get(digest) {
+            return s.clone();
+        }
+        let path = digest.blob_path(self.root);
+        let state = stat(&path).unwrap_or_else(|| match hash_file(&path) {
+            Ok(m) => {
+                self.read += 1;
+                BlobState::Read(m)
+            }
+            Err(e) => BlobState::Unreadable(e.to_string()),
+        });
+        self.states.insert(digest.clone(), state.clone());
+        state
+    }
+
+    /// A layer blob, decoded once per declared compression.
+    pub(super) fn layer(&mut self, digest: &Digest, expected: Compression) -> LayerRead {
+        let key = (digest.clone(), expected);
+        if let Some(scan) = self.layers.get(&key) {
+            return LayerRead::Scanned(scan.clone());
+        }
+        let path = digest.blob_path(self.root);
+        if let Some(state) = stat(&path) {
+            return LayerRead::Unusable(state);
+        }
+        let scan = match scan_layer(&path, Some(expected)) {
+            Ok(s) => s,
+            Err(e) => return LayerRead::Failed(format!("cannot read the blob: {e}")),
+        };
+        if !self.states.contains_key(digest) {
+            self.read += 1;
+        }
+        self.decoded += 1;
+        self.states
+            .insert(digest.clone(), BlobState::Read(scan.blob.clone()));
+        self.layers.insert(key, scan.clone());
+        LayerRead::Scanned(scan)
+    }
+}
+
+/// Missing / not a file, from metadata, before any read.
+fn stat(path: &Path) -> Option<BlobState> {
+    match fs::metadata(path) {
+        Ok(m) if m.is_file() => None,
+        Ok(_) => Some(BlobState::NotAFile),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Some(BlobState::Missing),
+        Err(e) => Some(BlobState::Unreadable(e.to_string())),
+    }
+}
+
+/// sha256 and size of a whole file, streaming.
+fn hash_file(path: &Path) -> Result<Blob> {
+    let f = File::open(path).at(path)?;
+    let mut r = HashReader::new(f);
+    io::copy(&mut r, &mut io::sink()).at(path)?;
+    Ok(r.finish().1)
+}
+
+/// What a blob's state says about the descriptor that points to it, and
+/// whether the blob can be used at all.
+pub(super) fn judge_blob(desc: &Descriptor, state: &BlobState) -> (Vec<String>, bool) {
+    let rel = desc.digest.blob_rel();
+    match state {
+        BlobState::Missing => {
+            let hint = if desc.has_urls {
+                " (the descriptor lists external urls: a non-distributable blob that was not copied into the layout)"
+            } else {
+                ""
+            };
+            (vec![format!("blob {rel} is missing{hint}")], false)
+        }
+        BlobState::NotAFile => (vec![format!("{rel} is not a regular file")], false),
+        BlobState::Unreadable(e) => (vec![format!("cannot read the blob: {e}")], false),
+        BlobState::Read(m) => {
+            let mut why = Vec::new();
+            if m.digest != desc.digest {
+                why.push(format!(
+                    "blob content does not match its digest: {rel} hashes to {}",
+                    m.digest
+                ));
+            }
+            if m.size != desc.size {
+                why.push(format!(
+                    "size mismatch: the descriptor says {} bytes, the blob has {}",
+                    desc.size, m.size
+                ));
+            }
+            (why, true)
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! `ociimport verify`: check an OCI image layout end to end, whoever wrote it.
+//!
+//! Every check that fails becomes a [`Problem`] naming the object (tag,
+//! manifest, config, layer N, with its digest) and what is wrong; only a
+//! layout that cannot be examined at all (the directory does not exist) is an
+//! error.
+//!
+//! The documents are judged by [`crate::spec`], which lists every problem
+//! field by field and lets `oci-spec` have the last word; the walker
+//! (`walker.rs`) follows descriptors from `index.json` (each document once,
+//! within a budget), and the blob cache (`blobs.rs`) reads each blob once,
+//! layers through the scan it shares with `inspect` (`layerscan.rs`).
+
+mod blobs;
+mod walker;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, IoContext, Result};
+use crate::spec::ref_name::validate_tag;
+
+/// Largest manifest, config or nested index read (they are read whole).
+///
+/// Registries refuse manifests over 4 MiB; configs with long histories
+/// reach a few hundred KiB. Anything larger is not a real document.
+pub const MAX_JSON_BLOB: u64 = 16 << 20;
+/// Largest `index.json` read: one descriptor per tag, so it can be big.
+pub const MAX_INDEX_JSON: u64 = 64 << 20;
+/// How deep image indexes may nest below `index.json` before we stop following.
+pub const MAX_INDEX_DEPTH: usize = 4;
+
+/// One failed check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// What it concerns: `oci-layout`, `index.json`, `index.json manifests[2]`,
+    /// `tag latest: manifest`, `tag latest: config`, `tag latest: layer 1`
+    /// (layers are numbered from 1, in manifest order), or for an image
+    /// reached through an image index `tag multi, manifests[1] (linux/arm64): layer 1`.
+    pub object: String,
+    /// The digest of the object, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.digest {
+            Some(d) => write!(f, "{} ({d}): {}", self.object, self.message),
+            None => write!(f, "{}: {}", self.object, self.message),
+        }
+    }
+}
+
+/// The outcome of [`verify`].
+#[derive(Clone, Debug, Default)]
+pub struct VerifyReport {
+    /// The layout directory.
+    pub layout: PathBuf,
+    /// The tag checked, or `None` for every manifest in the layout.
+    pub tag: Option<String>,
+    /// Failed checks, in the order found.
+    pub problems: Vec<Problem>,
+    /// Oddities that consumers accept (e.g. a tar without its end marker); they do not fail verification.
+    pub warnings: Vec<Problem>,
+    /// Distinct image manifests checked.
+    pub manifests: u64,
+    /// Distinct image indexes checked below `index.json`.
+    pub indexes: u64,
+    /// Distinct blob files read.
+    pub blobs: u64,
+    /// Distinct layers decoded.
+    pub layers: u64,
+}
+
+impl VerifyReport {
+    /// True when every check passed.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// One line per problem, then warnings, then a summary line.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for p in &self.problems {
+            let _ = writeln!(out, "{p}");
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning: {w}");
+        }
+        let what = match &self.tag {
+            Some(t) => format!("{}:{t}", self.layout.display()),
+            None => self.layout.display().to_string(),
+        };
+        let counts = format!(
+            "{} checked: {}, {}, {}, {}",
+            what,
+            plural(self.manifests, "manifest"),
+            plural(self.indexes, "image index"),
+            plural(self.blobs, "blob"),
+            plural(self.layers, "layer"),
+        );
+        if self.ok() {
+            let _ = writeln!(out, "OK: {counts}");
+        } else {
+            let _ = writeln!(
+                out,
+                "FAILED: {}; {counts}",
+                plural(self.problems.len() as u64, "problem")
+            );
+        }
+        out
+    }
+}
+
+fn plural(n: u64, what: &str) -> String {
+    match (n, what) {
+        (1, _) => format!("1 {what}"),
+        (_, w) if w.ends_with('x') => format!("{n} {w}es"),
+        _ => format!("{n} {what}s"),
+    }
+}
+
+impl Serialize for VerifyReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        // A shadow struct so that `ok` is always derived from `problems`.
+        #[derive(Serialize)]
+        struct Out<'a> {
+            layout: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            tag: &'a Option<String>,
+            ok: bool,
+            problems: &'a [Problem],
+            warnings: &'a [Problem],
+            manifests: u64,
+            indexes: u64,
+            blobs: u64,
+            layers: u64,
+        }
+        Out {
+            layout: self.layout.display().to_string(),
+            tag: &self.tag,
+            ok: self.ok(),
+            problems: &self.problems,
+            warnings: &self.warnings,
+            manifests: self.manifests,
+            indexes: self.indexes,
+            blobs: self.blobs,
+            layers: self.layers,
+        }
+        .serialize(s)
+    }
+}
+
+/// Split a `DIR[:TAG]` argument.
+///
+/// The rule, in order:
+/// 1. if the whole argument names an existing directory, it is `DIR` (no tag),
+///    so a directory whose name contains `:` is always reachable;
+/// 2. otherwise, for each `:` from the right, if what follows is a valid ref
+///    name and what precedes names an existing directory, that is the split
+///    (so a tag may itself contain `:` when `DIR` does not);
+/// 3. otherwise, if what follows the last `:` is a valid ref name and what
+///    precedes is not empty, split there (the directory does not exist, and
+///    the error will name it without the tag);
+/// 4. otherwise the whole argument is `DIR`.
+pub fn parse_target(arg: &str) -> (PathBuf, Option<String>) {
+    if Path::new(arg).is_dir() {
+        return (PathBuf::from(arg), None);
+    }
+    let splits: Vec<usize> = arg.match_indices(':').map(|(i, _)| i).rev().collect();
+    for &i in &splits {
+        let (dir, tag) = (&arg[..i], &arg[i + 1..]);
+        if !dir.is_empty() && validate_tag(tag).is_ok() && Path::new(dir).is_dir() {
+            return (PathBuf::from(dir), Some(tag.to_string()));
+        }
+    }
+    if let Some(&i) = splits.first() {
+        let (dir, tag) = (&arg[..i], &arg[i + 1..]);
+        if !dir.is_empty() && validate_tag(tag).is_ok() {
+            return (PathBuf::from(dir), Some(tag.to_string()));
+        }
+    }
+    (PathBuf::from(arg), None)
+}
+
+/// Check the layout at `layout`: every manifest, or only the one tagged `tag`.
+///
+/// `oci-layout` and every descriptor and ref name in `index.json` are
+/// checked whatever `tag` says (a broken or duplicate entry is a problem of
+/// the whole layout); `tag` limits which images are then followed. A manifest
+/// reached through several tags is checked under each (its blobs are read
+/// once), so each tag's problems are listed under its name.
+///
+/// Returns `Err` only when checking is impossible (the directory is missing
+/// or unreadable) or `tag` is not a valid ref name; everything else is a
+/// [`Problem`] in the report.
+pub fn verify(layout: &Path, tag: Option<&str>) -> Result<VerifyReport> {
+    let meta = fs::metadata(layout).at(layout)?;
+    if !meta.is_dir() {
+        return Err(Error::BadLayout {
+            path: layout.to_path_buf(),
+            reason: "not a directory, so not an OCI image layout".into(),
+        });
+    }
+    // Fail early, with the path, if the directory itself cannot be listed.
+    fs::read_dir(layout).at(layout)?;
+    if let Some(t) = tag {
+        validate_tag(t).map_err(Error::Usage)?;
+    }
+    Ok(walker::run(layout, tag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().to_str().unwrap().to_string();
+        // 1. The whole argument is an existing directory, even with a colon.
+        let colon = format!("{base}/img:v1");
+        fs::create_dir(&colon).unwrap();
+        assert_eq!(parse_target(&colon), (PathBuf::from(&colon), None));
+        // 2. DIR exists and the rest is a tag; a tag may contain ':'.
+        let img = format!("{base}/img");
+        fs::create_dir(&img).unwrap();
+        assert_eq!(
+            parse_target(&format!("{img}:latest")),
+            (PathBuf::from(&img), Some("latest".into()))
+        );
+        assert_eq!(
+            parse_target(&format!("{img}:a:b")),
+            (PathBuf::from(&img), Some("a:b".into()))
+        );
+        // 2 beats 1 only when 1 does not apply: img:v1 exists, so img:v1:x is (img:v1, x).
+        assert_eq!(
+            parse_target(&format!("{colon}:x")),
+            (PathBuf::from(&colon), Some("x".into()))
+        );
+        // 3. Nothing exists: split at the last ':' when a valid tag follows.
+        assert_eq!(
+            parse_target(&format!("{base}/none:t1")),
+            (PathBuf::from(format!("{base}/none")), Some("t1".into()))
+        );
+        // 4. Otherwise the whole string.
+        for whole in [
+            format!("{base}/none:"),
+            format!("{base}/none:-bad"),
+            format!("{base}/plain"),
+        ] {
+            assert_eq!(
+                parse_target(&whole),
+                (PathBuf::from(&whole), None),
+                "{whole}"
+            );
+        }
+        assert_eq!(parse_target(":t"), (PathBuf::from(":t"), None));
+    }
+
+    #[test]
+    fn report_text_and_json() {
+        let mut r = VerifyReport {
+            layout: PathBuf::from("/x"),
+            manifests: 1,
+            blobs: 3,
+            layers: 1,
+            ..VerifyReport::default()
+        };
+        assert!(r.ok());
+        assert!(
+            r.text()
+                .starts_with("OK: /x checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer"),
+            "{}",
+            r.text()
+        );
+        r.problems.push(Problem {
+            object: "tag latest: layer 1".into(),
+            digest: Some("sha256:ab".into()),
+            message: "blob blobs/sha256/ab is missing".into(),
+        });
+        let t = r.text();
+        assert!(t.starts_with("tag latest: layer 1 (sha256:ab): blob blobs/sha256/ab is missing\nFAILED: 1 problem;"), "{t}");
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["problems"][0]["object"], "tag latest: layer 1");
+        assert_eq!(v["blobs"], 3);
+    }
+}
