@@ -46,7 +46,7 @@ pub const MAX_SMALL_FILE: u64 = 16 << 20;
 /// Reads a `--keyring`, `--signature` or `--checksums-signature` argument:
 /// the one place such a source is opened, so that URLs can be added here.
 ///
-/// Files only, up to [`MAX_SMALL_FILE`] bytes; errors name the path.
+/// Files only, up to 16 MiB; errors name the path.
 pub fn read_small_source(arg: &str) -> crate::Result<Vec<u8>> {
     // URL: fetch::fetch_small once merged (http/https arguments go there).
     let path = std::path::Path::new(arg);
