@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-600}"; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode_scan checksum_file index_merge)
+[ ${#targets[@]} -gt 0 ] || targets=(decode_scan checksum_file index_merge signed_checksums)
 export RUSTC_BOOTSTRAP=1
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"

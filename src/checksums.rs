@@ -15,7 +15,9 @@
 //! * one-line `.sha256` / `.sha512` files holding just `hex` or `hex  name`.
 //!
 //! Any of these may be wrapped in a PGP clear-signed message; only the signed
-//! body is read. The signature itself is *not* verified here.
+//! body is read. The signature itself is *not* verified here: with
+//! `--keyring`, [`crate::signature`] verifies it and [`parse_verified_text`]
+//! reads exactly the text it returns.
 
 use std::fmt;
 use std::io;
@@ -280,6 +282,39 @@ pub fn parse_checksum_file(
     checksum_file: &str,
     input_base_name: &str,
 ) -> Result<Vec<Expected>, ChecksumError> {
+    parse_lines(signed_body(text), checksum_file, input_base_name)
+}
+
+/// Like [`parse_checksum_file`], for text whose OpenPGP signature has been
+/// verified ([`crate::signature::verify_clear_signed`]): every line is read,
+/// numbered from `first_line` (where the signed text starts in the file),
+/// and no armor is looked for, so nothing but the signed text can count.
+pub fn parse_verified_text(
+    signed_text: &str,
+    first_line: usize,
+    checksum_file: &str,
+    input_base_name: &str,
+) -> Result<Vec<Expected>, ChecksumError> {
+    let lines = signed_text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + first_line, l))
+        .collect();
+    parse_lines(lines, checksum_file, input_base_name)
+}
+
+/// Whether `text` holds an OpenPGP clear-signed message (whose signed body
+/// alone [`parse_checksum_file`] reads).
+pub fn is_clear_signed(text: &str) -> bool {
+    text.lines().any(|l| l.trim_end() == BEGIN_SIGNED)
+}
+
+/// [`parse_checksum_file`] over numbered lines.
+fn parse_lines(
+    lines: Vec<(usize, &str)>,
+    checksum_file: &str,
+    input_base_name: &str,
+) -> Result<Vec<Expected>, ChecksumError> {
     let wanted = base_name(input_base_name);
     let mut found = Found {
         checksum_file,
@@ -293,7 +328,7 @@ pub fn parse_checksum_file(
     // A Gentoo `# ALGO HASH` header labels every entry until the next header.
     let mut block = Label::Unlabelled;
 
-    for (line_no, line) in signed_body(text) {
+    for (line_no, line) in lines {
         let line = line.trim_end();
         if line.trim_start().is_empty() {
             continue;
@@ -539,16 +574,17 @@ fn unescape_name(name: &str, escaped: bool) -> String {
     out
 }
 
+const BEGIN_SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
+
 /// The lines to parse, numbered from 1: the signed body of a PGP clear-signed
 /// message with dash-escaping undone, or every line if the text is not signed.
 fn signed_body(text: &str) -> Vec<(usize, &str)> {
-    const BEGIN_SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
     const BEGIN_SIGNATURE: &str = "-----BEGIN PGP SIGNATURE-----";
     const END_SIGNATURE: &str = "-----END PGP SIGNATURE-----";
 
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-    let signed = text.lines().any(|l| l.trim_end() == BEGIN_SIGNED);
+    let signed = is_clear_signed(text);
 
     #[derive(PartialEq)]
     enum State {
@@ -1025,6 +1061,44 @@ mod tests {
             parse_checksum_file(&text, "SUMS", "x.tar"),
             Err(ChecksumError::NotListed { .. })
         ));
+    }
+
+    #[test]
+    fn debian_bare_hex_sha256() {
+        // Debian publishes `.sha256` files holding only the digest: with or
+        // without a newline, CRLF, upper case; the algorithm comes from its length.
+        for text in [
+            SHA256_ABC.to_string(),
+            format!("{SHA256_ABC}\n"),
+            format!("{}\r\n", SHA256_ABC.to_uppercase()),
+            format!("\n  {SHA256_ABC}  \n\n"),
+        ] {
+            let got = parse_checksum_file(&text, "debian.tar.xz.sha256", "debian.tar.xz").unwrap();
+            assert_eq!(
+                got,
+                vec![exp(Algorithm::Sha256, SHA256_ABC, "debian.tar.xz.sha256")],
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn verified_text_is_read_whole_and_numbered_from_its_place() {
+        // Verified text has no armor left; an armor-like line in it is
+        // signed content, not a marker.
+        let text = format!("# SHA256 HASH\n{}  a.tar\n", &SHA256_ABC[..60]);
+        let err = parse_verified_text(&text, 4, "A.DIGESTS", "a.tar").unwrap_err();
+        assert!(
+            matches!(err, ChecksumError::Malformed { line: Some(5), .. }),
+            "{err:?}"
+        );
+        let text = format!("-----BEGIN PGP SIGNATURE-----\n{SHA256_ABC}  a.tar\n");
+        assert_eq!(
+            parse_verified_text(&text, 4, "A", "a.tar").unwrap().len(),
+            1
+        );
+        assert!(is_clear_signed(&gentoo_digests(B2_ABC, SHA512_ABC)));
+        assert!(!is_clear_signed(&text));
     }
 
     #[test]

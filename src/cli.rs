@@ -9,7 +9,7 @@ use ociimport::archive::ArchiveDest;
 use ociimport::fetch::{self, HttpOptions};
 use ociimport::import::default_output;
 use ociimport::spec::ref_name::validate_tag;
-use ociimport::{ImportOptions, InputSource, LayerCompression};
+use ociimport::{ImportOptions, InputSource, Keyring, LayerCompression, read_small_source};
 
 use crate::Failure;
 
@@ -191,6 +191,21 @@ pub struct ImportArgs {
           value_parser = clap::value_parser!(u32).range(0..=100))]
     retries: u32,
 
+    /// OpenPGP certificates (armored or binary, one or several per file) that signatures
+    /// must come from; repeatable. With it a clear-signed --checksums file must verify and
+    /// only its signed text is used; an unsigned one needs --checksums-signature.
+    #[arg(long, value_name = "FILE|URL")]
+    keyring: Vec<String>,
+
+    /// A detached OpenPGP signature over the --checksums file (e.g. SHA256SUMS.gpg); needs --keyring.
+    #[arg(long, value_name = "FILE|URL")]
+    checksums_signature: Option<String>,
+
+    /// A detached OpenPGP signature over an input (.asc, .sig), checked as the input streams;
+    /// needs --keyring. Repeatable: with several inputs each is named INPUT.asc or INPUT.sig.
+    #[arg(long = "signature", value_name = "FILE|URL")]
+    signatures: Vec<String>,
+
     /// Output format: an OCI layout directory, or an OCI archive (a tar of the layout;
     /// with -o - it goes to standard output).
     #[arg(long, value_enum, default_value_t = FormatArg::Oci)]
@@ -363,6 +378,7 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         .as_deref()
         .map(|c| read_checksums(c, &http))
         .transpose()?;
+    let signed = read_signature_sources(&args, &http)?;
     let inputs = args
         .inputs
         .iter()
@@ -371,6 +387,9 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
     let (json, quiet) = (args.json, args.quiet);
     let mut opts = options(args, output, compression, checksum_file);
     opts.http = http;
+    opts.keyring = signed.keyring;
+    opts.checksums_signature = signed.checksums_signature;
+    opts.signatures = signed.signatures;
     Ok(Import {
         inputs,
         opts,
@@ -432,6 +451,42 @@ fn read_checksums(name: &str, http: &HttpOptions) -> Result<(String, String), Fa
 
 /// The largest checksum file fetched by URL: such files are kilobytes.
 const CHECKSUM_FILE_LIMIT: u64 = 4 << 20;
+
+/// A file's name as given and its bytes.
+type Named = (String, Vec<u8>);
+
+/// The OpenPGP material of an import, read.
+struct SignatureSources {
+    keyring: Option<Keyring>,
+    checksums_signature: Option<Named>,
+    signatures: Vec<Named>,
+}
+
+/// `--keyring`, `--checksums-signature` and `--signature`, read (through
+/// [`ociimport::signature::read_small_source`], the one place that opens
+/// them) before any file is written.
+fn read_signature_sources(
+    args: &ImportArgs,
+    http: &HttpOptions,
+) -> Result<SignatureSources, Failure> {
+    let read = |arg: &String| -> Result<Named, Failure> {
+        Ok((arg.clone(), read_small_source(arg, http)?))
+    };
+    let mut keyring = None;
+    for arg in &args.keyring {
+        let (name, bytes) = read(arg)?;
+        let k = keyring.get_or_insert_with(Keyring::new);
+        k.add(&bytes)
+            .map_err(|reason| Failure::from(ociimport::Error::Keyring { file: name, reason }))?;
+    }
+    let checksums_signature = args.checksums_signature.as_ref().map(read).transpose()?;
+    let signatures = args.signatures.iter().map(read).collect::<Result<_, _>>()?;
+    Ok(SignatureSources {
+        keyring,
+        checksums_signature,
+        signatures,
+    })
+}
 
 /// The library's options from the arguments that map one to one.
 fn options(

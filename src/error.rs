@@ -126,6 +126,29 @@ pub enum Error {
         source: crate::checksums::ChecksumError,
     },
 
+    /// An OpenPGP signature was refused: bad, made by a key not in
+    /// `--keyring`, by an expired or revoked key, or malformed.
+    #[error("{}", signature_message(file, signature.as_deref(), signer, reason))]
+    Signature {
+        /// The file that was signed (an input or a checksum file).
+        file: String,
+        /// The signature file, when it is not `file` itself (clear-signed).
+        signature: Option<String>,
+        /// The signer's fingerprint (uppercase hex), or its key ID, or `unknown`.
+        signer: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A `--keyring` file holds no usable OpenPGP certificate.
+    #[error("{file}: {reason}")]
+    Keyring {
+        /// The keyring file as given.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A `--change` instruction was refused.
     #[error(transparent)]
     Change(#[from] crate::change::ChangeError),
@@ -184,6 +207,17 @@ pub enum Error {
         /// The underlying message.
         reason: String,
     },
+}
+
+/// `FILE: OpenPGP signature [SIGFILE] by SIGNER: REASON`, or `FILE: REASON`
+/// when there is no signature at all.
+fn signature_message(file: &str, signature: Option<&str>, signer: &str, reason: &str) -> String {
+    let sig = signature.map(|s| format!(" {s}")).unwrap_or_default();
+    if signer.is_empty() {
+        format!("{file}{sig}: {reason}")
+    } else {
+        format!("{file}: OpenPGP signature{sig} by {signer}: {reason}")
+    }
 }
 
 /// "PATH: error", except that a failure on one of our temp files names the

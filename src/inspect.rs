@@ -9,7 +9,7 @@
 //! config or the descriptors disagree with what was measured, the image gets
 //! a warning; `verify` explains in detail.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,11 @@ pub struct LayerInfo {
     pub diff_id: Digest,
     /// Tar entries (PAX/GNU metadata records not counted).
     pub entries: u64,
+    /// Where the layer came from, from the manifest's
+    /// `io.github.ociimport.layer.N.*` annotations: `source`, `sha256`,
+    /// `signer`, `signed-file` (empty for layers not made by ociimport).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub provenance: BTreeMap<String, String>,
 }
 
 /// One image manifest of the layout.
@@ -69,6 +74,9 @@ pub struct ImageInfo {
     pub created: Option<String>,
     /// The config blob.
     pub config: Blob,
+    /// The manifest's annotations (the provenance ones included).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
     /// Layers, base first.
     pub layers: Vec<LayerInfo>,
     /// Disagreements found while measuring (run `verify` for all checks).
@@ -193,12 +201,59 @@ pub fn text(images: &[ImageInfo]) -> String {
             );
             let _ = writeln!(out, "  diff_id: {}", l.diff_id);
             let _ = writeln!(out, "  entries: {}", l.entries);
+            provenance_text(&mut out, &l.provenance);
+        }
+        // The provenance ones were shown with their layers.
+        let others = img
+            .annotations
+            .iter()
+            .filter(|(k, _)| !k.starts_with(crate::import::ANNOTATION_PREFIX));
+        for (k, v) in others {
+            let _ = writeln!(out, "annotation: {k}={v}");
         }
         for w in &img.warnings {
             let _ = writeln!(out, "warning:   {w}");
         }
     }
     out
+}
+
+/// The provenance lines of one layer: where it came from and who signed it.
+fn provenance_text(out: &mut String, p: &BTreeMap<String, String>) {
+    if let Some(source) = p.get("source") {
+        let _ = writeln!(out, "  source:  {source}");
+    }
+    if let Some(digest) = p.get("sha256") {
+        let _ = writeln!(out, "  input:   {digest}");
+    }
+    if let Some(signer) = p.get("signer") {
+        let file = p.get("signed-file").map(String::as_str).unwrap_or("?");
+        let _ = writeln!(out, "  signed:  {file} by {signer}");
+    }
+}
+
+/// The manifest's string annotations.
+fn annotations(m: &Value) -> BTreeMap<String, String> {
+    m.get("annotations")
+        .and_then(Value::as_object)
+        .map(|a| {
+            a.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Layer `index`'s `io.github.ociimport.layer.N.*` annotations, by their last part.
+fn layer_provenance(
+    annotations: &BTreeMap<String, String>,
+    index: usize,
+) -> BTreeMap<String, String> {
+    let prefix = crate::import::layer_annotation(index, "");
+    annotations
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v.clone())))
+        .collect()
 }
 
 struct Inspector<'a> {
@@ -357,6 +412,7 @@ impl Inspector<'_> {
             return Err(bad(&path, "manifest has no layers array"));
         };
         let mut warnings = Vec::new();
+        let annotations = annotations(&v);
         if config.diff_ids_written.len() != layer_descs.len() {
             warnings.push(format!(
                 "config {} lists {} DiffIDs for {} layers",
@@ -365,7 +421,7 @@ impl Inspector<'_> {
                 layer_descs.len()
             ));
         }
-        let layers = self.measure(&path, &judged, &config, &mut warnings)?;
+        let layers = self.measure(&path, &judged, &config, &annotations, &mut warnings)?;
         Ok(Some(ImageInfo {
             tag: tag.map(str::to_string),
             index: via,
@@ -378,6 +434,7 @@ impl Inspector<'_> {
             },
             created: config.created,
             config: config_desc.blob(),
+            annotations,
             layers,
             warnings,
         }))
@@ -389,6 +446,7 @@ impl Inspector<'_> {
         path: &Path,
         judged: &Judged<manifest::Manifest>,
         config: &config::Config,
+        annotations: &BTreeMap<String, String>,
         warnings: &mut Vec<String>,
     ) -> Result<Vec<LayerInfo>> {
         let Some(m) = &judged.value else {
@@ -414,6 +472,7 @@ impl Inspector<'_> {
                 uncompressed_size: diff.size,
                 diff_id: diff.digest.clone(),
                 entries,
+                provenance: layer_provenance(annotations, i),
             });
         }
         Ok(layers)
@@ -474,7 +533,14 @@ mod tests {
                 uncompressed_size: 10240,
                 diff_id: Digest("sha256:d".into()),
                 entries: 7,
+                provenance: BTreeMap::from([
+                    ("source".into(), "rootfs.tar".into()),
+                    ("sha256".into(), "sha256:i".into()),
+                    ("signer".into(), "ABCD".into()),
+                    ("signed-file".into(), "SHA256SUMS".into()),
+                ]),
             }],
+            annotations: BTreeMap::from([("org.example.a".into(), "b".into())]),
             warnings: vec![],
         };
         let t = text(std::slice::from_ref(&img));
@@ -488,6 +554,10 @@ mod tests {
             "(10240 bytes)",
             "  diff_id: sha256:d\n",
             "  entries: 7\n",
+            "  source:  rootfs.tar\n",
+            "  input:   sha256:i\n",
+            "  signed:  SHA256SUMS by ABCD\n",
+            "annotation: org.example.a=b\n",
         ] {
             assert!(t.contains(want), "{want:?} not in\n{t}");
         }
@@ -495,6 +565,7 @@ mod tests {
         assert_eq!(v["layers"][0]["uncompressed_size"], 10240);
         assert_eq!(v["platform"]["variant"], "v8");
         assert!(v.get("index").is_none());
+        assert_eq!(v["layers"][0]["provenance"]["signer"], "ABCD");
     }
 
     #[test]

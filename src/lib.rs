@@ -11,6 +11,8 @@
 //! - [`mod@import`]: the pipeline that ties them together;
 //! - [`platform`]: the image platform, from the ELF headers in the rootfs;
 //! - [`checksums`]: the input checked against `--expect`/`--checksums` as it streams;
+//! - `signature`: OpenPGP signatures over checksum files and inputs
+//!   ([`Keyring`], `--keyring`);
 //! - [`change`]: `--change` instructions for the image config;
 //! - [`pargz`]: parallel gzip whose bytes do not depend on the thread count;
 //! - [`spec`]: the OCI documents' rules, one judgement per document;
@@ -50,6 +52,7 @@ mod lint;
 mod normalize;
 mod pargz;
 mod platform;
+mod signature;
 mod tarscan;
 
 /// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`); not a stable API.
@@ -65,3 +68,4 @@ pub use image::{Layer, Platform, parse_created};
 pub use import::{ImportOptions, InputSource, LayerCompression, import};
 pub use layout::{Cleanup, remove_registered_temps};
 pub use report::ImportReport;
+pub use signature::{Keyring, read_small_source};

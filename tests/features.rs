@@ -429,13 +429,15 @@ fn change_instructions_set_the_image_config() {
     assert_eq!(history.len(), 1);
     assert_eq!(history[0]["comment"], "imported by the features test");
     assert_eq!(history[0]["created_by"], "ociimport 0.1.0 rootfs.tar");
-    // --annotation: the manifest's annotations.
+    // --annotation: the manifest's annotations, beside the layer's provenance.
     let m = manifest_of(&layout, &r);
     assert_eq!(
         m["annotations"],
         json!({
             "org.opencontainers.image.source": "https://example.org/src",
-            "org.example.eq": "a=b"
+            "org.example.eq": "a=b",
+            "io.github.ociimport.layer.0.source": "rootfs.tar",
+            "io.github.ociimport.layer.0.sha256": r["layers"][0]["input_digest"],
         })
     );
     assert_eq!(check_layout(&layout), 3);
@@ -479,12 +481,16 @@ fn change_other_forms_and_env_path() {
     assert_eq!(c["StopSignal"], "9");
     assert_eq!(c["Env"], json!(["PATH=/opt/bin:/bin", "LANG=C.UTF-8"]));
     assert_eq!(c["WorkingDir"], "/my dir");
-    // No --message: no comment; no --annotation: no manifest annotations.
+    // No --message: no comment; no --annotation: only the provenance annotations.
     assert!(cfg["history"][0].get("comment").is_none(), "{cfg}");
-    assert!(
-        manifest_of(&tmp.path().join("a"), &r)
-            .get("annotations")
-            .is_none()
+    let annotations = manifest_of(&tmp.path().join("a"), &r)["annotations"].clone();
+    let keys: Vec<&String> = annotations.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "io.github.ociimport.layer.0.sha256",
+            "io.github.ociimport.layer.0.source"
+        ]
     );
 
     // Without any change the config holds just the default PATH.

@@ -223,6 +223,16 @@ impl InputErrors {
         }
     }
 
+    /// The input's detached signature (`signature`, the file's name) was refused.
+    pub(crate) fn signature(&self, signature: &str, r: crate::signature::Refusal) -> Error {
+        Error::Signature {
+            file: self.name.clone(),
+            signature: Some(signature.to_string()),
+            signer: r.signer,
+            reason: r.reason,
+        }
+    }
+
     /// `--strict` refused the archive's path hazards.
     pub(crate) fn strict(&self, problems: Vec<String>) -> Error {
         Error::Strict {

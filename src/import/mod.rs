@@ -14,6 +14,7 @@
 mod input;
 mod pipeline;
 mod plan;
+mod provenance;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex};
 
 pub use input::InputSource;
 pub use plan::LayerCompression;
+pub use provenance::{ANNOTATION_PREFIX, layer_annotation, source_name};
 
 use crate::change;
 use crate::checksums::{self, Expected, MultiHasher};
@@ -34,12 +36,15 @@ use crate::layout::{Layout, PendingBlob};
 use crate::lint::{Lint, LintFindings};
 use crate::normalize::NormalizeOptions;
 use crate::platform::{PlatformObserver, PlatformTally};
+use crate::report::VerifiedSignature;
 use crate::report::{CreatedSource, ImportReport, InputReport, LayerReport, OutputFormat};
+use crate::signature::{Keyring, SignatureHasher};
 use crate::spec::ref_name::validate_tag;
 use crate::tarscan::TarScanner;
 use input::InputErrors;
 use pipeline::{Consumed, Consumer, Produced, Producer, Sink};
 use plan::LayerPlan;
+use provenance::{InputSignature, LayerOrigin, Sums};
 
 /// Everything an import needs besides its inputs.
 #[derive(Clone, Debug)]
@@ -76,6 +81,14 @@ pub struct ImportOptions {
     pub expect: Option<Expected>,
     /// A checksum file (its name and text) listing the inputs by base name.
     pub checksum_file: Option<(String, String)>,
+    /// OpenPGP certificates signatures must come from (`--keyring`). With
+    /// it, the checksum file must be signed and its signature must verify.
+    pub keyring: Option<Keyring>,
+    /// A detached signature over the checksum file (its name and bytes).
+    pub checksums_signature: Option<(String, Vec<u8>)>,
+    /// Detached signatures over inputs (name and bytes), each matched to
+    /// the only input or to the input whose name it extends (`INPUT.asc`).
+    pub signatures: Vec<(String, Vec<u8>)>,
     /// Cap on the uncompressed bytes of each input.
     pub max_size: Option<u64>,
     /// Refuse path hazards instead of warning.
@@ -113,6 +126,9 @@ impl ImportOptions {
             annotations: BTreeMap::new(),
             expect: None,
             checksum_file: None,
+            keyring: None,
+            checksums_signature: None,
+            signatures: Vec::new(),
             max_size: None,
             strict: false,
             normalize: false,
@@ -198,7 +214,7 @@ fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
     if opts.checksum_file.is_some() && inputs.iter().any(|i| matches!(i, InputSource::Stdin)) {
         return Err(stdin_has_no_name());
     }
-    Ok(())
+    provenance::check_options(inputs, opts)
 }
 
 fn stdin_has_no_name() -> Error {
@@ -216,8 +232,14 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportRepo
     }
     check_request(inputs, opts)?;
     let config = image_config(opts)?;
+    // Signatures that can be checked before reading an input are, before
+    // the layout is even opened.
+    let checks = Checks {
+        sums: provenance::checked_sums(opts)?,
+        signatures: provenance::input_signatures(inputs, opts)?,
+    };
     let layout = Layout::open_or_create(&opts.output)?;
-    match import_into(&layout, inputs, opts, config) {
+    match import_into(&layout, inputs, opts, config, &checks) {
         Ok(r) => Ok(r),
         Err(e) => {
             layout.abandon();
@@ -226,11 +248,20 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportRepo
     }
 }
 
+/// What the inputs are checked against besides `--expect`.
+struct Checks<'a> {
+    /// The `--checksums` file, its signature verified when there is a keyring.
+    sums: Option<Sums<'a>>,
+    /// Each input's detached signature, if any.
+    signatures: Vec<Option<InputSignature>>,
+}
+
 fn import_into(
     layout: &Layout,
     inputs: &[InputSource],
     opts: &ImportOptions,
     config: oci_spec::image::Config,
+    checks: &Checks<'_>,
 ) -> Result<ImportReport> {
     // One tally for all inputs: the layers vote together on the platform.
     let mut tally = PlatformTally::new();
@@ -248,13 +279,19 @@ fn import_into(
                 inputs.len()
             ));
         }
-        let expected = expected_checksums(input, opts)?;
-        layers.push(read_layer(layout, input, opts, &mut tally, &expected)?);
+        let expected = expected_checksums(input, opts, checks.sums.as_ref())?;
+        let signature = checks.signatures.get(i).and_then(Option::as_ref);
+        let mut layer = read_layer(layout, input, opts, &mut tally, &expected, signature)?;
+        // Its digest was checked against the signed checksum file.
+        if let Some(signed) = checks.sums.as_ref().and_then(Sums::signed) {
+            layer.report.signatures_verified.push(signed.clone());
+        }
+        layers.push(layer);
     }
     if let Some(p) = &opts.progress {
         p.set_phase("publishing".into());
     }
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = checks.sums.iter().flat_map(|s| s.warning.clone()).collect();
     let platform = decide_platform(opts, &tally, &mut warnings);
     publish_image(layout, opts, layers, platform, config, warnings)
 }
@@ -282,11 +319,19 @@ fn publish_image(
         })
         .collect();
     let image_layers: Vec<Layer> = layers.iter().map(|l| l.report.layer.clone()).collect();
+    let origins: Vec<LayerOrigin<'_>> = layers
+        .iter()
+        .map(|l| LayerOrigin {
+            source: &l.report.source,
+            digest: l.report.input.blob.digest.as_str(),
+            signatures: &l.report.signatures_verified,
+        })
+        .collect();
     let meta = ImageMeta {
         platform: platform.clone(),
         created: created.clone(),
         config: Some(config),
-        annotations: opts.annotations.clone(),
+        annotations: provenance::annotations(&opts.annotations, &origins),
     };
     let config_blob =
         layout.blob_from_bytes(&image::config_json(&meta, &image_layers, &history)?)?;
@@ -445,21 +490,24 @@ fn normalize_options(opts: &ImportOptions) -> Result<Option<NormalizeOptions>> {
 }
 
 /// The checksums `input` must match: `--expect`, and/or its entries in `--checksums`.
-fn expected_checksums(input: &InputSource, opts: &ImportOptions) -> Result<Vec<Expected>> {
+fn expected_checksums(
+    input: &InputSource,
+    opts: &ImportOptions,
+    sums: Option<&Sums<'_>>,
+) -> Result<Vec<Expected>> {
     let mut expected = Vec::new();
     if let Some(e) = &opts.expect {
         expected.push(e.clone());
     }
-    if let Some((file, text)) = &opts.checksum_file {
+    if let Some(sums) = sums {
         if matches!(input, InputSource::Stdin) {
             return Err(stdin_has_no_name());
         }
-        let found =
-            checksums::parse_checksum_file(text, file, &input.base_name()).map_err(|source| {
-                Error::Checksum {
-                    input: input.display(),
-                    source,
-                }
+        let found = sums
+            .expected(&input.base_name())
+            .map_err(|source| Error::Checksum {
+                input: input.display(),
+                source,
             })?;
         expected.extend(found);
     }
@@ -478,14 +526,25 @@ fn read_layer(
     opts: &ImportOptions,
     tally: &mut PlatformTally,
     expected: &[Expected],
+    signature: Option<&InputSignature>,
 ) -> Result<ReadLayer> {
-    match read_layer_once(layout, input, opts, tally, expected, None) {
+    let checks = InputChecks {
+        expected,
+        signature,
+    };
+    match read_layer_once(layout, input, opts, tally, &checks, None) {
         // A failed attempt added no votes: the tally is merged only on success.
         Err(Error::UnsafeFraming { reason, .. }) if input.can_reread() => {
-            read_layer_once(layout, input, opts, tally, expected, Some(reason))
+            read_layer_once(layout, input, opts, tally, &checks, Some(reason))
         }
         r => r,
     }
+}
+
+/// What one input's raw bytes are checked against as they stream.
+struct InputChecks<'a> {
+    expected: &'a [Expected],
+    signature: Option<&'a InputSignature>,
 }
 
 /// One pass over `input`; `reencode`: the reason its bytes cannot be the layer.
@@ -494,9 +553,10 @@ fn read_layer_once(
     input: &InputSource,
     opts: &ImportOptions,
     tally: &mut PlatformTally,
-    expected: &[Expected],
+    checks: &InputChecks<'_>,
     reencode: Option<String>,
 ) -> Result<ReadLayer> {
+    let expected = checks.expected;
     let progress = opts.progress.clone().unwrap_or_default();
     progress.bytes.store(0, Ordering::Relaxed);
     progress.total.store(0, Ordering::Relaxed);
@@ -505,6 +565,10 @@ fn read_layer_once(
     // One count of the input read so far: the progress display shows it and
     // decode errors report it as the offset.
     let errors = InputErrors::new(input, layout.root().to_path_buf(), progress.bytes.clone());
+    let signature = match checks.signature {
+        Some(s) => Some(s.sigs.hasher().map_err(|r| errors.signature(&s.name, r))?),
+        None => None,
+    };
     let mut raw = HashReader::new(CountReader::new(opened.reader, progress.bytes.clone()));
     let (format, head) = pipeline::sniff(&mut raw, &errors)?;
     let rewrite = opts.normalize || opts.strip_components > 0;
@@ -538,6 +602,7 @@ fn read_layer_once(
         },
         checksums: (!expected.is_empty()).then(|| MultiHasher::new(expected)),
         normalize: normalize_options(opts)?,
+        signature,
     };
     let consumer = Consumer {
         diff: Sha256Counter::new(),
@@ -549,6 +614,8 @@ fn read_layer_once(
     let findings = lint.into_findings();
     let verdict = Verdict {
         expected,
+        signature: checks.signature.zip(opts.keyring.as_ref()),
+        source: provenance::source_name(input),
         strict: opts.strict,
         errors: &errors,
     };
@@ -563,6 +630,10 @@ fn read_layer_once(
 /// What a fully read input must still pass before its layer may be published.
 struct Verdict<'a> {
     expected: &'a [Expected],
+    /// The input's detached signature and the keyring to check it with.
+    signature: Option<(&'a InputSignature, &'a Keyring)>,
+    /// [`source_name`] of the input.
+    source: String,
     strict: bool,
     errors: &'a InputErrors,
 }
@@ -578,6 +649,7 @@ impl Verdict<'_> {
         format: Compression,
         blob: PendingBlob,
     ) -> Result<ReadLayer> {
+        let signatures_verified = self.check_signature(produced.signature)?;
         let mut verified = Vec::new();
         if let Some(computed) = &produced.checksums {
             checksums::check(self.expected, computed).map_err(|e| self.errors.checksum(e))?;
@@ -616,12 +688,25 @@ impl Verdict<'_> {
                 entries: summary.entries,
                 passthrough: plan.passthrough,
                 checksums_verified: verified,
+                signatures_verified,
+                source: self.source.clone(),
                 warnings,
                 notes,
             },
             blob,
             newest_mtime: summary.newest_mtime,
         })
+    }
+
+    /// Checks the input's detached signature over the bytes that streamed.
+    fn check_signature(&self, hashed: Option<SignatureHasher>) -> Result<Vec<VerifiedSignature>> {
+        let (Some((sig, keyring)), Some(hashed)) = (self.signature, hashed) else {
+            return Ok(Vec::new());
+        };
+        let v = hashed
+            .finish(keyring)
+            .map_err(|r| self.errors.signature(&sig.name, r))?;
+        Ok(vec![sig.verified(self.errors.name(), &v)])
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  producer (decode thread)                          consumer
-//!  input ─ count ─ sha256 ─┬─ tap: checksums, raw sink     ┌─ sha256 (DiffID)
+//!  input ─ count ─ sha256 ─┬─ tap: checksums,              ┌─ sha256 (DiffID)
+//!                          │  signature, raw sink          │
 //!                          └─ decoder ── chunks ──────────▶├─ tar scanner (+observers)
 //!                              bounded queue, recycled     └─ decoded sink
 //! ```
@@ -24,6 +25,7 @@ use crate::layout::{BlobWriter, PendingBlob};
 use crate::lint::Lint;
 use crate::normalize::{NormalizeOptions, Rewriter};
 use crate::platform::PlatformObserver;
+use crate::signature::SignatureHasher;
 use crate::tarscan::{Policy, TarScanner, TarSummary};
 
 /// Size of the chunks passed from the decoder to the consumer.
@@ -45,6 +47,8 @@ pub(crate) struct Producer {
     pub(crate) checksums: Option<MultiHasher>,
     /// Rewrite the archive canonically before it is hashed (`--normalize`).
     pub(crate) normalize: Option<NormalizeOptions>,
+    /// The input's detached OpenPGP signature(s), hashed as the bytes pass.
+    pub(crate) signature: Option<SignatureHasher>,
 }
 
 /// What the producer knows once the input is exhausted.
@@ -55,6 +59,8 @@ pub(crate) struct Produced {
     pub(crate) checksums: Option<Vec<(Algorithm, String)>>,
     /// With `--normalize`: what the scan of the input (before the rewrite) found.
     pub(crate) normalized: Option<TarSummary>,
+    /// The signature hashes over the whole input, still to be checked.
+    pub(crate) signature: Option<SignatureHasher>,
 }
 
 /// What watches the entries as they pass: the platform vote and the lint.
@@ -161,11 +167,15 @@ fn stream<R: Write + Send, D: Write>(
 struct Tap<W> {
     raw: W,
     checksums: Option<MultiHasher>,
+    signature: Option<SignatureHasher>,
 }
 
 impl<W: Write> Write for Tap<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if let Some(h) = self.checksums.as_mut() {
+            h.update(buf);
+        }
+        if let Some(h) = self.signature.as_mut() {
             h.update(buf);
         }
         self.raw.write_all(buf)?;
@@ -191,6 +201,7 @@ impl Producer {
         let tap = Tap {
             raw,
             checksums: self.checksums,
+            signature: self.signature,
         };
         let mut dec = Decoder::new(format, TapReader::new(replay, tap), self.decode)
             .map_err(|e| errors.decode(format, e))?;
@@ -219,6 +230,7 @@ impl Producer {
             input,
             checksums: tap.checksums.map(MultiHasher::finish),
             normalized,
+            signature: tap.signature,
         };
         Ok(Some((produced, tap.raw)))
     }

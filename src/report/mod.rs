@@ -19,6 +19,18 @@ pub struct InputReport {
     pub blob: Blob,
 }
 
+/// An OpenPGP signature that was verified for a layer's input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VerifiedSignature {
+    /// Base name of the file that was signed: the input itself, or the
+    /// checksum file its digest was checked against.
+    pub file: String,
+    /// Base name of the signature file (the checksum file itself when clear-signed).
+    pub signature: String,
+    /// The signer's fingerprint (uppercase hex), `PRIMARY/SUBKEY` when a subkey signed.
+    pub signer: String,
+}
+
 /// One layer of the import: a view of the input and the [`Layer`] made from it.
 #[derive(Clone, Debug)]
 pub struct LayerReport {
@@ -32,6 +44,11 @@ pub struct LayerReport {
     pub passthrough: bool,
     /// Checksums of the input that were verified, e.g. `sha512 (DIGESTS)`.
     pub checksums_verified: Vec<String>,
+    /// OpenPGP signatures that vouch for the input: its own, then its checksum file's.
+    pub signatures_verified: Vec<VerifiedSignature>,
+    /// Where the layer came from, as the manifest records it: the input's
+    /// base name (or URL), `-` for standard input.
+    pub source: String,
     /// Warnings about this input (accepted oddities).
     pub warnings: Vec<String>,
     /// Facts about this input that need no action (a pixz index after the archive).
@@ -53,6 +70,8 @@ struct LayerJson<'a> {
     entries: u64,
     passthrough: bool,
     checksums_verified: &'a [String],
+    signatures_verified: &'a [VerifiedSignature],
+    source: &'a str,
     warnings: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
@@ -73,6 +92,8 @@ impl Serialize for LayerReport {
             entries: self.entries,
             passthrough: self.passthrough,
             checksums_verified: &self.checksums_verified,
+            signatures_verified: &self.signatures_verified,
+            source: &self.source,
             warnings: &self.warnings,
             notes: &self.notes,
         }

@@ -1,0 +1,299 @@
+//! OpenPGP checks around an import (`--keyring`, `--checksums-signature`,
+//! `--signature`) and the provenance annotations every image gets.
+//!
+//! Everything here that can be decided before an input is read is decided
+//! before the layout is opened; an input's own signature is checked when
+//! its stream has ended, before anything is published.
+
+use std::collections::BTreeMap;
+
+use super::{ImportOptions, InputSource};
+use crate::checksums::{self, ChecksumError, Expected};
+use crate::error::{Error, Result};
+use crate::report::VerifiedSignature;
+use crate::signature::{DetachedSignatures, Refusal, Verified, verify_clear_signed};
+
+/// Prefix of the annotations ociimport writes (see docs/design.md,
+/// "Provenance"); `--annotation` may not use it, so they cannot be forged.
+pub const ANNOTATION_PREFIX: &str = "io.github.ociimport.";
+
+/// The provenance annotation `key` of layer `index` (0-based, as in the
+/// manifest's `layers`): `io.github.ociimport.layer.<index>.<key>`.
+pub fn layer_annotation(index: usize, key: &str) -> String {
+    format!("{ANNOTATION_PREFIX}layer.{index}.{key}")
+}
+
+/// The name an input is recorded under: the URL it was downloaded from, a
+/// file's base name (its directory says nothing about where it came from),
+/// `-` for standard input.
+pub fn source_name(input: &InputSource) -> String {
+    match input {
+        InputSource::Url(url) => url.clone(),
+        InputSource::Path(_) => input.base_name(),
+        InputSource::Stdin => "-".into(),
+    }
+}
+
+/// The base name of a file argument, for messages and annotations.
+fn file_base(name: &str) -> String {
+    InputSource::from_arg(name).base_name()
+}
+
+/// Refuses signature options that do not make sense together.
+pub(crate) fn check_options(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
+    let wants_keyring = !opts.signatures.is_empty() || opts.checksums_signature.is_some();
+    if wants_keyring && opts.keyring.is_none() {
+        return Err(Error::Usage(
+            "--signature and --checksums-signature need --keyring (the certificates the signatures must come from)".into(),
+        ));
+    }
+    if opts.checksums_signature.is_some() && opts.checksum_file.is_none() {
+        return Err(Error::Usage(
+            "--checksums-signature is a signature over the --checksums file; give --checksums too"
+                .into(),
+        ));
+    }
+    if let Some(k) = &opts.keyring {
+        if k.is_empty() {
+            return Err(Error::Usage("--keyring holds no certificate".into()));
+        }
+        if opts.signatures.is_empty() && opts.checksum_file.is_none() {
+            return Err(Error::Usage(
+                "--keyring given, but nothing to verify: add --signature, or a signed --checksums file".into(),
+            ));
+        }
+    }
+    if opts.signatures.len() > inputs.len() {
+        return Err(Error::Usage(
+            "more --signature files than inputs (one per input)".into(),
+        ));
+    }
+    if let Some(k) = opts
+        .annotations
+        .keys()
+        .find(|k| k.starts_with(ANNOTATION_PREFIX))
+    {
+        return Err(Error::Usage(format!(
+            "--annotation {k}: the {ANNOTATION_PREFIX} annotations record where the layers came from and are set by ociimport only"
+        )));
+    }
+    Ok(())
+}
+
+/// The `--checksums` file, checked, ready to look inputs up in.
+pub(crate) struct Sums<'a> {
+    name: &'a str,
+    /// What to parse: the verified signed text, or the whole file.
+    text: String,
+    /// Where `text` starts in the file when it is a verified signed text.
+    first_line: Option<usize>,
+    /// Who signed the file, when a signature was verified.
+    signed: Option<VerifiedSignature>,
+    /// Said once per import: a signature that was not checked.
+    pub(crate) warning: Option<String>,
+}
+
+impl Sums<'_> {
+    /// The digests listed for `input_base_name`.
+    pub(crate) fn expected(&self, input_base_name: &str) -> Result<Vec<Expected>, ChecksumError> {
+        match self.first_line {
+            Some(first) => {
+                checksums::parse_verified_text(&self.text, first, self.name, input_base_name)
+            }
+            None => checksums::parse_checksum_file(&self.text, self.name, input_base_name),
+        }
+    }
+
+    /// The signature that vouches for the checksums, if one was verified.
+    pub(crate) fn signed(&self) -> Option<&VerifiedSignature> {
+        self.signed.as_ref()
+    }
+}
+
+/// Reads and, with `--keyring`, verifies the `--checksums` file. With a
+/// keyring the file must be signed: clear-signed (only the signed text is
+/// used) or by `--checksums-signature`.
+pub(crate) fn checked_sums(opts: &ImportOptions) -> Result<Option<Sums<'_>>> {
+    let Some((name, text)) = &opts.checksum_file else {
+        return Ok(None);
+    };
+    let refused = |signature: Option<&str>, r: Refusal| Error::Signature {
+        file: name.clone(),
+        signature: signature.map(str::to_string),
+        signer: r.signer,
+        reason: r.reason,
+    };
+    let mut sums = Sums {
+        name,
+        text: text.clone(),
+        first_line: None,
+        signed: None,
+        warning: None,
+    };
+    let Some(keyring) = &opts.keyring else {
+        if checksums::is_clear_signed(text) {
+            sums.warning = Some(format!(
+                "{name} is clear-signed, but its signature was not checked (give --keyring to verify it)"
+            ));
+        }
+        return Ok(Some(sums));
+    };
+    let (signature, verified) = match &opts.checksums_signature {
+        Some((sig_name, bytes)) => {
+            let sigs = DetachedSignatures::parse(bytes)
+                .map_err(|reason| refused(Some(sig_name), Refusal::unknown(reason)))?;
+            let v = sigs
+                .verify_bytes(keyring, text.as_bytes())
+                .map_err(|r| refused(Some(sig_name), r))?;
+            (sig_name.clone(), v)
+        }
+        None if !checksums::is_clear_signed(text) => {
+            let why = "not signed; give its detached signature with --checksums-signature (with --keyring every checksum file must be signed)";
+            return Err(refused(None, Refusal::none(why)));
+        }
+        None => {
+            let signed = verify_clear_signed(keyring, text).map_err(|r| refused(None, r))?;
+            sums.text = signed.text;
+            sums.first_line = Some(signed.first_line);
+            (name.clone(), signed.verified)
+        }
+    };
+    sums.signed = Some(verified_signature(name, &signature, &verified));
+    Ok(Some(sums))
+}
+
+fn verified_signature(file: &str, signature: &str, v: &Verified) -> VerifiedSignature {
+    VerifiedSignature {
+        file: file_base(file),
+        signature: file_base(signature),
+        signer: v.signer(),
+    }
+}
+
+/// A detached signature over one input, parsed.
+#[derive(Clone, Debug)]
+pub(crate) struct InputSignature {
+    /// The signature file as given.
+    pub(crate) name: String,
+    /// Its signatures.
+    pub(crate) sigs: DetachedSignatures,
+}
+
+impl InputSignature {
+    /// What the report and the annotations say once it verified.
+    pub(crate) fn verified(&self, input: &str, v: &Verified) -> VerifiedSignature {
+        verified_signature(input, &self.name, v)
+    }
+}
+
+/// Pairs each `--signature` with its input: the only input, or the one
+/// whose base name the signature's name extends (`INPUT.asc`, `.sig`, `.gpg`).
+pub(crate) fn input_signatures(
+    inputs: &[InputSource],
+    opts: &ImportOptions,
+) -> Result<Vec<Option<InputSignature>>> {
+    let mut out: Vec<Option<InputSignature>> = vec![None; inputs.len()];
+    for (name, bytes) in &opts.signatures {
+        let base = file_base(name);
+        let stem = [".asc", ".sig", ".gpg", ".sign"]
+            .iter()
+            .find_map(|ext| base.strip_suffix(ext))
+            .unwrap_or(&base);
+        let index = if inputs.len() == 1 {
+            Some(0)
+        } else {
+            inputs.iter().position(|i| i.base_name() == stem)
+        };
+        let Some(slot) = index.and_then(|i| out.get_mut(i)) else {
+            return Err(Error::Usage(format!(
+                "--signature {name} matches no input: with several inputs, name it after its input (INPUT.asc or INPUT.sig)"
+            )));
+        };
+        if slot.is_some() {
+            return Err(Error::Usage(format!(
+                "two --signature files for the same input ({name})"
+            )));
+        }
+        let sigs = DetachedSignatures::parse(bytes).map_err(|reason| Error::Signature {
+            file: name.clone(),
+            signature: None,
+            signer: "unknown".into(),
+            reason,
+        })?;
+        *slot = Some(InputSignature {
+            name: name.clone(),
+            sigs,
+        });
+    }
+    Ok(out)
+}
+
+/// What the manifest records about one layer's origin.
+pub(crate) struct LayerOrigin<'a> {
+    /// [`source_name`] of the input.
+    pub(crate) source: &'a str,
+    /// The input's digest as given (`sha256:<hex>`).
+    pub(crate) digest: &'a str,
+    /// The signatures that vouched for it.
+    pub(crate) signatures: &'a [VerifiedSignature],
+}
+
+/// The manifest's annotations: the user's, and per layer N
+/// `io.github.ociimport.layer.N.source`, `.sha256`, and when signatures were
+/// verified `.signer` and `.signed-file` (comma-separated, same order).
+pub(crate) fn annotations(
+    user: &BTreeMap<String, String>,
+    layers: &[LayerOrigin<'_>],
+) -> BTreeMap<String, String> {
+    let mut out = user.clone();
+    for (i, l) in layers.iter().enumerate() {
+        out.insert(layer_annotation(i, "source"), l.source.to_string());
+        out.insert(layer_annotation(i, "sha256"), l.digest.to_string());
+        if l.signatures.is_empty() {
+            continue;
+        }
+        let join = |f: fn(&VerifiedSignature) -> &str| {
+            l.signatures.iter().map(f).collect::<Vec<_>>().join(", ")
+        };
+        out.insert(layer_annotation(i, "signer"), join(|s| &s.signer));
+        out.insert(layer_annotation(i, "signed-file"), join(|s| &s.file));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations_are_per_layer_and_keep_the_users() {
+        let user = BTreeMap::from([("a".to_string(), "b".to_string())]);
+        let sig = VerifiedSignature {
+            file: "SHA256SUMS".into(),
+            signature: "SHA256SUMS.gpg".into(),
+            signer: "ABCD".into(),
+        };
+        let sigs = [sig];
+        let layers = [
+            LayerOrigin {
+                source: "base.tar.xz",
+                digest: "sha256:00",
+                signatures: &sigs,
+            },
+            LayerOrigin {
+                source: "-",
+                digest: "sha256:11",
+                signatures: &[],
+            },
+        ];
+        let a = annotations(&user, &layers);
+        assert_eq!(a["a"], "b");
+        assert_eq!(a["io.github.ociimport.layer.0.source"], "base.tar.xz");
+        assert_eq!(a["io.github.ociimport.layer.0.sha256"], "sha256:00");
+        assert_eq!(a["io.github.ociimport.layer.0.signer"], "ABCD");
+        assert_eq!(a["io.github.ociimport.layer.0.signed-file"], "SHA256SUMS");
+        assert_eq!(a["io.github.ociimport.layer.1.source"], "-");
+        assert!(!a.contains_key("io.github.ociimport.layer.1.signer"));
+        assert_eq!(a.len(), 7);
+    }
+}

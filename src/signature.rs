@@ -1,0 +1,782 @@
+//! OpenPGP verification: `--keyring`, clear-signed checksum files,
+//! `--checksums-signature` and `--signature` (a detached signature over the
+//! input, checked as the input streams).
+//!
+//! Built on the pure-Rust `pgp` crate (rpgp) for parsing and the public-key
+//! arithmetic. rpgp checks one signature against one key; the policy of which
+//! key may make which signature is here:
+//!
+//! * the signer is found by the signature's issuer fingerprint or key ID,
+//!   among the primary keys and subkeys of every certificate in the keyring;
+//! * a primary key counts from its newest self-signature (user ID
+//!   certification or direct-key signature) that verifies, a subkey from its
+//!   newest binding signature that verifies (with the embedded back-signature
+//!   a signing subkey must carry) and that grants the signing flag;
+//! * the key must be valid both when the signature was made and now: not
+//!   expired, not revoked. "Now" matters because the signature's creation time
+//!   is chosen by whoever holds the secret key, so a leaked expired key could
+//!   otherwise backdate signatures. A revocation marked "superseded" or
+//!   "retired" spares signatures made before it; any other revocation voids
+//!   them all;
+//! * only SHA-2 and SHA-3 digests are accepted (MD5, SHA-1, RIPEMD-160 are
+//!   refused), and the signature itself must not have expired.
+//!
+//! A file may carry several signatures (Ubuntu signs `SHA256SUMS` with two
+//! keys): it is accepted if one of them verifies with a valid key from the
+//! keyring and none made by a key of the keyring is cryptographically bad.
+
+use std::fmt;
+use std::io::Read;
+
+use digest::DynDigest;
+use pgp::composed::{
+    CleartextSignedMessage, Deserializable, DetachedSignature, PublicOrSecret, SignedPublicKey,
+};
+use pgp::crypto::hash::HashAlgorithm;
+use pgp::line_writer::LineBreak;
+use pgp::normalize_lines::NormalizedReader;
+use pgp::packet::{RevocationCode, Signature, SignatureType, SignatureVersionSpecific};
+use pgp::types::{KeyDetails, KeyVersion, Tag, VerifyingKey};
+
+use crate::error::IoContext;
+
+/// Upper bound on a keyring, signature or checksum file read into memory.
+pub const MAX_SMALL_FILE: u64 = 16 << 20;
+
+/// Reads a `--keyring`, `--signature` or `--checksums-signature` argument:
+/// the one place such a source is opened, so that URLs can be added here.
+///
+/// A file or an `http(s)://` URL, up to 16 MiB; errors name the path or URL.
+pub fn read_small_source(arg: &str, http: &crate::fetch::HttpOptions) -> crate::Result<Vec<u8>> {
+    if crate::fetch::is_url(arg) {
+        return crate::fetch::fetch_small(arg, MAX_SMALL_FILE, http);
+    }
+    let path = std::path::Path::new(arg);
+    let file = std::fs::File::open(path).at(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SMALL_FILE + 1)
+        .read_to_end(&mut bytes)
+        .at(path)?;
+    if bytes.len() as u64 > MAX_SMALL_FILE {
+        return Err(crate::Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(format!(
+                "larger than {} MiB, too large for a keyring or signature",
+                MAX_SMALL_FILE >> 20
+            )),
+        });
+    }
+    Ok(bytes)
+}
+
+/// Why a signature was refused: who made it (as far as known) and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The signer's fingerprint (uppercase hex), `key ID <hex>` when the
+    /// signature names only a key ID, or `unknown`.
+    pub signer: String,
+    /// What is wrong, one line.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// A refusal whose signer is not known (`unknown`).
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        Self::new("unknown", reason)
+    }
+
+    /// A refusal with no signer at all: the file is not signed.
+    pub fn none(reason: impl Into<String>) -> Self {
+        Self::new("", reason)
+    }
+
+    fn new(signer: impl Into<String>, reason: impl Into<String>) -> Self {
+        Refusal {
+            signer: signer.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "signature by {}: {}", self.signer, self.reason)
+    }
+}
+
+/// The certificates (OpenPGP public keys) signatures are checked against.
+#[derive(Clone, Debug, Default)]
+pub struct Keyring {
+    certs: Vec<SignedPublicKey>,
+}
+
+impl Keyring {
+    /// An empty keyring.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds every certificate in `bytes`: binary (`gpg --export`) or armored
+    /// (`gpg --export --armor`), one or several, in one or several armor
+    /// blocks. A secret key contributes its public part. Returns how many
+    /// certificates were added; an error says why `bytes` is not a keyring.
+    pub fn add(&mut self, bytes: &[u8]) -> Result<usize, String> {
+        if bytes.len() >= 12 && &bytes[8..12] == b"KBXf" {
+            return Err(
+                "a GnuPG keybox, not OpenPGP certificates; export them with gpg --export".into(),
+            );
+        }
+        let before = self.certs.len();
+        match bytes.first() {
+            None => return Err("empty file".into()),
+            Some(b) if b & 0x80 != 0 => self.add_packets(bytes)?,
+            Some(_) => {
+                let text = String::from_utf8_lossy(bytes);
+                for block in armor_blocks(&text, "-----BEGIN PGP ") {
+                    let (keys, _) = PublicOrSecret::from_armor_many(block.as_bytes())
+                        .map_err(|e| format!("not an OpenPGP certificate: {e}"))?;
+                    for k in keys {
+                        self.push(k)?;
+                    }
+                }
+            }
+        }
+        match self.certs.len() - before {
+            0 => Err("holds no OpenPGP certificate".into()),
+            n => Ok(n),
+        }
+    }
+
+    fn add_packets(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let keys = PublicOrSecret::from_bytes_many(bytes)
+            .map_err(|e| format!("not an OpenPGP certificate: {e}"))?;
+        for k in keys {
+            self.push(k)?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, key: pgp::errors::Result<PublicOrSecret>) -> Result<(), String> {
+        let cert = match key.map_err(|e| format!("not an OpenPGP certificate: {e}"))? {
+            PublicOrSecret::Public(k) => k,
+            PublicOrSecret::Secret(k) => k.to_public_key(),
+        };
+        self.certs.push(cert);
+        Ok(())
+    }
+
+    /// Number of certificates.
+    pub fn len(&self) -> usize {
+        self.certs.len()
+    }
+
+    /// Whether the keyring holds no certificate.
+    pub fn is_empty(&self) -> bool {
+        self.certs.is_empty()
+    }
+
+    /// The primary fingerprints, uppercase hex, in the order they were added.
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.certs
+            .iter()
+            .map(|c| fingerprint_hex(&c.primary_key))
+            .collect()
+    }
+}
+
+/// The parts of `text` from each line starting with `begin` up to and
+/// including the next `-----END ` line (text between blocks is ignored).
+fn armor_blocks<'a>(text: &'a str, begin: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        if start.is_none() && trimmed.starts_with(begin) {
+            start = Some(offset);
+        } else if let Some(s) = start
+            && trimmed.starts_with("-----END ")
+        {
+            out.push(&text[s..offset + line.len()]);
+            start = None;
+        }
+        offset += line.len();
+    }
+    out
+}
+
+/// What a verified signature vouches for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// Fingerprints (uppercase hex) of the keys whose signatures verified,
+    /// primary key first when a subkey signed: `PRIMARY` or `PRIMARY/SUBKEY`.
+    pub signers: Vec<String>,
+}
+
+impl Verified {
+    /// The signers joined with `, `.
+    pub fn signer(&self) -> String {
+        self.signers.join(", ")
+    }
+}
+
+/// One or more detached signatures, parsed (armored `.asc` or binary `.sig`/`.gpg`).
+#[derive(Clone, Debug)]
+pub struct DetachedSignatures {
+    sigs: Vec<Signature>,
+}
+
+impl DetachedSignatures {
+    /// Parses a detached signature file; it must hold at least one binary or
+    /// text data signature and nothing else.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.is_empty() {
+            return Err("empty file".into());
+        }
+        let (found, _) = DetachedSignature::from_reader_many(bytes)
+            .map_err(|e| format!("not an OpenPGP signature: {e}"))?;
+        let mut sigs = Vec::new();
+        for s in found {
+            let s = s.map_err(|e| format!("not an OpenPGP signature: {e}"))?;
+            match s.signature.typ() {
+                Some(SignatureType::Binary | SignatureType::Text) => sigs.push(s.signature),
+                other => {
+                    return Err(format!(
+                        "holds a {other:?} signature, not a signature over a file"
+                    ));
+                }
+            }
+        }
+        if sigs.is_empty() {
+            return Err("holds no OpenPGP signature".into());
+        }
+        Ok(DetachedSignatures { sigs })
+    }
+
+    /// Verifies the signatures over `data`, which is in memory (a checksum file).
+    pub fn verify_bytes(&self, keyring: &Keyring, data: &[u8]) -> Result<Verified, Refusal> {
+        let mut hashed = Vec::new();
+        for sig in &self.sigs {
+            let mut h = start_hash(sig)?;
+            let text = sig.typ() == Some(SignatureType::Text);
+            let mut feed = |r: &mut dyn Read| {
+                let mut buf = Vec::new();
+                r.read_to_end(&mut buf)
+                    .map(|_| h.update(&buf))
+                    .map_err(|e| Refusal::new(signer_of(sig), e.to_string()))
+            };
+            if text {
+                feed(&mut NormalizedReader::new(data, LineBreak::Crlf))?;
+            } else {
+                feed(&mut &data[..])?;
+            }
+            hashed.push((sig, finish_hash(sig, h)?));
+        }
+        judge(keyring, &hashed, now())
+    }
+
+    /// A hasher to feed the signed file through as it streams.
+    ///
+    /// A text-mode signature would need the stream's line ends normalised;
+    /// inputs are binary archives, so it is refused here rather than
+    /// verified over the wrong bytes.
+    pub fn hasher(&self) -> Result<SignatureHasher, Refusal> {
+        let mut parts = Vec::new();
+        for sig in &self.sigs {
+            if sig.typ() != Some(SignatureType::Binary) {
+                return Err(Refusal::new(
+                    signer_of(sig),
+                    "a text-mode signature cannot cover a binary archive (expected gpg --detach-sign)",
+                ));
+            }
+            parts.push((sig.clone(), start_hash(sig)?));
+        }
+        Ok(SignatureHasher { parts })
+    }
+}
+
+/// Hashes a file for its detached signatures as it streams past, so
+/// `--signature` costs no second read; [`SignatureHasher::finish`] then
+/// checks the signatures. Memory is constant: one digest state per signature.
+pub struct SignatureHasher {
+    parts: Vec<(Signature, Box<dyn DynDigest + Send>)>,
+}
+
+impl fmt::Debug for SignatureHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignatureHasher")
+            .field("signatures", &self.parts.len())
+            .finish()
+    }
+}
+
+impl SignatureHasher {
+    /// Feeds the next bytes of the signed file.
+    pub fn update(&mut self, buf: &[u8]) {
+        for (_, h) in &mut self.parts {
+            h.update(buf);
+        }
+    }
+
+    /// Checks the signatures over everything fed, against `keyring`.
+    pub fn finish(self, keyring: &Keyring) -> Result<Verified, Refusal> {
+        let mut hashed = Vec::new();
+        for (sig, h) in self.parts {
+            let digest = finish_hash(&sig, h)?;
+            hashed.push((sig, digest));
+        }
+        let refs: Vec<(&Signature, Vec<u8>)> = hashed.iter().map(|(s, d)| (s, d.clone())).collect();
+        judge(keyring, &refs, now())
+    }
+}
+
+/// A clear-signed message, verified: the text that was signed (line ends
+/// `\n`, dash-escaping undone) and who signed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedText {
+    /// The signed text. Nothing outside the signed block is in it.
+    pub text: String,
+    /// 1-based line number, in the file, of the text's first line.
+    pub first_line: usize,
+    /// Who signed it.
+    pub verified: Verified,
+}
+
+/// Verifies the first clear-signed message in `text` (a Gentoo `.DIGESTS`
+/// file, `latest-stage3-*.txt`) and returns only what was signed. Text
+/// before `-----BEGIN PGP SIGNED MESSAGE-----` and after the signature
+/// block is not part of the result.
+pub fn verify_clear_signed(keyring: &Keyring, text: &str) -> Result<SignedText, Refusal> {
+    let not_signed = || Refusal::none("not an OpenPGP clear-signed message");
+    let block = *armor_blocks(text, "-----BEGIN PGP SIGNED MESSAGE-----")
+        .first()
+        .ok_or_else(not_signed)?;
+    // `block` is a slice of `text`: its offset is the pointers' distance.
+    let start = (block.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    let header_line = text[..start].lines().count() + 1;
+    // The armor headers (`Hash: SHA512`) end at the first empty line.
+    let headers = block
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim_end().is_empty())
+        .count();
+    let (msg, _) = CleartextSignedMessage::from_string(block)
+        .map_err(|e| Refusal::unknown(format!("malformed clear-signed message: {e}")))?;
+    if msg.signatures().is_empty() {
+        return Err(not_signed());
+    }
+    let signed = msg.signed_text();
+    let mut hashed = Vec::new();
+    for sig in msg.signatures() {
+        let mut h = start_hash(sig)?;
+        h.update(signed.as_bytes());
+        hashed.push((sig, finish_hash(sig, h)?));
+    }
+    let verified = judge(keyring, &hashed, now())?;
+    Ok(SignedText {
+        text: signed.replace("\r\n", "\n"),
+        first_line: header_line + headers + 2,
+        verified,
+    })
+}
+
+/// Seconds since 1970 now, as OpenPGP counts them.
+fn now() -> u32 {
+    pgp::types::Timestamp::now().as_secs()
+}
+
+/// A digest state for `sig`, salted for v6 signatures; refuses weak or
+/// unknown digest algorithms.
+fn start_hash(sig: &Signature) -> Result<Box<dyn DynDigest + Send>, Refusal> {
+    let refuse = |why: String| Refusal::new(signer_of(sig), why);
+    let config = sig
+        .config()
+        .ok_or_else(|| refuse(format!("unsupported signature version {:?}", sig.version())))?;
+    match config.hash_alg {
+        HashAlgorithm::Sha256
+        | HashAlgorithm::Sha384
+        | HashAlgorithm::Sha512
+        | HashAlgorithm::Sha224
+        | HashAlgorithm::Sha3_256
+        | HashAlgorithm::Sha3_512 => {}
+        other => {
+            return Err(refuse(format!(
+                "made with the {other:?} digest, which is too weak to rely on"
+            )));
+        }
+    }
+    let mut h = config
+        .hash_alg
+        .new_hasher()
+        .map_err(|e| refuse(e.to_string()))?;
+    if let SignatureVersionSpecific::V6 { salt } = &config.version_specific {
+        if config.hash_alg.salt_len() != Some(salt.len()) {
+            return Err(refuse("malformed v6 signature: wrong salt length".into()));
+        }
+        h.update(salt);
+    }
+    Ok(h)
+}
+
+/// Completes the digest of the signed data with the signature's own
+/// hashed fields and trailer, as OpenPGP defines it.
+fn finish_hash(sig: &Signature, mut h: Box<dyn DynDigest + Send>) -> Result<Vec<u8>, Refusal> {
+    let refuse = |e: pgp::errors::Error| Refusal::new(signer_of(sig), e.to_string());
+    let config = sig
+        .config()
+        .ok_or_else(|| Refusal::new(signer_of(sig), "unsupported signature version"))?;
+    let len = config.hash_signature_data(&mut h).map_err(refuse)?;
+    h.update(&config.trailer(len).map_err(refuse)?);
+    Ok(h.finalize().to_vec())
+}
+
+/// Who a signature says made it: its issuer fingerprint, else its key ID.
+fn signer_of(sig: &Signature) -> String {
+    if let Some(fp) = sig.issuer_fingerprint().first() {
+        return format!("{fp:X}");
+    }
+    match sig.issuer_key_id().first() {
+        Some(id) => format!("key ID {}", id.to_string().to_ascii_uppercase()),
+        None => "unknown".into(),
+    }
+}
+
+fn fingerprint_hex(key: &impl KeyDetails) -> String {
+    format!("{:X}", key.fingerprint())
+}
+
+/// The verdict over a file's signatures, each with the digest computed for it.
+fn judge(
+    keyring: &Keyring,
+    hashed: &[(&Signature, Vec<u8>)],
+    now: u32,
+) -> Result<Verified, Refusal> {
+    let mut signers = Vec::new();
+    let mut invalid = None;
+    let mut unknown = Vec::new();
+    for (sig, digest) in hashed {
+        let candidates = candidates(keyring, sig);
+        if candidates.is_empty() {
+            unknown.push(signer_of(sig));
+            continue;
+        }
+        let mut outcome = None;
+        for cand in &candidates {
+            match cand.check(sig, digest, now) {
+                Ok(name) => {
+                    outcome = Some(Ok(name));
+                    break;
+                }
+                Err(r) => outcome = outcome.or(Some(Err(r))),
+            }
+        }
+        match outcome {
+            Some(Ok(name)) => signers.push(name),
+            Some(Err(Checked::Bad(r))) => return Err(r),
+            Some(Err(Checked::Invalid(r))) => invalid = invalid.or(Some(r)),
+            None => {}
+        }
+    }
+    if !signers.is_empty() {
+        return Ok(Verified { signers });
+    }
+    if let Some(r) = invalid {
+        return Err(r);
+    }
+    Err(Refusal::new(
+        if unknown.is_empty() {
+            "unknown".to_string()
+        } else {
+            unknown.join(", ")
+        },
+        "signed by a key that is not in --keyring",
+    ))
+}
+
+/// Why one candidate key did not vouch for a signature.
+enum Checked {
+    /// The signature does not verify: the data or the signature was changed.
+    Bad(Refusal),
+    /// The signature verifies but the key may not make it (expired, revoked, ...).
+    Invalid(Refusal),
+}
+
+/// A key of the keyring that a signature names as its issuer.
+struct Candidate<'a> {
+    cert: &'a SignedPublicKey,
+    /// `None`: the primary key; else the index of the subkey.
+    subkey: Option<usize>,
+}
+
+/// Every primary key or subkey whose fingerprint or key ID the signature names.
+fn candidates<'a>(keyring: &'a Keyring, sig: &Signature) -> Vec<Candidate<'a>> {
+    let fps = sig.issuer_fingerprint();
+    let ids = sig.issuer_key_id();
+    let named = |k: &dyn KeyDetails| {
+        fps.iter().any(|f| **f == k.fingerprint()) || ids.iter().any(|i| **i == k.legacy_key_id())
+    };
+    let mut out = Vec::new();
+    for cert in &keyring.certs {
+        if named(&cert.primary_key) {
+            out.push(Candidate { cert, subkey: None });
+        }
+        for (i, sub) in cert.public_subkeys.iter().enumerate() {
+            if named(&sub.key) {
+                out.push(Candidate {
+                    cert,
+                    subkey: Some(i),
+                });
+            }
+        }
+    }
+    out
+}
+
+impl Candidate<'_> {
+    /// `PRIMARY` or `PRIMARY/SUBKEY`.
+    fn name(&self) -> String {
+        let primary = fingerprint_hex(&self.cert.primary_key);
+        match self.subkey.and_then(|i| self.cert.public_subkeys.get(i)) {
+            Some(s) => format!("{primary}/{}", fingerprint_hex(&s.key)),
+            None => primary,
+        }
+    }
+
+    /// Verifies `sig` (whose data hashed to `digest`) with this key, then
+    /// whether the key was and is valid for it.
+    fn check(&self, sig: &Signature, digest: &[u8], now: u32) -> Result<String, Checked> {
+        let name = self.name();
+        let bad = |why: &str| Checked::Bad(Refusal::new(name.clone(), why.to_string()));
+        let (Some(config), Some(bytes)) = (sig.config(), sig.signature()) else {
+            return Err(bad("unsupported signature version"));
+        };
+        let v6_sig = matches!(config.version_specific, SignatureVersionSpecific::V6 { .. });
+        let v6_key = self.key_version() == KeyVersion::V6;
+        if v6_sig != v6_key {
+            return Err(bad("signature and key versions do not match"));
+        }
+        const MISMATCH: &str = "BAD signature: the signed data does not match it";
+        if sig.signed_hash_value().map(|v| v.to_vec()) != digest.get(..2).map(<[u8]>::to_vec) {
+            return Err(bad(MISMATCH));
+        }
+        let verified = match self.subkey.and_then(|i| self.cert.public_subkeys.get(i)) {
+            Some(s) => s.key.verify(config.hash_alg, digest, bytes),
+            None => self.cert.primary_key.verify(config.hash_alg, digest, bytes),
+        };
+        verified.map_err(|_| bad(MISMATCH))?;
+        let invalid = |why: String| Checked::Invalid(Refusal::new(name.clone(), why));
+        let made = sig
+            .created()
+            .map(|t| t.as_secs())
+            .ok_or_else(|| invalid("the signature has no creation time".into()))?;
+        if let Some(d) = sig.signature_expiration_time().map(|d| d.as_secs())
+            && d != 0
+            && u64::from(made) + u64::from(d) <= u64::from(now)
+        {
+            return Err(invalid(format!(
+                "the signature expired on {}",
+                date(made, d)
+            )));
+        }
+        validity::check(self.cert, self.subkey, made, now).map_err(invalid)?;
+        Ok(name)
+    }
+
+    fn key_version(&self) -> KeyVersion {
+        match self.subkey.and_then(|i| self.cert.public_subkeys.get(i)) {
+            Some(s) => s.key.version(),
+            None => self.cert.primary_key.version(),
+        }
+    }
+}
+
+/// `start + secs` as an RFC 3339 date, for messages.
+fn date(start: u32, secs: u32) -> String {
+    let t = i64::from(start) + i64::from(secs);
+    crate::image::format_unix(t).unwrap_or_else(|| t.to_string())
+}
+
+/// Whether a key was valid (bound, not expired, not revoked, allowed to
+/// sign) at a given time.
+mod validity {
+    use super::*;
+
+    /// Checks the key at the signature's time `made` and at `now`.
+    pub(super) fn check(
+        cert: &SignedPublicKey,
+        subkey: Option<usize>,
+        made: u32,
+        now: u32,
+    ) -> Result<(), String> {
+        let primary = &cert.primary_key;
+        let self_sigs = primary_self_signatures(cert);
+        primary_revoked(cert, made)?;
+        for (t, when) in [(made, "when it signed"), (now, "now")] {
+            let sig = newest_at(&self_sigs, t)
+                .ok_or_else(|| format!("the primary key had no valid self-signature {when}"))?;
+            expired(primary.created_at().as_secs(), sig, t, "the key")?;
+            let Some(i) = subkey else {
+                if has_flags(sig) && !sig.key_flags().sign() {
+                    return Err("the primary key is not marked for signing".into());
+                }
+                continue;
+            };
+            let Some(sub) = cert.public_subkeys.get(i) else {
+                return Err("no such subkey".into());
+            };
+            let bindings = subkey_bindings(cert, i);
+            subkey_revoked(cert, i, made)?;
+            let b = newest_at(&bindings, t)
+                .ok_or_else(|| format!("the subkey was not bound to its primary key {when}"))?;
+            if !b.key_flags().sign() {
+                return Err("the subkey is not marked for signing".into());
+            }
+            expired(sub.key.created_at().as_secs(), b, t, "the subkey")?;
+        }
+        Ok(())
+    }
+
+    /// Whether the signature carries a key-flags subpacket at all.
+    fn has_flags(sig: &Signature) -> bool {
+        sig.config().is_some_and(|c| {
+            c.hashed_subpackets()
+                .any(|p| matches!(p.data, pgp::packet::SubpacketData::KeyFlags(_)))
+        })
+    }
+
+    /// Self-signatures on the primary key that verify: user ID
+    /// certifications and direct-key signatures.
+    fn primary_self_signatures(cert: &SignedPublicKey) -> Vec<&Signature> {
+        let key = &cert.primary_key;
+        let mut out: Vec<&Signature> = Vec::new();
+        for user in &cert.details.users {
+            out.extend(user.signatures.iter().filter(|s| {
+                s.typ() != Some(SignatureType::CertRevocation)
+                    && s.verify_certification(key, Tag::UserId, &user.id).is_ok()
+            }));
+        }
+        out.extend(
+            cert.details
+                .direct_signatures
+                .iter()
+                .filter(|s| s.verify_key(key).is_ok()),
+        );
+        out
+    }
+
+    /// Binding signatures of subkey `i` that verify, back-signature included
+    /// for a signing subkey.
+    fn subkey_bindings(cert: &SignedPublicKey, i: usize) -> Vec<&Signature> {
+        let Some(sub) = cert.public_subkeys.get(i) else {
+            return Vec::new();
+        };
+        let primary = &cert.primary_key;
+        sub.signatures
+            .iter()
+            .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding))
+            .filter(|s| s.verify_subkey_binding(primary, &sub.key).is_ok())
+            .filter(|s| {
+                !s.key_flags().sign()
+                    || s.embedded_signature()
+                        .is_some_and(|b| b.verify_primary_key_binding(&sub.key, primary).is_ok())
+            })
+            .collect()
+    }
+
+    /// The newest of `sigs` made at or before `t`.
+    fn newest_at<'a>(sigs: &[&'a Signature], t: u32) -> Option<&'a Signature> {
+        sigs.iter()
+            .copied()
+            .filter_map(|s| s.created().map(|c| (c.as_secs(), s)))
+            .filter(|(c, _)| *c <= t)
+            .max_by_key(|(c, _)| *c)
+            .map(|(_, s)| s)
+    }
+
+    /// Refuses a key (created at `created`) that `sig` says expired by `t`.
+    fn expired(created: u32, sig: &Signature, t: u32, what: &str) -> Result<(), String> {
+        match sig.key_expiration_time().map(|d| d.as_secs()) {
+            Some(d) if d != 0 && u64::from(created) + u64::from(d) <= u64::from(t) => {
+                Err(format!("{what} expired on {}", date(created, d)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn primary_revoked(cert: &SignedPublicKey, made: u32) -> Result<(), String> {
+        let key = &cert.primary_key;
+        let revocations = cert
+            .details
+            .revocation_signatures
+            .iter()
+            .filter(|s| s.verify_key(key).is_ok());
+        revoked(revocations, made, "the key")
+    }
+
+    fn subkey_revoked(cert: &SignedPublicKey, i: usize, made: u32) -> Result<(), String> {
+        let Some(sub) = cert.public_subkeys.get(i) else {
+            return Ok(());
+        };
+        let revocations = sub.signatures.iter().filter(|s| {
+            s.typ() == Some(SignatureType::SubkeyRevocation)
+                && s.verify_subkey_binding(&cert.primary_key, &sub.key).is_ok()
+        });
+        revoked(revocations, made, "the subkey")
+    }
+
+    /// A revocation voids every signature, except that "superseded" and
+    /// "retired" spare those made before it (RFC 9580, 5.2.3.31).
+    fn revoked<'a>(
+        revocations: impl Iterator<Item = &'a Signature>,
+        made: u32,
+        what: &str,
+    ) -> Result<(), String> {
+        for r in revocations {
+            let at = r.created().map_or(0, |t| t.as_secs());
+            let soft = matches!(
+                r.revocation_reason_code(),
+                Some(RevocationCode::KeySuperseded | RevocationCode::KeyRetired)
+            );
+            if !soft || made >= at {
+                return Err(format!("{what} was revoked on {}", date(at, 0)));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn armor_blocks_are_split_and_surroundings_ignored() {
+        let text = "junk\n-----BEGIN PGP PUBLIC KEY BLOCK-----\nA\n-----END PGP PUBLIC KEY BLOCK-----\nmid\n-----BEGIN PGP PUBLIC KEY BLOCK-----\nB\n-----END PGP PUBLIC KEY BLOCK-----\ntail";
+        let blocks = armor_blocks(text, "-----BEGIN PGP ");
+        assert_eq!(blocks.len(), 2);
+        assert!(blocks[0].starts_with("-----BEGIN") && blocks[0].contains("A\n"));
+        assert!(blocks[1].ends_with("-----END PGP PUBLIC KEY BLOCK-----\n"));
+        assert!(armor_blocks("no armor", "-----BEGIN PGP ").is_empty());
+    }
+
+    #[test]
+    fn garbage_is_neither_a_keyring_nor_a_signature() {
+        let mut k = Keyring::new();
+        assert!(k.add(b"").is_err());
+        assert!(k.add(b"hello").is_err());
+        assert!(k.add(&[0x99, 0, 1, 2]).is_err());
+        let mut kbx = vec![0u8; 32];
+        kbx[8..12].copy_from_slice(b"KBXf");
+        assert!(k.add(&kbx).unwrap_err().contains("keybox"));
+        assert!(k.is_empty());
+        assert!(DetachedSignatures::parse(b"").is_err());
+        assert!(DetachedSignatures::parse(b"not a signature").is_err());
+        assert!(DetachedSignatures::parse(&[0x89, 0x01]).is_err());
+    }
+
+    #[test]
+    fn unsigned_text_is_not_clear_signed() {
+        let r = verify_clear_signed(&Keyring::new(), "abc  x.tar\n").unwrap_err();
+        assert!(r.reason.contains("not an OpenPGP clear-signed"), "{r}");
+    }
+}
