@@ -37,7 +37,7 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// Every supported algorithm, in the order [`MultiHasher::finish`] reports them.
+    /// Every supported algorithm, in the order the input hasher reports them.
     pub const ALL: [Algorithm; 3] = [Algorithm::Sha256, Algorithm::Sha512, Algorithm::Blake2b512];
 
     /// The canonical lowercase name: `sha256`, `sha512` or `blake2b512`.
@@ -172,7 +172,7 @@ pub enum ChecksumError {
         algorithm: Algorithm,
     },
 
-    /// [`check`] was given no computed digest for an expected algorithm:
+    /// The check was given no computed digest for an expected algorithm:
     /// the hasher was built from a different set of expectations.
     #[error("no {algorithm} digest was computed for the input (needed by {origin})")]
     NotComputed {

@@ -1,26 +1,27 @@
 //! ociimport turns rootfs tarballs (gzip, xz, zstd, bzip2 or plain tar) into
 //! OCI image layouts in one streaming pass.
 //!
-//! The pipeline, one module per stage:
-//! - [`compress`]: detect the input format by magic bytes, decode it
-//!   completely, encode the layer deterministically;
-//! - [`hashing`]: adapters that hash or count exactly the bytes that pass;
-//! - [`tarscan`]: inspect the tar stream as it passes (no file contents kept);
-//! - [`image`]: the image config and manifest, built with `oci-spec`;
-//! - [`layout`]: blobs and `index.json`, published atomically under a lock;
-//! - [`mod@import`]: the pipeline that ties them together;
-//! - [`platform`]: the image platform, from the ELF headers in the rootfs;
-//! - [`checksums`]: the input checked against `--expect`/`--checksums` as it streams;
-//! - `signature`: OpenPGP signatures over checksum files and inputs
-//!   ([`Keyring`], `--keyring`);
-//! - [`change`]: `--change` instructions for the image config;
-//! - [`pargz`]: parallel gzip whose bytes do not depend on the thread count;
+//! The pipeline, one module per concern (public ones linked):
+//! - `fetch` ([`fetch`]): inputs and checksum files by http(s) URL, resumed
+//!   across failures;
+//! - `compress`: detect the input format by magic bytes, decode it
+//!   completely, judge whether consumers read its framing as we do
+//!   (passthrough), encode the layer deterministically (with `pargz`);
+//! - `hashing`: adapters that hash or count exactly the bytes that pass;
+//! - `checksums`, `signature`: the input checked against `--expect`,
+//!   `--checksums` and OpenPGP signatures ([`Keyring`]) as it streams;
+//! - `tarscan`: the tar stream inspected as it passes, framing separate from
+//!   header interpretation; entries consumers disagree on are refused;
+//! - `normalize`: `--normalize`, the canonical rewrite before the DiffID;
+//! - `platform`, `lint`: observers of the entries (ELF platform, path hazards);
+//! - `image`, `change`: the image config and manifest, built with `oci-spec`;
+//! - `layout` (over `fsutil`): blobs and `index.json`, published atomically
+//!   under a lock, publish-then-index as a guard type;
+//! - [`mod@import`]: the pipeline that ties them together (plan, producer,
+//!   consumer, sink), [`archive`] for `--format oci-archive`, [`report`];
 //! - [`spec`]: the OCI documents' rules, one judgement per document;
-//! - [`verify`], [`inspect`], [`lint`]: checking layouts and archives
-//!   (layer blobs measured by one shared streaming scan);
-//! - [`archive`]: `--format oci-archive`;
-//! - [`report`]: what the import reports;
-//! - [`fetch`]: inputs and checksum files by http(s) URL, resumed across failures.
+//! - [`verify`], [`inspect`]: checking any layout the way consumers do, with
+//!   layer blobs measured by one shared streaming scan (`layerscan`).
 //!
 //! ```no_run
 //! use ociimport::{import, ImportOptions, InputSource};

@@ -6,9 +6,10 @@
 //! passes and gives it back from `finish`, and [`Lint::into_findings`] then
 //! yields what it found:
 //!
-//! ```
-//! use ociimport::lint::Lint;
-//! use ociimport::tarscan::TarScanner;
+//! ```ignore
+//! // (crate-internal modules: shown for the shape, compiled in the unit tests)
+//! use crate::lint::Lint;
+//! use crate::tarscan::TarScanner;
 //! # let mut archive = tar::Builder::new(Vec::new());
 //! # let mut header = tar::Header::new_gnu();
 //! # header.set_size(2);
