@@ -624,6 +624,25 @@ mod tests {
     }
 
     #[test]
+    fn a_hard_link_left_without_a_target_is_refused() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(EntryType::Link);
+        h.set_size(0);
+        b.append_link(&mut h, "top/link", "f1").unwrap();
+        let tar = b.into_inner().unwrap();
+        let opts = NormalizeOptions {
+            clamp_mtime: None,
+            strip_components: 1,
+        };
+        let e = normalize(&tar, opts).unwrap_err();
+        assert_eq!(
+            e,
+            "hard link 'top/link' has no target left after --strip-components 1 ('f1')"
+        );
+    }
+
+    #[test]
     fn strip_like_gnu_tar() {
         assert_eq!(strip(b"a/b/c", 1).unwrap(), b"b/c");
         assert_eq!(strip(b"./a/b", 1).unwrap(), b"a/b");

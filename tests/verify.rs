@@ -809,3 +809,67 @@ fn cli_verify_and_inspect() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-layout"));
 }
+
+/// Replace the layer of tag `latest` by `blob` (decoding to `tar`), with a
+/// consistent manifest and config, as another tool would have written it.
+fn replace_layer(f: &Fixture, blob_bytes: &[u8], tar: &[u8]) {
+    let mut m = manifest(f);
+    let (ld, ls) = put_blob(&f.layout, blob_bytes);
+    m["layers"][0]["digest"] = json!(ld);
+    m["layers"][0]["size"] = json!(ls);
+    let config_digest = m["config"]["digest"].as_str().unwrap().to_string();
+    let mut config = read_json(&blob(&f.layout, &config_digest));
+    config["rootfs"]["diff_ids"][0] = json!(sha256(tar));
+    let (cd, cs) = put_blob(&f.layout, &serde_json::to_vec(&config).unwrap());
+    m["config"]["digest"] = json!(cd);
+    m["config"]["size"] = json!(cs);
+    republish_manifest(f, &m);
+}
+
+/// Layouts made by anyone: an entry a consumer cannot unpack (a PAX global
+/// header, as git archive writes) and a gzip header pgzip refuses (FHCRC
+/// with a name) are reported, each with every digest consistent.
+#[test]
+fn entries_and_framing_consumers_read_differently() {
+    let f = fixture("latest");
+    let mut b = tar::Builder::new(Vec::new());
+    let mut g = tar::Header::new_ustar();
+    g.set_entry_type(tar::EntryType::XGlobalHeader);
+    let record = b"52 comment=0123456789012345678901234567890123456789\n";
+    g.set_size(record.len() as u64);
+    b.append_data(&mut g, "pax_global_header", &record[..])
+        .unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_size(2);
+    b.append_data(&mut h, "etc/motd", &b"hi"[..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &tar).unwrap();
+    replace_layer(&f, &e.finish().unwrap(), &tar);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        "is a PAX global header (type 'g')",
+    );
+
+    let f = fixture("latest");
+    let mut e = flate2::GzBuilder::new()
+        .filename("rootfs.tar")
+        .write(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &f.tar).unwrap();
+    let mut gz = e.finish().unwrap();
+    gz[3] |= 0x02;
+    let end = 10 + gz[10..].iter().position(|&b| b == 0).unwrap() + 1;
+    let crc = crc32fast::hash(&gz[..end]) as u16;
+    gz.splice(end..end, crc.to_le_bytes());
+    let tar = f.tar.clone();
+    replace_layer(&f, &gz, &tar);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        "consumers read this layer differently: gzip member 1",
+    );
+    assert_eq!(r.problems.len(), 1, "{}", r.text());
+}

@@ -393,9 +393,9 @@ impl<O: EntryObserver> TarScanner<O> {
         let trailer = f.trailer.finish();
         let mut notes = Vec::new();
         match (&trailer, f.policy) {
-            (_, Policy::Normalize) if f.trailing_nonzero => notes.push(format!(
+            (_, Policy::Normalize) if f.trailing_nonzero || f.filled > 0 => notes.push(format!(
                 "{} bytes after the last archive are not tar and were dropped",
-                f.trailing_bytes
+                f.trailing_bytes + f.filled as u64
             )),
             (Trailer::PixzIndex { bytes }, _) => notes.push(format!(
                 "a pixz file index ({bytes} bytes) follows the end-of-archive marker; like every consumer, the DiffID covers it"
@@ -831,10 +831,13 @@ impl Interpreter {
                 "corrupt tar header (bad checksum)".to_string()
             });
         }
-        let stored = header
-            .entry_size()
-            .map_err(|e| format!("corrupt tar header: {e}"))?;
         let t = header.entry_type().as_byte();
+        let stored = match header.entry_size() {
+            Ok(size) => size,
+            // GNU tar leaves a volume label's size field blank.
+            Err(_) if t == b'V' && block[124..136].iter().all(|&b| b == 0 || b == b' ') => 0,
+            Err(e) => return Err(format!("corrupt tar header: {e}")),
+        };
         if let Some(kind) = MetaKind::of(t, self.policy) {
             if stored > MAX_META_RECORD {
                 return Err(format!(

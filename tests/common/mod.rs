@@ -335,3 +335,9 @@ pub fn bzip2_bytes(data: &[u8]) -> Vec<u8> {
 pub fn zstd_bytes(data: &[u8]) -> Vec<u8> {
     zstd_frame(data)
 }
+
+/// Whether the tests run as root (umoci then needs no --rootless).
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
