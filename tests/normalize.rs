@@ -12,31 +12,9 @@ mod common;
 use std::fs;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{report, run, run_in, sha256, snapshot, stderr};
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-/// Whether `tool` runs; under CI a missing tool fails the test.
-fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        ok || !in_ci(),
-        "{tool} is missing; CI installs it (.ci/run)"
-    );
-    if !ok {
-        eprintln!("SKIPPED part of this test: {tool} is not installed");
-    }
-    ok
-}
+use common::{have, report, run, run_in, sha256, snapshot, stderr};
 
 fn sh(dir: &Path, script: &str) {
     let o = Command::new("sh")

@@ -341,3 +341,27 @@ pub fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
+
+/// Whether `CI` is set: tests needing a tool then fail rather than skip.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Whether `tool` runs (`tool --version`). Under CI a missing tool fails the
+/// test; outside, the caller skips that part, and this says so.
+pub fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        ok || !in_ci(),
+        "{tool} is required in CI but was not found (.ci/run installs it)"
+    );
+    if !ok {
+        eprintln!("SKIPPED part of this test: {tool} is not installed");
+    }
+    ok
+}
