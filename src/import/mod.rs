@@ -6,8 +6,10 @@
 //!   place that builds its errors;
 //! - `plan`: what its layer will be (target encoding, passthrough, the
 //!   `--level` rule);
-//! - `pipeline`: the producer (decode thread) and the consumer (DiffID, tar
-//!   scanner, sink), and the sink that makes exactly one blob;
+//! - `pipeline`: the producer (decode thread, and the `--normalize`
+//!   rewrite) and the consumer (DiffID, tar scanner, sink), and the sink
+//!   that makes exactly one blob;
+//! - `provenance`: where each layer came from, as manifest annotations;
 //! - here: the image (config, manifest) and the publish, which happens only
 //!   after every input was read to its end and found sound.
 

@@ -8,6 +8,9 @@
 //!                          └─ decoder ── chunks ──────────▶├─ tar scanner (+observers)
 //!                              bounded queue, recycled     └─ decoded sink
 //! ```
+//! With `--normalize` the producer scans the decoded input itself and
+//! sends the canonical rewrite instead (`send_normalized`); the consumer
+//! is the same, and its scanner re-checks our output.
 //! The [`Sink`] decides where the layer blob comes from: the raw input
 //! (passthrough, written by the tap) or the encoder (fed by the consumer).
 //! Either way exactly one blob comes out.
