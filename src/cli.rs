@@ -238,6 +238,13 @@ pub struct ImportArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     threads: Option<u32>,
 
+    /// Make each input its own single-layer image, for the platform detected in it
+    /// (or --arch/--variant, with one input), and tag an OCI image index of them. An
+    /// index already under the tag keeps its other platforms; an image of the same
+    /// platform is replaced; a single image already under the tag joins the index.
+    #[arg(long)]
+    index: bool,
+
     /// Print the import report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -335,6 +342,8 @@ pub struct Import {
     pub opts: ImportOptions,
     /// Layout or archive.
     pub destination: Destination,
+    /// `--index`: one image per input, tagged as an image index.
+    pub index: bool,
     /// Print the report as JSON on stdout.
     pub json: bool,
     /// No summary, warnings or progress bar on stderr.
@@ -384,7 +393,7 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         .iter()
         .map(|i| InputSource::from_arg(i))
         .collect();
-    let (json, quiet) = (args.json, args.quiet);
+    let (json, quiet, index) = (args.json, args.quiet, args.index);
     let mut opts = options(args, output, compression, checksum_file);
     opts.http = http;
     opts.keyring = signed.keyring;
@@ -394,6 +403,7 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         inputs,
         opts,
         destination,
+        index,
         json,
         quiet,
     })
