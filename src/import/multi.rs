@@ -66,10 +66,8 @@ impl IndexReport {
         for img in &self.images {
             let input = img.layers.first().map_or("", |l| l.input.name.as_str());
             out.push_str(&format!(
-                "  {:<9} {} ({input}, created {})\n",
-                img.platform.to_string(),
-                img.manifest.digest,
-                img.created
+                "  image     {} {} (from {input}, created {})\n",
+                img.manifest.digest, img.platform, img.created
             ));
         }
         if self.format == OutputFormat::Oci {
