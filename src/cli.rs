@@ -26,6 +26,9 @@ Examples:
   ociimport --checksums https://example.org/SHA256SUMS https://example.org/rootfs.tar.xz -o ./img
   curl -sL https://example.org/rootfs.tar.zst | ociimport - -o ./img
   ociimport --compression zstd --created @0 --json rootfs.tar > report.json
+  ociimport --index rootfs-amd64.tar.xz rootfs-arm64.tar.xz -o ./img -t 1.0
+      one image per platform (detected from the ELF files), tag 1.0 an image index of them;
+      a later --index run into the same tag adds or replaces platforms
 
 Subcommands: verify DIR[:TAG], inspect DIR[:TAG], completions SHELL, man
 (an input file named like a subcommand needs ./ in front).

@@ -21,7 +21,7 @@ use super::{
 use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
 use crate::image::{self, Platform};
-use crate::layout::{Layout, read_small};
+use crate::layout::{Layout, PendingBlob, read_small};
 use crate::platform::PlatformTally;
 use crate::report::{ImportReport, OutputFormat, human_size};
 use crate::spec::descriptor::{self, platform_label};
@@ -128,6 +128,43 @@ fn index_into(
     config: &oci_spec::image::Config,
     checks: &Checks<'_>,
 ) -> Result<IndexReport> {
+    let read = read_inputs(layout, inputs, opts, checks)?;
+    if let Some(p) = &opts.progress {
+        p.set_phase("publishing".into());
+    }
+    let mut images = Vec::new();
+    let mut blobs = Vec::new();
+    for r in read {
+        let (report, b) = assemble_image(
+            layout,
+            opts,
+            vec![r.layer],
+            r.platform,
+            config.clone(),
+            r.warnings,
+        )?;
+        images.push(report);
+        blobs.extend(b);
+    }
+    let (index, platforms) = publish_index(layout, &opts.tag, &images, blobs)?;
+    Ok(IndexReport {
+        layout: opts.output.display().to_string(),
+        format: OutputFormat::Oci,
+        tag: opts.tag.clone(),
+        index,
+        platforms,
+        images,
+    })
+}
+
+/// Read and verify every input, each with its own platform; a second
+/// input of a platform is refused as soon as it is known.
+fn read_inputs(
+    layout: &Layout,
+    inputs: &[InputSource],
+    opts: &ImportOptions,
+    checks: &Checks<'_>,
+) -> Result<Vec<PlatformLayer>> {
     let mut read: Vec<PlatformLayer> = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         if let Some(p) = &opts.progress {
@@ -157,55 +194,38 @@ fn index_into(
             warnings,
         });
     }
-    if let Some(p) = &opts.progress {
-        p.set_phase("publishing".into());
-    }
-    let mut images = Vec::new();
-    let mut blobs = Vec::new();
-    for r in read {
-        let (report, b) = assemble_image(
-            layout,
-            opts,
-            vec![r.layer],
-            r.platform,
-            config.clone(),
-            r.warnings,
-        )?;
-        images.push(report);
-        blobs.extend(b);
-    }
+    Ok(read)
+}
+
+/// Publish every blob, then, under the layout lock, the image index of
+/// `images` merged with what `tag` names, named `tag`. Returns the index
+/// blob and its platforms.
+fn publish_index(
+    layout: &Layout,
+    tag: &str,
+    images: &[ImportReport],
+    blobs: Vec<PendingBlob>,
+) -> Result<(Blob, Vec<String>)> {
     let new: Vec<Value> = images
         .iter()
         .map(|r| manifest_descriptor(&r.manifest, &r.platform))
         .collect::<Result<_>>()?;
     // Refuse what the tag names now before any blob moves; the merge that
     // counts is the one under the lock.
-    build_index(
-        layout.root(),
-        layout.tagged_descriptor(&opts.tag)?.as_ref(),
-        &new,
-    )?;
+    build_index(layout.root(), layout.tagged_descriptor(tag)?.as_ref(), &new)?;
     let mut written = None;
     layout
         .publish(blobs)?
-        .add_to_index_with(&opts.tag, |l, current| {
+        .add_to_index_with(tag, |l, current| {
             let (bytes, platforms) = build_index(l.root(), current, &new)?;
             let blob = l.write_blob(&bytes)?;
-            let desc = index_descriptor(&blob, &opts.tag)?;
+            let desc = index_descriptor(&blob, tag)?;
             written = Some((blob, platforms));
             Ok(desc)
         })?;
-    let (index, platforms) = written.ok_or_else(|| Error::Spec {
+    written.ok_or_else(|| Error::Spec {
         what: "image index",
         reason: "the index was not written".into(),
-    })?;
-    Ok(IndexReport {
-        layout: opts.output.display().to_string(),
-        format: OutputFormat::Oci,
-        tag: opts.tag.clone(),
-        index,
-        platforms,
-        images,
     })
 }
 
