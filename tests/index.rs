@@ -458,3 +458,61 @@ fn without_index_a_layout_has_one_image_manifest() {
     assert_eq!(m[0]["platform"]["architecture"], "arm64");
     assert!(r.get("images").is_none() && r.get("index").is_none());
 }
+
+/// The index is merged under the layout lock from what the tag names at
+/// that moment: concurrent runs adding different platforms lose none.
+#[test]
+fn concurrent_runs_adding_platforms_keep_every_platform() {
+    let f = Fixtures::new();
+    // The layout exists first, so no run races to create it.
+    f.import(&["amd64.tar", "-o", "L", "-t", "other"]);
+    for round in 0..3 {
+        let tag = format!("multi{round}");
+        let children: Vec<_> = ["amd64.tar", "arm64.tar", "riscv64.tar"]
+            .iter()
+            .map(|input| {
+                std::process::Command::new(bin())
+                    .args(["--index", "-q", "-o", "L", "-t", &tag, input])
+                    .current_dir(f.tmp.path())
+                    .env_remove("SOURCE_DATE_EPOCH")
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+        let p = platforms(&tagged_index(&f.path("L"), &tag));
+        assert_eq!(
+            names(&p),
+            ["linux/amd64", "linux/arm64/v8", "linux/riscv64"],
+            "round {round}"
+        );
+    }
+    verified(&f, "L");
+}
+
+/// A tag whose index cannot be read is refused before any blob moves,
+/// naming the file, and the layout stays as it was.
+#[test]
+fn an_unreadable_index_under_the_tag_is_refused_with_nothing_published() {
+    let f = Fixtures::new();
+    let r = f.import(&["--index", "amd64.tar", "-o", "L", "-t", "t"]);
+    let digest = r["index"]["digest"].as_str().unwrap();
+    let path = f
+        .path("L")
+        .join("blobs/sha256")
+        .join(digest.strip_prefix("sha256:").unwrap());
+    std::fs::write(&path, b"{\"changed\":true}").unwrap();
+    let before = snapshot(&f.path("L"));
+    let out = f.run(&["--index", "arm64.tar", "-o", "L", "-t", "t"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let named = format!("L/blobs/sha256/{}", digest.strip_prefix("sha256:").unwrap());
+    assert!(err.contains(&named), "{err}");
+    assert!(err.contains("does not match its digest"), "{err}");
+    assert_eq!(snapshot(&f.path("L")), before);
+}
