@@ -209,7 +209,7 @@ fn publish_index(
     let new: Vec<Value> = images
         .iter()
         .map(|r| manifest_descriptor(&r.manifest, &r.platform))
-        .collect::<Result<_>>()?;
+        .collect();
     // Refuse what the tag names now before any blob moves; the merge that
     // counts is the one under the lock.
     build_index(layout.root(), layout.tagged_descriptor(tag)?.as_ref(), &new)?;
@@ -271,7 +271,7 @@ fn descriptor_key(d: &Value) -> Option<(String, String, String)> {
 }
 
 /// A manifest's descriptor in the image index: media type, digest, size, platform.
-fn manifest_descriptor(manifest: &Blob, platform: &Platform) -> Result<Value> {
+fn manifest_descriptor(manifest: &Blob, platform: &Platform) -> Value {
     let mut d = serde_json::json!({
         "mediaType": OCI_MANIFEST,
         "digest": manifest.digest.as_str(),
@@ -281,7 +281,7 @@ fn manifest_descriptor(manifest: &Blob, platform: &Platform) -> Result<Value> {
     if let Some(v) = &platform.variant {
         d["platform"]["variant"] = Value::from(v.as_str());
     }
-    Ok(d)
+    d
 }
 
 /// The image index's descriptor in `index.json`, named `tag`.
@@ -489,9 +489,9 @@ mod tests {
     fn new_index_is_sorted_by_platform_and_canonical() {
         let dir = tempfile::tempdir().unwrap();
         let new = [
-            manifest_descriptor(&blob('a'), &plat("riscv64", None)).unwrap(),
-            manifest_descriptor(&blob('b'), &plat("amd64", None)).unwrap(),
-            manifest_descriptor(&blob('c'), &plat("arm64", Some("v8"))).unwrap(),
+            manifest_descriptor(&blob('a'), &plat("riscv64", None)),
+            manifest_descriptor(&blob('b'), &plat("amd64", None)),
+            manifest_descriptor(&blob('c'), &plat("arm64", Some("v8"))),
         ];
         let (bytes, platforms) = build_index(dir.path(), None, &new).unwrap();
         assert_eq!(
