@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, PathErrors, Result, classify};
-use crate::import::{ImportOptions, InputSource, import};
+use crate::import::{ImportOptions, IndexReport, InputSource, import, import_index};
 use crate::report::{ImportReport, OutputFormat};
 
 /// Where the archive goes.
@@ -29,6 +29,36 @@ pub fn import_to_archive(
     opts: &ImportOptions,
     dest: &ArchiveDest,
 ) -> Result<ImportReport> {
+    let (mut report, layout) = via_archive(opts, dest, |o| import(inputs, o))?;
+    report.layout = layout;
+    report.format = OutputFormat::OciArchive;
+    Ok(report)
+}
+
+/// [`import_index`] (`--index`) into an OCI archive at `dest`: a fresh
+/// layout, so the index holds this run's platforms only.
+pub fn import_index_to_archive(
+    inputs: &[InputSource],
+    opts: &ImportOptions,
+    dest: &ArchiveDest,
+) -> Result<IndexReport> {
+    let (mut report, layout) = via_archive(opts, dest, |o| import_index(inputs, o))?;
+    for img in &mut report.images {
+        img.layout.clone_from(&layout);
+        img.format = OutputFormat::OciArchive;
+    }
+    report.layout = layout;
+    report.format = OutputFormat::OciArchive;
+    Ok(report)
+}
+
+/// Run `write` into a private temporary layout and write that layout as
+/// an archive to `dest`; returns its result and the name of the archive.
+fn via_archive<R>(
+    opts: &ImportOptions,
+    dest: &ArchiveDest,
+    write: impl FnOnce(&ImportOptions) -> Result<R>,
+) -> Result<(R, String)> {
     let parent = match dest {
         ArchiveDest::File(p) => p
             .parent()
@@ -40,7 +70,7 @@ pub fn import_to_archive(
     let mut o = opts.clone();
     o.output = work.path.join("layout");
     let result = (|| {
-        let mut report = import(inputs, &o)?;
+        let report = write(&o)?;
         match dest {
             ArchiveDest::File(p) => {
                 let tmp = work.path.join("archive.tar");
@@ -48,8 +78,7 @@ pub fn import_to_archive(
                 write_oci_archive(&o.output, &mut f)?;
                 f.sync_all().at(&tmp)?;
                 fs::rename(&tmp, p).at(p)?;
-                report.layout = p.display().to_string();
-                report.format = OutputFormat::OciArchive;
+                Ok((report, p.display().to_string()))
             }
             ArchiveDest::Stdout => {
                 let stdout = PathErrors {
@@ -60,11 +89,9 @@ pub fn import_to_archive(
                 write_oci_archive(&o.output, &mut out)?;
                 out.flush()
                     .map_err(|e| classify(e, |e| io_error("standard output", e)))?;
-                report.layout = "-".into();
-                report.format = OutputFormat::OciArchive;
+                Ok((report, "-".into()))
             }
         }
-        Ok(report)
     })();
     work.remove();
     result

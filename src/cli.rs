@@ -26,6 +26,9 @@ Examples:
   ociimport --checksums https://example.org/SHA256SUMS https://example.org/rootfs.tar.xz -o ./img
   curl -sL https://example.org/rootfs.tar.zst | ociimport - -o ./img
   ociimport --compression zstd --created @0 --json rootfs.tar > report.json
+  ociimport --index rootfs-amd64.tar.xz rootfs-arm64.tar.xz -o ./img -t 1.0
+      one image per platform (detected from the ELF files), tag 1.0 an image index of them;
+      a later --index run into the same tag adds or replaces platforms
 
 Subcommands: verify DIR[:TAG], inspect DIR[:TAG], completions SHELL, man
 (an input file named like a subcommand needs ./ in front).
@@ -238,6 +241,13 @@ pub struct ImportArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     threads: Option<u32>,
 
+    /// Make each input its own single-layer image, for the platform detected in it
+    /// (or --arch/--variant, with one input), and tag an OCI image index of them. An
+    /// index already under the tag keeps its other platforms; an image of the same
+    /// platform is replaced; a single image already under the tag joins the index.
+    #[arg(long)]
+    index: bool,
+
     /// Print the import report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -335,6 +345,8 @@ pub struct Import {
     pub opts: ImportOptions,
     /// Layout or archive.
     pub destination: Destination,
+    /// `--index`: one image per input, tagged as an image index.
+    pub index: bool,
     /// Print the report as JSON on stdout.
     pub json: bool,
     /// No summary, warnings or progress bar on stderr.
@@ -384,7 +396,7 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         .iter()
         .map(|i| InputSource::from_arg(i))
         .collect();
-    let (json, quiet) = (args.json, args.quiet);
+    let (json, quiet, index) = (args.json, args.quiet, args.index);
     let mut opts = options(args, output, compression, checksum_file);
     opts.http = http;
     opts.keyring = signed.keyring;
@@ -394,6 +406,7 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         inputs,
         opts,
         destination,
+        index,
         json,
         quiet,
     })

@@ -34,7 +34,7 @@
 //! Tools: when `CI` is set a missing tool fails the test, naming the tool;
 //! otherwise the test prints that it skipped, and why, and passes.
 //! Debian packages: podman skopeo umoci runc buildah busybox-static gzip bzip2
-//! xz-utils zstd.
+//! xz-utils zstd docker-registry.
 // Tests report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -64,8 +64,7 @@ const XATTR_VALUE_B64: &str = "b2NpaW1wb3J0IHhhdHRyIHZhbHVl";
 const MT_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const MT_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 const MT_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
-const APT_HINT: &str =
-    "apt-get install -y podman skopeo umoci runc buildah busybox-static gzip bzip2 xz-utils zstd";
+const APT_HINT: &str = "apt-get install -y podman skopeo umoci runc buildah busybox-static gzip bzip2 xz-utils zstd docker-registry";
 
 // ---------------------------------------------------------------------------
 // small helpers: logging, tools, commands
@@ -1939,7 +1938,7 @@ fn printed_hints(stderr: &str) -> Vec<String> {
 /// directory the import ran in, and none writes over an input: an
 /// upper-case layout name (which `podman pull oci:` refuses to name), the
 /// input in its own directory, a directory with a space, a ref name that
-/// is not a docker tag, and an archive.
+/// is not a docker tag, an archive, and an image index.
 #[test]
 fn interop_printed_hints_work_as_printed() {
     let test = "interop_printed_hints_work_as_printed";
@@ -1973,6 +1972,12 @@ fn interop_printed_hints_work_as_printed() {
             "oci-archive".into(),
             "-o".into(),
             archive,
+        ],
+        vec![
+            "--index".into(),
+            lower.clone(),
+            "-o".into(),
+            format!("Index-{id}"),
         ],
     ];
     let _lock = storage_lock();
@@ -2033,6 +2038,367 @@ fn interop_printed_hints_work_as_printed() {
             );
         }
     }
-    assert_eq!(ran, 8);
+    assert_eq!(ran, 10);
     log(&format!("{test}: {ran} printed commands ran and worked"));
+}
+
+// ---------------------------------------------------------------------------
+// --index: multi-platform image indexes, in a layout and in a registry
+// ---------------------------------------------------------------------------
+
+/// A little-endian Elf64 executable header for ELF `machine`: enough for
+/// platform detection; nothing in these images is ever executed.
+fn fake_elf64(machine: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 64];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = 2; // ELFCLASS64
+    h[5] = 1; // ELFDATA2LSB
+    h[6] = 1; // EI_VERSION
+    h[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    h[18..20].copy_from_slice(&machine.to_le_bytes());
+    h[20..24].copy_from_slice(&1u32.to_le_bytes());
+    h[52..54].copy_from_slice(&64u16.to_le_bytes());
+    h.extend_from_slice(&[0x5a; 256]);
+    h
+}
+
+/// A tiny rootfs for a foreign machine: a fake ELF `bin/busybox` and an
+/// os-release naming `name` (unique, so no image is ever reused from storage).
+fn foreign_rootfs(machine: u16, name: &str) -> Vec<u8> {
+    let mut f = FixtureBuilder {
+        b: tar::Builder::new(Vec::new()),
+        entries: Vec::new(),
+    };
+    f.dir("bin");
+    f.dir("etc");
+    f.file("bin/busybox", &fake_elf64(machine), 0o755, 0, 0);
+    let os_release = format!("ID=ociimport-interop\nVERSION_ID=\"{name}\"\n");
+    f.file("etc/os-release", os_release.as_bytes(), 0o644, 0, 0);
+    f.b.into_inner().unwrap()
+}
+
+/// The two foreign platforms beside the host's: (GOARCH, ELF machine, input name).
+fn foreign_platforms() -> [(&'static str, u16, &'static str); 2] {
+    const EM_X86_64: u16 = 62;
+    const EM_AARCH64: u16 = 183;
+    const EM_RISCV: u16 = 243;
+    if host_goarch() == "arm64" {
+        [
+            ("amd64", EM_X86_64, "amd64.tar"),
+            ("riscv64", EM_RISCV, "riscv64.tar"),
+        ]
+    } else {
+        [
+            ("arm64", EM_AARCH64, "arm64.tar"),
+            ("riscv64", EM_RISCV, "riscv64.tar"),
+        ]
+    }
+}
+
+/// An index of three platforms, the host's (runnable busybox fixture) and
+/// two foreign ones, imported with one `ociimport --index` into `tmp/name`.
+/// Returns the layout, the report and the host fixture's os-release.
+fn import_index_fixture(tmp: &Path, name: &str) -> (PathBuf, Value, String) {
+    let fixture = build_fixture(name);
+    let host = tmp.join("host.tar");
+    fs::write(&host, &fixture.tar).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--index").arg(&host);
+    for (arch, machine, file) in foreign_platforms() {
+        let path = tmp.join(file);
+        fs::write(&path, foreign_rootfs(machine, &format!("{name}-{arch}"))).unwrap();
+        cmd.arg(path);
+    }
+    let layout = tmp.join(name);
+    cmd.arg("-o")
+        .arg(&layout)
+        .args(["-t", TAG, "--created", CREATED, "--json", "-q"]);
+    let report = stdout_json(&mut cmd);
+    assert_eq!(
+        report["platforms"].as_array().map(Vec::len),
+        Some(3),
+        "{report}"
+    );
+    (layout, report, fixture.os_release)
+}
+
+/// The image of `arch` in an `--index` report.
+fn index_image<'a>(report: &'a Value, arch: &str) -> &'a Value {
+    report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["platform"]["architecture"] == arch)
+        .unwrap_or_else(|| panic!("no {arch} image in {report}"))
+}
+
+/// What `skopeo inspect --raw` printed is our image index: the same bytes
+/// (by digest) and the platforms of the report.
+fn assert_raw_is_our_index(raw: &[u8], report: &Value, ctx: &str) {
+    assert_eq!(
+        sha256_digest(raw),
+        s(report, "/index/digest"),
+        "{ctx}: the index bytes are ours"
+    );
+    let v: Value = serde_json::from_slice(raw).unwrap();
+    assert_eq!(
+        s(&v, "/mediaType"),
+        "application/vnd.oci.image.index.v1+json",
+        "{ctx}"
+    );
+    let archs: BTreeSet<&str> = v["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    let mut want: BTreeSet<&str> = foreign_platforms().iter().map(|p| p.0).collect();
+    want.insert(host_goarch());
+    assert_eq!(archs, want, "{ctx}: platforms");
+}
+
+/// `podman pull --arch ARCH REFERENCE` (in `cwd`; without `--arch` when
+/// `arch` is the host's), then `podman image inspect` shows that
+/// architecture and the image is the one we wrote.
+fn podman_pull_arch(
+    reference: &str,
+    extra: &[&str],
+    cwd: &Path,
+    arch: &str,
+    image: &Value,
+    cleanup: &mut StorageCleanup,
+) {
+    let mut cmd = Command::new("podman");
+    cmd.args(["pull", "--quiet"]);
+    if arch != host_goarch() {
+        cmd.args(["--arch", arch]);
+    }
+    let out = run_ok(cmd.args(extra).arg(reference).current_dir(cwd));
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    cleanup.images.push(id.clone());
+    assert_eq!(
+        id,
+        hex_of(s(image, "/config/digest")),
+        "podman pull --arch {arch} {reference}: the image ID is that platform's config digest"
+    );
+    let insp = podman_inspect(&id);
+    assert_eq!(s(&insp, "/Architecture"), arch, "{reference}: Architecture");
+    assert_eq!(s(&insp, "/Os"), "linux", "{reference}: Os");
+}
+
+/// `--index` with three platforms: skopeo reads the index, `copy --all`
+/// carries it to a second layout that `ociimport verify` passes, podman
+/// pulls each foreign platform by `--arch` and runs the host's, buildah
+/// builds from the host's.
+#[test]
+fn interop_index_layout() {
+    let test = "interop_index_layout";
+    let Some(_run) = require(test, &["skopeo", "podman", "buildah", "runc"]) else {
+        return;
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("ociimport-interop-")
+        .tempdir()
+        .unwrap();
+    let name = unique_name("index");
+    let (layout, report, os_release) = import_index_fixture(tmp.path(), &name);
+
+    let raw = run_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .arg(oci_ref(&layout, TAG)),
+    );
+    assert_raw_is_our_index(&raw.stdout, &report, "skopeo inspect --raw oci:");
+
+    // skopeo copy --all to a second layout: every platform, the index intact.
+    let copy = tmp.path().join("copy");
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--quiet", "--all"])
+            .arg(oci_ref(&layout, TAG))
+            .arg(oci_ref(&copy, TAG)),
+    );
+    let raw = run_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .arg(oci_ref(&copy, TAG)),
+    );
+    assert_raw_is_our_index(&raw.stdout, &report, "after skopeo copy --all");
+    run_ok(Command::new(BIN).arg("verify").arg(&copy));
+
+    let _lock = storage_lock();
+    let mut cleanup = StorageCleanup::default();
+    let reference = format!("oci:{name}:{TAG}");
+    for (arch, _, _) in foreign_platforms() {
+        let image = index_image(&report, arch);
+        podman_pull_arch(&reference, &[], tmp.path(), arch, image, &mut cleanup);
+    }
+    // Without --arch podman picks the host's image, which runs.
+    let host = index_image(&report, host_goarch());
+    podman_pull_arch(
+        &reference,
+        &[],
+        tmp.path(),
+        host_goarch(),
+        host,
+        &mut cleanup,
+    );
+    let out = podman_run_cat_os_release(hex_of(s(host, "/config/digest")));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), os_release);
+
+    let container = format!("{name}-working-container");
+    cleanup.buildah_containers.push(container.clone());
+    run_ok(
+        Command::new("buildah")
+            .args(["from", "--quiet", "--name"])
+            .arg(&container)
+            .arg(&reference)
+            .current_dir(tmp.path()),
+    );
+    let out = run_ok(
+        Command::new("buildah")
+            .args(["inspect", "--type", "container", "--format"])
+            .arg("{{.FromImageID}} {{.OCIv1.Architecture}}")
+            .arg(&container),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{} {}", hex_of(s(host, "/config/digest")), host_goarch()),
+        "buildah from picks the host's image of the index"
+    );
+    log(&format!(
+        "{test}: skopeo, copy --all, podman pull --arch, buildah from: ok"
+    ));
+}
+
+/// A `docker-registry serve` on 127.0.0.1 with its storage in a temp
+/// directory; killed when dropped.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let dir = tempfile::Builder::new()
+            .prefix("ociimport-registry-")
+            .tempdir()
+            .unwrap();
+        // A free port: the kernel's pick, released for the registry to take.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("config.yml");
+        let storage = dir.path().join("storage");
+        fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                storage.display()
+            ),
+        )
+        .unwrap();
+        let log_path = dir.path().join("registry.log");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&log_path).unwrap())
+            .stderr(fs::File::create(dir.path().join("registry.err")).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start docker-registry: {e}"));
+        let mut r = Registry {
+            child,
+            port,
+            _dir: dir,
+        };
+        r.wait_ready();
+        r
+    }
+
+    /// Until `GET /v2/` answers 200 (at most 30 s).
+    fn wait_ready(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let err =
+                    fs::read_to_string(self._dir.path().join("registry.err")).unwrap_or_default();
+                panic!("docker-registry exited with {status} before it was ready:\n{err}");
+            }
+            if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = c.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+                let mut answer = String::new();
+                let _ = c.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200") {
+                    return;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "docker-registry on 127.0.0.1:{} not ready after 30 s",
+                self.port
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The README's registry paragraph, proved: `skopeo copy --all` pushes the
+/// layout's index to a real registry (Debian's docker-registry), `skopeo
+/// inspect --raw` shows the same index, and `podman pull --arch` from the
+/// registry gets each platform.
+#[test]
+fn interop_index_registry() {
+    let test = "interop_index_registry";
+    let Some(_run) = require(test, &["skopeo", "podman", "docker-registry"]) else {
+        return;
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("ociimport-interop-")
+        .tempdir()
+        .unwrap();
+    let name = unique_name("registry");
+    let (layout, report, _) = import_index_fixture(tmp.path(), &name);
+    let registry = Registry::start();
+    let remote = format!("127.0.0.1:{}/{name}:{TAG}", registry.port);
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--quiet", "--all", "--dest-tls-verify=false"])
+            .arg(oci_ref(&layout, TAG))
+            .arg(format!("docker://{remote}")),
+    );
+    let raw = run_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{remote}")),
+    );
+    assert_raw_is_our_index(&raw.stdout, &report, "skopeo inspect --raw docker://");
+
+    let _lock = storage_lock();
+    let mut cleanup = StorageCleanup::default();
+    for (arch, _, _) in foreign_platforms() {
+        let image = index_image(&report, arch);
+        podman_pull_arch(
+            &remote,
+            &["--tls-verify=false"],
+            tmp.path(),
+            arch,
+            image,
+            &mut cleanup,
+        );
+    }
+    drop(registry);
+    log(&format!(
+        "{test}: skopeo copy --all to docker-registry, inspect --raw, podman pull --arch: ok"
+    ));
 }

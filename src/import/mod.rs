@@ -14,6 +14,7 @@
 //!   after every input was read to its end and found sound.
 
 mod input;
+mod multi;
 mod pipeline;
 mod plan;
 mod provenance;
@@ -24,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use input::InputSource;
+pub use multi::{IndexReport, import_index};
 pub use plan::LayerCompression;
 pub use provenance::{ANNOTATION_PREFIX, layer_annotation, source_name};
 
@@ -306,8 +308,24 @@ fn publish_image(
     layers: Vec<ReadLayer>,
     platform: Platform,
     config: oci_spec::image::Config,
-    mut warnings: Vec<String>,
+    warnings: Vec<String>,
 ) -> Result<ImportReport> {
+    let (report, blobs) = assemble_image(layout, opts, layers, platform, config, warnings)?;
+    let desc = image::index_descriptor(&report.manifest, &opts.tag, &report.platform)?;
+    layout.publish(blobs)?.add_to_index(desc, &opts.tag)?;
+    Ok(report)
+}
+
+/// The config and manifest of `layers` as pending blobs (after the layers'
+/// own), and the report of the image they make; nothing is published.
+fn assemble_image(
+    layout: &Layout,
+    opts: &ImportOptions,
+    layers: Vec<ReadLayer>,
+    platform: Platform,
+    config: oci_spec::image::Config,
+    mut warnings: Vec<String>,
+) -> Result<(ImportReport, Vec<PendingBlob>)> {
     let (created, created_source) = created_time(opts, &layers)?;
     let history: Vec<History> = layers
         .iter()
@@ -352,10 +370,7 @@ fn publish_image(
         blobs.push(l.blob);
     }
     blobs.extend([config_blob, manifest_blob]);
-    let desc = image::index_descriptor(&manifest, &opts.tag, &platform)?;
-    layout.publish(blobs)?.add_to_index(desc, &opts.tag)?;
-
-    Ok(ImportReport {
+    let report = ImportReport {
         layout: opts.output.display().to_string(),
         format: OutputFormat::Oci,
         tag: opts.tag.clone(),
@@ -366,7 +381,8 @@ fn publish_image(
         created_source,
         layers: reports,
         warnings,
-    })
+    };
+    Ok((report, blobs))
 }
 
 /// `--created`, else `SOURCE_DATE_EPOCH`, else the newest entry's mtime.

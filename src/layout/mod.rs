@@ -256,18 +256,92 @@ impl Commit<'_> {
     }
 }
 
+impl Commit<'_> {
+    /// Like [`Commit::add_to_index`], for a descriptor that depends on what
+    /// `tag` names now: under the layout lock, `build` gets the layout and
+    /// the descriptor `index.json` has under `tag` (if any) and returns the
+    /// one to put there (writing any blob it names with
+    /// [`Layout::write_blob`] first). So two runs adding platforms to one
+    /// image index never lose each other's platform.
+    pub fn add_to_index_with<F>(self, tag: &str, build: F) -> Result<()>
+    where
+        F: FnOnce(&Layout, Option<&Value>) -> Result<Value>,
+    {
+        let root = &self.layout.root;
+        let _lock = DirLock::acquire(root).at(root)?;
+        let path = root.join("index.json");
+        let existing = fsutil::read_if_exists(&path).at(&path)?;
+        let current = match &existing {
+            Some(bytes) => tagged(&parse_index(&path, bytes)?, tag),
+            None => None,
+        };
+        let descriptor = build(self.layout, current.as_ref())?;
+        self.layout
+            .write_index(&path, existing.as_deref(), descriptor, tag)?;
+        self.token.published();
+        Ok(())
+    }
+}
+
+/// The descriptor an `index.json` (parsed) names `tag`, if any.
+fn tagged(index: &serde_json::Map<String, Value>, tag: &str) -> Option<Value> {
+    index
+        .get("manifests")
+        .and_then(Value::as_array)
+        .and_then(|m| {
+            m.iter()
+                .find(|d| crate::spec::ref_name::ref_name(d) == Some(tag))
+        })
+        .cloned()
+}
+
 impl Layout {
+    /// The descriptor `index.json` names `tag` now, read without the lock:
+    /// for refusing early what [`Commit::add_to_index_with`] would refuse.
+    pub fn tagged_descriptor(&self, tag: &str) -> Result<Option<Value>> {
+        let path = self.root.join("index.json");
+        match fsutil::read_if_exists(&path).at(&path)? {
+            Some(bytes) => Ok(tagged(&parse_index(&path, &bytes)?, tag)),
+            None => Ok(None),
+        }
+    }
+
+    /// Write a small blob (a document built under the layout lock) to
+    /// `blobs/sha256/` atomically and durably; returns its digest and size.
+    pub fn write_blob(&self, bytes: &[u8]) -> Result<crate::digest::Blob> {
+        let blob = crate::digest::Blob {
+            digest: crate::hashing::sha256_of(bytes),
+            size: bytes.len() as u64,
+        };
+        let dest = blob.digest.blob_path(&self.root);
+        self.write_atomic(&dest, bytes)?;
+        let dir = self.blobs_dir();
+        fsutil::sync_dir(&dir).at(&dir)?;
+        Ok(blob)
+    }
+
     fn merge_index(&self, descriptor: Value, tag: &str) -> Result<()> {
         let path = self.root.join("index.json");
         let existing = fsutil::read_if_exists(&path).at(&path)?;
-        let bytes = merge_index_bytes(&path, existing.as_deref(), descriptor, tag)?;
+        self.write_index(&path, existing.as_deref(), descriptor, tag)
+    }
+
+    /// `existing` (the bytes read under the lock) with `descriptor` under `tag`, written.
+    fn write_index(
+        &self,
+        path: &Path,
+        existing: Option<&[u8]>,
+        descriptor: Value,
+        tag: &str,
+    ) -> Result<()> {
+        let bytes = merge_index_bytes(path, existing, descriptor, tag)?;
         // A concurrent first import may have removed oci-layout while
         // abandoning; make sure the layout is complete before publishing.
         let marker = self.root.join("oci-layout");
         if !marker.exists() {
             self.write_atomic(&marker, OCI_LAYOUT)?;
         }
-        self.write_atomic(&path, &bytes)
+        self.write_atomic(path, &bytes)
     }
 }
 

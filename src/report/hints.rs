@@ -29,6 +29,29 @@ pub(crate) fn for_layout(layout: &str, tag: &str, inputs: &[&str]) -> Vec<String
     ]
 }
 
+/// The commands for an image index of several platforms: one platform into
+/// podman, every platform into one archive file.
+pub(crate) fn for_index(layout: &str, tag: &str, arch: &str, inputs: &[&str]) -> Vec<String> {
+    let oci = shell_quote(&format!("oci:{layout}:{tag}"));
+    let name = repository_name(layout);
+    let first = if podman_can_name(layout) {
+        format!("podman pull --arch {arch} {oci}")
+    } else {
+        format!(
+            "skopeo copy --override-arch {arch} {oci} containers-storage:localhost/{name}:{}",
+            docker_tag(tag)
+        )
+    };
+    let file = free_file(&format!("{name}-index"), ".tar", inputs);
+    vec![
+        first,
+        format!(
+            "skopeo copy --all {oci} {}",
+            shell_quote(&format!("oci-archive:{file}:{tag}"))
+        ),
+    ]
+}
+
 /// The commands for an OCI archive written to `file` (`-`: standard output).
 pub(crate) fn for_archive(file: &str, tag: &str) -> Vec<String> {
     if file == "-" {
@@ -115,16 +138,21 @@ fn docker_tag(tag: &str) -> &str {
 /// `NAME-docker.tar`, or with a number, so that it is neither an input nor
 /// a file that exists (skopeo would refuse to write over it).
 fn archive_file(name: &str, inputs: &[&str]) -> String {
+    free_file(&format!("{name}-docker"), ".tar", inputs)
+}
+
+/// `STEM.EXT`, or `STEM-N.EXT`: neither an input nor an existing file.
+fn free_file(stem: &str, ext: &str, inputs: &[&str]) -> String {
     let taken = |f: &str| {
         Path::new(f).exists()
             || inputs
                 .iter()
                 .any(|i| Path::new(i) == Path::new(f) || Path::new(i).ends_with(f))
     };
-    let mut file = format!("{name}-docker.tar");
+    let mut file = format!("{stem}{ext}");
     let mut n = 2;
     while taken(&file) && n < 1000 {
-        file = format!("{name}-docker-{n}.tar");
+        file = format!("{stem}-{n}{ext}");
         n += 1;
     }
     file
@@ -181,6 +209,25 @@ mod tests {
         assert_eq!(
             h[0],
             "skopeo copy 'oci:my dir/img:a/b' containers-storage:localhost/img:latest"
+        );
+    }
+
+    #[test]
+    fn index_hints() {
+        let h = for_index("gentoo", "openrc", "arm64", &[]);
+        assert_eq!(h[0], "podman pull --arch arm64 oci:gentoo:openrc");
+        assert_eq!(
+            h[1],
+            "skopeo copy --all oci:gentoo:openrc oci-archive:gentoo-index.tar:openrc"
+        );
+        let h = for_index("Gentoo", "a/b", "riscv64", &["gentoo-index.tar"]);
+        assert_eq!(
+            h[0],
+            "skopeo copy --override-arch riscv64 oci:Gentoo:a/b containers-storage:localhost/gentoo:latest"
+        );
+        assert_eq!(
+            h[1],
+            "skopeo copy --all oci:Gentoo:a/b oci-archive:gentoo-index-2.tar:a/b"
         );
     }
 

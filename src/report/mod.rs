@@ -1,6 +1,6 @@
 //! The import report: what `--json` prints and what the summary shows.
 
-mod hints;
+pub(crate) mod hints;
 
 use serde::Serialize;
 

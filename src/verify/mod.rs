@@ -76,6 +76,30 @@ pub struct VerifyReport {
     pub blobs: u64,
     /// Distinct layers decoded.
     pub layers: u64,
+    /// Each image index checked, with what it lists by platform.
+    pub image_indexes: Vec<IndexListing>,
+}
+
+/// An image index that was checked, and its entries by platform.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IndexListing {
+    /// How it was reached: `tag multi`, or a path through other indexes.
+    pub object: String,
+    /// The index blob's digest.
+    pub digest: String,
+    /// Its entries, in order.
+    pub manifests: Vec<PlatformEntry>,
+}
+
+/// One entry of an image index.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PlatformEntry {
+    /// `os/architecture[/variant]`, if the descriptor has a platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The descriptor's digest as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl VerifyReport {
@@ -114,6 +138,17 @@ impl VerifyReport {
                 plural(self.problems.len() as u64, "problem")
             );
         }
+        for i in &self.image_indexes {
+            let _ = writeln!(out, "{}: image index {}", i.object, i.digest);
+            for m in &i.manifests {
+                let _ = writeln!(
+                    out,
+                    "  {:<16} {}",
+                    m.platform.as_deref().unwrap_or("(no platform)"),
+                    m.digest.as_deref().unwrap_or("?")
+                );
+            }
+        }
         out
     }
 }
@@ -141,6 +176,8 @@ impl Serialize for VerifyReport {
             indexes: u64,
             blobs: u64,
             layers: u64,
+            #[serde(skip_serializing_if = "<[IndexListing]>::is_empty")]
+            image_indexes: &'a [IndexListing],
         }
         Out {
             layout: self.layout.display().to_string(),
@@ -152,6 +189,7 @@ impl Serialize for VerifyReport {
             indexes: self.indexes,
             blobs: self.blobs,
             layers: self.layers,
+            image_indexes: &self.image_indexes,
         }
         .serialize(s)
     }
@@ -287,7 +325,24 @@ mod tests {
         });
         let t = r.text();
         assert!(t.starts_with("tag latest: layer 1 (sha256:ab): blob blobs/sha256/ab is missing\nFAILED: 1 problem;"), "{t}");
+        r.image_indexes.push(IndexListing {
+            object: "tag multi".into(),
+            digest: "sha256:cd".into(),
+            manifests: vec![PlatformEntry {
+                platform: Some("linux/arm64/v8".into()),
+                digest: Some("sha256:ef".into()),
+            }],
+        });
+        let t = r.text();
+        assert!(
+            t.ends_with("\ntag multi: image index sha256:cd\n  linux/arm64/v8   sha256:ef\n"),
+            "{t}"
+        );
         let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v["image_indexes"][0]["manifests"][0]["platform"],
+            "linux/arm64/v8"
+        );
         assert_eq!(v["ok"], false);
         assert_eq!(v["problems"][0]["object"], "tag latest: layer 1");
         assert_eq!(v["blobs"], 3);

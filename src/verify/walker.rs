@@ -8,13 +8,13 @@ use std::path::Path;
 use std::rc::Rc;
 
 use super::blobs::{BlobCache, BlobState, LayerRead, judge_blob};
-use super::{MAX_INDEX_DEPTH, MAX_INDEX_JSON, Problem, VerifyReport};
+use super::{IndexListing, MAX_INDEX_DEPTH, MAX_INDEX_JSON, PlatformEntry, Problem, VerifyReport};
 use crate::compress::Compression;
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::layerscan::{LayerScan, what_data};
 use crate::layout::read_small;
-use crate::spec::descriptor::Descriptor;
+use crate::spec::descriptor::{Descriptor, platform_label, raw_digest};
 use crate::spec::index::{self, Entry};
 use crate::spec::media_type::{DocKind, ManifestType, layer_compression, not_a_layer_type};
 use crate::spec::oci_layout::layout_version_problem;
@@ -219,6 +219,22 @@ impl Checker<'_> {
         };
         let judged = index::judge(&v);
         let entries = judged.value.map(|i| i.entries).unwrap_or_default();
+        self.report.image_indexes.push(IndexListing {
+            object: scope.to_string(),
+            digest: digest.to_string(),
+            manifests: v
+                .get("manifests")
+                .and_then(serde_json::Value::as_array)
+                .map(|m| {
+                    m.iter()
+                        .map(|d| PlatformEntry {
+                            platform: platform_label(d),
+                            digest: raw_digest(d),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
         let label = |j: usize| match entries.get(j).and_then(|e| e.platform.as_deref()) {
             Some(p) => format!("{scope}, manifests[{j}] ({p})"),
             None => format!("{scope}, manifests[{j}]"),
