@@ -565,7 +565,15 @@ impl Framing {
                         Event::Record { bytes, last }
                     };
                     if last {
-                        self.state = Frame::Pad { remaining: pad };
+                        // Content without padding ends on a block boundary,
+                        // where a stream may also end (without the marker); a
+                        // record must still be followed by its entry.
+                        let content = matches!(event, Event::Content { .. });
+                        self.state = if pad == 0 && content {
+                            Frame::Header
+                        } else {
+                            Frame::Pad { remaining: pad }
+                        };
                     }
                     return Ok(Some(event));
                 }
@@ -1236,6 +1244,14 @@ mod tests {
         assert!(s.warnings[0].contains("without the end-of-archive marker"));
         let s = scan_in_chunks(&tar[..tar.len() - 512], 100).unwrap();
         assert!(s.warnings[0].contains("one zero block"));
+        // Cut right after content that fills whole blocks: the same verdict.
+        let tar = archive(&[("a", &[7u8; 1024])]);
+        let cut = &tar[..512 + 1024];
+        for chunk in [1, 512, 4096] {
+            let s = scan_in_chunks(cut, chunk).unwrap();
+            assert_eq!(s.entries, 1);
+            assert!(s.warnings[0].contains("without the end-of-archive marker"));
+        }
     }
 
     #[test]
