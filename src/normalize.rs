@@ -44,14 +44,23 @@ pub struct NormalizeOptions {
 }
 
 /// Longest PAX sparse 1.0 map read from an entry's content.
-const MAX_SPARSE_MAP: usize = 16 << 20;
+const MAX_SPARSE_MAP: u64 = 16 << 20;
+
+/// A PAX sparse 1.0 map being read, one decimal line at a time.
+#[derive(Debug, Default)]
+struct MapText {
+    numbers: Vec<u64>,
+    line: Vec<u8>,
+    consumed: u64,
+}
 
 /// Expanding a GNU sparse file as its stored regions stream by.
 #[derive(Debug)]
 struct Expansion {
     map: SparseMap,
-    /// PAX sparse 1.0: the map's text, while it is being read from the content.
-    map_text: Option<Vec<u8>>,
+    /// PAX sparse 1.0, while its map is being read from the content: the
+    /// numbers so far, the current line, and the bytes consumed.
+    map_text: Option<MapText>,
     /// Content bytes to skip (the map's padding).
     skip: u64,
     /// Next chunk, and bytes left in the current one.
@@ -105,31 +114,45 @@ impl<W: Write> Rewriter<W> {
         false
     }
 
+    /// The entry's name and link target after `--strip-components`; `None`:
+    /// nothing is left of the name, so the entry is dropped.
+    fn names(&self, h: &EntryHeader, kind: EntryType) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let n = self.opts.strip_components;
+        let Some(path) = strip(&h.path, n) else {
+            return Ok(None);
+        };
+        let shown = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        if n > 0 && path.split(|&b| b == b'/').any(|c| c == b"..") {
+            // "x/../e" stripped of "x" would point outside the image.
+            return Err(invalid(format!(
+                "entry '{}' would become '{}' after --strip-components {n}, a path outside the image (GNU tar refuses such names too)",
+                shown(&h.path),
+                shown(&path)
+            )));
+        }
+        let original = h.link.clone().unwrap_or_default();
+        let link = match kind {
+            EntryType::Link => strip(&original, n).ok_or_else(|| {
+                invalid(format!(
+                    "hard link '{}' has no target left after --strip-components {n} ('{}')",
+                    shown(&h.path),
+                    shown(&original)
+                ))
+            })?,
+            EntryType::Symlink => original,
+            _ => Vec::new(),
+        };
+        Ok(Some((path, link)))
+    }
+
     /// Write `h` canonically; false if its content is not wanted.
     fn start(&mut self, h: &EntryHeader) -> io::Result<bool> {
         let Some(kind) = canonical_kind(h) else {
             return Ok(false);
         };
-        let Some(path) = strip(&h.path, self.opts.strip_components) else {
+        let Some((mut path, link)) = self.names(h, kind)? else {
             return Ok(false);
         };
-        let mut link = h.link.clone().unwrap_or_default();
-        if kind == EntryType::Link {
-            link = strip(&link, self.opts.strip_components).ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "hard link '{}' has no target left after --strip-components {} ('{}')",
-                        String::from_utf8_lossy(&h.path),
-                        self.opts.strip_components,
-                        String::from_utf8_lossy(&h.link.clone().unwrap_or_default())
-                    ),
-                )
-            })?;
-        } else if kind != EntryType::Symlink {
-            link.clear();
-        }
-        let mut path = path;
         if kind == EntryType::Directory && !path.ends_with(b"/") {
             path.push(b'/');
         }
@@ -155,12 +178,17 @@ impl<W: Write> Rewriter<W> {
             gname: h.gname.clone(),
             device: h.device.unwrap_or((0, 0)),
         };
+        if let (Some(map), Some(Fix::Expand)) = (&h.sparse, h.fix)
+            && !map.map_in_content
+        {
+            check_map(map)?;
+        }
         write_entry_header(&mut self.out, &fields, &h.pax)?;
         self.content = 0;
         self.expansion = match (&h.sparse, h.fix) {
             (Some(map), Some(Fix::Expand)) => Some(Expansion {
                 map: map.clone(),
-                map_text: map.map_in_content.then(Vec::new),
+                map_text: map.map_in_content.then(MapText::default),
                 skip: 0,
                 next: 0,
                 left: 0,
@@ -215,7 +243,15 @@ impl<W: Write> Rewriter<W> {
     }
 
     fn end(&mut self) -> io::Result<()> {
+        if self.error.is_some() {
+            // Whatever went wrong, nothing more is written for this entry.
+            self.expansion = None;
+            return Ok(());
+        }
         if let Some(x) = self.expansion.take() {
+            if x.map_text.is_some() {
+                return Err(bad_sparse("a map cut short by the end of its content"));
+            }
             if x.written > x.map.real_size || x.left > 0 {
                 return Err(bad_sparse("regions beyond its size"));
             }
@@ -259,24 +295,22 @@ fn read_map<'a>(x: &mut Expansion, data: &'a [u8]) -> io::Result<&'a [u8]> {
     let Some(text) = x.map_text.as_mut() else {
         return Ok(data);
     };
-    let mut used = 0;
-    for &b in data {
-        used += 1;
-        text.push(b);
-        if text.len() > MAX_SPARSE_MAP {
+    for (i, &b) in data.iter().enumerate() {
+        text.consumed += 1;
+        if text.consumed > MAX_SPARSE_MAP {
             return Err(bad_sparse("a map longer than 16 MiB"));
         }
         if b != b'\n' {
+            text.line.push(b);
             continue;
         }
-        let numbers: Vec<u64> = String::from_utf8_lossy(text)
-            .lines()
-            .map(|l| l.trim().parse::<u64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| bad_sparse("a map that is not decimal lines"))?;
-        let Some((&count, pairs)) = numbers.split_first() else {
-            continue;
-        };
+        let n = std::str::from_utf8(&text.line)
+            .ok()
+            .and_then(|l| l.trim().parse::<u64>().ok())
+            .ok_or_else(|| bad_sparse("a map that is not decimal lines"))?;
+        text.line.clear();
+        text.numbers.push(n);
+        let (&count, pairs) = text.numbers.split_first().unwrap_or((&0, &[]));
         if (pairs.len() as u64) < count.saturating_mul(2) {
             continue;
         }
@@ -287,12 +321,30 @@ fn read_map<'a>(x: &mut Expansion, data: &'a [u8]) -> io::Result<&'a [u8]> {
                 len: c[1],
             })
             .collect();
-        let consumed = text.len() as u64;
-        x.skip = (BLOCK as u64 - consumed % BLOCK as u64) % BLOCK as u64;
+        check_map(&x.map)?;
+        x.skip = (BLOCK as u64 - text.consumed % BLOCK as u64) % BLOCK as u64;
         x.map_text = None;
-        break;
+        return Ok(&data[i + 1..]);
     }
-    Ok(&data[used..])
+    Ok(&[])
+}
+
+/// Regions in order, inside the file: checked before any zero is written,
+/// so a hostile map cannot make us write far beyond what it says.
+fn check_map(map: &SparseMap) -> io::Result<()> {
+    let mut end = 0u64;
+    for c in &map.chunks {
+        let stop = c.offset.checked_add(c.len);
+        match stop {
+            Some(stop) if c.offset >= end && stop <= map.real_size => end = stop,
+            _ => return Err(bad_sparse("regions out of order or beyond its size")),
+        }
+    }
+    Ok(())
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
 fn bad_sparse(what: &str) -> io::Error {
@@ -640,6 +692,42 @@ mod tests {
             e,
             "hard link 'top/link' has no target left after --strip-components 1 ('f1')"
         );
+    }
+
+    #[test]
+    fn stripping_never_makes_a_path_climb_out() {
+        // The tar crate will not write such a name: set the field itself.
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..6].copy_from_slice(b"x/../e");
+        h.set_size(1);
+        h.set_mode(0o644);
+        h.set_cksum();
+        let mut b = tar::Builder::new(Vec::new());
+        b.append(&h, &b"e"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let opts = NormalizeOptions {
+            clamp_mtime: None,
+            strip_components: 1,
+        };
+        let e = normalize(&tar, opts).unwrap_err();
+        assert!(e.contains("would become '../e'"), "{e}");
+    }
+
+    #[test]
+    fn hostile_sparse_maps_are_refused_before_any_zero_is_written() {
+        use crate::tarscan::{SparseChunk, SparseMap};
+        let map = |chunks: &[(u64, u64)], real_size| SparseMap {
+            real_size,
+            chunks: chunks
+                .iter()
+                .map(|&(offset, len)| SparseChunk { offset, len })
+                .collect(),
+            map_in_content: false,
+        };
+        assert!(check_map(&map(&[(0, 5), (10, 5)], 15)).is_ok());
+        assert!(check_map(&map(&[(1_000_000_000_000_000, 1)], 10)).is_err());
+        assert!(check_map(&map(&[(10, 5), (0, 5)], 15)).is_err());
+        assert!(check_map(&map(&[(u64::MAX, 2)], u64::MAX)).is_err());
     }
 
     #[test]

@@ -90,6 +90,18 @@ pub(crate) fn gzip_header(h: &[u8]) -> GzipHeader {
             return GzipHeader::Incomplete;
         };
         let Some(n) = rest.iter().position(|&b| b == 0) else {
+            if rest.len() > MAX_GO_STRING {
+                // Too long for the consumers whatever its end: judged now,
+                // without reading up to flate2's own 64 KiB limit.
+                problems.push(format!(
+                    "a gzip member header holds a {what} of more than {} bytes; Go's and klauspost's gzip readers (podman, skopeo, umoci, docker) stop at {MAX_GO_STRING}",
+                    rest.len()
+                ));
+                return GzipHeader::Complete {
+                    len: h.len(),
+                    problems,
+                };
+            }
             return GzipHeader::Incomplete;
         };
         if n > MAX_GO_STRING {

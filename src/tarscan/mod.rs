@@ -886,13 +886,17 @@ impl Interpreter {
         let size = own.size.unwrap_or(stored);
         header_only_claims_no_data(kind, &path, size)?;
         let g = &self.global;
-        let mtime = own.mtime.or(g.mtime).unwrap_or_else(|| {
-            header
-                .mtime()
-                .map(|m| i64::try_from(m).unwrap_or(i64::MAX))
-                .unwrap_or(0)
-        });
-        let mut pax = g.other.clone();
+        let mtime = own
+            .mtime
+            .or(g.mtime)
+            .unwrap_or_else(|| header_mtime(header));
+        // The entry's own records win over global ones with the same key.
+        let mut pax: Vec<(Vec<u8>, Vec<u8>)> = g
+            .other
+            .iter()
+            .filter(|(k, _)| !own.other.iter().any(|(o, _)| o == k))
+            .cloned()
+            .collect();
         pax.extend(own.other);
         Ok(EntryHeader {
             link: own
@@ -1008,8 +1012,49 @@ fn header_only_claims_no_data(kind: EntryType, path: &[u8], size: u64) -> Result
     Ok(())
 }
 
+/// Most bytes of PAX records kept for one entry (its own and global ones),
+/// and most sparse regions of one file: bounds on memory, far above what
+/// real archives hold.
+const MAX_KEPT_RECORDS: usize = 4 << 20;
+const MAX_SPARSE_REGIONS: usize = 1 << 20;
+
+/// A header's mtime, negative ones (GNU base-256) included: the `tar` crate
+/// reads the field as unsigned.
+fn header_mtime(header: &Header) -> i64 {
+    let field = &header.as_bytes()[136..148];
+    if field[0] & 0x80 != 0 {
+        // Base-256, two's complement, big endian; the top byte's flag bit is
+        // the sign's extension.
+        let negative = field[0] & 0x40 != 0;
+        let mut v: i64 = if negative { -1 } else { 0 };
+        for (i, &b) in field.iter().enumerate() {
+            let b = if i == 0 {
+                b & 0x7f | if negative { 0x80 } else { 0 }
+            } else {
+                b
+            };
+            v = v.wrapping_shl(8) | i64::from(b);
+        }
+        return v;
+    }
+    header
+        .mtime()
+        .map(|m| i64::try_from(m).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// Apply one PAX record block to `p`: the fields it resolves, and the rest kept.
 fn apply_pax(p: &mut Pending, record: &[u8]) -> Result<(), String> {
+    let kept: usize = p.other.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if kept + record.len() > MAX_KEPT_RECORDS {
+        return Err(format!(
+            "PAX records for one entry exceed {} MiB",
+            MAX_KEPT_RECORDS >> 20
+        ));
+    }
+    if p.pax_sparse.map.len() > 2 * MAX_SPARSE_REGIONS {
+        return Err("a PAX sparse map with more than a million regions".into());
+    }
     for ext in tar::PaxExtensions::new(record) {
         let ext = ext.map_err(|e| format!("malformed PAX header: {e}"))?;
         let value = ext.value_bytes();
@@ -1097,6 +1142,9 @@ fn sparse_ext_chunks(block: &[u8; BLOCK], into: &mut SparseMap) -> Result<(), St
         };
         if offset == 0 && len == 0 {
             break;
+        }
+        if into.chunks.len() >= MAX_SPARSE_REGIONS {
+            return Err("a GNU sparse map with more than a million regions".into());
         }
         into.chunks.push(SparseChunk { offset, len });
     }
@@ -1483,6 +1531,17 @@ mod tests {
         assert!(!sparse_ext);
         assert_eq!(entry.path, b"long/pax/name");
         assert_eq!((entry.size, entry.mtime), (3, 1_700_000_000));
+        // GNU base-256 for a time before 1970.
+        let mut old = Header::new_gnu();
+        old.set_path("old").unwrap();
+        old.set_size(0);
+        old.as_mut_bytes()[136..148].copy_from_slice(&{
+            let mut f = [0xffu8; 12];
+            f[4..].copy_from_slice(&(-315_619_200i64).to_be_bytes());
+            f
+        });
+        old.set_cksum();
+        assert_eq!(header_mtime(&old), -315_619_200);
         // The overrides were used up.
         let Ok(Meaning::Entry { entry, .. }) = i.header(h.as_bytes(), 8192) else {
             panic!("a file header is an entry");
