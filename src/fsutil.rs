@@ -92,11 +92,28 @@ pub struct DirLock {
 }
 
 impl DirLock {
-    /// Wait for the lock on `dir`.
+    /// Wait for the exclusive lock on `dir`.
     pub fn acquire(dir: &Path) -> io::Result<DirLock> {
         let file = File::open(dir)?;
         file.lock()?;
         Ok(DirLock { file })
+    }
+
+    /// Wait for a shared lock on `dir`: many holders, no exclusive one.
+    pub fn shared(dir: &Path) -> io::Result<DirLock> {
+        let file = File::open(dir)?;
+        file.lock_shared()?;
+        Ok(DirLock { file })
+    }
+
+    /// The exclusive lock on `dir` if nobody holds any lock on it now.
+    pub fn try_exclusive(dir: &Path) -> io::Result<Option<DirLock>> {
+        let file = File::open(dir)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(DirLock { file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
     }
 }
 
@@ -149,5 +166,12 @@ mod tests {
         assert!(other.try_lock().is_err(), "lock not held");
         drop(held);
         assert!(other.try_lock().is_ok(), "lock not released");
+        drop(other);
+        // Shared holders keep an exclusive lock out, and only while they live.
+        let a = DirLock::shared(dir.path()).unwrap();
+        let b = DirLock::shared(dir.path()).unwrap();
+        assert!(DirLock::try_exclusive(dir.path()).unwrap().is_none());
+        drop((a, b));
+        assert!(DirLock::try_exclusive(dir.path()).unwrap().is_some());
     }
 }

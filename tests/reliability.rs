@@ -789,6 +789,81 @@ fn a_killed_first_import_leaves_a_valid_empty_layout() {
     assert_eq!(tags(&layout), ["latest".to_string()].into());
 }
 
+/// Two first imports into one new directory: the one that created it
+/// fails while the other has opened it but written nothing yet (it waits
+/// for its input, a FIFO). The failure must not remove the layout the
+/// other run has open; the other run's image lands.
+#[test]
+fn a_failed_first_import_leaves_a_layout_another_run_has_open() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("shared");
+    let out = layout.to_str().unwrap();
+    let fifo = tmp.path().join("second.tar");
+    let c_fifo = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+
+    let mut first = ociimport(["-", "-q", "-o", out, "-t", "first"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || layout
+            .join("oci-layout")
+            .exists()),
+        "the first run made no layout"
+    );
+    let mut second = ociimport([fifo.to_str().unwrap(), "-q", "-o", out, "-t", "second"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A writer's non-blocking open succeeds once the reader is inside its
+    // open(2): the second run has opened the layout (that comes first) and
+    // now waits for its input.
+    let open_writer = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .ok()
+    };
+    let mut writer = None;
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            writer = open_writer();
+            writer.is_some()
+        }),
+        "the second run never opened its input"
+    );
+    assert_eq!(temps_of(&layout, second.id()), Vec::<String>::new());
+
+    let mut first_in = first.stdin.take().unwrap();
+    first_in.write_all(b"garbagegarbage").unwrap();
+    drop(first_in);
+    let status = wait_timeout(&mut first, Duration::from_secs(30));
+    let err = read_all(first.stderr.take());
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("unrecognised input format"), "{err}");
+
+    let mut writer = writer.unwrap();
+    // Blocking writes from here: the fixture is larger than a pipe buffer.
+    // SAFETY: fcntl(2) on a descriptor `writer` owns.
+    let rc = unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&writer), libc::F_SETFL, 0) };
+    assert_eq!(rc, 0, "fcntl");
+    // A run that failed has closed its end: its exit status says why.
+    let _ = writer.write_all(&rootfs_tar());
+    drop(writer);
+    let status = wait_timeout(&mut second, Duration::from_secs(30));
+    let err = read_all(second.stderr.take());
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(check_layout(&layout), 3);
+    assert_eq!(tags(&layout), ["second".to_string()].into());
+    assert_eq!(check_consistent(&layout), (3, Vec::new()));
+}
+
 // ---------------------------------------------------------------- 2. SIGINT / SIGTERM
 
 #[test]

@@ -49,6 +49,10 @@ pub struct Layout {
     fresh: bool,
     /// Directory levels this run created: the root and any missing parents.
     created_dirs: usize,
+    /// A shared lock on `blobs/` while this run has the layout open: a
+    /// failed first import of another process removes a layout only when
+    /// nobody holds one.
+    opened: Option<DirLock>,
 }
 
 /// Blobs renamed into place, `index.json` not yet updated: the second half
@@ -67,6 +71,17 @@ impl Layout {
     /// A directory that exists, is not empty and has no `oci-layout` file is
     /// refused: it is probably not meant to be written into.
     pub fn open_or_create(root: &Path) -> Result<Layout> {
+        match Self::open_once(root) {
+            // A concurrent first import failed and removed the layout between
+            // our look and our lock: start again, as the first importer.
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                Self::open_once(root)
+            }
+            r => r,
+        }
+    }
+
+    fn open_once(root: &Path) -> Result<Layout> {
         let created_dirs = create_root(root)?;
         let marker = root.join("oci-layout");
         let fresh = match fsutil::read_if_exists(&marker).at(&marker)? {
@@ -91,16 +106,29 @@ impl Layout {
                 }
             }
         };
-        let layout = Layout {
+        let mut layout = Layout {
             root: root.to_path_buf(),
             fresh,
             created_dirs,
+            opened: None,
         };
         if fresh {
             layout.make_skeleton()?;
+        } else {
+            // An existing layout may lack the (empty) blob directory.
+            let dir = layout.blobs_dir();
+            fs::create_dir_all(&dir).at(&dir)?;
         }
-        let blobs = layout.blobs_dir();
-        fs::create_dir_all(&blobs).at(&blobs)?;
+        let blobs = root.join("blobs");
+        layout.opened = Some(DirLock::shared(&blobs).at(&blobs)?);
+        // Locked: from here no other run's failure removes it; check it is
+        // still a layout (it may have gone just before).
+        if !root.join("oci-layout").exists() {
+            return Err(Error::Io {
+                path: root.join("oci-layout"),
+                source: io::Error::from(io::ErrorKind::NotFound),
+            });
+        }
         layout.clean_stale_temps();
         Ok(layout)
     }
@@ -119,7 +147,7 @@ impl Layout {
             .and_then(|()| self.ensure_index())
             .and_then(|()| self.write_atomic(&marker, OCI_LAYOUT));
         if made.is_err() {
-            abandon_fresh(&self.root, self.created_dirs);
+            abandon_fresh(&self.root, self.created_dirs, true);
         }
         made
     }
@@ -229,9 +257,11 @@ impl Layout {
 
     /// Undo what a failed import added: temp files go with their writers;
     /// a layout this run created is removed again if nothing else landed in it.
-    pub fn abandon(self) {
+    pub fn abandon(mut self) {
+        // Our own shared lock must not count as another run's.
+        self.opened = None;
         if self.fresh {
-            abandon_fresh(&self.root, self.created_dirs);
+            abandon_fresh(&self.root, self.created_dirs, true);
         }
     }
 
@@ -404,9 +434,22 @@ pub fn clean_stale_temps_in(dir: &Path) {
 
 /// Remove a layout this run was creating, if nothing else landed in it:
 /// no `index.json`, no blob, no other writer's temp file.
-fn abandon_fresh(root: &Path, created_dirs: usize) {
+///
+/// With `check_openers`, a layout another run has open (its shared lock on
+/// `blobs/`) is left alone; the interrupt cleanup, whose own run may still
+/// hold that lock on another thread, does not check.
+pub(crate) fn abandon_fresh(root: &Path, created_dirs: usize, check_openers: bool) {
     let Ok(_lock) = DirLock::acquire(root) else {
         return;
+    };
+    let _alone = if check_openers {
+        match DirLock::try_exclusive(&root.join("blobs")) {
+            Ok(Some(l)) => Some(l),
+            Ok(None) => return,
+            Err(_) => None,
+        }
+    } else {
+        None
     };
     let index = root.join("index.json");
     let blobs = root.join("blobs").join("sha256");

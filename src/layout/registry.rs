@@ -181,7 +181,7 @@ pub fn remove_registered_temps() -> Cleanup {
         removed += usize::from(gone);
     }
     for (root, created_dirs) in std::mem::take(&mut reg.fresh) {
-        super::abandon_fresh(&root, created_dirs);
+        super::abandon_fresh(&root, created_dirs, false);
     }
     Cleanup {
         removed,
