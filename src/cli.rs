@@ -237,6 +237,12 @@ pub struct ImportArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_size: Option<u64>,
 
+    /// Decode zstd frames whose window is up to SIZE (rounded up to a power of two, at
+    /// most 2G) [default: 128M, as zstd -d]. `zstd --long=31` output needs 2G; its layer
+    /// is re-encoded, since the consumers refuse windows over 128M.
+    #[arg(long, value_name = "SIZE", value_parser = parse_window)]
+    zstd_max_window: Option<u64>,
+
     /// Worker threads for decoding and encoding [default: available cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     threads: Option<u32>,
@@ -303,6 +309,15 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 /// `--expect ALGO:HEX`.
 fn parse_expect(s: &str) -> Result<ociimport::Expected, String> {
     ociimport::parse_expect(s).map_err(|e| e.to_string())
+}
+
+/// `--zstd-max-window`: a size libzstd can decode with.
+fn parse_window(s: &str) -> Result<u64, String> {
+    let n = parse_size(s)?;
+    if n > ociimport::ZSTD_MAX_WINDOW {
+        return Err(format!("{s:?}: libzstd decodes windows of at most 2G"));
+    }
+    Ok(n)
 }
 
 /// `8G`, `512M`, `100k`, `12345` (binary units).
@@ -529,6 +544,9 @@ fn options(
     opts.expect = args.expect;
     opts.checksum_file = checksum_file;
     opts.max_size = args.max_size;
+    if let Some(w) = args.zstd_max_window {
+        opts.zstd_max_window = w;
+    }
     opts.strict = args.strict;
     opts.normalize = args.normalize;
     opts.strip_components = args.strip_components.unwrap_or(0);

@@ -51,6 +51,29 @@ pub enum Error {
         reason: String,
     },
 
+    /// Bytes that are not compressed data follow the input's compressed data.
+    #[error(
+        "{input}: the {format} data ends at input byte {offset}, followed by bytes that are not {format}; if the archive is whole without them, import only the first {offset} bytes (head -c {offset})"
+    )]
+    TrailingData {
+        /// The input's name.
+        input: String,
+        /// The compression format.
+        format: &'static str,
+        /// Where the bytes that follow start.
+        offset: u64,
+    },
+
+    /// zstd data needs more than the decoder was given: a larger window or
+    /// a dictionary.
+    #[error("{input}: {refusal}; {}", zstd_hint(refusal))]
+    Zstd {
+        /// The input's name.
+        input: String,
+        /// What the data needs.
+        refusal: crate::compress::ZstdRefusal,
+    },
+
     /// The input's framing is read differently by a consumer, so its bytes
     /// cannot be the layer, and it could not be read again to re-encode it.
     #[error(
@@ -310,6 +333,31 @@ impl<W: io::Write> io::Write for PathErrors<W> {
 
 /// If `err` carries a path (see [`mark`]), turn it into [`Error::Io`];
 /// otherwise let `other` classify it.
+/// How to get past a zstd refusal.
+fn zstd_hint(r: &crate::compress::ZstdRefusal) -> String {
+    use crate::compress::{ZSTD_MAX_WINDOW, ZstdRefusal};
+    match r {
+        ZstdRefusal::Window {
+            needed: Some(n), ..
+        } if *n > ZSTD_MAX_WINDOW => format!(
+            "libzstd decodes at most {} MiB windows: decompress it where more memory is allowed (zstd -d --memory=...) and import the tar",
+            ZSTD_MAX_WINDOW >> 20
+        ),
+        ZstdRefusal::Window { needed, .. } => {
+            let allow = needed.map_or(ZSTD_MAX_WINDOW, |n| n.next_power_of_two());
+            let size = if allow >= 1 << 30 {
+                format!("{}G", allow >> 30)
+            } else {
+                format!("{}M", allow >> 20)
+            };
+            format!(
+                "allow it with --zstd-max-window {size} (the layer is then re-encoded: consumers refuse such windows)"
+            )
+        }
+        _ => "decompress it with its dictionary (zstd -d -D DICT) and import the tar".into(),
+    }
+}
+
 pub(crate) fn classify(err: io::Error, other: impl FnOnce(io::Error) -> Error) -> Error {
     // A download's refusal is already the error to report.
     let err = match crate::fetch::take_refusal(err) {

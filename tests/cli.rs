@@ -295,6 +295,14 @@ fn refused_inputs_leave_the_layout_unchanged() {
     xz_corrupt[mid] ^= 0x55;
     let with = |a: &[u8], b: &[u8]| [a, b].concat();
     let cut_tar = tar[..512 * 40 + 100].to_vec();
+    let gz_then_garbage = format!(
+        "the gzip data ends at input byte {0}, followed by bytes that are not gzip; if the archive is whole without them, import only the first {0} bytes (head -c {0})",
+        gz.len()
+    );
+    // Made by the zstd CLI: from a pipe (size unknown) the window stays 2 GiB.
+    let long31 = zstd_cli(tmp.path(), &["--long=31"], &tar);
+    let dict = trained_dictionary(tmp.path(), &tar, 4242);
+    let with_dict = zstd_cli(tmp.path(), &["-D", dict.to_str().unwrap()], &tar);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", vec![], "input is empty"),
         (
@@ -331,7 +339,26 @@ fn refused_inputs_leave_the_layout_unchanged() {
         (
             "garbage-after-gzip",
             with(&gz, b"trailing garbage"),
-            "gzip data is corrupt or truncated",
+            &gz_then_garbage,
+        ),
+        ("zeros-after-gzip", with(&gz, &[0; 512]), &gz_then_garbage),
+        (
+            "zstd-long31",
+            long31.clone(),
+            "the zstd frame needs a 2048 MiB window, more than the 128 MiB allowed; allow it with --zstd-max-window 2G (the layer is then re-encoded: consumers refuse such windows)",
+        ),
+        (
+            "zstd-later-frame-long31",
+            with(
+                &zstd_bytes(&tar[..1024]),
+                &zstd_cli(tmp.path(), &["--long=31"], &tar[1024..]),
+            ),
+            "a zstd frame needs a window larger than the 128 MiB allowed; allow it with --zstd-max-window 2G",
+        ),
+        (
+            "zstd-dictionary",
+            with_dict,
+            "the zstd data was compressed with dictionary 4242, which the consumers do not have either; decompress it with its dictionary (zstd -d -D DICT) and import the tar",
         ),
         (
             "garbage-after-xz",
@@ -383,6 +410,123 @@ fn refused_inputs_leave_the_layout_unchanged() {
             fresh.display()
         );
     }
+}
+
+/// `zstd -q -c ARGS` over `data` on a pipe, as a user would run it.
+fn zstd_cli(dir: &Path, args: &[&str], data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("zstd")
+        .args(["-q", "-c"])
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the zstd CLI (apt-get install zstd)");
+    let mut stdin = child.stdin.take().unwrap();
+    let data = data.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "zstd {args:?}");
+    out.stdout
+}
+
+/// A dictionary trained by `zstd --train` on 1 KiB pieces of `data`, with id `id`.
+fn trained_dictionary(dir: &Path, data: &[u8], id: u32) -> std::path::PathBuf {
+    let samples = dir.join("samples");
+    std::fs::create_dir_all(&samples).unwrap();
+    for (i, piece) in data.chunks(1024).enumerate() {
+        std::fs::write(samples.join(format!("{i:04}")), piece).unwrap();
+    }
+    let dict = dir.join("dict");
+    let o = std::process::Command::new("zstd")
+        .args(["-q", "--train", "-r"])
+        .arg(&samples)
+        .args(["--maxdict=8192", &format!("--dictID={id}"), "-o"])
+        .arg(&dict)
+        .output()
+        .expect("the zstd CLI (apt-get install zstd)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(&dict).unwrap()[4..8], id.to_le_bytes());
+    dict
+}
+
+/// `--zstd-max-window` lets large-window frames decode; their layer is
+/// re-encoded (first frame: planned; later frame: the file is read again),
+/// and from a pipe, which cannot be read again, a later one is refused.
+#[test]
+fn a_larger_zstd_window_when_allowed_is_decoded_and_re_encoded() {
+    let tar = rootfs_tar();
+    let tmp = tempfile::tempdir().unwrap();
+    let long31 = zstd_cli(tmp.path(), &["--long=31"], &tar);
+    // The tar's second half in a second frame, with a 2 GiB window.
+    let half = tar.len() / 2;
+    let later = [
+        zstd_cli(tmp.path(), &[], &tar[..half]),
+        zstd_cli(tmp.path(), &["--long=31"], &tar[half..]),
+    ]
+    .concat();
+    std::fs::write(tmp.path().join("long31.tar.zst"), &long31).unwrap();
+    std::fs::write(tmp.path().join("later.tar.zst"), &later).unwrap();
+    for (input, diff_id) in [
+        ("long31.tar.zst", sha256(&tar)),
+        ("later.tar.zst", sha256(&tar)),
+    ] {
+        let out = format!("{input}.oci");
+        let o = run(
+            tmp.path(),
+            &[input, "--json", "-q", "--zstd-max-window", "2G", "-o", &out],
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{input}: {err}");
+        let r = report(&o);
+        let l = &r["layers"][0];
+        assert_eq!(l["diff_id"], diff_id.as_str(), "{input}");
+        assert_eq!(l["passthrough"], false, "{input}");
+        assert_eq!(
+            l["input_digest"],
+            sha256(&std::fs::read(tmp.path().join(input)).unwrap()).as_str()
+        );
+        let why = l["warnings"][0].as_str().unwrap_or_default();
+        assert!(
+            why.starts_with("re-encoded as zstd, not kept as is: ") && why.contains("window"),
+            "{input}: the warning says why: {why}"
+        );
+        check_layout(&tmp.path().join(&out));
+    }
+    let o = run_in(
+        tmp.path(),
+        &["-", "-o", "piped", "--zstd-max-window", "2G"],
+        Some(&later),
+        &[],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "ociimport: error: -: a zstd frame has a window over 128 MiB, which the zstd CLI (used by containers/storage) refuses; its bytes cannot be the layer as they are: use --compression gzip or --compression zstd to re-encode it"
+    );
+    assert!(!tmp.path().join("piped").exists());
+    let o = run_in(
+        tmp.path(),
+        &[
+            "-",
+            "-q",
+            "--json",
+            "-o",
+            "piped",
+            "--zstd-max-window",
+            "2G",
+            "--compression",
+            "gzip",
+        ],
+        Some(&later),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(report(&o)["layers"][0]["diff_id"], sha256(&tar).as_str());
 }
 
 #[test]

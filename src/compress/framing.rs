@@ -25,7 +25,7 @@ pub const MAX_GZIP_HEADER: usize = 10 + 2 + 65535 + 2 * (MAX_GO_STRING + 2) + 2;
 
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// The zstd CLI's default window limit (`--memory=128MB`).
-const MAX_ZSTD_WINDOW: u64 = 128 << 20;
+pub(crate) const MAX_ZSTD_WINDOW: u64 = 128 << 20;
 
 /// A layer the consumers would read differently: why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,21 +145,22 @@ pub fn gzip_head_complete(head: &[u8]) -> bool {
     gzip_header(head) != GzipHeader::Incomplete || head.len() >= MAX_GZIP_HEADER
 }
 
-/// Why the zstd stream starting with `head` could not be kept as a layer
-/// (empty: it can). Needs the first frame header (at most 18 bytes).
-pub(crate) fn zstd_start(head: &[u8]) -> Vec<String> {
-    if !head.starts_with(&ZSTD_MAGIC) {
-        return vec![
-            "the zstd data starts with a skippable frame (as pzstd writes it); containers/image and containers/storage detect zstd only by the frame magic at offset 0 and would take the layer for an uncompressed tar".into(),
-        ];
-    }
-    let Some(&fhd) = head.get(4) else {
-        return Vec::new();
-    };
-    let mut problems = Vec::new();
-    if fhd & 0x08 != 0 {
-        problems.push("the zstd frame header sets its reserved bit".into());
-    }
+/// What a zstd frame header says about decoding the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ZstdFrameHeader {
+    /// The window the decoder needs, when the header bytes reach that far.
+    pub(crate) window: Option<u64>,
+    /// The dictionary id, when the frame names one.
+    pub(crate) dictionary: Option<u32>,
+    /// The reserved bit is set.
+    pub(crate) reserved: bool,
+}
+
+/// The frame header at the start of `head` (at most 18 bytes are needed);
+/// `None` if `head` does not start with the zstd frame magic.
+pub(crate) fn zstd_frame_header(head: &[u8]) -> Option<ZstdFrameHeader> {
+    let fhd = *head.strip_prefix(&ZSTD_MAGIC)?.first()?;
+    let le = |b: &[u8]| b.iter().rev().fold(0u64, |v, &x| v << 8 | u64::from(x));
     let single_segment = fhd & 0x20 != 0;
     let dict_len = [0usize, 1, 2, 4][usize::from(fhd & 3)];
     let mut pos = 5;
@@ -171,25 +172,47 @@ pub(crate) fn zstd_start(head: &[u8]) -> Vec<String> {
         }
         pos += 1;
     }
-    if let Some(d) = head.get(pos..pos + dict_len)
-        && d.iter().any(|&b| b != 0)
-    {
-        problems.push(
-            "the zstd frame needs a dictionary, which the consumers' decoders do not have".into(),
-        );
-    }
+    let dictionary = head
+        .get(pos..pos + dict_len)
+        .map(le)
+        .filter(|&d| d != 0)
+        .and_then(|d| u32::try_from(d).ok());
     if single_segment {
         pos += dict_len;
         let fcs_len = [1usize, 2, 4, 8][usize::from(fhd >> 6)];
         if let Some(f) = head.get(pos..pos + fcs_len) {
-            let mut v = 0u64;
-            for (i, b) in f.iter().enumerate() {
-                v |= u64::from(*b) << (8 * i);
-            }
+            let v = le(f);
             window = Some(if fcs_len == 2 { v + 256 } else { v });
         }
     }
-    if let Some(w) = window.filter(|&w| w > MAX_ZSTD_WINDOW) {
+    Some(ZstdFrameHeader {
+        window,
+        dictionary,
+        reserved: fhd & 0x08 != 0,
+    })
+}
+
+/// Why the zstd stream starting with `head` could not be kept as a layer
+/// (empty: it can). Needs the first frame header (at most 18 bytes).
+pub(crate) fn zstd_start(head: &[u8]) -> Vec<String> {
+    if !head.starts_with(&ZSTD_MAGIC) {
+        return vec![
+            "the zstd data starts with a skippable frame (as pzstd writes it); containers/image and containers/storage detect zstd only by the frame magic at offset 0 and would take the layer for an uncompressed tar".into(),
+        ];
+    }
+    let Some(h) = zstd_frame_header(head) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    if h.reserved {
+        problems.push("the zstd frame header sets its reserved bit".into());
+    }
+    if h.dictionary.is_some() {
+        problems.push(
+            "the zstd frame needs a dictionary, which the consumers' decoders do not have".into(),
+        );
+    }
+    if let Some(w) = h.window.filter(|&w| w > MAX_ZSTD_WINDOW) {
         problems.push(format!(
             "the zstd frame has a {} MiB window; the zstd CLI (used by containers/storage) refuses more than 128 MiB",
             w >> 20

@@ -7,6 +7,7 @@
 
 use std::io::{self, BufRead, Read};
 
+use super::TrailingData;
 use super::framing::{GzipHeader, MAX_GZIP_HEADER, UnsafeFraming, gzip_header};
 
 /// A buffered reader that can make sure the next `n` bytes are buffered.
@@ -14,6 +15,8 @@ pub(crate) struct Peek<R> {
     inner: R,
     buf: Vec<u8>,
     pos: usize,
+    /// Bytes consumed so far: the offset of the next one in the stream.
+    consumed: u64,
 }
 
 impl<R: Read> Peek<R> {
@@ -22,6 +25,7 @@ impl<R: Read> Peek<R> {
             inner,
             buf: Vec::with_capacity(1 << 17),
             pos: 0,
+            consumed: 0,
         }
     }
 
@@ -80,7 +84,9 @@ impl<R: Read> BufRead for Peek<R> {
     }
 
     fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt).min(self.buf.len());
+        let amt = amt.min(self.buf.len() - self.pos);
+        self.pos += amt;
+        self.consumed += amt as u64;
     }
 }
 
@@ -131,8 +137,12 @@ impl<R: Read> GzMembers<R> {
 
     /// At a boundary: end of input, or the next member (judged) begins.
     fn next_member(&mut self, mut peek: Peek<R>) -> io::Result<()> {
-        let (end, judged) = match peek.peek(MAX_GZIP_HEADER) {
-            Ok(head) => (head.is_empty(), gzip_header(head)),
+        let (end, judged, magic) = match peek.peek(MAX_GZIP_HEADER) {
+            Ok(head) => (
+                head.is_empty(),
+                gzip_header(head),
+                head.iter().zip([0x1f, 0x8b]).all(|(a, b)| *a == b),
+            ),
             Err(e) => {
                 self.state = State::Boundary(peek);
                 return Err(e);
@@ -141,6 +151,16 @@ impl<R: Read> GzMembers<R> {
         if end && self.members > 0 {
             self.state = State::Done(peek);
             return Ok(());
+        }
+        if self.members > 0 && !magic {
+            // Not a member: bytes after the gzip data. Say where they start,
+            // which flate2's "invalid gzip header" does not.
+            let offset = peek.consumed;
+            self.state = State::Boundary(peek);
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                TrailingData { offset },
+            ));
         }
         if let GzipHeader::Complete { problems, .. } = judged
             && let Some(p) = problems.into_iter().next()
@@ -258,8 +278,15 @@ mod tests {
     #[test]
     fn garbage_after_the_last_member_and_truncation_are_errors() {
         let mut data = member(b"x", None);
+        data.extend(member(b"y", None));
+        let end = data.len() as u64;
         data.extend(b"garbage!garbage!");
-        assert!(decode(&data, false).is_err());
+        let e = decode(&data, false).unwrap_err();
+        let t = e.get_ref().and_then(|i| i.downcast_ref::<TrailingData>());
+        assert_eq!(t, Some(&TrailingData { offset: end }), "{e}");
+        // A lone zero byte is not a member either.
+        let e = decode(&[&member(b"x", None)[..], &[0]].concat(), false).unwrap_err();
+        assert!(e.get_ref().is_some_and(|i| i.is::<TrailingData>()), "{e}");
         let whole = member(&[1u8; 1000], None);
         assert!(decode(&whole[..whole.len() - 3], false).is_err());
         assert!(decode(b"", false).is_err());

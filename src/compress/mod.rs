@@ -13,9 +13,30 @@ use serde::Serialize;
 
 pub mod framing;
 mod gzip;
+mod zstd_decode;
 
 pub use framing::UnsafeFraming;
 pub use gzip::GzMembers;
+pub use zstd_decode::{MAX_WINDOW as ZSTD_MAX_WINDOW, ZstdDecoder, ZstdRefusal};
+
+/// Bytes follow the end of the compressed data, from `offset` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrailingData {
+    /// Where the bytes that are not part of the compressed data start.
+    pub offset: u64,
+}
+
+impl fmt::Display for TrailingData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the compressed data ends at input byte {} and other bytes follow",
+            self.offset
+        )
+    }
+}
+
+impl std::error::Error for TrailingData {}
 
 /// A compression format of an input or a layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -139,6 +160,10 @@ pub struct DecodeOptions {
     /// The input's bytes become the layer: refuse framing a consumer reads
     /// differently (an error carrying [`UnsafeFraming`]).
     pub consumer_safe: bool,
+    /// The largest zstd window to decode, in bytes (rounded up to a power
+    /// of two). The default, 128 MiB, is the zstd CLI's: a hostile frame
+    /// header cannot make us reserve gigabytes.
+    pub zstd_max_window: u64,
 }
 
 impl Default for DecodeOptions {
@@ -147,6 +172,7 @@ impl Default for DecodeOptions {
             xz_threads: 1,
             xz_memlimit: 1 << 30,
             consumer_safe: false,
+            zstd_max_window: framing::MAX_ZSTD_WINDOW,
         }
     }
 }
@@ -158,7 +184,7 @@ pub enum Decoder<R: Read> {
     /// All xz streams.
     Xz(Box<MultiXzDecoder<R>>),
     /// All zstd frames.
-    Zstd(Box<zstd::stream::read::Decoder<'static, BufReader<R>>>),
+    Zstd(Box<ZstdDecoder<R>>),
     /// All bzip2 streams.
     Bzip2(Box<bzip2::read::MultiBzDecoder<R>>),
     /// No compression.
@@ -171,14 +197,7 @@ impl<R: Read> Decoder<R> {
         Ok(match format {
             Compression::Gzip => Decoder::Gzip(Box::new(GzMembers::new(inner, opts.consumer_safe))),
             Compression::Xz => Decoder::Xz(Box::new(MultiXzDecoder::new(inner, opts)?)),
-            Compression::Zstd => {
-                let mut d = zstd::stream::read::Decoder::new(inner)?;
-                // The zstd CLI's own default limit (128 MiB window): a hostile
-                // frame header cannot make us reserve gigabytes, and frames
-                // made with `zstd --long=31` are refused as the CLI refuses them.
-                d.window_log_max(27)?;
-                Decoder::Zstd(Box::new(d))
-            }
+            Compression::Zstd => Decoder::Zstd(Box::new(ZstdDecoder::new(inner, opts)?)),
             Compression::Bzip2 => Decoder::Bzip2(Box::new(bzip2::read::MultiBzDecoder::new(inner))),
             Compression::None => Decoder::Plain(inner),
         })
@@ -199,7 +218,7 @@ impl<R: Read> Decoder<R> {
         Ok(match self {
             Decoder::Gzip(d) => d.into_inner()?,
             Decoder::Xz(d) => d.into_inner(),
-            Decoder::Zstd(d) => d.finish().into_inner(),
+            Decoder::Zstd(d) => d.into_inner(),
             Decoder::Bzip2(d) => d.into_inner(),
             Decoder::Plain(r) => r,
         })

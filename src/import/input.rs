@@ -145,15 +145,28 @@ impl InputErrors {
     /// of the input or a blob file, which keeps its path).
     pub(crate) fn decode(&self, format: Compression, e: io::Error) -> Error {
         classify(e, |e| {
-            match e
-                .get_ref()
-                .and_then(|i| i.downcast_ref::<compress::UnsafeFraming>())
-            {
-                Some(u) => Error::UnsafeFraming {
-                    input: self.name.clone(),
+            let Some(inner) = e.get_ref() else {
+                return self.corrupt(format, e.to_string());
+            };
+            let input = self.name.clone();
+            if let Some(u) = inner.downcast_ref::<compress::UnsafeFraming>() {
+                Error::UnsafeFraming {
+                    input,
                     reason: u.0.clone(),
-                },
-                None => self.corrupt(format, e.to_string()),
+                }
+            } else if let Some(t) = inner.downcast_ref::<compress::TrailingData>() {
+                Error::TrailingData {
+                    input,
+                    format: format.name(),
+                    offset: t.offset,
+                }
+            } else if let Some(refusal) = inner.downcast_ref::<compress::ZstdRefusal>() {
+                Error::Zstd {
+                    input,
+                    refusal: refusal.clone(),
+                }
+            } else {
+                self.corrupt(format, e.to_string())
             }
         })
     }

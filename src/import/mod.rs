@@ -95,6 +95,8 @@ pub struct ImportOptions {
     pub signatures: Vec<(String, Vec<u8>)>,
     /// Cap on the uncompressed bytes of each input.
     pub max_size: Option<u64>,
+    /// The largest zstd window to decode (`--zstd-max-window`), in bytes.
+    pub zstd_max_window: u64,
     /// Refuse path hazards instead of warning.
     pub strict: bool,
     /// Rewrite each archive canonically before it is hashed (`--normalize`).
@@ -134,6 +136,7 @@ impl ImportOptions {
             checksums_signature: None,
             signatures: Vec::new(),
             max_size: None,
+            zstd_max_window: DecodeOptions::default().zstd_max_window,
             strict: false,
             normalize: false,
             strip_components: 0,
@@ -616,6 +619,7 @@ fn read_layer_once(
         decode: DecodeOptions {
             xz_threads: opts.threads.max(1),
             consumer_safe: plan.passthrough,
+            zstd_max_window: opts.zstd_max_window,
             ..DecodeOptions::default()
         },
         checksums: (!expected.is_empty()).then(|| MultiHasher::new(expected)),
