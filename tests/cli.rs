@@ -414,23 +414,7 @@ fn refused_inputs_leave_the_layout_unchanged() {
 
 /// `zstd -q -c ARGS` over `data` on a pipe, as a user would run it.
 fn zstd_cli(dir: &Path, args: &[&str], data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("zstd")
-        .args(["-q", "-c"])
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the zstd CLI (apt-get install zstd)");
-    let mut stdin = child.stdin.take().unwrap();
-    let data = data.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&data));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "zstd {args:?}");
-    out.stdout
+    filter_through(dir, "zstd", &[&["-q", "-c"], args].concat(), data)
 }
 
 /// A dictionary trained by `zstd --train` on 1 KiB pieces of `data`, with id `id`.

@@ -9,27 +9,9 @@ mod common;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{have, report, rootfs_tar, run, run_in, sha256, snapshot, stderr};
-
-/// `tool args < input > output` in `dir`.
-fn make_with(dir: &Path, tool: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(tool)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&data));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "{tool} {args:?}");
-    out.stdout
-}
+use common::{filter_through, have, report, rootfs_tar, run, run_in, sha256, snapshot, stderr};
 
 /// A gzip member of `data` named `name`, with FHCRC set and the header CRC
 /// that RFC 1952 asks for (over the whole header), as flate2 checks it.
@@ -80,7 +62,7 @@ fn pzstd_output_is_re_encoded_because_it_starts_with_a_skippable_frame() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let pz = make_with(tmp.path(), "pzstd", &["-q", "-c", "-p", "2"], &rootfs_tar());
+    let pz = filter_through(tmp.path(), "pzstd", &["-q", "-c", "-p", "2"], &rootfs_tar());
     assert_eq!(
         &pz[..4],
         &[0x50, 0x2a, 0x4d, 0x18],
@@ -182,7 +164,7 @@ fn common_tools_framing_is_kept_as_is() {
         ("zstd", &["-q", "-c"][..], "zst"),
     ] {
         if have(tool) {
-            made.push((ext, make_with(tmp.path(), tool, args, &tar)));
+            made.push((ext, filter_through(tmp.path(), tool, args, &tar)));
         }
     }
     for (i, (ext, bytes)) in made.iter().enumerate() {

@@ -111,15 +111,8 @@ impl Drop for Gpg {
 }
 
 fn hex_of(data: &[u8], tool: &str) -> String {
-    let mut child = Command::new(tool)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap()[..]
+    let out = filter_through(Path::new("."), tool, &[], data);
+    String::from_utf8(out).unwrap()[..]
         .split_whitespace()
         .next()
         .unwrap()

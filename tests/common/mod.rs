@@ -365,3 +365,26 @@ pub fn have(tool: &str) -> bool {
     }
     ok
 }
+
+/// `tool args < input` in `dir`, as a user would pipe it: its stdout.
+/// A missing tool or a failure panics naming the command.
+pub fn filter_through(dir: &Path, tool: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {tool}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let data = input.to_vec();
+    // Written from a thread: the tool may fill its stdout before reading all.
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().expect("wait");
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("write to the tool");
+    assert!(out.status.success(), "{tool} {args:?}");
+    out.stdout
+}
