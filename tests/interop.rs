@@ -2042,6 +2042,78 @@ fn interop_printed_hints_work_as_printed() {
     log(&format!("{test}: {ran} printed commands ran and worked"));
 }
 
+/// An Arch Linux bootstrap as archiso makes it (`bsdtar -cf - root.x86_64
+/// pkglist.x86_64.txt version | zstd --long -19`), with a busybox-static
+/// rootfs under `root.x86_64/`: `--strip-components 1` makes an image whose
+/// `/bin/sh -c` runs in podman, with nothing of the wrapper left.
+#[test]
+fn interop_arch_bootstrap_strip_components() {
+    let test = "interop_arch_bootstrap_strip_components";
+    let Some(_run) = require(test, &["bsdtar", "zstd", "podman", "runc"]) else {
+        return;
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("ociimport-interop-")
+        .tempdir()
+        .unwrap();
+    let d = tmp.path();
+    let root = d.join("root.x86_64");
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::copy(BUSYBOX, root.join("bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
+    fs::hard_link(root.join("bin/busybox"), root.join("bin/cat")).unwrap();
+    let os_release = "NAME=\"Arch Linux\"\nID=arch\n";
+    fs::write(root.join("etc/os-release"), os_release).unwrap();
+    fs::write(d.join("pkglist.x86_64.txt"), "busybox 1.36\n").unwrap();
+    fs::write(d.join("version"), "2024.01.01\n").unwrap();
+    run_ok(Command::new("sh").current_dir(d).args([
+        "-c",
+        "bsdtar -cf - root.x86_64 pkglist.x86_64.txt version | zstd -q -19 --long -o bootstrap.tar.zst",
+    ]));
+
+    let name = unique_name("arch");
+    let report = stdout_json(
+        Command::new(BIN)
+            .current_dir(d)
+            .args([
+                "bootstrap.tar.zst",
+                "--strip-components",
+                "1",
+                "--json",
+                "-q",
+            ])
+            .args(["-o", &name, "-t", "t"]),
+    );
+    // bin, bin/busybox, bin/sh, bin/cat, etc, etc/os-release: root.x86_64/
+    // itself has nothing left, the two wrapper files are outside it.
+    assert_eq!(u(&report, "/layers/0/entries"), 6, "{report}");
+    assert_eq!(
+        s(&report, "/platform/architecture"),
+        host_goarch(),
+        "{report}"
+    );
+    assert_eq!(
+        report.pointer("/layers/0/passthrough"),
+        Some(&Value::Bool(false)),
+        "{report}"
+    );
+
+    let _storage = storage_lock();
+    let mut cleanup = StorageCleanup::default();
+    let out = run_ok(
+        Command::new("podman")
+            .args(["pull", "--quiet"])
+            .arg(format!("oci:{name}:t"))
+            .current_dir(d),
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    cleanup.images.push(id.clone());
+    let out = podman_run_cat_os_release(&id);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), os_release);
+    log(&format!("{test}: /bin/sh -c ran in the stripped bootstrap"));
+}
+
 // ---------------------------------------------------------------------------
 // --index: multi-platform image indexes, in a layout and in a registry
 // ---------------------------------------------------------------------------
