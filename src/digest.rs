@@ -9,7 +9,29 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+/// A digest string that is not `sha256:<64 lowercase hex>` or
+/// `sha512:<128 lowercase hex>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid digest {digest:?}: {reason}")]
+pub struct InvalidDigest {
+    /// The offending string.
+    pub digest: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+type Result<T> = std::result::Result<T, InvalidDigest>;
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
+}
 
 /// A validated content digest: `sha256:<64 lowercase hex>` or `sha512:<128 lowercase hex>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,7 +49,7 @@ impl Digest {
 
     /// The digest of a finished SHA-256 hasher's output.
     pub(crate) fn sha256(raw: &[u8]) -> Self {
-        Digest(format!("sha256:{}", crate::hashing::hex(raw)))
+        Digest(format!("sha256:{}", hex(raw)))
     }
 
     /// The whole digest, `algorithm:hex`.
@@ -63,7 +85,7 @@ impl fmt::Display for Digest {
 }
 
 impl std::str::FromStr for Digest {
-    type Err = Error;
+    type Err = InvalidDigest;
     fn from_str(s: &str) -> Result<Self> {
         Digest::parse(s)
     }
@@ -105,7 +127,7 @@ pub struct Blob {
 
 /// Split and validate `algorithm:hex` (see [`Digest::parse`]).
 pub fn validate_digest(digest: &str) -> Result<(&str, &str)> {
-    let bad = |reason: &str| Error::InvalidDigest {
+    let bad = |reason: &str| InvalidDigest {
         digest: digest.to_string(),
         reason: reason.to_string(),
     };

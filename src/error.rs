@@ -109,13 +109,8 @@ pub enum Error {
     },
 
     /// A digest string is not of the form `sha256:<64 lowercase hex>`.
-    #[error("invalid digest {digest:?}: {reason}")]
-    InvalidDigest {
-        /// The offending string.
-        digest: String,
-        /// Why it was refused.
-        reason: String,
-    },
+    #[error(transparent)]
+    InvalidDigest(#[from] crate::digest::InvalidDigest),
 
     /// The output directory exists but is not an OCI image layout.
     #[error(
@@ -333,6 +328,40 @@ impl<W: io::Write> io::Write for PathErrors<W> {
 
 /// If `err` carries a path (see [`mark`]), turn it into [`Error::Io`];
 /// otherwise let `other` classify it.
+/// An [`Error`] travelling through `io::Error` layers (a download's
+/// refusal inside decoders and counters), turned back into itself by
+/// [`classify`].
+#[derive(Debug)]
+pub(crate) struct Carried(pub(crate) Error);
+
+impl std::fmt::Display for Carried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Carried {}
+
+/// The [`Error`] `err` carries (directly or under a path mark); else `err`
+/// unchanged.
+fn take_carried(err: io::Error) -> std::result::Result<Error, io::Error> {
+    let marked = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<PathIoError>())
+        .is_some_and(|p| p.source.get_ref().is_some_and(|r| r.is::<Carried>()));
+    if marked {
+        let kind = err.kind();
+        return match err.into_inner().map(|i| i.downcast::<PathIoError>()) {
+            Some(Ok(p)) => take_carried(p.source),
+            _ => Err(io::Error::from(kind)),
+        };
+    }
+    if err.get_ref().is_some_and(|r| r.is::<Carried>()) {
+        return err.downcast::<Carried>().map(|r| r.0);
+    }
+    Err(err)
+}
+
 /// How to get past a zstd refusal.
 fn zstd_hint(r: &crate::compress::ZstdRefusal) -> String {
     use crate::compress::{ZSTD_MAX_WINDOW, ZstdRefusal};
@@ -360,7 +389,7 @@ fn zstd_hint(r: &crate::compress::ZstdRefusal) -> String {
 
 pub(crate) fn classify(err: io::Error, other: impl FnOnce(io::Error) -> Error) -> Error {
     // A download's refusal is already the error to report.
-    let err = match crate::fetch::take_refusal(err) {
+    let err = match take_carried(err) {
         Ok(e) => return e,
         Err(err) => err,
     };

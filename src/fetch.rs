@@ -130,50 +130,11 @@ pub fn fetch_small(url: &str, limit: u64, opts: &HttpOptions) -> Result<Vec<u8>>
 /// The structured error inside an `io::Error` from [`HttpInput::read`], or
 /// the I/O error itself naming the URL.
 fn read_error(url: &str, e: io::Error) -> Error {
-    match take_refusal(e) {
-        Ok(r) => r,
-        Err(e) => Error::Io {
-            path: url.into(),
-            source: e,
-        },
-    }
+    crate::error::classify(e, |source| Error::Io {
+        path: url.into(),
+        source,
+    })
 }
-
-/// The [`Error`] a download refused with, if `err` carries one (directly
-/// or under a path mark); else `err` unchanged.
-pub(crate) fn take_refusal(err: io::Error) -> std::result::Result<Error, io::Error> {
-    let marked = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<crate::error::PathIoError>())
-        .is_some_and(|p| p.source.get_ref().is_some_and(|r| r.is::<Refusal>()));
-    if marked {
-        let kind = err.kind();
-        return match err
-            .into_inner()
-            .map(|i| i.downcast::<crate::error::PathIoError>())
-        {
-            Some(Ok(p)) => take_refusal(p.source),
-            _ => Err(io::Error::from(kind)),
-        };
-    }
-    if err.get_ref().is_some_and(|r| r.is::<Refusal>()) {
-        return err.downcast::<Refusal>().map(|r| r.0);
-    }
-    Err(err)
-}
-
-/// A refusal travelling through `io::Error` layers (decoders, counters) to
-/// be turned back into its [`Error`] by `error::classify`.
-#[derive(Debug)]
-pub(crate) struct Refusal(pub(crate) Error);
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for Refusal {}
 
 /// What identifies one version of the remote file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -795,7 +756,8 @@ impl Read for HttpInput {
         }
         loop {
             let Some(body) = self.body.as_mut() else {
-                self.resume().map_err(|e| io::Error::other(Refusal(e)))?;
+                self.resume()
+                    .map_err(|e| io::Error::other(crate::error::Carried(e)))?;
                 continue;
             };
             match body.read(buf) {

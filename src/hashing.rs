@@ -12,16 +12,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::digest::{Blob, Digest};
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
-}
+pub use crate::digest::hex;
 
 /// SHA-256 with a byte count, usable as a `Write` sink.
 #[derive(Clone, Default)]

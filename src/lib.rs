@@ -63,7 +63,7 @@ pub mod fuzzing;
 pub use change::ChangeError;
 pub use checksums::{Algorithm, ChecksumError, Expected, parse_expect};
 pub use compress::{Compression, ZSTD_MAX_WINDOW, ZstdRefusal};
-pub use digest::{Blob, Digest};
+pub use digest::{Blob, Digest, InvalidDigest};
 pub use error::{Error, Result};
 pub use image::{Layer, Platform, parse_created};
 pub use import::{ImportOptions, InputSource, LayerCompression, import};
