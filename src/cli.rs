@@ -427,9 +427,6 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
     })
 }
 
-/// `--level` against `--compression`, as far as it is known before reading
-/// the input: with auto the layer's format depends on the input, and the
-/// library checks the level again once it knows (1-9 for gzip).
 /// `--output`, or the first input's name without its extensions (plus
 /// `.oci.tar` for an archive); standard input has no name to borrow.
 fn output_path(

@@ -97,15 +97,18 @@ pub enum Error {
         reason: String,
     },
 
-    /// A digest did not match what was expected.
-    #[error("{what}: digest mismatch: expected {expected}, found {found}")]
+    /// A blob of the layout does not hash to the digest it is stored under.
+    #[error(
+        "{}: content does not match its digest: expected {expected}, found {found}; run ociimport verify on the layout",
+        path.display()
+    )]
     DigestMismatch {
-        /// What was checked (an input, a blob).
-        what: String,
-        /// The expected digest.
-        expected: String,
-        /// The digest actually computed.
-        found: String,
+        /// The blob file.
+        path: PathBuf,
+        /// The digest it is stored and referenced under.
+        expected: crate::Digest,
+        /// The digest of its content.
+        found: crate::Digest,
     },
 
     /// A digest string is not of the form `sha256:<64 lowercase hex>`.

@@ -14,28 +14,7 @@ use crate::compress::Compression;
 use crate::digest::Blob;
 use crate::error::{Error, Result};
 
-/// The platform an image is for, with GOARCH/GOOS names.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Platform {
-    /// GOOS, e.g. `linux`.
-    pub os: String,
-    /// GOARCH, e.g. `amd64`.
-    pub architecture: String,
-    /// e.g. `v8` for arm64, `v7` for arm.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-}
-
-impl std::fmt::Display for Platform {
-    /// `os/architecture[/variant]`, as podman and skopeo write it.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(v) = &self.variant {
-            write!(f, "/{v}")?;
-        }
-        Ok(())
-    }
-}
+pub use crate::spec::platform::Platform;
 
 /// One layer of an image: its blob, the blob's encoding (which gives the
 /// media type) and the uncompressed tar stream it decodes to.

@@ -169,12 +169,7 @@ pub fn text(images: &[ImageInfo]) -> String {
             "manifest:  {} ({} bytes, {})",
             img.manifest.digest, img.manifest.size, img.media_type
         );
-        let p = &img.platform;
-        let platform = match &p.variant {
-            Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
-            None => format!("{}/{}", p.os, p.architecture),
-        };
-        let _ = writeln!(out, "platform:  {platform}");
+        let _ = writeln!(out, "platform:  {}", img.platform);
         let _ = writeln!(
             out,
             "created:   {}",

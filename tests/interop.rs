@@ -38,6 +38,8 @@
 // Tests report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fs;
@@ -48,6 +50,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, Once, OnceLock, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::{in_ci, is_root};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -86,16 +89,6 @@ fn log_quirk_once(msg: &str) {
     {
         log(&format!("quirk: {msg}"));
     }
-}
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-fn is_root() -> bool {
-    fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
 }
 
 /// pid + time: unique per test run, lowercase so it can be part of an image name.

@@ -9,11 +9,14 @@
 // Tests report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::have;
 use ociimport::inspect::inspect;
 use ociimport::verify::{VerifyReport, verify};
 use serde_json::{Value, json};
@@ -173,26 +176,6 @@ fn assert_problem(r: &VerifyReport, object: &str, needle: &str) {
         "{}",
         r.text()
     );
-}
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-/// Whether `tool` can run; outside CI a missing tool skips the test with a message.
-fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            !in_ci(),
-            "{tool} is required in CI but was not found (apt-get install {tool})"
-        );
-        eprintln!("skipped: {tool} is not installed (apt-get install {tool})");
-    }
-    ok
 }
 
 fn run(cmd: &mut Command) {

@@ -24,8 +24,9 @@ use crate::image::{self, Platform};
 use crate::layout::{Layout, PendingBlob, read_small};
 use crate::platform::PlatformTally;
 use crate::report::{ImportReport, OutputFormat, human_size};
-use crate::spec::descriptor::{self, platform_label};
+use crate::spec::descriptor;
 use crate::spec::media_type::{DocKind, OCI_MANIFEST, doc_kind};
+use crate::spec::platform::{PlatformKey, platform_label};
 use crate::spec::ref_name::REF_NAME;
 use crate::verify::MAX_JSON_BLOB;
 
@@ -241,18 +242,8 @@ fn publish_index(
 
 /// Two inputs of one platform cannot both be in the index: usage, naming both.
 fn refuse_duplicate(read: &[PlatformLayer], input: &str, platform: &Platform) -> Result<()> {
-    let key = platform_key(
-        &platform.os,
-        &platform.architecture,
-        platform.variant.as_deref(),
-    );
-    match read.iter().find(|r| {
-        platform_key(
-            &r.platform.os,
-            &r.platform.architecture,
-            r.platform.variant.as_deref(),
-        ) == key
-    }) {
+    let key = platform.key();
+    match read.iter().find(|r| r.platform.key() == key) {
         Some(other) => Err(Error::Usage(format!(
             "{} and {input} are both {platform}: an image index holds one image per platform; leave one out, or import it under another tag",
             other.input
@@ -261,23 +252,9 @@ fn refuse_duplicate(read: &[PlatformLayer], input: &str, platform: &Platform) ->
     }
 }
 
-/// What makes two platforms the same: os, architecture and variant, where
-/// a missing variant is the default one (arm64 is v8, amd64 v1), as
-/// containerd and podman match them.
-fn platform_key(os: &str, arch: &str, variant: Option<&str>) -> (String, String, String) {
-    let variant = match (arch, variant.unwrap_or("")) {
-        ("arm64", "") => "v8",
-        ("amd64", "v1") => "",
-        (_, v) => v,
-    };
-    (os.to_string(), arch.to_string(), variant.to_string())
-}
-
 /// The key of a descriptor's `platform`, if it has one.
-fn descriptor_key(d: &Value) -> Option<(String, String, String)> {
-    let p = d.get("platform")?;
-    let s = |k: &str| p.get(k).and_then(Value::as_str);
-    Some(platform_key(s("os")?, s("architecture")?, s("variant")))
+fn descriptor_key(d: &Value) -> Option<PlatformKey> {
+    Platform::of_descriptor(d).map(|p| p.key())
 }
 
 /// A manifest's descriptor in the image index: media type, digest, size, platform.
@@ -443,10 +420,22 @@ fn config_platform(root: &Path, manifest: &Blob) -> Result<Value> {
 fn read_json(root: &Path, blob: &Blob) -> Result<Value> {
     let path = blob.digest.blob_path(root);
     let bytes = read_small(&path, MAX_JSON_BLOB)?;
-    if crate::hashing::sha256_of(&bytes) != blob.digest || bytes.len() as u64 != blob.size {
+    let found = crate::hashing::sha256_of(&bytes);
+    if found != blob.digest {
+        return Err(Error::DigestMismatch {
+            path,
+            expected: blob.digest.clone(),
+            found,
+        });
+    }
+    if bytes.len() as u64 != blob.size {
         return Err(bad(
             &path,
-            "does not match its digest or size; run ociimport verify on the layout".into(),
+            format!(
+                "has {} bytes where its descriptor says {}; run ociimport verify on the layout",
+                bytes.len(),
+                blob.size
+            ),
         ));
     }
     serde_json::from_slice(&bytes).map_err(|e| bad(&path, format!("not valid JSON: {e}")))
@@ -477,22 +466,6 @@ mod tests {
             digest: Digest::parse(&format!("sha256:{}", c.to_string().repeat(64))).unwrap(),
             size: 7,
         }
-    }
-
-    #[test]
-    fn default_variants_are_the_same_platform() {
-        assert_eq!(
-            platform_key("linux", "arm64", None),
-            platform_key("linux", "arm64", Some("v8"))
-        );
-        assert_eq!(
-            platform_key("linux", "amd64", Some("v1")),
-            platform_key("linux", "amd64", None)
-        );
-        assert_ne!(
-            platform_key("linux", "arm", Some("v7")),
-            platform_key("linux", "arm", Some("v6"))
-        );
     }
 
     #[test]

@@ -96,17 +96,6 @@ pub fn judge(v: &Value) -> Judged<Descriptor> {
     }
 }
 
-/// `os/architecture[/variant]` of a descriptor's platform.
-pub fn platform_label(d: &Value) -> Option<String> {
-    let p = d.get("platform")?;
-    let os = p.get("os").and_then(Value::as_str).unwrap_or("?");
-    let arch = p.get("architecture").and_then(Value::as_str).unwrap_or("?");
-    Some(match p.get("variant").and_then(Value::as_str) {
-        Some(v) => format!("{os}/{arch}/{v}"),
-        None => format!("{os}/{arch}"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,12 +154,5 @@ mod tests {
             "size": 1, "urls": ["https://example.com/b"]}),
         );
         assert!(d.value.is_some_and(|d| d.has_urls));
-        assert_eq!(
-            platform_label(
-                &json!({"platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}})
-            ),
-            Some("linux/arm64/v8".into())
-        );
-        assert_eq!(platform_label(&json!({})), None);
     }
 }

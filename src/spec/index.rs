@@ -8,8 +8,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::descriptor::{Descriptor, platform_label};
+use super::descriptor::Descriptor;
 use super::media_type::{DOCKER_LIST, OCI_INDEX};
+use super::platform::platform_label;
 use super::ref_name::{REF_NAME, ref_name, validate_tag};
 use super::{Finding, Judged, Place, check_schema_version, descriptor_at, parse_json};
 use crate::error::{Error, Result};

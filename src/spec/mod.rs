@@ -13,6 +13,7 @@
 //! - [`manifest`]: an image manifest;
 //! - [`config`]: an image configuration;
 //! - [`oci_layout`]: the `oci-layout` marker file;
+//! - [`platform`]: an image's platform, how it is written and matched;
 //! - [`ref_name`]: the ref-name (tag) annotation and its grammar.
 
 use std::fmt;
@@ -25,6 +26,7 @@ pub mod index;
 pub mod manifest;
 pub mod media_type;
 pub mod oci_layout;
+pub mod platform;
 pub mod ref_name;
 
 /// Where in a document a problem was found.

@@ -14,10 +14,11 @@ use crate::digest::Digest;
 use crate::error::Error;
 use crate::layerscan::{LayerScan, what_data};
 use crate::layout::read_small;
-use crate::spec::descriptor::{Descriptor, platform_label, raw_digest};
+use crate::spec::descriptor::{Descriptor, raw_digest};
 use crate::spec::index::{self, Entry};
 use crate::spec::media_type::{DocKind, ManifestType, layer_compression, not_a_layer_type};
 use crate::spec::oci_layout::layout_version_problem;
+use crate::spec::platform::platform_label;
 use crate::spec::{self, Finding, Place, config, manifest};
 
 /// Descriptors `verify` follows before it stops with a problem.
