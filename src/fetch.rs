@@ -70,6 +70,23 @@ fn scheme_of(url: &str) -> Option<&'static str> {
     }
 }
 
+/// `url` as it may be shown and recorded: scheme, host, port and path,
+/// without credentials (`user:password@`) and without the query and
+/// fragment, where presigned URLs carry their tokens.
+pub fn public_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let rest = &rest[..end];
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    format!("{scheme}://{host}{path}")
+}
+
 /// The file name a URL stands for: its last path segment without query or
 /// fragment, percent-decoded; the host if the path is empty.
 pub fn base_name(url: &str) -> String {
@@ -107,7 +124,7 @@ fn percent_decode(s: &str) -> Option<String> {
 pub fn fetch_small(url: &str, limit: u64, opts: &HttpOptions) -> Result<Vec<u8>> {
     let mut input = HttpInput::open(url, opts)?;
     let too_large = || Error::Http {
-        url: url.to_string(),
+        url: public_url(url),
         status: None,
         reason: format!(
             "is larger than {limit} bytes, too large for this kind of file; check the URL"
@@ -243,7 +260,7 @@ impl Client {
             .get_or_init(load_roots)
             .clone()
             .map_err(|reason| Error::Http {
-                url: url.to_string(),
+                url: public_url(url),
                 status: None,
                 reason,
             })
@@ -265,7 +282,7 @@ impl Client {
             current = next;
         }
         Err(Failure::Final(Error::Http {
-            url: url.to_string(),
+            url: public_url(url),
             status: None,
             reason: format!("more than {MAX_REDIRECTS} redirects; check the URL"),
         }))
@@ -385,24 +402,28 @@ fn redirect_target(url: &str, current: &str, resp: &Response<Body>) -> Result<St
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .ok_or_else(|| Error::Http {
-            url: url.to_string(),
+            url: public_url(url),
             status: Some(status.as_u16()),
             reason: format!("{} redirect without a Location", status_text(status)),
         })?;
     let next = resolve(current, location);
     match (scheme_of(current), scheme_of(&next)) {
         (Some("https"), Some("http")) => Err(Failure::Final(Error::Http {
-            url: url.to_string(),
+            url: public_url(url),
             status: Some(status.as_u16()),
             reason: format!(
-                "redirected from https to {next}: refused, a download never drops from https to plain http; use that URL directly if you trust it"
+                "redirected from https to {}: refused, a download never drops from https to plain http; use that URL directly if you trust it",
+                public_url(&next)
             ),
         })),
         (_, Some(_)) => Ok(next),
         _ => Err(Failure::Final(Error::Http {
-            url: url.to_string(),
+            url: public_url(url),
             status: Some(status.as_u16()),
-            reason: format!("redirected to {next}, which is not an http(s) URL"),
+            reason: format!(
+                "redirected to {}, which is not an http(s) URL",
+                public_url(&next)
+            ),
         })),
     }
 }
@@ -434,7 +455,7 @@ fn resolve(base: &str, location: &str) -> String {
 fn classify(url: &str, current: &str, e: ureq::Error, timeout: Duration) -> Failure {
     let final_error = |reason: String| {
         Failure::Final(Error::Http {
-            url: url.to_string(),
+            url: public_url(url),
             status: None,
             reason,
         })
@@ -577,7 +598,7 @@ impl HttpInput {
             _ => "check the URL",
         };
         Failure::Final(Error::Http {
-            url: self.url.clone(),
+            url: public_url(&self.url),
             status: Some(s.as_u16()),
             reason: format!("the server answered HTTP {}; {what}", status_text(s)),
         })
@@ -598,7 +619,7 @@ impl HttpInput {
                 _ => String::new(),
             };
             return Err(Error::Http {
-                url: self.url.clone(),
+                url: public_url(&self.url),
                 status: None,
                 reason: format!(
                     "download failed{at} after {} retries: {why}; check the network or the server, or raise --retries/--timeout",
@@ -622,7 +643,7 @@ impl HttpInput {
             .unwrap_or_else(|| "connection lost".into());
         let Some(if_range) = self.first.if_range().map(str::to_string) else {
             return Err(Error::Http {
-                url: self.url.clone(),
+                url: public_url(&self.url),
                 status: None,
                 reason: format!(
                     "the download broke off at byte {} ({why}) and the server gives neither a strong ETag nor a Last-Modified date, so it cannot be resumed without risking a mix of two versions; run the import again",
@@ -708,7 +729,7 @@ impl HttpInput {
                 _ => Ok(()),
             },
             _ => Err(Failure::Final(Error::Http {
-                url: self.url.clone(),
+                url: public_url(&self.url),
                 status: Some(206),
                 reason: format!(
                     "asked to resume at byte {}, the server sent a range starting elsewhere ({}); run the import again",
@@ -724,7 +745,7 @@ impl HttpInput {
 
     fn changed(&self, now: &Validators) -> Failure {
         Failure::Final(Error::RemoteChanged {
-            url: self.url.clone(),
+            url: public_url(&self.url),
             reason: self.first.difference(now),
             offset: self.delivered,
         })

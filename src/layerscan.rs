@@ -203,6 +203,22 @@ fn pump<R: Read>(
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_read_error(&e) => return Err(format!("cannot read the blob: {e}")),
+            // Not corruption: bytes after the data, a window or dictionary
+            // the decoder was not given.
+            Err(ref e)
+                if let Some(t) = e
+                    .get_ref()
+                    .and_then(|i| i.downcast_ref::<compress::TrailingData>()) =>
+            {
+                return Err(format!(
+                    "{} ends at byte {}, followed by bytes that are not {format}",
+                    what_data(format),
+                    t.offset
+                ));
+            }
+            Err(e) if e.get_ref().is_some_and(|i| i.is::<compress::ZstdRefusal>()) => {
+                return Err(e.to_string());
+            }
             Err(e) => {
                 return Err(format!(
                     "{} is corrupt or truncated (after {} decoded bytes): {e}",
@@ -310,10 +326,12 @@ mod tests {
         let s = scan_layer(&p, Some(Compression::Gzip)).unwrap();
         assert_eq!(s.blob.size, junk.len() as u64);
         assert_eq!(s.blob.digest, sha256_of(&junk));
-        assert!(
-            s.problems[0].starts_with("gzip data is corrupt or truncated"),
-            "{:?}",
-            s.problems
+        assert_eq!(
+            s.problems,
+            [format!(
+                "gzip data ends at byte {}, followed by bytes that are not gzip",
+                gz.len()
+            )]
         );
 
         // A plain tar cut inside its entry.

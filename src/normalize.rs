@@ -183,7 +183,7 @@ impl<W: Write> Rewriter<W> {
         {
             check_map(map)?;
         }
-        write_entry_header(&mut self.out, &fields, &h.pax)?;
+        write_entry_header(&mut self.out, &fields, &kept_records(&h.pax, kind))?;
         self.content = 0;
         self.expansion = match (&h.sparse, h.fix) {
             (Some(map), Some(Fix::Expand)) => Some(Expansion {
@@ -361,6 +361,21 @@ fn zeros(out: &mut impl Write, mut n: u64) -> io::Result<()> {
         n -= k as u64;
     }
     Ok(())
+}
+
+/// The PAX records a canonical entry keeps: extended attributes, the only
+/// ones the consumers apply (Go's archive/tar reads `SCHILY.xattr.*`), so
+/// bsdtar's `LIBARCHIVE.xattr.*` copies, ACLs and other tars' private
+/// records go; and none on a hard link, whose attributes are its target's
+/// (bsdtar repeats them there, GNU tar does not).
+fn kept_records(pax: &[(Vec<u8>, Vec<u8>)], kind: EntryType) -> Vec<(Vec<u8>, Vec<u8>)> {
+    if kind == EntryType::Link {
+        return Vec::new();
+    }
+    pax.iter()
+        .filter(|(k, _)| k.starts_with(b"SCHILY.xattr."))
+        .cloned()
+        .collect()
 }
 
 /// The canonical type of an entry; `None`: it is dropped.

@@ -855,4 +855,34 @@ fn entries_and_framing_consumers_read_differently() {
         "consumers read this layer differently: gzip member 1",
     );
     assert_eq!(r.problems.len(), 1, "{}", r.text());
+
+    // Zeros after the gzip data (tape-style padding): Go's reader fails.
+    let f = fixture("latest");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &f.tar).unwrap();
+    let mut gz = e.finish().unwrap();
+    let end = gz.len();
+    gz.extend([0u8; 1024]);
+    let tar = f.tar.clone();
+    replace_layer(&f, &gz, &tar);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        &format!("gzip data ends at byte {end}, followed by bytes that are not gzip"),
+    );
+
+    // Two archives one after the other (`cat a.tar b.tar`): the consumers
+    // stop at the first end marker.
+    let f = fixture("latest");
+    let two = [&f.tar[..], &f.tar[..]].concat();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &two).unwrap();
+    replace_layer(&f, &e.finish().unwrap(), &two);
+    let r = run_verify(&f.layout, None);
+    assert_problem(
+        &r,
+        "tag latest: layer 1",
+        "another tar archive follows the end-of-archive marker",
+    );
 }

@@ -30,7 +30,7 @@ impl fmt::Display for TrailingData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "the compressed data ends at input byte {} and other bytes follow",
+            "the compressed data ends at byte {} and other bytes follow",
             self.offset
         )
     }

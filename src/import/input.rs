@@ -51,7 +51,7 @@ impl InputSource {
         match self {
             InputSource::Path(p) => p.display().to_string(),
             InputSource::Stdin => "-".to_string(),
-            InputSource::Url(u) => u.clone(),
+            InputSource::Url(u) => fetch::public_url(u),
         }
     }
 
@@ -72,7 +72,7 @@ impl InputSource {
         match self {
             InputSource::Path(p) => p.clone(),
             InputSource::Stdin => PathBuf::from("<stdin>"),
-            InputSource::Url(u) => PathBuf::from(u),
+            InputSource::Url(u) => PathBuf::from(fetch::public_url(u)),
         }
     }
 

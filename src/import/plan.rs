@@ -104,8 +104,12 @@ impl LayerPlan {
                 "--level {level} not applied: the {format} input is kept as the layer as is (use --compression {format} to re-encode it)"
             ));
         } else if let Some(range) = level_range(target).filter(|r| !r.contains(&level)) {
+            let input = match format {
+                Compression::None => "an uncompressed tar".to_string(),
+                f => format!("{f} input"),
+            };
             return Err(Error::Usage(format!(
-                "--level {level} is out of range {}..={} for the {target} layer made from {name} ({format} input)",
+                "--level {level} is out of range {}..={} for the {target} layer made from {name} ({input})",
                 range.start(),
                 range.end()
             )));

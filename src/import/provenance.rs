@@ -23,12 +23,13 @@ pub fn layer_annotation(index: usize, key: &str) -> String {
     format!("{ANNOTATION_PREFIX}layer.{index}.{key}")
 }
 
-/// The name an input is recorded under: the URL it was downloaded from, a
+/// The name an input is recorded under: the URL it was downloaded from
+/// (without credentials or query: [`crate::fetch::public_url`]), a
 /// file's base name (its directory says nothing about where it came from),
 /// `-` for standard input.
 pub fn source_name(input: &InputSource) -> String {
     match input {
-        InputSource::Url(url) => url.clone(),
+        InputSource::Url(url) => crate::fetch::public_url(url),
         InputSource::Path(_) => input.base_name(),
         InputSource::Stdin => "-".into(),
     }

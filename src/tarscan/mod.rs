@@ -392,10 +392,19 @@ impl<O: EntryObserver> TarScanner<O> {
         let f = self.framing;
         let trailer = f.trailer.finish();
         let mut notes = Vec::new();
+        let dropped = f.trailing_bytes + f.filled as u64;
+        // Normalizing, bytes after an end marker are held as a partial block.
+        let nonzero = f.trailing_nonzero || f.block[..f.filled].iter().any(|&b| b != 0);
         match (&trailer, f.policy) {
-            (_, Policy::Normalize) if f.trailing_nonzero || f.filled > 0 => notes.push(format!(
-                "{} bytes after the last archive are not tar and were dropped",
-                f.trailing_bytes + f.filled as u64
+            (Trailer::PixzIndex { bytes }, Policy::Normalize) => notes.push(format!(
+                "a pixz file index ({bytes} bytes) after the last archive was dropped"
+            )),
+            // Data, perhaps another archive not aligned to 512 bytes: say so.
+            (_, Policy::Normalize) if nonzero => warnings.push(format!(
+                "{dropped} bytes after the last archive are not tar (not all zero) and were dropped; if they hold more entries, re-create the input"
+            )),
+            (_, Policy::Normalize) if f.filled > 0 => notes.push(format!(
+                "{dropped} zero bytes after the last archive were dropped"
             )),
             (Trailer::PixzIndex { bytes }, _) => notes.push(format!(
                 "a pixz file index ({bytes} bytes) follows the end-of-archive marker; like every consumer, the DiffID covers it"
@@ -868,20 +877,29 @@ impl Interpreter {
     /// The member a header describes, with the pending overrides applied.
     fn entry(&mut self, header: &Header, stored: u64) -> Result<EntryHeader, String> {
         let own = std::mem::take(&mut self.pending);
-        let kind = header.entry_type();
         let mut path = own
             .path
             .clone()
             .unwrap_or_else(|| header.path_bytes().into_owned());
+        // The raw type byte: tar-rs reads the old-style '\0' as '0', but
+        // with a name ending in '/' Go, GNU tar, bsdtar and Python all read
+        // a directory.
+        let raw_type = header.as_old().linkflag[0];
+        let kind = if raw_type == 0 && path.ends_with(b"/") {
+            EntryType::Directory
+        } else {
+            header.entry_type()
+        };
         let pax_sparse = own.gnu_sparse || self.global.gnu_sparse;
-        let fix = self.judge(kind.as_byte(), &path, pax_sparse)?;
+        if pax_sparse && let Some(name) = &own.pax_sparse.name {
+            // The real name, not the GNUSparseFile.NNN placeholder.
+            path.clone_from(name);
+        }
+        let fix = self.judge(raw_type, &path, pax_sparse)?;
         let mut sparse = sparse_map(header)?;
         if pax_sparse {
-            // Normalizing (judge refused it otherwise): the real name and map.
+            // Normalizing (judge refused it otherwise): the real map.
             sparse = Some(own.pax_sparse.map()?);
-            if let Some(name) = &own.pax_sparse.name {
-                path.clone_from(name);
-            }
         }
         let size = own.size.unwrap_or(stored);
         header_only_claims_no_data(kind, &path, size)?;
@@ -1123,7 +1141,9 @@ fn sparse_map(header: &Header) -> Result<Option<SparseMap>, String> {
         map_in_content: false,
     };
     for chunk in gnu.sparse.iter() {
-        let (Some(offset), Some(len)) = (octal(&chunk.offset), octal(&chunk.numbytes)) else {
+        let (Some(offset), Some(len)) =
+            (sparse_number(&chunk.offset), sparse_number(&chunk.numbytes))
+        else {
             return Err("corrupt GNU sparse map".into());
         };
         if offset == 0 && len == 0 {
@@ -1137,7 +1157,7 @@ fn sparse_map(header: &Header) -> Result<Option<SparseMap>, String> {
 /// The chunks of a GNU sparse extension block (21 entries of two 12-byte numbers).
 fn sparse_ext_chunks(block: &[u8; BLOCK], into: &mut SparseMap) -> Result<(), String> {
     for e in block[..504].chunks_exact(24) {
-        let (Some(offset), Some(len)) = (octal(&e[..12]), octal(&e[12..])) else {
+        let (Some(offset), Some(len)) = (sparse_number(&e[..12]), sparse_number(&e[12..])) else {
             return Err("corrupt GNU sparse extension block".into());
         };
         if offset == 0 && len == 0 {
@@ -1152,7 +1172,19 @@ fn sparse_ext_chunks(block: &[u8; BLOCK], into: &mut SparseMap) -> Result<(), St
 }
 
 /// A NUL/space-terminated octal field (empty: 0).
-fn octal(field: &[u8]) -> Option<u64> {
+/// A sparse-map number: octal, or base-256 (GNU tar writes offsets and
+/// lengths of 8 GiB and more that way); `None` if neither, or negative.
+fn sparse_number(field: &[u8]) -> Option<u64> {
+    if let [first, rest @ ..] = field
+        && first & 0x80 != 0
+    {
+        if first & 0x40 != 0 {
+            return None;
+        }
+        return rest.iter().try_fold(u64::from(first & 0x3f), |v, &b| {
+            v.checked_mul(256).map(|v| v | u64::from(b))
+        });
+    }
     let digits: Vec<u8> = field
         .iter()
         .copied()
@@ -1571,6 +1603,49 @@ mod tests {
         i.record_bytes(b"9 size=x\n");
         assert_eq!(i.end_record().unwrap_err(), "malformed PAX size record");
         assert_eq!(i.entries, 0);
+    }
+
+    /// A header named `path` whose raw type byte is `t`.
+    fn typed(t: u8, path: &str) -> [u8; BLOCK] {
+        let mut h = Header::new_ustar();
+        h.set_path(path).unwrap();
+        h.set_size(0);
+        h.set_mode(0o755);
+        h.as_old_mut().linkflag = [t];
+        h.set_cksum();
+        *h.as_bytes()
+    }
+
+    #[test]
+    fn a_name_ending_in_a_slash_is_a_directory_only_for_old_style_entries() {
+        let mut i = Interpreter::default();
+        match i.header(&typed(0, "etc/dir/"), 0).unwrap() {
+            Meaning::Entry { entry, .. } => assert_eq!(entry.kind, EntryType::Directory),
+            other => panic!("{other:?}"),
+        }
+        let e = i.header(&typed(b'0', "etc/dir/"), 512).unwrap_err();
+        assert!(
+            e.starts_with("entry 'etc/dir/' is a regular file named like a directory"),
+            "{e}"
+        );
+        match i.header(&typed(0, "etc/file"), 1024).unwrap() {
+            Meaning::Entry { entry, .. } => assert_eq!(entry.kind, EntryType::Regular),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sparse_numbers_are_octal_or_base_256() {
+        assert_eq!(sparse_number(b"00000001000\0"), Some(0o1000));
+        assert_eq!(sparse_number(b"\0\0\0\0"), Some(0));
+        // 9 GiB, as GNU tar writes offsets of 8 GiB and more.
+        let mut field = [0u8; 12];
+        field[0] = 0x80;
+        field[4..].copy_from_slice(&(9u64 << 30).to_be_bytes());
+        assert_eq!(sparse_number(&field), Some(9 << 30));
+        field[0] = 0xff;
+        assert_eq!(sparse_number(&field), None, "negative");
+        assert_eq!(sparse_number(b"12x"), None);
     }
 
     #[test]
