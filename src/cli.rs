@@ -196,7 +196,8 @@ pub struct ImportArgs {
 
     /// OpenPGP certificates (armored or binary, one or several per file) that signatures
     /// must come from; repeatable. With it a clear-signed --checksums file must verify and
-    /// only its signed text is used; an unsigned one needs --checksums-signature.
+    /// only its signed text is used; an unsigned one needs --checksums-signature; and every
+    /// input must be verified, by a signed --checksums file or its own --signature.
     #[arg(long, value_name = "FILE|URL")]
     keyring: Vec<String>,
 

@@ -809,6 +809,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn public_urls_carry_no_credentials_or_query() {
+        for (url, want) in [
+            (
+                "https://user:pw@example.org:8443/a/b.tar.gz?X-Amz-Signature=s#frag",
+                "https://example.org:8443/a/b.tar.gz",
+            ),
+            ("http://example.org", "http://example.org"),
+            ("http://tok@example.org?x=1", "http://example.org"),
+            (
+                "http://example.org/p@th/f.tar",
+                "http://example.org/p@th/f.tar",
+            ),
+        ] {
+            assert_eq!(public_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
     fn urls_are_recognised_by_scheme() {
         assert!(is_url("https://example.org/a.tar.xz"));
         assert!(is_url("HTTP://example.org/"));

@@ -904,6 +904,32 @@ fn checksum_mismatch_or_unlisted_input_publishes_nothing() {
             );
         }
     }
+    // A lone digest with no file name cannot say which of two inputs it is for.
+    std::fs::write(
+        tmp.path().join("BARE.sha256"),
+        format!("{}\n", sha256_hex(&xz)),
+    )
+    .unwrap();
+    let o = run(
+        tmp.path(),
+        &[
+            "rootfs.tar.xz",
+            "rootfs.tar.gz",
+            "--checksums",
+            "BARE.sha256",
+            "-o",
+            "img",
+        ],
+    );
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "BARE.sha256 holds a digest with no file name, which cannot say which of the 2 inputs it is for"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(snapshot(&layout), before);
 }
 
 // ---------------------------------------------------------------- stdin

@@ -359,13 +359,35 @@ fn download_streams_as_served_with_identity_encoding() {
     let file = File::new(gz.clone(), "v1");
     let server = Server::start(move |_, req| file.serve(req));
     let dir = tempfile::tempdir().expect("tempdir");
-    // No -o: the layout is named after the URL's last segment, without the query.
-    let url = server.url("/pub/big.tar.gz?token=x");
+    // No -o: the layout is named after the URL's last segment, without the
+    // query. Credentials and the query (a presigned URL's token) are never
+    // shown or recorded.
+    let url = server
+        .url("/pub/big.tar.gz?token=x")
+        .replacen("http://", "http://user:s3cret@", 1);
     let out = run(dir.path(), &[&url, "--json", "--arch", "amd64"], &[]);
     let r = report(&out);
     assert_layer_is(&r, &tar, &gz);
-    assert_eq!(layer(&r)["input"], url.as_str());
+    let public = server.url("/pub/big.tar.gz");
+    assert_eq!(layer(&r)["input"], public.as_str());
+    assert_eq!(layer(&r)["source"], public.as_str());
     check_layout(&dir.path().join("big"));
+    // Nothing printed or written holds them: every file of the layout,
+    // the report and the summary.
+    let layout = dir.path().join("big");
+    let mut everything = [out.stdout.clone(), out.stderr.clone()].concat();
+    everything.extend(std::fs::read(layout.join("index.json")).unwrap());
+    for e in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        everything.extend(std::fs::read(e.unwrap().path()).unwrap());
+    }
+    let text = String::from_utf8_lossy(&everything);
+    assert!(!text.contains("s3cret") && !text.contains("token"));
+    assert!(
+        text.contains(&format!(
+            "\"io.github.ociimport.layer.0.source\":\"{public}\""
+        )),
+        "the manifest records the public URL"
+    );
     let seen = server.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].line, "GET /pub/big.tar.gz?token=x HTTP/1.1");

@@ -313,6 +313,26 @@ fn good_signatures_verify_and_are_recorded() {
         r["layers"][0]["signatures_verified"],
         json!([{"file": "SHA256SUMS", "signature": "SHA256SUMS.gpg", "signer": signer}])
     );
+
+    // Two inputs, a signature for one: the other would be imported
+    // unverified beside it, so nothing is imported.
+    std::fs::write(f.path("second.tar"), &f.tar).unwrap();
+    let o = f.run(&[
+        "rootfs.tar",
+        "second.tar",
+        "-o",
+        "partial",
+        "--keyring",
+        "release.asc",
+        "--signature",
+        "rootfs.tar.asc",
+    ]);
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).lines().next().unwrap_or_default(),
+        "error: --keyring given, but nothing verifies second.tar: add --signature second.tar.asc (or .sig), or a signed --checksums file"
+    );
+    assert!(!f.path("partial").exists());
 }
 
 #[test]

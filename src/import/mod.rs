@@ -242,7 +242,7 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportRepo
     // Signatures that can be checked before reading an input are, before
     // the layout is even opened.
     let checks = Checks {
-        sums: provenance::checked_sums(opts)?,
+        sums: provenance::checked_sums(opts, inputs)?,
         signatures: provenance::input_signatures(inputs, opts)?,
     };
     let layout = Layout::open_or_create(&opts.output)?;

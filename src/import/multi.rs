@@ -111,7 +111,7 @@ pub fn import_index(inputs: &[InputSource], opts: &ImportOptions) -> Result<Inde
     }
     let config = image_config(opts)?;
     let checks = Checks {
-        sums: provenance::checked_sums(opts)?,
+        sums: provenance::checked_sums(opts, inputs)?,
         signatures: provenance::input_signatures(inputs, opts)?,
     };
     let layout = Layout::open_or_create(&opts.output)?;

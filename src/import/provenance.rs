@@ -105,6 +105,12 @@ impl Sums<'_> {
         }
     }
 
+    /// Whether the file is one digest with no file name: then it answers for
+    /// any name, even one no line could hold.
+    fn names_no_file(&self) -> bool {
+        self.expected("\0").is_ok()
+    }
+
     /// The signature that vouches for the checksums, if one was verified.
     pub(crate) fn signed(&self) -> Option<&VerifiedSignature> {
         self.signed.as_ref()
@@ -113,8 +119,27 @@ impl Sums<'_> {
 
 /// Reads and, with `--keyring`, verifies the `--checksums` file. With a
 /// keyring the file must be signed: clear-signed (only the signed text is
-/// used) or by `--checksums-signature`.
-pub(crate) fn checked_sums(opts: &ImportOptions) -> Result<Option<Sums<'_>>> {
+/// used) or by `--checksums-signature`. A file holding only a digest with
+/// no file name (Debian's `.sha256`) is for one input only.
+pub(crate) fn checked_sums<'a>(
+    opts: &'a ImportOptions,
+    inputs: &[InputSource],
+) -> Result<Option<Sums<'a>>> {
+    let sums = read_sums(opts)?;
+    if inputs.len() > 1
+        && let Some(s) = &sums
+        && s.names_no_file()
+    {
+        return Err(Error::Usage(format!(
+            "{} holds a digest with no file name, which cannot say which of the {} inputs it is for; import them one at a time, or use a checksum file that names its files",
+            s.name,
+            inputs.len()
+        )));
+    }
+    Ok(sums)
+}
+
+fn read_sums(opts: &ImportOptions) -> Result<Option<Sums<'_>>> {
     let Some((name, text)) = &opts.checksum_file else {
         return Ok(None);
     };
@@ -225,6 +250,19 @@ pub(crate) fn input_signatures(
             name: name.clone(),
             sigs,
         });
+    }
+    // With --keyring the user asked for verified inputs: one that nothing
+    // would verify (no signature, no signed checksums file) is refused
+    // rather than imported quietly beside verified ones.
+    if opts.keyring.is_some() && opts.checksum_file.is_none() {
+        let unsigned = inputs.iter().zip(&out).find(|(_, s)| s.is_none());
+        if let Some((input, _)) = unsigned {
+            return Err(Error::Usage(format!(
+                "--keyring given, but nothing verifies {}: add --signature {}.asc (or .sig), or a signed --checksums file",
+                input.display(),
+                input.base_name()
+            )));
+        }
     }
     Ok(out)
 }
