@@ -174,5 +174,7 @@ fn common_tools_framing_is_kept_as_is() {
         assert_eq!(l["passthrough"], true, "{name}: {l}");
         assert_eq!(l["digest"], sha256(bytes).as_str(), "{name}");
         assert_eq!(l["warnings"], serde_json::json!([]), "{name}");
+        // Kept byte for byte, so the consumers must read it as it is.
+        podman_reads(tmp.path(), &format!("o{i}"));
     }
 }
