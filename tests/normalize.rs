@@ -222,6 +222,18 @@ fn entries_consumers_disagree_on_are_refused_naming_the_fix() {
             ],
         );
     }
+    if have("python3") {
+        // Python's tarfile writes a global header for pax_headers.
+        sh(
+            d,
+            "python3 -c \"import tarfile; t=tarfile.open('py-global.tar','w',format=tarfile.PAX_FORMAT,pax_headers={'comment':'built by python'}); t.add('root/etc/hostname', arcname='etc/hostname'); t.close()\"",
+        );
+        refused(
+            d,
+            "py-global.tar",
+            &["is a PAX global header (type 'g')", "--normalize folds"],
+        );
+    }
     if have("bsdtar") {
         sh(d, "bsdtar -cf bsd-sparse.tar -n -C root -T list");
         refused(
@@ -374,6 +386,85 @@ fn entries_named_like_directories_are_read_as_the_consumers_do() {
             ],
             "{file}"
         );
+    }
+}
+
+/// A tar of `etc/`, an entry `etc/x` of raw type `t` holding `data`, and
+/// `etc/f`.
+fn with_type(t: u8, data: &[u8]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut dir = tar::Header::new_ustar();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o755);
+    dir.set_size(0);
+    b.append_data(&mut dir, "etc/", &[][..]).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_path("etc/x").unwrap();
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    h.as_old_mut().linkflag = [t];
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+    let mut f = tar::Header::new_ustar();
+    f.set_mode(0o644);
+    f.set_size(3);
+    b.append_data(&mut f, "etc/f", &b"abc"[..]).unwrap();
+    b.into_inner().unwrap()
+}
+
+/// Every entry type the consumers cannot unpack, end to end: refused
+/// naming the entry, its type and what --normalize does; and --normalize
+/// does it (or refuses too, where no rewrite keeps the meaning).
+#[test]
+fn every_type_consumers_cannot_unpack_is_refused_and_normalized() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // (type, what the refusal says, what --normalize leaves of etc/x)
+    let cases: [(u8, &str, Option<(&str, u8)>); 8] = [
+        (b'A', "--normalize drops it", None),
+        (b'E', "--normalize drops it", None),
+        (b'I', "--normalize drops it", None),
+        (b'X', "--normalize reads it as a PAX extended header", None),
+        (
+            b'7',
+            "--normalize rewrites it as a regular file",
+            Some(("etc/x", b'0')),
+        ),
+        (
+            b'D',
+            "--normalize rewrites it as a directory",
+            Some(("etc/x/", b'5')),
+        ),
+        (b'M', "--normalize cannot keep its meaning either", None),
+        (b'N', "--normalize cannot keep its meaning either", None),
+    ];
+    for (t, fix, left) in cases {
+        let file = format!("type-{}.tar", t as char);
+        // An 'X' header's content is PAX records; the others' is data.
+        let data: &[u8] = if t == b'X' { b"15 uname=alice\n" } else { b"" };
+        fs::write(d.join(&file), with_type(t, data)).unwrap();
+        let what = format!("entry 'etc/x' is ");
+        refused(d, &file, &[&what, &format!("(type '{}')", t as char), fix]);
+        let out = format!("n-{}", t as char);
+        let o = run(
+            d,
+            &[&file, "-o", &out, "--arch", "amd64", "--normalize", "-q"],
+        );
+        if fix.contains("cannot keep") {
+            assert_eq!(o.status.code(), Some(1), "{file}: {}", stderr(&o));
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr(&o));
+        let entries: Vec<(String, u8)> = listing(&layer_tar(&d.join(&out)))
+            .into_iter()
+            .map(|e| (e.0, e.1))
+            .collect();
+        let mut want = vec![("etc/".to_string(), b'5')];
+        if let Some((name, kind)) = left {
+            want.push((name.to_string(), kind));
+        }
+        want.push(("etc/f".to_string(), b'0'));
+        assert_eq!(entries, want, "{file}");
     }
 }
 
