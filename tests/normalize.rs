@@ -420,7 +420,8 @@ fn every_type_consumers_cannot_unpack_is_refused_and_normalized() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     // (type, what the refusal says, what --normalize leaves of etc/x)
-    let cases: [(u8, &str, Option<(&str, u8)>); 8] = [
+    type Left = Option<(&'static str, u8)>;
+    let cases: [(u8, &str, Left); 8] = [
         (b'A', "--normalize drops it", None),
         (b'E', "--normalize drops it", None),
         (b'I', "--normalize drops it", None),
@@ -443,8 +444,8 @@ fn every_type_consumers_cannot_unpack_is_refused_and_normalized() {
         // An 'X' header's content is PAX records; the others' is data.
         let data: &[u8] = if t == b'X' { b"15 uname=alice\n" } else { b"" };
         fs::write(d.join(&file), with_type(t, data)).unwrap();
-        let what = format!("entry 'etc/x' is ");
-        refused(d, &file, &[&what, &format!("(type '{}')", t as char), fix]);
+        let kind = format!("(type '{}')", t as char);
+        refused(d, &file, &["entry 'etc/x' is ", &kind, fix]);
         let out = format!("n-{}", t as char);
         let o = run(
             d,
