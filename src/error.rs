@@ -245,12 +245,14 @@ fn signature_message(file: &str, signature: Option<&str>, signer: &str, reason: 
 /// layout it belongs to, which is what the user knows.
 fn io_message(path: &std::path::Path, source: &io::Error) -> String {
     let temp = crate::fsutil::is_temp_path(path);
+    // An archive's temp file is written beside the archive, not in a layout.
+    let what = if path.to_string_lossy().ends_with("-archive") {
+        "writing the archive"
+    } else {
+        "writing into the layout"
+    };
     match path.parent() {
-        Some(dir) if temp => format!(
-            "{}: writing into the layout ({}): {source}",
-            dir.display(),
-            path.display()
-        ),
+        Some(dir) if temp => format!("{}: {what} ({}): {source}", dir.display(), path.display()),
         _ => format!("{}: {source}", path.display()),
     }
 }

@@ -561,6 +561,17 @@ fn foreign_directories_and_bad_usage_are_refused() {
         std::fs::read_dir(tmp.path().join("docs")).unwrap().count(),
         1
     );
+    // A file where the layout should be: said as such, and left alone.
+    let o = run(tmp.path(), &["rootfs.tar", "-o", "docs/notes.txt"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "ociimport: error: docs/notes.txt: exists and is not a directory; choose another --output (an archive file needs --format oci-archive)"
+    );
+    assert_eq!(
+        std::fs::read(tmp.path().join("docs/notes.txt")).unwrap(),
+        b"mine"
+    );
 
     for (args, want) in [
         (

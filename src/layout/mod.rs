@@ -387,8 +387,9 @@ impl Drop for Layout {
 /// (the root and missing parents), to remove exactly those if the import fails.
 fn create_root(root: &Path) -> Result<usize> {
     match fs::metadata(root) {
-        Ok(m) if !m.is_dir() => Err(Error::NotALayout {
+        Ok(m) if !m.is_dir() => Err(Error::BadLayout {
             path: root.to_path_buf(),
+            reason: "exists and is not a directory; choose another --output (an archive file needs --format oci-archive)".into(),
         }),
         Ok(_) => Ok(0),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
