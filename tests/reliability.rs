@@ -789,12 +789,20 @@ fn a_killed_first_import_leaves_a_valid_empty_layout() {
     assert_eq!(tags(&layout), ["latest".to_string()].into());
 }
 
-/// Two first imports into one new directory: the one that created it
-/// fails while the other has opened it but written nothing yet (it waits
-/// for its input, a FIFO). The failure must not remove the layout the
-/// other run has open; the other run's image lands.
-#[test]
-fn a_failed_first_import_leaves_a_layout_another_run_has_open() {
+/// How the run that created the layout ends.
+#[derive(Clone, Copy, Debug)]
+enum FirstEnds {
+    /// Its input is not an archive: exit 1.
+    Fails,
+    /// SIGINT while it waits for input: exit 130.
+    Interrupted,
+}
+
+/// Two first imports into one new directory: the one that created it ends
+/// (fails, or is interrupted) while the other has opened it but written
+/// nothing yet (it waits for its input, a FIFO). The first must not remove
+/// the layout the other run has open; the other run's image lands.
+fn first_import_ends_while_another_has_the_layout_open(how: FirstEnds) {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = tempfile::tempdir().unwrap();
@@ -840,13 +848,29 @@ fn a_failed_first_import_leaves_a_layout_another_run_has_open() {
     );
     assert_eq!(temps_of(&layout, second.id()), Vec::<String>::new());
 
-    let mut first_in = first.stdin.take().unwrap();
-    first_in.write_all(b"garbagegarbage").unwrap();
-    drop(first_in);
+    // Kept open (the run waits for more) until it is meant to end.
+    let mut first_in = first.stdin.take();
+    let (code, said) = match how {
+        FirstEnds::Fails => {
+            let mut input = first_in.take().unwrap();
+            input.write_all(b"garbagegarbage").unwrap();
+            drop(input);
+            (1, "unrecognised input format")
+        }
+        FirstEnds::Interrupted => {
+            send(&first, libc::SIGINT);
+            (130, "interrupted")
+        }
+    };
     let status = wait_timeout(&mut first, Duration::from_secs(30));
+    drop(first_in);
     let err = read_all(first.stderr.take());
-    assert_eq!(status.code(), Some(1), "{err}");
-    assert!(err.contains("unrecognised input format"), "{err}");
+    assert_eq!(status.code(), Some(code), "{how:?}: {err}");
+    assert!(err.contains(said), "{how:?}: {err}");
+    assert!(
+        layout.join("oci-layout").exists(),
+        "{how:?}: layout removed"
+    );
 
     let mut writer = writer.unwrap();
     // Blocking writes from here: the fixture is larger than a pipe buffer.
@@ -858,10 +882,20 @@ fn a_failed_first_import_leaves_a_layout_another_run_has_open() {
     drop(writer);
     let status = wait_timeout(&mut second, Duration::from_secs(30));
     let err = read_all(second.stderr.take());
-    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(status.code(), Some(0), "{how:?}: {err}");
     assert_eq!(check_layout(&layout), 3);
     assert_eq!(tags(&layout), ["second".to_string()].into());
     assert_eq!(check_consistent(&layout), (3, Vec::new()));
+}
+
+#[test]
+fn a_failed_first_import_leaves_a_layout_another_run_has_open() {
+    first_import_ends_while_another_has_the_layout_open(FirstEnds::Fails);
+}
+
+#[test]
+fn an_interrupted_first_import_leaves_a_layout_another_run_has_open() {
+    first_import_ends_while_another_has_the_layout_open(FirstEnds::Interrupted);
 }
 
 // ---------------------------------------------------------------- 2. SIGINT / SIGTERM

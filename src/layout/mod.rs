@@ -120,7 +120,7 @@ impl Layout {
             fs::create_dir_all(&dir).at(&dir)?;
         }
         let blobs = root.join("blobs");
-        layout.opened = Some(DirLock::shared(&blobs).at(&blobs)?);
+        let lock = DirLock::shared(&blobs).at(&blobs)?;
         // Locked: from here no other run's failure removes it; check it is
         // still a layout (it may have gone just before).
         if !root.join("oci-layout").exists() {
@@ -129,6 +129,13 @@ impl Layout {
                 source: io::Error::from(io::ErrorKind::NotFound),
             });
         }
+        // A fresh layout's lock lives in the registry, which the interrupt
+        // cleanup can reach (see `Fresh::open`).
+        layout.opened = if fresh {
+            registry::hold_fresh_open(root, lock).err()
+        } else {
+            Some(lock)
+        };
         layout.clean_stale_temps();
         Ok(layout)
     }
@@ -147,7 +154,7 @@ impl Layout {
             .and_then(|()| self.ensure_index())
             .and_then(|()| self.write_atomic(&marker, OCI_LAYOUT));
         if made.is_err() {
-            abandon_fresh(&self.root, self.created_dirs, true);
+            abandon_fresh(&self.root, self.created_dirs);
         }
         made
     }
@@ -261,7 +268,8 @@ impl Layout {
         // Our own shared lock must not count as another run's.
         self.opened = None;
         if self.fresh {
-            abandon_fresh(&self.root, self.created_dirs, true);
+            registry::release_fresh_lock(&self.root);
+            abandon_fresh(&self.root, self.created_dirs);
         }
     }
 
@@ -436,21 +444,17 @@ pub fn clean_stale_temps_in(dir: &Path) {
 /// Remove a layout this run was creating, if nothing else landed in it:
 /// no `index.json`, no blob, no other writer's temp file.
 ///
-/// With `check_openers`, a layout another run has open (its shared lock on
-/// `blobs/`) is left alone; the interrupt cleanup, whose own run may still
-/// hold that lock on another thread, does not check.
-pub(crate) fn abandon_fresh(root: &Path, created_dirs: usize, check_openers: bool) {
+/// A layout another run has open (its shared lock on `blobs/`) is left
+/// alone; the caller has let go of its own lock first.
+pub(crate) fn abandon_fresh(root: &Path, created_dirs: usize) {
     let Ok(_lock) = DirLock::acquire(root) else {
         return;
     };
-    let _alone = if check_openers {
-        match DirLock::try_exclusive(&root.join("blobs")) {
-            Ok(Some(l)) => Some(l),
-            Ok(None) => return,
-            Err(_) => None,
-        }
-    } else {
-        None
+    let _alone = match DirLock::try_exclusive(&root.join("blobs")) {
+        Ok(Some(l)) => Some(l),
+        Ok(None) => return,
+        // No blobs/ (a skeleton cut short): nobody can have it open.
+        Err(_) => None,
     };
     let index = root.join("index.json");
     let blobs = root.join("blobs").join("sha256");

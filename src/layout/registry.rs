@@ -14,8 +14,8 @@ use crate::fsutil;
 struct Registry {
     /// Temp files (or directories) that exist and are not yet published.
     temps: Vec<PathBuf>,
-    /// Layouts this process is creating: (root, directory levels it made).
-    fresh: Vec<(PathBuf, usize)>,
+    /// Layouts this process is creating.
+    fresh: Vec<Fresh>,
     /// Commits under way (blob renames and `index.json` updates).
     committing: usize,
     /// Layouts whose `index.json` this process has updated.
@@ -31,6 +31,17 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     published: Vec::new(),
     closed: false,
 });
+/// A layout this process is creating.
+struct Fresh {
+    root: PathBuf,
+    /// Directory levels this run made (the root and missing parents).
+    created_dirs: usize,
+    /// Our shared lock on its `blobs/` while it is open: kept here so the
+    /// interrupt cleanup can let go of it before asking whether another run
+    /// has the layout open too.
+    open: Option<fsutil::DirLock>,
+}
+
 /// Signalled when a commit ends.
 static COMMIT_ENDED: Condvar = Condvar::new();
 
@@ -95,13 +106,40 @@ pub(crate) fn unregister_temp(path: &Path) {
 
 /// Record a layout this run is creating, so an interrupt removes it again.
 pub(crate) fn register_fresh(root: &Path, created_dirs: usize) {
-    registry().fresh.push((root.to_path_buf(), created_dirs));
+    registry().fresh.push(Fresh {
+        root: root.to_path_buf(),
+        created_dirs,
+        open: None,
+    });
+}
+
+/// Keep `lock` (our shared lock on the fresh layout's `blobs/`) until the
+/// layout is forgotten or abandoned; `Err(lock)` if `root` is not registered.
+pub(crate) fn hold_fresh_open(
+    root: &Path,
+    lock: fsutil::DirLock,
+) -> std::result::Result<(), fsutil::DirLock> {
+    match registry().fresh.iter_mut().find(|f| f.root == root) {
+        Some(f) => {
+            f.open = Some(lock);
+            Ok(())
+        }
+        None => Err(lock),
+    }
+}
+
+/// Let go of our lock on the fresh layout at `root`, so that only other
+/// runs' locks keep it from being removed.
+pub(crate) fn release_fresh_lock(root: &Path) {
+    if let Some(f) = registry().fresh.iter_mut().find(|f| f.root == root) {
+        f.open = None;
+    }
 }
 
 /// The fresh layout at `root` is no longer this run's to remove.
 pub(crate) fn forget_fresh(root: &Path) {
     let mut reg = registry();
-    if let Some(i) = reg.fresh.iter().position(|(r, _)| r == root) {
+    if let Some(i) = reg.fresh.iter().position(|f| f.root == root) {
         reg.fresh.swap_remove(i);
     }
 }
@@ -180,8 +218,10 @@ pub fn remove_registered_temps() -> Cleanup {
         };
         removed += usize::from(gone);
     }
-    for (root, created_dirs) in std::mem::take(&mut reg.fresh) {
-        super::abandon_fresh(&root, created_dirs, false);
+    for f in std::mem::take(&mut reg.fresh) {
+        // Our lock goes first: only another run's keeps the layout.
+        drop(f.open);
+        super::abandon_fresh(&f.root, f.created_dirs);
     }
     Cleanup {
         removed,
