@@ -457,15 +457,26 @@ fn output_path(
     }
 }
 
+/// How a file argument is named in messages, reports and annotations: a
+/// URL without its credentials or query ([`fetch::public_url`]).
+fn shown(arg: &str) -> String {
+    if fetch::is_url(arg) {
+        fetch::public_url(arg)
+    } else {
+        arg.to_string()
+    }
+}
+
 /// The `--checksums` file (or URL) as (name, text); read before any file
 /// is written so a typo in its name costs nothing.
 fn read_checksums(name: &str, http: &HttpOptions) -> Result<(String, String), Failure> {
     if fetch::is_url(name) {
         let bytes = fetch::fetch_small(name, CHECKSUM_FILE_LIMIT, http)?;
         return match String::from_utf8(bytes) {
-            Ok(text) => Ok((name.to_string(), text)),
+            Ok(text) => Ok((shown(name), text)),
             Err(_) => Err(Failure::Refused(anyhow::anyhow!(
-                "{name}: not a text file (invalid UTF-8); check the --checksums URL"
+                "{}: not a text file (invalid UTF-8); check the --checksums URL",
+                shown(name)
             ))),
         };
     }
@@ -496,7 +507,7 @@ fn read_signature_sources(
     http: &HttpOptions,
 ) -> Result<SignatureSources, Failure> {
     let read = |arg: &String| -> Result<Named, Failure> {
-        Ok((arg.clone(), read_small_source(arg, http)?))
+        Ok((shown(arg), read_small_source(arg, http)?))
     };
     let mut keyring = None;
     for arg in &args.keyring {

@@ -379,14 +379,18 @@ fn zstd_hint(r: &crate::compress::ZstdRefusal) -> String {
         ),
         ZstdRefusal::Window { needed, .. } => {
             let allow = needed.map_or(ZSTD_MAX_WINDOW, |n| n.next_power_of_two());
-            let size = if allow >= 1 << 30 {
-                format!("{}G", allow >> 30)
-            } else {
-                format!("{}M", allow >> 20)
+            let size = match allow {
+                a if a >= 1 << 30 => format!("{}G", a >> 30),
+                a if a >= 1 << 20 => format!("{}M", a >> 20),
+                a => format!("{}K", a.div_ceil(1 << 10)),
             };
-            format!(
-                "allow it with --zstd-max-window {size} (the layer is then re-encoded: consumers refuse such windows)"
-            )
+            // Over the consumers' 128 MiB the layer cannot be the input's bytes.
+            let reencoded = if allow > crate::compress::framing::MAX_ZSTD_WINDOW {
+                " (the layer is then re-encoded: consumers refuse such windows)"
+            } else {
+                ""
+            };
+            format!("allow it with --zstd-max-window {size}{reencoded}")
         }
         _ => "decompress it with its dictionary (zstd -d -D DICT) and import the tar".into(),
     }

@@ -463,7 +463,7 @@ fn classify(url: &str, current: &str, e: ureq::Error, timeout: Duration) -> Fail
     let via = if current == url {
         String::new()
     } else {
-        format!(" (redirected to {current})")
+        format!(" (redirected to {})", public_url(current))
     };
     match e {
         ureq::Error::Timeout(t) => Failure::Transient(

@@ -511,6 +511,22 @@ fn a_larger_zstd_window_when_allowed_is_decoded_and_re_encoded() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(report(&o)["layers"][0]["diff_id"], sha256(&tar).as_str());
+
+    // A limit set below the consumers' 128 MiB: the frame that needs 128 MiB
+    // is kept as it is once allowed, so the hint promises no re-encoding.
+    let long27 = zstd_cli(tmp.path(), &["--long=27"], &tar);
+    std::fs::write(tmp.path().join("long27.tar.zst"), &long27).unwrap();
+    let o = run(
+        tmp.path(),
+        &["long27.tar.zst", "-o", "l27", "--zstd-max-window", "64M"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "ociimport: error: long27.tar.zst: the zstd frame needs a 128 MiB window, more than the 64 MiB allowed; allow it with --zstd-max-window 128M"
+    );
+    let o = run(tmp.path(), &["long27.tar.zst", "-o", "l27", "--json", "-q"]);
+    assert_eq!(report(&o)["layers"][0]["passthrough"], true);
 }
 
 #[test]

@@ -38,17 +38,17 @@ impl fmt::Display for ZstdRefusal {
                 allowed,
             } => write!(
                 f,
-                "the zstd frame needs a {} MiB window, more than the {} MiB allowed",
-                n.div_ceil(1 << 20),
-                allowed >> 20
+                "the zstd frame needs a {} window, more than the {} allowed",
+                size(*n),
+                size(*allowed)
             ),
             ZstdRefusal::Window {
                 needed: None,
                 allowed,
             } => write!(
                 f,
-                "a zstd frame needs a window larger than the {} MiB allowed",
-                allowed >> 20
+                "a zstd frame needs a window larger than the {} allowed",
+                size(*allowed)
             ),
             ZstdRefusal::Dictionary { id: Some(id) } => write!(
                 f,
@@ -58,6 +58,15 @@ impl fmt::Display for ZstdRefusal {
                 "the zstd data was compressed with a dictionary, which the consumers do not have either",
             ),
         }
+    }
+}
+
+/// A window size in MiB, or KiB below one MiB, rounded up.
+fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{} MiB", bytes.div_ceil(1 << 20))
+    } else {
+        format!("{} KiB", bytes.div_ceil(1 << 10))
     }
 }
 
@@ -187,6 +196,18 @@ mod tests {
 
     fn refusal(e: &io::Error) -> Option<&ZstdRefusal> {
         e.get_ref().and_then(|i| i.downcast_ref::<ZstdRefusal>())
+    }
+
+    #[test]
+    fn small_limits_are_said_in_kib() {
+        let r = ZstdRefusal::Window {
+            needed: Some(8 << 20),
+            allowed: 128 << 10,
+        };
+        assert_eq!(
+            r.to_string(),
+            "the zstd frame needs a 8 MiB window, more than the 128 KiB allowed"
+        );
     }
 
     #[test]
