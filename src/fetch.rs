@@ -300,7 +300,14 @@ impl Client {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let mut config = req.config().proxy(proxy_for(current));
+        let proxy = proxy_for(current).map_err(|reason| {
+            Failure::Final(Error::Http {
+                url: public_url(url),
+                status: None,
+                reason,
+            })
+        })?;
+        let mut config = req.config().proxy(proxy);
         if https {
             config = config.tls_config(self.tls(url)?);
         }
@@ -345,24 +352,37 @@ fn load_roots() -> std::result::Result<TlsConfig, String> {
 /// The proxy the environment names for `url` (curl's variables:
 /// `https_proxy`/`HTTPS_PROXY` for https, `http_proxy`/`HTTP_PROXY` for
 /// http, else `all_proxy`/`ALL_PROXY`), unless `NO_PROXY` exempts its host.
-fn proxy_for(url: &str) -> Option<Proxy> {
-    let var = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+/// A setting that is not a proxy URL is refused rather than bypassed: a
+/// network that needs the proxy must not be reached around it.
+fn proxy_for(url: &str) -> std::result::Result<Option<Proxy>, String> {
+    let var = |names: &[&'static str]| {
+        names.iter().find_map(|n| {
+            std::env::var(n)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (*n, v))
+        })
     };
     let host = host_of(url);
-    let exempt = var(&["no_proxy", "NO_PROXY"]).is_some_and(|list| no_proxy_matches(&list, &host));
+    let exempt =
+        var(&["no_proxy", "NO_PROXY"]).is_some_and(|(_, list)| no_proxy_matches(&list, &host));
     if exempt {
-        return None;
+        return Ok(None);
     }
     let scheme_vars: &[&str] = if scheme_of(url) == Some("https") {
         &["https_proxy", "HTTPS_PROXY"]
     } else {
         &["http_proxy", "HTTP_PROXY"]
     };
-    let spec = var(scheme_vars).or_else(|| var(&["all_proxy", "ALL_PROXY"]))?;
-    Proxy::new(spec.trim()).ok()
+    let Some((name, spec)) = var(scheme_vars).or_else(|| var(&["all_proxy", "ALL_PROXY"])) else {
+        return Ok(None);
+    };
+    Proxy::new(spec.trim()).map(Some).map_err(|e| {
+        format!(
+            "{name}={}: not a proxy URL ({e}); fix or unset it",
+            public_url(spec.trim())
+        )
+    })
 }
 
 /// The host of `url`, lower case, without port, brackets or user info.

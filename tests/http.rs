@@ -731,6 +731,17 @@ fn proxy_comes_from_the_environment() {
     assert_layer_is(&report(&out), &tar, &gz);
     assert_eq!(direct.seen().len(), 1);
     assert_eq!(proxy.seen().len(), 2);
+
+    // A proxy setting that is not a URL is refused, not bypassed.
+    let url = direct.url("/big.tar.gz");
+    let err = refused(dir.path(), &url, &[], &[("http_proxy", "ht!tp://[bad")]);
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "ociimport: error: {url}: http_proxy=ht!tp://[bad: not a proxy URL (invalid proxy url); fix or unset it"
+        )
+    );
+    assert_eq!(direct.seen().len(), 1, "nothing went around the proxy");
 }
 
 /// A test CA and a certificate for 127.0.0.1 signed by it: the server's
