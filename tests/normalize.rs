@@ -323,28 +323,6 @@ fn normalize_gives_one_diffid_whichever_tar_wrote_the_entries() {
     assert_eq!(entries[6].1, b'1', "the hard link stays a hard link");
 }
 
-/// A tar of `etc/`, then `etc/NAME` with the raw type byte `t`, then `etc/f`.
-fn slash_named(t: u8, name: &str) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    let mut dir = tar::Header::new_ustar();
-    dir.set_entry_type(tar::EntryType::Directory);
-    dir.set_mode(0o755);
-    dir.set_size(0);
-    b.append_data(&mut dir, "etc/", &[][..]).unwrap();
-    let mut h = tar::Header::new_ustar();
-    h.set_path(format!("etc/{name}")).unwrap();
-    h.set_mode(0o755);
-    h.set_size(0);
-    h.as_old_mut().linkflag = [t];
-    h.set_cksum();
-    b.append(&h, &[][..]).unwrap();
-    let mut f = tar::Header::new_ustar();
-    f.set_mode(0o644);
-    f.set_size(3);
-    b.append_data(&mut f, "etc/f", &b"abc"[..]).unwrap();
-    b.into_inner().unwrap()
-}
-
 /// An old-style entry (type '\0') named `dir/` is a directory to Go, GNU
 /// tar, bsdtar and Python alike: accepted, and --normalize writes a
 /// directory. A '0' entry named `dir/` is a directory to GNU tar and bsdtar
@@ -353,8 +331,8 @@ fn slash_named(t: u8, name: &str) -> Vec<u8> {
 fn entries_named_like_directories_are_read_as_the_consumers_do() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    fs::write(d.join("old.tar"), slash_named(0, "old/")).unwrap();
-    fs::write(d.join("reg.tar"), slash_named(b'0', "reg/")).unwrap();
+    fs::write(d.join("old.tar"), with_type(0, "old/", b"")).unwrap();
+    fs::write(d.join("reg.tar"), with_type(b'0', "reg/", b"")).unwrap();
     let o = run(
         d,
         &["old.tar", "-o", "old", "--arch", "amd64", "--json", "-q"],
@@ -389,9 +367,9 @@ fn entries_named_like_directories_are_read_as_the_consumers_do() {
     }
 }
 
-/// A tar of `etc/`, an entry `etc/x` of raw type `t` holding `data`, and
-/// `etc/f`.
-fn with_type(t: u8, data: &[u8]) -> Vec<u8> {
+/// A tar of `etc/`, an entry `etc/NAME` of raw type byte `t` holding
+/// `data`, and `etc/f`.
+fn with_type(t: u8, name: &str, data: &[u8]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     let mut dir = tar::Header::new_ustar();
     dir.set_entry_type(tar::EntryType::Directory);
@@ -399,7 +377,7 @@ fn with_type(t: u8, data: &[u8]) -> Vec<u8> {
     dir.set_size(0);
     b.append_data(&mut dir, "etc/", &[][..]).unwrap();
     let mut h = tar::Header::new_gnu();
-    h.set_path("etc/x").unwrap();
+    h.set_path(format!("etc/{name}")).unwrap();
     h.set_mode(0o644);
     h.set_size(data.len() as u64);
     h.as_old_mut().linkflag = [t];
@@ -443,7 +421,7 @@ fn every_type_consumers_cannot_unpack_is_refused_and_normalized() {
         let file = format!("type-{}.tar", t as char);
         // An 'X' header's content is PAX records; the others' is data.
         let data: &[u8] = if t == b'X' { b"15 uname=alice\n" } else { b"" };
-        fs::write(d.join(&file), with_type(t, data)).unwrap();
+        fs::write(d.join(&file), with_type(t, "x", data)).unwrap();
         let kind = format!("(type '{}')", t as char);
         refused(d, &file, &["entry 'etc/x' is ", &kind, fix]);
         let out = format!("n-{}", t as char);

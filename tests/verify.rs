@@ -809,6 +809,15 @@ fn replace_layer(f: &Fixture, blob_bytes: &[u8], tar: &[u8]) {
     republish_manifest(f, &m);
 }
 
+/// `f` with its layer replaced by `blob` (decoding to `tar`): verify
+/// reports `needle` about that layer.
+fn layer_problem(f: &Fixture, blob: &[u8], tar: &[u8], needle: &str) -> VerifyReport {
+    replace_layer(f, blob, tar);
+    let r = run_verify(&f.layout, None);
+    assert_problem(&r, "tag latest: layer 1", needle);
+    r
+}
+
 /// Layouts made by anyone: an entry a consumer cannot unpack (a PAX global
 /// header, as git archive writes) and a gzip header pgzip refuses (FHCRC
 /// with a name) are reported, each with every digest consistent.
@@ -826,13 +835,10 @@ fn entries_and_framing_consumers_read_differently() {
     h.set_size(2);
     b.append_data(&mut h, "etc/motd", &b"hi"[..]).unwrap();
     let tar = b.into_inner().unwrap();
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut e, &tar).unwrap();
-    replace_layer(&f, &e.finish().unwrap(), &tar);
-    let r = run_verify(&f.layout, None);
-    assert_problem(
-        &r,
-        "tag latest: layer 1",
+    layer_problem(
+        &f,
+        &common::gzip_bytes(&tar),
+        &tar,
         "is a PAX global header (type 'g')",
     );
 
@@ -847,28 +853,24 @@ fn entries_and_framing_consumers_read_differently() {
     let crc = crc32fast::hash(&gz[..end]) as u16;
     gz.splice(end..end, crc.to_le_bytes());
     let tar = f.tar.clone();
-    replace_layer(&f, &gz, &tar);
-    let r = run_verify(&f.layout, None);
-    assert_problem(
-        &r,
-        "tag latest: layer 1",
+    let r = layer_problem(
+        &f,
+        &gz,
+        &tar,
         "consumers read this layer differently: gzip member 1",
     );
     assert_eq!(r.problems.len(), 1, "{}", r.text());
 
     // Zeros after the gzip data (tape-style padding): Go's reader fails.
     let f = fixture("latest");
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut e, &f.tar).unwrap();
-    let mut gz = e.finish().unwrap();
+    let mut gz = common::gzip_bytes(&f.tar);
     let end = gz.len();
     gz.extend([0u8; 1024]);
     let tar = f.tar.clone();
-    replace_layer(&f, &gz, &tar);
-    let r = run_verify(&f.layout, None);
-    assert_problem(
-        &r,
-        "tag latest: layer 1",
+    layer_problem(
+        &f,
+        &gz,
+        &tar,
         &format!("gzip data ends at byte {end}, followed by bytes that are not gzip"),
     );
 
@@ -876,13 +878,10 @@ fn entries_and_framing_consumers_read_differently() {
     // stop at the first end marker.
     let f = fixture("latest");
     let two = [&f.tar[..], &f.tar[..]].concat();
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut e, &two).unwrap();
-    replace_layer(&f, &e.finish().unwrap(), &two);
-    let r = run_verify(&f.layout, None);
-    assert_problem(
-        &r,
-        "tag latest: layer 1",
+    layer_problem(
+        &f,
+        &common::gzip_bytes(&two),
+        &two,
         "another tar archive follows the end-of-archive marker",
     );
 }
