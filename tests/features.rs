@@ -23,20 +23,11 @@ const EM_X86_64: u16 = 62;
 const EM_AARCH64: u16 = 183;
 const EM_RISCV: u16 = 243;
 const ET_REL: u16 = 1;
-const ET_EXEC: u16 = 2;
 
 /// A little-endian Elf64 file: the 64-byte header (magic, EI_CLASS=ELFCLASS64,
 /// EI_DATA=ELFDATA2LSB, e_type, e_machine, e_version) followed by some bytes.
 fn elf64(machine: u16, e_type: u16) -> Vec<u8> {
-    let mut h = vec![0u8; 64];
-    h[..4].copy_from_slice(b"\x7fELF");
-    h[4] = 2; // ELFCLASS64
-    h[5] = 1; // ELFDATA2LSB
-    h[6] = 1; // EI_VERSION
-    h[16..18].copy_from_slice(&e_type.to_le_bytes());
-    h[18..20].copy_from_slice(&machine.to_le_bytes());
-    h[20..24].copy_from_slice(&1u32.to_le_bytes()); // e_version
-    h[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
+    let mut h = elf64_header(machine, e_type);
     h.extend((0..400u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8));
     h
 }

@@ -21,15 +21,7 @@ const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// A little-endian Elf64 executable header for `machine`, then some bytes.
 fn elf64(machine: u16) -> Vec<u8> {
-    let mut h = vec![0u8; 64];
-    h[..4].copy_from_slice(b"\x7fELF");
-    h[4] = 2; // ELFCLASS64
-    h[5] = 1; // ELFDATA2LSB
-    h[6] = 1; // EI_VERSION
-    h[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
-    h[18..20].copy_from_slice(&machine.to_le_bytes());
-    h[20..24].copy_from_slice(&1u32.to_le_bytes());
-    h[52..54].copy_from_slice(&64u16.to_le_bytes());
+    let mut h = elf64_header(machine, ET_EXEC);
     h.extend_from_slice(&[0x5a; 200]);
     h
 }

@@ -2114,15 +2114,7 @@ fn interop_arch_bootstrap_strip_components() {
 /// A little-endian Elf64 executable header for ELF `machine`: enough for
 /// platform detection; nothing in these images is ever executed.
 fn fake_elf64(machine: u16) -> Vec<u8> {
-    let mut h = vec![0u8; 64];
-    h[..4].copy_from_slice(b"\x7fELF");
-    h[4] = 2; // ELFCLASS64
-    h[5] = 1; // ELFDATA2LSB
-    h[6] = 1; // EI_VERSION
-    h[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
-    h[18..20].copy_from_slice(&machine.to_le_bytes());
-    h[20..24].copy_from_slice(&1u32.to_le_bytes());
-    h[52..54].copy_from_slice(&64u16.to_le_bytes());
+    let mut h = common::elf64_header(machine, common::ET_EXEC);
     h.extend_from_slice(&[0x5a; 256]);
     h
 }

@@ -393,3 +393,21 @@ pub fn filter_through(dir: &Path, tool: &str, args: &[&str], input: &[u8]) -> Ve
     assert!(out.status.success(), "{tool} {args:?}");
     out.stdout
 }
+
+/// ELF e_type of an executable.
+pub const ET_EXEC: u16 = 2;
+
+/// A little-endian Elf64 header (64 bytes) of type `e_type` for ELF
+/// `machine`: all that platform detection reads.
+pub fn elf64_header(machine: u16, e_type: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 64];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = 2; // ELFCLASS64
+    h[5] = 1; // ELFDATA2LSB
+    h[6] = 1; // EI_VERSION
+    h[16..18].copy_from_slice(&e_type.to_le_bytes());
+    h[18..20].copy_from_slice(&machine.to_le_bytes());
+    h[20..24].copy_from_slice(&1u32.to_le_bytes()); // e_version
+    h[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
+    h
+}
