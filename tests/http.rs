@@ -395,28 +395,43 @@ fn download_streams_as_served_with_identity_encoding() {
     assert_eq!(seen[0].header("range"), None);
 }
 
-#[test]
-fn dropped_connection_resumes_with_range_and_if_range() {
-    let (tar, gz) = fixture();
+/// A server of `gz` whose first response breaks off at 40 % (after
+/// stalling for `stall`, if given), honouring Range requests or not; and
+/// where it breaks off.
+fn breaks_off_once(gz: &[u8], stall: Option<Duration>, ranges: bool) -> (Server, usize) {
     let cut = gz.len() * 2 / 5;
-    let file = File::new(gz.clone(), "v1");
+    let file = File::new(gz.to_vec(), "v1");
     let server = Server::start(move |i, req| {
-        let mut r = file.serve(req);
+        let mut r = if ranges { file.serve(req) } else { file.full() };
         if i == 0 {
             r.cut = Some(cut);
+            r.stall = stall;
         }
         r
     });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &[]);
-    assert_layer_is(&r, &tar, &gz);
-    let seen = server.seen();
+    (server, cut)
+}
+
+/// Two requests reached `server`, the second resuming at `cut`; its request.
+fn resumed_at(server: &Server, cut: usize) -> Seen {
+    let mut seen = server.seen();
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(
         seen[1].header("range"),
         Some(format!("bytes={cut}-").as_str())
     );
-    assert_eq!(seen[1].header("if-range"), Some("\"v1\""));
+    seen.remove(1)
+}
+
+#[test]
+fn dropped_connection_resumes_with_range_and_if_range() {
+    let (tar, gz) = fixture();
+    let (server, cut) = breaks_off_once(&gz, None, true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &[]);
+    assert_layer_is(&r, &tar, &gz);
+    let second = resumed_at(&server, cut);
+    assert_eq!(second.header("if-range"), Some("\"v1\""));
     let warnings = layer(&r)["warnings"].to_string();
     assert!(
         warnings.contains(&format!("broke off at byte {cut}")),
@@ -427,16 +442,7 @@ fn dropped_connection_resumes_with_range_and_if_range() {
 #[test]
 fn stalled_connection_times_out_and_resumes() {
     let (tar, gz) = fixture();
-    let cut = gz.len() * 2 / 5;
-    let file = File::new(gz.clone(), "v1");
-    let server = Server::start(move |i, req| {
-        let mut r = file.serve(req);
-        if i == 0 {
-            r.cut = Some(cut);
-            r.stall = Some(Duration::from_secs(20));
-        }
-        r
-    });
+    let (server, cut) = breaks_off_once(&gz, Some(Duration::from_secs(20)), true);
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
     let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &["--timeout", "1"]);
@@ -446,12 +452,7 @@ fn stalled_connection_times_out_and_resumes() {
         started.elapsed()
     );
     assert_layer_is(&r, &tar, &gz);
-    let seen = server.seen();
-    assert_eq!(seen.len(), 2, "{seen:?}");
-    assert_eq!(
-        seen[1].header("range"),
-        Some(format!("bytes={cut}-").as_str())
-    );
+    resumed_at(&server, cut);
 }
 
 #[test]
@@ -484,24 +485,11 @@ fn retries_exhausted_is_refused() {
 #[test]
 fn ignored_range_skips_the_prefix_of_the_same_version() {
     let (tar, gz) = fixture();
-    let cut = gz.len() * 2 / 5;
-    let file = File::new(gz.clone(), "v1");
-    let server = Server::start(move |i, _| {
-        let mut r = file.full();
-        if i == 0 {
-            r.cut = Some(cut);
-        }
-        r
-    });
+    let (server, cut) = breaks_off_once(&gz, None, false);
     let dir = tempfile::tempdir().expect("tempdir");
     let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &[]);
     assert_layer_is(&r, &tar, &gz);
-    let seen = server.seen();
-    assert_eq!(seen.len(), 2);
-    assert_eq!(
-        seen[1].header("range"),
-        Some(format!("bytes={cut}-").as_str())
-    );
+    resumed_at(&server, cut);
 }
 
 /// The file is replaced after the first 40 %: `server` answers the second
