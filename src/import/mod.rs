@@ -263,6 +263,46 @@ struct Checks<'a> {
     signatures: Vec<Option<InputSignature>>,
 }
 
+impl Checks<'_> {
+    /// Read `input`, number `i` of `count`, as a layer (the progress display
+    /// names it first), checked against its expected digests and its
+    /// signature; a signed checksum file that vouched for it is recorded.
+    fn read_input(
+        &self,
+        layout: &Layout,
+        (i, input): (usize, &InputSource),
+        count: usize,
+        opts: &ImportOptions,
+        tally: &mut PlatformTally,
+    ) -> Result<ReadLayer> {
+        if let Some(p) = &opts.progress {
+            let verb = match input {
+                InputSource::Url(_) => "downloading",
+                _ => "reading",
+            };
+            p.set_phase(format!(
+                "{verb} {} ({}/{})",
+                input.base_name(),
+                i + 1,
+                count
+            ));
+        }
+        let expected = expected_checksums(input, opts, self.sums.as_ref())?;
+        let signature = self.signatures.get(i).and_then(Option::as_ref);
+        let mut layer = read_layer(layout, input, opts, tally, &expected, signature)?;
+        // Its digest was checked against the signed checksum file.
+        if let Some(signed) = self.sums.as_ref().and_then(Sums::signed) {
+            layer.report.signatures_verified.push(signed.clone());
+        }
+        Ok(layer)
+    }
+
+    /// Warnings about the checks themselves (a signature left unchecked).
+    fn warnings(&self) -> Vec<String> {
+        self.sums.iter().flat_map(|s| s.warning.clone()).collect()
+    }
+}
+
 fn import_into(
     layout: &Layout,
     inputs: &[InputSource],
@@ -273,32 +313,13 @@ fn import_into(
     // One tally for all inputs: the layers vote together on the platform.
     let mut tally = PlatformTally::new();
     let mut layers = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
-        if let Some(p) = &opts.progress {
-            let verb = match input {
-                InputSource::Url(_) => "downloading",
-                _ => "reading",
-            };
-            p.set_phase(format!(
-                "{verb} {} ({}/{})",
-                input.base_name(),
-                i + 1,
-                inputs.len()
-            ));
-        }
-        let expected = expected_checksums(input, opts, checks.sums.as_ref())?;
-        let signature = checks.signatures.get(i).and_then(Option::as_ref);
-        let mut layer = read_layer(layout, input, opts, &mut tally, &expected, signature)?;
-        // Its digest was checked against the signed checksum file.
-        if let Some(signed) = checks.sums.as_ref().and_then(Sums::signed) {
-            layer.report.signatures_verified.push(signed.clone());
-        }
-        layers.push(layer);
+    for input in inputs.iter().enumerate() {
+        layers.push(checks.read_input(layout, input, inputs.len(), opts, &mut tally)?);
     }
     if let Some(p) = &opts.progress {
         p.set_phase("publishing".into());
     }
-    let mut warnings: Vec<String> = checks.sums.iter().flat_map(|s| s.warning.clone()).collect();
+    let mut warnings = checks.warnings();
     let platform = decide_platform(opts, &tally, &mut warnings);
     publish_image(layout, opts, layers, platform, config, warnings)
 }

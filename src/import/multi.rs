@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::{
     Checks, ImportOptions, InputSource, ReadLayer, assemble_image, check_request, decide_platform,
-    expected_checksums, image_config, provenance, read_layer,
+    image_config, provenance,
 };
 use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
@@ -178,24 +178,10 @@ fn read_inputs(
 ) -> Result<Vec<PlatformLayer>> {
     let mut read: Vec<PlatformLayer> = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        if let Some(p) = &opts.progress {
-            p.set_phase(format!(
-                "reading {} ({}/{})",
-                input.base_name(),
-                i + 1,
-                inputs.len()
-            ));
-        }
-        let expected = expected_checksums(input, opts, checks.sums.as_ref())?;
-        let signature = checks.signatures.get(i).and_then(Option::as_ref);
         // Each input is its own image: its files alone decide its platform.
         let mut tally = PlatformTally::new();
-        let mut layer = read_layer(layout, input, opts, &mut tally, &expected, signature)?;
-        if let Some(signed) = checks.sums.as_ref().and_then(|s| s.signed()) {
-            layer.report.signatures_verified.push(signed.clone());
-        }
-        let mut warnings: Vec<String> =
-            checks.sums.iter().flat_map(|s| s.warning.clone()).collect();
+        let layer = checks.read_input(layout, (i, input), inputs.len(), opts, &mut tally)?;
+        let mut warnings = checks.warnings();
         let platform = decide_platform(opts, &tally, &mut warnings);
         refuse_duplicate(&read, &input.display(), &platform)?;
         read.push(PlatformLayer {
