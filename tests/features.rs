@@ -875,25 +875,7 @@ fn checksum_mismatch_or_unlisted_input_publishes_nothing() {
         ),
     ];
     for (args, wants) in cases {
-        for out in ["img", "fresh"] {
-            let mut all = args.clone();
-            all.extend_from_slice(&["-o", out]);
-            let o = run(tmp.path(), &all);
-            let err = stderr(&o);
-            assert_eq!(code(&o), Some(1), "{args:?}: {err}");
-            for want in &wants {
-                assert!(
-                    err.contains(want.as_str()),
-                    "{args:?}: {want:?} not in {err}"
-                );
-            }
-            assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
-            assert_eq!(snapshot(&layout), before, "{args:?}: layout changed");
-            assert!(
-                !tmp.path().join("fresh").exists(),
-                "{args:?}: a new layout was created"
-            );
-        }
+        refused_into_img_and_fresh(tmp.path(), &args, &wants);
     }
     // A lone digest with no file name cannot say which of two inputs it is for.
     std::fs::write(

@@ -411,3 +411,30 @@ pub fn elf64_header(machine: u16, e_type: u16) -> Vec<u8> {
     h[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
     h
 }
+
+/// `args` run in `dir` into the existing layout `dir/img` and into a new
+/// `dir/fresh`: refused both times with exit 1 and one line on stderr
+/// holding every `want`; `img` is left byte for byte, `fresh` never made.
+pub fn refused_into_img_and_fresh(dir: &Path, args: &[&str], wants: &[String]) {
+    let layout = dir.join("img");
+    let before = snapshot(&layout);
+    for out in ["img", "fresh"] {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["-o", out]);
+        let o = run(dir, &all);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        for want in wants {
+            assert!(
+                err.contains(want.as_str()),
+                "{args:?}: {want:?} not in {err}"
+            );
+        }
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert_eq!(snapshot(&layout), before, "{args:?}: layout changed");
+        assert!(
+            !dir.join("fresh").exists(),
+            "{args:?}: a new layout was created"
+        );
+    }
+}
