@@ -70,33 +70,50 @@ fn scheme_of(url: &str) -> Option<&'static str> {
     }
 }
 
+/// A URL cut as the functions below need it: the scheme (if any), the
+/// host and port without credentials, and the path without query or
+/// fragment.
+struct UrlParts<'a> {
+    scheme: Option<&'a str>,
+    hostport: &'a str,
+    path: &'a str,
+}
+
+fn split_url(url: &str) -> UrlParts<'_> {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    UrlParts {
+        scheme,
+        hostport: authority.rsplit('@').next().unwrap_or(authority),
+        path,
+    }
+}
+
 /// `url` as it may be shown and recorded: scheme, host, port and path,
 /// without credentials (`user:password@`) and without the query and
 /// fragment, where presigned URLs carry their tokens.
 pub fn public_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find(['?', '#']).unwrap_or(rest.len());
-    let rest = &rest[..end];
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    format!("{scheme}://{host}{path}")
+    match split_url(url) {
+        UrlParts {
+            scheme: Some(scheme),
+            hostport,
+            path,
+        } => format!("{scheme}://{hostport}{path}"),
+        _ => url.to_string(),
+    }
 }
 
 /// The file name a URL stands for: its last path segment without query or
 /// fragment, percent-decoded; the host if the path is empty.
 pub fn base_name(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let segment = path.split('/').rev().find(|s| !s.is_empty());
-    match segment {
+    let parts = split_url(url);
+    match parts.path.split('/').rev().find(|s| !s.is_empty()) {
         Some(s) => percent_decode(s).unwrap_or_else(|| s.to_string()),
-        None => host.rsplit('@').next().unwrap_or(host).to_string(),
+        None => parts.hostport.to_string(),
     }
 }
 
@@ -387,9 +404,7 @@ fn proxy_for(url: &str) -> std::result::Result<Option<Proxy>, String> {
 
 /// The host of `url`, lower case, without port, brackets or user info.
 fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let hostport = authority.rsplit('@').next().unwrap_or(authority);
+    let hostport = split_url(url).hostport;
     let host = if let Some(v6) = hostport.strip_prefix('[') {
         v6.split(']').next().unwrap_or(v6)
     } else {
