@@ -7,11 +7,15 @@
 #
 # Prints one line per variant (same / DIFFERENT) and exits 1 if any differs.
 set -euo pipefail
-old=$(realpath "$1")
-new=$(realpath "$2")
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Both named ociimport: clap prints the name it was run as.
+mkdir -p "$work/bin-old" "$work/bin-new"
+cp "$1" "$work/bin-old/ociimport"
+cp "$2" "$work/bin-new/ociimport"
+old=$work/bin-old/ociimport
+new=$work/bin-new/ociimport
 
 # Inputs, made once, deterministically.
 in="$work/in"

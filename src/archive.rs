@@ -1,5 +1,5 @@
 //! `--format oci-archive`: the layout as one deterministic tar, for
-//! `podman load`, `skopeo copy oci-archive:` and `docker load`.
+//! `podman load` and `skopeo copy oci-archive:`.
 //!
 //! The import runs into a private temporary layout; the archive is then
 //! written from it with sorted entries, mtime 0 and owner 0:0, so the same
@@ -11,94 +11,60 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, PathErrors, Result, classify};
-use crate::import::{ImportOptions, IndexReport, InputSource, import, import_index};
-use crate::report::{ImportReport, OutputFormat};
+use crate::output::Output;
+use crate::report::Report;
 
-/// Where the archive goes.
-#[derive(Clone, Debug)]
-pub enum ArchiveDest {
-    /// A file, replaced atomically.
-    File(PathBuf),
-    /// Standard output.
-    Stdout,
-}
-
-/// Import `inputs` and write the resulting layout as an OCI archive to `dest`.
-pub fn import_to_archive(
-    inputs: &[InputSource],
-    opts: &ImportOptions,
-    dest: &ArchiveDest,
-) -> Result<ImportReport> {
-    let (mut report, layout) = via_archive(opts, dest, |o| import(inputs, o))?;
-    report.layout = layout;
-    report.format = OutputFormat::OciArchive;
-    Ok(report)
-}
-
-/// [`import_index`] (`--index`) into an OCI archive at `dest`: a fresh
-/// layout, so the index holds this run's platforms only.
-pub fn import_index_to_archive(
-    inputs: &[InputSource],
-    opts: &ImportOptions,
-    dest: &ArchiveDest,
-) -> Result<IndexReport> {
-    let (mut report, layout) = via_archive(opts, dest, |o| import_index(inputs, o))?;
-    for img in &mut report.images {
-        img.layout.clone_from(&layout);
-        img.format = OutputFormat::OciArchive;
-    }
-    report.layout = layout;
-    report.format = OutputFormat::OciArchive;
-    Ok(report)
-}
-
-/// Run `write` into a private temporary layout and write that layout as
-/// an archive to `dest`; returns its result and the name of the archive.
-fn via_archive<R>(
-    opts: &ImportOptions,
-    dest: &ArchiveDest,
-    write: impl FnOnce(&ImportOptions) -> Result<R>,
-) -> Result<(R, String)> {
-    let parent = match dest {
-        ArchiveDest::File(p) => p
+/// Run `build` into a private temporary layout, then write that layout and
+/// what `build` reported as an archive to `output` (a file, replaced
+/// atomically, or standard output); returns the report.
+pub(crate) fn via_archive(
+    output: &Output,
+    build: impl FnOnce(&Path) -> Result<Report>,
+) -> Result<Report> {
+    let parent = match output {
+        Output::Archive(p) => p
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
-        ArchiveDest::Stdout => std::env::temp_dir(),
+        Output::Layout(_) | Output::Stdout => std::env::temp_dir(),
     };
     let work = TempDir::new(&parent)?;
-    let mut o = opts.clone();
-    o.output = work.path.join("layout");
-    let result = (|| {
-        let report = write(&o)?;
-        match dest {
-            ArchiveDest::File(p) => {
+    let layout = work.path.join("layout");
+    let result = build(&layout).and_then(|report| {
+        match output {
+            Output::Archive(p) => {
                 let tmp = work.path.join("archive.tar");
                 let mut f = File::create(&tmp).at(&tmp)?;
-                write_oci_archive(&o.output, &mut f)?;
+                write(&layout, &report, &mut f)?;
                 f.sync_all().at(&tmp)?;
                 fs::rename(&tmp, p).at(p)?;
-                Ok((report, p.display().to_string()))
             }
-            ArchiveDest::Stdout => {
+            Output::Layout(_) | Output::Stdout => {
                 let stdout = PathErrors {
                     inner: io::stdout().lock(),
                     path: PathBuf::from("standard output"),
                 };
                 let mut out = io::BufWriter::new(stdout);
-                write_oci_archive(&o.output, &mut out)?;
+                write(&layout, &report, &mut out)?;
                 out.flush()
                     .map_err(|e| classify(e, |e| io_error("standard output", e)))?;
-                Ok((report, "-".into()))
             }
         }
-    })();
+        Ok(report)
+    });
     work.remove();
     result
 }
 
+/// Write the layout at `layout`, which holds what `report` describes, as
+/// an OCI archive to `out`. The report is what later archive forms (a
+/// Docker `manifest.json`) are made from.
+pub(crate) fn write(layout: &Path, _report: &Report, out: &mut dyn Write) -> Result<()> {
+    write_oci_archive(layout, out)
+}
+
 /// Write the layout at `layout` as a deterministic tar to `out`.
-pub fn write_oci_archive(layout: &Path, out: &mut dyn Write) -> Result<()> {
+pub(crate) fn write_oci_archive(layout: &Path, out: &mut dyn Write) -> Result<()> {
     let mut paths = Vec::new();
     collect(layout, Path::new(""), &mut paths)?;
     paths.sort();

@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use ociimport::archive::ArchiveDest;
 use ociimport::fetch::{self, HttpOptions};
-use ociimport::import::default_output;
+use ociimport::naming::default_output;
 use ociimport::spec::ref_name::validate_tag;
-use ociimport::{ImportOptions, InputSource, Keyring, LayerCompression, read_small_source};
+use ociimport::{ImportOptions, InputSource, Keyring, LayerCompression, Output, read_small_source};
 
 use crate::Failure;
 
@@ -42,12 +41,20 @@ Exit status: 0 imported, 1 input or layout refused / I/O error, 2 bad usage,
 A report, page or completion script cut short by its reader closing standard
 output (| head) is not an error: 0 (verify: 1 if a check failed).";
 
-/// Turn a rootfs tarball (gzip, xz, zstd, bzip2 or plain tar) into an OCI image layout.
+/// `--help`'s first line, its format list from the format table.
+fn about() -> String {
+    format!(
+        "Turn rootfs tarballs ({}) into OCI image layouts in one pass",
+        ociimport::supported_formats()
+    )
+}
+
+/// The command line: a subcommand, or an import.
 #[derive(Parser, Debug)]
 #[command(
     name = "ociimport",
     version,
-    about,
+    about = about(),
     after_help = EXAMPLES,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
@@ -344,25 +351,14 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?}: too large"))
 }
 
-/// Where the import writes.
-pub enum Destination {
-    /// The layout directory in [`ImportOptions::output`].
-    Layout,
-    /// An OCI archive.
-    Archive(ArchiveDest),
-}
-
 /// An import, resolved from the command line: what to pass to the library
 /// and what to print afterwards.
 pub struct Import {
     /// The inputs, in layer order.
     pub inputs: Vec<InputSource>,
-    /// The library's options (without a progress display; main adds it).
+    /// The library's options, the output among them (without a progress
+    /// display; main adds it).
     pub opts: ImportOptions,
-    /// Layout or archive.
-    pub destination: Destination,
-    /// `--index`: one image per input, tagged as an image index.
-    pub index: bool,
     /// Print the report as JSON on stdout.
     pub json: bool,
     /// No summary, warnings or progress bar on stderr.
@@ -391,10 +387,10 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
             "--json and -o - both want standard output".into(),
         ));
     }
-    let destination = match (archive, to_stdout) {
-        (false, _) => Destination::Layout,
-        (true, true) => Destination::Archive(ArchiveDest::Stdout),
-        (true, false) => Destination::Archive(ArchiveDest::File(output.clone())),
+    let output = match (archive, to_stdout) {
+        (false, _) => Output::Layout(output),
+        (true, true) => Output::Stdout,
+        (true, false) => Output::Archive(output),
     };
     let http = HttpOptions {
         timeout: Duration::from_secs(args.timeout),
@@ -412,7 +408,7 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         .iter()
         .map(|i| InputSource::from_arg(i))
         .collect();
-    let (json, quiet, index) = (args.json, args.quiet, args.index);
+    let (json, quiet) = (args.json, args.quiet);
     let mut opts = options(args, output, compression, checksum_file);
     opts.http = http;
     opts.keyring = signed.keyring;
@@ -421,8 +417,6 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
     Ok(Import {
         inputs,
         opts,
-        destination,
-        index,
         json,
         quiet,
     })
@@ -528,11 +522,12 @@ fn read_signature_sources(
 /// The library's options from the arguments that map one to one.
 fn options(
     args: ImportArgs,
-    output: PathBuf,
+    output: Output,
     compression: LayerCompression,
     checksum_file: Option<(String, String)>,
 ) -> ImportOptions {
     let mut opts = ImportOptions::new(output);
+    opts.index = args.index;
     opts.tag = args.tag;
     opts.compression = compression;
     opts.level = args.level;

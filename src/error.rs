@@ -29,7 +29,8 @@ pub enum Error {
 
     /// The input's first bytes match no supported format.
     #[error(
-        "{input}: unrecognised input format (first bytes: {magic}); supported: gzip, xz, zstd, bzip2 or an uncompressed tar archive"
+        "{input}: unrecognised input format (first bytes: {magic}); supported: {}",
+        crate::compress::format::supported_data()
     )]
     UnknownFormat {
         /// The input's name.

@@ -10,7 +10,7 @@ use oci_spec::image::{
 };
 use serde::Serialize;
 
-use crate::compress::Compression;
+use crate::compress::LayerEncoding;
 use crate::digest::Blob;
 use crate::error::{Error, Result};
 
@@ -21,7 +21,7 @@ pub use crate::spec::platform::Platform;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layer {
     /// The blob's encoding.
-    pub compression: Compression,
+    pub encoding: LayerEncoding,
     /// The layer blob.
     pub blob: Blob,
     /// sha256 and length of the uncompressed tar stream (the DiffID).
@@ -31,7 +31,7 @@ pub struct Layer {
 impl Layer {
     /// The layer's media type.
     pub fn media_type(&self) -> MediaType {
-        layer_media_type(self.compression)
+        self.encoding.media_type()
     }
 }
 
@@ -155,41 +155,48 @@ pub fn manifest_json(
     canonical_json(&m, "image manifest")
 }
 
-/// The `index.json` descriptor for a manifest, named `tag`.
+/// A manifest's descriptor in `index.json`: named `tag`, with its platform.
 pub fn index_descriptor(
     manifest: &crate::digest::Blob,
     tag: &str,
     platform: &Platform,
 ) -> Result<serde_json::Value> {
-    let mut d = Descriptor::new(
+    descriptor(
         MediaType::ImageManifest,
-        manifest.size,
-        digest(manifest.digest.as_str())?,
-    );
-    let mut p = PlatformBuilder::default()
-        .architecture(Arch::from(platform.architecture.as_str()))
-        .os(Os::from(platform.os.as_str()));
-    if let Some(v) = &platform.variant {
-        p = p.variant(v.clone());
+        manifest,
+        Some(platform),
+        Some(tag),
+    )
+}
+
+/// The one way a descriptor is made: `blob` as `media_type`, with its
+/// platform and its ref name (`tag`, for `index.json`) when given.
+pub fn descriptor(
+    media_type: MediaType,
+    blob: &crate::digest::Blob,
+    platform: Option<&Platform>,
+    tag: Option<&str>,
+) -> Result<serde_json::Value> {
+    let mut d = Descriptor::new(media_type, blob.size, digest(blob.digest.as_str())?);
+    if let Some(platform) = platform {
+        let mut p = PlatformBuilder::default()
+            .architecture(Arch::from(platform.architecture.as_str()))
+            .os(Os::from(platform.os.as_str()));
+        if let Some(v) = &platform.variant {
+            p = p.variant(v.clone());
+        }
+        d.set_platform(Some(p.build().map_err(spec_err("platform"))?));
     }
-    d.set_platform(Some(p.build().map_err(spec_err("platform"))?));
-    d.set_annotations(Some(HashMap::from([(
-        crate::spec::ref_name::REF_NAME.to_string(),
-        tag.to_string(),
-    )])));
+    if let Some(tag) = tag {
+        d.set_annotations(Some(HashMap::from([(
+            crate::spec::ref_name::REF_NAME.to_string(),
+            tag.to_string(),
+        )])));
+    }
     serde_json::to_value(&d).map_err(|e| Error::Spec {
         what: "index descriptor",
         reason: e.to_string(),
     })
-}
-
-/// Media type of a layer with the given compression.
-pub fn layer_media_type(c: Compression) -> MediaType {
-    match c {
-        Compression::Gzip => MediaType::ImageLayerGzip,
-        Compression::Zstd => MediaType::ImageLayerZstd,
-        _ => MediaType::ImageLayer,
-    }
 }
 
 /// Parse `--created`: RFC 3339 or `@UNIX_SECONDS`. Returns the normalized RFC 3339 string (UTC).
@@ -220,7 +227,7 @@ mod tests {
     fn layer() -> Layer {
         let digest = |c: &str| crate::digest::Digest::parse(&format!("sha256:{}", c.repeat(64)));
         Layer {
-            compression: Compression::Gzip,
+            encoding: LayerEncoding::Gzip,
             blob: Blob {
                 digest: digest("a").unwrap(),
                 size: 10,

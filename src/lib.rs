@@ -4,7 +4,8 @@
 //! The pipeline, one module per concern (public ones linked):
 //! - `fetch` ([`fetch`]): inputs and checksum files by http(s) URL, resumed
 //!   across failures;
-//! - `compress`: detect the input format by magic bytes, decode it
+//! - `compress`: the one table of formats ([`INPUT_FORMATS`],
+//!   [`LayerEncoding`]); detect the input format by magic bytes, decode it
 //!   completely, judge whether consumers read its framing as we do
 //!   (passthrough), encode the layer deterministically (with `pargz`);
 //! - `hashing`: adapters that hash or count exactly the bytes that pass;
@@ -17,8 +18,10 @@
 //! - `image`, `change`: the image config and manifest, built with `oci-spec`;
 //! - `layout` (over `fsutil`): blobs and `index.json`, published atomically
 //!   under a lock, publish-then-index as a guard type;
-//! - [`mod@import`]: the pipeline that ties them together (plan, producer,
-//!   consumer, sink), [`archive`] for `--format oci-archive`, [`report`];
+//! - [`mod@import`]: the one entry point and the pipeline that ties them
+//!   together (plan, producer, consumer, sink), into an [`Output`] (a
+//!   layout, or `archive` for `--format oci-archive`), described by a
+//!   [`Report`]; [`naming`]: default names, tags and repository names;
 //! - [`spec`]: the OCI documents' rules, one judgement per document;
 //! - [`verify`], [`inspect`]: checking any layout the way consumers do, with
 //!   layer blobs measured by one shared streaming scan (`layerscan`).
@@ -27,19 +30,21 @@
 //! use ociimport::{import, ImportOptions, InputSource};
 //! let opts = ImportOptions::new("./stage3");
 //! let report = import(&[InputSource::from_arg("stage3-amd64.tar.xz")], &opts)?;
-//! println!("{}", report.manifest.digest);
+//! println!("{}", report.digest());
 //! # Ok::<(), ociimport::Error>(())
 //! ```
 
-pub mod archive;
 pub mod error;
 pub mod fetch;
 pub mod import;
 pub mod inspect;
+pub mod naming;
+pub mod output;
 pub mod report;
 pub mod spec;
 pub mod verify;
 
+mod archive;
 mod change;
 mod checksums;
 mod compress;
@@ -62,11 +67,15 @@ pub mod fuzzing;
 
 pub use change::ChangeError;
 pub use checksums::{Algorithm, ChecksumError, Expected, parse_expect};
-pub use compress::{Compression, ZSTD_MAX_WINDOW, ZstdRefusal};
+pub use compress::format::supported_short as supported_formats;
+pub use compress::{
+    Compression, INPUT_FORMATS, InputFormat, LayerEncoding, ZSTD_MAX_WINDOW, ZstdRefusal,
+};
 pub use digest::{Blob, Digest, InvalidDigest};
 pub use error::{Error, Result};
 pub use image::{Layer, Platform, parse_created};
 pub use import::{ImportOptions, InputSource, LayerCompression, import};
 pub use layout::{Cleanup, remove_registered_temps};
-pub use report::ImportReport;
+pub use output::Output;
+pub use report::{ImportReport, IndexReport, Report};
 pub use signature::{Keyring, read_small_source};

@@ -14,7 +14,7 @@ mod cli;
 mod progress;
 mod signals;
 
-use cli::{Cli, Command, Destination, Import};
+use cli::{Cli, Command, Import};
 
 /// Exit status: success, including a reader closing standard output early.
 const SUCCESS: u8 = 0;
@@ -204,17 +204,7 @@ fn run_import(mut import: Import) -> Result<(), Failure> {
         import.opts.progress = Some(p.clone());
         progress::Bar::start(p)
     });
-    let result = if import.index {
-        import_index(&import).map(Report::Index)
-    } else {
-        match &import.destination {
-            Destination::Layout => ociimport::import(&import.inputs, &import.opts),
-            Destination::Archive(dest) => {
-                ociimport::archive::import_to_archive(&import.inputs, &import.opts, dest)
-            }
-        }
-        .map(|r| Report::Image(Box::new(r)))
-    };
+    let result = ociimport::import(&import.inputs, &import.opts);
     if let Some(b) = bar {
         b.stop();
     }
@@ -226,53 +216,9 @@ fn run_import(mut import: Import) -> Result<(), Failure> {
         say(&report.summary());
     }
     if import.json {
-        match &report {
-            Report::Image(r) => print_json(r)?,
-            Report::Index(r) => print_json(r)?,
-        }
+        print_json(&report)?;
     }
     Ok(())
-}
-
-/// `--index`: into the layout or an archive.
-fn import_index(import: &Import) -> ociimport::Result<ociimport::import::IndexReport> {
-    match &import.destination {
-        Destination::Layout => ociimport::import::import_index(&import.inputs, &import.opts),
-        Destination::Archive(dest) => {
-            ociimport::archive::import_index_to_archive(&import.inputs, &import.opts, dest)
-        }
-    }
-}
-
-/// What an import wrote: one image, or (`--index`) an image index.
-enum Report {
-    Image(Box<ociimport::ImportReport>),
-    Index(ociimport::import::IndexReport),
-}
-
-impl Report {
-    /// Every warning, each image's prefixed by its platform in an index.
-    fn warnings(&self) -> Vec<String> {
-        match self {
-            Report::Image(r) => r.warnings.clone(),
-            Report::Index(r) => r
-                .images
-                .iter()
-                .flat_map(|i| {
-                    i.warnings
-                        .iter()
-                        .map(move |w| format!("{}: {w}", i.platform))
-                })
-                .collect(),
-        }
-    }
-
-    fn summary(&self) -> String {
-        match self {
-            Report::Image(r) => r.summary(),
-            Report::Index(r) => r.summary(),
-        }
-    }
 }
 
 #[cfg(test)]

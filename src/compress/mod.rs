@@ -9,12 +9,13 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
-use serde::Serialize;
-
+pub mod format;
 pub mod framing;
 mod gzip;
 mod zstd_decode;
 
+use format::XZ_MAGIC;
+pub use format::{Compression, INPUT_FORMATS, InputFormat, LayerEncoding, detect};
 pub use framing::UnsafeFraming;
 pub use gzip::GzMembers;
 pub use zstd_decode::{MAX_WINDOW as ZSTD_MAX_WINDOW, ZstdDecoder, ZstdRefusal};
@@ -38,85 +39,8 @@ impl fmt::Display for TrailingData {
 
 impl std::error::Error for TrailingData {}
 
-/// A compression format of an input or a layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// gzip (RFC 1952), possibly multi-member.
-    Gzip,
-    /// xz, possibly several streams with padding.
-    Xz,
-    /// Zstandard, possibly several frames.
-    Zstd,
-    /// bzip2, possibly several streams.
-    Bzip2,
-    /// An uncompressed tar archive.
-    None,
-}
-
-impl Compression {
-    /// Lowercase name, as used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Compression::Gzip => "gzip",
-            Compression::Xz => "xz",
-            Compression::Zstd => "zstd",
-            Compression::Bzip2 => "bzip2",
-            Compression::None => "none",
-        }
-    }
-}
-
-impl fmt::Display for Compression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// How many leading bytes `detect` wants to see (one tar header block).
 pub const SNIFF_LEN: usize = 512;
-
-const XZ_MAGIC: &[u8] = &[0xfd, b'7', b'z', b'X', b'Z', 0x00];
-
-/// Identify the format of a stream from its first bytes (up to [`SNIFF_LEN`]).
-///
-/// Never looks at a file name. Returns `None` for anything unsupported.
-pub fn detect(head: &[u8]) -> Option<Compression> {
-    // A tar header first: a member named "BZh9…" is still a tar, while
-    // compressed data practically never carries a valid tar checksum.
-    if let Some(block) = head.get(..SNIFF_LEN)
-        && looks_like_tar(block)
-    {
-        return Some(Compression::None);
-    }
-    if head.starts_with(&[0x1f, 0x8b]) {
-        return Some(Compression::Gzip);
-    }
-    if head.starts_with(XZ_MAGIC) {
-        return Some(Compression::Xz);
-    }
-    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Some(Compression::Zstd);
-    }
-    // A zstd stream may begin with a skippable frame (magic 0x184D2A5?).
-    if head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18] {
-        return Some(Compression::Zstd);
-    }
-    if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
-        return Some(Compression::Bzip2);
-    }
-    None
-}
-
-/// A first block that is a tar header with a valid checksum (the scanner's
-/// own test), or all zeros: an archive that starts with the end marker is
-/// left to the tar scanner to refuse with a precise message.
-fn looks_like_tar(block: &[u8]) -> bool {
-    match <&[u8; SNIFF_LEN]>::try_from(block) {
-        Ok(b) => b.iter().all(|&x| x == 0) || crate::tarscan::checksum_ok(b),
-        Err(_) => false,
-    }
-}
 
 /// Name formats we recognise but cannot take, to make the refusal useful.
 pub fn describe_unknown(head: &[u8]) -> String {
@@ -396,7 +320,7 @@ pub const DEFAULT_GZIP_LEVEL: u32 = 6;
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 impl<W: Write> Encoder<W> {
-    /// An encoder producing `format` into `inner`.
+    /// An encoder producing `encoding` into `inner`.
     ///
     /// The output depends only on the input bytes and the level: the gzip
     /// header has mtime 0, no name and OS byte 255; zstd always runs in its
@@ -404,13 +328,13 @@ impl<W: Write> Encoder<W> {
     /// depend on the number of workers; gzip is [`crate::pargz`], whose output
     /// does not depend on its thread count either.
     pub fn new(
-        format: Compression,
+        encoding: LayerEncoding,
         inner: W,
         level: Option<i32>,
         threads: u32,
     ) -> io::Result<Self> {
-        Ok(match format {
-            Compression::Gzip => {
+        Ok(match encoding {
+            LayerEncoding::Gzip => {
                 let level = level.map_or(DEFAULT_GZIP_LEVEL, |l| l.clamp(1, 9) as u32);
                 Encoder::Gzip(Box::new(crate::pargz::ParGzEncoder::new(
                     inner,
@@ -418,20 +342,14 @@ impl<W: Write> Encoder<W> {
                     threads.max(1) as usize,
                 )))
             }
-            Compression::Zstd => {
+            LayerEncoding::Zstd => {
                 let mut e =
                     zstd::stream::write::Encoder::new(inner, level.unwrap_or(DEFAULT_ZSTD_LEVEL))?;
                 e.include_checksum(true)?;
                 e.multithread(threads.max(1))?;
                 Encoder::Zstd(Box::new(e))
             }
-            Compression::None => Encoder::Plain(inner),
-            Compression::Xz | Compression::Bzip2 => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{format} is not an OCI layer media type"),
-                ));
-            }
+            LayerEncoding::None => Encoder::Plain(inner),
         })
     }
 
@@ -479,7 +397,7 @@ mod tests {
     }
 
     fn gz(data: &[u8]) -> Vec<u8> {
-        let mut e = Encoder::new(Compression::Gzip, Vec::new(), None, 1).unwrap();
+        let mut e = Encoder::new(LayerEncoding::Gzip, Vec::new(), None, 1).unwrap();
         e.write_all(data).unwrap();
         e.finish().unwrap()
     }
@@ -602,7 +520,7 @@ mod tests {
             .map(|i| (i % 251) as u8 ^ (i >> 13) as u8)
             .collect();
         let enc = |t| {
-            let mut e = Encoder::new(Compression::Zstd, Vec::new(), None, t).unwrap();
+            let mut e = Encoder::new(LayerEncoding::Zstd, Vec::new(), None, t).unwrap();
             e.write_all(&data).unwrap();
             e.finish().unwrap()
         };

@@ -20,12 +20,12 @@ mod plan;
 mod provenance;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use crate::report::IndexReport;
 pub use input::InputSource;
-pub use multi::{IndexReport, import_index};
 pub use plan::LayerCompression;
 pub use provenance::{ANNOTATION_PREFIX, layer_annotation, source_name};
 
@@ -36,12 +36,13 @@ use crate::error::{Error, Result};
 use crate::fetch::HttpOptions;
 use crate::hashing::{CountReader, HashReader, Sha256Counter};
 use crate::image::{self, History, ImageMeta, Layer, Platform};
-use crate::layout::{Layout, PendingBlob};
+use crate::layout::{IndexChange, Layout, PendingBlob};
 use crate::lint::{Lint, LintFindings};
 use crate::normalize::NormalizeOptions;
+use crate::output::Output;
 use crate::platform::{PlatformObserver, PlatformTally};
 use crate::report::VerifiedSignature;
-use crate::report::{CreatedSource, ImportReport, InputReport, LayerReport, OutputFormat};
+use crate::report::{CreatedSource, ImportReport, InputReport, LayerReport, OutputFormat, Report};
 use crate::signature::{Keyring, SignatureHasher};
 use crate::spec::ref_name::validate_tag;
 use crate::tarscan::TarScanner;
@@ -52,9 +53,13 @@ use provenance::{InputSignature, LayerOrigin, Sums};
 
 /// Everything an import needs besides its inputs.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ImportOptions {
-    /// The layout directory.
-    pub output: PathBuf,
+    /// Where the image goes: a layout directory, an archive file or standard output.
+    pub output: Output,
+    /// `--index`: each input its own single-layer image, for the platform
+    /// found in it, and the tag naming an image index of them.
+    pub index: bool,
     /// Ref name for the new manifest.
     pub tag: String,
     /// Layer compression.
@@ -110,10 +115,11 @@ pub struct ImportOptions {
 }
 
 impl ImportOptions {
-    /// Defaults for writing into `output`.
-    pub fn new(output: impl Into<PathBuf>) -> Self {
+    /// Defaults for writing into `output` (a path is a layout directory).
+    pub fn new(output: impl Into<Output>) -> Self {
         Self {
             output: output.into(),
+            index: false,
             tag: "latest".into(),
             compression: LayerCompression::Auto,
             level: None,
@@ -165,39 +171,6 @@ impl Progress {
     }
 }
 
-/// The default output directory for an input: its file name without
-/// `.tar.*`, `.tgz`, `.txz`, ... (in the current directory).
-pub fn default_output(input: &Path) -> PathBuf {
-    let name = input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "image".into());
-    let lower = name.to_ascii_lowercase();
-    const SUFFIXES: [&str; 14] = [
-        ".tar.gz",
-        ".tar.xz",
-        ".tar.zst",
-        ".tar.zstd",
-        ".tar.bz2",
-        ".tgz",
-        ".txz",
-        ".tzst",
-        ".tbz2",
-        ".tbz",
-        ".tar",
-        ".gz",
-        ".xz",
-        ".zst",
-    ];
-    for s in SUFFIXES {
-        if lower.len() > s.len() && lower.ends_with(s) {
-            return PathBuf::from(&name[..name.len() - s.len()]);
-        }
-    }
-    // No archive extension: never reuse the input's own name.
-    PathBuf::from(format!("{name}.oci"))
-}
-
 /// The result of reading one input.
 struct ReadLayer {
     report: LayerReport,
@@ -221,6 +194,11 @@ fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
     if opts.checksum_file.is_some() && inputs.iter().any(|i| matches!(i, InputSource::Stdin)) {
         return Err(stdin_has_no_name());
     }
+    if opts.index && inputs.len() > 1 && (opts.arch.is_some() || opts.variant.is_some()) {
+        return Err(Error::Usage(
+            "--arch and --variant apply to a single input with --index; with several, each input's platform is detected from its ELF files (import one at a time with --index to set it)".into(),
+        ));
+    }
     provenance::check_options(inputs, opts)
 }
 
@@ -230,10 +208,12 @@ fn stdin_has_no_name() -> Error {
     )
 }
 
-/// Import `inputs` as the layers of one image into the layout `opts.output`.
+/// Import `inputs` into `opts.output`: as the layers of one image, or with
+/// `opts.index` each as its own image of an image index; the tag names it.
 ///
-/// On any error the layout is left as it was: no new blob, no temp file, no index change.
-pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportReport> {
+/// On any error the output is left as it was: no new blob, no temp file, no
+/// index change, no archive.
+pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<Report> {
     if let Some(p) = &opts.progress {
         p.set_phase("starting".into());
     }
@@ -245,14 +225,25 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<ImportRepo
         sums: provenance::checked_sums(opts, inputs)?,
         signatures: provenance::input_signatures(inputs, opts)?,
     };
-    let layout = Layout::open_or_create(&opts.output)?;
-    match import_into(&layout, inputs, opts, config, &checks) {
-        Ok(r) => Ok(r),
-        Err(e) => {
+    let write = |dir: &Path| {
+        let layout = Layout::open_or_create(dir)?;
+        let written = if opts.index {
+            multi::index_into(&layout, inputs, opts, &config, &checks).map(Report::Index)
+        } else {
+            import_into(&layout, inputs, opts, config.clone(), &checks)
+                .map(|r| Report::Image(Box::new(r)))
+        };
+        if written.is_err() {
             layout.abandon();
-            Err(e)
         }
-    }
+        written
+    };
+    let mut report = match &opts.output {
+        Output::Layout(dir) => write(dir)?,
+        archive => crate::archive::via_archive(archive, write)?,
+    };
+    report.set_output(&opts.output);
+    Ok(report)
 }
 
 /// What the inputs are checked against besides `--expect`.
@@ -336,7 +327,9 @@ fn publish_image(
 ) -> Result<ImportReport> {
     let (report, blobs) = assemble_image(layout, opts, layers, platform, config, warnings)?;
     let desc = image::index_descriptor(&report.manifest, &opts.tag, &report.platform)?;
-    layout.publish(blobs)?.add_to_index(desc, &opts.tag)?;
+    layout
+        .publish(blobs)?
+        .apply(IndexChange::tag(&opts.tag, desc))?;
     Ok(report)
 }
 
@@ -395,7 +388,7 @@ fn assemble_image(
     }
     blobs.extend([config_blob, manifest_blob]);
     let report = ImportReport {
-        layout: opts.output.display().to_string(),
+        layout: opts.output.display(),
         format: OutputFormat::Oci,
         tag: opts.tag.clone(),
         manifest,
@@ -724,7 +717,7 @@ impl Verdict<'_> {
                     blob: produced.input,
                 },
                 layer: Layer {
-                    compression: plan.target,
+                    encoding: plan.target,
                     blob: blob.blob().clone(),
                     diff_id: consumed.diff_id,
                 },
@@ -750,32 +743,5 @@ impl Verdict<'_> {
             .finish(keyring)
             .map_err(|r| self.errors.signature(&sig.name, r))?;
         Ok(vec![sig.verified(self.errors.name(), &v)])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_output_strips_archive_extensions() {
-        for (input, want) in [
-            ("stage3-amd64-openrc.tar.xz", "stage3-amd64-openrc"),
-            (
-                "/tmp/alpine-minirootfs-3.20.0-x86_64.tar.gz",
-                "alpine-minirootfs-3.20.0-x86_64",
-            ),
-            ("rootfs.tgz", "rootfs"),
-            ("rootfs.TXZ", "rootfs"),
-            ("root.tar.zst", "root"),
-            ("root.tar", "root"),
-            ("rootfs.img", "rootfs.img.oci"),
-        ] {
-            assert_eq!(
-                default_output(Path::new(input)),
-                PathBuf::from(want),
-                "{input}"
-            );
-        }
     }
 }

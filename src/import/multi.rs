@@ -11,118 +11,19 @@
 use std::path::Path;
 
 use oci_spec::image::{ImageIndexBuilder, MediaType};
-use serde::Serialize;
 use serde_json::Value;
 
-use super::{
-    Checks, ImportOptions, InputSource, ReadLayer, assemble_image, check_request, decide_platform,
-    image_config, provenance,
-};
-use crate::digest::{Blob, Digest};
+use super::{Checks, ImportOptions, InputSource, ReadLayer, assemble_image, decide_platform};
+use crate::digest::Blob;
 use crate::error::{Error, Result};
 use crate::image::{self, Platform};
-use crate::layout::{Layout, PendingBlob, read_small};
+use crate::layout::{IndexChange, Layout, PendingBlob, read_small};
 use crate::platform::PlatformTally;
-use crate::report::{ImportReport, OutputFormat, human_size};
+use crate::report::{ImportReport, IndexReport, OutputFormat};
 use crate::spec::descriptor;
-use crate::spec::media_type::{DocKind, OCI_MANIFEST, doc_kind};
+use crate::spec::media_type::{DocKind, doc_kind};
 use crate::spec::platform::{PlatformKey, platform_label};
-use crate::spec::ref_name::REF_NAME;
 use crate::verify::MAX_JSON_BLOB;
-
-/// What an `--index` import wrote.
-#[derive(Clone, Debug, Serialize)]
-pub struct IndexReport {
-    /// The layout directory (or the archive file, `-` for stdout).
-    pub layout: String,
-    /// A layout directory or an archive.
-    pub format: OutputFormat,
-    /// The ref name of the image index.
-    pub tag: String,
-    /// The image index blob `tag` names now.
-    pub index: Blob,
-    /// Every platform the index lists, in its order (`os/arch[/variant]`):
-    /// this run's and those kept from the index `tag` named before.
-    pub platforms: Vec<String>,
-    /// This run's images, one per input, in input order; each is the
-    /// report a single-image import gives.
-    pub images: Vec<ImportReport>,
-}
-
-impl IndexReport {
-    /// The short human summary printed on stderr.
-    pub fn summary(&self) -> String {
-        let mut out = format!(
-            "imported {} image(s) into {} as {} (image index of {})\n",
-            self.images.len(),
-            self.layout,
-            self.tag,
-            self.platforms.join(", ")
-        );
-        out.push_str(&format!(
-            "  index     {} ({})\n",
-            self.index.digest,
-            human_size(self.index.size)
-        ));
-        for img in &self.images {
-            let input = img.layers.first().map_or("", |l| l.input.name.as_str());
-            out.push_str(&format!(
-                "  image     {} {} (from {input}, created {})\n",
-                img.manifest.digest, img.platform, img.created
-            ));
-        }
-        if self.format == OutputFormat::Oci {
-            let arch = self
-                .images
-                .first()
-                .map_or("amd64", |i| i.platform.architecture.as_str());
-            let inputs: Vec<&str> = self
-                .images
-                .iter()
-                .flat_map(|i| i.layers.iter().map(|l| l.input.name.as_str()))
-                .collect();
-            let hints = crate::report::hints::for_index(&self.layout, &self.tag, arch, &inputs);
-            for (i, h) in hints.iter().enumerate() {
-                out.push_str(if i == 0 {
-                    "  use it:   "
-                } else {
-                    "\n            "
-                });
-                out.push_str(h);
-            }
-        }
-        out
-    }
-}
-
-/// Import each of `inputs` as its own single-layer image into the layout
-/// `opts.output`, and name an image index of them (merged with what
-/// `opts.tag` names already) `opts.tag`.
-///
-/// `--arch`/`--variant` apply only when there is one input. Two inputs of
-/// one platform are [`Error::Usage`], naming both. On any error the layout
-/// is left as it was.
-pub fn import_index(inputs: &[InputSource], opts: &ImportOptions) -> Result<IndexReport> {
-    check_request(inputs, opts)?;
-    if inputs.len() > 1 && (opts.arch.is_some() || opts.variant.is_some()) {
-        return Err(Error::Usage(
-            "--arch and --variant apply to a single input with --index; with several, each input's platform is detected from its ELF files (import one at a time with --index to set it)".into(),
-        ));
-    }
-    let config = image_config(opts)?;
-    let checks = Checks {
-        sums: provenance::checked_sums(opts, inputs)?,
-        signatures: provenance::input_signatures(inputs, opts)?,
-    };
-    let layout = Layout::open_or_create(&opts.output)?;
-    match index_into(&layout, inputs, opts, &config, &checks) {
-        Ok(r) => Ok(r),
-        Err(e) => {
-            layout.abandon();
-            Err(e)
-        }
-    }
-}
 
 /// One input, read, with the platform it is for.
 struct PlatformLayer {
@@ -132,7 +33,10 @@ struct PlatformLayer {
     warnings: Vec<String>,
 }
 
-fn index_into(
+/// Read each of `inputs` as its own single-layer image into `layout`, and
+/// name an image index of them (merged with what `opts.tag` names already)
+/// `opts.tag`. Two inputs of one platform are [`Error::Usage`], naming both.
+pub(super) fn index_into(
     layout: &Layout,
     inputs: &[InputSource],
     opts: &ImportOptions,
@@ -159,7 +63,7 @@ fn index_into(
     }
     let (index, platforms) = publish_index(layout, &opts.tag, &images, blobs)?;
     Ok(IndexReport {
-        layout: opts.output.display().to_string(),
+        layout: opts.output.display(),
         format: OutputFormat::Oci,
         tag: opts.tag.clone(),
         index,
@@ -203,23 +107,28 @@ fn publish_index(
     images: &[ImportReport],
     blobs: Vec<PendingBlob>,
 ) -> Result<(Blob, Vec<String>)> {
-    let new: Vec<Value> = images
+    let new = images
         .iter()
-        .map(|r| manifest_descriptor(&r.manifest, &r.platform))
-        .collect();
+        .map(|r| {
+            image::descriptor(
+                MediaType::ImageManifest,
+                &r.manifest,
+                Some(&r.platform),
+                None,
+            )
+        })
+        .collect::<Result<Vec<Value>>>()?;
     // Refuse what the tag names now before any blob moves; the merge that
     // counts is the one under the lock.
     build_index(layout.root(), layout.tagged_descriptor(tag)?.as_ref(), &new)?;
     let mut written = None;
-    layout
-        .publish(blobs)?
-        .add_to_index_with(tag, |l, current| {
-            let (bytes, platforms) = build_index(l.root(), current, &new)?;
-            let blob = l.write_blob(&bytes)?;
-            let desc = index_descriptor(&blob, tag)?;
-            written = Some((blob, platforms));
-            Ok(desc)
-        })?;
+    layout.publish(blobs)?.apply_with(|l, current| {
+        let (bytes, platforms) = build_index(l.root(), current.tagged(tag).as_ref(), &new)?;
+        let blob = l.write_blob(&bytes)?;
+        let desc = image::descriptor(MediaType::ImageIndex, &blob, None, Some(tag))?;
+        written = Some((blob, platforms));
+        Ok(IndexChange::tag(tag, desc))
+    })?;
     written.ok_or_else(|| Error::Spec {
         what: "image index",
         reason: "the index was not written".into(),
@@ -241,47 +150,6 @@ fn refuse_duplicate(read: &[PlatformLayer], input: &str, platform: &Platform) ->
 /// The key of a descriptor's `platform`, if it has one.
 fn descriptor_key(d: &Value) -> Option<PlatformKey> {
     Platform::of_descriptor(d).map(|p| p.key())
-}
-
-/// A manifest's descriptor in the image index: media type, digest, size, platform.
-fn manifest_descriptor(manifest: &Blob, platform: &Platform) -> Value {
-    let mut d = serde_json::json!({
-        "mediaType": OCI_MANIFEST,
-        "digest": manifest.digest.as_str(),
-        "size": manifest.size,
-        "platform": {"os": platform.os, "architecture": platform.architecture},
-    });
-    if let Some(v) = &platform.variant {
-        d["platform"]["variant"] = Value::from(v.as_str());
-    }
-    d
-}
-
-/// The image index's descriptor in `index.json`, named `tag`.
-fn index_descriptor(index: &Blob, tag: &str) -> Result<Value> {
-    let mut d = oci_spec::image::Descriptor::new(
-        MediaType::ImageIndex,
-        index.size,
-        spec_digest(&index.digest)?,
-    );
-    d.set_annotations(Some(
-        [(REF_NAME.to_string(), tag.to_string())]
-            .into_iter()
-            .collect(),
-    ));
-    serde_json::to_value(&d).map_err(|e| Error::Spec {
-        what: "index descriptor",
-        reason: e.to_string(),
-    })
-}
-
-fn spec_digest(d: &Digest) -> Result<oci_spec::image::Digest> {
-    d.as_str()
-        .parse()
-        .map_err(|e: oci_spec::OciSpecError| Error::Spec {
-            what: "a digest",
-            reason: e.to_string(),
-        })
 }
 
 /// The image index bytes (canonical JSON) and its platforms: `new` plus
@@ -449,9 +317,14 @@ mod tests {
 
     fn blob(c: char) -> Blob {
         Blob {
-            digest: Digest::parse(&format!("sha256:{}", c.to_string().repeat(64))).unwrap(),
+            digest: crate::digest::Digest::parse(&format!("sha256:{}", c.to_string().repeat(64)))
+                .unwrap(),
             size: 7,
         }
+    }
+
+    fn manifest_descriptor(m: &Blob, p: &Platform) -> Value {
+        image::descriptor(MediaType::ImageManifest, m, Some(p), None).unwrap()
     }
 
     #[test]
@@ -486,7 +359,7 @@ mod tests {
                     blob: blob('a'),
                 },
                 layer: crate::image::Layer {
-                    compression: crate::compress::Compression::Gzip,
+                    encoding: crate::compress::LayerEncoding::Gzip,
                     blob: blob('a'),
                     diff_id: blob('b'),
                 },

@@ -20,7 +20,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::input::InputErrors;
 use crate::checksums::{Algorithm, MultiHasher};
-use crate::compress::{self, Compression, DecodeOptions, Decoder, Encoder, framing};
+use crate::compress::{self, Compression, DecodeOptions, Decoder, Encoder, LayerEncoding, framing};
 use crate::digest::Blob;
 use crate::error::{PathErrors, Result};
 use crate::hashing::{CountReader, HashReader, Sha256Counter, TapReader};
@@ -99,7 +99,7 @@ impl Sink {
     pub(crate) fn new(
         writer: BlobWriter,
         passthrough: bool,
-        target: Compression,
+        target: LayerEncoding,
         level: Option<i32>,
         threads: u32,
         errors: &InputErrors,

@@ -1,9 +1,7 @@
 //! What each layer will be: the target encoding, whether the input's bytes
 //! are kept as the blob, and the one `--level` rule.
 
-use std::ops::RangeInclusive;
-
-use crate::compress::Compression;
+use crate::compress::{Compression, LayerEncoding};
 use crate::error::{Error, Result};
 
 /// The layer compression the user asked for.
@@ -20,15 +18,6 @@ pub enum LayerCompression {
     None,
 }
 
-/// The levels an encoder accepts; `None` for an uncompressed layer.
-fn level_range(target: Compression) -> Option<RangeInclusive<i32>> {
-    match target {
-        Compression::Gzip => Some(1..=9),
-        Compression::Zstd => Some(1..=22),
-        _ => None,
-    }
-}
-
 /// The `--level` rule, checked before any input is read: a level must fit
 /// some encoding the request can produce (with auto, the widest, zstd's;
 /// the layer's real target is checked again by [`LayerPlan::new`]).
@@ -37,11 +26,11 @@ pub(crate) fn check_level(compression: LayerCompression, level: Option<i32>) -> 
         return Ok(());
     };
     let target = match compression {
-        LayerCompression::Auto | LayerCompression::Zstd => Compression::Zstd,
-        LayerCompression::Gzip => Compression::Gzip,
-        LayerCompression::None => Compression::None,
+        LayerCompression::Auto | LayerCompression::Zstd => LayerEncoding::Zstd,
+        LayerCompression::Gzip => LayerEncoding::Gzip,
+        LayerCompression::None => LayerEncoding::None,
     };
-    let Some(range) = level_range(target) else {
+    let Some(range) = target.level_range() else {
         return Err(Error::Usage(
             "--level makes no sense with --compression none".into(),
         ));
@@ -60,7 +49,7 @@ pub(crate) fn check_level(compression: LayerCompression, level: Option<i32>) -> 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct LayerPlan {
     /// The layer blob's encoding.
-    pub(crate) target: Compression,
+    pub(crate) target: LayerEncoding,
     /// The input's bytes are the blob (same format, no level asked for).
     pub(crate) passthrough: bool,
     /// The encoder's level, when encoding.
@@ -79,16 +68,19 @@ impl LayerPlan {
         name: &str,
         rewrite: bool,
     ) -> Result<LayerPlan> {
-        let target = match (compression, format) {
-            (LayerCompression::Auto, Compression::Gzip | Compression::Zstd) => format,
-            (LayerCompression::Auto | LayerCompression::Gzip, _) => Compression::Gzip,
-            (LayerCompression::Zstd, _) => Compression::Zstd,
-            (LayerCompression::None, _) => Compression::None,
+        let target = match (compression, LayerEncoding::of_input(format)) {
+            // auto keeps a compressed input's own encoding, never a plain tar
+            (LayerCompression::Auto, Some(kept @ (LayerEncoding::Gzip | LayerEncoding::Zstd))) => {
+                kept
+            }
+            (LayerCompression::Auto | LayerCompression::Gzip, _) => LayerEncoding::Gzip,
+            (LayerCompression::Zstd, _) => LayerEncoding::Zstd,
+            (LayerCompression::None, _) => LayerEncoding::None,
         };
         // With auto the input's own encoding wins over a level; with an
         // explicit compression a level asks for a re-encode.
         let passthrough = !rewrite
-            && target == format
+            && target.format() == format
             && (level.is_none() || compression == LayerCompression::Auto);
         let mut plan = LayerPlan {
             target,
@@ -103,7 +95,7 @@ impl LayerPlan {
             plan.warning = Some(format!(
                 "--level {level} not applied: the {format} input is kept as the layer as is (use --compression {format} to re-encode it)"
             ));
-        } else if let Some(range) = level_range(target).filter(|r| !r.contains(&level)) {
+        } else if let Some(range) = target.level_range().filter(|r| !r.contains(&level)) {
             let input = match format {
                 Compression::None => "an uncompressed tar".to_string(),
                 f => format!("{f} input"),
@@ -136,6 +128,7 @@ mod tests {
     use super::*;
     use Compression as C;
     use LayerCompression as L;
+    use LayerEncoding as E;
 
     fn plan(c: L, level: Option<i32>, input: C) -> Result<LayerPlan> {
         LayerPlan::new(c, level, input, "in", false)
@@ -144,19 +137,19 @@ mod tests {
     #[test]
     fn auto_keeps_gzip_and_zstd_and_encodes_the_rest_as_gzip() {
         for (input, target, kept) in [
-            (C::Gzip, C::Gzip, true),
-            (C::Zstd, C::Zstd, true),
-            (C::Xz, C::Gzip, false),
-            (C::Bzip2, C::Gzip, false),
-            (C::None, C::Gzip, false),
+            (C::Gzip, E::Gzip, true),
+            (C::Zstd, E::Zstd, true),
+            (C::Xz, E::Gzip, false),
+            (C::Bzip2, E::Gzip, false),
+            (C::None, E::Gzip, false),
         ] {
             let p = plan(L::Auto, None, input).unwrap();
             assert_eq!((p.target, p.passthrough), (target, kept), "{input}");
         }
         let p = plan(L::None, None, C::None).unwrap();
-        assert_eq!((p.target, p.passthrough), (C::None, true));
+        assert_eq!((p.target, p.passthrough), (E::None, true));
         let p = plan(L::Zstd, None, C::Gzip).unwrap();
-        assert_eq!((p.target, p.passthrough), (C::Zstd, false));
+        assert_eq!((p.target, p.passthrough), (E::Zstd, false));
     }
 
     #[test]
@@ -182,10 +175,10 @@ mod tests {
         let p = LayerPlan::new(L::Auto, Some(9), C::Gzip, "in", true).unwrap();
         assert_eq!(
             (p.target, p.passthrough, p.level, p.warning),
-            (C::Gzip, false, Some(9), None)
+            (E::Gzip, false, Some(9), None)
         );
         let p = LayerPlan::new(L::Auto, None, C::None, "in", true).unwrap();
-        assert_eq!((p.target, p.passthrough), (C::Gzip, false));
+        assert_eq!((p.target, p.passthrough), (E::Gzip, false));
     }
 
     #[test]
@@ -193,7 +186,7 @@ mod tests {
         let p = plan(L::Auto, None, C::Zstd)
             .unwrap()
             .reencode("a skippable frame first");
-        assert_eq!((p.target, p.passthrough), (C::Zstd, false));
+        assert_eq!((p.target, p.passthrough), (E::Zstd, false));
         assert_eq!(
             p.warning.as_deref(),
             Some("re-encoded as zstd, not kept as is: a skippable frame first")

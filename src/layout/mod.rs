@@ -15,7 +15,7 @@
 //!    renames each fsynced temp file to its digest and fsyncs the directory,
 //!    returning a [`Commit`]: the only way to reach step 3, so the index can
 //!    never name a blob that is not in place.
-//! 3. [`Commit::add_to_index`] locks the layout directory (`flock` on the
+//! 3. [`Commit::apply`] locks the layout directory (`flock` on the
 //!    directory, which is never renamed), re-reads `index.json`, merges,
 //!    writes a temp file, fsyncs and renames it over the old one.
 //! 4. Every temp file and new layout of the process is registered
@@ -37,7 +37,8 @@ pub use registry::{Cleanup, remove_registered_temps};
 
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{self, DirLock, TEMP_PREFIX};
-use crate::spec::index::{empty_index, merge_index_bytes, parse_index};
+pub use crate::spec::index::IndexChange;
+use crate::spec::index::{apply_index_change, empty_index, parse_index};
 use crate::spec::oci_layout::{OCI_LAYOUT, layout_version_problem};
 use registry::{CommitToken, create_temp, forget_temp, remove_temp};
 
@@ -56,9 +57,9 @@ pub struct Layout {
 }
 
 /// Blobs renamed into place, `index.json` not yet updated: the second half
-/// of a publish. Dropping it without [`Commit::add_to_index`] ends the
+/// of a publish. Dropping it without [`Commit::apply`] ends the
 /// commit unpublished (the blobs stay, unreferenced, as after a crash).
-#[must_use = "the image is not in index.json until add_to_index"]
+#[must_use = "the image is not in index.json until apply"]
 #[derive(Debug)]
 pub struct Commit<'a> {
     layout: &'a Layout,
@@ -280,44 +281,48 @@ impl Layout {
 }
 
 impl Commit<'_> {
-    /// Add `descriptor` to `index.json` under `tag`, under the layout lock.
+    /// Apply `change` to `index.json`, under the layout lock (see
+    /// [`IndexChange`] for tagged and untagged entries).
     ///
-    /// An existing entry with the same ref name is replaced; every other
-    /// descriptor, annotation and unknown field is kept as it was. This
-    /// ends the commit that [`Layout::publish`] started.
-    pub fn add_to_index(self, descriptor: Value, tag: &str) -> Result<()> {
-        let root = &self.layout.root;
-        let _lock = DirLock::acquire(root).at(root)?;
-        self.layout.merge_index(descriptor, tag)?;
-        self.token.published();
-        Ok(())
+    /// Every other descriptor, annotation and unknown field is kept as it
+    /// was. This ends the commit that [`Layout::publish`] started.
+    pub fn apply(self, change: IndexChange) -> Result<()> {
+        self.apply_with(|_, _| Ok(change))
     }
-}
 
-impl Commit<'_> {
-    /// Like [`Commit::add_to_index`], for a descriptor that depends on what
-    /// `tag` names now: under the layout lock, `build` gets the layout and
-    /// the descriptor `index.json` has under `tag` (if any) and returns the
-    /// one to put there (writing any blob it names with
-    /// [`Layout::write_blob`] first). So two runs adding platforms to one
-    /// image index never lose each other's platform.
-    pub fn add_to_index_with<F>(self, tag: &str, build: F) -> Result<()>
+    /// Like [`Commit::apply`], for a change that depends on what the index
+    /// holds now: under the layout lock, `build` gets the layout and the
+    /// current `index.json` and returns the change (writing any blob it
+    /// names with [`Layout::write_blob`] first). So two runs adding
+    /// platforms to one image index never lose each other's platform.
+    pub fn apply_with<F>(self, build: F) -> Result<()>
     where
-        F: FnOnce(&Layout, Option<&Value>) -> Result<Value>,
+        F: FnOnce(&Layout, &CurrentIndex) -> Result<IndexChange>,
     {
         let root = &self.layout.root;
         let _lock = DirLock::acquire(root).at(root)?;
         let path = root.join("index.json");
         let existing = fsutil::read_if_exists(&path).at(&path)?;
-        let current = match &existing {
-            Some(bytes) => tagged(&parse_index(&path, bytes)?, tag),
+        let current = CurrentIndex(match &existing {
+            Some(bytes) => Some(parse_index(&path, bytes)?),
             None => None,
-        };
-        let descriptor = build(self.layout, current.as_ref())?;
+        });
+        let change = build(self.layout, &current)?;
         self.layout
-            .write_index(&path, existing.as_deref(), descriptor, tag)?;
+            .write_index(&path, existing.as_deref(), change)?;
         self.token.published();
         Ok(())
+    }
+}
+
+/// `index.json` as it is under the layout lock (none yet: `None`).
+#[derive(Debug)]
+pub struct CurrentIndex(Option<serde_json::Map<String, Value>>);
+
+impl CurrentIndex {
+    /// The descriptor the index names `tag`, if any.
+    pub fn tagged(&self, tag: &str) -> Option<Value> {
+        self.0.as_ref().and_then(|i| tagged(i, tag))
     }
 }
 
@@ -335,13 +340,38 @@ fn tagged(index: &serde_json::Map<String, Value>, tag: &str) -> Option<Value> {
 
 impl Layout {
     /// The descriptor `index.json` names `tag` now, read without the lock:
-    /// for refusing early what [`Commit::add_to_index_with`] would refuse.
+    /// for refusing early what [`Commit::apply_with`] would refuse.
     pub fn tagged_descriptor(&self, tag: &str) -> Result<Option<Value>> {
         let path = self.root.join("index.json");
         match fsutil::read_if_exists(&path).at(&path)? {
             Some(bytes) => Ok(tagged(&parse_index(&path, &bytes)?, tag)),
             None => Ok(None),
         }
+    }
+
+    /// Whether an image index among `entries` (of `index.json`) lists
+    /// `digest`. An index blob that cannot be read lists nothing: the
+    /// untagged entries about `digest` then go, as verify would find them
+    /// dangling.
+    fn lists(&self, entries: &[Value], digest: &str) -> bool {
+        let indexes = entries.iter().filter_map(|d| {
+            let desc = crate::spec::descriptor::judge(d).strict().ok()?;
+            let is_index = crate::spec::media_type::doc_kind(&desc.media_type)
+                == crate::spec::media_type::DocKind::Index;
+            is_index.then(|| desc.digest.blob_path(&self.root))
+        });
+        indexes
+            .filter_map(|path| read_small(&path, crate::verify::MAX_JSON_BLOB).ok())
+            .filter_map(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .any(|index| {
+                index
+                    .get("manifests")
+                    .and_then(Value::as_array)
+                    .is_some_and(|m| {
+                        m.iter()
+                            .any(|d| d.get("digest").and_then(Value::as_str) == Some(digest))
+                    })
+            })
     }
 
     /// Write a small blob (a document built under the layout lock) to
@@ -358,21 +388,10 @@ impl Layout {
         Ok(blob)
     }
 
-    fn merge_index(&self, descriptor: Value, tag: &str) -> Result<()> {
-        let path = self.root.join("index.json");
-        let existing = fsutil::read_if_exists(&path).at(&path)?;
-        self.write_index(&path, existing.as_deref(), descriptor, tag)
-    }
-
-    /// `existing` (the bytes read under the lock) with `descriptor` under `tag`, written.
-    fn write_index(
-        &self,
-        path: &Path,
-        existing: Option<&[u8]>,
-        descriptor: Value,
-        tag: &str,
-    ) -> Result<()> {
-        let bytes = merge_index_bytes(path, existing, descriptor, tag)?;
+    /// `existing` (the bytes read under the lock) with `change` applied, written.
+    fn write_index(&self, path: &Path, existing: Option<&[u8]>, change: IndexChange) -> Result<()> {
+        let nested = |entries: &[Value], digest: &str| self.lists(entries, digest);
+        let bytes = apply_index_change(path, existing, change, &nested)?;
         // A concurrent first import may have removed oci-layout while
         // abandoning; make sure the layout is complete before publishing.
         let marker = self.root.join("oci-layout");
@@ -564,7 +583,7 @@ mod tests {
         assert_eq!(fs::read(root.join("oci-layout")).unwrap(), OCI_LAYOUT);
         l.publish(Vec::new())
             .unwrap()
-            .add_to_index(desc('a', "one"), "one")
+            .apply(IndexChange::tag("one", desc('a', "one")))
             .unwrap();
         // An unknown top-level field and annotation survive.
         let p = root.join("index.json");
@@ -576,7 +595,7 @@ mod tests {
         let l = Layout::open_or_create(&root).unwrap();
         for (hex, tag) in [('b', "two"), ('c', "one")] {
             let commit = l.publish(Vec::new()).unwrap();
-            commit.add_to_index(desc(hex, tag), tag).unwrap();
+            commit.apply(IndexChange::tag(tag, desc(hex, tag))).unwrap();
         }
         let v: Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
         let m = v["manifests"].as_array().unwrap();
@@ -627,7 +646,10 @@ mod tests {
         let e = l.publish(vec![b]).unwrap_err();
         assert!(e.to_string().contains("manifests[0]"), "{e}");
         assert!(!digest.blob_path(l.root()).exists());
-        let e = l.merge_index(desc('a', "x"), "x").unwrap_err();
+        let path = l.root().join("index.json");
+        let existing = fs::read(&path).unwrap();
+        let change = IndexChange::tag("x", desc('a', "x"));
+        let e = l.write_index(&path, Some(&existing), change).unwrap_err();
         assert!(e.to_string().contains("manifests[0]"), "{e}");
     }
 

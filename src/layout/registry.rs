@@ -342,7 +342,7 @@ mod tests {
         assert!(e.to_string().contains("interrupted"), "{e}");
     }
 
-    /// Interrupted between publish and add_to_index: the cleanup waits for
+    /// Interrupted between publish and the index change: the cleanup waits for
     /// the commit, then reports the layout as published.
     fn commit(dir: &Path) {
         let root = dir.join("img");
@@ -351,7 +351,10 @@ mod tests {
         let old_digest = old.blob().digest.to_string();
         let commit = layout.publish(vec![old]).unwrap();
         commit
-            .add_to_index(descriptor(&old_digest, "old"), "old")
+            .apply(crate::layout::IndexChange::tag(
+                "old",
+                descriptor(&old_digest, "old"),
+            ))
             .unwrap();
         let layout = Layout::open_or_create(&root).unwrap();
         let mut w = layout.blob_writer().unwrap();
@@ -376,7 +379,10 @@ mod tests {
             "the cleanup did not wait for the commit"
         );
         commit
-            .add_to_index(descriptor(&digest, "committed"), "committed")
+            .apply(crate::layout::IndexChange::tag(
+                "committed",
+                descriptor(&digest, "committed"),
+            ))
             .unwrap();
         let cleanup = cleaner.join().unwrap();
         assert_eq!(cleanup.published, vec![root.clone()]);

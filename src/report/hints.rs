@@ -9,6 +9,8 @@
 
 use std::path::Path;
 
+use crate::naming::{docker_tag, podman_can_name, repository_name};
+
 /// The commands for a layout directory at `layout` tagged `tag`, made from `inputs`.
 pub(crate) fn for_layout(layout: &str, tag: &str, inputs: &[&str]) -> Vec<String> {
     let oci = shell_quote(&format!("oci:{layout}:{tag}"));
@@ -68,73 +70,6 @@ pub(crate) fn for_archive(file: &str, tag: &str) -> Vec<String> {
     ]
 }
 
-/// Whether podman can name an image after this layout path: `localhost/`
-/// plus the path without leading slashes must be a valid reference.
-fn podman_can_name(layout: &str) -> bool {
-    let path = layout.trim_start_matches('/');
-    !path.is_empty() && path.len() <= 200 && path.split('/').all(is_path_component)
-}
-
-/// A docker reference path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
-fn is_path_component(c: &str) -> bool {
-    let b = c.as_bytes();
-    let alnum = |x: &u8| x.is_ascii_lowercase() || x.is_ascii_digit();
-    if b.is_empty() || !alnum(&b[0]) || !alnum(&b[b.len() - 1]) {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(&b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !alnum(&b[i]) {
-            i += 1;
-        }
-        let sep = &c[start..i];
-        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
-        if !ok {
-            return false;
-        }
-    }
-    true
-}
-
-/// A valid lowercase repository name from the path's last component.
-fn repository_name(path: &str) -> String {
-    let base = Path::new(path)
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    let mut out = String::new();
-    for ch in base.chars() {
-        let keep = ch.is_ascii_lowercase() || ch.is_ascii_digit();
-        if keep {
-            out.push(ch);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out = out.trim_end_matches('-');
-    if out.is_empty() {
-        "image".into()
-    } else {
-        out.chars().take(64).collect()
-    }
-}
-
-/// The tag if docker accepts it as one (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`), else `latest`.
-fn docker_tag(tag: &str) -> &str {
-    let b = tag.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= 128
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter()
-            .all(|x| x.is_ascii_alphanumeric() || b"_.-".contains(x));
-    if ok { tag } else { "latest" }
-}
-
 /// `NAME-docker.tar`, or with a number, so that it is neither an input nor
 /// a file that exists (skopeo would refuse to write over it).
 fn archive_file(name: &str, inputs: &[&str]) -> String {
@@ -173,24 +108,6 @@ pub(crate) fn shell_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn podman_names_only_valid_lowercase_paths() {
-        for ok in ["rootfs", "/tmp/x/img", "a.b/c_d/e--f", "stage3-amd64"] {
-            assert!(podman_can_name(ok), "{ok}");
-        }
-        for bad in [
-            "Rootfs-Base",
-            "./rootfs",
-            "x y/img",
-            "a/../b",
-            "-x",
-            "a_",
-            "",
-        ] {
-            assert!(!podman_can_name(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn layout_hints() {
@@ -245,12 +162,7 @@ mod tests {
     }
 
     #[test]
-    fn names_and_tags() {
-        assert_eq!(repository_name("Rootfs_Base 2"), "rootfs-base-2");
-        assert_eq!(repository_name("/x/ÄÖ"), "image");
-        assert_eq!(docker_tag("3.20"), "3.20");
-        assert_eq!(docker_tag("a/b"), "latest");
-        assert_eq!(docker_tag(".x"), "latest");
+    fn shell_words() {
         assert_eq!(shell_quote("my dir"), "'my dir'");
         assert_eq!(shell_quote("./a-b_c"), "./a-b_c");
     }

@@ -1,12 +1,100 @@
 //! The import report: what `--json` prints and what the summary shows.
 
 pub(crate) mod hints;
+mod index;
 
 use serde::Serialize;
 
 use crate::compress::Compression;
 use crate::digest::{Blob, Digest};
 use crate::image::{Layer, Platform};
+use crate::output::Output;
+pub use crate::output::OutputFormat;
+pub use index::IndexReport;
+
+/// What an import wrote: one image, or (`--index`) an image index.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Report {
+    /// One image, tagged.
+    Image(Box<ImportReport>),
+    /// An image index of one image per platform, tagged.
+    Index(IndexReport),
+}
+
+impl Report {
+    /// Every warning, each image's prefixed by its platform in an index.
+    pub fn warnings(&self) -> Vec<String> {
+        match self {
+            Report::Image(r) => r.warnings.clone(),
+            Report::Index(r) => r
+                .images
+                .iter()
+                .flat_map(|i| {
+                    i.warnings
+                        .iter()
+                        .map(move |w| format!("{}: {w}", i.platform))
+                })
+                .collect(),
+        }
+    }
+
+    /// The short human summary printed on stderr.
+    pub fn summary(&self) -> String {
+        match self {
+            Report::Image(r) => r.summary(),
+            Report::Index(r) => r.summary(),
+        }
+    }
+
+    /// The digest the tag names: the image manifest, or the image index.
+    pub fn digest(&self) -> &Digest {
+        match self {
+            Report::Image(r) => &r.manifest.digest,
+            Report::Index(r) => &r.index.digest,
+        }
+    }
+
+    /// The image reports: one, or one per platform of this run.
+    pub fn images(&self) -> Vec<&ImportReport> {
+        match self {
+            Report::Image(r) => vec![r],
+            Report::Index(r) => r.images.iter().collect(),
+        }
+    }
+
+    /// Name `output` as what was written, in this report and every image's.
+    pub(crate) fn set_output(&mut self, output: &Output) {
+        let (name, format) = (output.display(), output.format());
+        match self {
+            Report::Image(r) => {
+                r.layout = name;
+                r.format = format;
+            }
+            Report::Index(r) => {
+                for img in &mut r.images {
+                    img.layout.clone_from(&name);
+                    img.format = format;
+                }
+                r.layout = name;
+                r.format = format;
+            }
+        }
+    }
+}
+
+/// The "use it" lines under a summary: the first labelled, the rest aligned under it.
+fn push_hints(out: &mut String, hints: &[String]) {
+    for (i, h) in hints.iter().enumerate() {
+        out.push_str(if i == 0 {
+            "  use it:   "
+        } else {
+            "\n            "
+        });
+        out.push_str(h);
+    }
+}
 
 /// The input of one layer, as given.
 #[derive(Clone, Debug)]
@@ -101,17 +189,6 @@ impl Serialize for LayerReport {
     }
 }
 
-/// What was written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum OutputFormat {
-    /// An OCI layout directory.
-    #[serde(rename = "oci")]
-    Oci,
-    /// A tar of the layout.
-    #[serde(rename = "oci-archive")]
-    OciArchive,
-}
-
 /// Where the config's `created` came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum CreatedSource {
@@ -185,10 +262,7 @@ impl ImportReport {
             human_size(self.manifest.size)
         ));
         for l in &self.layers {
-            let what = match l.input.compression {
-                Compression::None => "uncompressed tar".to_string(),
-                c => c.to_string(),
-            };
+            let what = l.input.compression.info().noun;
             let how = if l.passthrough {
                 format!("{what} input kept as is")
             } else {
@@ -212,15 +286,7 @@ impl ImportReport {
             OutputFormat::OciArchive => hints::for_archive(&self.layout, &self.tag),
             OutputFormat::Oci => hints::for_layout(&self.layout, &self.tag, &inputs),
         };
-        for (i, h) in hints.iter().enumerate() {
-            let label = if i == 0 {
-                "  use it:   "
-            } else {
-                "\n            "
-            };
-            out.push_str(label);
-            out.push_str(h);
-        }
+        push_hints(&mut out, &hints);
         out
     }
 }

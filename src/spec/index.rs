@@ -174,6 +174,87 @@ fn bad(path: &Path, reason: String) -> Error {
     }
 }
 
+/// The annotation naming the manifest an untagged `index.json` entry is
+/// about (its subject), as Docker's attestation storage names it.
+pub const SUBJECT: &str = "vnd.docker.reference.digest";
+
+/// A change to `index.json`: descriptors to name under tags (each replacing
+/// what its tag named), and untagged descriptors (attestations, referrers)
+/// that are about a subject manifest.
+///
+/// The rule for untagged entries: after the change, an untagged entry whose
+/// [`SUBJECT`] is no longer in the layout (not the digest of an entry of
+/// `index.json`, nor of a manifest an image index there lists) is dropped
+/// with it. Entries without a [`SUBJECT`] are never dropped: nothing says
+/// what they belong to.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct IndexChange {
+    /// `(tag, descriptor)`, in order.
+    pub tagged: Vec<(String, Value)>,
+    /// Untagged descriptors; each must carry a [`SUBJECT`] annotation.
+    pub untagged: Vec<Value>,
+}
+
+impl IndexChange {
+    /// Name `descriptor` `tag`.
+    pub fn tag(tag: &str, descriptor: Value) -> Self {
+        IndexChange {
+            tagged: vec![(tag.to_string(), descriptor)],
+            untagged: Vec::new(),
+        }
+    }
+
+    /// Also add `descriptor` untagged, about `subject` (a manifest digest):
+    /// the [`SUBJECT`] annotation is set on it.
+    pub fn with_untagged(mut self, mut descriptor: Value, subject: &str) -> Self {
+        if let Some(d) = descriptor.as_object_mut() {
+            let annotations = d
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(a) = annotations.as_object_mut() {
+                a.insert(SUBJECT.into(), Value::from(subject));
+            }
+        }
+        self.untagged.push(descriptor);
+        self
+    }
+
+    /// Apply the change to the `manifests` of an `index.json`; `nested`
+    /// says whether a digest is listed by an image index among the entries.
+    fn apply(self, manifests: &mut Vec<Value>, nested: Nested<'_>) {
+        for (tag, descriptor) in self.tagged {
+            manifests.retain(|d| ref_name(d) != Some(tag.as_str()));
+            manifests.push(descriptor);
+        }
+        for d in self.untagged {
+            let digest = d.get("digest").cloned();
+            manifests.retain(|m| ref_name(m).is_some() || m.get("digest") != digest.as_ref());
+            manifests.push(d);
+        }
+        let entries = manifests.clone();
+        let present = |s: &str| {
+            entries
+                .iter()
+                .any(|d| d.get("digest").and_then(Value::as_str) == Some(s))
+                || nested(&entries, s)
+        };
+        manifests.retain(|d| match subject(d) {
+            Some(s) if ref_name(d).is_none() => present(s),
+            _ => true,
+        });
+    }
+}
+
+/// Whether a digest is listed by an image index among `index.json`'s
+/// entries (the first argument): what only the layout's blobs can tell.
+pub type Nested<'a> = &'a dyn Fn(&[Value], &str) -> bool;
+
+/// The [`SUBJECT`] annotation of a descriptor.
+fn subject(d: &Value) -> Option<&str> {
+    d.get("annotations")?.get(SUBJECT)?.as_str()
+}
+
 /// The new `index.json` bytes: `existing` (`None` when there is no index
 /// yet; `path` names it in errors) with `descriptor` added under `tag`.
 ///
@@ -186,6 +267,23 @@ pub fn merge_index_bytes(
     descriptor: Value,
     tag: &str,
 ) -> Result<Vec<u8>> {
+    apply_index_change(
+        path,
+        existing,
+        IndexChange::tag(tag, descriptor),
+        &|_, _| false,
+    )
+}
+
+/// The new `index.json` bytes: `existing` (as in [`merge_index_bytes`])
+/// with `change` applied; `nested` says whether a digest is listed by an
+/// image index of the layout (for [`IndexChange`]'s rule). Pure.
+pub fn apply_index_change(
+    path: &Path,
+    existing: Option<&[u8]>,
+    change: IndexChange,
+    nested: Nested<'_>,
+) -> Result<Vec<u8>> {
     let mut index = match existing {
         Some(bytes) => parse_index(path, bytes)?,
         None => empty_index(),
@@ -193,8 +291,7 @@ pub fn merge_index_bytes(
     let Some(Value::Array(manifests)) = index.get_mut("manifests") else {
         return Err(bad(path, "index.json has no manifests array".into()));
     };
-    manifests.retain(|d| ref_name(d) != Some(tag));
-    manifests.push(descriptor);
+    change.apply(manifests, nested);
     serde_json::to_vec(&Value::Object(index)).map_err(|e| Error::Spec {
         what: "index.json",
         reason: e.to_string(),
@@ -226,6 +323,64 @@ mod tests {
 
     fn rendered(j: &Judged<Index>) -> Vec<String> {
         j.problems.iter().map(Finding::to_string).collect()
+    }
+
+    /// Tagged and untagged entries: an untagged entry stays while its
+    /// subject is in the layout and goes with it.
+    #[test]
+    fn untagged_entries_follow_their_subject() {
+        let path = Path::new("index.json");
+        let untagged = |hex: char| {
+            let mut d = desc(hex, "");
+            d.as_object_mut().unwrap().remove("annotations");
+            d
+        };
+        let a = desc('a', "v1");
+        let a_digest = a["digest"].as_str().unwrap().to_string();
+        let change = IndexChange::tag("v1", a).with_untagged(untagged('c'), &a_digest);
+        let bytes = apply_index_change(path, None, change, &|_, _| false).unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        let m = v["manifests"].as_array().unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1]["annotations"][SUBJECT], Value::from(a_digest.clone()));
+        assert!(ref_name(&m[1]).is_none());
+        // The same untagged entry again is not listed twice.
+        let again = IndexChange::tag("v2", desc('d', "v2")).with_untagged(untagged('c'), &a_digest);
+        let bytes = apply_index_change(path, Some(&bytes), again, &|_, _| false).unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["manifests"].as_array().unwrap().len(), 3);
+        // v1 moves away from a: the entry about a goes, unless an image index lists a.
+        let moved = |nested: Nested<'_>| {
+            let bytes = apply_index_change(
+                path,
+                Some(&bytes),
+                IndexChange::tag("v1", desc('b', "v1")),
+                nested,
+            )
+            .unwrap();
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            v["manifests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["digest"].as_str().unwrap()[7..8].to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(moved(&|_, _| false), ["d", "b"]);
+        assert_eq!(moved(&|_, d| d == a_digest), ["d", "c", "b"]);
+        // An untagged entry with no subject is never dropped.
+        let plain = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX,
+            "manifests": [untagged('e')]}))
+        .unwrap();
+        let bytes = apply_index_change(
+            path,
+            Some(&plain),
+            IndexChange::tag("x", desc('f', "x")),
+            &|_, _| false,
+        )
+        .unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["manifests"].as_array().unwrap().len(), 2);
     }
 
     #[test]

@@ -1,0 +1,64 @@
+//! The report of an `--index` import.
+
+use serde::Serialize;
+
+use super::{ImportReport, OutputFormat, human_size};
+use crate::digest::Blob;
+
+/// What an `--index` import wrote.
+#[derive(Clone, Debug, Serialize)]
+pub struct IndexReport {
+    /// The layout directory (or the archive file, `-` for stdout).
+    pub layout: String,
+    /// A layout directory or an archive.
+    pub format: OutputFormat,
+    /// The ref name of the image index.
+    pub tag: String,
+    /// The image index blob `tag` names now.
+    pub index: Blob,
+    /// Every platform the index lists, in its order (`os/arch[/variant]`):
+    /// this run's and those kept from the index `tag` named before.
+    pub platforms: Vec<String>,
+    /// This run's images, one per input, in input order; each is the
+    /// report a single-image import gives.
+    pub images: Vec<ImportReport>,
+}
+
+impl IndexReport {
+    /// The short human summary printed on stderr.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "imported {} image(s) into {} as {} (image index of {})\n",
+            self.images.len(),
+            self.layout,
+            self.tag,
+            self.platforms.join(", ")
+        );
+        out.push_str(&format!(
+            "  index     {} ({})\n",
+            self.index.digest,
+            human_size(self.index.size)
+        ));
+        for img in &self.images {
+            let input = img.layers.first().map_or("", |l| l.input.name.as_str());
+            out.push_str(&format!(
+                "  image     {} {} (from {input}, created {})\n",
+                img.manifest.digest, img.platform, img.created
+            ));
+        }
+        if self.format == OutputFormat::Oci {
+            let arch = self
+                .images
+                .first()
+                .map_or("amd64", |i| i.platform.architecture.as_str());
+            let inputs: Vec<&str> = self
+                .images
+                .iter()
+                .flat_map(|i| i.layers.iter().map(|l| l.input.name.as_str()))
+                .collect();
+            let hints = super::hints::for_index(&self.layout, &self.tag, arch, &inputs);
+            super::push_hints(&mut out, &hints);
+        }
+        out
+    }
+}
