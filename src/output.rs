@@ -1,5 +1,5 @@
 //! Where an import goes, as a value: a layout directory, an archive file,
-//! or standard output. One [`crate::import`] entry point takes it.
+//! or standard output. One [`crate::import()`] entry point takes it.
 
 use std::path::{Path, PathBuf};
 

@@ -47,11 +47,11 @@ pub struct InputFormat {
     pub data: &'static str,
     /// File name suffixes of such inputs, for the default output name.
     pub suffixes: &'static [&'static str],
-    /// Whether a stream's first bytes (up to [`SNIFF_LEN`]) are this format.
+    /// Whether a stream's first bytes (up to 512, one tar header block) are this format.
     pub magic: fn(&[u8]) -> bool,
 }
 
-/// Every input format, in the order [`detect`] tries them: a tar header
+/// Every input format, in the order `detect` tries them: a tar header
 /// first (a member named "BZh9…" is still a tar, while compressed data
 /// practically never carries a valid tar checksum).
 pub static INPUT_FORMATS: [InputFormat; 5] = [
@@ -146,7 +146,7 @@ impl fmt::Display for Compression {
     }
 }
 
-/// Identify the format of a stream from its first bytes (up to [`SNIFF_LEN`]).
+/// Identify the format of a stream from its first bytes (up to 512, one tar header block).
 ///
 /// Never looks at a file name. Returns `None` for anything unsupported.
 pub fn detect(head: &[u8]) -> Option<Compression> {
