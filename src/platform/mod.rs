@@ -10,6 +10,7 @@
 //! answer whatever the chunk sizes are: the sniffer is a byte-driven state
 //! machine whose only buffers are the ELF header and a ten-byte carry-over.
 
+use crate::tarscan::path::components;
 use crate::tarscan::{EntryHeader, EntryObserver};
 
 mod arm;
@@ -26,7 +27,8 @@ pub use tally::PlatformTally;
 ///
 /// A leading `./` or `/`, repeated slashes and `.` components are ignored.
 pub fn is_candidate(path: &str) -> bool {
-    let mut comps = path.split('/').filter(|c| !c.is_empty() && *c != ".");
+    // Pieces of a `str` cut at '/' are `str` too: the fallback never applies.
+    let mut comps = components(path.as_bytes()).map(|c| std::str::from_utf8(c).unwrap_or_default());
     match comps.next() {
         Some("bin" | "sbin") => comps.next().is_some(),
         Some("usr") => match comps.next() {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::ElfPlatform;
+use crate::tarscan::path::components;
 
 /// Majority vote of the platforms found across a rootfs's ELF files.
 #[derive(Clone, Debug, Default)]
@@ -57,7 +58,7 @@ impl PlatformTally {
 
     /// Counts one ELF file.
     pub fn add(&mut self, path: &str, p: ElfPlatform) {
-        let path = normalize_path(path);
+        let path = rootfs_path(path);
         let votes = self.by_arch.entry(p.architecture).or_default();
         votes.files += 1;
         if let Some(v) = p.variant {
@@ -117,18 +118,12 @@ impl PlatformTally {
     }
 }
 
-/// Strips `./` and `/` prefixes so examples read like rootfs paths.
-fn normalize_path(path: &str) -> &str {
-    let mut p = path;
-    loop {
-        if let Some(rest) = p.strip_prefix("./") {
-            p = rest;
-        } else if let Some(rest) = p.strip_prefix('/') {
-            p = rest;
-        } else {
-            return p;
-        }
-    }
+/// `path` without its `./` and `/` prefixes, so examples read like rootfs
+/// paths.
+fn rootfs_path(path: &str) -> &str {
+    let rest = components(path.as_bytes()).rest();
+    // The rest of a `str` after ASCII prefixes is a `str`: the fallback never applies.
+    std::str::from_utf8(rest).unwrap_or(path)
 }
 
 #[cfg(test)]

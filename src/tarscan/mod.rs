@@ -35,6 +35,7 @@ pub const MAX_META_RECORD: u64 = 1 << 20;
 mod framing;
 mod hazard;
 mod interpret;
+pub(crate) mod path;
 mod sparse;
 mod trailer;
 
