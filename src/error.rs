@@ -331,8 +331,6 @@ impl<W: io::Write> io::Write for PathErrors<W> {
     }
 }
 
-/// If `err` carries a path (see [`mark`]), turn it into [`Error::Io`];
-/// otherwise let `other` classify it.
 /// An [`Error`] travelling through `io::Error` layers (a download's
 /// refusal inside decoders and counters), turned back into itself by
 /// [`classify`].
@@ -396,6 +394,8 @@ fn zstd_hint(r: &crate::compress::ZstdRefusal) -> String {
     }
 }
 
+/// If `err` carries a path (see [`mark`]), turn it into [`Error::Io`];
+/// otherwise let `other` classify it.
 pub(crate) fn classify(err: io::Error, other: impl FnOnce(io::Error) -> Error) -> Error {
     // A download's refusal is already the error to report.
     let err = match take_carried(err) {
@@ -418,4 +418,42 @@ pub(crate) fn classify(err: io::Error, other: impl FnOnce(io::Error) -> Error) -
         return other(io::Error::from(kind));
     }
     other(err)
+}
+
+/// What a decoder's read error means: the one reading of the error types
+/// that travel inside `io::Error` out of the decoders, shared by the import
+/// (which turns it into an [`Error`]) and the layer scan (a problem line).
+#[derive(Debug)]
+pub(crate) enum DecodeFailure<'a> {
+    /// Reading the source failed (an error marked with its path by
+    /// [`mark`]): not the data's fault.
+    Read,
+    /// The framing is one that consumers read differently.
+    UnsafeFraming(&'a crate::compress::UnsafeFraming),
+    /// Bytes follow the end of the compressed data.
+    TrailingData(&'a crate::compress::TrailingData),
+    /// A zstd frame needs a window or dictionary the decoder was not given.
+    Zstd(&'a crate::compress::ZstdRefusal),
+    /// Anything else: the data is corrupt or truncated.
+    Corrupt,
+}
+
+impl<'a> DecodeFailure<'a> {
+    /// What `e`, returned by a decoder's `read`, means.
+    pub(crate) fn of(e: &'a io::Error) -> Self {
+        let Some(inner) = e.get_ref() else {
+            return DecodeFailure::Corrupt;
+        };
+        if inner.is::<PathIoError>() {
+            DecodeFailure::Read
+        } else if let Some(u) = inner.downcast_ref() {
+            DecodeFailure::UnsafeFraming(u)
+        } else if let Some(t) = inner.downcast_ref() {
+            DecodeFailure::TrailingData(t)
+        } else if let Some(r) = inner.downcast_ref() {
+            DecodeFailure::Zstd(r)
+        } else {
+            DecodeFailure::Corrupt
+        }
+    }
 }
