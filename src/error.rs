@@ -457,3 +457,39 @@ impl<'a> DecodeFailure<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compress::{TrailingData, UnsafeFraming, ZstdRefusal};
+
+    #[test]
+    fn decode_failures_are_read_once() {
+        let read = mark(std::path::Path::new("in"), io::Error::other("gone"));
+        assert!(matches!(DecodeFailure::of(&read), DecodeFailure::Read));
+        let unsafe_framing = io::Error::other(UnsafeFraming("two headers".into()));
+        assert!(matches!(
+            DecodeFailure::of(&unsafe_framing),
+            DecodeFailure::UnsafeFraming(u) if u.0 == "two headers"
+        ));
+        let trailing = io::Error::other(TrailingData { offset: 7 });
+        assert!(matches!(
+            DecodeFailure::of(&trailing),
+            DecodeFailure::TrailingData(TrailingData { offset: 7 })
+        ));
+        let zstd = io::Error::other(ZstdRefusal::Dictionary { id: Some(3) });
+        assert!(matches!(
+            DecodeFailure::of(&zstd),
+            DecodeFailure::Zstd(ZstdRefusal::Dictionary { id: Some(3) })
+        ));
+        for corrupt in [
+            io::Error::from(io::ErrorKind::UnexpectedEof),
+            io::Error::new(io::ErrorKind::InvalidData, "bad block"),
+        ] {
+            assert!(matches!(
+                DecodeFailure::of(&corrupt),
+                DecodeFailure::Corrupt
+            ));
+        }
+    }
+}
