@@ -332,8 +332,6 @@ impl<W: io::Write> io::Write for PathErrors<W> {
     }
 }
 
-/// If `err` carries a path (see [`mark`]), turn it into [`Error::Io`];
-/// otherwise let `other` classify it.
 /// An [`Error`] travelling through `io::Error` layers (a download's
 /// refusal inside decoders and counters), turned back into itself by
 /// [`classify`].
@@ -397,6 +395,8 @@ fn zstd_hint(r: &crate::compress::ZstdRefusal) -> String {
     }
 }
 
+/// If `err` carries a path (see [`mark`]), turn it into [`Error::Io`];
+/// otherwise let `other` classify it.
 pub(crate) fn classify(err: io::Error, other: impl FnOnce(io::Error) -> Error) -> Error {
     // A download's refusal is already the error to report.
     let err = match take_carried(err) {
@@ -419,4 +419,78 @@ pub(crate) fn classify(err: io::Error, other: impl FnOnce(io::Error) -> Error) -
         return other(io::Error::from(kind));
     }
     other(err)
+}
+
+/// What a decoder's read error means: the one reading of the error types
+/// that travel inside `io::Error` out of the decoders, shared by the import
+/// (which turns it into an [`Error`]) and the layer scan (a problem line).
+#[derive(Debug)]
+pub(crate) enum DecodeFailure<'a> {
+    /// Reading the source failed (an error marked with its path by
+    /// [`mark`]): not the data's fault.
+    Read,
+    /// The framing is one that consumers read differently.
+    UnsafeFraming(&'a crate::compress::UnsafeFraming),
+    /// Bytes follow the end of the compressed data.
+    TrailingData(&'a crate::compress::TrailingData),
+    /// A zstd frame needs a window or dictionary the decoder was not given.
+    Zstd(&'a crate::compress::ZstdRefusal),
+    /// Anything else: the data is corrupt or truncated.
+    Corrupt,
+}
+
+impl<'a> DecodeFailure<'a> {
+    /// What `e`, returned by a decoder's `read`, means.
+    pub(crate) fn of(e: &'a io::Error) -> Self {
+        let Some(inner) = e.get_ref() else {
+            return DecodeFailure::Corrupt;
+        };
+        if inner.is::<PathIoError>() {
+            DecodeFailure::Read
+        } else if let Some(u) = inner.downcast_ref() {
+            DecodeFailure::UnsafeFraming(u)
+        } else if let Some(t) = inner.downcast_ref() {
+            DecodeFailure::TrailingData(t)
+        } else if let Some(r) = inner.downcast_ref() {
+            DecodeFailure::Zstd(r)
+        } else {
+            DecodeFailure::Corrupt
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compress::{TrailingData, UnsafeFraming, ZstdRefusal};
+
+    #[test]
+    fn decode_failures_are_read_once() {
+        let read = mark(std::path::Path::new("in"), io::Error::other("gone"));
+        assert!(matches!(DecodeFailure::of(&read), DecodeFailure::Read));
+        let unsafe_framing = io::Error::other(UnsafeFraming("two headers".into()));
+        assert!(matches!(
+            DecodeFailure::of(&unsafe_framing),
+            DecodeFailure::UnsafeFraming(u) if u.0 == "two headers"
+        ));
+        let trailing = io::Error::other(TrailingData { offset: 7 });
+        assert!(matches!(
+            DecodeFailure::of(&trailing),
+            DecodeFailure::TrailingData(TrailingData { offset: 7 })
+        ));
+        let zstd = io::Error::other(ZstdRefusal::Dictionary { id: Some(3) });
+        assert!(matches!(
+            DecodeFailure::of(&zstd),
+            DecodeFailure::Zstd(ZstdRefusal::Dictionary { id: Some(3) })
+        ));
+        for corrupt in [
+            io::Error::from(io::ErrorKind::UnexpectedEof),
+            io::Error::new(io::ErrorKind::InvalidData, "bad block"),
+        ] {
+            assert!(matches!(
+                DecodeFailure::of(&corrupt),
+                DecodeFailure::Corrupt
+            ));
+        }
+    }
 }

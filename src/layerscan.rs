@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compress::{self, Compression, DecodeOptions, Decoder};
 use crate::digest::Blob;
-use crate::error::{IoContext, PathIoError, Result, mark};
+use crate::error::{DecodeFailure, IoContext, Result, mark};
 use crate::hashing::{HashReader, Sha256Counter, sha256_of};
 use crate::tarscan::TarScanner;
 
@@ -60,11 +60,6 @@ impl<R: Read> Read for Marked<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf).map_err(|e| mark(&self.path, e))
     }
-}
-
-fn is_read_error(e: &io::Error) -> bool {
-    e.get_ref()
-        .is_some_and(|inner| inner.downcast_ref::<PathIoError>().is_some())
 }
 
 type Hashed = HashReader<Marked<File>>;
@@ -202,29 +197,23 @@ fn pump<R: Read>(
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_read_error(&e) => return Err(format!("cannot read the blob: {e}")),
-            // Not corruption: bytes after the data, a window or dictionary
-            // the decoder was not given.
-            Err(ref e)
-                if let Some(t) = e
-                    .get_ref()
-                    .and_then(|i| i.downcast_ref::<compress::TrailingData>()) =>
-            {
-                return Err(format!(
-                    "{} ends at byte {}, followed by bytes that are not {format}",
-                    what_data(format),
-                    t.offset
-                ));
-            }
-            Err(e) if e.get_ref().is_some_and(|i| i.is::<compress::ZstdRefusal>()) => {
-                return Err(e.to_string());
-            }
             Err(e) => {
-                return Err(format!(
-                    "{} is corrupt or truncated (after {} decoded bytes): {e}",
-                    what_data(format),
-                    diff.size()
-                ));
+                return Err(match DecodeFailure::of(&e) {
+                    DecodeFailure::Read => format!("cannot read the blob: {e}"),
+                    // Not corruption: bytes after the data, a window or
+                    // dictionary the decoder was not given.
+                    DecodeFailure::TrailingData(t) => format!(
+                        "{} ends at byte {}, followed by bytes that are not {format}",
+                        what_data(format),
+                        t.offset
+                    ),
+                    DecodeFailure::Zstd(_) => e.to_string(),
+                    DecodeFailure::UnsafeFraming(_) | DecodeFailure::Corrupt => format!(
+                        "{} is corrupt or truncated (after {} decoded bytes): {e}",
+                        what_data(format),
+                        diff.size()
+                    ),
+                });
             }
         }
     }

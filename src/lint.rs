@@ -28,6 +28,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use tar::EntryType;
 
+use crate::tarscan::path::components;
 use crate::tarscan::{EntryHeader, EntryObserver};
 
 /// A kind of entry the lint reports.
@@ -183,22 +184,6 @@ impl Lint {
     }
 }
 
-/// The path with empty and `.` components and leading/trailing `/` removed,
-/// which is where extractors put it (`..` is kept: it is reported separately).
-fn normalise(path: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(path.len());
-    for c in path.split(|&b| b == b'/') {
-        if c.is_empty() || c == b"." {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push(b'/');
-        }
-        out.extend_from_slice(c);
-    }
-    out
-}
-
 fn key(normalised: &[u8]) -> u128 {
     let d = Sha256::digest(normalised);
     let mut k = [0u8; 16];
@@ -233,7 +218,8 @@ fn usual_setuid_place(normalised: &[u8]) -> bool {
 impl EntryObserver for Lint {
     fn entry(&mut self, h: &EntryHeader) -> bool {
         let path = &h.path;
-        let norm = normalise(path);
+        // Where extractors put it; `..` is kept, and reported below.
+        let norm = components(path).joined();
         if path.starts_with(b"/") {
             self.record(LintKind::AbsolutePath, || show(path));
         }
@@ -252,7 +238,7 @@ impl EntryObserver for Lint {
             EntryType::Link => {
                 let target = h.link.as_deref().unwrap_or(&[]);
                 // Checked before this entry is added, so a link to itself dangles.
-                if !self.seen.contains(&key(&normalise(target))) {
+                if !self.seen.contains(&key(&components(target).joined())) {
                     self.record(LintKind::DanglingHardlink, || {
                         format!("{} -> {}", show(path), show(target))
                     });

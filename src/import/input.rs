@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::checksums::ChecksumError;
 use crate::compress::{self, Compression};
-use crate::error::{Error, IoContext, PathErrors, Result, classify};
+use crate::error::{DecodeFailure, Error, IoContext, PathErrors, Result, classify};
 use crate::fetch::{self, HttpInput, HttpOptions};
 use crate::tarscan::TarError;
 
@@ -145,28 +145,23 @@ impl InputErrors {
     /// of the input or a blob file, which keeps its path).
     pub(crate) fn decode(&self, format: Compression, e: io::Error) -> Error {
         classify(e, |e| {
-            let Some(inner) = e.get_ref() else {
-                return self.corrupt(format, e.to_string());
-            };
             let input = self.name.clone();
-            if let Some(u) = inner.downcast_ref::<compress::UnsafeFraming>() {
-                Error::UnsafeFraming {
+            match DecodeFailure::of(&e) {
+                DecodeFailure::UnsafeFraming(u) => Error::UnsafeFraming {
                     input,
                     reason: u.0.clone(),
-                }
-            } else if let Some(t) = inner.downcast_ref::<compress::TrailingData>() {
-                Error::TrailingData {
+                },
+                DecodeFailure::TrailingData(t) => Error::TrailingData {
                     input,
                     format: format.name(),
                     offset: t.offset,
-                }
-            } else if let Some(refusal) = inner.downcast_ref::<compress::ZstdRefusal>() {
-                Error::Zstd {
+                },
+                DecodeFailure::Zstd(refusal) => Error::Zstd {
                     input,
                     refusal: refusal.clone(),
-                }
-            } else {
-                self.corrupt(format, e.to_string())
+                },
+                // `classify` has taken marked read errors already.
+                DecodeFailure::Read | DecodeFailure::Corrupt => self.corrupt(format, e.to_string()),
             }
         })
     }
