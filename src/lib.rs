@@ -16,7 +16,9 @@
 //! - `platform`, `lint`: observers of the entries (ELF platform, path hazards);
 //! - `image`, `change`: the image config and manifest, built with `oci-spec`;
 //! - `layout` (over `fsutil`): blobs and `index.json`, published atomically
-//!   under a lock, publish-then-index as a guard type;
+//!   under a lock, publish-then-index as a guard type; its read side (capped,
+//!   digest-checked reads, one walk over the documents) and the `DIR[:TAG]`
+//!   [`Target`] of `verify` and `inspect`;
 //! - [`mod@import`]: the pipeline that ties them together (plan, producer,
 //!   consumer, sink), [`archive`] for `--format oci-archive`, [`report`];
 //! - [`spec`]: the OCI documents' rules, one judgement per document;
@@ -67,6 +69,6 @@ pub use digest::{Blob, Digest, InvalidDigest};
 pub use error::{Error, Result};
 pub use image::{Layer, Platform, parse_created};
 pub use import::{ImportOptions, InputSource, LayerCompression, import};
-pub use layout::{Cleanup, remove_registered_temps};
+pub use layout::{Cleanup, Target, remove_registered_temps};
 pub use report::ImportReport;
 pub use signature::{Keyring, read_small_source};

@@ -22,18 +22,27 @@
 //!    ([`registry`]), so that on SIGINT/SIGTERM
 //!    [`remove_registered_temps`] undoes them; a commit (steps 2-3) already
 //!    under way is allowed to finish first.
+//!
+//! The read side is beside it: [`Reader`] (capped and digest-checked reads,
+//! the limits), [`walk`] (the one walk over the documents, with a visitor)
+//! and [`Target`] (the `DIR[:TAG]` argument of `verify` and `inspect`).
 
 mod blob;
+mod reader;
 pub(crate) mod registry;
+mod target;
+pub(crate) mod walk;
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 pub use blob::{BlobWriter, PendingBlob};
+pub(crate) use reader::{MAX_INDEX_DEPTH, Reader, bad};
 pub use registry::{Cleanup, remove_registered_temps};
+pub use target::Target;
 
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{self, DirLock, TEMP_PREFIX};
@@ -525,20 +534,6 @@ fn check_layout_version(path: &Path, bytes: &[u8]) -> Result<()> {
             reason,
         }),
     }
-}
-
-/// Read a whole small file (a manifest, a config) from the layout, refusing large ones.
-pub fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let f = File::open(path).at(path)?;
-    let mut buf = Vec::new();
-    f.take(limit + 1).read_to_end(&mut buf).at(path)?;
-    if buf.len() as u64 > limit {
-        return Err(Error::BadLayout {
-            path: path.to_path_buf(),
-            reason: format!("larger than {limit} bytes"),
-        });
-    }
-    Ok(buf)
 }
 
 #[cfg(test)]
