@@ -214,3 +214,169 @@ fn visit_manifest<V: Visitor>(
     }
     v.image(scope, image)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::digest::Blob;
+    use crate::hashing::sha256_of;
+    use crate::layout::Reader;
+    use crate::spec::media_type::{OCI_CONFIG, OCI_INDEX, OCI_MANIFEST};
+
+    /// Writes each event, reading documents through the checked read.
+    struct Recorder<'a> {
+        reader: &'a Reader,
+        events: Vec<String>,
+    }
+
+    impl Visitor for Recorder<'_> {
+        type Scope = String;
+        type Stop = crate::error::Error;
+        type Mark = ();
+        type Image = ();
+
+        fn enter(&mut self, scope: &String, _: &Descriptor) -> crate::Result<Option<()>> {
+            self.events.push(format!("enter {scope}"));
+            Ok(Some(()))
+        }
+        fn leave(&mut self, scope: &String, _: &Descriptor, (): ()) {
+            self.events.push(format!("leave {scope}"));
+        }
+        fn document(
+            &mut self,
+            _: &String,
+            doc: Doc,
+            d: &Descriptor,
+        ) -> crate::Result<Option<Value>> {
+            self.events.push(format!("{doc:?}"));
+            self.reader.json(&d.blob()).map(Some)
+        }
+        fn index(
+            &mut self,
+            s: &String,
+            _: &Descriptor,
+            _: &Value,
+            _: &Judged<Index>,
+        ) -> crate::Result<()> {
+            self.events.push(format!("index {s}"));
+            Ok(())
+        }
+        fn entry(
+            &mut self,
+            s: &String,
+            _: &Descriptor,
+            _: &Judged<Index>,
+            j: usize,
+        ) -> crate::Result<Option<String>> {
+            Ok(Some(format!("{s}/{j}")))
+        }
+        fn manifest(
+            &mut self,
+            s: &String,
+            _: &Descriptor,
+            _: &Value,
+            _: &Judged<Manifest>,
+        ) -> crate::Result<Option<()>> {
+            self.events.push(format!("manifest {s}"));
+            Ok(Some(()))
+        }
+        fn config(
+            &mut self,
+            s: &String,
+            (): &mut (),
+            _: &Descriptor,
+            j: Option<Judged<Config>>,
+        ) -> crate::Result<()> {
+            let os = j.and_then(|j| j.value).and_then(|c| c.os);
+            self.events.push(format!("config {s} {os:?}"));
+            Ok(())
+        }
+        fn layer(
+            &mut self,
+            s: &String,
+            (): &mut (),
+            _: &Judged<Manifest>,
+            i: usize,
+            d: Option<&Descriptor>,
+        ) -> crate::Result<()> {
+            self.events.push(format!("layer {s} {i} {}", d.is_some()));
+            Ok(())
+        }
+        fn image(&mut self, s: &String, (): ()) -> crate::Result<()> {
+            self.events.push(format!("image {s}"));
+            Ok(())
+        }
+        fn blob(&mut self, s: &String, part: Part, _: &Descriptor) -> crate::Result<()> {
+            self.events.push(format!("blob {s} {part:?}"));
+            Ok(())
+        }
+    }
+
+    fn put(root: &std::path::Path, media_type: &str, v: &Value) -> (Value, Descriptor) {
+        let bytes = serde_json::to_vec(v).unwrap();
+        let blob = Blob {
+            digest: sha256_of(&bytes),
+            size: bytes.len() as u64,
+        };
+        fs::write(blob.digest.blob_path(root), &bytes).unwrap();
+        let d = json!({"mediaType": media_type, "digest": blob.digest.as_str(), "size": blob.size});
+        let desc = crate::spec::descriptor::judge(&d).strict().unwrap();
+        (d, desc)
+    }
+
+    /// Index → manifests in order → config, then layers (an unusable one
+    /// offered as `None`); unknown media types and artifacts' blobs as blobs.
+    #[test]
+    fn walks_in_document_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("blobs/sha256")).unwrap();
+        let (config, _) = put(root, OCI_CONFIG, &json!({"os": "linux"}));
+        let (layer, _) = put(root, "application/vnd.oci.image.layer.v1.tar", &json!(1));
+        let bad_layer = json!({"mediaType": "x", "digest": "md5:1", "size": 1});
+        let image = json!({"schemaVersion": 2, "config": config, "layers": [layer, bad_layer]});
+        let (image, _) = put(root, OCI_MANIFEST, &image);
+        let (other, _) = put(root, "application/x-other", &json!({}));
+        let art_config = json!({"mediaType": "application/x-art", "digest": config["digest"], "size": config["size"]});
+        let art = json!({"schemaVersion": 2, "config": art_config, "layers": [layer]});
+        let (art, _) = put(root, OCI_MANIFEST, &art);
+        let index = json!({"schemaVersion": 2, "manifests": [image, other, art]});
+        let (_, index) = put(root, OCI_INDEX, &index);
+        let reader = Reader::new(root);
+        let mut r = Recorder {
+            reader: &reader,
+            events: Vec::new(),
+        };
+        follow(&mut r, &"t".to_string(), &index).unwrap();
+        let want = [
+            "enter t",
+            "Index { depth: 0 }",
+            "index t",
+            "enter t/0",
+            "Manifest",
+            "manifest t/0",
+            "Config",
+            "config t/0 Some(\"linux\")",
+            "layer t/0 0 true",
+            "layer t/0 1 false",
+            "image t/0",
+            "leave t/0",
+            "enter t/1",
+            "blob t/1 Blob",
+            "leave t/1",
+            "enter t/2",
+            "Manifest",
+            "manifest t/2",
+            "blob t/2 Config",
+            "blob t/2 Layer(0)",
+            "image t/2",
+            "leave t/2",
+            "leave t",
+        ];
+        assert_eq!(r.events, want);
+    }
+}
