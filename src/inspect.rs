@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -19,18 +18,16 @@ use serde_json::Value;
 
 use crate::compress::Compression;
 use crate::digest::{Blob, Digest};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::image::Platform;
 use crate::layerscan::{LayerScan, scan_layer};
-use crate::layout::read_small;
+use crate::layout::walk::{self, Doc, Part, Visitor};
+use crate::layout::{MAX_INDEX_DEPTH, Reader, bad};
 use crate::report::human_size;
 use crate::spec::descriptor::Descriptor;
-use crate::spec::media_type::{
-    DocKind, ManifestType, doc_kind, is_image_config, layer_compression,
-};
+use crate::spec::media_type::{ManifestType, is_image_config, layer_compression};
 use crate::spec::ref_name::validate_tag;
 use crate::spec::{self, Judged, Place, config, index, manifest};
-use crate::verify::{MAX_INDEX_DEPTH, MAX_INDEX_JSON, MAX_JSON_BLOB};
 
 /// One layer, as measured.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -86,23 +83,18 @@ pub struct ImageInfo {
 
 /// Describe the images of the layout at `layout`, or only those reached through `tag`.
 ///
-/// An image index is descended into (up to [`MAX_INDEX_DEPTH`] levels), giving
-/// one [`ImageInfo`] per platform. Manifests that are not images (signatures,
+/// An image index is descended into (up to four levels), giving one
+/// [`ImageInfo`] per platform. Manifests that are not images (signatures,
 /// attestations) are skipped. A layout too damaged to measure (a missing or
-/// undecodable blob, a document that does not parse) is an error naming the file.
+/// undecodable blob, a document that does not parse or does not match its
+/// descriptor's digest and size) is an error naming the file.
 pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
-    let meta = fs::metadata(layout).at(layout)?;
-    if !meta.is_dir() {
-        return Err(Error::BadLayout {
-            path: layout.to_path_buf(),
-            reason: "not a directory, so not an OCI image layout".into(),
-        });
-    }
+    let reader = Reader::open(layout)?;
     if let Some(t) = tag {
         validate_tag(t).map_err(Error::Usage)?;
     }
-    let index_path = layout.join("index.json");
-    let bytes = read_small(&index_path, MAX_INDEX_JSON)?;
+    let index_path = reader.path("index.json");
+    let bytes = reader.index_json()?;
     let v = spec::parse_json(&bytes).map_err(|e| bad(&index_path, e))?;
     // Judged as an image index, refused on any problem; ref names are
     // listed as they are (`verify` judges them).
@@ -111,11 +103,11 @@ pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
         .map_err(|e| bad(&index_path, e))?
         .entries;
     let mut ins = Inspector {
-        root: layout,
+        reader: &reader,
         layers: HashMap::new(),
         seen: HashSet::new(),
+        out: Vec::new(),
     };
-    let mut out = Vec::new();
     let mut found = false;
     for e in &entries {
         let name = e.ref_name.as_deref();
@@ -129,8 +121,13 @@ pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
             "descriptor",
             String::new,
         )?;
-        ins.collect(desc, name, None, 0, &mut out)?;
+        let reach = Reach {
+            tag: name.map(str::to_string),
+            via: None,
+        };
+        walk::follow(&mut ins, &reach, desc)?;
     }
+    let out = ins.out;
     if let Some(t) = tag
         && (!found || out.is_empty())
     {
@@ -251,20 +248,33 @@ fn layer_provenance(
         .collect()
 }
 
+/// What `inspect` does at each node of the layout's walk.
 struct Inspector<'a> {
-    root: &'a Path,
+    reader: &'a Reader,
     /// Layer measurements by digest and declared compression: shared layers are decoded once.
     layers: HashMap<(Digest, Option<Compression>), LayerScan>,
     /// Documents already described, by digest and tag: an index that lists a
     /// child many times (nested) must not multiply the work or the output.
     seen: HashSet<(Digest, Option<String>)>,
+    /// The images described so far, in walk order.
+    out: Vec<ImageInfo>,
 }
 
-fn bad(path: &Path, reason: impl Into<String>) -> Error {
-    Error::BadLayout {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
+/// How an image was reached: the tag in `index.json`, the image index.
+struct Reach {
+    tag: Option<String>,
+    via: Option<Blob>,
+}
+
+/// An image being described while its config and layers are visited.
+struct Building {
+    info: ImageInfo,
+    /// The manifest blob, which errors about its descriptors name.
+    path: PathBuf,
+    /// How many layers the manifest lists; `None` without a `layers` array.
+    layer_count: Option<usize>,
+    /// The config's DiffIDs as written.
+    diff_ids: Vec<Option<String>>,
 }
 
 /// A usable descriptor, or an error naming the document `from` that holds
@@ -319,78 +329,82 @@ fn layer_warnings(
     warnings
 }
 
-impl Inspector<'_> {
-    fn json(&self, desc: &Descriptor) -> Result<(PathBuf, Value)> {
-        let path = desc.digest.blob_path(self.root);
-        let bytes = read_small(&path, MAX_JSON_BLOB)?;
-        let v = spec::parse_json(&bytes).map_err(|e| bad(&path, e))?;
-        Ok((path, v))
+impl Visitor for Inspector<'_> {
+    type Scope = Reach;
+    /// The first thing that keeps an image from being measured.
+    type Stop = Error;
+    type Mark = ();
+    type Image = Building;
+
+    /// Once per document and tag.
+    fn enter(&mut self, scope: &Reach, desc: &Descriptor) -> Result<Option<()>> {
+        let key = (desc.digest.clone(), scope.tag.clone());
+        Ok(self.seen.insert(key).then_some(()))
     }
 
-    fn collect(
-        &mut self,
-        desc: &Descriptor,
-        tag: Option<&str>,
-        via: Option<Blob>,
-        depth: usize,
-        out: &mut Vec<ImageInfo>,
-    ) -> Result<()> {
-        if !self
-            .seen
-            .insert((desc.digest.clone(), tag.map(str::to_string)))
+    fn leave(&mut self, _: &Reach, _: &Descriptor, (): ()) {}
+
+    /// Read through the digest check: a document edited in place is refused.
+    fn document(&mut self, _: &Reach, doc: Doc, desc: &Descriptor) -> Result<Option<Value>> {
+        let v = self.reader.json(&desc.blob())?;
+        if let Doc::Index { depth } = doc
+            && depth >= MAX_INDEX_DEPTH
         {
-            return Ok(());
-        }
-        match doc_kind(&desc.media_type) {
-            DocKind::Manifest(kind) => {
-                if let Some(info) = self.image(desc, tag, via, kind)? {
-                    out.push(info);
-                }
-            }
-            DocKind::Index => self.index(desc, tag, depth, out)?,
-            // Not an image: nothing to describe.
-            DocKind::Other => {}
-        }
-        Ok(())
-    }
-
-    /// The images of a nested image index.
-    fn index(
-        &mut self,
-        desc: &Descriptor,
-        tag: Option<&str>,
-        depth: usize,
-        out: &mut Vec<ImageInfo>,
-    ) -> Result<()> {
-        let (path, v) = self.json(desc)?;
-        if depth >= MAX_INDEX_DEPTH {
             return Err(bad(
-                &path,
+                &self.reader.blob_path(&desc.digest),
                 format!("image indexes nest deeper than {MAX_INDEX_DEPTH} levels"),
             ));
         }
-        let judged = index::judge(&v);
-        let Some(idx) = &judged.value else {
-            return Err(bad(&path, "an image index without a manifests array"));
-        };
-        let here = desc.blob();
-        for (j, c) in idx.entries.iter().enumerate() {
-            let why = || judged.reasons_at(&Place::Entry(j));
-            let child = usable(c.descriptor.as_ref(), &path, "descriptor", why)?;
-            self.collect(child, tag, Some(here.clone()), depth + 1, out)?;
-        }
-        Ok(())
+        Ok(Some(v))
     }
 
-    fn image(
+    fn index(
         &mut self,
+        _: &Reach,
         desc: &Descriptor,
-        tag: Option<&str>,
-        via: Option<Blob>,
-        kind: ManifestType,
-    ) -> Result<Option<ImageInfo>> {
-        let (path, v) = self.json(desc)?;
-        let judged = manifest::judge(&v, kind);
+        _: &Value,
+        judged: &Judged<index::Index>,
+    ) -> Result<()> {
+        match &judged.value {
+            Some(_) => Ok(()),
+            None => Err(bad(
+                &self.reader.blob_path(&desc.digest),
+                "an image index without a manifests array",
+            )),
+        }
+    }
+
+    fn entry(
+        &mut self,
+        scope: &Reach,
+        desc: &Descriptor,
+        judged: &Judged<index::Index>,
+        j: usize,
+    ) -> Result<Option<Reach>> {
+        let child = judged
+            .value
+            .as_ref()
+            .and_then(|i| i.entries.get(j))
+            .and_then(|e| e.descriptor.as_ref());
+        let why = || judged.reasons_at(&Place::Entry(j));
+        let path = self.reader.blob_path(&desc.digest);
+        usable(child, &path, "descriptor", why)?;
+        Ok(Some(Reach {
+            tag: scope.tag.clone(),
+            via: Some(desc.blob()),
+        }))
+    }
+
+    /// Only images are described: a manifest whose config is not an image
+    /// config (a signature, an attestation) is skipped.
+    fn manifest(
+        &mut self,
+        scope: &Reach,
+        desc: &Descriptor,
+        value: &Value,
+        judged: &Judged<manifest::Manifest>,
+    ) -> Result<Option<Building>> {
+        let path = self.reader.blob_path(&desc.digest);
         let m = match &judged.value {
             Some(m) if m.has_config => m,
             _ => return Err(bad(&path, "manifest has no config")),
@@ -400,86 +414,115 @@ impl Inspector<'_> {
         if !is_image_config(&config_desc.media_type) {
             return Ok(None);
         }
-        let (config_path, cv) = self.json(config_desc)?;
-        let count = m.layers.as_ref().map_or(0, Vec::len);
-        let config = config::judge(&cv, count).value.unwrap_or_default();
-        let Some(layer_descs) = &m.layers else {
-            return Err(bad(&path, "manifest has no layers array"));
-        };
-        let mut warnings = Vec::new();
-        let annotations = annotations(&v);
-        if config.diff_ids_written.len() != layer_descs.len() {
-            warnings.push(format!(
-                "config {} lists {} DiffIDs for {} layers",
-                config_path.display(),
-                config.diff_ids_written.len(),
-                layer_descs.len()
-            ));
-        }
-        let layers = self.measure(&path, &judged, &config, &annotations, &mut warnings)?;
-        Ok(Some(ImageInfo {
-            tag: tag.map(str::to_string),
-            index: via,
+        let info = ImageInfo {
+            tag: scope.tag.clone(),
+            index: scope.via.clone(),
             manifest: desc.blob(),
-            media_type: kind,
+            media_type: m.kind,
             platform: Platform {
-                os: config.os.unwrap_or_default(),
-                architecture: config.architecture.unwrap_or_default(),
-                variant: config.variant,
+                os: String::new(),
+                architecture: String::new(),
+                variant: None,
             },
-            created: config.created,
+            created: None,
             config: config_desc.blob(),
-            annotations,
-            layers,
-            warnings,
+            annotations: annotations(value),
+            layers: Vec::new(),
+            warnings: Vec::new(),
+        };
+        Ok(Some(Building {
+            info,
+            path,
+            layer_count: m.layers.as_ref().map(Vec::len),
+            diff_ids: Vec::new(),
         }))
     }
 
-    /// Measure the layers of the manifest at `path`.
-    fn measure(
+    fn config(
         &mut self,
-        path: &Path,
-        judged: &Judged<manifest::Manifest>,
-        config: &config::Config,
-        annotations: &BTreeMap<String, String>,
-        warnings: &mut Vec<String>,
-    ) -> Result<Vec<LayerInfo>> {
-        let Some(m) = &judged.value else {
-            return Ok(Vec::new());
+        _: &Reach,
+        image: &mut Building,
+        desc: &Descriptor,
+        judged: Option<Judged<config::Config>>,
+    ) -> Result<()> {
+        let config = judged.and_then(|j| j.value).unwrap_or_default();
+        let Some(layers) = image.layer_count else {
+            return Err(bad(&image.path, "manifest has no layers array"));
         };
-        let mut layers = Vec::new();
-        for (i, l) in m.layers.iter().flatten().enumerate() {
-            let n = i + 1;
-            let why = || judged.reasons_at(&Place::Layer(i));
-            let ld = usable(l.as_ref(), path, &format!("layer {n}"), why)?;
-            let expected = layer_compression(&ld.media_type, m.kind);
-            let scan = self.scan(ld, expected)?;
-            let (Some(diff), Some(entries)) = (&scan.diff_id, scan.entries) else {
-                // scan() refuses layers that did not decode to a complete tar.
-                continue;
-            };
-            let want = config.diff_ids_written.get(i).and_then(Option::as_ref);
-            warnings.extend(layer_warnings(n, ld, expected, &scan, diff, want));
-            layers.push(LayerInfo {
-                media_type: ld.media_type.clone(),
-                digest: ld.digest.clone(),
-                size: ld.size,
-                uncompressed_size: diff.size,
-                diff_id: diff.digest.clone(),
-                entries,
-                provenance: layer_provenance(annotations, i),
-            });
+        if config.diff_ids_written.len() != layers {
+            image.info.warnings.push(format!(
+                "config {} lists {} DiffIDs for {} layers",
+                self.reader.blob_path(&desc.digest).display(),
+                config.diff_ids_written.len(),
+                layers
+            ));
         }
-        Ok(layers)
+        image.info.platform = Platform {
+            os: config.os.unwrap_or_default(),
+            architecture: config.architecture.unwrap_or_default(),
+            variant: config.variant,
+        };
+        image.info.created = config.created;
+        image.diff_ids = config.diff_ids_written;
+        Ok(())
     }
 
+    /// Measure layer `i` (from 0).
+    fn layer(
+        &mut self,
+        _: &Reach,
+        image: &mut Building,
+        judged: &Judged<manifest::Manifest>,
+        i: usize,
+        desc: Option<&Descriptor>,
+    ) -> Result<()> {
+        let Some(m) = &judged.value else {
+            return Ok(());
+        };
+        let n = i + 1;
+        let why = || judged.reasons_at(&Place::Layer(i));
+        let ld = usable(desc, &image.path, &format!("layer {n}"), why)?;
+        let expected = layer_compression(&ld.media_type, m.kind);
+        let scan = self.scan(ld, expected)?;
+        let (Some(diff), Some(entries)) = (&scan.diff_id, scan.entries) else {
+            // scan() refuses layers that did not decode to a complete tar.
+            return Ok(());
+        };
+        let want = image.diff_ids.get(i).and_then(Option::as_ref);
+        let warnings = layer_warnings(n, ld, expected, &scan, diff, want);
+        image.info.warnings.extend(warnings);
+        let provenance = layer_provenance(&image.info.annotations, i);
+        image.info.layers.push(LayerInfo {
+            media_type: ld.media_type.clone(),
+            digest: ld.digest.clone(),
+            size: ld.size,
+            uncompressed_size: diff.size,
+            diff_id: diff.digest.clone(),
+            entries,
+            provenance,
+        });
+        Ok(())
+    }
+
+    fn image(&mut self, _: &Reach, image: Building) -> Result<()> {
+        self.out.push(image.info);
+        Ok(())
+    }
+
+    /// Blobs that are not documents describe no image.
+    fn blob(&mut self, _: &Reach, _: Part, _: &Descriptor) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl Inspector<'_> {
     /// Decode a layer (once per digest), refusing one that is not a complete tar.
     fn scan(&mut self, ld: &Descriptor, expected: Option<Compression>) -> Result<LayerScan> {
         let key = (ld.digest.clone(), expected);
         if let Some(s) = self.layers.get(&key) {
             return Ok(s.clone());
         }
-        let path = ld.digest.blob_path(self.root);
+        let path = self.reader.blob_path(&ld.digest);
         let scan = scan_layer(&path, expected)?;
         if scan.diff_id.is_none() || scan.entries.is_none() {
             let why = if scan.problems.is_empty() {
@@ -500,6 +543,7 @@ impl Inspector<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn text_lists_every_pinnable_fact() {
@@ -586,5 +630,48 @@ mod tests {
             "{e}"
         );
         assert!(inspect(dir.path(), None).unwrap().is_empty());
+    }
+
+    /// A config edited in place (platform and created changed, digest not)
+    /// is refused, naming the blob, where it used to be shown as it is;
+    /// a manifest off by its size likewise.
+    #[test]
+    fn a_document_that_does_not_match_its_descriptor_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("img");
+        let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rootfs.tar");
+        let inputs = [crate::InputSource::from_arg(input.to_str().unwrap())];
+        crate::import(&inputs, &crate::ImportOptions::new(&out)).unwrap();
+        let images = inspect(&out, Some("latest")).unwrap();
+        assert_eq!(images.len(), 1);
+
+        let config = images[0].config.digest.blob_path(&out);
+        let mut v: Value = serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+        v["architecture"] = "s390x".into();
+        v["created"] = "2001-01-01T00:00:00Z".into();
+        fs::write(&config, serde_json::to_vec(&v).unwrap()).unwrap();
+        let e = inspect(&out, None).unwrap_err();
+        assert!(
+            matches!(&e, Error::DigestMismatch { path, .. } if *path == config),
+            "{e}"
+        );
+        assert!(e.to_string().contains("run ociimport verify"), "{e}");
+
+        // The manifest's descriptor in index.json off by one byte.
+        let index = out.join("index.json");
+        let mut v: Value = serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
+        let size = v["manifests"][0]["size"].as_u64().unwrap();
+        v["manifests"][0]["size"] = (size + 1).into();
+        fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+        let e = inspect(&out, None).unwrap_err().to_string();
+        let manifest = images[0].manifest.digest.blob_path(&out);
+        assert!(e.starts_with(&manifest.display().to_string()), "{e}");
+        assert!(
+            e.contains(&format!(
+                "has {size} bytes where its descriptor says {}",
+                size + 1
+            )),
+            "{e}"
+        );
     }
 }

@@ -17,7 +17,9 @@
 //! - `platform`, `lint`: observers of the entries (ELF platform, path hazards);
 //! - `image`, `change`: the image config and manifest, built with `oci-spec`;
 //! - `layout` (over `fsutil`): blobs and `index.json`, published atomically
-//!   under a lock, publish-then-index as a guard type;
+//!   under a lock, publish-then-index as a guard type; its read side (capped,
+//!   digest-checked reads, one walk over the documents) and the `DIR[:TAG]`
+//!   [`Target`] of `verify` and `inspect`;
 //! - [`mod@import`]: the one entry point and the pipeline that ties them
 //!   together (plan, producer, consumer, sink), into an [`Output`] (a
 //!   layout, or `archive` for `--format oci-archive`), described by a
@@ -75,7 +77,7 @@ pub use digest::{Blob, Digest, InvalidDigest};
 pub use error::{Error, Result};
 pub use image::{Layer, Platform, parse_created};
 pub use import::{ImportOptions, InputSource, LayerCompression, import};
-pub use layout::{Cleanup, remove_registered_temps};
+pub use layout::{Cleanup, Target, remove_registered_temps};
 pub use output::Output;
 pub use report::{ImportReport, IndexReport, Report};
 pub use signature::{Keyring, read_small_source};

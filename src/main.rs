@@ -165,8 +165,8 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
 
 /// `ociimport verify`: the report on stdout, the verdict in the exit status.
 fn run_verify(target: &str, json: bool) -> Result<(), Failure> {
-    let (dir, tag) = ociimport::verify::parse_target(target);
-    let report = ociimport::verify::verify(&dir, tag.as_deref())?;
+    let target = ociimport::Target::parse(target);
+    let report = ociimport::verify::verify(target.dir(), target.tag())?;
     let printed = if json {
         print_json(&report)
     } else {
@@ -186,8 +186,8 @@ fn run_verify(target: &str, json: bool) -> Result<(), Failure> {
 
 /// `ociimport inspect`: the images on stdout.
 fn run_inspect(target: &str, json: bool) -> Result<(), Failure> {
-    let (dir, tag) = ociimport::verify::parse_target(target);
-    let images = ociimport::inspect::inspect(&dir, tag.as_deref())?;
+    let target = ociimport::Target::parse(target);
+    let images = ociimport::inspect::inspect(target.dir(), target.tag())?;
     if json {
         print_json(&images)
     } else {

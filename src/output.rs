@@ -56,6 +56,12 @@ impl From<&str> for Output {
     }
 }
 
+impl From<&PathBuf> for Output {
+    fn from(p: &PathBuf) -> Self {
+        Output::Layout(p.clone())
+    }
+}
+
 impl From<&Path> for Output {
     fn from(p: &Path) -> Self {
         Output::Layout(p.into())

@@ -17,13 +17,12 @@ use super::{Checks, ImportOptions, InputSource, ReadLayer, assemble_image, decid
 use crate::digest::Blob;
 use crate::error::{Error, Result};
 use crate::image::{self, Platform};
-use crate::layout::{IndexChange, Layout, PendingBlob, read_small};
+use crate::layout::{IndexChange, Layout, PendingBlob, Reader, bad};
 use crate::platform::PlatformTally;
 use crate::report::{ImportReport, IndexReport, OutputFormat};
 use crate::spec::descriptor;
 use crate::spec::media_type::{DocKind, doc_kind};
 use crate::spec::platform::{PlatformKey, platform_label};
-use crate::verify::MAX_JSON_BLOB;
 
 /// One input, read, with the platform it is for.
 struct PlatformLayer {
@@ -202,23 +201,19 @@ type Annotations = std::collections::HashMap<String, String>;
 /// index's manifests (and its annotations), or one manifest, with its
 /// platform from the descriptor or else from its config.
 fn existing_entries(root: &Path, d: &Value) -> Result<(Vec<Value>, Option<Annotations>)> {
-    let index_json = root.join("index.json");
+    let reader = Reader::new(root);
+    let index_json = reader.path("index.json");
     let desc = descriptor::judge(d)
         .strict()
         .map_err(|reason| bad(&index_json, format!("the tagged descriptor: {reason}")))?;
     match doc_kind(&desc.media_type) {
         DocKind::Index => {
-            let v = read_json(root, &desc.blob())?;
+            let v = reader.json(&desc.blob())?;
             let manifests = v
                 .get("manifests")
                 .and_then(Value::as_array)
                 .cloned()
-                .ok_or_else(|| {
-                    bad(
-                        &desc.digest.blob_path(root),
-                        "has no manifests array".into(),
-                    )
-                })?;
+                .ok_or_else(|| bad(&reader.blob_path(&desc.digest), "has no manifests array"))?;
             let annotations = v
                 .get("annotations")
                 .and_then(|a| serde_json::from_value(a.clone()).ok());
@@ -232,7 +227,7 @@ fn existing_entries(root: &Path, d: &Value) -> Result<(Vec<Value>, Option<Annota
             });
             entry["platform"] = match d.get("platform") {
                 Some(p) => p.clone(),
-                None => config_platform(root, &desc.blob())?,
+                None => config_platform(&reader, &desc.blob())?,
             };
             Ok((vec![entry], None))
         }
@@ -247,20 +242,20 @@ fn existing_entries(root: &Path, d: &Value) -> Result<(Vec<Value>, Option<Annota
 }
 
 /// The platform a manifest's config names, as a descriptor's `platform`.
-fn config_platform(root: &Path, manifest: &Blob) -> Result<Value> {
-    let m = read_json(root, manifest)?;
-    let path = manifest.digest.blob_path(root);
+fn config_platform(reader: &Reader, manifest: &Blob) -> Result<Value> {
+    let m = reader.json(manifest)?;
+    let path = reader.blob_path(&manifest.digest);
     let config = m
         .get("config")
         .map(descriptor::judge)
         .and_then(|j| j.strict().ok())
-        .ok_or_else(|| bad(&path, "has no usable config descriptor".into()))?;
-    let c = read_json(root, &config.blob())?;
+        .ok_or_else(|| bad(&path, "has no usable config descriptor"))?;
+    let c = reader.json(&config.blob())?;
     let s = |k: &str| c.get(k).and_then(Value::as_str);
     let (Some(os), Some(arch)) = (s("os"), s("architecture")) else {
         return Err(bad(
-            &config.digest.blob_path(root),
-            "the config names no os and architecture, so the image cannot join an index by platform; re-import it or use another --tag".into(),
+            &reader.blob_path(&config.digest),
+            "the config names no os and architecture, so the image cannot join an index by platform; re-import it or use another --tag",
         ));
     };
     let mut p = serde_json::json!({"os": os, "architecture": arch});
@@ -268,38 +263,6 @@ fn config_platform(root: &Path, manifest: &Blob) -> Result<Value> {
         p["variant"] = Value::from(v);
     }
     Ok(p)
-}
-
-/// A JSON blob of the layout, checked against its digest.
-fn read_json(root: &Path, blob: &Blob) -> Result<Value> {
-    let path = blob.digest.blob_path(root);
-    let bytes = read_small(&path, MAX_JSON_BLOB)?;
-    let found = crate::hashing::sha256_of(&bytes);
-    if found != blob.digest {
-        return Err(Error::DigestMismatch {
-            path,
-            expected: blob.digest.clone(),
-            found,
-        });
-    }
-    if bytes.len() as u64 != blob.size {
-        return Err(bad(
-            &path,
-            format!(
-                "has {} bytes where its descriptor says {}; run ociimport verify on the layout",
-                bytes.len(),
-                blob.size
-            ),
-        ));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| bad(&path, format!("not valid JSON: {e}")))
-}
-
-fn bad(path: &Path, reason: String) -> Error {
-    Error::BadLayout {
-        path: path.to_path_buf(),
-        reason,
-    }
 }
 
 #[cfg(test)]

@@ -22,18 +22,27 @@
 //!    ([`registry`]), so that on SIGINT/SIGTERM
 //!    [`remove_registered_temps`] undoes them; a commit (steps 2-3) already
 //!    under way is allowed to finish first.
+//!
+//! The read side is beside it: [`Reader`] (capped and digest-checked reads,
+//! the limits), [`walk`] (the one walk over the documents, with a visitor)
+//! and [`Target`] (the `DIR[:TAG]` argument of `verify` and `inspect`).
 
 mod blob;
+mod reader;
 pub(crate) mod registry;
+mod target;
+pub(crate) mod walk;
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 pub use blob::{BlobWriter, PendingBlob};
+pub(crate) use reader::{MAX_INDEX_DEPTH, Reader, bad};
 pub use registry::{Cleanup, remove_registered_temps};
+pub use target::Target;
 
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{self, DirLock, TEMP_PREFIX};
@@ -354,15 +363,15 @@ impl Layout {
     /// untagged entries about `digest` then go, as verify would find them
     /// dangling.
     fn lists(&self, entries: &[Value], digest: &str) -> bool {
+        let reader = Reader::new(&self.root);
         let indexes = entries.iter().filter_map(|d| {
             let desc = crate::spec::descriptor::judge(d).strict().ok()?;
             let is_index = crate::spec::media_type::doc_kind(&desc.media_type)
                 == crate::spec::media_type::DocKind::Index;
-            is_index.then(|| desc.digest.blob_path(&self.root))
+            is_index.then(|| desc.blob())
         });
         indexes
-            .filter_map(|path| read_small(&path, crate::verify::MAX_JSON_BLOB).ok())
-            .filter_map(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .filter_map(|blob| reader.json(&blob).ok())
             .any(|index| {
                 index
                     .get("manifests")
@@ -544,20 +553,6 @@ fn check_layout_version(path: &Path, bytes: &[u8]) -> Result<()> {
             reason,
         }),
     }
-}
-
-/// Read a whole small file (a manifest, a config) from the layout, refusing large ones.
-pub fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let f = File::open(path).at(path)?;
-    let mut buf = Vec::new();
-    f.take(limit + 1).read_to_end(&mut buf).at(path)?;
-    if buf.len() as u64 > limit {
-        return Err(Error::BadLayout {
-            path: path.to_path_buf(),
-            reason: format!("larger than {limit} bytes"),
-        });
-    }
-    Ok(buf)
 }
 
 #[cfg(test)]

@@ -1,19 +1,19 @@
-//! The blob cache of `verify`: each blob file is read once, whatever the
-//! number of descriptors pointing to it, and what was found is kept.
+//! The blob cache of `verify`: each blob file is read once (through the
+//! layout's [`Reader`]), whatever the number of descriptors pointing to it,
+//! and what was found is kept.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::Path;
 use std::rc::Rc;
 
-use super::MAX_JSON_BLOB;
 use crate::compress::Compression;
 use crate::digest::{Blob, Digest};
-use crate::error::{Error, IoContext, Result};
-use crate::hashing::{HashReader, sha256_of};
+use crate::error::{Error, Result};
+use crate::hashing::sha256_of;
 use crate::layerscan::{LayerScan, scan_layer};
-use crate::layout::read_small;
+use crate::layout::Reader;
 use crate::spec::descriptor::Descriptor;
 
 /// What reading a blob file found.
@@ -37,7 +37,7 @@ pub(super) enum LayerRead {
 
 /// Blobs read so far, by digest.
 pub(super) struct BlobCache<'a> {
-    root: &'a Path,
+    reader: &'a Reader,
     /// Whole small blobs (manifests, configs, indexes).
     json: HashMap<Digest, Rc<Vec<u8>>>,
     /// Every blob read.
@@ -51,9 +51,9 @@ pub(super) struct BlobCache<'a> {
 }
 
 impl<'a> BlobCache<'a> {
-    pub(super) fn new(root: &'a Path) -> Self {
+    pub(super) fn new(reader: &'a Reader) -> Self {
         BlobCache {
-            root,
+            reader,
             json: HashMap::new(),
             states: HashMap::new(),
             layers: HashMap::new(),
@@ -67,8 +67,8 @@ impl<'a> BlobCache<'a> {
         if let Some(s) = self.states.get(digest) {
             return s.clone();
         }
-        let path = digest.blob_path(self.root);
-        let state = stat(&path).unwrap_or_else(|| match read_small(&path, MAX_JSON_BLOB) {
+        let path = self.reader.blob_path(digest);
+        let state = stat(&path).unwrap_or_else(|| match self.reader.blob_bytes(digest) {
             Ok(bytes) => {
                 self.read += 1;
                 let m = Blob {
@@ -93,7 +93,7 @@ impl<'a> BlobCache<'a> {
             return Ok(b.clone());
         }
         // Read earlier as a layer or plain blob: read it whole now.
-        let b = Rc::new(read_small(&digest.blob_path(self.root), MAX_JSON_BLOB)?);
+        let b = Rc::new(self.reader.blob_bytes(digest)?);
         self.json.insert(digest.clone(), b.clone());
         Ok(b)
     }
@@ -103,8 +103,8 @@ impl<'a> BlobCache<'a> {
         if let Some(s) = self.states.get(digest) {
             return s.clone();
         }
-        let path = digest.blob_path(self.root);
-        let state = stat(&path).unwrap_or_else(|| match hash_file(&path) {
+        let path = self.reader.blob_path(digest);
+        let state = stat(&path).unwrap_or_else(|| match self.reader.measure(digest) {
             Ok(m) => {
                 self.read += 1;
                 BlobState::Read(m)
@@ -121,7 +121,7 @@ impl<'a> BlobCache<'a> {
         if let Some(scan) = self.layers.get(&key) {
             return LayerRead::Scanned(scan.clone());
         }
-        let path = digest.blob_path(self.root);
+        let path = self.reader.blob_path(digest);
         if let Some(state) = stat(&path) {
             return LayerRead::Unusable(state);
         }
@@ -148,14 +148,6 @@ fn stat(path: &Path) -> Option<BlobState> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Some(BlobState::Missing),
         Err(e) => Some(BlobState::Unreadable(e.to_string())),
     }
-}
-
-/// sha256 and size of a whole file, streaming.
-fn hash_file(path: &Path) -> Result<Blob> {
-    let f = File::open(path).at(path)?;
-    let mut r = HashReader::new(f);
-    io::copy(&mut r, &mut io::sink()).at(path)?;
-    Ok(r.finish().1)
 }
 
 /// What a blob's state says about the descriptor that points to it, and

@@ -6,13 +6,14 @@
 //! error.
 //!
 //! The documents are judged by [`crate::spec`], which lists every problem
-//! field by field and lets `oci-spec` have the last word; the walker
-//! (`walker.rs`) follows descriptors from `index.json` (each document once,
-//! within a budget), and the blob cache (`blobs.rs`) reads each blob once,
-//! layers through the scan it shares with `inspect` (`layerscan.rs`).
+//! field by field and lets `oci-spec` have the last word; the checker
+//! (`checker.rs`) visits what the layout's one walk reaches from
+//! `index.json` (each document once, within a budget), and the blob cache
+//! (`blobs.rs`) reads each blob once through the layout's reader, layers
+//! through the scan it shares with `inspect` (`layerscan.rs`).
 
 mod blobs;
-mod walker;
+mod checker;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -21,17 +22,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, IoContext, Result};
+use crate::layout::Reader;
 use crate::spec::ref_name::validate_tag;
-
-/// Largest manifest, config or nested index read (they are read whole).
-///
-/// Registries refuse manifests over 4 MiB; configs with long histories
-/// reach a few hundred KiB. Anything larger is not a real document.
-pub const MAX_JSON_BLOB: u64 = 16 << 20;
-/// Largest `index.json` read: one descriptor per tag, so it can be big.
-pub const MAX_INDEX_JSON: u64 = 64 << 20;
-/// How deep image indexes may nest below `index.json` before we stop following.
-pub const MAX_INDEX_DEPTH: usize = 4;
 
 /// One failed check.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -195,38 +187,6 @@ impl Serialize for VerifyReport {
     }
 }
 
-/// Split a `DIR[:TAG]` argument.
-///
-/// The rule, in order:
-/// 1. if the whole argument names an existing directory, it is `DIR` (no tag),
-///    so a directory whose name contains `:` is always reachable;
-/// 2. otherwise, for each `:` from the right, if what follows is a valid ref
-///    name and what precedes names an existing directory, that is the split
-///    (so a tag may itself contain `:` when `DIR` does not);
-/// 3. otherwise, if what follows the last `:` is a valid ref name and what
-///    precedes is not empty, split there (the directory does not exist, and
-///    the error will name it without the tag);
-/// 4. otherwise the whole argument is `DIR`.
-pub fn parse_target(arg: &str) -> (PathBuf, Option<String>) {
-    if Path::new(arg).is_dir() {
-        return (PathBuf::from(arg), None);
-    }
-    let splits: Vec<usize> = arg.match_indices(':').map(|(i, _)| i).rev().collect();
-    for &i in &splits {
-        let (dir, tag) = (&arg[..i], &arg[i + 1..]);
-        if !dir.is_empty() && validate_tag(tag).is_ok() && Path::new(dir).is_dir() {
-            return (PathBuf::from(dir), Some(tag.to_string()));
-        }
-    }
-    if let Some(&i) = splits.first() {
-        let (dir, tag) = (&arg[..i], &arg[i + 1..]);
-        if !dir.is_empty() && validate_tag(tag).is_ok() {
-            return (PathBuf::from(dir), Some(tag.to_string()));
-        }
-    }
-    (PathBuf::from(arg), None)
-}
-
 /// Check the layout at `layout`: every manifest, or only the one tagged `tag`.
 ///
 /// `oci-layout` and every descriptor and ref name in `index.json` are
@@ -239,68 +199,18 @@ pub fn parse_target(arg: &str) -> (PathBuf, Option<String>) {
 /// or unreadable) or `tag` is not a valid ref name; everything else is a
 /// [`Problem`] in the report.
 pub fn verify(layout: &Path, tag: Option<&str>) -> Result<VerifyReport> {
-    let meta = fs::metadata(layout).at(layout)?;
-    if !meta.is_dir() {
-        return Err(Error::BadLayout {
-            path: layout.to_path_buf(),
-            reason: "not a directory, so not an OCI image layout".into(),
-        });
-    }
+    let reader = Reader::open(layout)?;
     // Fail early, with the path, if the directory itself cannot be listed.
     fs::read_dir(layout).at(layout)?;
     if let Some(t) = tag {
         validate_tag(t).map_err(Error::Usage)?;
     }
-    Ok(walker::run(layout, tag))
+    Ok(checker::run(&reader, tag))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn target_rule() {
-        let dir = tempfile::tempdir().unwrap();
-        let base = dir.path().to_str().unwrap().to_string();
-        // 1. The whole argument is an existing directory, even with a colon.
-        let colon = format!("{base}/img:v1");
-        fs::create_dir(&colon).unwrap();
-        assert_eq!(parse_target(&colon), (PathBuf::from(&colon), None));
-        // 2. DIR exists and the rest is a tag; a tag may contain ':'.
-        let img = format!("{base}/img");
-        fs::create_dir(&img).unwrap();
-        assert_eq!(
-            parse_target(&format!("{img}:latest")),
-            (PathBuf::from(&img), Some("latest".into()))
-        );
-        assert_eq!(
-            parse_target(&format!("{img}:a:b")),
-            (PathBuf::from(&img), Some("a:b".into()))
-        );
-        // 2 beats 1 only when 1 does not apply: img:v1 exists, so img:v1:x is (img:v1, x).
-        assert_eq!(
-            parse_target(&format!("{colon}:x")),
-            (PathBuf::from(&colon), Some("x".into()))
-        );
-        // 3. Nothing exists: split at the last ':' when a valid tag follows.
-        assert_eq!(
-            parse_target(&format!("{base}/none:t1")),
-            (PathBuf::from(format!("{base}/none")), Some("t1".into()))
-        );
-        // 4. Otherwise the whole string.
-        for whole in [
-            format!("{base}/none:"),
-            format!("{base}/none:-bad"),
-            format!("{base}/plain"),
-        ] {
-            assert_eq!(
-                parse_target(&whole),
-                (PathBuf::from(&whole), None),
-                "{whole}"
-            );
-        }
-        assert_eq!(parse_target(":t"), (PathBuf::from(":t"), None));
-    }
 
     #[test]
     fn report_text_and_json() {
