@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::compress::Compression;
+use crate::compress::{Compression, LayerEncoding};
 use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
 use crate::image::Platform;
@@ -25,7 +25,7 @@ use crate::layout::walk::{self, Doc, Part, Visitor};
 use crate::layout::{MAX_INDEX_DEPTH, Reader, bad};
 use crate::report::human_size;
 use crate::spec::descriptor::Descriptor;
-use crate::spec::media_type::{ManifestType, is_image_config, layer_compression};
+use crate::spec::media_type::{ManifestType, is_image_config, layer_encoding};
 use crate::spec::ref_name::validate_tag;
 use crate::spec::{self, Judged, Place, config, index, manifest};
 
@@ -482,7 +482,7 @@ impl Visitor for Inspector<'_> {
         let n = i + 1;
         let why = || judged.reasons_at(&Place::Layer(i));
         let ld = usable(desc, &image.path, &format!("layer {n}"), why)?;
-        let expected = layer_compression(&ld.media_type, m.kind);
+        let expected = layer_encoding(&ld.media_type, m.kind).map(LayerEncoding::format);
         let scan = self.scan(ld, expected)?;
         let (Some(diff), Some(entries)) = (&scan.diff_id, scan.entries) else {
             // scan() refuses layers that did not decode to a complete tar.

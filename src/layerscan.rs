@@ -41,13 +41,7 @@ pub(crate) struct LayerScan {
 
 /// What a compression means in a message.
 pub(crate) fn what_data(c: Compression) -> &'static str {
-    match c {
-        Compression::Gzip => "gzip data",
-        Compression::Xz => "xz data",
-        Compression::Zstd => "zstd data",
-        Compression::Bzip2 => "bzip2 data",
-        Compression::None => "an uncompressed tar archive",
-    }
+    c.info().data
 }
 
 /// Tags read errors with the blob's path, to tell them from corrupt data.

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::compress::Compression;
+use crate::compress::LayerEncoding;
 
 /// An OCI image manifest.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -80,26 +80,30 @@ pub fn is_image_config(media_type: &str) -> bool {
     media_type == OCI_CONFIG || media_type == DOCKER_CONFIG
 }
 
-/// The compression a layer media type declares, if it is a layer media type
+/// The encoding a layer media type declares, if it is a layer media type
 /// allowed in a manifest of type `manifest`.
-pub fn layer_compression(media_type: &str, manifest: ManifestType) -> Option<Compression> {
+pub fn layer_encoding(media_type: &str, manifest: ManifestType) -> Option<LayerEncoding> {
     let docker = manifest.is_docker();
     match media_type {
         "application/vnd.oci.image.layer.v1.tar"
-        | "application/vnd.oci.image.layer.nondistributable.v1.tar" => Some(Compression::None),
+        | "application/vnd.oci.image.layer.nondistributable.v1.tar" => Some(LayerEncoding::None),
         "application/vnd.oci.image.layer.v1.tar+gzip"
-        | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" => Some(Compression::Gzip),
+        | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" => {
+            Some(LayerEncoding::Gzip)
+        }
         "application/vnd.oci.image.layer.v1.tar+zstd"
-        | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => Some(Compression::Zstd),
+        | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => {
+            Some(LayerEncoding::Zstd)
+        }
         // Docker schema 2 layer types, only in Docker manifests (skopeo and
         // buildah write these when asked for the v2s2 format).
         "application/vnd.docker.image.rootfs.diff.tar.gzip"
         | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
             if docker =>
         {
-            Some(Compression::Gzip)
+            Some(LayerEncoding::Gzip)
         }
-        "application/vnd.docker.image.rootfs.diff.tar" if docker => Some(Compression::None),
+        "application/vnd.docker.image.rootfs.diff.tar" if docker => Some(LayerEncoding::None),
         _ => None,
     }
 }
@@ -123,28 +127,28 @@ mod tests {
     fn layer_media_types() {
         let oci = ManifestType::Oci;
         assert_eq!(
-            layer_compression("application/vnd.oci.image.layer.v1.tar+gzip", oci),
-            Some(Compression::Gzip)
+            layer_encoding("application/vnd.oci.image.layer.v1.tar+gzip", oci),
+            Some(LayerEncoding::Gzip)
         );
         assert_eq!(
-            layer_compression(
+            layer_encoding(
                 "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
                 oci
             ),
-            Some(Compression::Zstd)
+            Some(LayerEncoding::Zstd)
         );
         assert_eq!(
-            layer_compression("application/vnd.oci.image.layer.v1.tar", oci),
-            Some(Compression::None)
+            layer_encoding("application/vnd.oci.image.layer.v1.tar", oci),
+            Some(LayerEncoding::None)
         );
         let docker = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-        assert_eq!(layer_compression(docker, oci), None);
+        assert_eq!(layer_encoding(docker, oci), None);
         assert_eq!(
-            layer_compression(docker, ManifestType::Docker),
-            Some(Compression::Gzip)
+            layer_encoding(docker, ManifestType::Docker),
+            Some(LayerEncoding::Gzip)
         );
         assert_eq!(
-            layer_compression("application/vnd.oci.image.layer.v1.tar+xz", oci),
+            layer_encoding("application/vnd.oci.image.layer.v1.tar+xz", oci),
             None
         );
         assert_eq!(doc_kind(DOCKER_LIST), DocKind::Index);

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::blobs::{BlobCache, BlobState, LayerRead, judge_blob};
 use super::{IndexListing, PlatformEntry, Problem, VerifyReport};
-use crate::compress::Compression;
+use crate::compress::{Compression, LayerEncoding};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layerscan::{LayerScan, what_data};
@@ -22,7 +22,7 @@ use crate::spec::config::Config;
 use crate::spec::descriptor::{Descriptor, raw_digest};
 use crate::spec::index::{self, Entry, Index};
 use crate::spec::manifest::Manifest;
-use crate::spec::media_type::{layer_compression, not_a_layer_type};
+use crate::spec::media_type::{layer_encoding, not_a_layer_type};
 use crate::spec::oci_layout::layout_version_problem;
 use crate::spec::platform::platform_label;
 use crate::spec::{self, Finding, Judged, Place};
@@ -438,7 +438,7 @@ impl Visitor for Checker<'_> {
             return Ok(());
         };
         let lobj = format!("{scope}: layer {}", i + 1);
-        match layer_compression(&d.media_type, m.kind) {
+        match layer_encoding(&d.media_type, m.kind).map(LayerEncoding::format) {
             Some(c) => {
                 let diff_id = image.as_ref().and_then(|ids| ids.get(i).cloned().flatten());
                 self.check_layer(&lobj, d, c, diff_id.as_ref());
