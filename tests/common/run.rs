@@ -303,3 +303,30 @@ pub fn stderr(o: &Output) -> String {
 pub fn report(o: &Run) -> serde_json::Value {
     o.report()
 }
+
+/// A failed expectation names the command line, the exit status and both
+/// outputs; one that holds returns the run for the next.
+#[test]
+fn a_failed_expectation_shows_the_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(tmp.path(), &["missing.tar", "-o", "out"]).succeeds();
+    }));
+    let panic = failed.expect_err("a refused import does not succeed");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("expected exit 0"), "{message}");
+    assert!(
+        message.contains("`ociimport missing.tar -o out (in "),
+        "{message}"
+    );
+    assert!(message.contains("exit status: 1"), "{message}");
+    assert!(message.contains("--- stdout:\n"), "{message}");
+    assert!(
+        message.contains("--- stderr:\nociimport: error: missing.tar: No such file"),
+        "{message}"
+    );
+    let refused = run(tmp.path(), &["missing.tar", "-o", "out"])
+        .refused("No such file")
+        .one_line();
+    assert_eq!(refused.status.code(), Some(1));
+}
