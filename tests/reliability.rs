@@ -1122,7 +1122,10 @@ fn permission_denied_is_refused_cleanly() {
     fs::set_permissions(&input, fs::Permissions::from_mode(0o644)).unwrap();
     // The checkout may be where the unprivileged user cannot reach (/root).
     let exe = tmp.path().join("ociimport");
-    fs::copy(bin(), &exe).unwrap();
+    // Copied by cp, not by this process: a child that another test thread
+    // forks while our copy is open for writing would hold that descriptor
+    // until its exec, and executing the copy would then fail (ETXTBSY).
+    run_ok(Command::new("cp").arg(bin()).arg(&exe));
     fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
     let before = snapshot(&layout);
     // Into the existing layout, and into a new one.
