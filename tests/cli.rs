@@ -1,14 +1,10 @@
 //! End-to-end tests of the `ociimport` binary: every input variant, the
 //! guarantees (DiffID, passthrough, reproducibility, nothing published on
 //! refusal) and the command-line contract.
-// Tests report failures by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 fn import_json(dir: &Path, input: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec![input, "--json", "-q"];
@@ -139,7 +135,7 @@ fn output_is_byte_identical_across_runs_and_thread_counts() {
         let a = tmp.path().join(format!("a-{comp}"));
         let b = tmp.path().join(format!("b-{comp}"));
         for (dir, threads) in [(&a, "1"), (&b, "2")] {
-            let o = run(
+            run(
                 tmp.path(),
                 &[
                     "in.tar.xz",
@@ -151,8 +147,8 @@ fn output_is_byte_identical_across_runs_and_thread_counts() {
                     "--threads",
                     threads,
                 ],
-            );
-            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            )
+            .succeeds();
         }
         let sa = snapshot(&a);
         assert_eq!(sa, snapshot(&b), "{comp}: runs differ");
@@ -196,8 +192,7 @@ fn default_output_is_the_input_name_without_extensions() {
         xz_bytes(&rootfs_tar()),
     )
     .unwrap();
-    let o = run(tmp.path(), &["stage3-amd64-openrc.tar.xz"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(tmp.path(), &["stage3-amd64-openrc.tar.xz"]).succeeds();
     let dir = tmp.path().join("stage3-amd64-openrc");
     assert_eq!(check_layout(&dir), 3);
     let err = stderr(&o);
@@ -241,9 +236,7 @@ fn stdin_input_in_one_pass() {
         check_layout(&tmp.path().join(&out));
     }
     // stdin without --output is a usage error.
-    let o = run_in(tmp.path(), &["-"], Some(b"x"), &[]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("needs --output"), "{}", stderr(&o));
+    run_in(tmp.path(), &["-"], Some(b"x"), &[]).usage_error("needs --output");
 }
 
 #[test]
@@ -390,20 +383,14 @@ fn refused_inputs_leave_the_layout_unchanged() {
     for (name, bytes, want) in cases {
         let input = tmp.path().join(name);
         std::fs::write(&input, &bytes).unwrap();
-        let o = run(tmp.path(), &[name, "-o", layout.to_str().unwrap()]);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
-        assert!(err.contains(want), "{name}: expected {want:?} in {err:?}");
-        assert!(
-            err.contains(name),
-            "{name}: the message names the file: {err}"
-        );
-        assert_eq!(err.lines().count(), 1, "{name}: one clear line: {err}");
+        run(tmp.path(), &[name, "-o", layout.to_str().unwrap()])
+            .refused(want)
+            .says(name)
+            .one_line();
         assert_eq!(snapshot(&layout), before, "{name}: layout changed");
         // A refused input never creates a new layout either.
         let fresh = tmp.path().join(format!("fresh-{name}"));
-        let o = run(tmp.path(), &[name, "-o", fresh.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(1), "{name}");
+        run(tmp.path(), &[name, "-o", fresh.to_str().unwrap()]).exits(1);
         assert!(
             !fresh.exists(),
             "{name}: a refused import created {}",
@@ -425,14 +412,14 @@ fn trained_dictionary(dir: &Path, data: &[u8], id: u32) -> std::path::PathBuf {
         std::fs::write(samples.join(format!("{i:04}")), piece).unwrap();
     }
     let dict = dir.join("dict");
-    let o = std::process::Command::new("zstd")
-        .args(["-q", "--train", "-r"])
-        .arg(&samples)
-        .args(["--maxdict=8192", &format!("--dictID={id}"), "-o"])
-        .arg(&dict)
-        .output()
-        .expect("the zstd CLI (apt-get install zstd)");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The zstd CLI: apt-get install zstd.
+    run_ok(
+        std::process::Command::new("zstd")
+            .args(["-q", "--train", "-r"])
+            .arg(&samples)
+            .args(["--maxdict=8192", &format!("--dictID={id}"), "-o"])
+            .arg(&dict),
+    );
     assert_eq!(std::fs::read(&dict).unwrap()[4..8], id.to_le_bytes());
     dict
 }
@@ -462,9 +449,8 @@ fn a_larger_zstd_window_when_allowed_is_decoded_and_re_encoded() {
         let o = run(
             tmp.path(),
             &[input, "--json", "-q", "--zstd-max-window", "2G", "-o", &out],
-        );
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(0), "{input}: {err}");
+        )
+        .succeeds();
         let r = report(&o);
         let l = &r["layers"][0];
         assert_eq!(l["diff_id"], diff_id.as_str(), "{input}");
@@ -485,9 +471,9 @@ fn a_larger_zstd_window_when_allowed_is_decoded_and_re_encoded() {
         &["-", "-o", "piped", "--zstd-max-window", "2G"],
         Some(&later),
         &[],
-    );
+    )
+    .exits(1);
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
     assert_eq!(
         err.trim_end(),
         "ociimport: error: -: a zstd frame has a window over 128 MiB, which the zstd CLI (used by containers/storage) refuses; its bytes cannot be the layer as they are: use --compression gzip or --compression zstd to re-encode it"
@@ -508,8 +494,8 @@ fn a_larger_zstd_window_when_allowed_is_decoded_and_re_encoded() {
         ],
         Some(&later),
         &[],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    )
+    .succeeds();
     assert_eq!(report(&o)["layers"][0]["diff_id"], sha256(&tar).as_str());
 
     // A limit set below the consumers' 128 MiB: the frame that needs 128 MiB
@@ -519,8 +505,8 @@ fn a_larger_zstd_window_when_allowed_is_decoded_and_re_encoded() {
     let o = run(
         tmp.path(),
         &["long27.tar.zst", "-o", "l27", "--zstd-max-window", "64M"],
-    );
-    assert_eq!(o.status.code(), Some(1));
+    )
+    .exits(1);
     assert_eq!(
         stderr(&o).trim_end(),
         "ociimport: error: long27.tar.zst: the zstd frame needs a 128 MiB window, more than the 64 MiB allowed; allow it with --zstd-max-window 128M"
@@ -566,20 +552,13 @@ fn foreign_directories_and_bad_usage_are_refused() {
     std::fs::copy(testdata("rootfs.tar"), tmp.path().join("rootfs.tar")).unwrap();
     std::fs::create_dir(tmp.path().join("docs")).unwrap();
     std::fs::write(tmp.path().join("docs/notes.txt"), b"mine").unwrap();
-    let o = run(tmp.path(), &["rootfs.tar", "-o", "docs"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("is not an OCI image layout"),
-        "{}",
-        stderr(&o)
-    );
+    run(tmp.path(), &["rootfs.tar", "-o", "docs"]).refused("is not an OCI image layout");
     assert_eq!(
         std::fs::read_dir(tmp.path().join("docs")).unwrap().count(),
         1
     );
     // A file where the layout should be: said as such, and left alone.
-    let o = run(tmp.path(), &["rootfs.tar", "-o", "docs/notes.txt"]);
-    assert_eq!(o.status.code(), Some(1));
+    let o = run(tmp.path(), &["rootfs.tar", "-o", "docs/notes.txt"]).exits(1);
     assert_eq!(
         stderr(&o).trim_end(),
         "ociimport: error: docs/notes.txt: exists and is not a directory; choose another --output (an archive file needs --format oci-archive)"
@@ -605,17 +584,9 @@ fn foreign_directories_and_bad_usage_are_refused() {
         ),
         (vec!["rootfs.tar", "--created", "yesterday"], "RFC 3339"),
     ] {
-        let o = run(tmp.path(), &args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        run(tmp.path(), &args).usage_error(want);
     }
-    let o = run(tmp.path(), &["missing.tar.xz", "-o", "m"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("missing.tar.xz: No such file"),
-        "{}",
-        stderr(&o)
-    );
+    run(tmp.path(), &["missing.tar.xz", "-o", "m"]).refused("missing.tar.xz: No such file");
     assert!(!tmp.path().join("m").exists());
 }
 
@@ -625,33 +596,26 @@ fn sixteen_concurrent_imports_keep_all_tags() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("in.tar.gz"), gzip_bytes(&tar)).unwrap();
     let layout = tmp.path().join("shared");
-    let children: Vec<_> = (0..16)
+    let imports = (0..16)
         .map(|i| {
-            std::process::Command::new(bin())
-                .current_dir(tmp.path())
-                .args([
+            let (tag, created) = (format!("t{i}"), format!("@{i}"));
+            ociimport_in(
+                tmp.path(),
+                [
                     "in.tar.gz",
                     "-q",
                     "-o",
                     "shared",
                     "-t",
-                    &format!("t{i}"),
+                    &tag,
                     "--created",
-                    &format!("@{i}"),
-                ])
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+                    &created,
+                ],
+            )
         })
         .collect();
-    for c in children {
-        let o = c.wait_with_output().unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+    for run in run_together(imports) {
+        run.succeeds();
     }
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
@@ -683,16 +647,13 @@ fn sixteen_concurrent_imports_keep_all_tags() {
 #[test]
 fn help_shows_examples_and_completions_and_man_work() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = run(tmp.path(), &["--help"]);
-    assert_eq!(o.status.code(), Some(0));
+    let o = run(tmp.path(), &["--help"]).succeeds();
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(help.contains("Examples:"), "{help}");
     assert!(help.contains("podman pull oci:"), "{help}");
-    let o = run(tmp.path(), &["completions", "bash"]);
-    assert_eq!(o.status.code(), Some(0));
+    let o = run(tmp.path(), &["completions", "bash"]).succeeds();
     assert!(String::from_utf8_lossy(&o.stdout).contains("_ociimport()"));
-    let o = run(tmp.path(), &["man"]);
-    assert_eq!(o.status.code(), Some(0));
+    let o = run(tmp.path(), &["man"]).succeeds();
     assert!(String::from_utf8_lossy(&o.stdout).contains(".TH ociimport"));
 }
 
@@ -725,82 +686,41 @@ fn lint_warns_about_path_hazards_and_strict_refuses_them() {
     assert_eq!(r["layers"][0]["entries"], 2);
     let before = snapshot(&tmp.path().join("img"));
 
-    let o = run(
+    run(
         tmp.path(),
         &["hazard.tar", "-o", "img", "-t", "strict", "--strict"],
-    );
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("refused by --strict"), "{err}");
-    assert!(err.contains("../escape"), "{err}");
+    )
+    .refused("refused by --strict")
+    .says("../escape");
     assert_eq!(snapshot(&tmp.path().join("img")), before);
-    let o = run(tmp.path(), &["hazard.tar", "-o", "fresh", "--strict"]);
-    assert_eq!(o.status.code(), Some(1));
+    run(tmp.path(), &["hazard.tar", "-o", "fresh", "--strict"]).exits(1);
     assert!(!tmp.path().join("fresh").exists());
 }
 
+/// Parents created for a refused import are removed again.
 #[test]
-fn review_findings_stay_fixed() {
+fn parents_made_for_a_refused_import_are_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("hidden.tar"), symlink_claiming_data()).unwrap();
+    run(tmp.path(), &["hidden.tar", "-o", "deep/a/b/c"]).exits(1);
+    assert!(!tmp.path().join("deep").exists());
+}
+
+/// `--level` with `auto`: checked against the real target, ignored (with a
+/// warning) for a layer kept as is.
+#[test]
+fn level_is_checked_against_the_layer_written() {
     let tar = rootfs_tar();
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("r.tar"), &tar).unwrap();
-
-    // A symlink header that claims data: Go readers would extract the
-    // "data" as entries we never saw, so the archive is refused.
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_ustar();
-    h.set_entry_type(tar::EntryType::Symlink);
-    h.set_path("link").unwrap();
-    h.set_link_name("target").unwrap();
-    h.set_size(1024);
-    h.set_cksum();
-    b.append(&h, &[0u8; 1024][..]).unwrap();
-    std::fs::write(tmp.path().join("hidden.tar"), b.into_inner().unwrap()).unwrap();
-    let o = run(tmp.path(), &["hidden.tar", "-o", "h"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("claims 1024 bytes of data"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(!tmp.path().join("h").exists());
-
-    // An index.json the merge refuses: no blob is published either.
-    import_json(tmp.path(), "r.tar", &["-o", "bad"]);
-    std::fs::write(
-        tmp.path().join("bad/index.json"),
-        br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:zz"}]}"#,
-    )
-    .unwrap();
-    let before = snapshot(&tmp.path().join("bad"));
     std::fs::write(tmp.path().join("z.tar.gz"), gzip_bytes(&tar)).unwrap();
-    let o = run(tmp.path(), &["z.tar.gz", "-o", "bad", "-t", "other"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("manifests[0]"), "{}", stderr(&o));
-    assert_eq!(snapshot(&tmp.path().join("bad")), before);
-
-    // Parents created for a refused import are removed again.
-    let o = run(tmp.path(), &["hidden.tar", "-o", "deep/a/b/c"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(!tmp.path().join("deep").exists());
-
-    // --level with auto: checked against the real target, ignored (with a
-    // warning) for a layer kept as is.
     let o = run(
         tmp.path(),
         &["z.tar.gz", "-o", "lv", "--level", "9", "--json"],
-    );
-    let r = report(&o);
-    assert_eq!(r["layers"][0]["passthrough"], true);
-    assert!(
-        stderr(&o).contains("--level 9 not applied"),
-        "{}",
-        stderr(&o)
-    );
+    )
+    .says("--level 9 not applied");
+    assert_eq!(report(&o)["layers"][0]["passthrough"], true);
     std::fs::write(tmp.path().join("r.tar.xz"), xz_bytes(&tar)).unwrap();
-    let o = run(tmp.path(), &["r.tar.xz", "-o", "lv2", "--level", "15"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("out of range 1..=9"), "{}", stderr(&o));
+    run(tmp.path(), &["r.tar.xz", "-o", "lv2", "--level", "15"]).usage_error("out of range 1..=9");
     assert!(!tmp.path().join("lv2").exists());
 }
 
@@ -844,37 +764,31 @@ fn nested_fan_out_indexes_are_visited_once() {
     });
     std::fs::write(layout.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
 
-    let o = run(tmp.path(), &["verify", "fan"]);
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{out}");
+    let out = run(tmp.path(), &["verify", "fan"]).succeeds().out();
     assert!(out.contains("1 manifest, 3 image indexes"), "{out}");
-    let o = run(tmp.path(), &["inspect", "fan", "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(tmp.path(), &["inspect", "fan", "--json"]).succeeds();
     let images: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(images.as_array().map(Vec::len), Some(1), "{images}");
 }
 
 /// Run ociimport in `cwd` with its stdout a pipe whose read end is closed
 /// before it writes: every write gets EPIPE (Rust ignores SIGPIPE).
-fn run_with_closed_stdout(cwd: &Path, args: &[&str]) -> std::process::Output {
-    let mut child = std::process::Command::new(bin())
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SOURCE_DATE_EPOCH")
+fn run_with_closed_stdout(cwd: &Path, args: &[&str]) -> Run {
+    let mut cmd = ociimport_in(cwd, args);
+    let mut child = cmd
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     drop(child.stdout.take());
-    child.wait_with_output().unwrap()
+    Run::of(&cmd, child.wait_with_output().unwrap())
 }
 
 /// A layout made by importing testdata/rootfs.tar into `cwd/img`.
 fn fixture_layout(cwd: &Path) -> std::path::PathBuf {
     std::fs::copy(testdata("rootfs.tar"), cwd.join("rootfs.tar")).unwrap();
-    let o = run(cwd, &["rootfs.tar", "-q", "-o", "img"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    run(cwd, &["rootfs.tar", "-q", "-o", "img"]).succeeds();
     cwd.join("img")
 }
 
@@ -896,13 +810,11 @@ fn closed_stdout_is_success_and_silent() {
         &["--help"],
     ];
     for args in cases {
-        let o = run_with_closed_stdout(tmp.path(), args);
-        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let o = run_with_closed_stdout(tmp.path(), args).succeeds();
         assert_eq!(stderr(&o), "", "{args:?}");
     }
     // The import in the list above did publish its tag.
-    let o = run(tmp.path(), &["verify", "img:again"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    run(tmp.path(), &["verify", "img:again"]).succeeds();
 }
 
 /// A failed verification keeps its exit status when stdout is closed;
@@ -917,11 +829,9 @@ fn closed_stdout_keeps_verifys_verdict() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[0] ^= 0xff;
     std::fs::write(&path, &bytes).unwrap();
-    let o = run(tmp.path(), &["verify", "img"]);
-    assert_eq!(o.status.code(), Some(1), "the damage is detected");
+    run(tmp.path(), &["verify", "img"]).exits(1);
     for args in [&["verify", "img"][..], &["verify", "--json", "img"][..]] {
-        let o = run_with_closed_stdout(tmp.path(), args);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        let o = run_with_closed_stdout(tmp.path(), args).exits(1);
         assert_eq!(stderr(&o), "", "{args:?}");
     }
 }
@@ -931,8 +841,7 @@ fn closed_stdout_keeps_verifys_verdict() {
 #[test]
 fn every_man_page_reference_renders() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = run(tmp.path(), &["man"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(tmp.path(), &["man"]).succeeds();
     // roff escapes the hyphen.
     let main = String::from_utf8_lossy(&o.stdout).replace("\\-", "-");
     let mut names: Vec<&str> = main
@@ -945,8 +854,7 @@ fn every_man_page_reference_renders() {
     names.dedup();
     assert_eq!(names, ["completions", "inspect", "man", "verify"], "{main}");
     for name in names {
-        let o = run(tmp.path(), &["man", name]);
-        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let o = run(tmp.path(), &["man", name]).succeeds();
         let page = String::from_utf8_lossy(&o.stdout).replace("\\-", "-");
         assert!(
             page.lines()

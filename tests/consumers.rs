@@ -2,31 +2,11 @@
 //! reads differently from us: they are re-encoded (with a warning) rather
 //! than kept as the layer, and podman reads the result; common framing is
 //! still kept byte for byte.
-// Tests report failures by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use common::{filter_through, have, report, rootfs_tar, run, run_in, sha256, snapshot, stderr};
-
-/// A gzip member of `data` named `name`, with FHCRC set and the header CRC
-/// that RFC 1952 asks for (over the whole header), as flate2 checks it.
-fn gzip_fhcrc_named(data: &[u8], name: &str) -> Vec<u8> {
-    let mut e = flate2::GzBuilder::new()
-        .filename(name)
-        .write(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    let mut gz = e.finish().unwrap();
-    gz[3] |= 0x02;
-    let end = 10 + gz[10..].iter().position(|&b| b == 0).unwrap() + 1;
-    let crc = crc32fast::hash(&gz[..end]) as u16;
-    gz.splice(end..end, crc.to_le_bytes());
-    gz
-}
+use crate::common::*;
 
 /// Import `file` in `dir` as `-o out`, returning the layer's report.
 fn import(dir: &Path, file: &str, out: &str) -> serde_json::Value {
@@ -41,18 +21,14 @@ fn podman_reads(dir: &Path, layout: &str) {
     if !have("podman") {
         return;
     }
+    let _storage = storage_lock();
     // Relative: podman names the image after the path, which must be lowercase.
-    let o = Command::new("podman")
-        .current_dir(dir)
-        .args(["pull", "-q", &format!("oci:{layout}:latest")])
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "podman pull: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let id = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let o = run_ok(Command::new("podman").current_dir(dir).args([
+        "pull",
+        "-q",
+        &format!("oci:{layout}:latest"),
+    ]));
+    let id = o.out().trim().to_string();
     let _ = Command::new("podman").args(["rmi", "-f", &id]).output();
 }
 
@@ -82,7 +58,7 @@ fn pzstd_output_is_re_encoded_because_it_starts_with_a_skippable_frame() {
         w.contains("re-encoded as zstd") && w.contains("skippable frame"),
         "{w}"
     );
-    let blob = common::blob(
+    let blob = blob(
         &tmp.path().join("ociimport-test-pz"),
         l["digest"].as_str().unwrap(),
     );
@@ -110,7 +86,7 @@ fn gzip_with_a_header_crc_and_a_name_is_re_encoded() {
         w.contains("re-encoded as gzip") && w.contains("FHCRC"),
         "{w}"
     );
-    let blob = common::blob(
+    let blob = blob(
         &tmp.path().join("ociimport-test-crc"),
         l["digest"].as_str().unwrap(),
     );
@@ -124,14 +100,14 @@ fn gzip_with_a_header_crc_and_a_name_is_re_encoded() {
 fn a_later_unsafe_gzip_member() {
     let tmp = tempfile::tempdir().unwrap();
     let tar = rootfs_tar();
-    let mut gz = common::gzip_bytes(&tar[..100 * 1024]);
+    let mut gz = gzip_bytes(&tar[..100 * 1024]);
     gz.extend(gzip_fhcrc_named(&tar[100 * 1024..], "part2"));
     std::fs::write(tmp.path().join("two.tar.gz"), &gz).unwrap();
     let l = import(tmp.path(), "two.tar.gz", "two");
     assert_eq!(l["passthrough"], false);
     assert_eq!(l["input_digest"], sha256(&gz).as_str());
     assert!(l["warnings"].to_string().contains("gzip member 2: "), "{l}");
-    common::check_layout(&tmp.path().join("two"));
+    check_layout(&tmp.path().join("two"));
 
     let before = snapshot(&tmp.path().join("two"));
     let o = run_in(
@@ -139,8 +115,8 @@ fn a_later_unsafe_gzip_member() {
         &["-", "-o", "two", "-t", "stdin"],
         Some(&gz),
         &[],
-    );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    )
+    .exits(1);
     let err = stderr(&o);
     assert!(
         err.contains("-: gzip member 2: ") && err.contains("--compression gzip"),
@@ -156,7 +132,7 @@ fn a_later_unsafe_gzip_member() {
 fn common_tools_framing_is_kept_as_is() {
     let tmp = tempfile::tempdir().unwrap();
     let tar = rootfs_tar();
-    let mut made = vec![("gz", common::gzip_bytes(&tar))];
+    let mut made = vec![("gz", gzip_bytes(&tar))];
     for (tool, args, ext) in [
         ("gzip", &["-9n", "-c"][..], "gz"),
         ("pigz", &["-c", "-p", "2"][..], "gz"),

@@ -3,26 +3,13 @@
 //! `--message`, several inputs, checksum verification (`--expect`,
 //! `--checksums`), options with standard input, `--format oci-archive` and
 //! `--max-size`. Every test runs the real binary in a temporary directory.
-// Tests report failures by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Output;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
-/// mtime of every entry of the crafted rootfs tarballs (2023-11-14T22:13:20Z).
-const MTIME: u64 = 1_700_000_000;
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-const EM_X86_64: u16 = 62;
-const EM_AARCH64: u16 = 183;
-const EM_RISCV: u16 = 243;
-const ET_REL: u16 = 1;
 
 /// A little-endian Elf64 file: the 64-byte header (magic, EI_CLASS=ELFCLASS64,
 /// EI_DATA=ELFDATA2LSB, e_type, e_machine, e_version) followed by some bytes.
@@ -35,35 +22,11 @@ fn elf64(machine: u16, e_type: u16) -> Vec<u8> {
 /// A deterministic tar of `files` (parent directories added first), mode
 /// 0755, owner 0:0, mtime [`MTIME`].
 fn make_tar(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    let mut dirs = BTreeSet::new();
+    let mut t = Tar::with_parents();
     for (path, data) in files {
-        let comps: Vec<&str> = path.split('/').collect();
-        let mut dir = String::new();
-        for c in &comps[..comps.len() - 1] {
-            dir.push_str(c);
-            dir.push('/');
-            if dirs.insert(dir.clone()) {
-                let mut h = tar::Header::new_gnu();
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_mode(0o755);
-                h.set_mtime(MTIME);
-                h.set_uid(0);
-                h.set_gid(0);
-                h.set_size(0);
-                b.append_data(&mut h, &dir, std::io::empty()).unwrap();
-            }
-        }
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(0o755);
-        h.set_mtime(MTIME);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_size(data.len() as u64);
-        b.append_data(&mut h, path, &data[..]).unwrap();
+        t.file(path, data, 0o755);
     }
-    b.into_inner().unwrap()
+    t.finish()
 }
 
 /// 300 KB of non-ELF bytes, so the ELF files after it straddle the
@@ -84,38 +47,6 @@ fn arm64_rootfs() -> Vec<u8> {
     ])
 }
 
-/// The host's architecture as a GOARCH name (what ociimport falls back to).
-fn host_goarch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "x86" => "386",
-        "aarch64" => "arm64",
-        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
-        "powerpc64" => "ppc64",
-        "loongarch64" => "loong64",
-        other => other,
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    hex(&sha2::Sha256::digest(data))
-}
-
-fn sha512_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    hex(&sha2::Sha512::digest(data))
-}
-
-fn blake2b512_hex(data: &[u8]) -> String {
-    use blake2::Digest;
-    hex(&blake2::Blake2b512::digest(data))
-}
-
 /// A JSON blob of `layout`.
 fn json_blob(layout: &Path, digest: &Value) -> Value {
     serde_json::from_slice(&blob(layout, digest.as_str().expect("digest string")))
@@ -131,21 +62,13 @@ fn manifest_of(layout: &Path, r: &Value) -> Value {
     json_blob(layout, &r["manifest"]["digest"])
 }
 
-fn index_of(layout: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap()
-}
-
 /// Run `args` plus `--json` in `dir` and return the output and its report.
-fn import(dir: &Path, args: &[&str]) -> (Output, Value) {
+fn import(dir: &Path, args: &[&str]) -> (Run, Value) {
     let mut all = args.to_vec();
     all.push("--json");
     let o = run(dir, &all);
     let r = report(&o);
     (o, r)
-}
-
-fn code(o: &Output) -> Option<i32> {
-    o.status.code()
 }
 
 /// A directory with the fixture as `rootfs.tar.xz` and an existing layout
@@ -178,7 +101,7 @@ fn platform_arm64_is_detected_from_elf_headers_in_the_same_pass() {
     assert_eq!(cfg["rootfs"]["diff_ids"], json!([sha256(&tar)]));
     assert_eq!(r["layers"][0]["entries"], 11u64, "6 directories, 5 files");
     // index.json carries the platform too.
-    let index = index_of(&layout);
+    let index = read_json(&layout.join("index.json"));
     assert_eq!(
         index["manifests"][0]["platform"],
         json!({"os": "linux", "architecture": "arm64", "variant": "v8"})
@@ -288,8 +211,7 @@ fn platform_without_elf_is_the_host_with_a_warning() {
         );
     }
     // --arch silences it.
-    let o = run(tmp.path(), &["noelf.tar", "-o", "x", "--arch", "s390x"]);
-    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    let o = run(tmp.path(), &["noelf.tar", "-o", "x", "--arch", "s390x"]).succeeds();
     assert!(!stderr(&o).contains("no ELF"), "{}", stderr(&o));
 }
 
@@ -505,7 +427,7 @@ fn unsupported_or_invalid_changes_publish_nothing() {
         ("STOPSIGNAL SIGFOO", "not a valid signal"),
     ] {
         for out in ["img", "fresh"] {
-            let o = run(
+            run(
                 tmp.path(),
                 &[
                     "rootfs.tar.xz",
@@ -516,29 +438,22 @@ fn unsupported_or_invalid_changes_publish_nothing() {
                     "--change",
                     change,
                 ],
-            );
-            let err = stderr(&o);
-            assert!(matches!(code(&o), Some(1 | 2)), "{change}: {err}");
-            assert!(err.contains(want), "{change}: expected {want:?} in {err}");
+            )
+            .fails()
+            .says(want);
             assert_eq!(snapshot(&layout), before, "{change}: layout changed");
             assert!(!tmp.path().join("fresh").exists(), "{change}: created");
         }
     }
     // Malformed --label / --annotation.
-    for (args, want, status) in [
-        (vec!["--label", "novalue"], "expected KEY=VALUE", Some(2)),
-        (
-            vec!["--annotation", "novalue"],
-            "expected KEY=VALUE",
-            Some(2),
-        ),
-        (vec!["--annotation", "=v"], "expected KEY=VALUE", Some(2)),
+    for (args, want) in [
+        (vec!["--label", "novalue"], "expected KEY=VALUE"),
+        (vec!["--annotation", "novalue"], "expected KEY=VALUE"),
+        (vec!["--annotation", "=v"], "expected KEY=VALUE"),
     ] {
         let mut all = vec!["rootfs.tar.xz", "-o", "fresh"];
         all.extend_from_slice(&args);
-        let o = run(tmp.path(), &all);
-        assert_eq!(code(&o), status, "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        run(tmp.path(), &all).usage_error(want);
         assert!(!tmp.path().join("fresh").exists(), "{args:?}");
     }
     assert_eq!(snapshot(&layout), before);
@@ -599,11 +514,17 @@ fn several_inputs_become_layers_in_order() {
     assert_eq!(r["platform"]["architecture"], "arm64");
     assert!(stderr(&o).contains("imported 2 layer(s)"), "{}", stderr(&o));
     // One manifest in the index, 1 manifest + 1 config + 2 layers.
-    assert_eq!(index_of(&layout)["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        read_json(&layout.join("index.json"))["manifests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(check_layout(&layout), 4);
 
     // --expect names one input; several are a usage error.
-    let o = run(
+    run(
         tmp.path(),
         &[
             "base.tar.xz",
@@ -613,9 +534,8 @@ fn several_inputs_become_layers_in_order() {
             "--expect",
             &format!("sha256:{}", sha256_hex(&base_xz)),
         ],
-    );
-    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--expect applies to a single input"));
+    )
+    .usage_error("--expect applies to a single input");
     assert!(!tmp.path().join("bad").exists());
 
     // --checksums checks each input against its own entry.
@@ -694,9 +614,7 @@ fn expect_sha256_sha512_and_blake2b512() {
         ("sha256:abc", "64 hex digits, got 3"),
         ("deadbeef", "is not ALGO:HEX"),
     ] {
-        let o = run(tmp.path(), &["rootfs.tar.xz", "-o", "bad", "--expect", bad]);
-        assert_eq!(code(&o), Some(2), "{bad}: {}", stderr(&o));
-        assert!(stderr(&o).contains(want), "{bad}: {}", stderr(&o));
+        run(tmp.path(), &["rootfs.tar.xz", "-o", "bad", "--expect", bad]).usage_error(want);
         assert!(!tmp.path().join("bad").exists());
     }
 }
@@ -883,7 +801,7 @@ fn checksum_mismatch_or_unlisted_input_publishes_nothing() {
         format!("{}\n", sha256_hex(&xz)),
     )
     .unwrap();
-    let o = run(
+    run(
         tmp.path(),
         &[
             "rootfs.tar.xz",
@@ -893,15 +811,7 @@ fn checksum_mismatch_or_unlisted_input_publishes_nothing() {
             "-o",
             "img",
         ],
-    );
-    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains(
-            "BARE.sha256 holds a digest with no file name, which cannot say which of the 2 inputs it is for"
-        ),
-        "{}",
-        stderr(&o)
-    );
+    ).usage_error("BARE.sha256 holds a digest with no file name, which cannot say which of the 2 inputs it is for");
     assert_eq!(snapshot(&layout), before);
 }
 
@@ -918,15 +828,14 @@ fn stdin_works_with_options() {
     )
     .unwrap();
     // --checksums has no name to look up for stdin: usage error.
-    let o = run_in(
+    run_in(
         tmp.path(),
         &["-", "-o", "c", "--checksums", "SHA256SUMS"],
         Some(&xz),
         &[],
-    );
-    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--checksums"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--expect"), "{}", stderr(&o));
+    )
+    .usage_error("--checksums")
+    .says("--expect");
     assert!(!tmp.path().join("c").exists());
 
     // --expect, --change, --label and --message apply to stdin.
@@ -964,7 +873,7 @@ fn stdin_works_with_options() {
     assert_eq!(check_layout(&tmp.path().join("e")), 3);
 
     // A wrong --expect on stdin: refused, nothing created.
-    let o = run_in(
+    run_in(
         tmp.path(),
         &[
             "-",
@@ -975,9 +884,8 @@ fn stdin_works_with_options() {
         ],
         Some(&xz),
         &[],
-    );
-    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("sha256 mismatch"), "{}", stderr(&o));
+    )
+    .refused("sha256 mismatch");
     assert!(!tmp.path().join("w").exists());
 
     // stdin as the second of two inputs, and twice.
@@ -991,9 +899,7 @@ fn stdin_works_with_options() {
     let r = report(&o);
     assert_eq!(r["layers"][1]["input"], "-");
     assert_eq!(r["layers"][1]["input_digest"], sha256(&xz).as_str());
-    let o = run_in(tmp.path(), &["-", "-", "-o", "dup"], Some(&xz), &[]);
-    assert_eq!(code(&o), Some(2));
-    assert!(stderr(&o).contains("only once"), "{}", stderr(&o));
+    run_in(tmp.path(), &["-", "-", "-o", "dup"], Some(&xz), &[]).usage_error("only once");
 }
 
 // ---------------------------------------------------------------- oci-archive
@@ -1039,13 +945,6 @@ fn expected_archive_names(r: &Value) -> Vec<String> {
     names
 }
 
-fn no_temp_files(dir: &Path) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(!name.starts_with(".ociimport-tmp-"), "left behind: {name}");
-    }
-}
-
 #[test]
 fn oci_archive_to_a_file_is_deterministic_and_a_valid_layout() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1084,7 +983,7 @@ fn oci_archive_to_a_file_is_deterministic_and_a_valid_layout() {
     let unpacked = tmp.path().join("unpacked");
     tar::Archive::new(&x[..]).unpack(&unpacked).unwrap();
     assert_eq!(check_layout(&unpacked), 3);
-    let index = index_of(&unpacked);
+    let index = read_json(&unpacked.join("index.json"));
     assert_eq!(index["manifests"][0]["digest"], r["manifest"]["digest"]);
     assert_eq!(
         index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
@@ -1096,26 +995,25 @@ fn oci_archive_to_a_file_is_deterministic_and_a_valid_layout() {
     assert_eq!(cfg["rootfs"]["diff_ids"], json!([sha256(&tar)]));
 
     // Default name: the input's name plus .oci.tar.
-    let o = run(tmp.path(), &["arm.tar.xz", "-q", "--format", "oci-archive"]);
-    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    run(tmp.path(), &["arm.tar.xz", "-q", "--format", "oci-archive"]).succeeds();
     let default = std::fs::read(tmp.path().join("arm.oci.tar")).unwrap();
     assert_eq!(archive_names(&default).len(), 7);
 
     // A refused input writes no archive and leaves no temp directory.
     std::fs::write(tmp.path().join("bad.tar.xz"), &x[..100]).unwrap();
-    let o = run(
+    run(
         tmp.path(),
         &["bad.tar.xz", "--format", "oci-archive", "-o", "z.tar"],
-    );
-    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
+    )
+    .exits(1);
     assert!(!tmp.path().join("z.tar").exists());
     no_temp_files(tmp.path());
     // And a refused import keeps an existing archive as it was.
-    let o = run(
+    run(
         tmp.path(),
         &["bad.tar.xz", "--format", "oci-archive", "-o", "x.tar"],
-    );
-    assert_eq!(code(&o), Some(1));
+    )
+    .exits(1);
     assert_eq!(std::fs::read(tmp.path().join("x.tar")).unwrap(), x);
 }
 
@@ -1126,10 +1024,8 @@ fn oci_archive_to_stdout() {
     let gz = gzip_bytes(&tar);
     std::fs::write(tmp.path().join("rootfs.tar.gz"), &gz).unwrap();
     let args = ["rootfs.tar.gz", "--format", "oci-archive", "-o", "-"];
-    let a = run(tmp.path(), &args);
-    assert_eq!(code(&a), Some(0), "{}", stderr(&a));
-    let b = run(tmp.path(), &args);
-    assert_eq!(code(&b), Some(0), "{}", stderr(&b));
+    let a = run(tmp.path(), &args).succeeds();
+    let b = run(tmp.path(), &args).succeeds();
     assert!(!a.stdout.is_empty());
     assert_eq!(a.stdout, b.stdout, "two runs differ");
     // The summary goes to stderr, naming the destination.
@@ -1139,7 +1035,7 @@ fn oci_archive_to_stdout() {
         stderr(&a)
     );
     // Same bytes as the archive written to a file.
-    let o = run(
+    run(
         tmp.path(),
         &[
             "rootfs.tar.gz",
@@ -1149,8 +1045,8 @@ fn oci_archive_to_stdout() {
             "-o",
             "f.tar",
         ],
-    );
-    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    )
+    .succeeds();
     assert_eq!(std::fs::read(tmp.path().join("f.tar")).unwrap(), a.stdout);
 
     let names = archive_names(&a.stdout);
@@ -1162,7 +1058,7 @@ fn oci_archive_to_stdout() {
     assert_eq!(check_layout(&unpacked), 3);
     // The gzip input is the layer, byte for byte.
     assert!(unpacked.join("blobs/sha256").join(sha256_hex(&gz)).exists());
-    let index = index_of(&unpacked);
+    let index = read_json(&unpacked.join("index.json"));
     let manifest = json_blob(&unpacked, &index["manifests"][0]["digest"]);
     let cfg = json_blob(&unpacked, &manifest["config"]["digest"]);
     assert_eq!(cfg["rootfs"]["diff_ids"], json!([sha256(&tar)]));
@@ -1173,8 +1069,8 @@ fn oci_archive_to_stdout() {
         &["-", "-q", "--format", "oci-archive", "-o", "-"],
         Some(&gz),
         &[],
-    );
-    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    )
+    .succeeds();
     let names = archive_names(&o.stdout);
     assert_eq!(names.len(), 7, "{names:?}");
     // The same layer blob (the gzip input); the config differs only in its
@@ -1194,8 +1090,7 @@ fn oci_archive_to_stdout() {
     ] {
         let mut all = vec!["rootfs.tar.gz", "-o", "-"];
         all.extend_from_slice(&extra);
-        let o = run(tmp.path(), &all);
-        assert_eq!(code(&o), Some(2), "{extra:?}");
+        let o = run(tmp.path(), &all).exits(2);
         assert!(o.stdout.is_empty(), "{extra:?}");
         assert!(stderr(&o).contains(want), "{extra:?}: {}", stderr(&o));
     }
@@ -1219,11 +1114,9 @@ fn max_size_caps_the_uncompressed_stream() {
         ("rootfs.tar.xz", one_less.as_str()),
     ] {
         for out in ["img", "fresh"] {
-            let o = run(tmp.path(), &[input, "-o", out, "--max-size", limit]);
-            let err = stderr(&o);
-            assert_eq!(code(&o), Some(1), "{input} {limit}: {err}");
-            assert!(err.contains("--max-size"), "{err}");
-            assert!(err.contains(input), "{err}");
+            run(tmp.path(), &[input, "-o", out, "--max-size", limit])
+                .refused("--max-size")
+                .says(input);
             assert_eq!(snapshot(&layout), before, "{input} {limit}");
             assert!(!tmp.path().join("fresh").exists(), "{input} {limit}");
         }
@@ -1246,9 +1139,7 @@ fn max_size_caps_the_uncompressed_stream() {
         assert_eq!(check_layout(&tmp.path().join(out)), 3, "{limit}");
     }
     for bad in ["8X", "lots", "99999999999T"] {
-        let o = run(tmp.path(), &["rootfs.tar.xz", "-o", "b", "--max-size", bad]);
-        assert_eq!(code(&o), Some(2), "{bad}: {}", stderr(&o));
-        assert!(stderr(&o).contains("--max-size"), "{bad}: {}", stderr(&o));
+        run(tmp.path(), &["rootfs.tar.xz", "-o", "b", "--max-size", bad]).usage_error("--max-size");
         assert!(!tmp.path().join("b").exists());
     }
 }
@@ -1282,8 +1173,7 @@ fn label_values_are_taken_literally() {
         json!({"description": "my image", "quoted": "\"x\"", "path": "C:\\dir"})
     );
     // Without `=` it is not KEY=VALUE.
-    let o = run(tmp.path(), &["rootfs.tar", "-o", "nokv", "--label", "k v"]);
-    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    run(tmp.path(), &["rootfs.tar", "-o", "nokv", "--label", "k v"]).exits(2);
 }
 
 /// The summary's "use it" lines name the `oci:` transport, which wants a
@@ -1295,8 +1185,8 @@ fn archive_summary_names_the_oci_archive_transport() {
     let o = run(
         tmp.path(),
         &["rootfs.tar", "--format", "oci-archive", "-o", "x.tar"],
-    );
-    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    )
+    .succeeds();
     let err = stderr(&o);
     assert!(
         err.contains("podman load -i x.tar") || err.contains("oci-archive:x.tar"),
@@ -1342,18 +1232,12 @@ fn progress_bar_on_a_terminal_only() {
             "{} big.tar -o {out} --threads 1 --compression none {extra}",
             bin().display()
         );
-        let o = std::process::Command::new(script)
-            .args(["-qec", &cmd, "/dev/null"])
-            .current_dir(tmp.path())
-            .output()
-            .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        run_ok(
+            std::process::Command::new(script)
+                .args(["-qec", &cmd, "/dev/null"])
+                .current_dir(tmp.path()),
+        )
+        .out()
     };
     let tty = shown("out", "");
     assert!(tty.contains("reading big.tar (1/1)"), "{tty}");

@@ -1,7 +1,6 @@
 //! The shape of the crate, kept: the top-level modules of `src/` form no
-//! cycle, and no function outside tests is longer than 80 lines.
-// Tests report failures by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! cycle, no function outside tests is longer than 80 lines, and no file is
+//! longer than 700 lines before its `#[cfg(test)]` module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -23,20 +22,28 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// A file's lines before its `#[cfg(test)] mod tests`, without comments.
-fn code_lines(path: &Path) -> Vec<String> {
-    let text = fs::read_to_string(path).unwrap();
+/// The lines of `text` before its `#[cfg(test)] mod tests`: all of them,
+/// comments and blank lines included.
+fn before_tests(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut lines = text.lines().peekable();
     while let Some(l) = lines.next() {
         if l.starts_with("#[cfg(test)]") && lines.peek().is_some_and(|n| n.starts_with("mod ")) {
             break;
         }
-        if !l.trim_start().starts_with("//") {
-            out.push(l.to_string());
-        }
+        out.push(l);
     }
     out
+}
+
+/// A file's lines before its `#[cfg(test)] mod tests`, without comments.
+fn code_lines(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap();
+    before_tests(&text)
+        .into_iter()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The top-level module a file belongs to (`import` for src/import/pipeline.rs).
@@ -192,4 +199,75 @@ fn no_function_outside_tests_is_longer_than_80_lines() {
     assert_eq!(long_functions(80), Vec::<String>::new());
     // The measure works: something is longer than 40.
     assert!(!long_functions(40).is_empty());
+}
+
+/// Every `.rs` file of `src/` as (path from the repository root, text).
+fn src_texts() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    files.sort();
+    let root = src().parent().unwrap().to_path_buf();
+    files
+        .iter()
+        .map(|f| {
+            let rel = f.strip_prefix(&root).unwrap().display().to_string();
+            (rel, fs::read_to_string(f).unwrap())
+        })
+        .collect()
+}
+
+/// Of `files` (name, text), those with more than `max` lines before their
+/// tests, with their counts. Every line counts: code, comments, docs and
+/// blank lines, as a reader scrolls through them.
+fn too_long(files: &[(String, String)], max: usize) -> Vec<String> {
+    files
+        .iter()
+        .map(|(name, text)| (name, before_tests(text).len()))
+        .filter(|&(_, n)| n > max)
+        .map(|(name, n)| format!("{name}: {n} lines"))
+        .collect()
+}
+
+#[test]
+fn no_file_in_src_is_longer_than_700_lines_before_its_tests() {
+    let texts = src_texts();
+    assert!(texts.len() > 20, "files found: {}", texts.len());
+    let long = too_long(&texts, 700);
+    assert!(
+        long.is_empty(),
+        "files over 700 lines before their #[cfg(test)] module (split them along their seams):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_file_length_check_sees_a_long_file() {
+    let long = format!(
+        "{}#[cfg(test)]\nmod tests {{\n{}}}\n",
+        "// a comment counts\n".repeat(700) + "\n",
+        "    fn t() {}\n".repeat(300)
+    );
+    let exact = format!("{}#[cfg(test)]\nmod tests;\n", "fn a() {}\n".repeat(700));
+    let untested = "fn a() {}\n".repeat(702);
+    let files = [
+        ("src/long.rs".to_string(), long),
+        ("src/exact.rs".to_string(), exact),
+        ("src/untested.rs".to_string(), untested),
+    ];
+    assert_eq!(
+        too_long(&files, 700),
+        ["src/long.rs: 701 lines", "src/untested.rs: 702 lines"]
+    );
+    // What counts: everything before the test module, and only that.
+    let text =
+        "//! Docs.\n\nfn a() {}\n// A comment.\n#[cfg(test)]\nmod tests {\n    fn t() {}\n}\n";
+    assert_eq!(
+        before_tests(text),
+        ["//! Docs.", "", "fn a() {}", "// A comment."]
+    );
+    // `#[cfg(test)]` on something else is not the test module.
+    assert_eq!(
+        before_tests("#[cfg(test)]\nfn helper() {}\nfn b() {}\n").len(),
+        3
+    );
 }

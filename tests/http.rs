@@ -2,19 +2,16 @@
 //! local HTTPS server with a test CA): resume, retries, refusals, and that
 //! every refusal leaves an existing layout byte-identical.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{bin, check_layout, gzip_bytes, report, sha256, snapshot, stderr, testdata};
+use crate::common::{
+    Run, check_layout, gzip_bytes, ociimport_in, report, run_cmd, sha256, snapshot, testdata,
+};
 
 /// What the server saw of one request.
 #[derive(Clone, Debug)]
@@ -268,12 +265,8 @@ fn fixture() -> (Vec<u8>, Vec<u8>) {
 }
 
 /// Run ociimport in `cwd` with no proxy settings, plus `env`.
-fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .env_remove("SOURCE_DATE_EPOCH");
+fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = ociimport_in(cwd, args);
     for v in [
         "http_proxy",
         "HTTP_PROXY",
@@ -294,7 +287,7 @@ fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
             cmd.env(k, v);
         }
     }
-    cmd.output().expect("run ociimport")
+    run_cmd(&mut cmd)
 }
 
 /// Import `url` into `dir/out` (fixed platform), expecting success; the report.
@@ -310,7 +303,7 @@ fn import_ok(dir: &Path, url: &str, extra: &[&str]) -> serde_json::Value {
 /// A layout `dir/out` made from the committed fixture, and its snapshot.
 fn existing_layout(dir: &Path) -> BTreeMap<PathBuf, String> {
     let fixture = testdata("rootfs.tar");
-    let out = run(
+    run(
         dir,
         &[
             fixture.to_str().expect("utf-8"),
@@ -320,8 +313,8 @@ fn existing_layout(dir: &Path) -> BTreeMap<PathBuf, String> {
             "amd64",
         ],
         &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    )
+    .succeeds();
     snapshot(&dir.join("out"))
 }
 
@@ -331,11 +324,7 @@ fn refused(dir: &Path, url: &str, extra: &[&str], env: &[(&str, &str)]) -> Strin
     let before = existing_layout(dir);
     let mut args = vec![url, "-o", "out", "--arch", "amd64"];
     args.extend(extra);
-    let out = run(dir, &args, env);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.contains(url), "names the URL: {err}");
+    let err = run(dir, &args, env).exits(1).one_line().says(url).err();
     assert_eq!(snapshot(&dir.join("out")), before, "layout changed");
     err
 }

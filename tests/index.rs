@@ -3,19 +3,12 @@
 //! `inspect` and `--format oci-archive` with indexes. The fixtures are tiny
 //! rootfs tars whose only executables are fake but valid ELF headers for
 //! amd64, arm64 and riscv64 (platform detection reads the headers alone).
-// Tests report failures by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
-const EM_X86_64: u16 = 62;
-const EM_AARCH64: u16 = 183;
-const EM_RISCV: u16 = 243;
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
@@ -28,18 +21,10 @@ fn elf64(machine: u16) -> Vec<u8> {
 
 /// A rootfs tar for `machine`; `note` makes its content (and digests) distinct.
 fn rootfs(machine: u16, note: &str) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (path, data) in [
-        ("bin/sh", elf64(machine)),
-        ("etc/note", note.as_bytes().to_vec()),
-    ] {
-        let mut h = tar::Header::new_gnu();
-        h.set_mode(0o755);
-        h.set_mtime(1_700_000_000);
-        h.set_size(data.len() as u64);
-        b.append_data(&mut h, path, &data[..]).unwrap();
-    }
-    b.into_inner().unwrap()
+    let mut t = Tar::new();
+    t.file("bin/sh", &elf64(machine), 0o755)
+        .file("etc/note", note.as_bytes(), 0o755);
+    t.finish()
 }
 
 struct Fixtures {
@@ -66,7 +51,7 @@ impl Fixtures {
         self.tmp.path().join(name)
     }
 
-    fn run(&self, args: &[&str]) -> std::process::Output {
+    fn run(&self, args: &[&str]) -> Run {
         run(self.tmp.path(), args)
     }
 
@@ -79,19 +64,13 @@ impl Fixtures {
 
 /// `ociimport verify` passes on the layout `dir` (relative to the fixtures).
 fn verified(f: &Fixtures, dir: &str) {
-    let out = f.run(&["verify", dir]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let text = f.run(&["verify", dir]).succeeds().out();
     assert!(text.starts_with("OK: "), "{text}");
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// The index blob `tag` names in `layout`'s index.json.
 fn tagged_index(layout: &Path, tag: &str) -> Value {
-    let idx = json(&layout.join("index.json"));
+    let idx = read_json(&layout.join("index.json"));
     let d = idx["manifests"]
         .as_array()
         .unwrap()
@@ -159,7 +138,7 @@ fn three_platforms_in_one_run_make_one_sorted_index() {
     assert_eq!(r["images"][2]["platform"]["variant"], "v8");
     assert_eq!(r["images"][0]["layers"].as_array().unwrap().len(), 1);
     // index.json: one descriptor, the index, named multi.
-    let idx = json(&layout.join("index.json"));
+    let idx = read_json(&layout.join("index.json"));
     assert_eq!(idx["manifests"].as_array().unwrap().len(), 1);
     assert_eq!(idx["manifests"][0]["digest"], r["index"]["digest"]);
     let index = tagged_index(&layout, "multi");
@@ -244,7 +223,7 @@ fn later_runs_add_and_replace_platforms_and_keep_the_others() {
     );
     assert_ne!(first["index"], replaced["index"]);
     // Two tags, no duplicates: the index entry was replaced, not added.
-    let idx = json(&layout.join("index.json"));
+    let idx = read_json(&layout.join("index.json"));
     assert_eq!(idx["manifests"].as_array().unwrap().len(), 2);
     verified(&f, "L");
 }
@@ -264,7 +243,7 @@ fn a_single_image_under_the_tag_joins_the_index() {
     // A single image whose descriptor has no platform: read from its config.
     let idx_path = layout.join("index.json");
     f.import(&["riscv64.tar", "-o", "L", "-t", "bare"]);
-    let mut idx = json(&idx_path);
+    let mut idx = read_json(&idx_path);
     for d in idx["manifests"].as_array_mut().unwrap() {
         if d["annotations"]["org.opencontainers.image.ref.name"] == "bare" {
             d.as_object_mut().unwrap().remove("platform");
@@ -280,17 +259,18 @@ fn a_single_image_under_the_tag_joins_the_index() {
 fn two_inputs_of_one_platform_are_refused_before_anything_is_written() {
     let f = Fixtures::new();
     // A new layout: not even created.
-    let out = f.run(&[
-        "--index",
-        "arm64.tar",
-        "amd64.tar",
-        "arm64-new.tar",
-        "-o",
-        "N",
-        "-t",
-        "t",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = f
+        .run(&[
+            "--index",
+            "arm64.tar",
+            "amd64.tar",
+            "arm64-new.tar",
+            "-o",
+            "N",
+            "-t",
+            "t",
+        ])
+        .exits(2);
     let err = stderr(&out);
     assert!(
         err.contains("arm64.tar and arm64-new.tar are both linux/arm64/v8"),
@@ -300,7 +280,7 @@ fn two_inputs_of_one_platform_are_refused_before_anything_is_written() {
     // An existing layout: byte for byte as it was, no temp file left.
     f.import(&["--index", "amd64.tar", "-o", "L", "-t", "t"]);
     let before = snapshot(&f.path("L"));
-    let out = f.run(&[
+    f.run(&[
         "--index",
         "arm64.tar",
         "arm64-new.tar",
@@ -308,11 +288,11 @@ fn two_inputs_of_one_platform_are_refused_before_anything_is_written() {
         "L",
         "-t",
         "t",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    ])
+    .exits(2);
     assert_eq!(snapshot(&f.path("L")), before);
     // --arch names one platform, so it needs one input.
-    let out = f.run(&[
+    f.run(&[
         "--index",
         "--arch",
         "arm64",
@@ -320,9 +300,8 @@ fn two_inputs_of_one_platform_are_refused_before_anything_is_written() {
         "riscv64.tar",
         "-o",
         "L",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--arch and --variant apply to a single input"));
+    ])
+    .usage_error("--arch and --variant apply to a single input");
     assert_eq!(snapshot(&f.path("L")), before);
 }
 
@@ -358,9 +337,7 @@ fn verify_and_inspect_show_the_index_by_platform() {
         "multi",
     ]);
     let index = r["index"]["digest"].as_str().unwrap();
-    let out = f.run(&["verify", "L:multi"]);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let text = f.run(&["verify", "L:multi"]).succeeds().out();
     assert!(
         text.contains(&format!("tag multi: image index {index}\n")),
         "{text}"
@@ -430,7 +407,7 @@ fn index_into_an_oci_archive() {
     let p = platforms(&tagged_index(&dir, "m"));
     assert_eq!(names(&p), ["linux/amd64", "linux/arm64/v8"]);
     assert_eq!(
-        json(&dir.join("index.json"))["manifests"][0]["digest"],
+        read_json(&dir.join("index.json"))["manifests"][0]["digest"],
         r["index"]["digest"]
     );
     verified(&f, "unpacked");
@@ -442,7 +419,7 @@ fn index_into_an_oci_archive() {
 fn without_index_a_layout_has_one_image_manifest() {
     let f = Fixtures::new();
     let r = f.import(&["arm64.tar", "-o", "L", "-t", "latest"]);
-    let idx = json(&f.path("L").join("index.json"));
+    let idx = read_json(&f.path("L").join("index.json"));
     let m = idx["manifests"].as_array().unwrap();
     assert_eq!(m.len(), 1);
     assert_eq!(m[0]["mediaType"], OCI_MANIFEST);
@@ -460,22 +437,17 @@ fn concurrent_runs_adding_platforms_keep_every_platform() {
     f.import(&["amd64.tar", "-o", "L", "-t", "other"]);
     for round in 0..3 {
         let tag = format!("multi{round}");
-        let children: Vec<_> = ["amd64.tar", "arm64.tar", "riscv64.tar"]
+        let imports = ["amd64.tar", "arm64.tar", "riscv64.tar"]
             .iter()
             .map(|input| {
-                std::process::Command::new(bin())
-                    .args(["--index", "-q", "-o", "L", "-t", &tag, input])
-                    .current_dir(f.tmp.path())
-                    .env_remove("SOURCE_DATE_EPOCH")
-                    .stdin(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
+                ociimport_in(
+                    f.tmp.path(),
+                    ["--index", "-q", "-o", "L", "-t", &tag, input],
+                )
             })
             .collect();
-        for c in children {
-            let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", stderr(&out));
+        for run in run_together(imports) {
+            run.succeeds();
         }
         let p = platforms(&tagged_index(&f.path("L"), &tag));
         assert_eq!(
@@ -500,8 +472,9 @@ fn an_unreadable_index_under_the_tag_is_refused_with_nothing_published() {
         .join(digest.strip_prefix("sha256:").unwrap());
     std::fs::write(&path, b"{\"changed\":true}").unwrap();
     let before = snapshot(&f.path("L"));
-    let out = f.run(&["--index", "arm64.tar", "-o", "L", "-t", "t"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = f
+        .run(&["--index", "arm64.tar", "-o", "L", "-t", "t"])
+        .exits(1);
     let err = stderr(&out);
     let named = format!("L/blobs/sha256/{}", digest.strip_prefix("sha256:").unwrap());
     assert!(err.contains(&named), "{err}");

@@ -35,10 +35,6 @@
 //! otherwise the test prints that it skipped, and why, and passes.
 //! Debian packages: podman skopeo umoci runc buildah busybox-static gzip bzip2
 //! xz-utils zstd docker-registry.
-// Tests report failures by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -47,14 +43,15 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard, Once, OnceLock, PoisonError};
+use std::sync::{Mutex, Once, OnceLock, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{in_ci, is_root};
+use crate::common::{
+    EM_AARCH64, EM_RISCV, EM_X86_64, ET_EXEC, Run, bin, elf64_header, hex_of, host_goarch, in_ci,
+    is_root, run_cmd, run_ok, run_ok_input, sha256, sha256_hex, stdout_json, storage_lock,
+};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ociimport");
 const CREATED: &str = "2024-01-02T03:04:05Z";
 /// 2024-01-02T03:04:05Z as seconds, used as every fixture entry's mtime.
 const MTIME: u64 = 1_704_164_645;
@@ -107,19 +104,6 @@ fn run_id() -> &'static str {
 /// image repository name (lowercase, digits, '-').
 fn unique_name(label: &str) -> String {
     format!("ociimport-interop-{}-{}", run_id(), label)
-}
-
-/// The GOARCH name of the machine the tests run on.
-fn host_goarch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
-        "powerpc64" => "ppc64",
-        "loongarch64" => "loong64",
-        other => other,
-    }
 }
 
 fn tool_present(tool: &str) -> bool {
@@ -311,92 +295,6 @@ fn require(test: &str, tools: &[&str]) -> Option<TestRun> {
     }
     finish_test(Some((test, missing)));
     None
-}
-
-fn describe(cmd: &Command) -> String {
-    let mut s = cmd.get_program().to_string_lossy().into_owned();
-    for a in cmd.get_args() {
-        s.push(' ');
-        s.push_str(&a.to_string_lossy());
-    }
-    s
-}
-
-/// Runs `cmd`, feeding it `stdin`, and returns its output whatever the exit code.
-fn run_with_input(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{}`: {e}", describe(cmd)));
-    let out = std::thread::scope(|s| {
-        if let Some(data) = stdin {
-            let mut pipe = child.stdin.take().unwrap();
-            s.spawn(move || {
-                let _ = pipe.write_all(data);
-            });
-        }
-        child.wait_with_output()
-    });
-    out.unwrap_or_else(|e| panic!("waiting for `{}`: {e}", describe(cmd)))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    run_with_input(cmd, None)
-}
-
-fn check_ok(cmd: &Command, out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "`{}` failed with {}\n--- stdout:\n{}\n--- stderr:\n{}",
-        describe(cmd),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Runs `cmd` and panics, with its stderr, unless it exits 0.
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = run(cmd);
-    check_ok(cmd, out)
-}
-
-fn run_ok_input(cmd: &mut Command, stdin: &[u8]) -> Output {
-    let out = run_with_input(cmd, Some(stdin));
-    check_ok(cmd, out)
-}
-
-fn stdout_json(cmd: &mut Command) -> Value {
-    let out = run_ok(cmd);
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "`{}` did not print JSON ({e}):\n{}",
-            describe(cmd),
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sha256_digest(data: &[u8]) -> String {
-    format!("sha256:{}", sha256_hex(data))
-}
-
-fn hex_of(digest: &str) -> &str {
-    digest
-        .strip_prefix("sha256:")
-        .unwrap_or_else(|| panic!("not a sha256 digest: {digest:?}"))
 }
 
 fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
@@ -699,12 +597,19 @@ impl Input {
     /// Compresses `tar` the way a user's tools would, into `dir`.
     fn compress(self, tar: &[u8], dir: &Path) -> PathBuf {
         let data = match self {
-            Input::Gzip => run_ok_input(Command::new("gzip").args(["-n", "-c"]), tar).stdout,
+            Input::Gzip => {
+                run_ok_input(Command::new("gzip").args(["-n", "-c"]), tar)
+                    .output
+                    .stdout
+            }
             Input::GzipMultiMember => {
                 let split = tar.len() / 2 + 777; // not on a tar block boundary
-                let mut a =
-                    run_ok_input(Command::new("gzip").args(["-n", "-c"]), &tar[..split]).stdout;
-                let b = run_ok_input(Command::new("gzip").args(["-n", "-c"]), &tar[split..]).stdout;
+                let mut a = run_ok_input(Command::new("gzip").args(["-n", "-c"]), &tar[..split])
+                    .output
+                    .stdout;
+                let b = run_ok_input(Command::new("gzip").args(["-n", "-c"]), &tar[split..])
+                    .output
+                    .stdout;
                 a.extend_from_slice(&b);
                 // a single-member decoder stops after the first member
                 let mut first = Vec::new();
@@ -723,10 +628,19 @@ impl Input {
                     Command::new("xz").args(["-T2", "--block-size=262144", "-c"]),
                     tar,
                 )
+                .output
                 .stdout
             }
-            Input::Zstd => run_ok_input(Command::new("zstd").args(["-q", "-c"]), tar).stdout,
-            Input::Bzip2 => run_ok_input(Command::new("bzip2").args(["-c"]), tar).stdout,
+            Input::Zstd => {
+                run_ok_input(Command::new("zstd").args(["-q", "-c"]), tar)
+                    .output
+                    .stdout
+            }
+            Input::Bzip2 => {
+                run_ok_input(Command::new("bzip2").args(["-c"]), tar)
+                    .output
+                    .stdout
+            }
             Input::Plain => tar.to_vec(),
         };
         let path = dir.join(self.file_name());
@@ -823,8 +737,7 @@ impl Image {
         s(&self.report, "/layers/0/diff_id")
     }
     fn blob(&self, digest: &str) -> Vec<u8> {
-        let p = self.layout.join("blobs/sha256").join(hex_of(digest));
-        fs::read(&p).unwrap_or_else(|e| panic!("reading blob {}: {e}", p.display()))
+        crate::common::blob(&self.layout, digest)
     }
 }
 
@@ -838,7 +751,7 @@ fn import(
     choice: Choice,
     fixture: Fixture,
 ) -> Image {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.arg("-o")
         .arg(layout)
         .args([
@@ -877,7 +790,7 @@ fn import(
     );
     assert_eq!(
         s(&report, "/layers/0/input_digest"),
-        sha256_digest(&input_bytes),
+        sha256(&input_bytes),
         "{ctx}"
     );
     assert_eq!(
@@ -892,7 +805,7 @@ fn import(
     );
     assert_eq!(
         s(&report, "/layers/0/diff_id"),
-        sha256_digest(&fixture.tar),
+        sha256(&fixture.tar),
         "{ctx}: diff_id"
     );
     assert_eq!(
@@ -929,7 +842,7 @@ fn import(
         let digest = s(&image.report, &format!("{ptr}/digest"));
         let blob = image.blob(digest);
         assert_eq!(
-            sha256_digest(&blob),
+            sha256(&blob),
             digest,
             "{ctx}: {what} blob content vs its digest"
         );
@@ -948,12 +861,20 @@ fn import(
     }
     // decode the layer with the reference command-line tool, not our decoder
     let decoded = match media_type {
-        MT_GZIP => run_ok_input(Command::new("gzip").args(["-d", "-c"]), &layer).stdout,
-        MT_ZSTD => run_ok_input(Command::new("zstd").args(["-d", "-q", "-c"]), &layer).stdout,
+        MT_GZIP => {
+            run_ok_input(Command::new("gzip").args(["-d", "-c"]), &layer)
+                .output
+                .stdout
+        }
+        MT_ZSTD => {
+            run_ok_input(Command::new("zstd").args(["-d", "-q", "-c"]), &layer)
+                .output
+                .stdout
+        }
         _ => layer,
     };
     assert_eq!(
-        sha256_digest(&decoded),
+        sha256(&decoded),
         image.diff_id(),
         "{ctx}: layer decoded by the CLI tool vs diff_id"
     );
@@ -983,9 +904,11 @@ fn skopeo_checks(img: &Image, scratch: &Path, archive_name: &str) {
         "{ctx}: Layers"
     );
 
-    let raw = run_ok(Command::new("skopeo").args(["inspect", "--raw"]).arg(&r)).stdout;
+    let raw = run_ok(Command::new("skopeo").args(["inspect", "--raw"]).arg(&r))
+        .output
+        .stdout;
     assert_eq!(
-        sha256_digest(&raw),
+        sha256(&raw),
         img.manifest_digest(),
         "{ctx}: --raw manifest bytes vs digest"
     );
@@ -1003,9 +926,10 @@ fn skopeo_checks(img: &Image, scratch: &Path, archive_name: &str) {
             .args(["inspect", "--config", "--raw"])
             .arg(&r),
     )
+    .output
     .stdout;
     assert_eq!(
-        sha256_digest(&raw_config),
+        sha256(&raw_config),
         img.config_digest(),
         "{ctx}: --config --raw bytes vs digest"
     );
@@ -1029,7 +953,7 @@ fn skopeo_checks(img: &Image, scratch: &Path, archive_name: &str) {
     dest.push(&name);
     let mut cmd = Command::new("skopeo");
     cmd.args(["copy", "--quiet"]).arg(&r).arg(&dest);
-    let out = run(&mut cmd);
+    let out = run_cmd(&mut cmd);
     if !out.status.success()
         && img.media_type == MT_ZSTD
         && String::from_utf8_lossy(&out.stderr)
@@ -1051,7 +975,7 @@ fn skopeo_checks(img: &Image, scratch: &Path, archive_name: &str) {
                 .arg(&dest),
         );
     } else {
-        check_ok(&cmd, out);
+        out.succeeds();
     }
     let mut manifest_json = None;
     let mut files = std::collections::BTreeMap::new();
@@ -1067,7 +991,7 @@ fn skopeo_checks(img: &Image, scratch: &Path, archive_name: &str) {
         if path == "manifest.json" {
             manifest_json = Some(serde_json::from_slice::<Value>(&data).unwrap());
         } else {
-            files.insert(path, (sha256_digest(&data), data.len() as u64));
+            files.insert(path, (sha256(&data), data.len() as u64));
         }
     }
     let dm = manifest_json.unwrap_or_else(|| panic!("{ctx}: docker-archive has no manifest.json"));
@@ -1119,6 +1043,7 @@ fn skopeo_gzip_copy(img: &Image, scratch: &Path) -> (PathBuf, String) {
             .args(["inspect", "--raw"])
             .arg(&gz_ref),
     )
+    .output
     .stdout;
     let m: Value = serde_json::from_slice(&raw).unwrap();
     assert_eq!(
@@ -1132,21 +1057,21 @@ fn skopeo_gzip_copy(img: &Image, scratch: &Path) -> (PathBuf, String) {
         img.config_digest(),
         "skopeo's gzip copy keeps the config"
     );
-    (gz_layout, sha256_digest(&raw))
+    (gz_layout, sha256(&raw))
 }
 
 // ---------------------------------------------------------------------------
 // umoci
 // ---------------------------------------------------------------------------
 
-fn umoci_unpack(layout: &Path, tag: &str, bundle: &Path) -> Output {
+fn umoci_unpack(layout: &Path, tag: &str, bundle: &Path) -> Run {
     let mut cmd = Command::new("umoci");
     cmd.arg("unpack");
     if !is_root() {
         cmd.arg("--rootless");
     }
     cmd.arg("--image").arg(image_ref(layout, tag)).arg(bundle);
-    run(&mut cmd)
+    run_cmd(&mut cmd)
 }
 
 /// `umoci unpack`s the image and compares the bundle's rootfs with the
@@ -1172,14 +1097,7 @@ fn umoci_checks(img: &Image, scratch: &Path) {
         unpacked_manifest = gz_manifest;
         out = umoci_unpack(&gz_layout, &img.tag, &bundle);
     }
-    assert!(
-        out.status.success(),
-        "umoci unpack --image {}:{} failed with {}\n--- stderr:\n{}",
-        img.layout.display(),
-        img.tag,
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.succeeds();
 
     // bundle layout: rootfs/, config.json, umoci.json, sha256_<manifest>.mtree
     let config: Value =
@@ -1318,13 +1236,6 @@ fn compare_tree(root: &Path, fx: &Fixture, check_owner: bool) {
 // podman
 // ---------------------------------------------------------------------------
 
-/// Podman, buildah and skopeo's containers-storage share one store; one user
-/// of it at a time keeps the tests from tripping over storage locks.
-fn storage_lock() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Removes, on drop, the images and working containers a test added.
 #[derive(Default)]
 struct StorageCleanup {
@@ -1335,7 +1246,7 @@ struct StorageCleanup {
 impl Drop for StorageCleanup {
     fn drop(&mut self) {
         for c in self.buildah_containers.iter().rev() {
-            let out = run(Command::new("buildah").arg("rm").arg(c));
+            let out = run_cmd(Command::new("buildah").arg("rm").arg(c));
             if !out.status.success() {
                 log(&format!(
                     "cleanup: buildah rm {c}: {}",
@@ -1344,7 +1255,7 @@ impl Drop for StorageCleanup {
             }
         }
         for i in self.images.iter().rev() {
-            let out = run(Command::new("podman").args(["rmi", "--force"]).arg(i));
+            let out = run_cmd(Command::new("podman").args(["rmi", "--force"]).arg(i));
             let err = String::from_utf8_lossy(&out.stderr);
             if !out.status.success() && !err.contains("image not known") {
                 log(&format!("cleanup: podman rmi {i}: {}", err.trim()));
@@ -1354,7 +1265,7 @@ impl Drop for StorageCleanup {
 }
 
 /// `podman run` with the flags these machines need, printing /etc/os-release.
-fn podman_run_cat_os_release(image: &str) -> Output {
+fn podman_run_cat_os_release(image: &str) -> Run {
     run_ok(
         Command::new("podman")
             .args(["run", "--rm", "--runtime", "runc", "--network", "none"])
@@ -1714,7 +1625,7 @@ fn interop_foreign_platform() {
     let fixture = build_fixture(&name);
     let input_path = Input::Gzip.compress(&fixture.tar, tmp.path());
     let layout = tmp.path().join(&name);
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.arg("-o")
         .arg(&layout)
         .args(["-t", TAG, "--created", CREATED, "--arch", arch, "--json"]);
@@ -1819,7 +1730,7 @@ fn interop_oci_archive() {
     let input_path = Input::Gzip.compress(&fixture.tar, tmp.path());
     let archive = tmp.path().join(format!("{name}.oci.tar"));
     let report = stdout_json(
-        Command::new(env!("CARGO_BIN_EXE_ociimport"))
+        Command::new(bin())
             .arg(&input_path)
             .args(["--format", "oci-archive", "--json", "-q", "-t", &name])
             .args(["--created", CREATED])
@@ -1848,7 +1759,7 @@ fn interop_oci_archive() {
             .arg(format!("oci:{}:{name}", copied.display())),
     );
     let out = run_ok(
-        Command::new(env!("CARGO_BIN_EXE_ociimport"))
+        Command::new(bin())
             .arg("verify")
             .arg(format!("{}:{name}", copied.display())),
     );
@@ -1875,7 +1786,7 @@ fn interop_oci_archive() {
 
     // The same archive on a pipe: ociimport -o - | podman load.
     let piped = run_ok(
-        Command::new(env!("CARGO_BIN_EXE_ociimport"))
+        Command::new(bin())
             .arg(&input_path)
             .args([
                 "--format",
@@ -1977,14 +1888,13 @@ fn interop_printed_hints_work_as_printed() {
     let mut cleanup = StorageCleanup::default();
     let mut ran = 0;
     for args in &cases {
-        let o = Command::new(BIN)
-            .current_dir(tmp.path())
-            .args(args)
-            .args(["--arch", host_goarch()])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr).to_string();
-        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        let err = run_ok(
+            Command::new(bin())
+                .current_dir(tmp.path())
+                .args(args)
+                .args(["--arch", host_goarch()]),
+        )
+        .err();
         let hints = printed_hints(&err);
         assert_eq!(hints.len(), 2, "{args:?}: {err}");
         for cmd in hints {
@@ -1995,14 +1905,12 @@ fn interop_printed_hints_work_as_printed() {
                     "{cmd} names the input {input} as an output"
                 );
             }
-            let out = run(Command::new("sh")
-                .current_dir(tmp.path())
-                .args(["-c", &cmd]));
-            assert!(
-                out.status.success(),
-                "{args:?}: `{cmd}` failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let out = run_cmd(
+                Command::new("sh")
+                    .current_dir(tmp.path())
+                    .args(["-c", &cmd]),
+            )
+            .succeeds();
             // The image each command made, for the cleanup and a check that it exists.
             for word in cmd.split_whitespace() {
                 if let Some(name) = word.strip_prefix("containers-storage:") {
@@ -2067,7 +1975,7 @@ fn interop_arch_bootstrap_strip_components() {
 
     let name = unique_name("arch");
     let report = stdout_json(
-        Command::new(BIN)
+        Command::new(bin())
             .current_dir(d)
             .args([
                 "bootstrap.tar.zst",
@@ -2114,7 +2022,7 @@ fn interop_arch_bootstrap_strip_components() {
 /// A little-endian Elf64 executable header for ELF `machine`: enough for
 /// platform detection; nothing in these images is ever executed.
 fn fake_elf64(machine: u16) -> Vec<u8> {
-    let mut h = common::elf64_header(machine, common::ET_EXEC);
+    let mut h = elf64_header(machine, ET_EXEC);
     h.extend_from_slice(&[0x5a; 256]);
     h
 }
@@ -2136,9 +2044,6 @@ fn foreign_rootfs(machine: u16, name: &str) -> Vec<u8> {
 
 /// The two foreign platforms beside the host's: (GOARCH, ELF machine, input name).
 fn foreign_platforms() -> [(&'static str, u16, &'static str); 2] {
-    const EM_X86_64: u16 = 62;
-    const EM_AARCH64: u16 = 183;
-    const EM_RISCV: u16 = 243;
     if host_goarch() == "arm64" {
         [
             ("amd64", EM_X86_64, "amd64.tar"),
@@ -2159,7 +2064,7 @@ fn import_index_fixture(tmp: &Path, name: &str) -> (PathBuf, Value, String) {
     let fixture = build_fixture(name);
     let host = tmp.join("host.tar");
     fs::write(&host, &fixture.tar).unwrap();
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     cmd.arg("--index").arg(&host);
     for (arch, machine, file) in foreign_platforms() {
         let path = tmp.join(file);
@@ -2193,7 +2098,7 @@ fn index_image<'a>(report: &'a Value, arch: &str) -> &'a Value {
 /// (by digest) and the platforms of the report.
 fn assert_raw_is_our_index(raw: &[u8], report: &Value, ctx: &str) {
     assert_eq!(
-        sha256_digest(raw),
+        sha256(raw),
         s(report, "/index/digest"),
         "{ctx}: the index bytes are ours"
     );
@@ -2281,7 +2186,7 @@ fn interop_index_layout() {
             .arg(oci_ref(&copy, TAG)),
     );
     assert_raw_is_our_index(&raw.stdout, &report, "after skopeo copy --all");
-    run_ok(Command::new(BIN).arg("verify").arg(&copy));
+    run_ok(Command::new(bin()).arg("verify").arg(&copy));
 
     let _lock = storage_lock();
     let mut cleanup = StorageCleanup::default();

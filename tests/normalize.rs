@@ -4,29 +4,16 @@
 //! `--normalize`; `--normalize` rewrites them into one canonical stream whose
 //! DiffID does not depend on the tar that wrote the entries;
 //! `--strip-components` unwraps an Arch-style bootstrap.
-// Tests report failures by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::fs;
 use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
-use common::{have, report, run, run_in, sha256, snapshot, stderr};
+use crate::common::*;
 
 fn sh(dir: &Path, script: &str) {
-    let o = Command::new("sh")
-        .current_dir(dir)
-        .args(["-c", script])
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    run_ok(Command::new("sh").current_dir(dir).args(["-c", script]));
 }
 
 /// A small rootfs under `dir/root` with a symlink, a hard link and a sparse
@@ -97,28 +84,27 @@ fn import(dir: &Path, file: &str, out: &str, extra: &[&str]) -> serde_json::Valu
 fn refused(dir: &Path, file: &str, needles: &[&str]) {
     let base = dir.join("base");
     if !base.exists() {
-        let o = run(
+        run(
             dir,
             &[
-                common::testdata("rootfs.tar").to_str().unwrap(),
+                testdata("rootfs.tar").to_str().unwrap(),
                 "-o",
                 "base",
                 "-q",
                 "--arch",
                 "amd64",
             ],
-        );
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        )
+        .succeeds();
     }
     let before = snapshot(&base);
     for out in ["base", "fresh"] {
-        let o = run(dir, &[file, "-o", out, "--arch", "amd64"]);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(1), "{file}: {err}");
-        assert_eq!(err.lines().count(), 1, "{file}: {err}");
-        assert!(err.contains(&format!("{file}: ")), "{err}");
+        let mut o = run(dir, &[file, "-o", out, "--arch", "amd64"])
+            .exits(1)
+            .one_line()
+            .says(&format!("{file}: "));
         for n in needles {
-            assert!(err.contains(n), "{file}: no {n:?} in {err}");
+            o = o.says(n);
         }
     }
     assert_eq!(snapshot(&base), before, "{file}: the layout changed");
@@ -150,9 +136,9 @@ fn layer_tar(layout: &Path) -> Vec<u8> {
     let index: serde_json::Value =
         serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
     let m = index["manifests"][0]["digest"].as_str().unwrap();
-    let manifest: serde_json::Value = serde_json::from_slice(&common::blob(layout, m)).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&blob(layout, m)).unwrap();
     let layer = &manifest["layers"][0];
-    let blob = common::blob(layout, layer["digest"].as_str().unwrap());
+    let blob = blob(layout, layer["digest"].as_str().unwrap());
     if layer["mediaType"].as_str().unwrap().ends_with("+zstd") {
         return zstd::decode_all(&blob[..]).unwrap();
     }
@@ -336,8 +322,8 @@ fn entries_named_like_directories_are_read_as_the_consumers_do() {
     let o = run(
         d,
         &["old.tar", "-o", "old", "--arch", "amd64", "--json", "-q"],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    )
+    .succeeds();
     assert_eq!(report(&o)["layers"][0]["entries"], 3);
     refused(
         d,
@@ -390,6 +376,16 @@ fn with_type(t: u8, name: &str, data: &[u8]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// A symlink header that claims data: Go readers would extract the "data"
+/// as entries we never saw, so the archive is refused.
+#[test]
+fn a_symlink_that_claims_data_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("hidden.tar"), symlink_claiming_data()).unwrap();
+    run(tmp.path(), &["hidden.tar", "-o", "h"]).refused("claims 1024 bytes of data");
+    assert!(!tmp.path().join("h").exists());
+}
+
 /// Every entry type the consumers cannot unpack, end to end: refused
 /// naming the entry, its type and what --normalize does; and --normalize
 /// does it (or refuses too, where no rewrite keeps the meaning).
@@ -430,10 +426,10 @@ fn every_type_consumers_cannot_unpack_is_refused_and_normalized() {
             &[&file, "-o", &out, "--arch", "amd64", "--normalize", "-q"],
         );
         if fix.contains("cannot keep") {
-            assert_eq!(o.status.code(), Some(1), "{file}: {}", stderr(&o));
+            o.exits(1);
             continue;
         }
-        assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr(&o));
+        o.succeeds();
         let entries: Vec<(String, u8)> = listing(&layer_tar(&d.join(&out)))
             .into_iter()
             .map(|e| (e.0, e.1))
@@ -470,10 +466,7 @@ fn normalize_keeps_xattrs_alike_from_gnu_tar_and_bsdtar() {
         .status()
         .unwrap();
     if !set.success() {
-        assert!(
-            !common::in_ci(),
-            "user xattrs are needed in CI (setxattr failed)"
-        );
+        assert!(!in_ci(), "user xattrs are needed in CI (setxattr failed)");
         return;
     }
     sh(
@@ -655,7 +648,7 @@ fn strip_components_unwraps_an_arch_bootstrap() {
         "{names:?}"
     );
     // A wrong checksum still refuses the input with --normalize.
-    let o = run(
+    run(
         d,
         &[
             "arch.tar.zst",
@@ -665,8 +658,8 @@ fn strip_components_unwraps_an_arch_bootstrap() {
             "--expect",
             &sha256(b"x"),
         ],
-    );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    )
+    .exits(1);
     assert!(!d.join("arch2").exists());
 }
 
@@ -688,51 +681,32 @@ fn consumers_read_the_normalized_layer() {
     if have("umoci") {
         let mut cmd = Command::new("umoci");
         cmd.arg("unpack");
-        if !common::is_root() {
+        if !is_root() {
             cmd.arg("--rootless");
         }
-        let o = cmd
-            .arg("--image")
-            .arg(format!("{}:t", d.join("ociimport-test-norm").display()))
-            .arg(d.join("bundle"))
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "umoci: {}",
-            String::from_utf8_lossy(&o.stderr)
+        run_ok(
+            cmd.arg("--image")
+                .arg(format!("{}:t", d.join("ociimport-test-norm").display()))
+                .arg(d.join("bundle")),
         );
         // Entry by entry: what umoci unpacked is the tree tar read from.
         assert_eq!(tree(&d.join("bundle/rootfs")), tree(&d.join("root")));
     }
     if have("skopeo") {
-        let o = Command::new("skopeo")
-            .current_dir(d)
-            .args([
-                "copy",
-                "oci:ociimport-test-norm:t",
-                "docker-archive:norm-docker.tar:norm:t",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "skopeo: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        run_ok(Command::new("skopeo").current_dir(d).args([
+            "copy",
+            "oci:ociimport-test-norm:t",
+            "docker-archive:norm-docker.tar:norm:t",
+        ]));
     }
     if have("podman") {
-        let o = Command::new("podman")
-            .current_dir(d)
-            .args(["pull", "-q", "oci:ociimport-test-norm:t"])
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "podman: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let id = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        let _storage = storage_lock();
+        let o = run_ok(Command::new("podman").current_dir(d).args([
+            "pull",
+            "-q",
+            "oci:ociimport-test-norm:t",
+        ]));
+        let id = o.out().trim().to_string();
         let _ = Command::new("podman").args(["rmi", "-f", &id]).output();
     }
 }

@@ -2,15 +2,10 @@
 //! on the shipped fixture and prints exactly the output the README shows,
 //! and the commands after it succeed. README.md's test command is the one
 //! `.ci/run` runs.
-// Tests report failures by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{bin, stderr};
+use crate::common::{Run, ociimport_in, run_cmd, testdata};
 
 fn readme() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
@@ -43,15 +38,10 @@ fn blocks(text: &str, section: &str) -> Vec<(String, String)> {
 }
 
 /// Run one README command line (`ociimport ARGS...`, no quoting) in `cwd`.
-fn run_line(cwd: &Path, line: &str) -> std::process::Output {
+fn run_line(cwd: &Path, line: &str) -> Run {
     let mut words = line.split_whitespace();
     assert_eq!(words.next(), Some("ociimport"), "{line}");
-    Command::new(bin())
-        .args(words)
-        .current_dir(cwd)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap()
+    run_cmd(&mut ociimport_in(cwd, words))
 }
 
 fn host_is_amd64() -> bool {
@@ -74,13 +64,11 @@ fn quick_start_output_is_what_the_program_prints() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir(tmp.path().join("testdata")).unwrap();
     std::fs::copy(
-        common::testdata("rootfs.tar"),
+        testdata("rootfs.tar"),
         tmp.path().join("testdata/rootfs.tar"),
     )
     .unwrap();
-    let o = run_line(tmp.path(), command);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let printed = stderr(&o);
+    let printed = run_line(tmp.path(), command).succeeds().err();
     if host_is_amd64() {
         assert_eq!(
             printed, shown.1,
@@ -95,8 +83,7 @@ fn quick_start_output_is_what_the_program_prints() {
     // The commands after it work on what it wrote.
     let mut ran = 0;
     for line in then.1.lines().filter(|l| l.starts_with("ociimport ")) {
-        let o = run_line(tmp.path(), line);
-        assert_eq!(o.status.code(), Some(0), "{line}: {}", stderr(&o));
+        run_line(tmp.path(), line).succeeds();
         ran += 1;
     }
     assert!(ran >= 2, "verify and inspect follow the first command");

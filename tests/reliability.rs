@@ -7,10 +7,6 @@
 //! `OCIIMPORT_SLOW_TESTS=1` (`.ci/run` sets it); tests that mount file
 //! systems or change user need root, and skip without it unless `CI` is set
 //! (CI runs as root), in which case they fail.
-// Tests report failures by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -21,14 +17,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const TEMP_PREFIX: &str = ".ociimport-tmp-";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// Import testdata/rootfs.tar quietly into `layout` under `tag`.
-fn import_fixture(layout: &Path, tag: &str) -> std::process::Output {
+fn import_fixture(layout: &Path, tag: &str) -> Run {
     run(
         Path::new("."),
         &[
@@ -51,11 +47,6 @@ fn slow_tests(test: &str) -> bool {
     }
     eprintln!("skipped {test}: a slow test; set OCIIMPORT_SLOW_TESTS=1 to run it (.ci/run does)");
     false
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
 }
 
 /// Tests that mount file systems or switch users need root. Outside CI they
@@ -126,16 +117,6 @@ fn content(rng: &mut Rng, len: usize) -> Vec<u8> {
     out
 }
 
-fn header(size: u64, mode: u32) -> tar::Header {
-    let mut h = tar::Header::new_gnu();
-    h.set_size(size);
-    h.set_mode(mode);
-    h.set_mtime(1_700_000_000);
-    h.set_uid(0);
-    h.set_gid(0);
-    h
-}
-
 /// A tar of about `total` bytes of files of 4 KiB to 1 MiB, from `seed`.
 fn generated_tar(seed: u64, total: usize) -> Vec<u8> {
     let mut rng = Rng(seed);
@@ -145,7 +126,7 @@ fn generated_tar(seed: u64, total: usize) -> Vec<u8> {
     while written < total {
         let len = (4096 + rng.below(1 << 20) as usize).min(total - written + 1);
         let data = content(&mut rng, len);
-        let mut h = header(len as u64, 0o644);
+        let mut h = tar_header(len as u64, 0o644);
         let path = format!("usr/share/data/d{:02}/file-{i:05}.bin", i % 37);
         b.append_data(&mut h, path, &data[..]).expect("tar");
         written += len + 512;
@@ -170,25 +151,13 @@ fn many_entries_tar(path: &Path, entries: u32, seed: u64) -> u64 {
         p.push_str(&format!("f{i}"));
         let len = rng.below(1200) as usize;
         rng.fill(&mut buf[..len]);
-        let mut h = header(len as u64, 0o644);
+        let mut h = tar_header(len as u64, 0o644);
         b.append_data(&mut h, &p, &buf[..len]).expect("tar");
     }
     let w = b.into_inner().expect("tar");
     let f = w.into_inner().expect("flush");
     f.sync_all().ok();
     fs::metadata(path).expect("stat").len()
-}
-
-fn gzip_level(data: &[u8], level: u32) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
-    e.write_all(data).expect("gzip");
-    e.finish().expect("gzip")
-}
-
-fn xz_preset(data: &[u8], preset: u32) -> Vec<u8> {
-    let mut e = liblzma::write::XzEncoder::new(Vec::new(), preset);
-    e.write_all(data).expect("xz");
-    e.finish().expect("xz")
 }
 
 // ---------------------------------------------------------------- layout checks
@@ -299,7 +268,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// A layout holding one small image tagged `old` (from testdata/rootfs.tar).
 fn base_layout(dir: &Path) {
-    let o = run(
+    run(
         Path::new("."),
         &[
             testdata("rootfs.tar").to_str().expect("utf-8 path"),
@@ -311,14 +280,12 @@ fn base_layout(dir: &Path) {
             "--created",
             "@0",
         ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    )
+    .succeeds();
 }
 
 fn ociimport<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Command {
-    let mut c = Command::new(bin());
-    c.args(args).env_remove("SOURCE_DATE_EPOCH");
-    c
+    ociimport_in(Path::new("."), args)
 }
 
 fn send(child: &Child, signal: i32) {
@@ -512,9 +479,8 @@ fn sigkill_at_random_moments_leaves_the_old_or_the_new_layout() {
                 copy_dir(&base, &reference);
             }
             let start = Instant::now();
-            let o = ociimport(child_args(&input, &reference)).output().unwrap();
+            run_cmd(&mut ociimport(child_args(&input, &reference))).succeeds();
             let took = start.elapsed();
-            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
             check_layout(&reference);
             let mut allowed_blobs = if first {
                 BTreeSet::new()
@@ -629,8 +595,7 @@ fn sigkill_at_random_moments_leaves_the_old_or_the_new_layout() {
         );
 
         // The next run removes the dead run's temp files and works.
-        let o = import_fixture(&dir, "next");
-        assert_eq!(o.status.code(), Some(0), "{context}: {}", stderr(&o));
+        import_fixture(&dir, "next").succeeds();
         assert_eq!(temps_in(&dir), Vec::<String>::new(), "{context}");
         stale_removed += temps.len();
         check_layout(&dir);
@@ -715,8 +680,7 @@ fn the_next_run_removes_stale_temp_files_but_never_live_ones() {
     let live_temps = temps_of(&layout, live_pid);
 
     // A third run, to completion.
-    let o = import_fixture(&layout, "third");
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    import_fixture(&layout, "third").succeeds();
     for s in &stale {
         assert!(!layout.join(s).exists(), "stale {s} survived");
     }
@@ -770,12 +734,9 @@ fn a_killed_first_import_leaves_a_valid_empty_layout() {
     assert_eq!(temps, temps_of(&layout, pid));
     assert_eq!(tags(&layout), BTreeSet::new());
     assert_eq!(blob_names(&layout), BTreeSet::new());
-    let o = ociimport(["verify", layout.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "verify: {}", stderr(&o));
+    run_cmd(&mut ociimport(["verify", layout.to_str().unwrap()])).succeeds();
 
-    let o = run(
+    run(
         tmp.path(),
         &[
             testdata("rootfs.tar").to_str().unwrap(),
@@ -783,8 +744,8 @@ fn a_killed_first_import_leaves_a_valid_empty_layout() {
             "-o",
             layout.to_str().unwrap(),
         ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    )
+    .succeeds();
     assert_eq!(check_layout(&layout), 3);
     assert_eq!(tags(&layout), ["latest".to_string()].into());
 }
@@ -972,16 +933,11 @@ struct Mount {
 impl Mount {
     fn tmpfs(dir: &Path, size: &str) -> Mount {
         fs::create_dir_all(dir).unwrap();
-        let o = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0755")])
-            .arg("tmpfs")
-            .arg(dir)
-            .output()
-            .expect("run mount");
-        assert!(
-            o.status.success(),
-            "mount tmpfs: {}",
-            String::from_utf8_lossy(&o.stderr)
+        run_ok(
+            Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0755")])
+                .arg("tmpfs")
+                .arg(dir),
         );
         Mount {
             dir: dir.to_path_buf(),
@@ -989,15 +945,10 @@ impl Mount {
     }
 
     fn remount_read_only(&self) {
-        let o = Command::new("mount")
-            .args(["-o", "remount,ro"])
-            .arg(&self.dir)
-            .output()
-            .expect("run mount");
-        assert!(
-            o.status.success(),
-            "remount ro: {}",
-            String::from_utf8_lossy(&o.stderr)
+        run_ok(
+            Command::new("mount")
+                .args(["-o", "remount,ro"])
+                .arg(&self.dir),
         );
     }
 }
@@ -1047,7 +998,7 @@ fn a_full_disk_is_refused_cleanly_and_the_layout_is_unchanged() {
     rng.fill(&mut data);
     let mut b = tar::Builder::new(Vec::new());
     b.append_data(
-        &mut header(data.len() as u64, 0o644),
+        &mut tar_header(data.len() as u64, 0o644),
         "random.bin",
         &data[..],
     )
@@ -1065,14 +1016,10 @@ fn a_full_disk_is_refused_cleanly_and_the_layout_is_unchanged() {
     ] {
         let mut full = args.clone();
         full.extend(["-o", layout.to_str().unwrap(), "-t", "big"]);
-        let o = run(tmp.path(), &full);
+        let o = run(tmp.path(), &full)
+            .refused("No space left on device")
+            .says(layout.to_str().unwrap());
         let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-        assert!(err.contains("No space left on device"), "{args:?}: {err}");
-        assert!(
-            err.contains(layout.to_str().unwrap()),
-            "{args:?}: the error names the file: {err}"
-        );
         assert!(one_line(&err), "{args:?}: {err}");
         assert_eq!(snapshot(&layout), before, "{args:?}: layout changed");
         assert_eq!(temps_in(&layout), Vec::<String>::new(), "{args:?}");
@@ -1108,11 +1055,7 @@ fn a_full_disk_is_refused_cleanly_and_the_layout_is_unchanged() {
             }
             Some(1) => {
                 refused += 1;
-                assert!(
-                    err.contains("No space left on device"),
-                    "{free_kib} KiB free: {err}"
-                );
-                assert!(one_line(&err), "{free_kib} KiB free: {err}");
+                o.refused("No space left on device").one_line();
                 assert_eq!(snapshot(&layout), before, "{free_kib} KiB free");
             }
             other => panic!("{free_kib} KiB free: exit {other:?}: {err}"),
@@ -1152,14 +1095,10 @@ fn a_read_only_layout_is_refused_cleanly() {
                 "-o",
                 layout_arg.to_str().unwrap(),
             ],
-        );
+        )
+        .refused("Read-only file system")
+        .says(layout_arg.to_str().unwrap());
         let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(1), "{what}: {err}");
-        assert!(err.contains("Read-only file system"), "{what}: {err}");
-        assert!(
-            err.contains(layout_arg.to_str().unwrap()),
-            "{what}: names the path: {err}"
-        );
         assert!(one_line(&err), "{what}: {err}");
     }
     assert_eq!(snapshot(&layout), before);
@@ -1183,31 +1122,27 @@ fn permission_denied_is_refused_cleanly() {
     fs::set_permissions(&input, fs::Permissions::from_mode(0o644)).unwrap();
     // The checkout may be where the unprivileged user cannot reach (/root).
     let exe = tmp.path().join("ociimport");
-    fs::copy(bin(), &exe).unwrap();
+    // Copied by cp, not by this process: a child that another test thread
+    // forks while our copy is open for writing would hold that descriptor
+    // until its exec, and executing the copy would then fail (ETXTBSY).
+    run_ok(Command::new("cp").arg(bin()).arg(&exe));
     fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
     let before = snapshot(&layout);
-    for (what, target) in [
-        ("existing layout", layout.clone()),
-        ("new layout", tmp.path().join("new")),
-    ] {
-        let o = Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&exe)
-            .arg(&input)
-            .arg("-o")
-            .arg(&target)
-            .current_dir("/")
-            .env_remove("SOURCE_DATE_EPOCH")
-            .output()
-            .expect("run setpriv");
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(1), "{what}: {err}");
-        assert!(err.contains("Permission denied"), "{what}: {err}");
-        assert!(
-            err.contains(target.to_str().unwrap()),
-            "{what}: names the path: {err}"
-        );
-        assert!(one_line(&err), "{what}: {err}");
+    // Into the existing layout, and into a new one.
+    for target in [layout.clone(), tmp.path().join("new")] {
+        run_cmd(
+            Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&exe)
+                .arg(&input)
+                .arg("-o")
+                .arg(&target)
+                .current_dir("/")
+                .env_remove("SOURCE_DATE_EPOCH"),
+        )
+        .refused("Permission denied")
+        .says(target.to_str().unwrap())
+        .one_line();
     }
     assert_eq!(snapshot(&layout), before);
     assert!(!tmp.path().join("new").exists());
@@ -1222,8 +1157,9 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Run a child to its end and return its status, its peak resident memory
-/// in KiB (`None` if it exited before the first reading), and its stderr.
+/// Run a child to its end and return the run (its stderr; stdout is not
+/// kept) and its peak resident memory in KiB (`None` if it exited before
+/// the first reading).
 ///
 /// The peak is `VmHWM` polled every millisecond until the child exits, not
 /// `ru_maxrss` from `wait4`: Linux folds the pre-exec address space into
@@ -1231,7 +1167,7 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 /// test process's, so the number would measure the test, not ociimport.
 /// After exec the child has a fresh address space, and `VmHWM` is the high
 /// water mark of that one alone. Growth in the last millisecond is missed.
-fn run_measured(mut cmd: Command) -> (ExitStatus, Option<u64>, String) {
+fn run_measured(mut cmd: Command) -> (Run, Option<u64>) {
     let err_path = std::env::temp_dir().join(format!(
         "ociimport-stderr-{}-{:?}",
         std::process::id(),
@@ -1257,9 +1193,14 @@ fn run_measured(mut cmd: Command) -> (ExitStatus, Option<u64>, String) {
         }
         std::thread::sleep(Duration::from_millis(1));
     };
-    let err = fs::read_to_string(&err_path).unwrap_or_default();
+    let stderr = fs::read(&err_path).unwrap_or_default();
     let _ = fs::remove_file(&err_path);
-    (status, (peak > 0).then_some(peak), err)
+    let output = std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr,
+    };
+    (Run::of(&cmd, output), (peak > 0).then_some(peak))
 }
 
 /// ociimport with its address space capped at 2 GiB: an attempt to allocate
@@ -1288,7 +1229,7 @@ fn ociimport_capped<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>
 /// ~160 KB. The importer decodes every stream, so all of it counts.
 fn xz_bomb() -> Vec<u8> {
     const STREAM: usize = 16 << 20;
-    let mut h = header((1u64 << 30) - 2048, 0o644);
+    let mut h = tar_header((1u64 << 30) - 2048, 0o644);
     h.set_path("zeros").unwrap();
     h.set_cksum();
     let zeros = vec![0u8; 1 << 20];
@@ -1316,7 +1257,7 @@ fn xz_bomb() -> Vec<u8> {
 
 /// The same 1 GiB as gzip members and as zstd frames.
 fn other_bombs() -> Vec<(&'static str, Vec<u8>)> {
-    let mut h = header((1u64 << 30) - 2048, 0o644);
+    let mut h = tar_header((1u64 << 30) - 2048, 0o644);
     h.set_path("zeros").unwrap();
     h.set_cksum();
     let mut first = h.as_bytes().to_vec();
@@ -1350,7 +1291,7 @@ fn decompression_bombs_stop_at_max_size_and_publish_nothing() {
         let input = tmp.path().join(format!("bomb.tar.{format}"));
         fs::write(&input, &bomb).unwrap();
         let start = Instant::now();
-        let (status, peak_kib, err) = run_measured(ociimport_capped([
+        let (measured, peak_kib) = run_measured(ociimport_capped([
             input.to_str().unwrap(),
             "-o",
             layout.to_str().unwrap(),
@@ -1358,12 +1299,9 @@ fn decompression_bombs_stop_at_max_size_and_publish_nothing() {
             "64M",
         ]));
         let took = start.elapsed();
-        assert_eq!(status.code(), Some(1), "{format}: {err}");
-        assert!(
-            err.contains("exceeds --max-size 67108864 bytes"),
-            "{format}: {err}"
-        );
-        assert!(one_line(&err), "{format}: {err}");
+        measured
+            .refused("exceeds --max-size 67108864 bytes")
+            .one_line();
         assert_eq!(snapshot(&layout), before, "{format}: layout changed");
         println!(
             "bomb {format}: {} bytes → refused after {took:?}, peak RSS {peak_kib:?} KiB",
@@ -1490,15 +1428,15 @@ fn hostile_tar_metadata_is_refused_without_allocating() {
         fs::write(&input, &tar).unwrap();
         // Under a 2 GiB address-space cap: allocating what the header
         // claims would abort the process (no exit code) instead of exit 1.
-        let (status, peak_kib, err) = run_measured(ociimport_capped([
+        let (measured, peak_kib) = run_measured(ociimport_capped([
             input.to_str().unwrap(),
             "-o",
             layout.to_str().unwrap(),
         ]));
-        assert_eq!(status.code(), Some(1), "{name}: {err}");
-        assert!(err.contains(want), "{name}: expected {want:?} in {err}");
-        assert!(err.contains(&format!("{name}.tar")), "{name}: {err}");
-        assert!(one_line(&err), "{name}: {err}");
+        measured
+            .refused(want)
+            .says(&format!("{name}.tar"))
+            .one_line();
         // A run this short may end before the first reading; the cap holds anyway.
         if let Some(kib) = peak_kib {
             assert!(
@@ -1523,7 +1461,7 @@ fn memory_stays_flat_as_archives_grow_tenfold() {
         let size = many_entries_tar(&input, entries, 1);
         let out = tmp.path().join(label);
         let start = Instant::now();
-        let (status, peak_kib, err) = run_measured(ociimport([
+        let (measured, peak_kib) = run_measured(ociimport([
             input.to_str().unwrap(),
             "-q",
             "-o",
@@ -1531,12 +1469,12 @@ fn memory_stays_flat_as_archives_grow_tenfold() {
             "--level",
             "1",
         ]));
-        assert_eq!(status.code(), Some(0), "{label}: {err}");
+        measured.succeeds();
         let peak_kib = peak_kib.expect("a run of seconds is observed");
         let o = run(Path::new("."), &["verify", out.to_str().unwrap()]);
         if o.status.code() != Some(2) {
             // `verify` exists: the layer must check out.
-            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            o.succeeds();
         }
         check_layout(&out);
         println!(
@@ -1610,8 +1548,7 @@ fn numbers_in_an_existing_index_survive_an_import() {
     let at = text.rfind('}').unwrap();
     text.insert_str(at, &format!(r#","x-numbers":[{}]"#, numbers.join(",")));
     fs::write(&index_path, &text).unwrap();
-    let o = import_fixture(&layout, "next");
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    import_fixture(&layout, "next").succeeds();
     let index: Value = serde_json::from_slice(&fs::read(&index_path).unwrap()).unwrap();
     let kept = index["x-numbers"].as_array().unwrap();
     assert_eq!(kept.len(), numbers.len());
@@ -1622,6 +1559,24 @@ fn numbers_in_an_existing_index_survive_an_import() {
         }
     }
     assert_eq!(tags(&layout), ["old", "next"].map(String::from).into());
+}
+
+/// An index.json the merge refuses: the import is refused naming the
+/// entry, and no blob is published either.
+#[test]
+fn an_index_json_the_merge_refuses_publishes_no_blob() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("r.tar"), rootfs_tar()).unwrap();
+    run(tmp.path(), &["r.tar", "--json", "-q", "-o", "bad"]).report();
+    std::fs::write(
+        tmp.path().join("bad/index.json"),
+        br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:zz"}]}"#,
+    )
+    .unwrap();
+    let before = snapshot(&tmp.path().join("bad"));
+    std::fs::write(tmp.path().join("z.tar.gz"), gzip_bytes(&rootfs_tar())).unwrap();
+    run(tmp.path(), &["z.tar.gz", "-o", "bad", "-t", "other"]).refused("manifests[0]");
+    assert_eq!(snapshot(&tmp.path().join("bad")), before);
 }
 
 // ---------------------------------------------------------------- 6. stress
@@ -1695,29 +1650,25 @@ fn sixteen_imports_while_a_verifier_loops() {
         })
     };
     let start = Instant::now();
-    let children: Vec<(usize, Child)> = (0..16)
+    let imports = (0..16)
         .map(|i| {
-            let c = ociimport([
+            let (tag, created) = (format!("t{i}"), format!("@{i}"));
+            ociimport([
                 inputs[i % 4].to_str().unwrap(),
                 "-q",
                 "-o",
                 layout.to_str().unwrap(),
                 "-t",
-                &format!("t{i}"),
+                &tag,
                 "--created",
-                &format!("@{i}"),
+                &created,
                 "--threads",
                 "1",
             ])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-            (i, c)
         })
         .collect();
-    for (i, c) in children {
-        let o = c.wait_with_output().unwrap();
-        assert_eq!(o.status.code(), Some(0), "import {i}: {}", stderr(&o));
+    for run in run_together(imports) {
+        run.succeeds();
     }
     let took = start.elapsed();
     done.store(true, Ordering::Relaxed);
@@ -1745,9 +1696,6 @@ fn sixteen_imports_while_a_verifier_loops() {
     assert_eq!(check_layout(&layout), 3 + 16 * 3);
     assert_eq!(blob_names(&layout).len(), 3 + 32 + 4);
     if has_verify {
-        let o = ociimport(["verify", layout.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        run_cmd(&mut ociimport(["verify", layout.to_str().unwrap()])).succeeds();
     }
 }

@@ -5,14 +5,11 @@
 //! gpg is only the test's signing tool; ociimport verifies in pure Rust.
 //! Without gpg the tests pass without checking anything, except under CI,
 //! where they fail.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// A GnuPG home of its own; its agent is stopped when dropped.
@@ -42,18 +39,14 @@ impl Gpg {
 
     /// Runs gpg non-interactively in this home; returns stdout.
     fn run(&self, args: &[&str]) -> Vec<u8> {
-        let o = Command::new("gpg")
-            .env("GNUPGHOME", self.home.path())
-            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "gpg {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        o.stdout
+        run_ok(
+            Command::new("gpg")
+                .env("GNUPGHOME", self.home.path())
+                .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+                .args(args),
+        )
+        .output
+        .stdout
     }
 
     /// Fingerprints of every key and subkey, primary first.
@@ -110,31 +103,10 @@ impl Drop for Gpg {
     }
 }
 
-fn hex_of(data: &[u8], tool: &str) -> String {
-    let out = filter_through(Path::new("."), tool, &[], data);
-    String::from_utf8(out).unwrap()[..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-fn sha512_hex(data: &[u8]) -> String {
-    hex_of(data, "sha512sum")
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex_of(data, "sha256sum")
-}
-
 /// A Gentoo `.DIGESTS` body listing `name` with `sha512`.
 fn digests(name: &str, sha512: &str) -> String {
     let other = sha512_hex(b"other");
     format!("# SHA512 HASH\n{sha512}  {name}\n# SHA512 HASH\n{other}  {name}.CONTENTS.gz\n")
-}
-
-fn code(o: &Output) -> Option<i32> {
-    o.status.code()
 }
 
 /// The directory with the input `rootfs.tar`, the signer's keyring
@@ -206,7 +178,7 @@ impl Fixture {
         self.signer.run(&args);
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    fn run(&self, args: &[&str]) -> Run {
         run(self.dir.path(), args)
     }
 
@@ -317,17 +289,18 @@ fn good_signatures_verify_and_are_recorded() {
     // Two inputs, a signature for one: the other would be imported
     // unverified beside it, so nothing is imported.
     std::fs::write(f.path("second.tar"), &f.tar).unwrap();
-    let o = f.run(&[
-        "rootfs.tar",
-        "second.tar",
-        "-o",
-        "partial",
-        "--keyring",
-        "release.asc",
-        "--signature",
-        "rootfs.tar.asc",
-    ]);
-    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    let o = f
+        .run(&[
+            "rootfs.tar",
+            "second.tar",
+            "-o",
+            "partial",
+            "--keyring",
+            "release.asc",
+            "--signature",
+            "rootfs.tar.asc",
+        ])
+        .exits(2);
     assert_eq!(
         stderr(&o).lines().next().unwrap_or_default(),
         "error: --keyring given, but nothing verifies second.tar: add --signature second.tar.asc (or .sig), or a signed --checksums file"
@@ -364,7 +337,7 @@ fn only_the_signed_text_of_a_clear_signed_file_counts() {
     let signed_wrong = std::fs::read_to_string(f.path("signed-wrong.DIGESTS")).unwrap();
     let slipped = format!("{signed_wrong}{}", digests("rootfs.tar", &right));
     std::fs::write(f.path("slipped.DIGESTS"), slipped).unwrap();
-    let o = f.run(&[
+    f.run(&[
         "rootfs.tar",
         "-o",
         "bad",
@@ -372,30 +345,21 @@ fn only_the_signed_text_of_a_clear_signed_file_counts() {
         "release.asc",
         "--checksums",
         "slipped.DIGESTS",
-    ]);
-    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains(&format!("expected {wrong}")),
-        "{}",
-        stderr(&o)
-    );
+    ])
+    .refused(&format!("expected {wrong}"));
     assert!(!f.path("bad").exists());
 
     // Without --keyring the clear-signed file is used, with a warning.
-    let o = f.run(&[
+    f.run(&[
         "rootfs.tar",
         "-o",
         "nokeys",
         "--checksums",
         "rootfs.tar.DIGESTS",
-    ]);
-    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains(
-            "ociimport: warning: rootfs.tar.DIGESTS is clear-signed, but its signature was not checked"
-        ),
-        "{}",
-        stderr(&o)
+    ])
+    .succeeds()
+    .says(
+        "ociimport: warning: rootfs.tar.DIGESTS is clear-signed, but its signature was not checked",
     );
 }
 
@@ -580,8 +544,7 @@ fn refusals_publish_nothing_and_leave_the_layout_unchanged() {
     gone.export(&f.path("revoked.gpg"), false);
 
     // An existing layout, to be left as it is.
-    let o = f.run(&["rootfs.tar", "-q", "-o", "img"]);
-    assert_eq!(code(&o), Some(0), "{}", stderr(&o));
+    f.run(&["rootfs.tar", "-q", "-o", "img"]).succeeds();
     let layout = f.path("img");
     let before = snapshot(&layout);
     for (args, wants) in refusal_cases(&f, "missing.asc", &expired, &revoked) {
@@ -611,10 +574,7 @@ fn misused_signature_options_are_usage_errors() {
     for (extra, want) in cases {
         let mut args = vec!["rootfs.tar", "-o", "img"];
         args.extend_from_slice(extra);
-        let o = run(tmp.path(), &args);
-        let err = stderr(&o);
-        assert_eq!(code(&o), Some(2), "{extra:?}: {err}");
-        assert!(err.contains(want), "{extra:?}: {want:?} not in {err}");
+        run(tmp.path(), &args).usage_error(want);
         assert!(!tmp.path().join("img").exists(), "{extra:?}");
     }
 }

@@ -6,23 +6,16 @@
 //! Tools: when `CI` is set a missing tool fails the test, naming the tool;
 //! otherwise the test prints that it skipped, and passes.
 //! Debian packages: skopeo umoci buildah.
-// Tests report failures by panicking.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::have;
+use crate::common::*;
 use ociimport::inspect::inspect;
 use ociimport::verify::{VerifyReport, verify};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ociimport");
 const REF: &str = "org.opencontainers.image.ref.name";
 const MT_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
@@ -32,41 +25,16 @@ const MT_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 /// A small rootfs: 3 directories, 2 files, 1 symlink (6 entries).
 fn rootfs(marker: &str) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    let mut add = |path: &str, kind: tar::EntryType, mode: u32, data: &[u8], link: Option<&str>| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(kind);
-        h.set_mode(mode);
-        h.set_mtime(1_700_000_000);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_size(data.len() as u64);
-        match link {
-            Some(l) => b.append_link(&mut h, path, l).unwrap(),
-            None => b.append_data(&mut h, path, data).unwrap(),
-        }
-    };
-    add("etc/", tar::EntryType::Directory, 0o755, b"", None);
-    add("usr/", tar::EntryType::Directory, 0o755, b"", None);
-    add("usr/bin/", tar::EntryType::Directory, 0o755, b"", None);
     let release = format!("NAME=verify-test\nMARKER={marker}\n");
-    add(
-        "etc/os-release",
-        tar::EntryType::Regular,
-        0o644,
-        release.as_bytes(),
-        None,
-    );
     let tool: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
-    add("usr/bin/tool", tar::EntryType::Regular, 0o755, &tool, None);
-    add("bin", tar::EntryType::Symlink, 0o777, b"", Some("usr/bin"));
-    b.into_inner().unwrap()
-}
-
-fn sha256(data: &[u8]) -> String {
-    let d = Sha256::digest(data);
-    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    let mut t = Tar::new();
+    t.dir("etc", 0o755)
+        .dir("usr", 0o755)
+        .dir("usr/bin", 0o755)
+        .file("etc/os-release", release.as_bytes(), 0o644)
+        .file("usr/bin/tool", &tool, 0o755)
+        .symlink("bin", "usr/bin");
+    t.finish()
 }
 
 struct Fixture {
@@ -94,28 +62,18 @@ fn fixture(tag: &str) -> Fixture {
 fn import(dir: &Path, layout: &Path, tag: &str, tar: &[u8], extra: &[&str]) {
     let input = dir.join(format!("rootfs-{tag}.tar"));
     fs::write(&input, tar).unwrap();
-    let out = Command::new(BIN)
-        .arg(&input)
-        .arg("-o")
-        .arg(layout)
-        .args(["-t", tag, "--created", "@0", "-q"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ociimport failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn blob(layout: &Path, digest: &str) -> PathBuf {
-    let hex = digest.strip_prefix("sha256:").unwrap();
-    layout.join("blobs/sha256").join(hex)
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+    let mut args = vec![
+        input.to_str().unwrap(),
+        "-o",
+        layout.to_str().unwrap(),
+        "-t",
+        tag,
+        "--created",
+        "@0",
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    run(dir, &args).succeeds();
 }
 
 fn write_json(path: &Path, v: &Value) {
@@ -125,7 +83,7 @@ fn write_json(path: &Path, v: &Value) {
 /// Store `bytes` as a blob; returns (digest, size).
 fn put_blob(layout: &Path, bytes: &[u8]) -> (String, u64) {
     let d = sha256(bytes);
-    fs::write(blob(layout, &d), bytes).unwrap();
+    fs::write(blob_path(layout, &d), bytes).unwrap();
     (d, bytes.len() as u64)
 }
 
@@ -139,7 +97,7 @@ fn manifest(f: &Fixture) -> Value {
         .as_str()
         .unwrap()
         .to_string();
-    read_json(&blob(&f.layout, &d))
+    read_json(&blob_path(&f.layout, &d))
 }
 
 /// Store `m` as the manifest of index entry 0, fixing the index descriptor.
@@ -175,16 +133,6 @@ fn assert_problem(r: &VerifyReport, object: &str, needle: &str) {
             .any(|l| l.starts_with(object) && l.contains(needle)),
         "{}",
         r.text()
-    );
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
     );
 }
 
@@ -229,19 +177,24 @@ fn every_layer_compression_passes() {
     );
     let tar = rootfs("members");
     let (a, b) = tar.split_at(tar.len() / 2);
-    let mut two = Vec::new();
-    for part in [a, b] {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(part).unwrap();
-        two.extend(e.finish().unwrap());
-    }
+    let two = [gzip_level(a, 1), gzip_level(b, 1)].concat();
     let input = f.dir.join("members.tar.gz");
     fs::write(&input, &two).unwrap();
-    run(Command::new(BIN)
-        .arg(&input)
-        .arg("-o")
-        .arg(&f.layout)
-        .args(["-t", "members", "--created", "@0", "-q"]));
+    let (input, layout) = (input.to_str().unwrap(), f.layout.to_str().unwrap());
+    run(
+        &f.dir,
+        &[
+            input,
+            "-o",
+            layout,
+            "-t",
+            "members",
+            "--created",
+            "@0",
+            "-q",
+        ],
+    )
+    .succeeds();
     let r = run_verify(&f.layout, None);
     assert!(r.ok(), "{}", r.text());
     assert_eq!((r.manifests, r.layers), (4, 4));
@@ -270,7 +223,7 @@ fn one_byte_changed_in_layer_blob() {
         .as_str()
         .unwrap()
         .to_string();
-    let p = blob(&f.layout, &layer);
+    let p = blob_path(&f.layout, &layer);
     let mut bytes = fs::read(&p).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;
@@ -297,7 +250,7 @@ fn missing_blob() {
         .as_str()
         .unwrap()
         .to_string();
-    fs::remove_file(blob(&f.layout, &layer)).unwrap();
+    fs::remove_file(blob_path(&f.layout, &layer)).unwrap();
     let r = run_verify(&f.layout, None);
     let hex = layer.strip_prefix("sha256:").unwrap();
     assert_problem(
@@ -313,7 +266,7 @@ fn missing_blob() {
         .as_str()
         .unwrap()
         .to_string();
-    fs::remove_file(blob(&f.layout, &config)).unwrap();
+    fs::remove_file(blob_path(&f.layout, &config)).unwrap();
     let r = run_verify(&f.layout, None);
     assert_problem(&r, "tag v2: config", "is missing");
 }
@@ -351,7 +304,7 @@ fn config_diff_id_that_does_not_match_its_layer() {
     let f = fixture("latest");
     let mut m = manifest(&f);
     let config_digest = m["config"]["digest"].as_str().unwrap().to_string();
-    let mut config = read_json(&blob(&f.layout, &config_digest));
+    let mut config = read_json(&blob_path(&f.layout, &config_digest));
     let wrong = sha256(b"not the layer");
     config["rootfs"]["diff_ids"][0] = json!(wrong);
     let (cd, cs) = put_blob(&f.layout, &serde_json::to_vec(&config).unwrap());
@@ -374,9 +327,7 @@ fn config_diff_id_that_does_not_match_its_layer() {
 #[test]
 fn xz_blob_labelled_gzip() {
     let f = fixture("latest");
-    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
-    xz.write_all(&f.tar).unwrap();
-    let xz = xz.finish().unwrap();
+    let xz = xz_preset(&f.tar, 1);
     let (ld, ls) = put_blob(&f.layout, &xz);
     let mut m = manifest(&f);
     assert_eq!(m["layers"][0]["mediaType"], MT_GZIP);
@@ -568,9 +519,9 @@ fn multi_platform_index_is_descended() {
     assert_eq!(images[0].tag.as_deref(), Some("multi"));
 
     // A broken layer inside the arm64 image is named through the index.
-    let arm_manifest = read_json(&blob(&layout, children[1]["digest"].as_str().unwrap()));
+    let arm_manifest = read_json(&blob_path(&layout, children[1]["digest"].as_str().unwrap()));
     let layer = arm_manifest["layers"][0]["digest"].as_str().unwrap();
-    fs::remove_file(blob(&layout, layer)).unwrap();
+    fs::remove_file(blob_path(&layout, layer)).unwrap();
     let r = run_verify(&layout, None);
     assert_problem(
         &r,
@@ -599,7 +550,7 @@ fn inspect_measures_layers() {
     assert_eq!(l.entries, 6);
     assert_eq!(
         l.size,
-        fs::metadata(blob(&f.layout, l.digest.as_str()))
+        fs::metadata(blob_path(&f.layout, l.digest.as_str()))
             .unwrap()
             .len()
     );
@@ -623,19 +574,23 @@ fn skopeo_copy_passes() {
     }
     let f = fixture("latest");
     let dst = f.dir.join("copied");
-    run(Command::new("skopeo")
-        .arg("copy")
-        .arg("-q")
-        .arg(format!("oci:{}:latest", f.layout.display()))
-        .arg(format!("oci:{}:t", dst.display())));
+    run_ok(
+        Command::new("skopeo")
+            .arg("copy")
+            .arg("-q")
+            .arg(format!("oci:{}:latest", f.layout.display()))
+            .arg(format!("oci:{}:t", dst.display())),
+    );
     let r = run_verify(&dst, Some("t"));
     assert!(r.ok(), "{}", r.text());
     assert_eq!((r.manifests, r.layers), (1, 1));
     // skopeo writing a Docker schema 2 manifest into an OCI layout.
-    run(Command::new("skopeo")
-        .args(["copy", "-q", "--format", "v2s2"])
-        .arg(format!("oci:{}:latest", f.layout.display()))
-        .arg(format!("oci:{}:docker", dst.display())));
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "-q", "--format", "v2s2"])
+            .arg(format!("oci:{}:latest", f.layout.display()))
+            .arg(format!("oci:{}:docker", dst.display())),
+    );
     let idx = read_json(&dst.join("index.json"));
     let docker = idx["manifests"]
         .as_array()
@@ -661,23 +616,31 @@ fn umoci_layout_passes() {
     let layout = tmp.path().join("u");
     let bundle = tmp.path().join("bundle");
     let image = format!("{}:t", layout.display());
-    run(Command::new("umoci")
-        .args(["init", "--layout"])
-        .arg(&layout));
-    run(Command::new("umoci").args(["new", "--image", &image]));
-    run(Command::new("umoci")
-        .args(["unpack", "--rootless", "--image", &image])
-        .arg(&bundle));
+    run_ok(
+        Command::new("umoci")
+            .args(["init", "--layout"])
+            .arg(&layout),
+    );
+    run_ok(Command::new("umoci").args(["new", "--image", &image]));
+    run_ok(
+        Command::new("umoci")
+            .args(["unpack", "--rootless", "--image", &image])
+            .arg(&bundle),
+    );
     fs::write(bundle.join("rootfs/hello"), b"from umoci\n").unwrap();
-    run(Command::new("umoci")
-        .args(["repack", "--image", &image])
-        .arg(&bundle));
+    run_ok(
+        Command::new("umoci")
+            .args(["repack", "--image", &image])
+            .arg(&bundle),
+    );
     // A second layer added raw, from our fixture archive.
     let layer = tmp.path().join("layer.tar");
     fs::write(&layer, rootfs("umoci")).unwrap();
-    run(Command::new("umoci")
-        .args(["raw", "add-layer", "--image", &image])
-        .arg(&layer));
+    run_ok(
+        Command::new("umoci")
+            .args(["raw", "add-layer", "--image", &image])
+            .arg(&layer),
+    );
     let r = run_verify(&layout, Some("t"));
     assert!(r.ok(), "{}", r.text());
     assert_eq!((r.manifests, r.layers), (1, 2));
@@ -696,7 +659,8 @@ fn buildah_commit_passes() {
     let file = tmp.path().join("hello");
     fs::write(&file, b"from buildah\n").unwrap();
     let name = format!("ociimport-verify-{}", std::process::id());
-    run(Command::new("buildah").args(["from", "--name", &name, "scratch"]));
+    let _storage = storage_lock();
+    run_ok(Command::new("buildah").args(["from", "--name", &name, "scratch"]));
     // Remove the working container whatever happens next.
     struct Rm(String);
     impl Drop for Rm {
@@ -705,14 +669,18 @@ fn buildah_commit_passes() {
         }
     }
     let _rm = Rm(name.clone());
-    run(Command::new("buildah")
-        .args(["copy", &name])
-        .arg(&file)
-        .arg("/hello"));
-    run(Command::new("buildah").args(["config", "--os", "linux", "--arch", "amd64", &name]));
-    run(Command::new("buildah")
-        .args(["commit", "-q", &name])
-        .arg(format!("oci:{}:t", layout.display())));
+    run_ok(
+        Command::new("buildah")
+            .args(["copy", &name])
+            .arg(&file)
+            .arg("/hello"),
+    );
+    run_ok(Command::new("buildah").args(["config", "--os", "linux", "--arch", "amd64", &name]));
+    run_ok(
+        Command::new("buildah")
+            .args(["commit", "-q", &name])
+            .arg(format!("oci:{}:t", layout.display())),
+    );
     let r = run_verify(&layout, Some("t"));
     assert!(r.ok(), "{}", r.text());
     assert_eq!((r.manifests, r.layers), (1, 1));
@@ -726,71 +694,40 @@ fn buildah_commit_passes() {
 fn cli_verify_and_inspect() {
     let f = fixture("latest");
     let target = format!("{}:latest", f.layout.display());
-    let out = Command::new(BIN)
-        .args(["verify", &target])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let layout = f.layout.to_str().unwrap();
+    let stdout = run(&f.dir, &["verify", &target]).succeeds().out();
     assert!(stdout.starts_with("OK: "), "{stdout}");
 
-    let out = Command::new(BIN)
-        .args(["verify", "--json"])
-        .arg(&f.layout)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = run(&f.dir, &["verify", "--json", layout]).succeeds().json();
     assert_eq!(
         (v["ok"].clone(), v["layers"].clone()),
         (json!(true), json!(1))
     );
 
-    let out = Command::new(BIN)
-        .args(["inspect", "--json", &target])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = run(&f.dir, &["inspect", "--json", &target])
+        .succeeds()
+        .json();
     assert_eq!(v[0]["layers"][0]["entries"], 6);
     assert_eq!(v[0]["layers"][0]["diff_id"], sha256(&f.tar));
-    let out = Command::new(BIN)
-        .args(["inspect", &target])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("  entries: 6\n"));
+    let out = run(&f.dir, &["inspect", &target]);
+    assert!(out.out().contains("  entries: 6\n"));
 
     let layer = manifest(&f)["layers"][0]["digest"]
         .as_str()
         .unwrap()
         .to_string();
-    fs::remove_file(blob(&f.layout, &layer)).unwrap();
-    let out = Command::new(BIN)
-        .args(["verify", &target])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    fs::remove_file(blob_path(&f.layout, &layer)).unwrap();
+    let stdout = run(&f.dir, &["verify", &target]).exits(1).out();
     assert!(
         stdout
             .lines()
             .any(|l| l.starts_with("tag latest: layer 1 (") && l.ends_with("is missing")),
         "{stdout}"
     );
-    let out = Command::new(BIN)
-        .args(["inspect", &target])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    run(&f.dir, &["inspect", &target]).exits(1);
 
     let missing = f.dir.join("no-such-layout");
-    let out = Command::new(BIN)
-        .arg("verify")
-        .arg(&missing)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-layout"));
+    run(&f.dir, &["verify", missing.to_str().unwrap()]).refused("no-such-layout");
 }
 
 /// Replace the layer of tag `latest` by `blob` (decoding to `tar`), with a
@@ -801,7 +738,7 @@ fn replace_layer(f: &Fixture, blob_bytes: &[u8], tar: &[u8]) {
     m["layers"][0]["digest"] = json!(ld);
     m["layers"][0]["size"] = json!(ls);
     let config_digest = m["config"]["digest"].as_str().unwrap().to_string();
-    let mut config = read_json(&blob(&f.layout, &config_digest));
+    let mut config = read_json(&blob_path(&f.layout, &config_digest));
     config["rootfs"]["diff_ids"][0] = json!(sha256(tar));
     let (cd, cs) = put_blob(&f.layout, &serde_json::to_vec(&config).unwrap());
     m["config"]["digest"] = json!(cd);
@@ -837,21 +774,13 @@ fn entries_and_framing_consumers_read_differently() {
     let tar = b.into_inner().unwrap();
     layer_problem(
         &f,
-        &common::gzip_bytes(&tar),
+        &gzip_bytes(&tar),
         &tar,
         "is a PAX global header (type 'g')",
     );
 
     let f = fixture("latest");
-    let mut e = flate2::GzBuilder::new()
-        .filename("rootfs.tar")
-        .write(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut e, &f.tar).unwrap();
-    let mut gz = e.finish().unwrap();
-    gz[3] |= 0x02;
-    let end = 10 + gz[10..].iter().position(|&b| b == 0).unwrap() + 1;
-    let crc = crc32fast::hash(&gz[..end]) as u16;
-    gz.splice(end..end, crc.to_le_bytes());
+    let gz = gzip_fhcrc_named(&f.tar, "rootfs.tar");
     let tar = f.tar.clone();
     let r = layer_problem(
         &f,
@@ -863,7 +792,7 @@ fn entries_and_framing_consumers_read_differently() {
 
     // Zeros after the gzip data (tape-style padding): Go's reader fails.
     let f = fixture("latest");
-    let mut gz = common::gzip_bytes(&f.tar);
+    let mut gz = gzip_bytes(&f.tar);
     let end = gz.len();
     gz.extend([0u8; 1024]);
     let tar = f.tar.clone();
@@ -880,7 +809,7 @@ fn entries_and_framing_consumers_read_differently() {
     let two = [&f.tar[..], &f.tar[..]].concat();
     layer_problem(
         &f,
-        &common::gzip_bytes(&two),
+        &gzip_bytes(&two),
         &two,
         "another tar archive follows the end-of-archive marker",
     );

@@ -1,0 +1,22 @@
+//! The integration tests, one binary (each test binary links the whole
+//! crate): every module runs the real `ociimport` binary, or the library,
+//! against real files and, in `interop`, the real consumers.
+//!
+//! Run one module with `cargo test --test integration MODULE::`.
+// Tests report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod cli;
+mod consumers;
+mod features;
+mod house;
+mod http;
+mod index;
+mod interop;
+mod normalize;
+mod readme;
+mod reliability;
+mod signatures;
+mod verify;
