@@ -201,6 +201,8 @@ pub fn default_output(input: &Path) -> PathBuf {
 /// The result of reading one input.
 struct ReadLayer {
     report: LayerReport,
+    /// The input's [`InputSource::base_name`], for the history.
+    base_name: String,
     blob: PendingBlob,
     /// Newest entry mtime, for the default `created`.
     newest_mtime: Option<i64>,
@@ -354,11 +356,7 @@ fn assemble_image(
     let history: Vec<History> = layers
         .iter()
         .map(|l| History {
-            created_by: format!(
-                "ociimport {} {}",
-                env!("CARGO_PKG_VERSION"),
-                InputSource::from_arg(&l.report.input.name).base_name()
-            ),
+            created_by: format!("ociimport {} {}", env!("CARGO_PKG_VERSION"), l.base_name),
             comment: opts.message.clone(),
         })
         .collect();
@@ -659,6 +657,7 @@ fn read_layer_once(
         expected,
         signature: checks.signature.zip(opts.keyring.as_ref()),
         source: provenance::source_name(input),
+        base_name: input.base_name(),
         strict: opts.strict,
         errors: &errors,
     };
@@ -677,6 +676,8 @@ struct Verdict<'a> {
     signature: Option<(&'a InputSignature, &'a Keyring)>,
     /// [`source_name`] of the input.
     source: String,
+    /// [`InputSource::base_name`] of the input.
+    base_name: String,
     strict: bool,
     errors: &'a InputErrors,
 }
@@ -737,6 +738,7 @@ impl Verdict<'_> {
                 notes,
             },
             blob,
+            base_name: self.base_name.clone(),
             newest_mtime: summary.newest_mtime,
         })
     }
