@@ -85,7 +85,7 @@ pub struct ImportOptions {
     pub expect: Option<Expected>,
     /// A checksum file (its name and text) listing the inputs by base name.
     pub checksum_file: Option<(String, String)>,
-    /// OpenPGP certificates signatures must come from (`--keyring`). With
+    /// The trust anchors signatures must come from (`--keyring`). With
     /// it, the checksum file must be signed and its signature must verify.
     pub keyring: Option<Keyring>,
     /// A detached signature over the checksum file (its name and bytes).

@@ -8,8 +8,8 @@
 //! one variant of [`DetachedSignatures`] and [`SignatureHasher`] and one
 //! field of [`Keyring`]; OpenPGP (`openpgp`) is the only one so far. A second
 //! scheme (minisign, as Void Linux publishes) is a new file beside it, a
-//! variant in each of those enums, and a sniff in [`Keyring::add`] and
-//! [`DetachedSignatures::parse`].
+//! variant in each of those enums, a sniff in [`Keyring::add`] and
+//! [`DetachedSignatures::parse`], and its suffix in [`signed_file_name`].
 
 mod openpgp;
 
@@ -150,6 +150,16 @@ impl DetachedSignatures {
     }
 }
 
+/// The name of the file a detached signature file `name` is for: `name`
+/// without a signature suffix (`.asc`, `.sig`, `.gpg`, `.sign`), or `name`
+/// itself.
+pub(crate) fn signed_file_name(name: &str) -> &str {
+    [".asc", ".sig", ".gpg", ".sign"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+        .unwrap_or(name)
+}
+
 /// Hashes a file for its detached signatures as it streams past, so
 /// `--signature` costs no second read; [`SignatureHasher::finish`] then
 /// checks the signatures. Memory is constant: one digest state per signature.
@@ -216,6 +226,15 @@ mod tests {
         assert!(DetachedSignatures::parse(b"").is_err());
         assert!(DetachedSignatures::parse(b"not a signature").is_err());
         assert!(DetachedSignatures::parse(&[0x89, 0x01]).is_err());
+    }
+
+    #[test]
+    fn signature_files_name_the_file_they_sign() {
+        assert_eq!(signed_file_name("a.tar.xz.asc"), "a.tar.xz");
+        assert_eq!(signed_file_name("a.tar.sig"), "a.tar");
+        assert_eq!(signed_file_name("SHA256SUMS.gpg"), "SHA256SUMS");
+        assert_eq!(signed_file_name("a.tar.sign"), "a.tar");
+        assert_eq!(signed_file_name("a.tar"), "a.tar");
     }
 
     #[test]

@@ -11,7 +11,9 @@ use crate::checksums::{self, ChecksumError, Expected};
 use crate::error::{Error, Result};
 use crate::import::{ImportOptions, InputSource};
 use crate::report::VerifiedSignature;
-use crate::signature::{DetachedSignatures, Refusal, Verified, verify_clear_signed};
+use crate::signature::{
+    DetachedSignatures, Refusal, Verified, signed_file_name, verify_clear_signed,
+};
 use crate::url::base_name;
 
 /// Refuses signature options that do not make sense together.
@@ -186,10 +188,7 @@ pub(crate) fn input_signatures(
     let mut out: Vec<Option<InputSignature>> = vec![None; inputs.len()];
     for (name, bytes) in &opts.signatures {
         let base = base_name(name);
-        let stem = [".asc", ".sig", ".gpg", ".sign"]
-            .iter()
-            .find_map(|ext| base.strip_suffix(ext))
-            .unwrap_or(&base);
+        let stem = signed_file_name(&base);
         let index = if inputs.len() == 1 {
             Some(0)
         } else {
