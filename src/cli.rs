@@ -433,9 +433,10 @@ fn output_path(
         (Some(o), _) => Ok(o.to_path_buf()),
         (None, Some(first)) if first != "-" => {
             // A URL's name is its last path segment, without the query.
-            let name = match InputSource::from_arg(first) {
-                InputSource::Url(_) => PathBuf::from(InputSource::from_arg(first).base_name()),
-                _ => PathBuf::from(first),
+            let name = if fetch::is_url(first) {
+                PathBuf::from(fetch::base_name(first))
+            } else {
+                PathBuf::from(first)
             };
             let dir = default_output(&name);
             if !archive {
@@ -461,22 +462,26 @@ fn shown(arg: &str) -> String {
     }
 }
 
-/// The `--checksums` file (or URL) as (name, text); read before any file
-/// is written so a typo in its name costs nothing.
+/// The `--checksums` file (or URL) as (name, text), read through
+/// [`fetch::read_small`] before any file is written so a typo in its name
+/// costs nothing.
 fn read_checksums(name: &str, http: &HttpOptions) -> Result<(String, String), Failure> {
-    if fetch::is_url(name) {
-        let bytes = fetch::fetch_small(name, CHECKSUM_FILE_LIMIT, http)?;
-        return match String::from_utf8(bytes) {
-            Ok(text) => Ok((shown(name), text)),
-            Err(_) => Err(Failure::Refused(anyhow::anyhow!(
-                "{}: not a text file (invalid UTF-8); check the --checksums URL",
-                shown(name)
-            ))),
-        };
-    }
-    match std::fs::read_to_string(name) {
-        Ok(text) => Ok((name.to_string(), text)),
-        Err(e) => Err(Failure::Refused(anyhow::anyhow!("{name}: {e}"))),
+    let cap = fetch::SmallFile {
+        url_limit: CHECKSUM_FILE_LIMIT,
+        // A local checksum file is read whole, whatever its size.
+        file_limit: None,
+    };
+    let bytes = fetch::read_small(name, cap, http)?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok((shown(name), text)),
+        Err(_) if fetch::is_url(name) => Err(Failure::Refused(anyhow::anyhow!(
+            "{}: not a text file (invalid UTF-8); check the --checksums URL",
+            shown(name)
+        ))),
+        // What `read_to_string` says, as this message always said.
+        Err(_) => Err(Failure::Refused(anyhow::anyhow!(
+            "{name}: stream did not contain valid UTF-8"
+        ))),
     }
 }
 
@@ -494,8 +499,7 @@ struct SignatureSources {
 }
 
 /// `--keyring`, `--checksums-signature` and `--signature`, read (through
-/// [`ociimport::signature::read_small_source`], the one place that opens
-/// them) before any file is written.
+/// [`read_small_source`], up to 16 MiB) before any file is written.
 fn read_signature_sources(
     args: &ImportArgs,
     http: &HttpOptions,
@@ -620,6 +624,21 @@ mod tests {
         assert_eq!(parse_key_value("a="), Ok(("a".to_string(), String::new())));
         assert!(parse_key_value("=b").is_err());
         assert!(parse_key_value("ab").is_err());
+    }
+
+    #[test]
+    fn local_checksum_files_are_refused_as_read_to_string_refused_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("SHA256SUMS");
+        std::fs::write(&bad, b"\xff\xfe  a.tar\n").unwrap();
+        for path in [bad, dir.path().join("missing"), dir.path().to_path_buf()] {
+            let name = path.to_str().unwrap();
+            let before = std::fs::read_to_string(name).unwrap_err();
+            let Err(Failure::Refused(e)) = read_checksums(name, &HttpOptions::default()) else {
+                panic!("{name} was read");
+            };
+            assert_eq!(crate::message(&e), format!("{name}: {before}"));
+        }
     }
 
     #[test]

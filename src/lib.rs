@@ -62,6 +62,7 @@ mod pargz;
 mod platform;
 mod signature;
 mod tarscan;
+mod url;
 
 /// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`); not a stable API.
 #[cfg(feature = "fuzzing")]

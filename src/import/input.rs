@@ -55,15 +55,13 @@ impl InputSource {
         }
     }
 
-    /// The base name used for history and checksum-file lookups.
+    /// The base name used for history and checksum-file lookups
+    /// ([`crate::fetch::base_name`]'s rule; `stdin` for standard input).
     pub fn base_name(&self) -> String {
         match self {
-            InputSource::Path(p) => p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| p.display().to_string()),
+            InputSource::Path(p) => crate::url::path_base_name(p),
             InputSource::Stdin => "stdin".to_string(),
-            InputSource::Url(u) => fetch::base_name(u),
+            InputSource::Url(u) => crate::url::base_name(u),
         }
     }
 

@@ -90,7 +90,7 @@ pub struct ImportOptions {
     pub expect: Option<Expected>,
     /// A checksum file (its name and text) listing the inputs by base name.
     pub checksum_file: Option<(String, String)>,
-    /// OpenPGP certificates signatures must come from (`--keyring`). With
+    /// The trust anchors signatures must come from (`--keyring`). With
     /// it, the checksum file must be signed and its signature must verify.
     pub keyring: Option<Keyring>,
     /// A detached signature over the checksum file (its name and bytes).
@@ -174,6 +174,8 @@ impl Progress {
 /// The result of reading one input.
 struct ReadLayer {
     report: LayerReport,
+    /// The input's [`InputSource::base_name`], for the history.
+    base_name: String,
     blob: PendingBlob,
     /// Newest entry mtime, for the default `created`.
     newest_mtime: Option<i64>,
@@ -347,11 +349,7 @@ fn assemble_image(
     let history: Vec<History> = layers
         .iter()
         .map(|l| History {
-            created_by: format!(
-                "ociimport {} {}",
-                env!("CARGO_PKG_VERSION"),
-                InputSource::from_arg(&l.report.input.name).base_name()
-            ),
+            created_by: format!("ociimport {} {}", env!("CARGO_PKG_VERSION"), l.base_name),
             comment: opts.message.clone(),
         })
         .collect();
@@ -652,6 +650,7 @@ fn read_layer_once(
         expected,
         signature: checks.signature.zip(opts.keyring.as_ref()),
         source: provenance::source_name(input),
+        base_name: input.base_name(),
         strict: opts.strict,
         errors: &errors,
     };
@@ -670,6 +669,8 @@ struct Verdict<'a> {
     signature: Option<(&'a InputSignature, &'a Keyring)>,
     /// [`source_name`] of the input.
     source: String,
+    /// [`InputSource::base_name`] of the input.
+    base_name: String,
     strict: bool,
     errors: &'a InputErrors,
 }
@@ -730,6 +731,7 @@ impl Verdict<'_> {
                 notes,
             },
             blob,
+            base_name: self.base_name.clone(),
             newest_mtime: summary.newest_mtime,
         })
     }

@@ -335,6 +335,7 @@ mod tests {
                 notes: Vec::new(),
             },
             blob: layout.blob_from_bytes(b"x").unwrap(),
+            base_name: "a.tar".into(),
             newest_mtime: None,
         };
         let read = [PlatformLayer {

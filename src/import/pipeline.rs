@@ -50,7 +50,7 @@ pub(crate) struct Producer {
     pub(crate) checksums: Option<MultiHasher>,
     /// Rewrite the archive canonically before it is hashed (`--normalize`).
     pub(crate) normalize: Option<NormalizeOptions>,
-    /// The input's detached OpenPGP signature(s), hashed as the bytes pass.
+    /// The input's detached signature(s), hashed as the bytes pass.
     pub(crate) signature: Option<SignatureHasher>,
 }
 

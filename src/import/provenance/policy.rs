@@ -1,44 +1,20 @@
-//! OpenPGP checks around an import (`--keyring`, `--checksums-signature`,
-//! `--signature`) and the provenance annotations every image gets.
+//! The signature policy of an import: which signatures must exist and
+//! verify (`--keyring`, `--checksums-signature`, `--signature`), and what is
+//! checked before any input is read.
 //!
 //! Everything here that can be decided before an input is read is decided
 //! before the layout is opened; an input's own signature is checked when
 //! its stream has ended, before anything is published.
 
-use std::collections::BTreeMap;
-
-use super::{ImportOptions, InputSource};
+use super::annotations;
 use crate::checksums::{self, ChecksumError, Expected};
 use crate::error::{Error, Result};
+use crate::import::{ImportOptions, InputSource};
 use crate::report::VerifiedSignature;
-use crate::signature::{DetachedSignatures, Refusal, Verified, verify_clear_signed};
-
-/// Prefix of the annotations ociimport writes (see docs/design.md,
-/// "Provenance"); `--annotation` may not use it, so they cannot be forged.
-pub const ANNOTATION_PREFIX: &str = "io.github.ociimport.";
-
-/// The provenance annotation `key` of layer `index` (0-based, as in the
-/// manifest's `layers`): `io.github.ociimport.layer.<index>.<key>`.
-pub fn layer_annotation(index: usize, key: &str) -> String {
-    format!("{ANNOTATION_PREFIX}layer.{index}.{key}")
-}
-
-/// The name an input is recorded under: the URL it was downloaded from
-/// (without credentials or query: [`crate::fetch::public_url`]), a
-/// file's base name (its directory says nothing about where it came from),
-/// `-` for standard input.
-pub fn source_name(input: &InputSource) -> String {
-    match input {
-        InputSource::Url(url) => crate::fetch::public_url(url),
-        InputSource::Path(_) => input.base_name(),
-        InputSource::Stdin => "-".into(),
-    }
-}
-
-/// The base name of a file argument, for messages and annotations.
-fn file_base(name: &str) -> String {
-    InputSource::from_arg(name).base_name()
-}
+use crate::signature::{
+    DetachedSignatures, Refusal, Verified, signed_file_name, verify_clear_signed,
+};
+use crate::url::base_name;
 
 /// Refuses signature options that do not make sense together.
 pub(crate) fn check_options(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
@@ -69,16 +45,7 @@ pub(crate) fn check_options(inputs: &[InputSource], opts: &ImportOptions) -> Res
             "more --signature files than inputs (one per input)".into(),
         ));
     }
-    if let Some(k) = opts
-        .annotations
-        .keys()
-        .find(|k| k.starts_with(ANNOTATION_PREFIX))
-    {
-        return Err(Error::Usage(format!(
-            "--annotation {k}: the {ANNOTATION_PREFIX} annotations record where the layers came from and are set by ociimport only"
-        )));
-    }
-    Ok(())
+    annotations::refuse_reserved(&opts.annotations)
 }
 
 /// The `--checksums` file, checked, ready to look inputs up in.
@@ -190,8 +157,8 @@ fn read_sums(opts: &ImportOptions) -> Result<Option<Sums<'_>>> {
 
 fn verified_signature(file: &str, signature: &str, v: &Verified) -> VerifiedSignature {
     VerifiedSignature {
-        file: file_base(file),
-        signature: file_base(signature),
+        file: base_name(file),
+        signature: base_name(signature),
         signer: v.signer(),
     }
 }
@@ -220,11 +187,8 @@ pub(crate) fn input_signatures(
 ) -> Result<Vec<Option<InputSignature>>> {
     let mut out: Vec<Option<InputSignature>> = vec![None; inputs.len()];
     for (name, bytes) in &opts.signatures {
-        let base = file_base(name);
-        let stem = [".asc", ".sig", ".gpg", ".sign"]
-            .iter()
-            .find_map(|ext| base.strip_suffix(ext))
-            .unwrap_or(&base);
+        let base = base_name(name);
+        let stem = signed_file_name(&base);
         let index = if inputs.len() == 1 {
             Some(0)
         } else {
@@ -265,74 +229,4 @@ pub(crate) fn input_signatures(
         }
     }
     Ok(out)
-}
-
-/// What the manifest records about one layer's origin.
-pub(crate) struct LayerOrigin<'a> {
-    /// [`source_name`] of the input.
-    pub(crate) source: &'a str,
-    /// The input's digest as given (`sha256:<hex>`).
-    pub(crate) digest: &'a str,
-    /// The signatures that vouched for it.
-    pub(crate) signatures: &'a [VerifiedSignature],
-}
-
-/// The manifest's annotations: the user's, and per layer N
-/// `io.github.ociimport.layer.N.source`, `.sha256`, and when signatures were
-/// verified `.signer` and `.signed-file` (comma-separated, same order).
-pub(crate) fn annotations(
-    user: &BTreeMap<String, String>,
-    layers: &[LayerOrigin<'_>],
-) -> BTreeMap<String, String> {
-    let mut out = user.clone();
-    for (i, l) in layers.iter().enumerate() {
-        out.insert(layer_annotation(i, "source"), l.source.to_string());
-        out.insert(layer_annotation(i, "sha256"), l.digest.to_string());
-        if l.signatures.is_empty() {
-            continue;
-        }
-        let join = |f: fn(&VerifiedSignature) -> &str| {
-            l.signatures.iter().map(f).collect::<Vec<_>>().join(", ")
-        };
-        out.insert(layer_annotation(i, "signer"), join(|s| &s.signer));
-        out.insert(layer_annotation(i, "signed-file"), join(|s| &s.file));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn annotations_are_per_layer_and_keep_the_users() {
-        let user = BTreeMap::from([("a".to_string(), "b".to_string())]);
-        let sig = VerifiedSignature {
-            file: "SHA256SUMS".into(),
-            signature: "SHA256SUMS.gpg".into(),
-            signer: "ABCD".into(),
-        };
-        let sigs = [sig];
-        let layers = [
-            LayerOrigin {
-                source: "base.tar.xz",
-                digest: "sha256:00",
-                signatures: &sigs,
-            },
-            LayerOrigin {
-                source: "-",
-                digest: "sha256:11",
-                signatures: &[],
-            },
-        ];
-        let a = annotations(&user, &layers);
-        assert_eq!(a["a"], "b");
-        assert_eq!(a["io.github.ociimport.layer.0.source"], "base.tar.xz");
-        assert_eq!(a["io.github.ociimport.layer.0.sha256"], "sha256:00");
-        assert_eq!(a["io.github.ociimport.layer.0.signer"], "ABCD");
-        assert_eq!(a["io.github.ociimport.layer.0.signed-file"], "SHA256SUMS");
-        assert_eq!(a["io.github.ociimport.layer.1.source"], "-");
-        assert!(!a.contains_key("io.github.ociimport.layer.1.signer"));
-        assert_eq!(a.len(), 7);
-    }
 }

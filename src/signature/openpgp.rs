@@ -1,10 +1,9 @@
-//! OpenPGP verification: `--keyring`, clear-signed checksum files,
-//! `--checksums-signature` and `--signature` (a detached signature over the
-//! input, checked as the input streams).
+//! OpenPGP behind the signature facade: certificates (`--keyring`),
+//! detached signatures and clear-signed files.
 //!
 //! Built on the pure-Rust `pgp` crate (rpgp) for parsing and the public-key
 //! arithmetic. rpgp checks one signature against one key; the policy of which
-//! key may make which signature is here:
+//! key may make which signature is here (key validity in `validity`):
 //!
 //! * the signer is found by the signature's issuer fingerprint or key ID,
 //!   among the primary keys and subkeys of every certificate in the keyring;
@@ -25,6 +24,8 @@
 //! keys): it is accepted if one of them verifies with a valid key from the
 //! keyring and none made by a key of the keyring is cryptographically bad.
 
+mod validity;
+
 use std::fmt;
 use std::io::Read;
 
@@ -35,92 +36,23 @@ use pgp::composed::{
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::line_writer::LineBreak;
 use pgp::normalize_lines::NormalizedReader;
-use pgp::packet::{RevocationCode, Signature, SignatureType, SignatureVersionSpecific};
-use pgp::types::{KeyDetails, KeyVersion, Tag, VerifyingKey};
+use pgp::packet::{Signature, SignatureType, SignatureVersionSpecific};
+use pgp::types::{KeyDetails, KeyVersion, VerifyingKey};
 
-use crate::error::IoContext;
+use super::{Refusal, SignedText, Verified};
 
-/// Upper bound on a keyring, signature or checksum file read into memory.
-pub const MAX_SMALL_FILE: u64 = 16 << 20;
-
-/// Reads a `--keyring`, `--signature` or `--checksums-signature` argument:
-/// the one place such a source is opened, so that URLs can be added here.
-///
-/// A file or an `http(s)://` URL, up to 16 MiB; errors name the path or URL.
-pub fn read_small_source(arg: &str, http: &crate::fetch::HttpOptions) -> crate::Result<Vec<u8>> {
-    if crate::fetch::is_url(arg) {
-        return crate::fetch::fetch_small(arg, MAX_SMALL_FILE, http);
-    }
-    let path = std::path::Path::new(arg);
-    let file = std::fs::File::open(path).at(path)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SMALL_FILE + 1)
-        .read_to_end(&mut bytes)
-        .at(path)?;
-    if bytes.len() as u64 > MAX_SMALL_FILE {
-        return Err(crate::Error::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(format!(
-                "larger than {} MiB, too large for a keyring or signature",
-                MAX_SMALL_FILE >> 20
-            )),
-        });
-    }
-    Ok(bytes)
-}
-
-/// Why a signature was refused: who made it (as far as known) and what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refusal {
-    /// The signer's fingerprint (uppercase hex), `key ID <hex>` when the
-    /// signature names only a key ID, or `unknown`.
-    pub signer: String,
-    /// What is wrong, one line.
-    pub reason: String,
-}
-
-impl Refusal {
-    /// A refusal whose signer is not known (`unknown`).
-    pub fn unknown(reason: impl Into<String>) -> Self {
-        Self::new("unknown", reason)
-    }
-
-    /// A refusal with no signer at all: the file is not signed.
-    pub fn none(reason: impl Into<String>) -> Self {
-        Self::new("", reason)
-    }
-
-    fn new(signer: impl Into<String>, reason: impl Into<String>) -> Self {
-        Refusal {
-            signer: signer.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "signature by {}: {}", self.signer, self.reason)
-    }
-}
-
-/// The certificates (OpenPGP public keys) signatures are checked against.
+/// The OpenPGP certificates of a keyring.
 #[derive(Clone, Debug, Default)]
-pub struct Keyring {
+pub(super) struct Certificates {
     certs: Vec<SignedPublicKey>,
 }
 
-impl Keyring {
-    /// An empty keyring.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
+impl Certificates {
     /// Adds every certificate in `bytes`: binary (`gpg --export`) or armored
     /// (`gpg --export --armor`), one or several, in one or several armor
     /// blocks. A secret key contributes its public part. Returns how many
     /// certificates were added; an error says why `bytes` is not a keyring.
-    pub fn add(&mut self, bytes: &[u8]) -> Result<usize, String> {
+    pub(super) fn add(&mut self, bytes: &[u8]) -> Result<usize, String> {
         if bytes.len() >= 12 && &bytes[8..12] == b"KBXf" {
             return Err(
                 "a GnuPG keybox, not OpenPGP certificates; export them with gpg --export".into(),
@@ -166,17 +98,17 @@ impl Keyring {
     }
 
     /// Number of certificates.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.certs.len()
     }
 
     /// Whether the keyring holds no certificate.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.certs.is_empty()
     }
 
     /// The primary fingerprints, uppercase hex, in the order they were added.
-    pub fn fingerprints(&self) -> Vec<String> {
+    pub(super) fn fingerprints(&self) -> Vec<String> {
         self.certs
             .iter()
             .map(|c| fingerprint_hex(&c.primary_key))
@@ -205,31 +137,17 @@ fn armor_blocks<'a>(text: &'a str, begin: &str) -> Vec<&'a str> {
     out
 }
 
-/// What a verified signature vouches for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verified {
-    /// Fingerprints (uppercase hex) of the keys whose signatures verified,
-    /// primary key first when a subkey signed: `PRIMARY` or `PRIMARY/SUBKEY`.
-    pub signers: Vec<String>,
-}
-
-impl Verified {
-    /// The signers joined with `, `.
-    pub fn signer(&self) -> String {
-        self.signers.join(", ")
-    }
-}
-
-/// One or more detached signatures, parsed (armored `.asc` or binary `.sig`/`.gpg`).
+/// One or more detached OpenPGP signatures, parsed (armored `.asc` or
+/// binary `.sig`/`.gpg`).
 #[derive(Clone, Debug)]
-pub struct DetachedSignatures {
+pub(super) struct Signatures {
     sigs: Vec<Signature>,
 }
 
-impl DetachedSignatures {
+impl Signatures {
     /// Parses a detached signature file; it must hold at least one binary or
     /// text data signature and nothing else.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub(super) fn parse(bytes: &[u8]) -> Result<Self, String> {
         if bytes.is_empty() {
             return Err("empty file".into());
         }
@@ -250,11 +168,15 @@ impl DetachedSignatures {
         if sigs.is_empty() {
             return Err("holds no OpenPGP signature".into());
         }
-        Ok(DetachedSignatures { sigs })
+        Ok(Signatures { sigs })
     }
 
     /// Verifies the signatures over `data`, which is in memory (a checksum file).
-    pub fn verify_bytes(&self, keyring: &Keyring, data: &[u8]) -> Result<Verified, Refusal> {
+    pub(super) fn verify_bytes(
+        &self,
+        keyring: &Certificates,
+        data: &[u8],
+    ) -> Result<Verified, Refusal> {
         let mut hashed = Vec::new();
         for sig in &self.sigs {
             let mut h = start_hash(sig)?;
@@ -280,7 +202,7 @@ impl DetachedSignatures {
     /// A text-mode signature would need the stream's line ends normalised;
     /// inputs are binary archives, so it is refused here rather than
     /// verified over the wrong bytes.
-    pub fn hasher(&self) -> Result<SignatureHasher, Refusal> {
+    pub(super) fn hasher(&self) -> Result<Hasher, Refusal> {
         let mut parts = Vec::new();
         for sig in &self.sigs {
             if sig.typ() != Some(SignatureType::Binary) {
@@ -291,35 +213,33 @@ impl DetachedSignatures {
             }
             parts.push((sig.clone(), start_hash(sig)?));
         }
-        Ok(SignatureHasher { parts })
+        Ok(Hasher { parts })
     }
 }
 
-/// Hashes a file for its detached signatures as it streams past, so
-/// `--signature` costs no second read; [`SignatureHasher::finish`] then
-/// checks the signatures. Memory is constant: one digest state per signature.
-pub struct SignatureHasher {
+/// One digest state per OpenPGP signature over a file that streams past.
+pub(super) struct Hasher {
     parts: Vec<(Signature, Box<dyn DynDigest + Send>)>,
 }
 
-impl fmt::Debug for SignatureHasher {
+impl fmt::Debug for Hasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SignatureHasher")
+        f.debug_struct("Hasher")
             .field("signatures", &self.parts.len())
             .finish()
     }
 }
 
-impl SignatureHasher {
+impl Hasher {
     /// Feeds the next bytes of the signed file.
-    pub fn update(&mut self, buf: &[u8]) {
+    pub(super) fn update(&mut self, buf: &[u8]) {
         for (_, h) in &mut self.parts {
             h.update(buf);
         }
     }
 
     /// Checks the signatures over everything fed, against `keyring`.
-    pub fn finish(self, keyring: &Keyring) -> Result<Verified, Refusal> {
+    pub(super) fn finish(self, keyring: &Certificates) -> Result<Verified, Refusal> {
         let mut hashed = Vec::new();
         for (sig, h) in self.parts {
             let digest = finish_hash(&sig, h)?;
@@ -330,23 +250,14 @@ impl SignatureHasher {
     }
 }
 
-/// A clear-signed message, verified: the text that was signed (line ends
-/// `\n`, dash-escaping undone) and who signed it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignedText {
-    /// The signed text. Nothing outside the signed block is in it.
-    pub text: String,
-    /// 1-based line number, in the file, of the text's first line.
-    pub first_line: usize,
-    /// Who signed it.
-    pub verified: Verified,
-}
-
 /// Verifies the first clear-signed message in `text` (a Gentoo `.DIGESTS`
 /// file, `latest-stage3-*.txt`) and returns only what was signed. Text
 /// before `-----BEGIN PGP SIGNED MESSAGE-----` and after the signature
 /// block is not part of the result.
-pub fn verify_clear_signed(keyring: &Keyring, text: &str) -> Result<SignedText, Refusal> {
+pub(super) fn verify_clear_signed(
+    keyring: &Certificates,
+    text: &str,
+) -> Result<SignedText, Refusal> {
     let not_signed = || Refusal::none("not an OpenPGP clear-signed message");
     let block = *armor_blocks(text, "-----BEGIN PGP SIGNED MESSAGE-----")
         .first()
@@ -447,7 +358,7 @@ fn fingerprint_hex(key: &impl KeyDetails) -> String {
 
 /// The verdict over a file's signatures, each with the digest computed for it.
 fn judge(
-    keyring: &Keyring,
+    keyring: &Certificates,
     hashed: &[(&Signature, Vec<u8>)],
     now: u32,
 ) -> Result<Verified, Refusal> {
@@ -509,7 +420,7 @@ struct Candidate<'a> {
 }
 
 /// Every primary key or subkey whose fingerprint or key ID the signature names.
-fn candidates<'a>(keyring: &'a Keyring, sig: &Signature) -> Vec<Candidate<'a>> {
+fn candidates<'a>(keyring: &'a Certificates, sig: &Signature) -> Vec<Candidate<'a>> {
     let fps = sig.issuer_fingerprint();
     let ids = sig.issuer_key_id();
     let named = |k: &dyn KeyDetails| {
@@ -596,155 +507,6 @@ fn date(start: u32, secs: u32) -> String {
     crate::image::format_unix(t).unwrap_or_else(|| t.to_string())
 }
 
-/// Whether a key was valid (bound, not expired, not revoked, allowed to
-/// sign) at a given time.
-mod validity {
-    use super::*;
-
-    /// Checks the key at the signature's time `made` and at `now`.
-    pub(super) fn check(
-        cert: &SignedPublicKey,
-        subkey: Option<usize>,
-        made: u32,
-        now: u32,
-    ) -> Result<(), String> {
-        let primary = &cert.primary_key;
-        let self_sigs = primary_self_signatures(cert);
-        primary_revoked(cert, made)?;
-        for (t, when) in [(made, "when it signed"), (now, "now")] {
-            let sig = newest_at(&self_sigs, t)
-                .ok_or_else(|| format!("the primary key had no valid self-signature {when}"))?;
-            expired(primary.created_at().as_secs(), sig, t, "the key")?;
-            let Some(i) = subkey else {
-                if has_flags(sig) && !sig.key_flags().sign() {
-                    return Err("the primary key is not marked for signing".into());
-                }
-                continue;
-            };
-            let Some(sub) = cert.public_subkeys.get(i) else {
-                return Err("no such subkey".into());
-            };
-            let bindings = subkey_bindings(cert, i);
-            subkey_revoked(cert, i, made)?;
-            let b = newest_at(&bindings, t)
-                .ok_or_else(|| format!("the subkey was not bound to its primary key {when}"))?;
-            if !b.key_flags().sign() {
-                return Err("the subkey is not marked for signing".into());
-            }
-            expired(sub.key.created_at().as_secs(), b, t, "the subkey")?;
-        }
-        Ok(())
-    }
-
-    /// Whether the signature carries a key-flags subpacket at all.
-    fn has_flags(sig: &Signature) -> bool {
-        sig.config().is_some_and(|c| {
-            c.hashed_subpackets()
-                .any(|p| matches!(p.data, pgp::packet::SubpacketData::KeyFlags(_)))
-        })
-    }
-
-    /// Self-signatures on the primary key that verify: user ID
-    /// certifications and direct-key signatures.
-    fn primary_self_signatures(cert: &SignedPublicKey) -> Vec<&Signature> {
-        let key = &cert.primary_key;
-        let mut out: Vec<&Signature> = Vec::new();
-        for user in &cert.details.users {
-            out.extend(user.signatures.iter().filter(|s| {
-                s.typ() != Some(SignatureType::CertRevocation)
-                    && s.verify_certification(key, Tag::UserId, &user.id).is_ok()
-            }));
-        }
-        out.extend(
-            cert.details
-                .direct_signatures
-                .iter()
-                .filter(|s| s.verify_key(key).is_ok()),
-        );
-        out
-    }
-
-    /// Binding signatures of subkey `i` that verify, back-signature included
-    /// for a signing subkey.
-    fn subkey_bindings(cert: &SignedPublicKey, i: usize) -> Vec<&Signature> {
-        let Some(sub) = cert.public_subkeys.get(i) else {
-            return Vec::new();
-        };
-        let primary = &cert.primary_key;
-        sub.signatures
-            .iter()
-            .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding))
-            .filter(|s| s.verify_subkey_binding(primary, &sub.key).is_ok())
-            .filter(|s| {
-                !s.key_flags().sign()
-                    || s.embedded_signature()
-                        .is_some_and(|b| b.verify_primary_key_binding(&sub.key, primary).is_ok())
-            })
-            .collect()
-    }
-
-    /// The newest of `sigs` made at or before `t`.
-    fn newest_at<'a>(sigs: &[&'a Signature], t: u32) -> Option<&'a Signature> {
-        sigs.iter()
-            .copied()
-            .filter_map(|s| s.created().map(|c| (c.as_secs(), s)))
-            .filter(|(c, _)| *c <= t)
-            .max_by_key(|(c, _)| *c)
-            .map(|(_, s)| s)
-    }
-
-    /// Refuses a key (created at `created`) that `sig` says expired by `t`.
-    fn expired(created: u32, sig: &Signature, t: u32, what: &str) -> Result<(), String> {
-        match sig.key_expiration_time().map(|d| d.as_secs()) {
-            Some(d) if d != 0 && u64::from(created) + u64::from(d) <= u64::from(t) => {
-                Err(format!("{what} expired on {}", date(created, d)))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn primary_revoked(cert: &SignedPublicKey, made: u32) -> Result<(), String> {
-        let key = &cert.primary_key;
-        let revocations = cert
-            .details
-            .revocation_signatures
-            .iter()
-            .filter(|s| s.verify_key(key).is_ok());
-        revoked(revocations, made, "the key")
-    }
-
-    fn subkey_revoked(cert: &SignedPublicKey, i: usize, made: u32) -> Result<(), String> {
-        let Some(sub) = cert.public_subkeys.get(i) else {
-            return Ok(());
-        };
-        let revocations = sub.signatures.iter().filter(|s| {
-            s.typ() == Some(SignatureType::SubkeyRevocation)
-                && s.verify_subkey_binding(&cert.primary_key, &sub.key).is_ok()
-        });
-        revoked(revocations, made, "the subkey")
-    }
-
-    /// A revocation voids every signature, except that "superseded" and
-    /// "retired" spare those made before it (RFC 9580, 5.2.3.31).
-    fn revoked<'a>(
-        revocations: impl Iterator<Item = &'a Signature>,
-        made: u32,
-        what: &str,
-    ) -> Result<(), String> {
-        for r in revocations {
-            let at = r.created().map_or(0, |t| t.as_secs());
-            let soft = matches!(
-                r.revocation_reason_code(),
-                Some(RevocationCode::KeySuperseded | RevocationCode::KeyRetired)
-            );
-            if !soft || made >= at {
-                return Err(format!("{what} was revoked on {}", date(at, 0)));
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -757,26 +519,5 @@ mod tests {
         assert!(blocks[0].starts_with("-----BEGIN") && blocks[0].contains("A\n"));
         assert!(blocks[1].ends_with("-----END PGP PUBLIC KEY BLOCK-----\n"));
         assert!(armor_blocks("no armor", "-----BEGIN PGP ").is_empty());
-    }
-
-    #[test]
-    fn garbage_is_neither_a_keyring_nor_a_signature() {
-        let mut k = Keyring::new();
-        assert!(k.add(b"").is_err());
-        assert!(k.add(b"hello").is_err());
-        assert!(k.add(&[0x99, 0, 1, 2]).is_err());
-        let mut kbx = vec![0u8; 32];
-        kbx[8..12].copy_from_slice(b"KBXf");
-        assert!(k.add(&kbx).unwrap_err().contains("keybox"));
-        assert!(k.is_empty());
-        assert!(DetachedSignatures::parse(b"").is_err());
-        assert!(DetachedSignatures::parse(b"not a signature").is_err());
-        assert!(DetachedSignatures::parse(&[0x89, 0x01]).is_err());
-    }
-
-    #[test]
-    fn unsigned_text_is_not_clear_signed() {
-        let r = verify_clear_signed(&Keyring::new(), "abc  x.tar\n").unwrap_err();
-        assert!(r.reason.contains("not an OpenPGP clear-signed"), "{r}");
     }
 }

@@ -1,0 +1,416 @@
+//! A download as a [`Read`]: the status check, retries with backoff, and
+//! resuming with `Range` + `If-Range` from the byte reached, never mixing
+//! two versions of the file.
+
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ureq::Body;
+use ureq::BodyReader;
+use ureq::http::{HeaderMap, Response, StatusCode};
+
+use super::HttpOptions;
+use super::client::{Client, Failure, status_text};
+use crate::error::{Error, Result};
+use crate::url::public_url;
+
+/// The longest wait between two attempts, whatever the backoff or `Retry-After` say.
+const MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// What identifies one version of the remote file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Validators {
+    /// A strong ETag (weak ones cannot guard a range).
+    etag: Option<String>,
+    last_modified: Option<String>,
+    length: Option<u64>,
+}
+
+impl Validators {
+    fn from_headers(h: &HeaderMap) -> Self {
+        let get = |name: &str| {
+            h.get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        Validators {
+            etag: get("etag").filter(|e| !e.starts_with("W/")),
+            last_modified: get("last-modified"),
+            length: get("content-length").and_then(|s| s.parse().ok()),
+        }
+    }
+
+    /// The `If-Range` value: the strong ETag, else the date.
+    fn if_range(&self) -> Option<&str> {
+        self.etag.as_deref().or(self.last_modified.as_deref())
+    }
+
+    /// Whether `other` (a full response) is provably the same version.
+    fn same_version(&self, other: &Validators) -> bool {
+        let same_id = match (&self.etag, &self.last_modified) {
+            (Some(e), _) => other.etag.as_ref() == Some(e),
+            (None, Some(d)) => other.last_modified.as_ref() == Some(d),
+            (None, None) => false,
+        };
+        same_id && self.length == other.length
+    }
+
+    /// How the two versions differ, for the error message.
+    fn difference(&self, other: &Validators) -> String {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
+        if self.etag.is_some() && self.etag != other.etag {
+            format!("ETag {} became {}", show(&self.etag), show(&other.etag))
+        } else if self.last_modified != other.last_modified {
+            format!(
+                "Last-Modified {} became {}",
+                show(&self.last_modified),
+                show(&other.last_modified)
+            )
+        } else {
+            let len = |l: Option<u64>| l.map_or("unknown".into(), |n| n.to_string());
+            format!("length {} became {}", len(self.length), len(other.length))
+        }
+    }
+}
+
+/// A download: a [`Read`] of the file's bytes, resumed across failures.
+pub struct HttpInput {
+    url: String,
+    client: Client,
+    opts: HttpOptions,
+    /// Where the first response came from, after redirects: resumed there.
+    location: String,
+    first: Validators,
+    body: Option<BodyReader<'static>>,
+    /// Bytes handed out so far.
+    delivered: u64,
+    /// Failures since the last byte arrived.
+    failures: u32,
+    /// Why the body in use broke off, for the next attempt's messages.
+    broken: Option<String>,
+    /// What happened on the way (resumptions), for the import's warnings.
+    notes: Arc<Mutex<Vec<String>>>,
+}
+
+impl std::fmt::Debug for HttpInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpInput")
+            .field("url", &self.url)
+            .field("delivered", &self.delivered)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpInput {
+    /// Start downloading `url`: the first response must be a 200.
+    pub fn open(url: &str, opts: &HttpOptions) -> Result<Self> {
+        let mut input = HttpInput {
+            url: url.to_string(),
+            client: Client::new(opts),
+            opts: opts.clone(),
+            location: url.to_string(),
+            first: Validators::default(),
+            body: None,
+            delivered: 0,
+            failures: 0,
+            broken: None,
+            notes: Arc::new(Mutex::new(Vec::new())),
+        };
+        loop {
+            let failure = match input.client.get(url, &[]) {
+                Ok((location, resp)) if resp.status() == StatusCode::OK => {
+                    input.location = location;
+                    input.first = Validators::from_headers(resp.headers());
+                    input.body = Some(resp.into_body().into_reader());
+                    return Ok(input);
+                }
+                Ok((_, resp)) => input.status_failure(&resp),
+                Err(f) => f,
+            };
+            input.pause(failure)?;
+        }
+    }
+
+    /// The file's size, if the server said (`Content-Length`).
+    pub fn len(&self) -> Option<u64> {
+        self.first.length
+    }
+
+    /// Whether the server said the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.first.length == Some(0)
+    }
+
+    /// What happened on the way (one line per resumption), shared so it
+    /// can be read after the reader has gone into the pipeline.
+    pub fn notes(&self) -> Arc<Mutex<Vec<String>>> {
+        self.notes.clone()
+    }
+
+    /// A response that is not what was asked for: a 5xx/429/408 is worth
+    /// another try, anything else is final.
+    fn status_failure(&self, resp: &Response<Body>) -> Failure {
+        let s = resp.status();
+        if s.is_server_error()
+            || s == StatusCode::TOO_MANY_REQUESTS
+            || s == StatusCode::REQUEST_TIMEOUT
+        {
+            let after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            return Failure::Transient(
+                format!("the server answered HTTP {}", status_text(s)),
+                after,
+            );
+        }
+        let what = match s.as_u16() {
+            404 | 410 => "check the URL",
+            401 | 403 => "the server refuses access; check the URL",
+            200..=299 => "expected 200 OK with the whole file",
+            _ => "check the URL",
+        };
+        Failure::Final(Error::Http {
+            url: public_url(&self.url),
+            status: Some(s.as_u16()),
+            reason: format!("the server answered HTTP {}; {what}", status_text(s)),
+        })
+    }
+
+    /// Wait before the next attempt, or give up: after `--retries`
+    /// consecutive failures, or at once for a final one.
+    fn pause(&mut self, failure: Failure) -> Result<()> {
+        let (why, after) = match failure {
+            Failure::Final(e) => return Err(e),
+            Failure::Transient(why, after) => (why, after),
+        };
+        self.failures += 1;
+        if self.failures > self.opts.retries {
+            let at = match self.first.length {
+                Some(n) if self.delivered > 0 => format!(" at byte {} of {n}", self.delivered),
+                _ if self.delivered > 0 => format!(" at byte {}", self.delivered),
+                _ => String::new(),
+            };
+            return Err(Error::Http {
+                url: public_url(&self.url),
+                status: None,
+                reason: format!(
+                    "download failed{at} after {} retries: {why}; check the network or the server, or raise --retries/--timeout",
+                    self.opts.retries
+                ),
+            });
+        }
+        let backoff = self
+            .opts
+            .backoff
+            .saturating_mul(1 << (self.failures - 1).min(16));
+        std::thread::sleep(after.unwrap_or(backoff).min(MAX_DELAY));
+        Ok(())
+    }
+
+    /// Get a body that continues at `delivered`, retrying as allowed.
+    fn resume(&mut self) -> Result<()> {
+        let why = self
+            .broken
+            .take()
+            .unwrap_or_else(|| "connection lost".into());
+        let Some(if_range) = self.first.if_range().map(str::to_string) else {
+            return Err(Error::Http {
+                url: public_url(&self.url),
+                status: None,
+                reason: format!(
+                    "the download broke off at byte {} ({why}) and the server gives neither a strong ETag nor a Last-Modified date, so it cannot be resumed without risking a mix of two versions; run the import again",
+                    self.delivered
+                ),
+            });
+        };
+        self.pause(Failure::Transient(why.clone(), None))?;
+        loop {
+            let range = format!("bytes={}-", self.delivered);
+            let headers = [("Range", range.as_str()), ("If-Range", if_range.as_str())];
+            let failure = match self.client.get(&self.location, &headers) {
+                Ok((_, resp)) => match self.continue_with(resp) {
+                    Ok(()) => {
+                        self.note(format!(
+                            "the download broke off at byte {} ({why}); resumed",
+                            self.delivered
+                        ));
+                        return Ok(());
+                    }
+                    Err(f) => f,
+                },
+                Err(f) => f,
+            };
+            self.pause(failure)?;
+        }
+    }
+
+    /// Take a resumed response if it provably continues the same version.
+    fn continue_with(&mut self, resp: Response<Body>) -> Result<(), Failure> {
+        let now = Validators::from_headers(resp.headers());
+        match resp.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                self.check_range(&resp, &now)?;
+                self.body = Some(resp.into_body().into_reader());
+                Ok(())
+            }
+            // Range ignored (or If-Range did not match): the whole file again.
+            StatusCode::OK => {
+                if !self.first.same_version(&now) {
+                    return Err(self.changed(&now));
+                }
+                let mut body = resp.into_body().into_reader();
+                let skipped = io::copy(&mut (&mut body).take(self.delivered), &mut io::sink())
+                    .map_err(|e| Failure::Transient(e.to_string(), None))?;
+                if skipped < self.delivered {
+                    return Err(Failure::Transient(
+                        "connection lost while skipping the part already read".into(),
+                        None,
+                    ));
+                }
+                self.body = Some(body);
+                Ok(())
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE | StatusCode::PRECONDITION_FAILED => {
+                Err(self.changed(&Validators::default()))
+            }
+            _ => Err(self.status_failure(&resp)),
+        }
+    }
+
+    /// A 206 must start where we are, for the length we know, of the same version.
+    fn check_range(&self, resp: &Response<Body>, now: &Validators) -> Result<(), Failure> {
+        let changed_id =
+            (self.first.etag.is_some() && now.etag.is_some() && now.etag != self.first.etag)
+                || (self.first.last_modified.is_some()
+                    && now.last_modified.is_some()
+                    && now.last_modified != self.first.last_modified);
+        if changed_id {
+            return Err(self.changed(now));
+        }
+        let range = resp
+            .headers()
+            .get("content-range")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_content_range);
+        match range {
+            Some((start, total)) if start == self.delivered => match (total, self.first.length) {
+                (Some(t), Some(l)) if t != l => Err(self.changed(&Validators {
+                    length: Some(t),
+                    ..self.first.clone()
+                })),
+                _ => Ok(()),
+            },
+            _ => Err(Failure::Final(Error::Http {
+                url: public_url(&self.url),
+                status: Some(206),
+                reason: format!(
+                    "asked to resume at byte {}, the server sent a range starting elsewhere ({}); run the import again",
+                    self.delivered,
+                    resp.headers()
+                        .get("content-range")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("no Content-Range")
+                ),
+            })),
+        }
+    }
+
+    fn changed(&self, now: &Validators) -> Failure {
+        Failure::Final(Error::RemoteChanged {
+            url: public_url(&self.url),
+            reason: self.first.difference(now),
+            offset: self.delivered,
+        })
+    }
+
+    fn note(&self, line: String) {
+        if let Ok(mut n) = self.notes.lock() {
+            n.push(line);
+        }
+    }
+}
+
+/// `bytes START-END/TOTAL` → (START, TOTAL if not `*`).
+fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
+    let spec = v.trim().strip_prefix("bytes")?.trim_start();
+    let (range, total) = spec.split_once('/')?;
+    let (start, _end) = range.split_once('-')?;
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    Some((start.trim().parse().ok()?, total))
+}
+
+impl Read for HttpInput {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let Some(body) = self.body.as_mut() else {
+                self.resume()
+                    .map_err(|e| io::Error::other(crate::error::Carried(e)))?;
+                continue;
+            };
+            match body.read(buf) {
+                Ok(0) => match self.first.length {
+                    Some(len) if self.delivered < len => {
+                        self.broken = Some(format!(
+                            "connection closed at byte {} of {len}",
+                            self.delivered
+                        ));
+                    }
+                    _ => return Ok(0),
+                },
+                Ok(n) => {
+                    self.delivered += n as u64;
+                    self.failures = 0;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => self.broken = Some(e.to_string()),
+            }
+            self.body = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range_parses() {
+        assert_eq!(
+            parse_content_range("bytes 100-199/200"),
+            Some((100, Some(200)))
+        );
+        assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, None)));
+        assert_eq!(parse_content_range("items 1-2/3"), None);
+    }
+
+    #[test]
+    fn versions_compare_by_strong_etag_else_date_and_length() {
+        let v = |etag: Option<&str>, date: Option<&str>, len| Validators {
+            etag: etag.map(str::to_string),
+            last_modified: date.map(str::to_string),
+            length: len,
+        };
+        let a = v(Some("\"1\""), Some("d1"), Some(10));
+        assert!(a.same_version(&v(Some("\"1\""), Some("d2"), Some(10))));
+        assert!(!a.same_version(&v(Some("\"2\""), Some("d1"), Some(10))));
+        assert!(!a.same_version(&v(Some("\"1\""), Some("d1"), Some(11))));
+        let b = v(None, Some("d1"), Some(10));
+        assert!(b.same_version(&v(None, Some("d1"), Some(10))));
+        assert!(!b.same_version(&v(None, Some("d2"), Some(10))));
+        assert!(!v(None, None, Some(10)).same_version(&v(None, None, Some(10))));
+        assert_eq!(a.if_range(), Some("\"1\""));
+        assert_eq!(b.if_range(), Some("d1"));
+    }
+}

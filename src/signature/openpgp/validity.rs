@@ -1,0 +1,151 @@
+//! Whether a key was valid (bound, not expired, not revoked, allowed to
+//! sign) at a given time.
+
+use pgp::composed::SignedPublicKey;
+use pgp::packet::{RevocationCode, Signature, SignatureType};
+use pgp::types::{KeyDetails, Tag};
+
+use super::date;
+
+/// Checks the key at the signature's time `made` and at `now`.
+pub(super) fn check(
+    cert: &SignedPublicKey,
+    subkey: Option<usize>,
+    made: u32,
+    now: u32,
+) -> Result<(), String> {
+    let primary = &cert.primary_key;
+    let self_sigs = primary_self_signatures(cert);
+    primary_revoked(cert, made)?;
+    for (t, when) in [(made, "when it signed"), (now, "now")] {
+        let sig = newest_at(&self_sigs, t)
+            .ok_or_else(|| format!("the primary key had no valid self-signature {when}"))?;
+        expired(primary.created_at().as_secs(), sig, t, "the key")?;
+        let Some(i) = subkey else {
+            if has_flags(sig) && !sig.key_flags().sign() {
+                return Err("the primary key is not marked for signing".into());
+            }
+            continue;
+        };
+        let Some(sub) = cert.public_subkeys.get(i) else {
+            return Err("no such subkey".into());
+        };
+        let bindings = subkey_bindings(cert, i);
+        subkey_revoked(cert, i, made)?;
+        let b = newest_at(&bindings, t)
+            .ok_or_else(|| format!("the subkey was not bound to its primary key {when}"))?;
+        if !b.key_flags().sign() {
+            return Err("the subkey is not marked for signing".into());
+        }
+        expired(sub.key.created_at().as_secs(), b, t, "the subkey")?;
+    }
+    Ok(())
+}
+
+/// Whether the signature carries a key-flags subpacket at all.
+fn has_flags(sig: &Signature) -> bool {
+    sig.config().is_some_and(|c| {
+        c.hashed_subpackets()
+            .any(|p| matches!(p.data, pgp::packet::SubpacketData::KeyFlags(_)))
+    })
+}
+
+/// Self-signatures on the primary key that verify: user ID
+/// certifications and direct-key signatures.
+fn primary_self_signatures(cert: &SignedPublicKey) -> Vec<&Signature> {
+    let key = &cert.primary_key;
+    let mut out: Vec<&Signature> = Vec::new();
+    for user in &cert.details.users {
+        out.extend(user.signatures.iter().filter(|s| {
+            s.typ() != Some(SignatureType::CertRevocation)
+                && s.verify_certification(key, Tag::UserId, &user.id).is_ok()
+        }));
+    }
+    out.extend(
+        cert.details
+            .direct_signatures
+            .iter()
+            .filter(|s| s.verify_key(key).is_ok()),
+    );
+    out
+}
+
+/// Binding signatures of subkey `i` that verify, back-signature included
+/// for a signing subkey.
+fn subkey_bindings(cert: &SignedPublicKey, i: usize) -> Vec<&Signature> {
+    let Some(sub) = cert.public_subkeys.get(i) else {
+        return Vec::new();
+    };
+    let primary = &cert.primary_key;
+    sub.signatures
+        .iter()
+        .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding))
+        .filter(|s| s.verify_subkey_binding(primary, &sub.key).is_ok())
+        .filter(|s| {
+            !s.key_flags().sign()
+                || s.embedded_signature()
+                    .is_some_and(|b| b.verify_primary_key_binding(&sub.key, primary).is_ok())
+        })
+        .collect()
+}
+
+/// The newest of `sigs` made at or before `t`.
+fn newest_at<'a>(sigs: &[&'a Signature], t: u32) -> Option<&'a Signature> {
+    sigs.iter()
+        .copied()
+        .filter_map(|s| s.created().map(|c| (c.as_secs(), s)))
+        .filter(|(c, _)| *c <= t)
+        .max_by_key(|(c, _)| *c)
+        .map(|(_, s)| s)
+}
+
+/// Refuses a key (created at `created`) that `sig` says expired by `t`.
+fn expired(created: u32, sig: &Signature, t: u32, what: &str) -> Result<(), String> {
+    match sig.key_expiration_time().map(|d| d.as_secs()) {
+        Some(d) if d != 0 && u64::from(created) + u64::from(d) <= u64::from(t) => {
+            Err(format!("{what} expired on {}", date(created, d)))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn primary_revoked(cert: &SignedPublicKey, made: u32) -> Result<(), String> {
+    let key = &cert.primary_key;
+    let revocations = cert
+        .details
+        .revocation_signatures
+        .iter()
+        .filter(|s| s.verify_key(key).is_ok());
+    revoked(revocations, made, "the key")
+}
+
+fn subkey_revoked(cert: &SignedPublicKey, i: usize, made: u32) -> Result<(), String> {
+    let Some(sub) = cert.public_subkeys.get(i) else {
+        return Ok(());
+    };
+    let revocations = sub.signatures.iter().filter(|s| {
+        s.typ() == Some(SignatureType::SubkeyRevocation)
+            && s.verify_subkey_binding(&cert.primary_key, &sub.key).is_ok()
+    });
+    revoked(revocations, made, "the subkey")
+}
+
+/// A revocation voids every signature, except that "superseded" and
+/// "retired" spare those made before it (RFC 9580, 5.2.3.31).
+fn revoked<'a>(
+    revocations: impl Iterator<Item = &'a Signature>,
+    made: u32,
+    what: &str,
+) -> Result<(), String> {
+    for r in revocations {
+        let at = r.created().map_or(0, |t| t.as_secs());
+        let soft = matches!(
+            r.revocation_reason_code(),
+            Some(RevocationCode::KeySuperseded | RevocationCode::KeyRetired)
+        );
+        if !soft || made >= at {
+            return Err(format!("{what} was revoked on {}", date(at, 0)));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! Where a file argument points, cut in one place: whether it is an
+//! http(s) URL, its public form (no credentials, no query), its host, a
+//! redirect resolved against it, and the base name that inputs, checksum
+//! files and signatures are known by.
+//!
+//! A leaf module (no `crate::` imports), so that `checksums`, `fetch` and
+//! `import` can all share the base-name rule without a module cycle.
+
+use std::path::Path;
+
+/// Whether a command-line argument names an `http://` or `https://` URL.
+pub fn is_url(arg: &str) -> bool {
+    scheme_of(arg).is_some()
+}
+
+/// `"http"` or `"https"` (lower case) if `url` starts with one of them.
+pub(crate) fn scheme_of(url: &str) -> Option<&'static str> {
+    let (scheme, rest) = url.split_once("://")?;
+    if rest.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("https") {
+        Some("https")
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some("http")
+    } else {
+        None
+    }
+}
+
+/// A URL cut into the parts every function here needs: the scheme (if
+/// any), the authority (with any user info) and the host and port without
+/// it, and the path without query or fragment.
+struct UrlParts<'a> {
+    scheme: Option<&'a str>,
+    authority: &'a str,
+    hostport: &'a str,
+    path: &'a str,
+}
+
+/// The one place a URL is cut into parts.
+fn split_url(url: &str) -> UrlParts<'_> {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    UrlParts {
+        scheme,
+        authority,
+        hostport: authority.rsplit('@').next().unwrap_or(authority),
+        path,
+    }
+}
+
+/// `url` as it may be shown and recorded: scheme, host, port and path,
+/// without credentials (`user:password@`) and without the query and
+/// fragment, where presigned URLs carry their tokens.
+pub fn public_url(url: &str) -> String {
+    match split_url(url) {
+        UrlParts {
+            scheme: Some(scheme),
+            hostport,
+            path,
+            ..
+        } => format!("{scheme}://{hostport}{path}"),
+        _ => url.to_string(),
+    }
+}
+
+/// The file name an argument stands for: the one rule for inputs, checksum
+/// and signature files, and the names a checksum file lists. A URL's last
+/// path segment without query or fragment, percent-decoded (its host if the
+/// path is empty); a path's last component; the whole name if it has none
+/// (`..`).
+pub fn base_name(name: &str) -> String {
+    if is_url(name) {
+        url_base_name(name)
+    } else {
+        path_base_name(Path::new(name))
+    }
+}
+
+/// [`base_name`] of a path that is not text (a file input).
+pub(crate) fn path_base_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The file name a URL stands for: its last path segment, percent-decoded;
+/// the host if the path is empty.
+fn url_base_name(url: &str) -> String {
+    let parts = split_url(url);
+    match parts.path.split('/').rev().find(|s| !s.is_empty()) {
+        Some(s) => percent_decode(s).unwrap_or_else(|| s.to_string()),
+        None => parts.hostport.to_string(),
+    }
+}
+
+/// `%XX` decoding; `None` if the result would not be a plain file name.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    let name = String::from_utf8(out).ok()?;
+    (!name.contains(['/', '\0'])).then_some(name)
+}
+
+/// The host of `url`, lower case, without port, brackets or user info.
+pub(crate) fn host_of(url: &str) -> String {
+    let hostport = split_url(url).hostport;
+    let host = if let Some(v6) = hostport.strip_prefix('[') {
+        v6.split(']').next().unwrap_or(v6)
+    } else {
+        hostport.split(':').next().unwrap_or(hostport)
+    };
+    host.to_ascii_lowercase()
+}
+
+/// Resolve a `Location` against the URL it came from (RFC 3986 §5.2,
+/// without dot-segment removal: servers resolve those themselves).
+pub(crate) fn resolve(base: &str, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_string();
+    }
+    let parts = split_url(base);
+    let (scheme, authority, path) = (parts.scheme.unwrap_or("http"), parts.authority, parts.path);
+    if let Some(net) = location.strip_prefix("//") {
+        return format!("{scheme}://{net}");
+    }
+    if location.starts_with('/') {
+        return format!("{scheme}://{authority}{location}");
+    }
+    if location.starts_with('?') {
+        return format!("{scheme}://{authority}{path}{location}");
+    }
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    format!("{scheme}://{authority}{dir}{location}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_carry_no_credentials_or_query() {
+        for (url, want) in [
+            (
+                "https://user:pw@example.org:8443/a/b.tar.gz?X-Amz-Signature=s#frag",
+                "https://example.org:8443/a/b.tar.gz",
+            ),
+            ("http://example.org", "http://example.org"),
+            ("http://tok@example.org?x=1", "http://example.org"),
+            (
+                "http://example.org/p@th/f.tar",
+                "http://example.org/p@th/f.tar",
+            ),
+        ] {
+            assert_eq!(public_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn urls_are_recognised_by_scheme() {
+        assert!(is_url("https://example.org/a.tar.xz"));
+        assert!(is_url("HTTP://example.org/"));
+        assert!(!is_url("ftp://example.org/a"));
+        assert!(!is_url("./https://x"));
+        assert!(!is_url("http://"));
+        assert!(!is_url("rootfs.tar"));
+    }
+
+    #[test]
+    fn base_name_is_the_last_segment_without_query() {
+        assert_eq!(
+            base_name("https://h/d/alpine.tar.gz?sig=1#f"),
+            "alpine.tar.gz"
+        );
+        assert_eq!(
+            base_name("https://h/d/stage3%2Bx.tar.xz"),
+            "stage3+x.tar.xz"
+        );
+        assert_eq!(base_name("https://h/d/dir/"), "dir");
+        assert_eq!(base_name("https://user@host:8080"), "host:8080");
+        assert_eq!(base_name("https://h/a%2Fb"), "a%2Fb");
+    }
+
+    #[test]
+    fn locations_resolve_against_the_current_url() {
+        let base = "https://h:1/a/b/c.tar?x=1";
+        assert_eq!(resolve(base, "http://o/p"), "http://o/p");
+        assert_eq!(resolve(base, "//o/p"), "https://o/p");
+        assert_eq!(resolve(base, "/p/q"), "https://h:1/p/q");
+        assert_eq!(resolve(base, "d.tar"), "https://h:1/a/b/d.tar");
+        assert_eq!(resolve(base, "?y=2"), "https://h:1/a/b/c.tar?y=2");
+        assert_eq!(resolve("http://h", "x"), "http://h/x");
+    }
+
+    #[test]
+    fn hosts_lose_port_brackets_and_user_info() {
+        assert_eq!(host_of("https://u:p@[::1]:8443/x"), "::1");
+        assert_eq!(host_of("http://Example.ORG:80?q"), "example.org");
+    }
+
+    #[test]
+    fn paths_and_urls_share_one_base_name_rule() {
+        assert_eq!(base_name("dir/a.tar"), "a.tar");
+        assert_eq!(base_name("/dl/rootfs.tar.xz"), "rootfs.tar.xz");
+        assert_eq!(base_name("./a (1).tar"), "a (1).tar");
+        assert_eq!(base_name("a.tar"), "a.tar");
+        assert_eq!(base_name(".."), "..");
+        assert_eq!(base_name("a%2Bb.tar"), "a%2Bb.tar");
+        assert_eq!(path_base_name(Path::new("x/SHA256SUMS")), "SHA256SUMS");
+    }
+}
