@@ -16,7 +16,8 @@ use oci_spec::image::Config;
 use std::collections::{HashMap, HashSet};
 
 /// The `PATH` `podman import` gives images that do not set one.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Why a `--change` instruction was rejected.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +48,7 @@ pub enum ChangeError {
 /// `ENV A=1 B="two words"`, `EXPOSE 80/tcp`) to `config`.
 ///
 /// On error `config` is left unchanged.
-pub fn apply_change(config: &mut Config, instruction: &str) -> Result<(), ChangeError> {
+pub(crate) fn apply_change(config: &mut Config, instruction: &str) -> Result<(), ChangeError> {
     let text = instruction.trim();
     let invalid = |reason: String| ChangeError::Invalid {
         instruction: text.to_owned(),
@@ -200,7 +201,7 @@ fn apply_workdir(config: &mut Config, arg: &str) -> Result<(), String> {
 
 /// Adds `PATH=`[`DEFAULT_PATH`] to the config's `Env` unless a `PATH` is
 /// already set, as `podman import` does.
-pub fn ensure_default_path(config: &mut Config) {
+pub(crate) fn ensure_default_path(config: &mut Config) {
     let mut env = config.env().clone().unwrap_or_default();
     if env.iter().any(|e| env_key(e) == "PATH") {
         return;

@@ -23,7 +23,7 @@ pub struct InvalidDigest {
 type Result<T> = std::result::Result<T, InvalidDigest>;
 
 /// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -126,7 +126,7 @@ pub struct Blob {
 }
 
 /// Split and validate `algorithm:hex` (see [`Digest::parse`]).
-pub fn validate_digest(digest: &str) -> Result<(&str, &str)> {
+pub(crate) fn validate_digest(digest: &str) -> Result<(&str, &str)> {
     let bad = |reason: &str| InvalidDigest {
         digest: digest.to_string(),
         reason: reason.to_string(),

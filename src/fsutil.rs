@@ -11,17 +11,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Prefix of our temporary files and work directories: `.ociimport-tmp-<pid>-...`.
-pub const TEMP_PREFIX: &str = ".ociimport-tmp-";
+pub(crate) const TEMP_PREFIX: &str = ".ociimport-tmp-";
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// Whether a file name is one of our temp names.
-pub fn is_temp_name(name: &str) -> bool {
+pub(crate) fn is_temp_name(name: &str) -> bool {
     name.starts_with(TEMP_PREFIX)
 }
 
 /// Whether `path`'s file name is one of our temp names.
-pub fn is_temp_path(path: &Path) -> bool {
+pub(crate) fn is_temp_path(path: &Path) -> bool {
     path.file_name()
         .is_some_and(|n| is_temp_name(&n.to_string_lossy()))
 }
@@ -29,7 +29,7 @@ pub fn is_temp_path(path: &Path) -> bool {
 /// A fresh temp path in `dir`: `.ociimport-tmp-<pid>-<seq>-<nanos>` plus
 /// `suffix`, unique within the process (the sequence number) and unlikely to
 /// collide across processes (the pid, which a stale-file sweep also reads).
-pub fn temp_path(dir: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn temp_path(dir: &Path, suffix: &str) -> PathBuf {
     let seq = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -53,7 +53,7 @@ fn temp_owner(name: &str) -> Option<u32> {
 ///
 /// Our own pid counts as alive; without `/proc` another pid cannot be
 /// checked and counts as dead (the file lock then decides).
-pub fn temp_owner_alive(name: &str) -> bool {
+pub(crate) fn temp_owner_alive(name: &str) -> bool {
     match temp_owner(name) {
         Some(pid) if pid == std::process::id() => true,
         Some(pid) => {
@@ -64,17 +64,17 @@ pub fn temp_owner_alive(name: &str) -> bool {
 }
 
 /// Create `path`, failing if it exists.
-pub fn create_new(path: &Path) -> io::Result<File> {
+pub(crate) fn create_new(path: &Path) -> io::Result<File> {
     OpenOptions::new().write(true).create_new(true).open(path)
 }
 
 /// fsync a directory, so that renames into it survive a crash.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// The whole file, or `None` if it does not exist.
-pub fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -87,27 +87,27 @@ pub fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
 /// The lock is on the directory itself, which is never renamed, so every
 /// writer of the same layout meets the same lock.
 #[derive(Debug)]
-pub struct DirLock {
+pub(crate) struct DirLock {
     file: File,
 }
 
 impl DirLock {
     /// Wait for the exclusive lock on `dir`.
-    pub fn acquire(dir: &Path) -> io::Result<DirLock> {
+    pub(crate) fn acquire(dir: &Path) -> io::Result<DirLock> {
         let file = File::open(dir)?;
         file.lock()?;
         Ok(DirLock { file })
     }
 
     /// Wait for a shared lock on `dir`: many holders, no exclusive one.
-    pub fn shared(dir: &Path) -> io::Result<DirLock> {
+    pub(crate) fn shared(dir: &Path) -> io::Result<DirLock> {
         let file = File::open(dir)?;
         file.lock_shared()?;
         Ok(DirLock { file })
     }
 
     /// The exclusive lock on `dir` if nobody holds any lock on it now.
-    pub fn try_exclusive(dir: &Path) -> io::Result<Option<DirLock>> {
+    pub(crate) fn try_exclusive(dir: &Path) -> io::Result<Option<DirLock>> {
         let file = File::open(dir)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(DirLock { file })),

@@ -12,34 +12,34 @@ use sha2::{Digest as _, Sha256};
 
 use crate::digest::{Blob, Digest};
 
-pub use crate::digest::hex;
+pub(crate) use crate::digest::hex;
 
 /// SHA-256 with a byte count, usable as a `Write` sink.
 #[derive(Clone, Default)]
-pub struct Sha256Counter {
+pub(crate) struct Sha256Counter {
     hasher: Sha256,
     size: u64,
 }
 
 impl Sha256Counter {
     /// A fresh hasher.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Hash `data`.
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         self.hasher.update(data);
         self.size += data.len() as u64;
     }
 
     /// Bytes hashed so far.
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         self.size
     }
 
     /// The digest of everything hashed.
-    pub fn finish(self) -> Blob {
+    pub(crate) fn finish(self) -> Blob {
         Blob {
             digest: Digest::sha256(&self.hasher.finalize()),
             size: self.size,
@@ -59,21 +59,21 @@ impl Write for Sha256Counter {
 }
 
 /// SHA-256 of a byte slice, as `sha256:<hex>`.
-pub fn sha256_of(data: &[u8]) -> Digest {
+pub(crate) fn sha256_of(data: &[u8]) -> Digest {
     let mut h = Sha256Counter::new();
     h.update(data);
     h.finish().digest
 }
 
 /// A reader that hashes the bytes read through it.
-pub struct HashReader<R> {
+pub(crate) struct HashReader<R> {
     inner: R,
     hash: Sha256Counter,
 }
 
 impl<R: Read> HashReader<R> {
     /// Wrap `inner`.
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         Self {
             inner,
             hash: Sha256Counter::new(),
@@ -81,7 +81,7 @@ impl<R: Read> HashReader<R> {
     }
 
     /// The inner reader and the digest of what was read.
-    pub fn finish(self) -> (R, Blob) {
+    pub(crate) fn finish(self) -> (R, Blob) {
         (self.inner, self.hash.finish())
     }
 }
@@ -95,14 +95,14 @@ impl<R: Read> Read for HashReader<R> {
 }
 
 /// A writer that hashes and counts the bytes its inner writer accepted.
-pub struct HashWriter<W> {
+pub(crate) struct HashWriter<W> {
     inner: W,
     hash: Sha256Counter,
 }
 
 impl<W: Write> HashWriter<W> {
     /// Wrap `inner`.
-    pub fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         Self {
             inner,
             hash: Sha256Counter::new(),
@@ -110,7 +110,7 @@ impl<W: Write> HashWriter<W> {
     }
 
     /// The inner writer and the digest of what was written.
-    pub fn finish(self) -> (W, Blob) {
+    pub(crate) fn finish(self) -> (W, Blob) {
         (self.inner, self.hash.finish())
     }
 }
@@ -131,19 +131,19 @@ impl<W: Write> Write for HashWriter<W> {
 ///
 /// Used to hand the raw input to the checksum verifier and, for passthrough
 /// layers, to the blob writer, without a second read of the input.
-pub struct TapReader<R, W> {
+pub(crate) struct TapReader<R, W> {
     inner: R,
     tap: W,
 }
 
 impl<R: Read, W: Write> TapReader<R, W> {
     /// Copy what is read from `inner` into `tap`.
-    pub fn new(inner: R, tap: W) -> Self {
+    pub(crate) fn new(inner: R, tap: W) -> Self {
         Self { inner, tap }
     }
 
     /// The inner reader and the tap.
-    pub fn finish(self) -> (R, W) {
+    pub(crate) fn finish(self) -> (R, W) {
         (self.inner, self.tap)
     }
 }
@@ -157,14 +157,14 @@ impl<R: Read, W: Write> Read for TapReader<R, W> {
 }
 
 /// A reader that counts the bytes it passes, publishing the count for a progress display.
-pub struct CountReader<R> {
+pub(crate) struct CountReader<R> {
     inner: R,
     counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl<R: Read> CountReader<R> {
     /// Add every byte read to `counter`.
-    pub fn new(inner: R, counter: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
+    pub(crate) fn new(inner: R, counter: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
         Self { inner, counter }
     }
 }

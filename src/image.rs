@@ -37,7 +37,7 @@ impl Layer {
 
 /// The history entry of one layer.
 #[derive(Clone, Debug)]
-pub struct History {
+pub(crate) struct History {
     /// What made the layer.
     pub created_by: String,
     /// The user's comment (`--message`).
@@ -46,7 +46,7 @@ pub struct History {
 
 /// What the image config says besides its layers.
 #[derive(Clone, Debug)]
-pub struct ImageMeta {
+pub(crate) struct ImageMeta {
     /// Platform.
     pub platform: Platform,
     /// RFC 3339 creation time.
@@ -66,7 +66,7 @@ fn spec_err(what: &'static str) -> impl Fn(oci_spec::OciSpecError) -> Error {
 
 /// Serialize with sorted object keys, so maps (which `oci-spec` keeps in
 /// `HashMap`s) come out in the same order on every run.
-pub fn canonical_json<T: Serialize>(value: &T, what: &'static str) -> Result<Vec<u8>> {
+pub(crate) fn canonical_json<T: Serialize>(value: &T, what: &'static str) -> Result<Vec<u8>> {
     let v = serde_json::to_value(value).map_err(|e| Error::Spec {
         what,
         reason: e.to_string(),
@@ -82,7 +82,11 @@ fn digest(d: &str) -> Result<Digest> {
 }
 
 /// The image configuration JSON.
-pub fn config_json(meta: &ImageMeta, layers: &[Layer], history: &[History]) -> Result<Vec<u8>> {
+pub(crate) fn config_json(
+    meta: &ImageMeta,
+    layers: &[Layer],
+    history: &[History],
+) -> Result<Vec<u8>> {
     let rootfs = RootFsBuilder::default()
         .typ("layers")
         .diff_ids(
@@ -120,7 +124,7 @@ pub fn config_json(meta: &ImageMeta, layers: &[Layer], history: &[History]) -> R
 }
 
 /// The image manifest JSON.
-pub fn manifest_json(
+pub(crate) fn manifest_json(
     config: &crate::digest::Blob,
     layers: &[Layer],
     annotations: &BTreeMap<String, String>,
@@ -156,7 +160,7 @@ pub fn manifest_json(
 }
 
 /// A manifest's descriptor in `index.json`: named `tag`, with its platform.
-pub fn index_descriptor(
+pub(crate) fn index_descriptor(
     manifest: &crate::digest::Blob,
     tag: &str,
     platform: &Platform,
@@ -171,7 +175,7 @@ pub fn index_descriptor(
 
 /// The one way a descriptor is made: `blob` as `media_type`, with its
 /// platform and its ref name (`tag`, for `index.json`) when given.
-pub fn descriptor(
+pub(crate) fn descriptor(
     media_type: MediaType,
     blob: &crate::digest::Blob,
     platform: Option<&Platform>,
@@ -215,7 +219,7 @@ pub fn parse_created(s: &str) -> std::result::Result<String, String> {
 }
 
 /// RFC 3339 (UTC, whole seconds) for a Unix time.
-pub fn format_unix(secs: i64) -> Option<String> {
+pub(crate) fn format_unix(secs: i64) -> Option<String> {
     chrono::DateTime::from_timestamp(secs, 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }

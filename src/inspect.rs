@@ -31,6 +31,7 @@ use crate::spec::{self, Judged, Place, config, index, manifest};
 
 /// One layer, as measured.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LayerInfo {
     /// Media type from the manifest.
     pub media_type: String,
@@ -53,6 +54,7 @@ pub struct LayerInfo {
 
 /// One image manifest of the layout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ImageInfo {
     /// The ref name in `index.json` through which the image was found.
     #[serde(skip_serializing_if = "Option::is_none")]

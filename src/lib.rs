@@ -36,6 +36,7 @@
 //! # Ok::<(), ociimport::Error>(())
 //! ```
 
+#![warn(unreachable_pub)]
 pub mod error;
 pub mod fetch;
 pub mod import;

@@ -34,7 +34,7 @@ use crate::tarscan::{EntryHeader, EntryObserver};
 /// A kind of entry the lint reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum LintKind {
+pub(crate) enum LintKind {
     /// A path with a `..` component: a careless extractor writes outside the root.
     ParentComponent,
     /// An absolute path (`/etc/passwd`): extracted relative to the root by some tools, not by others.
@@ -56,7 +56,7 @@ pub enum LintKind {
 impl LintKind {
     /// Whether `--strict` refuses an archive with such entries: only the path
     /// hazards, which change what extraction produces.
-    pub fn is_strict(self) -> bool {
+    pub(crate) fn is_strict(self) -> bool {
         matches!(
             self,
             LintKind::ParentComponent
@@ -68,7 +68,7 @@ impl LintKind {
     }
 
     /// What the kind is, for a message.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             LintKind::ParentComponent => "paths with '..' components",
             LintKind::AbsolutePath => "absolute paths",
@@ -86,7 +86,7 @@ impl LintKind {
 
 /// How many entries of one kind were seen, and the first of them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// The kind.
     pub kind: LintKind,
     /// Entries of this kind.
@@ -98,7 +98,7 @@ pub struct Finding {
 
 /// Everything the lint found, one [`Finding`] per kind seen, in the order of [`LintKind`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct LintFindings {
+pub(crate) struct LintFindings {
     /// Kinds seen.
     pub kinds: Vec<Finding>,
 }
@@ -106,13 +106,13 @@ pub struct LintFindings {
 impl LintFindings {
     /// True when nothing was found.
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.kinds.is_empty()
     }
 
     /// Entries of `kind` seen.
     #[cfg(test)]
-    pub fn count(&self, kind: LintKind) -> u64 {
+    pub(crate) fn count(&self, kind: LintKind) -> u64 {
         self.kinds
             .iter()
             .find(|f| f.kind == kind)
@@ -120,12 +120,12 @@ impl LintFindings {
     }
 
     /// One line per kind: label, count and first example.
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         self.kinds.iter().map(line).collect()
     }
 
     /// The lines of the kinds that `--strict` refuses (path hazards only).
-    pub fn strict_violations(&self) -> Vec<String> {
+    pub(crate) fn strict_violations(&self) -> Vec<String> {
         self.kinds
             .iter()
             .filter(|f| f.kind.is_strict())
@@ -160,7 +160,7 @@ fn line(f: &Finding) -> String {
 
 /// The lint observer: give it to a [`crate::tarscan::TarScanner`].
 #[derive(Debug, Default)]
-pub struct Lint {
+pub(crate) struct Lint {
     /// 128-bit hashes of the normalised paths seen: 16 bytes per entry
     /// instead of the path; a false "duplicate" needs a collision, at odds
     /// of about n²/2¹²⁹ (≈10⁻²⁵ for ten million entries).
@@ -170,12 +170,12 @@ pub struct Lint {
 
 impl Lint {
     /// A fresh lint.
-    pub fn new() -> Lint {
+    pub(crate) fn new() -> Lint {
         Lint::default()
     }
 
     /// What was found, once the scan is over.
-    pub fn into_findings(self) -> LintFindings {
+    pub(crate) fn into_findings(self) -> LintFindings {
         self.findings
     }
 

@@ -36,7 +36,7 @@ const MAX_OCTAL_11: u64 = 0o77_777_777_777;
 
 /// What the rewrite does beyond the canonical form.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NormalizeOptions {
+pub(crate) struct NormalizeOptions {
     /// Clamp mtimes to this (`SOURCE_DATE_EPOCH` or `--created`).
     pub clamp_mtime: Option<i64>,
     /// Leading path components to remove (`--strip-components`).

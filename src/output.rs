@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// What an import writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Output {
     /// An OCI image layout directory, created or added to.
     Layout(PathBuf),

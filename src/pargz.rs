@@ -35,20 +35,20 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 ///
 /// The block size is part of the output format: the same input, level and
 /// block size always give the same bytes, whatever the thread count.
-pub const DEFAULT_BLOCK_SIZE: usize = 128 * 1024;
+pub(crate) const DEFAULT_BLOCK_SIZE: usize = 128 * 1024;
 
 /// Smallest accepted block size; smaller requests are raised to this so that
 /// per-block overhead (flush markers, compressor setup) stays negligible.
-pub const MIN_BLOCK_SIZE: usize = 4 * 1024;
+pub(crate) const MIN_BLOCK_SIZE: usize = 4 * 1024;
 
 /// Largest accepted block size; larger requests are lowered to this to keep
 /// the `2 × threads` in-flight blocks within a sane amount of memory.
-pub const MAX_BLOCK_SIZE: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_BLOCK_SIZE: usize = 64 * 1024 * 1024;
 
 /// Most compression threads used; more requests are lowered to this. Bounds
 /// the threads and the `2 × threads` in-flight blocks whatever the caller
 /// asks for; the output doesn't depend on it.
-pub const MAX_THREADS: usize = 256;
+pub(crate) const MAX_THREADS: usize = 256;
 
 /// Deflate's window: the dictionary handed to each block is this many bytes
 /// (or fewer at the start of the stream).
@@ -64,7 +64,7 @@ const WINDOW: usize = 32 * 1024;
 ///
 /// An error from the inner writer or from a worker is returned by the call
 /// that observes it, and by every later `write`, `flush` and `finish`.
-pub struct ParGzEncoder<W: Write> {
+pub(crate) struct ParGzEncoder<W: Write> {
     /// `None` only after `finish` has taken it back.
     inner: Option<W>,
     level: u32,
@@ -129,14 +129,14 @@ impl<W: Write> ParGzEncoder<W> {
     ///
     /// With one thread the blocks are compressed inline on the caller's
     /// thread; the output is the same bytes as with any other thread count.
-    pub fn new(inner: W, level: u32, threads: usize) -> Self {
+    pub(crate) fn new(inner: W, level: u32, threads: usize) -> Self {
         Self::with_block_size(inner, level, threads, DEFAULT_BLOCK_SIZE)
     }
 
     /// Like [`new`](ParGzEncoder::new) with an explicit uncompressed block
     /// size, clamped to [`MIN_BLOCK_SIZE`]..=[`MAX_BLOCK_SIZE`]. Different
     /// block sizes give different (equally valid) output.
-    pub fn with_block_size(inner: W, level: u32, threads: usize, block_size: usize) -> Self {
+    pub(crate) fn with_block_size(inner: W, level: u32, threads: usize, block_size: usize) -> Self {
         let level = level.min(9);
         let block_size = block_size.clamp(MIN_BLOCK_SIZE, MAX_BLOCK_SIZE);
         let pool = if threads > 1 {
@@ -161,7 +161,7 @@ impl<W: Write> ParGzEncoder<W> {
 
     /// Compresses the buffered data as the last block, waits for all blocks,
     /// writes the gzip trailer, flushes and returns the inner writer.
-    pub fn finish(mut self) -> io::Result<W> {
+    pub(crate) fn finish(mut self) -> io::Result<W> {
         self.check()?;
         let result = self.finish_blocks();
         self.record(result)?;
@@ -492,7 +492,7 @@ fn compress_job(
 
 /// The fixed gzip header: magic, CM=8 (deflate), FLG=0, MTIME=0, XFL (2 =
 /// best compression for level 9, 4 = fastest for level 1, else 0), OS=255.
-pub fn gzip_header(level: u32) -> [u8; 10] {
+pub(crate) fn gzip_header(level: u32) -> [u8; 10] {
     let xfl = match level {
         9 => 2,
         1 => 4,

@@ -6,6 +6,7 @@ const BEGIN_SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
 
 /// Whether `text` holds an OpenPGP clear-signed message (whose signed body
 /// alone [`parse_checksum_file`] reads).
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub fn is_clear_signed(text: &str) -> bool {
     text.lines().any(|l| l.trim_end() == BEGIN_SIGNED)
 }

@@ -48,6 +48,7 @@ struct Entry<'a> {
 /// with unsupported algorithms, not listed at all, or listed twice with
 /// different digests of one algorithm. A bare `hex` line counts
 /// only when it is the file's sole entry (one-line `.sha256` files).
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub fn parse_checksum_file(
     text: &str,
     checksum_file: &str,
@@ -60,6 +61,7 @@ pub fn parse_checksum_file(
 /// verified ([`crate::signature::verify_clear_signed`]): every line is read,
 /// numbered from `first_line` (where the signed text starts in the file),
 /// and no armor is looked for, so nothing but the signed text can count.
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub fn parse_verified_text(
     signed_text: &str,
     first_line: usize,

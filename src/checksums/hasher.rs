@@ -14,7 +14,7 @@ use super::{Algorithm, Expected};
 /// Implements [`io::Write`] (never failing) so it can sit behind a tee/tap
 /// adapter on the raw input.
 #[derive(Clone, Default)]
-pub struct MultiHasher {
+pub(crate) struct MultiHasher {
     sha256: Option<Sha256>,
     sha512: Option<Sha512>,
     blake2b512: Option<Blake2b512>,
@@ -30,12 +30,12 @@ impl fmt::Debug for MultiHasher {
 
 impl MultiHasher {
     /// A hasher for every algorithm that appears in `expected` (each once).
-    pub fn new(expected: &[Expected]) -> Self {
+    pub(crate) fn new(expected: &[Expected]) -> Self {
         Self::with_algorithms(expected.iter().map(|e| e.algorithm))
     }
 
     /// A hasher for the given algorithms (duplicates are hashed once).
-    pub fn with_algorithms(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+    pub(crate) fn with_algorithms(algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         let mut h = Self::default();
         for a in algorithms {
             match a {
@@ -48,7 +48,7 @@ impl MultiHasher {
     }
 
     /// The algorithms being computed, in [`Algorithm::ALL`] order.
-    pub fn algorithms(&self) -> Vec<Algorithm> {
+    pub(crate) fn algorithms(&self) -> Vec<Algorithm> {
         let mut v = Vec::new();
         if self.sha256.is_some() {
             v.push(Algorithm::Sha256);
@@ -63,7 +63,7 @@ impl MultiHasher {
     }
 
     /// Feeds `data` to every enabled algorithm.
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         if let Some(h) = &mut self.sha256 {
             h.update(data);
         }
@@ -76,7 +76,7 @@ impl MultiHasher {
     }
 
     /// The digests of everything fed in, as lowercase hex, in [`Algorithm::ALL`] order.
-    pub fn finish(self) -> Vec<(Algorithm, String)> {
+    pub(crate) fn finish(self) -> Vec<(Algorithm, String)> {
         let mut v = Vec::new();
         if let Some(h) = self.sha256 {
             v.push((Algorithm::Sha256, crate::hashing::hex(&h.finalize())));

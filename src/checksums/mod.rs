@@ -31,9 +31,11 @@ mod hasher;
 
 use std::fmt;
 
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use armor::is_clear_signed;
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use formats::{parse_checksum_file, parse_verified_text};
-pub use hasher::MultiHasher;
+pub(crate) use hasher::MultiHasher;
 
 /// A digest algorithm that can be checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -249,7 +251,10 @@ pub(super) fn validate_hex(algorithm: Algorithm, hex: &str) -> Result<String, St
 ///
 /// Returns the first mismatch, or [`ChecksumError::NotComputed`] if an
 /// expected algorithm was not computed. An empty `expected` always passes.
-pub fn check(expected: &[Expected], computed: &[(Algorithm, String)]) -> Result<(), ChecksumError> {
+pub(crate) fn check(
+    expected: &[Expected],
+    computed: &[(Algorithm, String)],
+) -> Result<(), ChecksumError> {
     for e in expected {
         let Some((_, found)) = computed.iter().find(|(a, _)| *a == e.algorithm) else {
             return Err(ChecksumError::NotComputed {

@@ -149,6 +149,7 @@ impl fmt::Display for Compression {
 /// Identify the format of a stream from its first bytes (up to 512, one tar header block).
 ///
 /// Never looks at a file name. Returns `None` for anything unsupported.
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub fn detect(head: &[u8]) -> Option<Compression> {
     INPUT_FORMATS
         .iter()
@@ -158,7 +159,7 @@ pub fn detect(head: &[u8]) -> Option<Compression> {
 
 /// The file name suffix of an input that names an archive format (the
 /// longest that matches, case-insensitively), e.g. `.tar.xz`.
-pub fn archive_suffix(name: &str) -> Option<&'static str> {
+pub(crate) fn archive_suffix(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     INPUT_FORMATS
         .iter()
@@ -183,7 +184,7 @@ fn sentence(tar: impl Fn(&InputFormat) -> &'static str) -> String {
 }
 
 /// "gzip, xz, zstd, bzip2 or an uncompressed tar archive", for refusals.
-pub fn supported_data() -> String {
+pub(crate) fn supported_data() -> String {
     sentence(|f| f.data)
 }
 

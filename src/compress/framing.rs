@@ -21,7 +21,7 @@ const FRESERVED: u8 = 0xe0;
 const MAX_GO_STRING: usize = 511;
 /// The longest gzip header we look at: fixed part, a full FEXTRA, a name
 /// and a comment at the consumers' limit, and the header CRC.
-pub const MAX_GZIP_HEADER: usize = 10 + 2 + 65535 + 2 * (MAX_GO_STRING + 2) + 2;
+pub(crate) const MAX_GZIP_HEADER: usize = 10 + 2 + 65535 + 2 * (MAX_GO_STRING + 2) + 2;
 
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// The zstd CLI's default window limit (`--memory=128MB`).
@@ -29,7 +29,7 @@ pub(crate) const MAX_ZSTD_WINDOW: u64 = 128 << 20;
 
 /// A layer the consumers would read differently: why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnsafeFraming(pub String);
+pub(crate) struct UnsafeFraming(pub String);
 
 impl fmt::Display for UnsafeFraming {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -128,7 +128,7 @@ pub(crate) fn gzip_header(h: &[u8]) -> GzipHeader {
 /// Why the input starting with `head` (all of its first gzip header; see
 /// [`MAX_GZIP_HEADER`]) could not be kept as a layer blob; empty: it can,
 /// as far as its start shows (later gzip members are judged as they come).
-pub fn passthrough_problems(format: super::Compression, head: &[u8]) -> Vec<String> {
+pub(crate) fn passthrough_problems(format: super::Compression, head: &[u8]) -> Vec<String> {
     match format {
         super::Compression::Gzip => match gzip_header(head) {
             GzipHeader::Complete { problems, .. } => problems,
@@ -141,7 +141,7 @@ pub fn passthrough_problems(format: super::Compression, head: &[u8]) -> Vec<Stri
 }
 
 /// Whether `head` holds all of the first gzip header (or can never hold it).
-pub fn gzip_head_complete(head: &[u8]) -> bool {
+pub(crate) fn gzip_head_complete(head: &[u8]) -> bool {
     gzip_header(head) != GzipHeader::Incomplete || head.len() >= MAX_GZIP_HEADER
 }
 

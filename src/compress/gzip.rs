@@ -100,6 +100,7 @@ enum State<R> {
 }
 
 /// Decodes every gzip member of `R`.
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct GzMembers<R> {
     state: State<R>,
     members: u64,
@@ -112,7 +113,7 @@ pub struct GzMembers<R> {
 impl<R: Read> GzMembers<R> {
     /// A decoder over `inner`; with `consumer_safe`, a member header that a
     /// consumer reads differently is an error carrying [`UnsafeFraming`].
-    pub fn new(inner: R, consumer_safe: bool) -> Self {
+    pub(crate) fn new(inner: R, consumer_safe: bool) -> Self {
         GzMembers {
             state: State::Boundary(Peek::new(inner)),
             members: 0,
@@ -122,12 +123,12 @@ impl<R: Read> GzMembers<R> {
     }
 
     /// Member headers a consumer reads differently (when not refused at once).
-    pub fn problems(&self) -> &[String] {
+    pub(crate) fn problems(&self) -> &[String] {
         &self.problems
     }
 
     /// The inner reader, once every member was decoded.
-    pub fn into_inner(self) -> io::Result<R> {
+    pub(crate) fn into_inner(self) -> io::Result<R> {
         match self.state {
             State::Done(p) | State::Boundary(p) => Ok(p.into_inner()),
             State::Member(d) => Ok(d.into_inner().into_inner()),

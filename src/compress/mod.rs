@@ -9,20 +9,25 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
-pub mod format;
-pub mod framing;
+pub(crate) mod format;
+pub(crate) mod framing;
 mod gzip;
 mod zstd_decode;
 
 use format::XZ_MAGIC;
-pub use format::{Compression, INPUT_FORMATS, InputFormat, LayerEncoding, detect};
-pub use framing::UnsafeFraming;
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
+pub use format::detect;
+pub use format::{Compression, INPUT_FORMATS, InputFormat, LayerEncoding};
+pub(crate) use framing::UnsafeFraming;
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use gzip::GzMembers;
-pub use zstd_decode::{MAX_WINDOW as ZSTD_MAX_WINDOW, ZstdDecoder, ZstdRefusal};
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
+pub use zstd_decode::ZstdDecoder;
+pub use zstd_decode::{MAX_WINDOW as ZSTD_MAX_WINDOW, ZstdRefusal};
 
 /// Bytes follow the end of the compressed data, from `offset` on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TrailingData {
+pub(crate) struct TrailingData {
     /// Where the bytes that are not part of the compressed data start.
     pub offset: u64,
 }
@@ -40,9 +45,11 @@ impl fmt::Display for TrailingData {
 impl std::error::Error for TrailingData {}
 
 /// How many leading bytes `detect` wants to see (one tar header block).
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub const SNIFF_LEN: usize = 512;
 
 /// Name formats we recognise but cannot take, to make the refusal useful.
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub fn describe_unknown(head: &[u8]) -> String {
     let shown = &head[..head.len().min(8)];
     let hex: Vec<String> = shown.iter().map(|b| format!("{b:02x}")).collect();
@@ -76,6 +83,7 @@ pub fn describe_unknown(head: &[u8]) -> String {
 
 /// Options for decoding.
 #[derive(Clone, Copy, Debug)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct DecodeOptions {
     /// Threads for the xz decoder (1 = single-threaded).
     pub xz_threads: u32,
@@ -102,6 +110,7 @@ impl Default for DecodeOptions {
 }
 
 /// A decoder for one of the supported formats that reads its input to the end.
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub enum Decoder<R: Read> {
     /// All gzip members.
     Gzip(Box<GzMembers<R>>),
@@ -117,7 +126,7 @@ pub enum Decoder<R: Read> {
 
 impl<R: Read> Decoder<R> {
     /// A decoder for `format` over `inner`.
-    pub fn new(format: Compression, inner: R, opts: DecodeOptions) -> io::Result<Self> {
+    pub(crate) fn new(format: Compression, inner: R, opts: DecodeOptions) -> io::Result<Self> {
         Ok(match format {
             Compression::Gzip => Decoder::Gzip(Box::new(GzMembers::new(inner, opts.consumer_safe))),
             Compression::Xz => Decoder::Xz(Box::new(MultiXzDecoder::new(inner, opts)?)),
@@ -129,7 +138,7 @@ impl<R: Read> Decoder<R> {
 
     /// What the consumers would read differently in the framing seen so
     /// far: every gzip member header, or the start of a zstd stream.
-    pub fn framing_problems(&self, head: &[u8]) -> Vec<String> {
+    pub(crate) fn framing_problems(&self, head: &[u8]) -> Vec<String> {
         match self {
             Decoder::Gzip(d) => d.problems().to_vec(),
             Decoder::Zstd(_) => framing::zstd_start(head),
@@ -138,7 +147,7 @@ impl<R: Read> Decoder<R> {
     }
 
     /// The inner reader, once decoding is complete.
-    pub fn into_inner(self) -> io::Result<R> {
+    pub(crate) fn into_inner(self) -> io::Result<R> {
         Ok(match self {
             Decoder::Gzip(d) => d.into_inner()?,
             Decoder::Xz(d) => d.into_inner(),
@@ -167,6 +176,7 @@ impl<R: Read> Read for Decoder<R> {
 /// decoder; the `liblzma` crate's multi-threaded decoder builder has no flags,
 /// so with threads the streams are chained here, one decoder per stream, and
 /// the padding rules (zero bytes, a multiple of four) are checked here.
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct MultiXzDecoder<R: Read> {
     reader: BufReader<R>,
     stream: liblzma::stream::Stream,
@@ -195,7 +205,7 @@ impl<R: Read> MultiXzDecoder<R> {
     }
 
     /// A decoder over `inner`.
-    pub fn new(inner: R, opts: DecodeOptions) -> io::Result<Self> {
+    pub(crate) fn new(inner: R, opts: DecodeOptions) -> io::Result<Self> {
         Ok(Self {
             reader: BufReader::with_capacity(1 << 16, inner),
             stream: Self::stream(opts)?,
@@ -206,7 +216,7 @@ impl<R: Read> MultiXzDecoder<R> {
     }
 
     /// The inner reader.
-    pub fn into_inner(self) -> R {
+    pub(crate) fn into_inner(self) -> R {
         self.reader.into_inner()
     }
 
@@ -302,7 +312,7 @@ impl<R: Read> Read for MultiXzDecoder<R> {
 }
 
 /// Encoding of a layer blob.
-pub enum Encoder<W: Write> {
+pub(crate) enum Encoder<W: Write> {
     /// Parallel deterministic gzip.
     Gzip(Box<crate::pargz::ParGzEncoder<W>>),
     /// zstd with its own worker threads.
@@ -315,9 +325,9 @@ pub enum Encoder<W: Write> {
 /// threads: level 6 took half the CPU time of `pigz -6` for 1.6% more bytes;
 /// matching pigz's size takes level 9, at 2.4 times the CPU of level 6.
 /// See `docs/performance.md`.
-pub const DEFAULT_GZIP_LEVEL: u32 = 6;
+pub(crate) const DEFAULT_GZIP_LEVEL: u32 = 6;
 /// Default zstd level for layers.
-pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+pub(crate) const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 impl<W: Write> Encoder<W> {
     /// An encoder producing `encoding` into `inner`.
@@ -327,7 +337,7 @@ impl<W: Write> Encoder<W> {
     /// multi-threaded mode (with at least one worker), whose output does not
     /// depend on the number of workers; gzip is [`crate::pargz`], whose output
     /// does not depend on its thread count either.
-    pub fn new(
+    pub(crate) fn new(
         encoding: LayerEncoding,
         inner: W,
         level: Option<i32>,
@@ -354,7 +364,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// Write the trailer and return the inner writer. Must be called: nothing is finished on Drop.
-    pub fn finish(self) -> io::Result<W> {
+    pub(crate) fn finish(self) -> io::Result<W> {
         match self {
             Encoder::Gzip(e) => e.finish(),
             Encoder::Zstd(e) => e.finish(),

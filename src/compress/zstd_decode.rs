@@ -74,7 +74,7 @@ impl std::error::Error for ZstdRefusal {}
 
 /// The smallest power of two that is at least `window`, as a window log,
 /// within what libzstd accepts (1 KiB to [`MAX_WINDOW`]).
-pub fn window_log(window: u64) -> u32 {
+pub(super) fn window_log(window: u64) -> u32 {
     let log = 64 - window.saturating_sub(1).leading_zeros();
     log.clamp(10, MAX_WINDOW.trailing_zeros())
 }
@@ -97,6 +97,7 @@ impl<R: Read> Read for HeadTap<R> {
 }
 
 /// Every zstd frame of `R`, with the window limit of [`DecodeOptions`].
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct ZstdDecoder<R: Read> {
     inner: zstd::stream::read::Decoder<'static, BufReader<HeadTap<R>>>,
     /// The limit the decoder was given, in bytes.
@@ -109,7 +110,7 @@ pub struct ZstdDecoder<R: Read> {
 impl<R: Read> ZstdDecoder<R> {
     /// A decoder over `inner`. When the input's bytes become the layer
     /// (`consumer_safe`), frames are held to the consumers' window limit.
-    pub fn new(inner: R, opts: DecodeOptions) -> io::Result<Self> {
+    pub(crate) fn new(inner: R, opts: DecodeOptions) -> io::Result<Self> {
         let tap = HeadTap {
             inner,
             head: [0; FRAME_HEADER_MAX],
@@ -132,7 +133,7 @@ impl<R: Read> ZstdDecoder<R> {
     }
 
     /// The inner reader, once decoding is complete.
-    pub fn into_inner(self) -> R {
+    pub(crate) fn into_inner(self) -> R {
         self.inner.finish().into_inner().inner
     }
 

@@ -11,7 +11,7 @@ use crate::error::{Error, IoContext, Result, mark};
 use crate::hashing::HashWriter;
 
 /// A blob being streamed into a temporary file of the layout.
-pub struct BlobWriter {
+pub(crate) struct BlobWriter {
     out: Option<HashWriter<BufWriter<File>>>,
     path: PathBuf,
 }
@@ -32,12 +32,12 @@ impl BlobWriter {
     }
 
     /// The temporary file's path.
-    pub fn temp_path(&self) -> &Path {
+    pub(crate) fn temp_path(&self) -> &Path {
         &self.path
     }
 
     /// Flush and fsync; the blob is complete but not yet published.
-    pub fn finish(mut self) -> Result<PendingBlob> {
+    pub(crate) fn finish(mut self) -> Result<PendingBlob> {
         let Some(out) = self.out.take() else {
             return Err(Error::Io {
                 path: self.path.clone(),
@@ -85,7 +85,7 @@ impl Drop for BlobWriter {
 }
 
 /// A complete blob waiting in a temp file for [`super::Layout::publish`].
-pub struct PendingBlob {
+pub(crate) struct PendingBlob {
     pub(super) temp: PathBuf,
     blob: Blob,
     _lock: File,
@@ -94,7 +94,7 @@ pub struct PendingBlob {
 
 impl PendingBlob {
     /// Digest and size of the blob.
-    pub fn blob(&self) -> &Blob {
+    pub(crate) fn blob(&self) -> &Blob {
         &self.blob
     }
 }

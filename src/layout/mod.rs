@@ -39,21 +39,21 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub use blob::{BlobWriter, PendingBlob};
+pub(crate) use blob::{BlobWriter, PendingBlob};
 pub(crate) use reader::{MAX_INDEX_DEPTH, Reader, bad};
 pub use registry::{Cleanup, remove_registered_temps};
 pub use target::Target;
 
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{self, DirLock, TEMP_PREFIX};
-pub use crate::spec::index::IndexChange;
+pub(crate) use crate::spec::index::IndexChange;
 use crate::spec::index::{apply_index_change, empty_index, parse_index};
 use crate::spec::oci_layout::{OCI_LAYOUT, layout_version_problem};
 use registry::{CommitToken, create_temp, forget_temp, remove_temp};
 
 /// An OCI image layout directory opened for appending.
 #[derive(Debug)]
-pub struct Layout {
+pub(crate) struct Layout {
     root: PathBuf,
     /// We made the directory (or found it empty): on failure we remove what we added.
     fresh: bool,
@@ -70,7 +70,7 @@ pub struct Layout {
 /// commit unpublished (the blobs stay, unreferenced, as after a crash).
 #[must_use = "the image is not in index.json until apply"]
 #[derive(Debug)]
-pub struct Commit<'a> {
+pub(crate) struct Commit<'a> {
     layout: &'a Layout,
     token: CommitToken,
 }
@@ -80,7 +80,7 @@ impl Layout {
     ///
     /// A directory that exists, is not empty and has no `oci-layout` file is
     /// refused: it is probably not meant to be written into.
-    pub fn open_or_create(root: &Path) -> Result<Layout> {
+    pub(crate) fn open_or_create(root: &Path) -> Result<Layout> {
         match Self::open_once(root) {
             // A concurrent first import failed and removed the layout between
             // our look and our lock: start again, as the first importer.
@@ -170,22 +170,22 @@ impl Layout {
     }
 
     /// The layout's root directory.
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// `blobs/sha256`.
-    pub fn blobs_dir(&self) -> PathBuf {
+    pub(crate) fn blobs_dir(&self) -> PathBuf {
         self.root.join("blobs").join("sha256")
     }
 
     /// A new blob being written; it becomes visible only through [`Layout::publish`].
-    pub fn blob_writer(&self) -> Result<BlobWriter> {
+    pub(crate) fn blob_writer(&self) -> Result<BlobWriter> {
         BlobWriter::create(fsutil::temp_path(&self.root, ""))
     }
 
     /// A small blob (config, manifest) held in memory.
-    pub fn blob_from_bytes(&self, bytes: &[u8]) -> Result<PendingBlob> {
+    pub(crate) fn blob_from_bytes(&self, bytes: &[u8]) -> Result<PendingBlob> {
         let mut w = self.blob_writer()?;
         let path = w.temp_path().to_path_buf();
         w.write_all(bytes).at(path)?;
@@ -200,7 +200,7 @@ impl Layout {
     /// bytes (an atomic rename), which also repairs one that was damaged.
     /// From here until the returned [`Commit`] ends,
     /// [`remove_registered_temps`] waits rather than interrupting half-way.
-    pub fn publish(&self, blobs: Vec<PendingBlob>) -> Result<Commit<'_>> {
+    pub(crate) fn publish(&self, blobs: Vec<PendingBlob>) -> Result<Commit<'_>> {
         self.check_index()?;
         let token = CommitToken::begin(&self.root)?;
         let dir = self.blobs_dir();
@@ -253,7 +253,7 @@ impl Layout {
     }
 
     /// Replace `dest` with `bytes` atomically: temp file, fsync, rename, fsync dir.
-    pub fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<()> {
         let tmp = fsutil::temp_path(&self.root, "");
         let mut f = create_temp(&tmp)?;
         let res = (|| {
@@ -274,7 +274,7 @@ impl Layout {
 
     /// Undo what a failed import added: temp files go with their writers;
     /// a layout this run created is removed again if nothing else landed in it.
-    pub fn abandon(mut self) {
+    pub(crate) fn abandon(mut self) {
         // Our own shared lock must not count as another run's.
         self.opened = None;
         if self.fresh {
@@ -284,7 +284,7 @@ impl Layout {
     }
 
     /// Remove temp files left by runs that died (their lock is free).
-    pub fn clean_stale_temps(&self) {
+    pub(crate) fn clean_stale_temps(&self) {
         clean_stale_temps_in(&self.root);
     }
 }
@@ -295,7 +295,7 @@ impl Commit<'_> {
     ///
     /// Every other descriptor, annotation and unknown field is kept as it
     /// was. This ends the commit that [`Layout::publish`] started.
-    pub fn apply(self, change: IndexChange) -> Result<()> {
+    pub(crate) fn apply(self, change: IndexChange) -> Result<()> {
         self.apply_with(|_, _| Ok(change))
     }
 
@@ -304,7 +304,7 @@ impl Commit<'_> {
     /// current `index.json` and returns the change (writing any blob it
     /// names with [`Layout::write_blob`] first). So two runs adding
     /// platforms to one image index never lose each other's platform.
-    pub fn apply_with<F>(self, build: F) -> Result<()>
+    pub(crate) fn apply_with<F>(self, build: F) -> Result<()>
     where
         F: FnOnce(&Layout, &CurrentIndex) -> Result<IndexChange>,
     {
@@ -326,11 +326,11 @@ impl Commit<'_> {
 
 /// `index.json` as it is under the layout lock (none yet: `None`).
 #[derive(Debug)]
-pub struct CurrentIndex(Option<serde_json::Map<String, Value>>);
+pub(crate) struct CurrentIndex(Option<serde_json::Map<String, Value>>);
 
 impl CurrentIndex {
     /// The descriptor the index names `tag`, if any.
-    pub fn tagged(&self, tag: &str) -> Option<Value> {
+    pub(crate) fn tagged(&self, tag: &str) -> Option<Value> {
         self.0.as_ref().and_then(|i| tagged(i, tag))
     }
 }
@@ -350,7 +350,7 @@ fn tagged(index: &serde_json::Map<String, Value>, tag: &str) -> Option<Value> {
 impl Layout {
     /// The descriptor `index.json` names `tag` now, read without the lock:
     /// for refusing early what [`Commit::apply_with`] would refuse.
-    pub fn tagged_descriptor(&self, tag: &str) -> Result<Option<Value>> {
+    pub(crate) fn tagged_descriptor(&self, tag: &str) -> Result<Option<Value>> {
         let path = self.root.join("index.json");
         match fsutil::read_if_exists(&path).at(&path)? {
             Some(bytes) => Ok(tagged(&parse_index(&path, &bytes)?, tag)),
@@ -385,7 +385,7 @@ impl Layout {
 
     /// Write a small blob (a document built under the layout lock) to
     /// `blobs/sha256/` atomically and durably; returns its digest and size.
-    pub fn write_blob(&self, bytes: &[u8]) -> Result<crate::digest::Blob> {
+    pub(crate) fn write_blob(&self, bytes: &[u8]) -> Result<crate::digest::Blob> {
         let blob = crate::digest::Blob {
             digest: crate::hashing::sha256_of(bytes),
             size: bytes.len() as u64,
@@ -447,7 +447,7 @@ fn create_root(root: &Path) -> Result<usize> {
 /// Remove the temp files and work directories in `dir` left by runs that
 /// died: a file whose lock is free and whose pid (in its name) is gone, a
 /// directory (an archive's work area) whose pid is gone.
-pub fn clean_stale_temps_in(dir: &Path) {
+pub(crate) fn clean_stale_temps_in(dir: &Path) {
     let Ok(rd) = fs::read_dir(dir) else {
         return;
     };

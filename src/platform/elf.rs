@@ -7,7 +7,7 @@ use super::arm::{AttrParser, Scanner, Step, arm_variant};
 
 /// The platform one ELF file was built for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ElfPlatform {
+pub(crate) struct ElfPlatform {
     /// GOARCH name, e.g. `amd64`, `arm64`, `arm`, `ppc64le`.
     pub architecture: String,
     /// Architecture variant: `v8` for arm64, `v5`..`v8` for 32-bit arm when
@@ -47,7 +47,7 @@ const IDENT_LEN: usize = 6;
 
 /// Sniffs one file's content for its ELF platform, fed chunk by chunk.
 #[derive(Debug)]
-pub struct ElfSniffer {
+pub(crate) struct ElfSniffer {
     header: [u8; 64],
     header_len: usize,
     big_endian: bool,
@@ -75,7 +75,7 @@ impl Default for ElfSniffer {
 
 impl ElfSniffer {
     /// A sniffer for a new file.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ElfSniffer {
             header: [0; 64],
             header_len: 0,
@@ -86,7 +86,7 @@ impl ElfSniffer {
     }
 
     /// Feed the next chunk of the file's content (any size, in order).
-    pub fn feed(&mut self, mut data: &[u8]) {
+    pub(crate) fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
             match &mut self.state {
                 State::Done => return,
@@ -135,13 +135,13 @@ impl ElfSniffer {
 
     /// Whether feeding more content could change the result. `false` once
     /// the file is known not to be a usable ELF, or everything is known.
-    pub fn wants_more(&self) -> bool {
+    pub(crate) fn wants_more(&self) -> bool {
         !matches!(self.state, State::Done)
     }
 
     /// The platform found, or `None` for a non-ELF, truncated or unknown
     /// ELF file.
-    pub fn finish(self) -> Option<ElfPlatform> {
+    pub(crate) fn finish(self) -> Option<ElfPlatform> {
         self.platform
     }
 

@@ -17,7 +17,8 @@ mod arm;
 mod elf;
 mod tally;
 
-pub use elf::{ElfPlatform, ElfSniffer};
+pub(crate) use elf::{ElfPlatform, ElfSniffer};
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use tally::PlatformTally;
 
 /// Whether a tar entry path is worth sniffing: an executable directory
@@ -26,7 +27,7 @@ pub use tally::PlatformTally;
 /// one multiarch directory deeper, e.g. `lib/x86_64-linux-gnu/`).
 ///
 /// A leading `./` or `/`, repeated slashes and `.` components are ignored.
-pub fn is_candidate(path: &str) -> bool {
+pub(crate) fn is_candidate(path: &str) -> bool {
     // Pieces of a `str` cut at '/' are `str` too: the fallback never applies.
     let mut comps = components(path.as_bytes()).map(|c| std::str::from_utf8(c).unwrap_or_default());
     match comps.next() {
@@ -84,7 +85,7 @@ fn is_loader_name(name: &str) -> bool {
 
 /// The host's architecture as a GOARCH name (the default when nothing is
 /// detected). Unknown Rust architectures are returned unchanged.
-pub fn host_architecture() -> &'static str {
+pub(crate) fn host_architecture() -> &'static str {
     let little = cfg!(target_endian = "little");
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
@@ -107,6 +108,7 @@ pub fn host_architecture() -> &'static str {
 /// Feeds candidate executables of the tar stream to an [`ElfSniffer`] and
 /// counts what they say in its own [`PlatformTally`], as the archive streams by.
 #[derive(Debug, Default)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct PlatformObserver {
     tally: PlatformTally,
     current: Option<(String, ElfSniffer)>,
@@ -114,13 +116,13 @@ pub struct PlatformObserver {
 
 impl PlatformObserver {
     /// An observer with an empty tally.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The tally of the files seen (merge tallies with [`PlatformTally::merge`]
     /// to vote across several layers).
-    pub fn into_tally(self) -> PlatformTally {
+    pub(crate) fn into_tally(self) -> PlatformTally {
         self.tally
     }
 }

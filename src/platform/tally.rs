@@ -7,6 +7,7 @@ use crate::tarscan::path::components;
 
 /// Majority vote of the platforms found across a rootfs's ELF files.
 #[derive(Clone, Debug, Default)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct PlatformTally {
     by_arch: BTreeMap<String, ArchVotes>,
 }
@@ -23,7 +24,7 @@ struct ArchVotes {
 
 /// The platform detected for a rootfs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Detected {
+pub(crate) struct Detected {
     /// The majority GOARCH.
     pub architecture: String,
     /// The majority variant among the files of that architecture that have
@@ -39,7 +40,7 @@ pub struct Detected {
 
 /// Files of more than one architecture were found.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Conflict {
+pub(crate) struct Conflict {
     /// A file of the winning architecture.
     pub winner_example: String,
     /// The runner-up architecture.
@@ -52,12 +53,12 @@ pub struct Conflict {
 
 impl PlatformTally {
     /// An empty tally.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Counts one ELF file.
-    pub fn add(&mut self, path: &str, p: ElfPlatform) {
+    pub(crate) fn add(&mut self, path: &str, p: ElfPlatform) {
         let path = rootfs_path(path);
         let votes = self.by_arch.entry(p.architecture).or_default();
         votes.files += 1;
@@ -71,7 +72,7 @@ impl PlatformTally {
 
     /// Adds the votes of `other`, as if its files had been added to this
     /// tally: the result does not depend on the order of merging.
-    pub fn merge(&mut self, other: PlatformTally) {
+    pub(crate) fn merge(&mut self, other: PlatformTally) {
         for (arch, theirs) in other.by_arch {
             let ours = self.by_arch.entry(arch).or_default();
             ours.files += theirs.files;
@@ -88,7 +89,7 @@ impl PlatformTally {
     ///
     /// Ties go to the alphabetically first architecture (and variant), so the
     /// answer never depends on the host or on insertion order.
-    pub fn result(&self) -> Option<Detected> {
+    pub(crate) fn result(&self) -> Option<Detected> {
         let mut ranked: Vec<(&String, &ArchVotes)> = self.by_arch.iter().collect();
         // BTreeMap order is by name, and the sort is stable, so equal counts
         // keep alphabetical order.

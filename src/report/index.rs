@@ -7,6 +7,7 @@ use crate::digest::Blob;
 
 /// What an `--index` import wrote.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct IndexReport {
     /// The layout directory (or the archive file, `-` for stdout).
     pub layout: String,

@@ -98,6 +98,7 @@ fn push_hints(out: &mut String, hints: &[String]) {
 
 /// The input of one layer, as given.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct InputReport {
     /// The input as the user named it (`-` for stdin).
     pub name: String,
@@ -109,6 +110,7 @@ pub struct InputReport {
 
 /// An OpenPGP signature that was verified for a layer's input.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct VerifiedSignature {
     /// Base name of the file that was signed: the input itself, or the
     /// checksum file its digest was checked against.
@@ -121,6 +123,7 @@ pub struct VerifiedSignature {
 
 /// One layer of the import: a view of the input and the [`Layer`] made from it.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct LayerReport {
     /// Where the layer came from.
     pub input: InputReport,
@@ -205,6 +208,7 @@ pub enum CreatedSource {
 
 /// The whole import.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct ImportReport {
     /// The layout directory (or the archive file, `-` for stdout).
     pub layout: String,

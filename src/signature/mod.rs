@@ -18,7 +18,7 @@ use std::fmt;
 use crate::fetch::{HttpOptions, SmallFile};
 
 /// Upper bound on a keyring or signature file read into memory.
-pub const MAX_SMALL_FILE: u64 = 16 << 20;
+pub(crate) const MAX_SMALL_FILE: u64 = 16 << 20;
 
 /// Reads a `--keyring`, `--signature` or `--checksums-signature` argument,
 /// a file or an `http(s)://` URL of up to 16 MiB, through
@@ -33,6 +33,7 @@ pub fn read_small_source(arg: &str, http: &HttpOptions) -> crate::Result<Vec<u8>
 
 /// Why a signature was refused: who made it (as far as known) and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct Refusal {
     /// The signer's fingerprint (uppercase hex), `key ID <hex>` when the
     /// signature names only a key ID, or `unknown`.
@@ -43,12 +44,12 @@ pub struct Refusal {
 
 impl Refusal {
     /// A refusal whose signer is not known (`unknown`).
-    pub fn unknown(reason: impl Into<String>) -> Self {
+    pub(crate) fn unknown(reason: impl Into<String>) -> Self {
         Self::new("unknown", reason)
     }
 
     /// A refusal with no signer at all: the file is not signed.
-    pub fn none(reason: impl Into<String>) -> Self {
+    pub(crate) fn none(reason: impl Into<String>) -> Self {
         Self::new("", reason)
     }
 
@@ -104,6 +105,7 @@ impl Keyring {
 
 /// What a verified signature vouches for.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct Verified {
     /// Fingerprints (uppercase hex) of the keys whose signatures verified,
     /// primary key first when a subkey signed: `PRIMARY` or `PRIMARY/SUBKEY`.
@@ -112,13 +114,14 @@ pub struct Verified {
 
 impl Verified {
     /// The signers joined with `, `.
-    pub fn signer(&self) -> String {
+    pub(crate) fn signer(&self) -> String {
         self.signers.join(", ")
     }
 }
 
 /// One or more detached signatures over one file, parsed.
 #[derive(Clone, Debug)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct DetachedSignatures(Detached);
 
 /// The scheme of a signature file.
@@ -131,19 +134,19 @@ enum Detached {
 impl DetachedSignatures {
     /// Parses a detached signature file; it must hold at least one
     /// signature over a file and nothing else.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, String> {
         openpgp::Signatures::parse(bytes).map(|s| DetachedSignatures(Detached::OpenPgp(s)))
     }
 
     /// Verifies the signatures over `data`, which is in memory (a checksum file).
-    pub fn verify_bytes(&self, keyring: &Keyring, data: &[u8]) -> Result<Verified, Refusal> {
+    pub(crate) fn verify_bytes(&self, keyring: &Keyring, data: &[u8]) -> Result<Verified, Refusal> {
         match &self.0 {
             Detached::OpenPgp(s) => s.verify_bytes(&keyring.openpgp, data),
         }
     }
 
     /// A hasher to feed the signed file through as it streams.
-    pub fn hasher(&self) -> Result<SignatureHasher, Refusal> {
+    pub(crate) fn hasher(&self) -> Result<SignatureHasher, Refusal> {
         match &self.0 {
             Detached::OpenPgp(s) => s.hasher().map(Hashing::OpenPgp).map(SignatureHasher),
         }
@@ -164,6 +167,7 @@ pub(crate) fn signed_file_name(name: &str) -> &str {
 /// `--signature` costs no second read; [`SignatureHasher::finish`] then
 /// checks the signatures. Memory is constant: one digest state per signature.
 #[derive(Debug)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct SignatureHasher(Hashing);
 
 /// The digest states of one scheme.
@@ -174,14 +178,14 @@ enum Hashing {
 
 impl SignatureHasher {
     /// Feeds the next bytes of the signed file.
-    pub fn update(&mut self, buf: &[u8]) {
+    pub(crate) fn update(&mut self, buf: &[u8]) {
         match &mut self.0 {
             Hashing::OpenPgp(h) => h.update(buf),
         }
     }
 
     /// Checks the signatures over everything fed, against `keyring`.
-    pub fn finish(self, keyring: &Keyring) -> Result<Verified, Refusal> {
+    pub(crate) fn finish(self, keyring: &Keyring) -> Result<Verified, Refusal> {
         match self.0 {
             Hashing::OpenPgp(h) => h.finish(&keyring.openpgp),
         }
@@ -192,6 +196,7 @@ impl SignatureHasher {
 /// message), verified: the text that was signed (line ends `\n`,
 /// dash-escaping undone) and who signed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct SignedText {
     /// The signed text. Nothing outside the signed block is in it.
     pub text: String,
@@ -205,6 +210,7 @@ pub struct SignedText {
 /// file, `latest-stage3-*.txt`) and returns only what was signed. Text
 /// before `-----BEGIN PGP SIGNED MESSAGE-----` and after the signature
 /// block is not part of the result.
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub fn verify_clear_signed(keyring: &Keyring, text: &str) -> Result<SignedText, Refusal> {
     openpgp::verify_clear_signed(&keyring.openpgp, text)
 }

@@ -9,6 +9,7 @@
 
 /// What `--normalize` makes of a hazardous entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub enum Fix {
     /// Old GNU sparse file: expanded to a regular file.
     Expand,
@@ -29,7 +30,7 @@ pub enum Fix {
 
 /// Why an entry is a hazard.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hazard {
+pub(super) struct Hazard {
     /// What the entry is, e.g. "an old GNU sparse file (type 'S')".
     pub what: String,
     /// What the consumers do with it.
@@ -42,7 +43,7 @@ const UNHANDLED: &str = "podman, buildah and docker fail on it (\"unhandled tar 
 
 impl Hazard {
     /// The one-line refusal: the entry, the consumer that fails, and the fix.
-    pub fn refusal(&self, path: &[u8]) -> String {
+    pub(super) fn refusal(&self, path: &[u8]) -> String {
         let name = String::from_utf8_lossy(path);
         let fix = match self.fix {
             Fix::Expand => "--normalize rewrites it as a regular file",
@@ -60,7 +61,7 @@ impl Hazard {
 }
 
 /// The hazard of an entry of type byte `t` named `path`, if it is one.
-pub fn of_type(t: u8, path: &[u8]) -> Option<Hazard> {
+pub(super) fn of_type(t: u8, path: &[u8]) -> Option<Hazard> {
     let (what, consumers, fix) = match t {
         b'0' if path.ends_with(b"/") => (
             "a regular file named like a directory",
@@ -101,7 +102,7 @@ pub fn of_type(t: u8, path: &[u8]) -> Option<Hazard> {
 }
 
 /// The hazard of PAX GNU sparse records (`GNU.sparse.*`).
-pub fn pax_sparse() -> Hazard {
+pub(super) fn pax_sparse() -> Hazard {
     Hazard {
         what: "a PAX GNU sparse file (GNU.sparse records)".into(),
         consumers: "Go's archive/tar (podman, docker, umoci) expands it, other readers unpack the sparse map as file content",

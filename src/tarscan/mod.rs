@@ -30,7 +30,7 @@ const BLOCK: usize = 512;
 /// Largest PAX or GNU long-name record we accept. Real ones are a few hundred
 /// bytes; anything larger is hostile or broken and is refused before any
 /// allocation of its size.
-pub const MAX_META_RECORD: u64 = 1 << 20;
+pub(crate) const MAX_META_RECORD: u64 = 1 << 20;
 
 mod framing;
 mod hazard;
@@ -41,15 +41,18 @@ mod trailer;
 
 pub(crate) use framing::checksum_ok;
 use framing::{Event, Frame, Framing, Stop};
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use hazard::Fix;
 use interpret::{Interpreter, Meaning};
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use sparse::{SparseChunk, SparseMap};
 use sparse::{sparse_continues, sparse_ext_chunks};
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use trailer::Trailer;
 
 /// How the scanner treats entries that consumers unpack differently.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Policy {
+pub(crate) enum Policy {
     /// Refuse them, and anything after the end marker that is another
     /// archive: what a layer must be for every consumer.
     #[default]
@@ -61,6 +64,7 @@ pub enum Policy {
 
 /// One archive member as seen by observers, after PAX/GNU overrides.
 #[derive(Debug, Clone)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct EntryHeader {
     /// Path bytes as stored (not necessarily UTF-8).
     pub path: Vec<u8>,
@@ -104,6 +108,7 @@ pub struct EntryHeader {
 /// `end_entry`, for an entry it declined or stopped wanting, and must ignore
 /// them (returning false). The pair keeps no state of its own, so the scanner
 /// holds any combination by value.
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub trait EntryObserver {
     /// A new entry starts. Return true to receive its content.
     fn entry(&mut self, header: &EntryHeader) -> bool;
@@ -144,6 +149,7 @@ impl<A: EntryObserver, B: EntryObserver> EntryObserver for (A, B) {
 
 /// Why the decompressed stream was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct TarError {
     /// Offset in the decompressed stream.
     pub offset: u64,
@@ -153,6 +159,7 @@ pub struct TarError {
 
 /// What the scan found, once the stream ended cleanly.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct TarSummary {
     /// Archive members (PAX/GNU metadata records not counted).
     pub entries: u64,
@@ -173,6 +180,7 @@ pub struct TarSummary {
 }
 
 /// The streaming tar scanner, showing entries to an observer `O` (`()` for none).
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct TarScanner<O = ()> {
     framing: Framing,
     headers: Interpreter,
@@ -192,12 +200,12 @@ impl<O: EntryObserver + Default> Default for TarScanner<O> {
 impl<O: EntryObserver> TarScanner<O> {
     /// A consumer-safe scanner at the start of an archive, showing its
     /// entries to `observer`.
-    pub fn new(observer: O) -> Self {
+    pub(crate) fn new(observer: O) -> Self {
         Self::with_policy(observer, Policy::ConsumerSafe)
     }
 
     /// A scanner with the given [`Policy`].
-    pub fn with_policy(observer: O, policy: Policy) -> Self {
+    pub(crate) fn with_policy(observer: O, policy: Policy) -> Self {
         Self {
             framing: Framing::new(policy),
             headers: Interpreter::new(policy),
@@ -208,18 +216,18 @@ impl<O: EntryObserver> TarScanner<O> {
     }
 
     /// Decompressed bytes consumed so far.
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         self.framing.offset
     }
 
     /// The observer, while the scan goes on.
-    pub fn observer_mut(&mut self) -> &mut O {
+    pub(crate) fn observer_mut(&mut self) -> &mut O {
         &mut self.observer
     }
 
     /// Feed the next bytes of the decompressed stream. After an error the
     /// scanner stays failed: every later call returns the same error.
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), TarError> {
+    pub(crate) fn feed(&mut self, mut data: &[u8]) -> Result<(), TarError> {
         if let Frame::Failed(e) = &self.framing.state {
             return Err(e.clone());
         }
@@ -339,7 +347,7 @@ impl<O: EntryObserver> TarScanner<O> {
 
     /// The stream has ended: decide whether it ended cleanly, and give the
     /// observer back.
-    pub fn finish(self) -> Result<(TarSummary, O), TarError> {
+    pub(crate) fn finish(self) -> Result<(TarSummary, O), TarError> {
         let at = self.framing.offset;
         let mut warnings = Vec::new();
         match self.framing.finish()? {

@@ -11,6 +11,7 @@ pub(super) const MAX_SPARSE_REGIONS: usize = 1 << 20;
 
 /// A region of an old GNU sparse file: `len` stored bytes at `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct SparseChunk {
     /// Offset in the expanded file.
     pub offset: u64,
@@ -20,6 +21,7 @@ pub struct SparseChunk {
 
 /// The map of a GNU sparse file (old type 'S', or PAX GNU.sparse records).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct SparseMap {
     /// Size of the expanded file.
     pub real_size: u64,

@@ -13,6 +13,7 @@ const MAX_PIXZ_NAME: u64 = 1 << 16;
 
 /// What follows the end-of-archive marker.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub enum Trailer {
     /// Nothing.
     #[default]

@@ -27,6 +27,7 @@ use crate::spec::ref_name::validate_tag;
 
 /// One failed check.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Problem {
     /// What it concerns: `oci-layout`, `index.json`, `index.json manifests[2]`,
     /// `tag latest: manifest`, `tag latest: config`, `tag latest: layer 1`
@@ -51,6 +52,7 @@ impl std::fmt::Display for Problem {
 
 /// The outcome of [`verify`].
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// The layout directory.
     pub layout: PathBuf,
@@ -74,6 +76,7 @@ pub struct VerifyReport {
 
 /// An image index that was checked, and its entries by platform.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct IndexListing {
     /// How it was reached: `tag multi`, or a path through other indexes.
     pub object: String,
@@ -85,6 +88,7 @@ pub struct IndexListing {
 
 /// One entry of an image index.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PlatformEntry {
     /// `os/architecture[/variant]`, if the descriptor has a platform.
     #[serde(skip_serializing_if = "Option::is_none")]
