@@ -193,6 +193,26 @@ pub fn supported_short() -> String {
     sentence(|f| f.short)
 }
 
+/// Formats an input may be that we do not read, by their magic, and what
+/// to do about them: the second half of the format table, for refusals.
+pub(crate) static FOREIGN_FORMATS: [(&[u8], &str); 6] = [
+    (b"PK\x03\x04", "a zip archive"),
+    (
+        &[0x04, 0x22, 0x4d, 0x18],
+        "lz4 data: decompress it first (lz4 -dc)",
+    ),
+    (b"LZIP", "lzip data: decompress it first (lzip -dc)"),
+    (
+        &[0x1f, 0x9d],
+        "Unix compress data: decompress it first (gzip -dc)",
+    ),
+    (b"QFI\xfb", "a qcow2 disk image, not a tarball"),
+    (
+        &[0x5d, 0x00, 0x00],
+        "legacy lzma data: decompress it first (xz -dc)",
+    ),
+];
+
 /// The encoding of a layer blob: what an OCI layer media type can declare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -63,21 +63,10 @@ pub fn describe_unknown(head: &[u8]) -> String {
             }
         })
         .collect();
-    let guess = if head.starts_with(b"PK\x03\x04") {
-        ", a zip archive"
-    } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
-        ", lz4 data: decompress it first (lz4 -dc)"
-    } else if head.starts_with(b"LZIP") {
-        ", lzip data: decompress it first (lzip -dc)"
-    } else if head.starts_with(&[0x1f, 0x9d]) {
-        ", Unix compress data: decompress it first (gzip -dc)"
-    } else if head.starts_with(b"QFI\xfb") {
-        ", a qcow2 disk image, not a tarball"
-    } else if head.starts_with(&[0x5d, 0x00, 0x00]) {
-        ", legacy lzma data: decompress it first (xz -dc)"
-    } else {
-        ""
-    };
+    let guess = format::FOREIGN_FORMATS
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+        .map_or(String::new(), |(_, what)| format!(", {what}"));
     format!("{} \"{}\"{}", hex.join(" "), text, guess)
 }
 
