@@ -57,16 +57,62 @@ fn split_url(url: &str) -> UrlParts<'_> {
 /// `url` as it may be shown and recorded: scheme, host, port and path,
 /// without credentials (`user:password@`) and without the query and
 /// fragment, where presigned URLs carry their tokens.
+///
+/// A password holding a raw `/`, `?` or `#` ends the authority early (RFC
+/// 3986), leaving its rest and the `@` in the path, query or fragment. Such
+/// an authority has no `@` and no valid port, so when it is malformed and
+/// an `@` follows, everything up to the last `@` is taken as credentials
+/// and not shown: a secret is never echoed, even in a malformed URL.
 pub fn public_url(url: &str) -> String {
-    match split_url(url) {
-        UrlParts {
-            scheme: Some(scheme),
-            hostport,
-            path,
-            ..
-        } => format!("{scheme}://{hostport}{path}"),
-        _ => url.to_string(),
+    let parts = split_url(url);
+    let Some(scheme) = parts.scheme else {
+        return url.to_string();
+    };
+    if port_problem(parts.hostport).is_some()
+        && !parts.authority.contains('@')
+        && let Some((_, after)) = url.rsplit_once('@')
+    {
+        return public_url(&format!("{scheme}://{after}"));
     }
+    format!("{scheme}://{}{}", parts.hostport, parts.path)
+}
+
+/// Why `url` cannot be requested, checked before any connection as curl
+/// does: a port that is not a number from 1 to 65535 (an HTTP library
+/// would quietly use the scheme's default port and send the credentials
+/// there). The reason names neither the port nor any credentials, since a
+/// port that is not a number is often the start of a password holding a
+/// raw `/`, `?` or `#`.
+pub(crate) fn request_problem(url: &str) -> Option<String> {
+    let parts = split_url(url);
+    let problem = port_problem(parts.hostport)?;
+    let hint = if url.contains('@') {
+        " (a user name or password holding '/', '?', '#' or '@' must be percent-encoded)"
+    } else {
+        ""
+    };
+    Some(format!("{problem}{hint}; fix the URL"))
+}
+
+/// What is wrong with the `host[:port]` of an authority, if anything: the
+/// port must be empty (the scheme's default) or a number from 1 to 65535.
+fn port_problem(hostport: &str) -> Option<&'static str> {
+    let port = if let Some(v6) = hostport.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((_, "")) => return None,
+            Some((_, rest)) => match rest.strip_prefix(':') {
+                Some(port) => port,
+                None => return Some("the port is not a number from 1 to 65535"),
+            },
+            None => return Some("the IPv6 address has no closing ']'"),
+        }
+    } else {
+        hostport.split_once(':')?.1
+    };
+    let valid = port.is_empty()
+        || (port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p)));
+    (!valid).then_some("the port is not a number from 1 to 65535")
 }
 
 /// The file name an argument stands for: the one rule for inputs, checksum
@@ -169,6 +215,48 @@ mod tests {
             ),
         ] {
             assert_eq!(public_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn passwords_with_delimiters_never_show() {
+        for (url, want) in [
+            ("http://u:pa/ss@h:8/x", "http://h:8/x"),
+            ("http://u:pa?ss@h/x?q", "http://h/x"),
+            ("http://u:pa#ss@h/x", "http://h/x"),
+            ("http://u:pa%2Fss%23@h:99999/x", "http://h:99999/x"),
+            ("http://h:8080/p@th", "http://h:8080/p@th"),
+        ] {
+            assert_eq!(public_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn ports_outside_1_to_65535_are_refused_before_any_request() {
+        for url in [
+            "http://u:p@127.0.0.1:99999/x",
+            "http://h:0/",
+            "http://h:8o/",
+            "http://h:-1/",
+            "http://h:1:2/",
+            "http://u:Zq/ss@h/x",
+            "http://[::1]x/",
+            "http://[::1:80/",
+        ] {
+            let why = request_problem(url).unwrap_or_default();
+            assert!(why.ends_with("; fix the URL"), "{url}: {why}");
+            assert!(!why.contains("Zq") && !why.contains("999"), "{why}");
+        }
+        for url in [
+            "http://h/",
+            "http://h:/",
+            "https://h:65535/x",
+            "http://[::1]:1/",
+            "http://[::1]/",
+            "http://u:p@h:80",
+            "http://h/a:99999",
+        ] {
+            assert_eq!(request_problem(url), None, "{url}");
         }
     }
 

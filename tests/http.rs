@@ -814,3 +814,42 @@ fn connection_refused_is_retried_then_refused() {
     let err = refused(dir.path(), &url, &["--retries", "1"], &[]);
     assert!(err.contains("after 1 retries"), "{err}");
 }
+
+#[test]
+fn a_port_outside_1_to_65535_is_refused_before_any_connection() {
+    // The "proxy" is where a request would go if the port were dropped
+    // (ureq takes an unparsable port as the default one): it must see nothing.
+    let proxy = Server::start(|_, _| Reply::status(200));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [("http_proxy", proxy.url(""))];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for (url, shown) in [
+        (
+            "http://user:S3cretPW@127.0.0.1:99999/big.tar.gz",
+            "http://127.0.0.1:99999/big.tar.gz",
+        ),
+        (
+            "http://127.0.0.1:8o/big.tar.gz",
+            "http://127.0.0.1:8o/big.tar.gz",
+        ),
+    ] {
+        let hint = if url.contains('@') {
+            " (a user name or password holding '/', '?', '#' or '@' must be percent-encoded)"
+        } else {
+            ""
+        };
+        let err = run(dir.path(), &[url, "-o", "out", "--arch", "amd64"], &env)
+            .exits(1)
+            .one_line()
+            .err();
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "ociimport: error: {shown}: the port is not a number from 1 to 65535{hint}; fix the URL"
+            )
+        );
+        assert!(err.len() < 300, "{err}");
+    }
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
+    assert!(!dir.path().join("out").exists());
+}

@@ -12,7 +12,7 @@ use ureq::{Agent, Body, Proxy};
 
 use super::{HttpOptions, MAX_REDIRECTS};
 use crate::error::{Error, Result};
-use crate::url::{host_of, public_url, resolve, scheme_of};
+use crate::url::{host_of, public_url, request_problem, resolve, scheme_of};
 
 /// Why an attempt failed: worth another try, or final.
 pub(super) enum Failure {
@@ -99,6 +99,18 @@ impl Client {
         current: &str,
         headers: &[(&str, &str)],
     ) -> Result<Response<Body>, Failure> {
+        if let Some(reason) = request_problem(current) {
+            let via = if current == url {
+                String::new()
+            } else {
+                format!("redirected to {}: ", public_url(current))
+            };
+            return Err(Failure::Final(Error::Http {
+                url: public_url(url),
+                status: None,
+                reason: format!("{via}{reason}"),
+            }));
+        }
         let https = scheme_of(current) == Some("https");
         let mut req = self.agent.get(current);
         for (k, v) in headers {
