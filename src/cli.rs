@@ -509,6 +509,12 @@ fn read_signature_sources(
     };
     let mut keyring = None;
     for arg in &args.keyring {
+        if is_plain_http(arg) {
+            return Err(Failure::from(ociimport::Error::Keyring {
+                file: shown(arg),
+                reason: "a keyring is never fetched over plain http, where anyone on the network path could supply the trust anchor; use an https:// URL or a local file".into(),
+            }));
+        }
         let (name, bytes) = read(arg)?;
         let k = keyring.get_or_insert_with(Keyring::new);
         k.add(&bytes)
@@ -521,6 +527,16 @@ fn read_signature_sources(
         checksums_signature,
         signatures,
     })
+}
+
+/// Whether `arg` is an `http://` URL (not https). Signatures and checksum
+/// files may come that way, since the keyring verifies them; the keyring
+/// itself may not.
+fn is_plain_http(arg: &str) -> bool {
+    fetch::is_url(arg)
+        && !arg
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
 /// The library's options from the arguments that map one to one.

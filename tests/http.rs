@@ -853,3 +853,35 @@ fn a_port_outside_1_to_65535_is_refused_before_any_connection() {
     assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
     assert!(!dir.path().join("out").exists());
 }
+
+#[test]
+fn a_keyring_over_plain_http_is_refused_before_any_request() {
+    let server = Server::start(|_, _| Reply::status(200));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = testdata("rootfs.tar");
+    let input = input.to_str().expect("utf-8");
+    for scheme in ["http", "HTTP"] {
+        // Named as given, without its query.
+        let shown = server.url("/release.asc").replacen("http", scheme, 1);
+        let key = format!("{shown}?t=1");
+        let args = [
+            input,
+            "-o",
+            "out",
+            "--keyring",
+            &key,
+            "--signature",
+            "x.asc",
+        ];
+        let err = run(dir.path(), &args, &[]).exits(1).one_line().err();
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "ociimport: error: {shown}: a keyring is never fetched over plain http, where anyone on the network path could supply the trust anchor; use an https:// URL or a local file"
+            )
+        );
+        assert!(err.len() < 300, "{err}");
+    }
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+    assert!(!dir.path().join("out").exists());
+}
