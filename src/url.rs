@@ -77,6 +77,29 @@ pub fn public_url(url: &str) -> String {
     format!("{scheme}://{}{}", parts.hostport, parts.path)
 }
 
+/// A proxy setting (`http_proxy` and friends) as it may be shown: without
+/// its user info, whether or not it names a scheme (everything up to the
+/// last `@` is taken as credentials).
+pub(crate) fn public_proxy(spec: &str) -> String {
+    if spec.contains("://") {
+        return public_url(spec);
+    }
+    spec.rsplit_once('@').map_or(spec, |(_, h)| h).to_string()
+}
+
+/// `message` (a library's error text) with every occurrence of the URLs
+/// in `urls` replaced by its public form, so that no credentials or query
+/// reach a message through text we did not write.
+pub(crate) fn scrub(message: &str, urls: &[&str]) -> String {
+    let mut out = message.to_string();
+    for url in urls {
+        if !url.is_empty() {
+            out = out.replace(url, &public_url(url));
+        }
+    }
+    out
+}
+
 /// Why `url` cannot be requested, checked before any connection as curl
 /// does: a port that is not a number from 1 to 65535 (an HTTP library
 /// would quietly use the scheme's default port and send the credentials
@@ -138,7 +161,10 @@ pub(crate) fn path_base_name(path: &Path) -> String {
 /// The file name a URL stands for: its last path segment, percent-decoded;
 /// the host if the path is empty.
 fn url_base_name(url: &str) -> String {
-    let parts = split_url(url);
+    // Of the public form, so that a malformed URL's credentials never
+    // become a name.
+    let public = public_url(url);
+    let parts = split_url(&public);
     match parts.path.split('/').rev().find(|s| !s.is_empty()) {
         Some(s) => percent_decode(s).unwrap_or_else(|| s.to_string()),
         None => parts.hostport.to_string(),
@@ -232,6 +258,24 @@ mod tests {
     }
 
     #[test]
+    fn proxies_and_library_messages_lose_their_credentials() {
+        assert_eq!(
+            public_proxy("alice:S3cretPW@127.0.0.1:3128/"),
+            "127.0.0.1:3128/"
+        );
+        assert_eq!(public_proxy("http://a:S3/c@h:1"), "http://h:1");
+        assert_eq!(public_proxy("socks5://a:S3@h:1/"), "socks5://h:1/");
+        assert_eq!(public_proxy("h:3128"), "h:3128");
+        assert_eq!(
+            scrub(
+                "bad uri: http://a:S3@h/x?t=1 is missing host",
+                &["http://a:S3@h/x?t=1"]
+            ),
+            "bad uri: http://h/x is missing host"
+        );
+    }
+
+    #[test]
     fn ports_outside_1_to_65535_are_refused_before_any_request() {
         for url in [
             "http://u:p@127.0.0.1:99999/x",
@@ -283,6 +327,7 @@ mod tests {
         assert_eq!(base_name("https://h/d/dir/"), "dir");
         assert_eq!(base_name("https://user@host:8080"), "host:8080");
         assert_eq!(base_name("https://h/a%2Fb"), "a%2Fb");
+        assert_eq!(base_name("https://u:S3#cret@h"), "h");
     }
 
     #[test]
