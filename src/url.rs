@@ -201,8 +201,9 @@ pub(crate) fn host_of(url: &str) -> String {
     host.to_ascii_lowercase()
 }
 
-/// Resolve a `Location` against the URL it came from (RFC 3986 §5.2,
-/// without dot-segment removal: servers resolve those themselves).
+/// Resolve a `Location` against the URL it came from (RFC 3986 §5.2, with
+/// its dot-segment removal, as curl and browsers do: `../x` from `/a/b/c`
+/// is `/a/x`, never a request for `/a/b/../x`).
 pub(crate) fn resolve(base: &str, location: &str) -> String {
     if location.contains("://") {
         return location.to_string();
@@ -212,14 +213,44 @@ pub(crate) fn resolve(base: &str, location: &str) -> String {
     if let Some(net) = location.strip_prefix("//") {
         return format!("{scheme}://{net}");
     }
-    if location.starts_with('/') {
-        return format!("{scheme}://{authority}{location}");
-    }
     if location.starts_with('?') {
         return format!("{scheme}://{authority}{path}{location}");
     }
-    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
-    format!("{scheme}://{authority}{dir}{location}")
+    let cut = location.find(['?', '#']).unwrap_or(location.len());
+    let (loc_path, rest) = location.split_at(cut);
+    let merged = if loc_path.starts_with('/') {
+        loc_path.to_string()
+    } else {
+        let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+        format!("{dir}{loc_path}")
+    };
+    format!(
+        "{scheme}://{authority}{}{rest}",
+        remove_dot_segments(&merged)
+    )
+}
+
+/// RFC 3986 §5.2.4 on an absolute path: `.` segments go, `..` removes the
+/// segment before it (never above the root); a trailing `.` or `..` leaves
+/// the path ending in `/`.
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *seg {
+            "." | ".." => {
+                if *seg == ".." {
+                    out.pop();
+                }
+                if last {
+                    out.push("");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    format!("/{}", out.join("/"))
 }
 
 #[cfg(test)]
@@ -339,6 +370,13 @@ mod tests {
         assert_eq!(resolve(base, "d.tar"), "https://h:1/a/b/d.tar");
         assert_eq!(resolve(base, "?y=2"), "https://h:1/a/b/c.tar?y=2");
         assert_eq!(resolve("http://h", "x"), "http://h/x");
+        assert_eq!(resolve(base, "../x"), "https://h:1/a/x");
+        assert_eq!(resolve(base, "../../../x?q=/../"), "https://h:1/x?q=/../");
+        assert_eq!(resolve(base, "./d/./e/../f"), "https://h:1/a/b/d/f");
+        assert_eq!(resolve(base, "/p/../q"), "https://h:1/q");
+        assert_eq!(resolve(base, ".."), "https://h:1/a/");
+        assert_eq!(resolve(base, "."), "https://h:1/a/b/");
+        assert_eq!(resolve(base, "d/"), "https://h:1/a/b/d/");
     }
 
     #[test]

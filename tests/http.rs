@@ -968,3 +968,22 @@ fn a_proxy_without_a_scheme_is_an_http_proxy() {
         Some("Basic YWxpY2U6UzNjcmV0UFc=")
     );
 }
+
+#[test]
+fn a_relative_redirect_loses_its_dot_segments() {
+    let (tar, gz) = fixture();
+    let file = File::new(gz.clone(), "v1");
+    let srv = Server::start(move |_, req| match req.line.split(' ').nth(1) {
+        Some("/a/b/start") => Reply::status(302).header("Location", "../x/./big.tar.gz"),
+        Some("/a/x/big.tar.gz") => file.serve(req),
+        _ => Reply::status(404),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = import_ok(dir.path(), &srv.url("/a/b/start"), &[]);
+    assert_layer_is(&r, &tar, &gz);
+    let lines: Vec<String> = srv.seen().iter().map(|s| s.line.clone()).collect();
+    assert_eq!(
+        lines,
+        ["GET /a/b/start HTTP/1.1", "GET /a/x/big.tar.gz HTTP/1.1"]
+    );
+}
