@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use ociimport::fetch::{self, HttpOptions};
 use ociimport::naming::default_output;
-use ociimport::spec::ref_name::validate_tag;
+use ociimport::spec::ref_name::validate_new_tag;
 use ociimport::{ImportOptions, InputSource, Keyring, LayerCompression, Output, read_small_source};
 
 use crate::Failure;
@@ -301,9 +301,9 @@ impl From<CompressionArg> for LayerCompression {
     }
 }
 
-/// `--tag`: an OCI ref name.
+/// `--tag`: an OCI ref name, as long as Docker allows.
 fn parse_tag(s: &str) -> Result<String, String> {
-    validate_tag(s).map(|()| s.to_string())
+    validate_new_tag(s).map(|()| s.to_string())
 }
 
 /// `KEY=VALUE` with a non-empty key; the value may contain `=`.
@@ -322,6 +322,11 @@ fn parse_expect(s: &str) -> Result<ociimport::Expected, String> {
 /// `--zstd-max-window`: a size libzstd can decode with.
 fn parse_window(s: &str) -> Result<u64, String> {
     let n = parse_size(s)?;
+    if n == 0 {
+        return Err(format!(
+            "{s:?}: no zstd frame has a window of 0 bytes; give the largest window to decode (e.g. 128M)"
+        ));
+    }
     if n > ociimport::ZSTD_MAX_WINDOW {
         return Err(format!("{s:?}: libzstd decodes windows of at most 2G"));
     }
@@ -509,6 +514,12 @@ fn read_signature_sources(
     };
     let mut keyring = None;
     for arg in &args.keyring {
+        if is_plain_http(arg) {
+            return Err(Failure::from(ociimport::Error::Keyring {
+                file: shown(arg),
+                reason: "a keyring is never fetched over plain http, where anyone on the network path could supply the trust anchor; use an https:// URL or a local file".into(),
+            }));
+        }
         let (name, bytes) = read(arg)?;
         let k = keyring.get_or_insert_with(Keyring::new);
         k.add(&bytes)
@@ -521,6 +532,16 @@ fn read_signature_sources(
         checksums_signature,
         signatures,
     })
+}
+
+/// Whether `arg` is an `http://` URL (not https). Signatures and checksum
+/// files may come that way, since the keyring verifies them; the keyring
+/// itself may not.
+fn is_plain_http(arg: &str) -> bool {
+    fetch::is_url(arg)
+        && !arg
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
 /// The library's options from the arguments that map one to one.

@@ -867,3 +867,26 @@ fn every_man_page_reference_renders() {
         );
     }
 }
+
+#[test]
+fn a_zero_zstd_window_and_overlong_tags_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(testdata("rootfs.tar"), tmp.path().join("rootfs.tar")).unwrap();
+    run(tmp.path(), &["rootfs.tar", "-o", "z", "--zstd-max-window", "0"]).usage_error(
+        "\"0\": no zstd frame has a window of 0 bytes; give the largest window to decode (e.g. 128M)",
+    );
+    let long = "t".repeat(129);
+    run(tmp.path(), &["rootfs.tar", "-o", "t", "-t", &long]).usage_error(
+        "\"tttttttttttttttt...\" is 129 characters long; a tag has at most 128 (Docker and registries refuse longer ones): choose a shorter --tag",
+    );
+    assert!(!tmp.path().join("z").exists() && !tmp.path().join("t").exists());
+    // 128 characters are a tag Docker accepts.
+    let ok = "t".repeat(128);
+    run(
+        tmp.path(),
+        &["rootfs.tar", "-o", "t", "-t", &ok, "--arch", "amd64"],
+    )
+    .succeeds();
+    let index = std::fs::read_to_string(tmp.path().join("t/index.json")).unwrap();
+    assert!(index.contains(&format!("\"{ok}\"")), "{index}");
+}

@@ -814,3 +814,176 @@ fn connection_refused_is_retried_then_refused() {
     let err = refused(dir.path(), &url, &["--retries", "1"], &[]);
     assert!(err.contains("after 1 retries"), "{err}");
 }
+
+#[test]
+fn a_port_outside_1_to_65535_is_refused_before_any_connection() {
+    // The "proxy" is where a request would go if the port were dropped
+    // (ureq takes an unparsable port as the default one): it must see nothing.
+    let proxy = Server::start(|_, _| Reply::status(200));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = [("http_proxy", proxy.url(""))];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for (url, shown) in [
+        (
+            "http://user:S3cretPW@127.0.0.1:99999/big.tar.gz",
+            "http://127.0.0.1:99999/big.tar.gz",
+        ),
+        (
+            "http://127.0.0.1:8o/big.tar.gz",
+            "http://127.0.0.1:8o/big.tar.gz",
+        ),
+    ] {
+        let hint = if url.contains('@') {
+            " (a user name or password holding '/', '?', '#' or '@' must be percent-encoded)"
+        } else {
+            ""
+        };
+        let err = run(dir.path(), &[url, "-o", "out", "--arch", "amd64"], &env)
+            .exits(1)
+            .one_line()
+            .err();
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "ociimport: error: {shown}: the port is not a number from 1 to 65535{hint}; fix the URL"
+            )
+        );
+        assert!(err.len() < 300, "{err}");
+    }
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn a_keyring_over_plain_http_is_refused_before_any_request() {
+    let server = Server::start(|_, _| Reply::status(200));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = testdata("rootfs.tar");
+    let input = input.to_str().expect("utf-8");
+    for scheme in ["http", "HTTP"] {
+        // Named as given, without its query.
+        let shown = server.url("/release.asc").replacen("http", scheme, 1);
+        let key = format!("{shown}?t=1");
+        let args = [
+            input,
+            "-o",
+            "out",
+            "--keyring",
+            &key,
+            "--signature",
+            "x.asc",
+        ];
+        let err = run(dir.path(), &args, &[]).exits(1).one_line().err();
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "ociimport: error: {shown}: a keyring is never fetched over plain http, where anyone on the network path could supply the trust anchor; use an https:// URL or a local file"
+            )
+        );
+        assert!(err.len() < 300, "{err}");
+    }
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+    assert!(!dir.path().join("out").exists());
+}
+
+/// Arguments, environment, and what stderr must say.
+type SecretCase = (Vec<String>, Vec<(&'static str, String)>, String);
+
+#[test]
+fn passwords_and_proxy_credentials_never_print() {
+    let server = Server::start(|_, req| {
+        if req.line.contains("/moved") {
+            let to = "http://u:S3cret@127.0.0.1:99999/elsewhere?t=S3cret";
+            Reply::status(302).header("Location", to)
+        } else {
+            Reply::status(404)
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = testdata("rootfs.tar");
+    let input = input.to_str().expect("utf-8");
+    let hostport = server.addr.to_string();
+    let with = |userinfo: &str, path: &str| format!("http://{userinfo}@{hostport}{path}");
+    let mut cases: Vec<SecretCase> = Vec::new();
+    // Raw and percent-encoded '/', '?' and '#' in the password: input,
+    // --checksums, and a redirect's target.
+    for userinfo in [
+        "u:S3cret/x",
+        "u:S3cret?x",
+        "u:S3cret#x",
+        "u:S3cret%2Fx",
+        "u:S3cret%3Fx",
+        "u:S3cret%23x",
+    ] {
+        let url = with(userinfo, "/missing.tar");
+        cases.push((vec![url.clone()], vec![], format!("{hostport}/missing.tar")));
+        let sums = with(userinfo, "/SUMS");
+        cases.push((
+            vec![input.into(), "--checksums".into(), sums],
+            vec![],
+            format!("{hostport}/SUMS"),
+        ));
+    }
+    cases.push((
+        vec![with("u:S3cret", "/moved")],
+        vec![],
+        "redirected to http://127.0.0.1:99999/elsewhere".into(),
+    ));
+    // A proxy setting without a scheme, not a URL: shown without its user info.
+    cases.push((
+        vec![server.url("/missing.tar")],
+        vec![("http_proxy", "alice:S3cretPW@[bad".into())],
+        "http_proxy=[bad: not a proxy URL".into(),
+    ));
+    for (args, env, says) in cases {
+        let mut argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        argv.extend(["-o", "out", "--arch", "amd64"]);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let err = run(dir.path(), &argv, &env)
+            .exits(1)
+            .one_line()
+            .says(&says)
+            .err();
+        assert!(!err.contains("S3cret"), "{argv:?}: {err}");
+    }
+}
+
+#[test]
+fn a_proxy_without_a_scheme_is_an_http_proxy() {
+    let (tar, gz) = fixture();
+    let file = File::new(gz.clone(), "v1");
+    let proxy = Server::start(move |_, req| file.serve(req));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = format!("alice:S3cretPW@{}/", proxy.addr);
+    let url = "http://rootfs.example.invalid/big.tar.gz";
+    let args = [url, "-o", "out", "--json", "--arch", "amd64"];
+    let out = run(dir.path(), &args, &[("http_proxy", &spec)]);
+    assert_layer_is(&report(&out), &tar, &gz);
+    assert!(!out.err().contains("S3cret"), "{}", out.err());
+    let seen = proxy.seen();
+    assert_eq!(seen[0].line, "CONNECT rootfs.example.invalid:80 HTTP/1.1");
+    // alice:S3cretPW, as curl sends it.
+    assert_eq!(
+        seen[0].header("proxy-authorization"),
+        Some("Basic YWxpY2U6UzNjcmV0UFc=")
+    );
+}
+
+#[test]
+fn a_relative_redirect_loses_its_dot_segments() {
+    let (tar, gz) = fixture();
+    let file = File::new(gz.clone(), "v1");
+    let srv = Server::start(move |_, req| match req.line.split(' ').nth(1) {
+        Some("/a/b/start") => Reply::status(302).header("Location", "../x/./big.tar.gz"),
+        Some("/a/x/big.tar.gz") => file.serve(req),
+        _ => Reply::status(404),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = import_ok(dir.path(), &srv.url("/a/b/start"), &[]);
+    assert_layer_is(&r, &tar, &gz);
+    let lines: Vec<String> = srv.seen().iter().map(|s| s.line.clone()).collect();
+    assert_eq!(
+        lines,
+        ["GET /a/b/start HTTP/1.1", "GET /a/x/big.tar.gz HTTP/1.1"]
+    );
+}

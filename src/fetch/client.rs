@@ -12,7 +12,7 @@ use ureq::{Agent, Body, Proxy};
 
 use super::{HttpOptions, MAX_REDIRECTS};
 use crate::error::{Error, Result};
-use crate::url::{host_of, public_url, resolve, scheme_of};
+use crate::url::{host_of, public_proxy, public_url, request_problem, resolve, scheme_of, scrub};
 
 /// Why an attempt failed: worth another try, or final.
 pub(super) enum Failure {
@@ -99,6 +99,18 @@ impl Client {
         current: &str,
         headers: &[(&str, &str)],
     ) -> Result<Response<Body>, Failure> {
+        if let Some(reason) = request_problem(current) {
+            let via = if current == url {
+                String::new()
+            } else {
+                format!("redirected to {}: ", public_url(current))
+            };
+            return Err(Failure::Final(Error::Http {
+                url: public_url(url),
+                status: None,
+                reason: format!("{via}{reason}"),
+            }));
+        }
         let https = scheme_of(current) == Some("https");
         let mut req = self.agent.get(current);
         for (k, v) in headers {
@@ -181,10 +193,18 @@ fn proxy_for(url: &str) -> std::result::Result<Option<Proxy>, String> {
     let Some((name, spec)) = var(scheme_vars).or_else(|| var(&["all_proxy", "ALL_PROXY"])) else {
         return Ok(None);
     };
-    Proxy::new(spec.trim()).map(Some).map_err(|e| {
+    // Without a scheme, an http proxy (as curl reads it).
+    let spec = spec.trim();
+    let full = if spec.contains("://") {
+        spec.to_string()
+    } else {
+        format!("http://{spec}")
+    };
+    Proxy::new(&full).map(Some).map_err(|e| {
         format!(
-            "{name}={}: not a proxy URL ({e}); fix or unset it",
-            public_url(spec.trim())
+            "{name}={}: not a proxy URL ({}); fix or unset it",
+            public_proxy(spec),
+            scrub(&e.to_string(), &[spec, &full])
         )
     })
 }
@@ -266,7 +286,10 @@ fn classify(url: &str, current: &str, e: ureq::Error, timeout: Duration) -> Fail
         )),
         ureq::Error::Tls(m) => final_error(format!("TLS{via}: {m}{TLS_HINT}")),
         ureq::Error::Rustls(r) => final_error(format!("TLS{via}: {r}{TLS_HINT}")),
-        other => final_error(format!("{other}{via}")),
+        other => final_error(format!(
+            "{}{via}",
+            scrub(&other.to_string(), &[url, current])
+        )),
     }
 }
 

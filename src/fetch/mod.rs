@@ -125,7 +125,7 @@ pub fn fetch_small(url: &str, limit: u64, opts: &HttpOptions) -> Result<Vec<u8>>
 /// the I/O error itself naming the URL.
 fn read_error(url: &str, e: io::Error) -> Error {
     crate::error::classify(e, |source| Error::Io {
-        path: url.into(),
+        path: public_url(url).into(),
         source,
     })
 }

@@ -97,7 +97,7 @@ pub struct HttpInput {
 impl std::fmt::Debug for HttpInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpInput")
-            .field("url", &self.url)
+            .field("url", &public_url(&self.url))
             .field("delivered", &self.delivered)
             .finish_non_exhaustive()
     }

@@ -44,7 +44,7 @@ use crate::output::Output;
 use crate::platform::PlatformTally;
 use crate::report::{CreatedSource, ImportReport, LayerReport, OutputFormat, Report};
 use crate::signature::Keyring;
-use crate::spec::ref_name::validate_tag;
+use crate::spec::ref_name::validate_new_tag;
 use provenance::{InputSignature, LayerOrigin, Sums};
 use read::{expected_checksums, read_layer, source_date_epoch};
 
@@ -183,7 +183,12 @@ fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
     if inputs.is_empty() {
         return Err(Error::Usage("no input given".into()));
     }
-    validate_tag(&opts.tag).map_err(Error::Usage)?;
+    validate_new_tag(&opts.tag).map_err(Error::Usage)?;
+    if opts.zstd_max_window == 0 {
+        return Err(Error::Usage(
+            "--zstd-max-window 0: no zstd frame has a window of 0 bytes; give the largest window to decode (e.g. 128M)".into(),
+        ));
+    }
     plan::check_level(opts.compression, opts.level)?;
     if opts.expect.is_some() && inputs.len() > 1 {
         return Err(Error::Usage(

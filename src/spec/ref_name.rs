@@ -24,6 +24,24 @@ pub fn validate_tag(tag: &str) -> std::result::Result<(), String> {
     }
 }
 
+/// The longest tag an import writes: Docker and distribution refuse longer
+/// ones (`[\w][\w.-]{0,127}`), so such a layout could not be pushed or loaded.
+pub const MAX_NEW_TAG_LEN: usize = 128;
+
+/// Validate a tag an import is about to write: an OCI ref name
+/// ([`validate_tag`]) of at most [`MAX_NEW_TAG_LEN`] characters. Existing
+/// layouts are judged by [`validate_tag`] alone.
+pub fn validate_new_tag(tag: &str) -> std::result::Result<(), String> {
+    if tag.len() > MAX_NEW_TAG_LEN {
+        let start: String = tag.chars().take(16).collect();
+        return Err(format!(
+            "\"{start}...\" is {} characters long; a tag has at most {MAX_NEW_TAG_LEN} (Docker and registries refuse longer ones): choose a shorter --tag",
+            tag.len()
+        ));
+    }
+    validate_tag(tag)
+}
+
 fn valid_component(c: &str) -> bool {
     let b = c.as_bytes();
     if b.is_empty() || !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric() {
@@ -61,6 +79,17 @@ mod tests {
         for bad in ["", "-x", "x-", "a//b", "a..b", "a b", "a/", "ä", "x---y"] {
             assert!(validate_tag(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn new_tags_have_at_most_128_characters() {
+        assert!(validate_new_tag(&"a".repeat(128)).is_ok());
+        assert!(validate_tag(&"a".repeat(129)).is_ok());
+        assert_eq!(
+            validate_new_tag(&"a".repeat(129)),
+            Err("\"aaaaaaaaaaaaaaaa...\" is 129 characters long; a tag has at most 128 (Docker and registries refuse longer ones): choose a shorter --tag".into())
+        );
+        assert!(validate_new_tag("a b").is_err());
     }
 
     #[test]
