@@ -262,3 +262,151 @@ fn archive_replaces_an_oci_archive() {
     assert!(fs::read(tmp.path().join("a.tar")).unwrap() == want);
     no_temp_files(tmp.path());
 }
+
+// ------------------------------------------ stale-temp sweep, layout reads
+
+/// A temp name of a run that died: pid 4194304 is above Linux's pid_max.
+const STALE: &str = ".ociimport-tmp-4194304-1-1";
+
+#[test]
+fn a_fifo_named_like_a_stale_temp_hangs_no_import() {
+    let tmp = with_rootfs();
+    oci(tmp.path(), &["rootfs.tar", "-q", "-o", "img"]).succeeds();
+    // In the layout: the sweep runs when the layout is opened.
+    let in_layout = tmp.path().join("img").join(STALE);
+    mkfifo(&in_layout);
+    oci(tmp.path(), &["rootfs.tar", "-q", "-o", "img", "-t", "two"]).succeeds();
+    // In $TMPDIR (where -o - works) and beside an archive file: the sweep
+    // of an archive's work directories.
+    let tmpdir = tmp.path().join("t");
+    fs::create_dir(&tmpdir).unwrap();
+    mkfifo(&tmpdir.join(STALE));
+    mkfifo(&tmp.path().join(STALE));
+    let mut cmd = ociimport_in(
+        tmp.path(),
+        ["rootfs.tar", "-q", "--format", "oci-archive", "-o", "-"],
+    );
+    cmd.env("TMPDIR", &tmpdir);
+    let archive = within(&mut cmd).succeeds();
+    assert!(!archive.stdout.is_empty());
+    oci(
+        tmp.path(),
+        &["rootfs.tar", "-q", "--format", "oci-archive", "-o", "a.tar"],
+    )
+    .succeeds();
+    // Not ours (not a regular file): left alone.
+    for fifo in [in_layout, tmpdir.join(STALE), tmp.path().join(STALE)] {
+        assert!(
+            fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+            "{fifo:?}"
+        );
+    }
+}
+
+#[test]
+fn a_fifo_index_json_or_oci_layout_is_refused_not_waited_on() {
+    let tmp = with_rootfs();
+    oci(tmp.path(), &["rootfs.tar", "-q", "-o", "img"]).succeeds();
+    for name in ["index.json", "oci-layout"] {
+        let path = tmp.path().join("img").join(name);
+        let kept = tmp.path().join("kept");
+        fs::rename(&path, &kept).unwrap();
+        mkfifo(&path);
+        let line = format!(
+            "img/{name}: is a FIFO, not a regular file; a layout holds regular files only: replace it with the file itself"
+        );
+        oci(tmp.path(), &["rootfs.tar", "-q", "-o", "img", "-t", "two"])
+            .refused(&format!("ociimport: error: {line}\n"))
+            .one_line();
+        oci(tmp.path(), &["inspect", "img"])
+            .refused(&format!("ociimport: error: {line}\n"))
+            .one_line();
+        let v = oci(tmp.path(), &["verify", "img"]).exits(1);
+        assert!(
+            v.out()
+                .contains(&format!("{name}: cannot be read: {line}\n")),
+            "{}",
+            v.context()
+        );
+        fs::remove_file(&path).unwrap();
+        fs::rename(&kept, &path).unwrap();
+    }
+    oci(tmp.path(), &["verify", "img"]).succeeds();
+}
+
+// ------------------------------------------------------------- symlinks
+
+#[test]
+fn import_refuses_blob_directories_that_are_symlinks() {
+    let tmp = with_rootfs();
+    let mut other = Tar::new();
+    other.file("etc/x", b"x\n", 0o644);
+    fs::write(tmp.path().join("other.tar"), other.finish()).unwrap();
+    for (linked, target) in [
+        ("blobs", "../elsewhere"),
+        ("blobs/sha256", "../../elsewhere"),
+    ] {
+        let img = tmp.path().join("img");
+        let _ = fs::remove_dir_all(&img);
+        let elsewhere = tmp.path().join("elsewhere");
+        let _ = fs::remove_dir_all(&elsewhere);
+        oci(tmp.path(), &["rootfs.tar", "-q", "-o", "img"]).succeeds();
+        fs::rename(img.join(linked), &elsewhere).unwrap();
+        symlink(target, img.join(linked)).unwrap();
+        let before = snapshot(&elsewhere);
+        oci(tmp.path(), &["other.tar", "-q", "-o", "img", "-t", "two"])
+            .refused(&format!(
+                "ociimport: error: img/{linked}: is a symbolic link (to {target}); blobs are written inside the layout only: replace it with a directory\n"
+            ))
+            .one_line();
+        assert_eq!(
+            snapshot(&elsewhere),
+            before,
+            "{linked}: written through the link"
+        );
+    }
+}
+
+#[test]
+fn verify_reports_a_symlinked_blob_without_reading_it() {
+    let tmp = with_rootfs();
+    let run = oci(tmp.path(), &["rootfs.tar", "-q", "-o", "img", "--json"]).succeeds();
+    let layer = run.json()["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blob = blob_path(&tmp.path().join("img"), &layer);
+    let secret = b"not for the layout: a file outside it\n";
+    let outside = tmp.path().join("outside");
+    fs::write(&outside, secret).unwrap();
+    fs::remove_file(&blob).unwrap();
+    symlink(&outside, &blob).unwrap();
+    let v = oci(tmp.path(), &["verify", "img"]).exits(1);
+    let rel = format!("blobs/sha256/{}", hex_of(&layer));
+    assert!(
+        v.out().contains(&format!(
+            "{rel} is a symbolic link (to {}), not a regular file; a layout holds its blobs themselves: replace it with the blob\n",
+            outside.display()
+        )),
+        "{}",
+        v.context()
+    );
+    let all = format!("{}{}", v.out(), v.err());
+    assert!(
+        !all.contains(&sha256_hex(secret)),
+        "the target's digest: {all}"
+    );
+    assert!(
+        !all.contains(&format!(" {} ", secret.len())),
+        "the target's size: {all}"
+    );
+    assert!(
+        !all.contains(&format!("has {}", secret.len())),
+        "the target's size: {all}"
+    );
+    oci(tmp.path(), &["inspect", "img"])
+        .refused(&format!(
+            "ociimport: error: img/{rel}: is a symbolic link, not a regular file; a layout holds regular files only: replace it with the file itself\n"
+        ))
+        .one_line();
+}
