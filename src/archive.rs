@@ -327,6 +327,21 @@ mod tests {
         assert!(e.ends_with("a.tar: is an input of this import and is never replaced, even with --force; choose another -o"), "{e}");
         let absent = dir.path().join("new.tar");
         assert_eq!(guard.judge(&absent).unwrap(), Destination::Replace);
+        let sock = dir.path().join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        for (path, want) in [
+            (
+                &l,
+                "l: is a directory; an OCI archive is a file: choose another -o, or drop --format oci-archive to write a layout there",
+            ),
+            (
+                &sock,
+                "sock: is not a regular file, FIFO or character device; choose another -o",
+            ),
+        ] {
+            let e = guard.judge(path).unwrap_err().to_string();
+            assert!(e.ends_with(want), "{e}");
+        }
     }
 
     #[test]

@@ -21,7 +21,13 @@ const HANG: Duration = Duration::from_secs(60);
 /// exited within [`HANG`] (it is killed then).
 #[track_caller]
 fn within(cmd: &mut Command) -> Run {
-    cmd.stdin(Stdio::null())
+    within_from(cmd, Stdio::null())
+}
+
+/// [`within`], with `stdin` as the run's standard input.
+#[track_caller]
+fn within_from(cmd: &mut Command, stdin: Stdio) -> Run {
+    cmd.stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let child = cmd.spawn().unwrap();
@@ -170,6 +176,21 @@ fn archive_never_replaces_a_file_the_import_reads() {
         ],
     )
     .refused("./rootfs.tar: is an input of this import");
+    // Standard input redirected from the output file.
+    let mut cmd = ociimport_in(
+        tmp.path(),
+        [
+            "-",
+            "--format",
+            "oci-archive",
+            "-o",
+            "rootfs.tar",
+            "--force",
+        ],
+    );
+    let stdin = fs::File::open(tmp.path().join("rootfs.tar")).unwrap();
+    within_from(&mut cmd, Stdio::from(stdin))
+        .refused("ociimport: error: rootfs.tar: is standard input of this import and is never replaced, even with --force; choose another -o\n");
     // A checksum file given as the output by mistake.
     let sums = format!("{}  rootfs.tar\n", sha256_hex(&input));
     fs::write(tmp.path().join("SHA256SUMS"), &sums).unwrap();
