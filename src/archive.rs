@@ -5,20 +5,147 @@
 //! written from it with sorted entries, mtime 0 and owner 0:0, so the same
 //! input gives the same archive bytes. The temporary layout is removed on
 //! every path.
+//!
+//! Where the archive goes is judged before any input is read
+//! ([`Guard::judge`]): absent or a regular file, it is written to a temp
+//! file renamed over the path; a FIFO or a character device (a pipe,
+//! `/dev/null`, a terminal) is opened and written in place, never replaced;
+//! a symbolic link is refused (its target is to be given instead, so what is
+//! written is what the user named). An existing regular file is replaced
+//! only if it is an OCI archive (its tar holds `oci-layout`), or with
+//! `--force`; a file this import reads (an input, a checksum, signature or
+//! keyring file) is never replaced, not even with `--force`.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, PathErrors, Result, classify};
 use crate::output::Output;
 use crate::report::Report;
 
+/// How many tar headers are read to tell whether an existing file is an
+/// OCI archive; `oci-layout` sorts last in ours, after every blob.
+const MAX_ARCHIVE_HEADERS: usize = 1 << 16;
+
+/// The files an archive output must never replace, and whether `--force`
+/// lets it replace any other file.
+#[derive(Debug)]
+pub(crate) struct Guard {
+    /// Files this import reads, each with what it is ("an input").
+    pub(crate) read: Vec<(PathBuf, String)>,
+    /// `--force`: replace an existing file that is not an OCI archive.
+    pub(crate) force: bool,
+}
+
+/// How the archive reaches its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Destination {
+    /// Absent or a regular file: a temp file renamed over it.
+    Replace,
+    /// A FIFO or a character device: opened and written in place.
+    InPlace,
+}
+
+impl Guard {
+    /// Judge `path` as the archive's destination: how it is written, or
+    /// the refusal (one line naming it and the fix).
+    pub(crate) fn judge(&self, path: &Path) -> Result<Destination> {
+        let meta = match fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Destination::Replace),
+            Err(e) => return Err(io_error(path, e)),
+        };
+        if let Some((_, what)) = self.read.iter().find(|(p, _)| same_file(&meta, p)) {
+            return Err(refused(
+                path,
+                format!(
+                    "is {what} of this import and is never replaced, even with --force; choose another -o"
+                ),
+            ));
+        }
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            let target =
+                fs::read_link(path).map_or_else(|_| "?".into(), |t| t.display().to_string());
+            return Err(refused(
+                path,
+                format!(
+                    "is a symbolic link (to {target}); give its target as -o (or -o - for standard output)"
+                ),
+            ));
+        }
+        if ft.is_fifo() || ft.is_char_device() {
+            return Ok(Destination::InPlace);
+        }
+        if ft.is_dir() {
+            return Err(refused(
+                path,
+                "is a directory; an OCI archive is a file: choose another -o, or drop --format oci-archive to write a layout there",
+            ));
+        }
+        if !ft.is_file() {
+            return Err(refused(
+                path,
+                "is not a regular file, FIFO or character device; choose another -o",
+            ));
+        }
+        if self.force || is_oci_archive(path)? {
+            return Ok(Destination::Replace);
+        }
+        Err(refused(
+            path,
+            "exists and is not an OCI archive (no oci-layout entry); choose another -o, or give --force to replace it",
+        ))
+    }
+}
+
+/// Whether the file `other` (followed if a link) is the one `meta` describes.
+fn same_file(meta: &fs::Metadata, other: &Path) -> bool {
+    fs::metadata(other).is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())
+}
+
+/// Whether the regular file at `path` is a tar holding an `oci-layout`
+/// entry, reading at most [`MAX_ARCHIVE_HEADERS`] headers (seeking over
+/// the contents). A file that is not a tar is not an archive.
+fn is_oci_archive(path: &Path) -> Result<bool> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .at(path)?;
+    let mut ar = tar::Archive::new(f);
+    let Ok(entries) = ar.entries_with_seek() else {
+        return Ok(false);
+    };
+    for entry in entries.take(MAX_ARCHIVE_HEADERS) {
+        let Ok(entry) = entry else {
+            return Ok(false);
+        };
+        let name = entry.path_bytes();
+        if matches!(&*name, b"oci-layout" | b"./oci-layout") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The refusal of an archive output path.
+fn refused(path: &Path, reason: impl Into<String>) -> Error {
+    Error::OutputRefused {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
 /// Run `build` into a private temporary layout, then write that layout and
 /// what `build` reported as an archive to `output` (a file, replaced
-/// atomically, or standard output); returns the report.
+/// atomically, a FIFO or device written in place, or standard output);
+/// returns the report. `guard` judges the path again before it is written.
 pub(crate) fn via_archive(
     output: &Output,
+    guard: &Guard,
     build: impl FnOnce(&Path) -> Result<Report>,
 ) -> Result<Report> {
     let parent = match output {
@@ -32,13 +159,16 @@ pub(crate) fn via_archive(
     let layout = work.path.join("layout");
     let result = build(&layout).and_then(|report| {
         match output {
-            Output::Archive(p) => {
-                let tmp = work.path.join("archive.tar");
-                let mut f = File::create(&tmp).at(&tmp)?;
-                write(&layout, &report, &mut f)?;
-                f.sync_all().at(&tmp)?;
-                fs::rename(&tmp, p).at(p)?;
-            }
+            Output::Archive(p) => match guard.judge(p)? {
+                Destination::Replace => {
+                    let tmp = work.path.join("archive.tar");
+                    let mut f = File::create(&tmp).at(&tmp)?;
+                    write(&layout, &report, &mut f)?;
+                    f.sync_all().at(&tmp)?;
+                    fs::rename(&tmp, p).at(p)?;
+                }
+                Destination::InPlace => write_in_place(&layout, &report, p)?,
+            },
             Output::Layout(_) | Output::Stdout => {
                 let stdout = PathErrors {
                     inner: io::stdout().lock(),
@@ -54,6 +184,22 @@ pub(crate) fn via_archive(
     });
     work.remove();
     result
+}
+
+/// Write the archive into the FIFO or character device at `path`, opened
+/// (not created, not followed) and left in place.
+fn write_in_place(layout: &Path, report: &Report, path: &Path) -> Result<()> {
+    let f = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .at(path)?;
+    let mut out = io::BufWriter::new(PathErrors {
+        inner: f,
+        path: path.to_path_buf(),
+    });
+    write(layout, report, &mut out)?;
+    out.flush().map_err(|e| classify(e, |e| io_error(path, e)))
 }
 
 /// Write the layout at `layout`, which holds what `report` describes, as
@@ -154,6 +300,49 @@ impl TempDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_tar_holding_oci_layout_is_an_oci_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = dir.path().join("l");
+        fs::create_dir_all(l.join("blobs/sha256")).unwrap();
+        fs::write(l.join("index.json"), b"{}").unwrap();
+        let file = dir.path().join("a.tar");
+        let mut bytes = Vec::new();
+        write_oci_archive(&l, &mut bytes).unwrap();
+        fs::write(&file, &bytes).unwrap();
+        assert!(!is_oci_archive(&file).unwrap(), "a tar without oci-layout");
+        fs::write(l.join("oci-layout"), b"{}").unwrap();
+        bytes.clear();
+        write_oci_archive(&l, &mut bytes).unwrap();
+        fs::write(&file, &bytes).unwrap();
+        assert!(is_oci_archive(&file).unwrap());
+        fs::write(&file, b"not a tar at all").unwrap();
+        assert!(!is_oci_archive(&file).unwrap());
+        let guard = Guard {
+            read: vec![(file.clone(), "an input".into())],
+            force: true,
+        };
+        let e = guard.judge(&file).unwrap_err().to_string();
+        assert!(e.ends_with("a.tar: is an input of this import and is never replaced, even with --force; choose another -o"), "{e}");
+        let absent = dir.path().join("new.tar");
+        assert_eq!(guard.judge(&absent).unwrap(), Destination::Replace);
+        let sock = dir.path().join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        for (path, want) in [
+            (
+                &l,
+                "l: is a directory; an OCI archive is a file: choose another -o, or drop --format oci-archive to write a layout there",
+            ),
+            (
+                &sock,
+                "sock: is not a regular file, FIFO or character device; choose another -o",
+            ),
+        ] {
+            let e = guard.judge(path).unwrap_err().to_string();
+            assert!(e.ends_with(want), "{e}");
+        }
+    }
 
     #[test]
     fn archive_is_sorted_and_deterministic() {

@@ -222,6 +222,12 @@ pub struct ImportArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Oci)]
     format: FormatArg,
 
+    /// With --format oci-archive: replace an existing -o file that is not an OCI archive
+    /// (an OCI archive is replaced without it). A file this import reads (an input,
+    /// --checksums, --signature, --keyring) is never replaced.
+    #[arg(long)]
+    force: bool,
+
     /// Refuse archives with path hazards (.. components, absolute paths, duplicate paths,
     /// dangling hardlinks, whiteouts) instead of warning about them.
     #[arg(long)]
@@ -397,6 +403,16 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         (true, true) => Output::Stdout,
         (true, false) => Output::Archive(output),
     };
+    let inputs: Vec<InputSource> = args
+        .inputs
+        .iter()
+        .map(|i| InputSource::from_arg(i))
+        .collect();
+    // An -o the import would refuse is refused before anything is read.
+    let mut early = ImportOptions::new(output.clone());
+    early.force = args.force;
+    early.read_files = read_files(&args);
+    ociimport::import::check_output(&inputs, &early)?;
     let http = HttpOptions {
         timeout: Duration::from_secs(args.timeout),
         retries: args.retries,
@@ -408,13 +424,10 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         .map(|c| read_checksums(c, &http))
         .transpose()?;
     let signed = read_signature_sources(&args, &http)?;
-    let inputs = args
-        .inputs
-        .iter()
-        .map(|i| InputSource::from_arg(i))
-        .collect();
     let (json, quiet) = (args.json, args.quiet);
     let mut opts = options(args, output, compression, checksum_file);
+    opts.force = early.force;
+    opts.read_files = early.read_files;
     opts.http = http;
     opts.keyring = signed.keyring;
     opts.checksums_signature = signed.checksums_signature;
@@ -425,6 +438,30 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
         json,
         quiet,
     })
+}
+
+/// The local files given besides the inputs (checksum, signature and
+/// keyring files), which an archive output must never replace.
+fn read_files(args: &ImportArgs) -> Vec<(PathBuf, String)> {
+    let named = [
+        (
+            args.checksums.iter().collect::<Vec<_>>(),
+            "the --checksums file",
+        ),
+        (
+            args.checksums_signature.iter().collect(),
+            "the --checksums-signature file",
+        ),
+        (args.signatures.iter().collect(), "a --signature file"),
+        (args.keyring.iter().collect(), "a --keyring file"),
+    ];
+    let mut files = Vec::new();
+    for (names, what) in named {
+        for n in names.into_iter().filter(|n| !fetch::is_url(n)) {
+            files.push((PathBuf::from(n), what.to_string()));
+        }
+    }
+    files
 }
 
 /// `--output`, or the first input's name without its extensions (plus

@@ -125,6 +125,17 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// An archive output path that must not be written: a symbolic link,
+    /// a file this import reads, or a file that is not an OCI archive
+    /// (without `--force`).
+    #[error("{}: {reason}", path.display())]
+    OutputRefused {
+        /// The `-o` path.
+        path: PathBuf,
+        /// What it is and what to do instead.
+        reason: String,
+    },
+
     /// The existing layout is damaged or of an unsupported version.
     #[error("{path}: {reason}")]
     BadLayout {

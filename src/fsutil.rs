@@ -1,12 +1,14 @@
 //! Filesystem primitives: temp-file names, exclusive creation, directory
-//! fsync, a directory lock released on drop, reads that tolerate absence.
+//! fsync, a directory lock released on drop, opening a file only if it is a
+//! regular one (never following a link, never waiting on a FIFO).
 //!
 //! A leaf module (std only), so that the error type can recognise our temp
 //! files without depending on the layout code. Functions return plain
 //! `io::Result`; callers attach the path with `IoContext::at`.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, FileType, OpenOptions};
 use std::io;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -73,12 +75,56 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// The whole file, or `None` if it does not exist.
-pub(crate) fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+/// Open `path` for reading only if it is a regular file: a symbolic link
+/// at its end is not followed (`O_NOFOLLOW`) and a FIFO does not block the
+/// open (`O_NONBLOCK`); the type is then checked on the open descriptor.
+/// Anything else is an `InvalidInput` error saying what it is
+/// ("is a FIFO, not a regular file"); see [`not_regular`].
+pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
+    let f = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(not_regular("a symbolic link"));
+        }
+        Err(e) => return Err(e),
+    };
+    let ft = f.metadata()?.file_type();
+    if !ft.is_file() {
+        return Err(not_regular(kind_of(ft)));
+    }
+    Ok(f)
+}
+
+/// The error of [`open_regular`] for a file of another `kind`.
+fn not_regular(kind: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("is {kind}, not a regular file"),
+    )
+}
+
+/// What a file of type `ft` is, for messages: "a FIFO", "a directory".
+pub(crate) fn kind_of(ft: FileType) -> &'static str {
+    if ft.is_file() {
+        "a regular file"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
     }
 }
 
@@ -147,15 +193,42 @@ mod tests {
     }
 
     #[test]
-    fn create_new_is_exclusive_and_read_if_exists_tolerates_absence() {
+    fn create_new_is_exclusive() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
-        assert_eq!(read_if_exists(&p).unwrap(), None);
         create_new(&p).unwrap();
         let e = create_new(&p).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
-        assert_eq!(read_if_exists(&p).unwrap(), Some(Vec::new()));
         sync_dir(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn open_regular_opens_only_regular_files_and_never_waits() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(open_regular(&file).is_ok());
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: c is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        for (path, want) in [
+            (&fifo, "is a FIFO, not a regular file"),
+            (&link, "is a symbolic link, not a regular file"),
+            (
+                &dir.path().to_path_buf(),
+                "is a directory, not a regular file",
+            ),
+        ] {
+            let e = open_regular(path).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{path:?}");
+            assert_eq!(e.to_string(), want);
+        }
+        let e = open_regular(&dir.path().join("none")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 
     #[test]

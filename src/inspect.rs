@@ -95,6 +95,9 @@ pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
     if let Some(t) = tag {
         validate_tag(t).map_err(Error::Usage)?;
     }
+    // Not judged here (verify does), but a marker that is not a regular
+    // file (a FIFO, a link) is refused as verify and import refuse it.
+    reader.oci_layout_if_exists()?;
     let index_path = reader.path("index.json");
     let bytes = reader.index_json()?;
     let v = spec::parse_json(&bytes).map_err(|e| bad(&index_path, e))?;

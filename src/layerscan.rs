@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compress::{self, Compression, DecodeOptions, Decoder};
 use crate::digest::Blob;
-use crate::error::{DecodeFailure, IoContext, Result, mark};
+use crate::error::{DecodeFailure, Result, mark};
 use crate::hashing::{HashReader, Sha256Counter, sha256_of};
 use crate::tarscan::TarScanner;
 
@@ -62,7 +62,7 @@ type Hashed = HashReader<Marked<File>>;
 /// first bytes are, if they say otherwise), hash the result (DiffID) and scan
 /// it as tar. `Err` only if the file cannot be opened.
 pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<LayerScan> {
-    let file = File::open(path).at(path)?;
+    let file = crate::layout::open_file(path)?;
     let mut hashed = HashReader::new(Marked {
         inner: file,
         path: path.to_path_buf(),
@@ -246,7 +246,7 @@ fn finish_hash<R: Read>(mut scan: LayerScan, mut hashed: HashReader<R>) -> Layer
 }
 
 fn rehash(scan: LayerScan, path: &Path) -> LayerScan {
-    match File::open(path) {
+    match crate::fsutil::open_regular(path) {
         Ok(f) => finish_hash(scan, HashReader::new(f)),
         Err(e) => {
             let mut scan = scan;

@@ -11,8 +11,9 @@ use serde::Serialize;
 pub enum Output {
     /// An OCI image layout directory, created or added to.
     Layout(PathBuf),
-    /// An OCI archive file (`--format oci-archive -o FILE`), replaced
-    /// atomically; it holds this run's images only.
+    /// An OCI archive file (`--format oci-archive -o FILE`): replaced
+    /// atomically, or written in place if it is a FIFO or a character
+    /// device; it holds this run's images only.
     Archive(PathBuf),
     /// An OCI archive on standard output (`--format oci-archive -o -`).
     Stdout,

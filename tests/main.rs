@@ -16,6 +16,7 @@ mod http;
 mod index;
 mod interop;
 mod normalize;
+mod oddfiles;
 mod readme;
 mod reliability;
 mod signatures;

@@ -24,7 +24,7 @@ mod provenance;
 mod read;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
@@ -109,6 +109,14 @@ pub struct ImportOptions {
     pub progress: Option<Arc<Progress>>,
     /// Timeouts and retries for URL inputs.
     pub http: HttpOptions,
+    /// `--force`: an archive output may replace an existing file that is
+    /// not an OCI archive (never a file this import reads).
+    pub force: bool,
+    /// Further local files this import reads (the `--keyring` files), each
+    /// with what it is ("a --keyring file"): an archive output never
+    /// replaces them, as it never replaces an input, the checksum file or a
+    /// signature file.
+    pub read_files: Vec<(PathBuf, String)>,
 }
 
 impl ImportOptions {
@@ -145,6 +153,8 @@ impl ImportOptions {
             strip_components: 0,
             progress: None,
             http: HttpOptions::default(),
+            force: false,
+            read_files: Vec::new(),
         }
     }
 }
@@ -222,6 +232,9 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<Report> {
         p.set_phase("starting".into());
     }
     check_request(inputs, opts)?;
+    // Where an archive goes is judged before any input is read.
+    check_output(inputs, opts)?;
+    let guard = archive_guard(inputs, opts);
     let config = image_config(opts)?;
     // Signatures that can be checked before reading an input are, before
     // the layout is even opened.
@@ -244,10 +257,56 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<Report> {
     };
     let mut report = match &opts.output {
         Output::Layout(dir) => write(dir)?,
-        archive => crate::archive::via_archive(archive, write)?,
+        archive => crate::archive::via_archive(archive, &guard, write)?,
     };
     report.set_output(&opts.output);
     Ok(report)
+}
+
+/// Refuse an archive output path that [`import`] would refuse (a symbolic
+/// link, a file this import reads, an existing file that is not an OCI
+/// archive without `opts.force`), without reading anything: for a caller
+/// that reads other files (a checksum file over the network) before it
+/// calls [`import`], which judges the path again.
+pub fn check_output(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
+    match &opts.output {
+        Output::Archive(p) => archive_guard(inputs, opts).judge(p).map(|_| ()),
+        Output::Layout(_) | Output::Stdout => Ok(()),
+    }
+}
+
+/// The files an archive output must never replace: every local file this
+/// import reads.
+fn archive_guard(inputs: &[InputSource], opts: &ImportOptions) -> crate::archive::Guard {
+    let mut read: Vec<(PathBuf, String)> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            InputSource::Path(p) => Some((p.clone(), "an input".to_string())),
+            InputSource::Stdin => Some(("/dev/stdin".into(), "standard input".to_string())),
+            InputSource::Url(_) => None,
+        })
+        .collect();
+    let named = [
+        (
+            opts.checksum_file.as_ref().map(|c| &c.0),
+            "the --checksums file",
+        ),
+        (
+            opts.checksums_signature.as_ref().map(|c| &c.0),
+            "the --checksums-signature file",
+        ),
+    ];
+    for (name, what) in named {
+        read.extend(name.map(|n| (PathBuf::from(n), what.to_string())));
+    }
+    for (name, _) in &opts.signatures {
+        read.push((PathBuf::from(name), "a --signature file".into()));
+    }
+    read.extend(opts.read_files.iter().cloned());
+    crate::archive::Guard {
+        read,
+        force: opts.force,
+    }
 }
 
 /// What the inputs are checked against besides `--expect`.

@@ -33,14 +33,14 @@ pub(crate) mod registry;
 mod target;
 pub(crate) mod walk;
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 pub(crate) use blob::{BlobWriter, PendingBlob};
-pub(crate) use reader::{MAX_INDEX_DEPTH, Reader, bad};
+pub(crate) use reader::{MAX_INDEX_DEPTH, Reader, bad, open as open_file};
 pub use registry::{Cleanup, remove_registered_temps};
 pub use target::Target;
 
@@ -93,8 +93,10 @@ impl Layout {
 
     fn open_once(root: &Path) -> Result<Layout> {
         let created_dirs = create_root(root)?;
+        check_blob_dirs(root)?;
         let marker = root.join("oci-layout");
-        let fresh = match fsutil::read_if_exists(&marker).at(&marker)? {
+        let reader = Reader::new(root);
+        let fresh = match reader.oci_layout_if_exists()? {
             Some(bytes) => {
                 check_layout_version(&marker, &bytes)?;
                 false
@@ -106,7 +108,7 @@ impl Layout {
                 } else {
                     // A concurrent first import may have finished its
                     // skeleton (marker last) between our two looks.
-                    let Some(bytes) = fsutil::read_if_exists(&marker).at(&marker)? else {
+                    let Some(bytes) = reader.oci_layout_if_exists()? else {
                         return Err(Error::NotALayout {
                             path: root.to_path_buf(),
                         });
@@ -129,6 +131,7 @@ impl Layout {
             let dir = layout.blobs_dir();
             fs::create_dir_all(&dir).at(&dir)?;
         }
+        check_blob_dirs(root)?;
         let blobs = root.join("blobs");
         let lock = DirLock::shared(&blobs).at(&blobs)?;
         // Locked: from here no other run's failure removes it; check it is
@@ -246,7 +249,7 @@ impl Layout {
     /// that the merge would refuse; the merge re-reads it under the lock.
     fn check_index(&self) -> Result<()> {
         let path = self.root.join("index.json");
-        match fsutil::read_if_exists(&path).at(&path)? {
+        match Reader::new(&self.root).index_json_if_exists()? {
             Some(bytes) => parse_index(&path, &bytes).map(|_| ()),
             None => Ok(()),
         }
@@ -311,7 +314,7 @@ impl Commit<'_> {
         let root = &self.layout.root;
         let _lock = DirLock::acquire(root).at(root)?;
         let path = root.join("index.json");
-        let existing = fsutil::read_if_exists(&path).at(&path)?;
+        let existing = Reader::new(root).index_json_if_exists()?;
         let current = CurrentIndex(match &existing {
             Some(bytes) => Some(parse_index(&path, bytes)?),
             None => None,
@@ -352,7 +355,7 @@ impl Layout {
     /// for refusing early what [`Commit::apply_with`] would refuse.
     pub(crate) fn tagged_descriptor(&self, tag: &str) -> Result<Option<Value>> {
         let path = self.root.join("index.json");
-        match fsutil::read_if_exists(&path).at(&path)? {
+        match Reader::new(&self.root).index_json_if_exists()? {
             Some(bytes) => Ok(tagged(&parse_index(&path, &bytes)?, tag)),
             None => Ok(None),
         }
@@ -447,6 +450,12 @@ fn create_root(root: &Path) -> Result<usize> {
 /// Remove the temp files and work directories in `dir` left by runs that
 /// died: a file whose lock is free and whose pid (in its name) is gone, a
 /// directory (an archive's work area) whose pid is gone.
+///
+/// The type is taken from the directory entry (never following a link)
+/// before anything is opened: a FIFO, link, socket or device that merely
+/// has our name is not ours and is left alone, and a regular file is opened
+/// with `O_NOFOLLOW | O_NONBLOCK`, so no name in a shared `$TMPDIR` can make
+/// the sweep wait.
 pub(crate) fn clean_stale_temps_in(dir: &Path) {
     let Ok(rd) = fs::read_dir(dir) else {
         return;
@@ -457,16 +466,58 @@ pub(crate) fn clean_stale_temps_in(dir: &Path) {
             continue;
         }
         let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+        let Ok(ft) = entry.file_type() else {
+            continue;
+        };
+        if ft.is_dir() {
             let _ = fs::remove_dir_all(&path);
             continue;
         }
         // A live writer holds the lock; the pid check above closes the window
         // between a writer creating its file and locking it.
-        if File::open(&path).is_ok_and(|f| f.try_lock().is_ok()) {
+        if ft.is_file() && fsutil::open_regular(&path).is_ok_and(|f| f.try_lock().is_ok()) {
             let _ = fs::remove_file(&path);
         }
     }
+}
+
+/// Refuse a layout whose `blobs/` or `blobs/sha256/` is a symbolic link
+/// (or anything but a directory): blobs written through it would land
+/// outside the layout. Absent is fine (they are made as directories).
+fn check_blob_dirs(root: &Path) -> Result<()> {
+    let blobs = root.join("blobs");
+    for dir in [blobs.clone(), blobs.join("sha256")] {
+        let ft = match fs::symlink_metadata(&dir) {
+            Ok(m) => m.file_type(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(Error::Io {
+                    path: dir,
+                    source: e,
+                });
+            }
+        };
+        if ft.is_symlink() {
+            let target =
+                fs::read_link(&dir).map_or_else(|e| e.to_string(), |t| t.display().to_string());
+            return Err(bad(
+                &dir,
+                format!(
+                    "is a symbolic link (to {target}); blobs are written inside the layout only: replace it with a directory"
+                ),
+            ));
+        }
+        if !ft.is_dir() {
+            return Err(bad(
+                &dir,
+                format!(
+                    "is {}, not a directory; replace it with a directory",
+                    fsutil::kind_of(ft)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Remove a layout this run was creating, if nothing else landed in it:
@@ -514,7 +565,7 @@ pub(crate) fn abandon_fresh(root: &Path, created_dirs: usize) {
 
 /// `index.json` is missing or lists no manifest: what a fresh layout starts with.
 fn lists_nothing(index: &Path) -> bool {
-    match fs::read(index) {
+    match reader::read_small(index, reader::MAX_INDEX_JSON) {
         Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
             .ok()
             .and_then(|v| {
@@ -523,7 +574,8 @@ fn lists_nothing(index: &Path) -> bool {
                     .map(Vec::is_empty)
             })
             .unwrap_or(false),
-        Err(e) => e.kind() == io::ErrorKind::NotFound,
+        Err(Error::Io { source, .. }) => source.kind() == io::ErrorKind::NotFound,
+        Err(_) => false,
     }
 }
 

@@ -14,6 +14,7 @@ use sha2::{Digest as _, Sha512};
 
 use crate::digest::{Blob, Digest, hex};
 use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
 use crate::hashing::{HashReader, sha256_of};
 use crate::spec;
 
@@ -77,6 +78,16 @@ impl Reader {
         read_small(&self.path("index.json"), MAX_INDEX_JSON)
     }
 
+    /// `oci-layout` as [`Reader::oci_layout`], or `None` if there is none.
+    pub(crate) fn oci_layout_if_exists(&self) -> Result<Option<Vec<u8>>> {
+        if_exists(read_small(&self.path("oci-layout"), MAX_OCI_LAYOUT))
+    }
+
+    /// `index.json` as [`Reader::index_json`], or `None` if there is none.
+    pub(crate) fn index_json_if_exists(&self) -> Result<Option<Vec<u8>>> {
+        if_exists(read_small(&self.path("index.json"), MAX_INDEX_JSON))
+    }
+
     /// A JSON blob's bytes as they are, capped at [`MAX_JSON_BLOB`] and not
     /// checked: for `verify`, which reports each mismatch itself.
     pub(crate) fn blob_bytes(&self, digest: &Digest) -> Result<Vec<u8>> {
@@ -86,7 +97,7 @@ impl Reader {
     /// Digest and size of a whole blob file, streamed (any size).
     pub(crate) fn measure(&self, digest: &Digest) -> Result<Blob> {
         let path = self.blob_path(digest);
-        let f = File::open(&path).at(&path)?;
+        let f = open(&path)?;
         let mut r = HashReader::new(f);
         io::copy(&mut r, &mut io::sink()).at(&path)?;
         Ok(r.finish().1)
@@ -144,9 +155,35 @@ pub(crate) fn bad(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
-/// Read a whole small file (a manifest, a config) from the layout, refusing large ones.
+/// A read's bytes, or `None` if the file does not exist.
+fn if_exists(read: Result<Vec<u8>>) -> Result<Option<Vec<u8>>> {
+    match read {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Open a file of the layout for reading: only a regular file, never
+/// through a symbolic link at its end and never waiting on a FIFO
+/// ([`fsutil::open_regular`]); anything else is refused naming it.
+pub(crate) fn open(path: &Path) -> Result<File> {
+    fsutil::open_regular(path).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidInput => bad(
+            path,
+            format!("{e}; a layout holds regular files only: replace it with the file itself"),
+        ),
+        _ => Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })
+}
+
+/// Read a whole small file (a manifest, a config) from the layout, refusing
+/// large ones and anything but a regular file ([`open`]).
 pub(crate) fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let f = File::open(path).at(path)?;
+    let f = open(path)?;
     let mut buf = Vec::new();
     f.take(limit + 1).read_to_end(&mut buf).at(path)?;
     if buf.len() as u64 > limit {

@@ -21,6 +21,8 @@ use crate::spec::descriptor::Descriptor;
 pub(super) enum BlobState {
     Missing,
     NotAFile,
+    /// A symbolic link (to this target): not followed, never read.
+    Link(String),
     Unreadable(String),
     Read(Blob),
 }
@@ -140,10 +142,14 @@ impl<'a> BlobCache<'a> {
     }
 }
 
-/// Missing / not a file, from metadata, before any read.
+/// Missing / not a file / a link, from the entry itself (a link is not
+/// followed), before any read.
 fn stat(path: &Path) -> Option<BlobState> {
-    match fs::metadata(path) {
+    match fs::symlink_metadata(path) {
         Ok(m) if m.is_file() => None,
+        Ok(m) if m.is_symlink() => Some(BlobState::Link(
+            fs::read_link(path).map_or_else(|e| e.to_string(), |t| t.display().to_string()),
+        )),
         Ok(_) => Some(BlobState::NotAFile),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Some(BlobState::Missing),
         Err(e) => Some(BlobState::Unreadable(e.to_string())),
@@ -164,6 +170,12 @@ pub(super) fn judge_blob(desc: &Descriptor, state: &BlobState) -> (Vec<String>, 
             (vec![format!("blob {rel} is missing{hint}")], false)
         }
         BlobState::NotAFile => (vec![format!("{rel} is not a regular file")], false),
+        BlobState::Link(target) => (
+            vec![format!(
+                "{rel} is a symbolic link (to {target}), not a regular file; a layout holds its blobs themselves: replace it with the blob"
+            )],
+            false,
+        ),
         BlobState::Unreadable(e) => (vec![format!("cannot read the blob: {e}")], false),
         BlobState::Read(m) => {
             let mut why = Vec::new();
