@@ -288,7 +288,15 @@ mod tests {
 
     #[test]
     fn only_scheme_urls_other_than_http_are_refused() {
-        for path in ["rootfs.tar", "./ftp://x", "dir/a://b", "C:/x", "1ab://x", "-", ""] {
+        for path in [
+            "rootfs.tar",
+            "./ftp://x",
+            "dir/a://b",
+            "C:/x",
+            "1ab://x",
+            "-",
+            "",
+        ] {
             assert!(refuse_unread_scheme(path).is_ok(), "{path}");
         }
         for url in ["http://h/a.tar", "HTTPS://h/a.tar"] {
