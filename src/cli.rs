@@ -385,6 +385,7 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
             "standard input (-) can be given only once".into(),
         ));
     }
+    refuse_unread_schemes(&args)?;
     let archive = args.format == FormatArg::OciArchive;
     let output = output_path(args.output.as_deref(), &args.inputs, archive)?;
     let to_stdout = output.as_os_str() == "-";
@@ -462,6 +463,18 @@ fn read_files(args: &ImportArgs) -> Vec<(PathBuf, String)> {
         }
     }
     files
+}
+
+/// Refuse `ftp://`, `file://` and any other URL that is not http(s), among
+/// the inputs and the checksum, keyring and signature files, before
+/// anything is read.
+fn refuse_unread_schemes(args: &ImportArgs) -> Result<(), Failure> {
+    let files = args.inputs.iter().chain(&args.checksums);
+    let files = files.chain(&args.keyring).chain(&args.checksums_signature);
+    for arg in files.chain(&args.signatures) {
+        ociimport::import::refuse_unread_scheme(arg)?;
+    }
+    Ok(())
 }
 
 /// `--output`, or the first input's name without its extensions (plus

@@ -149,6 +149,17 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A URL whose scheme is not read: only `http://` and `https://` are.
+    #[error(
+        "{url}: {scheme} URLs are not read (only http and https URLs are read); download it and give the file's path"
+    )]
+    UnsupportedScheme {
+        /// The argument as given, without credentials, query or fragment.
+        url: String,
+        /// Its scheme, as given (`ftp`, `file`, ...).
+        scheme: String,
+    },
+
     /// The input failed its expected checksum, or the checksum file does not list it.
     #[error("{input}: {source}")]
     Checksum {

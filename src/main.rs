@@ -52,6 +52,8 @@ impl From<ociimport::Error> for Failure {
             ociimport::Error::Usage(msg) => Failure::Usage(msg),
             // A refused --change is a mistake on the command line.
             e @ ociimport::Error::Change(_) => Failure::Usage(e.to_string()),
+            // So is a URL of a scheme that is not read (ftp://, file://).
+            e @ ociimport::Error::UnsupportedScheme { .. } => Failure::Usage(e.to_string()),
             e => Failure::Refused(e.into()),
         }
     }

@@ -567,6 +567,50 @@ fn several_inputs_become_layers_in_order() {
 
 // ---------------------------------------------------------------- checksums
 
+/// The summary says what was verified, after the layer's lines; nothing
+/// when nothing was checked. `--json` is unchanged.
+#[test]
+fn summary_says_what_was_verified() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xz = with_existing_layout(tmp.path());
+    let plain = run(tmp.path(), &["rootfs.tar.xz", "-o", "plain"]).succeeds();
+    assert!(!plain.err().contains("verified"), "{}", plain.err());
+    let expect = format!("sha512:{}", sha512_hex(&xz));
+    let o = run(
+        tmp.path(),
+        &["rootfs.tar.xz", "-o", "checked", "--expect", &expect],
+    )
+    .succeeds();
+    let err = o.err();
+    let lines: Vec<&str> = err.lines().collect();
+    let diff_id = lines
+        .iter()
+        .position(|l| l.starts_with("  diff_id   "))
+        .unwrap();
+    assert_eq!(lines[diff_id + 1], "  verified  sha512 (--expect)", "{err}");
+    let sums = format!("{}  rootfs.tar.xz\n", sha256_hex(&xz));
+    std::fs::write(tmp.path().join("SHA256SUMS"), sums).unwrap();
+    let o = run(
+        tmp.path(),
+        &[
+            "rootfs.tar.xz",
+            "-o",
+            "sums",
+            "--expect",
+            &expect,
+            "--checksums",
+            "SHA256SUMS",
+        ],
+    )
+    .succeeds();
+    let err = o.err();
+    let line = err.lines().find(|l| l.starts_with("  verified")).unwrap();
+    assert_eq!(
+        line, "  verified  sha512 (--expect), sha256 (SHA256SUMS)",
+        "{err}"
+    );
+}
+
 #[test]
 fn expect_sha256_sha512_and_blake2b512() {
     let tmp = tempfile::tempdir().unwrap();

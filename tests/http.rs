@@ -987,3 +987,90 @@ fn a_relative_redirect_loses_its_dot_segments() {
         ["GET /a/b/start HTTP/1.1", "GET /a/x/big.tar.gz HTTP/1.1"]
     );
 }
+
+/// Only http and https URLs are read: any other `SCHEME://` input, checksum,
+/// keyring or signature file is a usage error naming the scheme (not "No
+/// such file or directory"), shown without credentials, and nothing is
+/// written.
+#[test]
+fn other_url_schemes_are_refused_naming_the_scheme() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("rootfs.tar"), crate::common::rootfs_tar()).unwrap();
+    let msg = |url: &str, scheme: &str| {
+        format!(
+            "error: {url}: {scheme} URLs are not read (only http and https URLs are read); \
+             download it and give the file's path"
+        )
+    };
+    for (args, want) in [
+        (
+            vec![
+                "ftp://user:secret@example.org/rootfs.tar.xz?t=1",
+                "-o",
+                "img",
+            ],
+            msg("ftp://example.org/rootfs.tar.xz", "ftp"),
+        ),
+        (
+            vec!["file:///srv/rootfs.tar", "-o", "img"],
+            msg("file:///srv/rootfs.tar", "file"),
+        ),
+        (
+            vec![
+                "rootfs.tar",
+                "-o",
+                "img",
+                "--checksums",
+                "FTP://example.org/SHA256SUMS",
+            ],
+            msg("FTP://example.org/SHA256SUMS", "FTP"),
+        ),
+        (
+            vec![
+                "rootfs.tar",
+                "-o",
+                "img",
+                "--keyring",
+                "s3://bucket/key.gpg",
+            ],
+            msg("s3://bucket/key.gpg", "s3"),
+        ),
+        (
+            vec![
+                "rootfs.tar",
+                "-o",
+                "img",
+                "--keyring",
+                "k.gpg",
+                "--signature",
+                "sftp://h/rootfs.tar.asc",
+            ],
+            msg("sftp://h/rootfs.tar.asc", "sftp"),
+        ),
+        (
+            vec![
+                "rootfs.tar",
+                "-o",
+                "img",
+                "--checksums",
+                "SUMS",
+                "--keyring",
+                "k.gpg",
+                "--checksums-signature",
+                "git+ssh://h/SUMS.gpg",
+            ],
+            msg("git+ssh://h/SUMS.gpg", "git+ssh"),
+        ),
+    ] {
+        let o = run(dir, &args, &[]).usage_error(&want);
+        let err = o.err();
+        assert_eq!(err.lines().next(), Some(want.as_str()), "{err}");
+        assert!(want.len() < 300);
+        assert!(
+            !err.contains("secret") && !err.contains("No such file"),
+            "{err}"
+        );
+        assert!(!dir.join("img").exists(), "{args:?}");
+    }
+}

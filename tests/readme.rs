@@ -109,3 +109,35 @@ fn readme_test_command_is_what_ci_runs() {
         ".ci/run must end by running README.md's test command"
     );
 }
+
+/// The release binary carries no debug info (issue 23: 55 MB with line
+/// tables, about 11 MB without), and README's install section says its size.
+#[test]
+fn release_binary_has_no_debug_info_and_readme_says_its_size() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let toml = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let start = toml.find("\n[profile.release]\n").unwrap();
+    let rest = &toml[start + 1..];
+    let profile = &rest[..rest[1..].find("\n[").map_or(rest.len(), |i| i + 1)];
+    let settings: Vec<&str> = profile
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            "lto = \"thin\"",
+            "codegen-units = 4",
+            "strip = \"debuginfo\""
+        ],
+        "{profile}"
+    );
+    let text = readme();
+    let install =
+        &text[text.find("\n## Install\n").unwrap()..text.find("\n## Quick start\n").unwrap()];
+    assert!(
+        install.contains("The installed binary is about 11 MB"),
+        "{install}"
+    );
+}

@@ -286,6 +286,42 @@ fn good_signatures_verify_and_are_recorded() {
         json!([{"file": "SHA256SUMS", "signature": "SHA256SUMS.gpg", "signer": signer}])
     );
 
+    // The summary says it: the checksum file and algorithm, the signer.
+    let o = f.run(&[
+        "rootfs.tar",
+        "-o",
+        "ubuntu-summary",
+        "--keyring",
+        "release.gpg",
+        "--checksums",
+        "SHA256SUMS",
+        "--checksums-signature",
+        "SHA256SUMS.gpg",
+    ]);
+    let err = stderr(&o);
+    let line = err.lines().find(|l| l.starts_with("  verified")).unwrap();
+    assert_eq!(
+        line,
+        format!("  verified  sha256 (SHA256SUMS), signed by {signer} (SHA256SUMS.gpg)"),
+        "{err}"
+    );
+    let o = f.run(&[
+        "rootfs.tar",
+        "-o",
+        "gentoo-summary",
+        "--keyring",
+        "release.asc",
+        "--signature",
+        "rootfs.tar.asc",
+    ]);
+    let err = stderr(&o);
+    let line = err.lines().find(|l| l.starts_with("  verified")).unwrap();
+    assert_eq!(
+        line,
+        format!("  verified  signed by {signer} (rootfs.tar.asc)"),
+        "{err}"
+    );
+
     // Two inputs, a signature for one: the other would be imported
     // unverified beside it, so nothing is imported.
     std::fs::write(f.path("second.tar"), &f.tar).unwrap();

@@ -24,6 +24,32 @@ pub enum InputSource {
     Url(String),
 }
 
+/// Refuse `arg` if it is a URL of a scheme other than http and https
+/// (`ftp://...`, `file://...`): it would otherwise be read as a file name
+/// and refused as missing. Anything that is not `SCHEME://...` is a path.
+pub fn refuse_unread_scheme(arg: &str) -> Result<()> {
+    let Some((scheme, rest)) = arg.split_once("://") else {
+        return Ok(());
+    };
+    let mut chars = scheme.chars();
+    let is_scheme = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    if !is_scheme || fetch::is_url(arg) {
+        return Ok(());
+    }
+    // Shown without credentials, query or fragment, as http URLs are.
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    Err(Error::UnsupportedScheme {
+        url: format!("{scheme}://{rest}"),
+        scheme: scheme.to_string(),
+    })
+}
+
 /// An input opened for reading.
 pub(crate) struct Opened {
     /// Its bytes; read errors carry its name.
@@ -253,5 +279,34 @@ impl InputErrors {
             path: self.path.clone(),
             source: io::Error::other(what.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_scheme_urls_other_than_http_are_refused() {
+        for path in [
+            "rootfs.tar",
+            "./ftp://x",
+            "dir/a://b",
+            "C:/x",
+            "1ab://x",
+            "-",
+            "",
+        ] {
+            assert!(refuse_unread_scheme(path).is_ok(), "{path}");
+        }
+        for url in ["http://h/a.tar", "HTTPS://h/a.tar"] {
+            assert!(refuse_unread_scheme(url).is_ok(), "{url}");
+        }
+        let e = refuse_unread_scheme("ftp://u:p@h/a@b/c.tar#f").unwrap_err();
+        assert!(
+            matches!(&e, Error::UnsupportedScheme { url, scheme }
+                if url == "ftp://h/a@b/c.tar" && scheme == "ftp"),
+            "{e:?}"
+        );
     }
 }

@@ -29,7 +29,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 pub use crate::report::IndexReport;
-pub use input::InputSource;
+pub use input::{InputSource, refuse_unread_scheme};
 pub use plan::LayerCompression;
 pub use provenance::{ANNOTATION_PREFIX, layer_annotation, source_name};
 

@@ -6,13 +6,29 @@
 //! name (upper case, spaces, `./`). Such layouts get a skopeo copy into
 //! containers-storage under a name that is valid instead. The docker-archive
 //! file is never one of the inputs and never an existing file.
+//!
+//! Whether a file exists is asked through an injected function (`Exists`),
+//! so the rules are tested without looking at the working directory.
 
 use std::path::Path;
+
+/// Whether a file exists, relative to the directory the hints are run in.
+type Exists<'a> = &'a dyn Fn(&Path) -> bool;
+
+/// The file system of the working directory.
+fn on_disk(p: &Path) -> bool {
+    p.exists()
+}
 
 use crate::naming::{docker_tag, podman_can_name, repository_name};
 
 /// The commands for a layout directory at `layout` tagged `tag`, made from `inputs`.
 pub(crate) fn for_layout(layout: &str, tag: &str, inputs: &[&str]) -> Vec<String> {
+    layout_hints(layout, tag, inputs, &on_disk)
+}
+
+/// [`for_layout`] with the existence check given.
+fn layout_hints(layout: &str, tag: &str, inputs: &[&str], exists: Exists<'_>) -> Vec<String> {
     let oci = shell_quote(&format!("oci:{layout}:{tag}"));
     let name = repository_name(layout);
     let docker_tag = docker_tag(tag);
@@ -21,7 +37,7 @@ pub(crate) fn for_layout(layout: &str, tag: &str, inputs: &[&str]) -> Vec<String
     } else {
         format!("skopeo copy {oci} containers-storage:localhost/{name}:{docker_tag}")
     };
-    let file = archive_file(&name, inputs);
+    let file = archive_file(&name, inputs, exists);
     vec![
         first,
         format!(
@@ -34,6 +50,17 @@ pub(crate) fn for_layout(layout: &str, tag: &str, inputs: &[&str]) -> Vec<String
 /// The commands for an image index of several platforms: one platform into
 /// podman, every platform into one archive file.
 pub(crate) fn for_index(layout: &str, tag: &str, arch: &str, inputs: &[&str]) -> Vec<String> {
+    index_hints(layout, tag, arch, inputs, &on_disk)
+}
+
+/// [`for_index`] with the existence check given.
+fn index_hints(
+    layout: &str,
+    tag: &str,
+    arch: &str,
+    inputs: &[&str],
+    exists: Exists<'_>,
+) -> Vec<String> {
     let oci = shell_quote(&format!("oci:{layout}:{tag}"));
     let name = repository_name(layout);
     let first = if podman_can_name(layout) {
@@ -44,7 +71,7 @@ pub(crate) fn for_index(layout: &str, tag: &str, arch: &str, inputs: &[&str]) ->
             docker_tag(tag)
         )
     };
-    let file = free_file(&format!("{name}-index"), ".tar", inputs);
+    let file = free_file(&format!("{name}-index"), ".tar", inputs, exists);
     vec![
         first,
         format!(
@@ -72,14 +99,14 @@ pub(crate) fn for_archive(file: &str, tag: &str) -> Vec<String> {
 
 /// `NAME-docker.tar`, or with a number, so that it is neither an input nor
 /// a file that exists (skopeo would refuse to write over it).
-fn archive_file(name: &str, inputs: &[&str]) -> String {
-    free_file(&format!("{name}-docker"), ".tar", inputs)
+fn archive_file(name: &str, inputs: &[&str], exists: Exists<'_>) -> String {
+    free_file(&format!("{name}-docker"), ".tar", inputs, exists)
 }
 
 /// `STEM.EXT`, or `STEM-N.EXT`: neither an input nor an existing file.
-fn free_file(stem: &str, ext: &str, inputs: &[&str]) -> String {
+fn free_file(stem: &str, ext: &str, inputs: &[&str], exists: Exists<'_>) -> String {
     let taken = |f: &str| {
-        Path::new(f).exists()
+        exists(Path::new(f))
             || inputs
                 .iter()
                 .any(|i| Path::new(i) == Path::new(f) || Path::new(i).ends_with(f))
@@ -109,35 +136,47 @@ pub(crate) fn shell_quote(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Nothing exists: the hints do not depend on the working directory.
+    fn none(_: &Path) -> bool {
+        false
+    }
+
     #[test]
     fn layout_hints() {
-        let h = for_layout("rootfs", "latest", &["/elsewhere/rootfs.tar"]);
+        let h = super::layout_hints("rootfs", "latest", &["/elsewhere/rootfs.tar"], &none);
         assert_eq!(h[0], "podman pull oci:rootfs:latest");
         assert_eq!(
             h[1],
             "skopeo copy oci:rootfs:latest docker-archive:rootfs-docker.tar:rootfs:latest"
         );
-        let h = for_layout("Rootfs-Base", "v1", &["Rootfs-Base.tar.gz"]);
+        let h = super::layout_hints("Rootfs-Base", "v1", &["Rootfs-Base.tar.gz"], &none);
         assert_eq!(
             h[0],
             "skopeo copy oci:Rootfs-Base:v1 containers-storage:localhost/rootfs-base:v1"
         );
-        let h = for_layout("my dir/img", "a/b", &[]);
+        let h = super::layout_hints("my dir/img", "a/b", &[], &none);
         assert_eq!(
             h[0],
             "skopeo copy 'oci:my dir/img:a/b' containers-storage:localhost/img:latest"
+        );
+        // The README's quick start run twice: the first archive exists.
+        let first = |p: &Path| p == Path::new("rootfs-docker.tar");
+        let h = super::layout_hints("rootfs", "latest", &["testdata/rootfs.tar"], &first);
+        assert_eq!(
+            h[1],
+            "skopeo copy oci:rootfs:latest docker-archive:rootfs-docker-2.tar:rootfs:latest"
         );
     }
 
     #[test]
     fn index_hints() {
-        let h = for_index("gentoo", "openrc", "arm64", &[]);
+        let h = super::index_hints("gentoo", "openrc", "arm64", &[], &none);
         assert_eq!(h[0], "podman pull --arch arm64 oci:gentoo:openrc");
         assert_eq!(
             h[1],
             "skopeo copy --all oci:gentoo:openrc oci-archive:gentoo-index.tar:openrc"
         );
-        let h = for_index("Gentoo", "a/b", "riscv64", &["gentoo-index.tar"]);
+        let h = super::index_hints("Gentoo", "a/b", "riscv64", &["gentoo-index.tar"], &none);
         assert_eq!(
             h[0],
             "skopeo copy --override-arch riscv64 oci:Gentoo:a/b containers-storage:localhost/gentoo:latest"
@@ -146,19 +185,31 @@ mod tests {
             h[1],
             "skopeo copy --all oci:Gentoo:a/b oci-archive:gentoo-index-2.tar:a/b"
         );
+        let taken = |p: &Path| p == Path::new("gentoo-index.tar");
+        let h = super::index_hints("gentoo", "openrc", "arm64", &[], &taken);
+        assert_eq!(
+            h[1],
+            "skopeo copy --all oci:gentoo:openrc oci-archive:gentoo-index-2.tar:openrc"
+        );
     }
 
     #[test]
     fn archive_file_is_never_an_input() {
-        assert_eq!(archive_file("rootfs", &["x.tar"]), "rootfs-docker.tar");
         assert_eq!(
-            archive_file("rootfs", &["rootfs-docker.tar"]),
+            archive_file("rootfs", &["x.tar"], &none),
+            "rootfs-docker.tar"
+        );
+        assert_eq!(
+            archive_file("rootfs", &["rootfs-docker.tar"], &none),
             "rootfs-docker-2.tar"
         );
         assert_eq!(
-            archive_file("rootfs", &["/d/rootfs-docker.tar"]),
+            archive_file("rootfs", &["/d/rootfs-docker.tar"], &none),
             "rootfs-docker-2.tar"
         );
+        let two =
+            |p: &Path| p == Path::new("rootfs-docker.tar") || p == Path::new("rootfs-docker-2.tar");
+        assert_eq!(archive_file("rootfs", &[], &two), "rootfs-docker-3.tar");
     }
 
     #[test]

@@ -146,6 +146,24 @@ pub struct LayerReport {
     pub notes: Vec<String>,
 }
 
+impl LayerReport {
+    /// What was verified of this layer's input, for the summary:
+    /// `sha256 (SHA256SUMS), signed by FINGERPRINT (SHA256SUMS.asc)`.
+    fn verified_line(&self) -> Option<String> {
+        let signed = self
+            .signatures_verified
+            .iter()
+            .map(|s| format!("signed by {} ({})", s.signer, s.signature));
+        let all: Vec<String> = self
+            .checksums_verified
+            .iter()
+            .cloned()
+            .chain(signed)
+            .collect();
+        (!all.is_empty()).then(|| all.join(", "))
+    }
+}
+
 /// The `--json` form of a layer: flat, with the keys scripts already read.
 #[derive(Serialize)]
 struct LayerJson<'a> {
@@ -284,6 +302,9 @@ impl ImportReport {
                 human_size(l.layer.diff_id.size),
                 l.entries
             ));
+            if let Some(verified) = l.verified_line() {
+                out.push_str(&format!("  verified  {verified}\n"));
+            }
         }
         let inputs: Vec<&str> = self.layers.iter().map(|l| l.input.name.as_str()).collect();
         let hints = match self.format {
