@@ -22,9 +22,16 @@ fn on_disk(p: &Path) -> bool {
 
 use crate::naming::{docker_tag, podman_can_name, repository_name};
 
-/// The commands for a layout directory at `layout` tagged `tag`, made from `inputs`.
-pub(crate) fn for_layout(layout: &str, tag: &str, inputs: &[&str]) -> Vec<String> {
-    layout_hints(layout, tag, inputs, &on_disk)
+/// The commands for a layout directory at `layout` tagged `tag`, made from
+/// `inputs`; `zstd`: a layer is zstd, which a docker-archive cannot hold
+/// (skopeo: "zstd compression is not supported for docker images", with
+/// any `--dest-compress-format`), so no docker-archive command is printed.
+pub(crate) fn for_layout(layout: &str, tag: &str, inputs: &[&str], zstd: bool) -> Vec<String> {
+    let mut hints = layout_hints(layout, tag, inputs, &on_disk);
+    if zstd {
+        hints.truncate(1);
+    }
+    hints
 }
 
 /// [`for_layout`] with the existence check given.
@@ -149,6 +156,9 @@ mod tests {
             h[1],
             "skopeo copy oci:rootfs:latest docker-archive:rootfs-docker.tar:rootfs:latest"
         );
+        // A zstd layout gets no docker-archive command: skopeo cannot write one.
+        let h = for_layout("rootfs", "latest", &[], true);
+        assert_eq!(h, ["podman pull oci:rootfs:latest"]);
         let h = super::layout_hints("Rootfs-Base", "v1", &["Rootfs-Base.tar.gz"], &none);
         assert_eq!(
             h[0],

@@ -309,7 +309,13 @@ impl ImportReport {
         let inputs: Vec<&str> = self.layers.iter().map(|l| l.input.name.as_str()).collect();
         let hints = match self.format {
             OutputFormat::OciArchive => hints::for_archive(&self.layout, &self.tag),
-            OutputFormat::Oci => hints::for_layout(&self.layout, &self.tag, &inputs),
+            OutputFormat::Oci => {
+                let zstd = self
+                    .layers
+                    .iter()
+                    .any(|l| l.layer.encoding == crate::compress::LayerEncoding::Zstd);
+                hints::for_layout(&self.layout, &self.tag, &inputs, zstd)
+            }
         };
         push_hints(&mut out, &hints);
         out
