@@ -890,3 +890,17 @@ fn a_zero_zstd_window_and_overlong_tags_are_usage_errors() {
     let index = std::fs::read_to_string(tmp.path().join("t/index.json")).unwrap();
     assert!(index.contains(&format!("\"{ok}\"")), "{index}");
 }
+
+/// An empty --arch, --os or --variant is a usage error, not a config that
+/// verify rejects (issue 24 point 13).
+#[test]
+fn empty_platform_flags_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("r.tar"), rootfs_tar()).unwrap();
+    for flag in ["--arch", "--os", "--variant"] {
+        run(tmp.path(), &["r.tar", "-o", "img", flag, ""]).usage_error(&format!(
+            "{flag} is empty: give a name (e.g. --arch amd64, --os linux, --variant v8), or leave the flag out to detect it"
+        ));
+        assert!(!tmp.path().join("img").exists(), "{flag}");
+    }
+}

@@ -487,3 +487,25 @@ fn an_unreadable_index_under_the_tag_is_refused_with_nothing_published() {
     );
     assert_eq!(snapshot(&f.path("L")), before);
 }
+
+/// An index under the tag with an entry whose manifest is gone: a new
+/// platform is refused (the new index would carry the dangling entry over,
+/// which verify rejects), and nothing changes.
+#[test]
+fn an_index_with_a_dangling_entry_is_not_carried_over() {
+    let f = Fixtures::new();
+    let r = f.import(&["--index", "amd64.tar", "arm64.tar", "-o", "L", "-t", "t"]);
+    let amd64 = r["images"][0]["manifest"]["digest"].as_str().unwrap();
+    std::fs::remove_file(blob_path(&f.path("L"), amd64)).unwrap();
+    let before = snapshot(&f.path("L"));
+    let out = f
+        .run(&["--index", "riscv64.tar", "-o", "L", "-t", "t"])
+        .refused(&format!(
+            "the image index the tag names lists \"{amd64}\", which is not in the layout; run ociimport verify on the layout, or use another --tag"
+        ));
+    assert_eq!(out.err().lines().count(), 1, "{}", out.err());
+    assert_eq!(snapshot(&f.path("L")), before);
+    // Replacing the platform whose entry dangles is fine: the entry goes.
+    f.import(&["--index", "amd64.tar", "-o", "L", "-t", "t"]);
+    verified(&f, "L");
+}

@@ -208,6 +208,17 @@ fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
     if opts.checksum_file.is_some() && inputs.iter().any(|i| matches!(i, InputSource::Stdin)) {
         return Err(stdin_has_no_name());
     }
+    for (flag, value) in [
+        ("--arch", &opts.arch),
+        ("--os", &opts.os),
+        ("--variant", &opts.variant),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(Error::Usage(format!(
+                "{flag} is empty: give a name (e.g. --arch amd64, --os linux, --variant v8), or leave the flag out to detect it"
+            )));
+        }
+    }
     if opts.index && inputs.len() > 1 && (opts.arch.is_some() || opts.variant.is_some()) {
         return Err(Error::Usage(
             "--arch and --variant apply to a single input with --index; with several, each input's platform is detected from its ELF files (import one at a time with --index to set it)".into(),
@@ -429,10 +440,24 @@ fn assemble_image(
         config: Some(config),
         annotations: provenance::annotations(&opts.annotations, &origins),
     };
-    let config_blob =
-        layout.blob_from_bytes(&image::config_json(&meta, &image_layers, &history)?)?;
+    let config_blob = layout.blob_from_bytes(&own_document(
+        "image config",
+        image::config_json(&meta, &image_layers, &history)?,
+        |v| {
+            crate::spec::config::judge(v, image_layers.len())
+                .strict()
+                .map(drop)
+        },
+    )?)?;
     let config = config_blob.blob().clone();
-    let manifest = image::manifest_json(&config, &image_layers, &meta.annotations)?;
+    let manifest = own_document(
+        "image manifest",
+        image::manifest_json(&config, &image_layers, &meta.annotations)?,
+        |v| {
+            let kind = crate::spec::media_type::ManifestType::Oci;
+            crate::spec::manifest::judge(v, kind).strict().map(drop)
+        },
+    )?;
     let manifest_blob = layout.blob_from_bytes(&manifest)?;
     let manifest = manifest_blob.blob().clone();
 
@@ -459,6 +484,21 @@ fn assemble_image(
         warnings,
     };
     Ok((report, blobs))
+}
+
+/// A document this import made, judged as `verify` judges it: the importer
+/// never publishes what its own verify would reject.
+fn own_document(
+    what: &'static str,
+    bytes: Vec<u8>,
+    judge: impl Fn(&serde_json::Value) -> std::result::Result<(), String>,
+) -> Result<Vec<u8>> {
+    let value = serde_json::from_slice(&bytes).map_err(|e| Error::Spec {
+        what,
+        reason: e.to_string(),
+    })?;
+    judge(&value).map_err(|reason| Error::Spec { what, reason })?;
+    Ok(bytes)
 }
 
 /// `--created`, else `SOURCE_DATE_EPOCH`, else the newest entry's mtime.

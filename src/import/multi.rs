@@ -165,11 +165,12 @@ fn build_index(
         None => (Vec::new(), None),
     };
     let new_keys: Vec<_> = new.iter().filter_map(descriptor_key).collect();
-    let mut entries: Vec<Value> = kept
+    let kept: Vec<Value> = kept
         .into_iter()
         .filter(|d| descriptor_key(d).is_none_or(|k| !new_keys.contains(&k)))
-        .chain(new.iter().cloned())
         .collect();
+    check_kept(root, &kept)?;
+    let mut entries: Vec<Value> = kept.into_iter().chain(new.iter().cloned()).collect();
     entries.sort_by_key(|d| (descriptor_key(d).is_none(), descriptor_key(d)));
     let platforms = entries.iter().filter_map(platform_label).collect();
     let manifests = entries
@@ -192,6 +193,36 @@ fn build_index(
         reason: e.to_string(),
     })?;
     Ok((image::canonical_json(&index, "image index")?, platforms))
+}
+
+/// The entries kept from the index the tag names must be what verify
+/// accepts: a usable descriptor (sha256 or sha512 digest) whose document
+/// is in the layout with its size and digest. A new index never carries
+/// over a dangling or unreadable entry.
+fn check_kept(root: &Path, kept: &[Value]) -> Result<()> {
+    let reader = Reader::new(root);
+    for d in kept {
+        let shown = d.get("digest").map_or("?".into(), Value::to_string);
+        let refuse = |reason: String| {
+            bad(
+                &reader.path("index.json"),
+                format!(
+                    "the image index the tag names lists {shown}, which {reason}; run ociimport verify on the layout, or use another --tag"
+                ),
+            )
+        };
+        let desc = descriptor::judge(d)
+            .strict()
+            .map_err(|r| refuse(format!("is not a usable descriptor ({r})")))?;
+        let path = reader.blob_path(&desc.digest);
+        if !path.is_file() {
+            return Err(refuse("is not in the layout".into()));
+        }
+        reader
+            .blob(&desc.blob())
+            .map_err(|e| refuse(format!("cannot be read back ({e})")))?;
+    }
+    Ok(())
 }
 
 /// The string annotations of an index, kept when it is rebuilt.
@@ -267,6 +298,29 @@ fn config_platform(reader: &Reader, manifest: &Blob) -> Result<Value> {
 
 #[cfg(test)]
 mod tests {
+
+    /// An entry kept from the index under the tag must be usable: an md5
+    /// digest is refused, naming it.
+    #[test]
+    fn kept_entries_must_be_usable_descriptors() {
+        let dir = tempfile::tempdir().unwrap();
+        let md5 = serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": "md5:d41d8cd98f00b204e9800998ecf8427e",
+            "size": 2,
+        });
+        let e = check_kept(dir.path(), &[md5]).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "lists \"md5:d41d8cd98f00b204e9800998ecf8427e\", which is not a usable descriptor"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("run ociimport verify on the layout, or use another --tag"),
+            "{e}"
+        );
+    }
     use super::*;
     use crate::spec::media_type::OCI_INDEX;
 
