@@ -519,11 +519,30 @@ fn a_larger_zstd_window_when_allowed_is_decoded_and_re_encoded() {
 fn tar_endings_and_trailing_bytes() {
     let tar = rootfs_tar();
     let tmp = tempfile::tempdir().unwrap();
-    // Ends at an entry boundary without the two zero blocks: accepted, warned.
+    // Ends at an entry boundary without the two zero blocks: an
+    // uncompressed tar is refused (a cut-off download looks the same),
+    // with or without --normalize; compressed, its end vouches for it.
     let end = tar.len() - tar.iter().rev().take_while(|&&b| b == 0).count();
     let unmarked = tar[..end.div_ceil(512) * 512].to_vec();
     std::fs::write(tmp.path().join("unmarked.tar"), &unmarked).unwrap();
-    let o = run(tmp.path(), &["unmarked.tar", "-o", "u", "--json"]);
+    let one_zero = [&unmarked[..], &[0u8; 512][..]].concat();
+    std::fs::write(tmp.path().join("one-zero.tar"), &one_zero).unwrap();
+    for (input, extra) in [
+        ("unmarked.tar", None),
+        ("unmarked.tar", Some("--normalize")),
+        ("one-zero.tar", None),
+    ] {
+        let mut args = vec![input, "-o", "u"];
+        args.extend(extra);
+        let size = std::fs::metadata(tmp.path().join(input)).unwrap().len();
+        let o = run(tmp.path(), &args).refused(&format!(
+            "{input}: the uncompressed tar ends without its end-of-archive marker, as one cut off in transit does; fetch it again (or append two 512-byte zero blocks if it really ends there) (at uncompressed byte {size})"
+        ));
+        assert_eq!(o.err().lines().count(), 1, "{}", o.err());
+        assert!(!tmp.path().join("u").exists());
+    }
+    std::fs::write(tmp.path().join("unmarked.tar.gz"), gzip_bytes(&unmarked)).unwrap();
+    let o = run(tmp.path(), &["unmarked.tar.gz", "-o", "u", "--json"]);
     assert!(
         stderr(&o).contains("without the end-of-archive marker"),
         "{}",

@@ -21,7 +21,7 @@ use crate::platform::{PlatformObserver, PlatformTally};
 use crate::report::VerifiedSignature;
 use crate::report::{InputReport, LayerReport};
 use crate::signature::{Keyring, SignatureHasher};
-use crate::tarscan::TarScanner;
+use crate::tarscan::{TarError, TarScanner};
 
 /// `SOURCE_DATE_EPOCH`'s seconds.
 pub(super) fn source_date_epoch(s: &str) -> Result<i64> {
@@ -226,6 +226,16 @@ impl Verdict<'_> {
                     .iter()
                     .map(|e| format!("{} ({})", e.algorithm, e.source)),
             );
+        }
+        let seen = produced.normalized.as_ref().unwrap_or(&consumed.summary);
+        if format == Compression::None && !seen.end_marker {
+            // A compressed input's own end proves it whole; a plain tar cut
+            // at an entry boundary (a pipe or download broken off) looks
+            // exactly like one that lacks the marker.
+            return Err(self.errors.tar(TarError {
+                offset: produced.input.size,
+                reason: "the uncompressed tar ends without its end-of-archive marker, as one cut off in transit does; fetch it again (or append two 512-byte zero blocks if it really ends there)".into(),
+            }));
         }
         let problems = findings.strict_violations();
         if self.strict && !problems.is_empty() {
