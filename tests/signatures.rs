@@ -287,39 +287,36 @@ fn good_signatures_verify_and_are_recorded() {
     );
 
     // The summary says it: the checksum file and algorithm, the signer.
-    let o = f.run(&[
-        "rootfs.tar",
-        "-o",
-        "ubuntu-summary",
-        "--keyring",
-        "release.gpg",
-        "--checksums",
-        "SHA256SUMS",
-        "--checksums-signature",
-        "SHA256SUMS.gpg",
-    ]);
-    let err = stderr(&o);
-    let line = err.lines().find(|l| l.starts_with("  verified")).unwrap();
-    assert_eq!(
-        line,
+    let verified_line = |args: &[&str], want: String| {
+        let err = stderr(&f.run(args));
+        let line = err.lines().find(|l| l.starts_with("  verified"));
+        assert_eq!(line, Some(want.as_str()), "{err}");
+    };
+    verified_line(
+        &[
+            "rootfs.tar",
+            "-o",
+            "ubuntu-summary",
+            "--keyring",
+            "release.gpg",
+            "--checksums",
+            "SHA256SUMS",
+            "--checksums-signature",
+            "SHA256SUMS.gpg",
+        ],
         format!("  verified  sha256 (SHA256SUMS), signed by {signer} (SHA256SUMS.gpg)"),
-        "{err}"
     );
-    let o = f.run(&[
-        "rootfs.tar",
-        "-o",
-        "gentoo-summary",
-        "--keyring",
-        "release.asc",
-        "--signature",
-        "rootfs.tar.asc",
-    ]);
-    let err = stderr(&o);
-    let line = err.lines().find(|l| l.starts_with("  verified")).unwrap();
-    assert_eq!(
-        line,
+    verified_line(
+        &[
+            "rootfs.tar",
+            "-o",
+            "gentoo-summary",
+            "--keyring",
+            "release.asc",
+            "--signature",
+            "rootfs.tar.asc",
+        ],
         format!("  verified  signed by {signer} (rootfs.tar.asc)"),
-        "{err}"
     );
 
     // Two inputs, a signature for one: the other would be imported
