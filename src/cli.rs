@@ -523,8 +523,8 @@ fn shown(arg: &str) -> String {
 fn read_checksums(name: &str, http: &HttpOptions) -> Result<(String, String), Failure> {
     let cap = fetch::SmallFile {
         url_limit: CHECKSUM_FILE_LIMIT,
-        // A local checksum file is read whole, whatever its size.
-        file_limit: None,
+        // Local files get more room (a mirror-wide list), but never all memory.
+        file_limit: Some((LOCAL_CHECKSUM_FILE_LIMIT, "a checksum file")),
     };
     let bytes = fetch::read_small(name, cap, http)?;
     match String::from_utf8(bytes) {
@@ -542,6 +542,9 @@ fn read_checksums(name: &str, http: &HttpOptions) -> Result<(String, String), Fa
 
 /// The largest checksum file fetched by URL: such files are kilobytes.
 const CHECKSUM_FILE_LIMIT: u64 = 4 << 20;
+/// The largest local checksum file read (issue 24 point 8: a 1.5 GiB one
+/// took 3 GiB of memory).
+const LOCAL_CHECKSUM_FILE_LIMIT: u64 = 64 << 20;
 
 /// A file's name as given and its bytes.
 type Named = (String, Vec<u8>);

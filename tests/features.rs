@@ -1296,3 +1296,20 @@ fn progress_bar_on_a_terminal_only() {
     );
     assert!(!stderr(&o).contains("reading big.tar"), "{}", stderr(&o));
 }
+
+/// A local checksum file is read under a cap, not whole (issue 24 point 8):
+/// one over 64 MiB is refused naming it, before any input is read.
+#[test]
+fn an_oversized_local_checksum_file_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("r.tar"), rootfs_tar()).unwrap();
+    let big = std::fs::File::create(tmp.path().join("SHA256SUMS")).unwrap();
+    big.set_len((64 << 20) + 1).unwrap();
+    let o = run(
+        tmp.path(),
+        &["r.tar", "--checksums", "SHA256SUMS", "-o", "img"],
+    )
+    .refused("SHA256SUMS: larger than 64 MiB, too large for a checksum file");
+    assert_eq!(o.err().lines().count(), 1, "{}", o.err());
+    assert!(!tmp.path().join("img").exists());
+}
