@@ -611,3 +611,25 @@ fn misused_signature_options_are_usage_errors() {
         assert!(!tmp.path().join("img").exists(), "{extra:?}");
     }
 }
+
+/// A signature file of many copies is refused before the input is hashed
+/// once per copy (issue 24 point 8).
+#[test]
+fn a_signature_file_of_many_copies_is_refused() {
+    let Some(f) = Fixture::new() else { return };
+    let one = std::fs::read(f.path("SHA256SUMS.gpg")).unwrap();
+    std::fs::write(f.path("many.gpg"), one.repeat(9)).unwrap();
+    let o = f
+        .run(&[
+            "rootfs.tar",
+            "--keyring",
+            "release.gpg",
+            "--signature",
+            "many.gpg",
+            "-o",
+            "img",
+        ])
+        .refused("many.gpg: OpenPGP signature by unknown: holds 9 signatures, more than the 8 ociimport checks (one per signer); use the file the publisher signed");
+    assert_eq!(o.err().lines().count(), 1, "{}", o.err());
+    assert!(!f.path("img").exists());
+}

@@ -144,6 +144,10 @@ pub(super) struct Signatures {
     sigs: Vec<Signature>,
 }
 
+/// The most signatures one detached signature file may hold: publishers
+/// sign with one key, sometimes two or three.
+const MAX_SIGNATURES: usize = 8;
+
 impl Signatures {
     /// Parses a detached signature file; it must hold at least one binary or
     /// text data signature and nothing else.
@@ -167,6 +171,14 @@ impl Signatures {
         }
         if sigs.is_empty() {
             return Err("holds no OpenPGP signature".into());
+        }
+        // Each signature costs a hash of the whole input: a file of
+        // hundreds of copies would multiply the work before any refusal.
+        if sigs.len() > MAX_SIGNATURES {
+            return Err(format!(
+                "holds {} signatures, more than the {MAX_SIGNATURES} ociimport checks (one per signer); use the file the publisher signed",
+                sigs.len()
+            ));
         }
         Ok(Signatures { sigs })
     }
