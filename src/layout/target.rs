@@ -8,7 +8,7 @@
 //! [`Opened`] layout is dropped; messages name the archive, not the copy.
 
 use std::fs;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -239,6 +239,22 @@ fn destination(archive: &Path, name: &str, into: &Path) -> Result<Option<PathBuf
     }
 }
 
+/// Copy an entry's bytes, naming the archive on a read error and the copy
+/// on a write error (a full `$TMPDIR`).
+fn copy(from: &mut impl Read, archive: &Path, to: &mut impl Write, dest: &Path) -> Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            read => read.at(archive)?,
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        to.write_all(&buf[..n]).at(dest)?;
+    }
+}
+
 /// Copy the layout files of the tar `archive` into `into`.
 fn unpack(archive: &Path, into: &Path) -> Result<()> {
     let f = fsutil::open_regular(archive).map_err(|e| match e.kind() {
@@ -290,7 +306,7 @@ fn unpack(archive: &Path, into: &Path) -> Result<()> {
             }
             other => other.at(&dest)?,
         };
-        io::copy(&mut entry, &mut out).at(archive)?;
+        copy(&mut entry, archive, &mut out, &dest)?;
         found |= name.trim_start_matches("./") == "index.json";
     }
     if !found {
