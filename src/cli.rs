@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use ociimport::fetch::{self, HttpOptions};
 use ociimport::naming::default_output;
+use ociimport::output::OutputSpec;
 use ociimport::spec::ref_name::validate_new_tag;
 use ociimport::{ImportOptions, InputSource, Keyring, LayerCompression, Output, read_small_source};
 
@@ -29,7 +30,7 @@ Examples:
       one image per platform (detected from the ELF files), tag 1.0 an image index of them;
       a later --index run into the same tag adds or replaces platforms
 
-Subcommands: verify DIR[:TAG], inspect DIR[:TAG], completions SHELL, man
+Subcommands: verify TARGET, inspect TARGET, completions SHELL, man
 (an input file named like a subcommand needs ./ in front).
 
 Then:
@@ -86,8 +87,9 @@ pub enum Command {
     /// Check an OCI image layout (any writer's): digests, sizes, manifests, configs,
     /// and every layer decoded against its DiffID. Exit 0 if all checks pass, 1 if any fails.
     Verify {
-        /// The layout, and optionally one tag: DIR or DIR:TAG (an existing DIR containing ':' is taken whole).
-        #[arg(value_name = "DIR[:TAG]")]
+        /// The layout or OCI archive, and optionally one tag: DIR[:TAG], oci:DIR[:TAG], FILE[:TAG]
+        /// or oci-archive:FILE[:TAG] (an existing path containing ':' is taken whole).
+        #[arg(value_name = "TARGET")]
         target: String,
         /// Print the report as JSON on stdout.
         #[arg(long)]
@@ -96,8 +98,9 @@ pub enum Command {
     /// Show what to pin or compare: tag, manifest digest, platform, created, and per layer
     /// media type, digest, compressed and uncompressed size, DiffID and entry count.
     Inspect {
-        /// The layout, and optionally one tag: DIR or DIR:TAG.
-        #[arg(value_name = "DIR[:TAG]")]
+        /// The layout or OCI archive, and optionally one tag: DIR[:TAG], oci:DIR[:TAG], FILE[:TAG]
+        /// or oci-archive:FILE[:TAG].
+        #[arg(value_name = "TARGET")]
         target: String,
         /// Print the images as JSON on stdout.
         #[arg(long)]
@@ -128,13 +131,14 @@ pub struct ImportArgs {
     inputs: Vec<String>,
 
     /// The OCI layout directory; created if missing, appended to if it is already a layout
-    /// [default: the input's name without .tar.* in the current directory].
+    /// [default: the input's name without .tar.* in the current directory]. As skopeo reads
+    /// it, oci:DIR[:TAG] is a layout and a tag, oci-archive:FILE[:TAG] an OCI archive.
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,
 
-    /// The ref name (org.opencontainers.image.ref.name) of the new manifest.
-    #[arg(short, long, value_name = "NAME", default_value = "latest", value_parser = parse_tag)]
-    tag: String,
+    /// The ref name (org.opencontainers.image.ref.name) of the new manifest [default: latest].
+    #[arg(short, long, value_name = "NAME", value_parser = parse_tag)]
+    tag: Option<String>,
 
     /// Layer compression: auto keeps gzip/zstd input as is and encodes anything else as gzip.
     #[arg(long, value_enum, default_value_t = CompressionArg::Auto)]
@@ -378,7 +382,7 @@ pub struct Import {
 
 /// Check what clap cannot check alone, read the checksum file, and build
 /// the library's options.
-pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
+pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
     let compression = LayerCompression::from(args.compression);
     if args.inputs.iter().filter(|i| *i == "-").count() > 1 {
         return Err(Failure::Usage(
@@ -387,7 +391,20 @@ pub fn resolve(args: ImportArgs) -> Result<Import, Failure> {
     }
     refuse_unread_schemes(&args)?;
     let archive = args.format == FormatArg::OciArchive;
-    let output = output_path(args.output.as_deref(), &args.inputs, archive)?;
+    // -o oci:DIR[:TAG] and -o oci-archive:FILE[:TAG], as skopeo reads them.
+    let (path, tag, archive) = match args.output.as_deref().and_then(Path::to_str) {
+        Some(o) => {
+            let (p, t, a) = OutputSpec::parse(o).resolve(args.tag.as_deref(), archive)?;
+            (Some(p), t, a)
+        }
+        None => (
+            args.output.clone(),
+            args.tag.clone().unwrap_or_else(|| "latest".into()),
+            archive,
+        ),
+    };
+    args.tag = Some(tag);
+    let output = output_path(path.as_deref(), &args.inputs, archive)?;
     let to_stdout = output.as_os_str() == "-";
     if to_stdout && !archive {
         return Err(Failure::Usage(
@@ -606,7 +623,10 @@ fn options(
 ) -> ImportOptions {
     let mut opts = ImportOptions::new(output);
     opts.index = args.index;
-    opts.tag = args.tag;
+    opts.tag = args
+        .tag
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "latest".into());
     opts.compression = compression;
     opts.level = args.level;
     opts.created = args.created;

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::image::Platform;
 use crate::layerscan::{LayerScan, scan_layer};
 use crate::layout::walk::{self, Doc, Part, Visitor};
-use crate::layout::{MAX_INDEX_DEPTH, Reader, bad};
+use crate::layout::{MAX_INDEX_DEPTH, Reader, Target, bad};
 use crate::report::human_size;
 use crate::spec::descriptor::Descriptor;
 use crate::spec::media_type::{ManifestType, is_image_config, layer_encoding};
@@ -81,6 +81,14 @@ pub struct ImageInfo {
     /// Disagreements found while measuring (run `verify` for all checks).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// [`inspect`] of what a [`Target`] names: a layout directory, or an
+/// oci-archive (read from a private temporary copy, removed afterwards);
+/// errors name the archive.
+pub fn inspect_target(target: &Target) -> Result<Vec<ImageInfo>> {
+    let opened = target.open()?;
+    inspect(opened.layout(), target.tag()).map_err(|e| opened.relabel_error(e))
 }
 
 /// Describe the images of the layout at `layout`, or only those reached through `tag`.

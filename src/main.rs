@@ -167,8 +167,9 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
 
 /// `ociimport verify`: the report on stdout, the verdict in the exit status.
 fn run_verify(target: &str, json: bool) -> Result<(), Failure> {
-    let target = ociimport::Target::parse(target);
-    let report = ociimport::verify::verify(target.dir(), target.tag())?;
+    // An archive is read from a temporary copy: SIGINT/SIGTERM remove it.
+    signals::install();
+    let report = ociimport::verify::verify_target(&ociimport::Target::parse(target))?;
     let printed = if json {
         print_json(&report)
     } else {
@@ -188,8 +189,8 @@ fn run_verify(target: &str, json: bool) -> Result<(), Failure> {
 
 /// `ociimport inspect`: the images on stdout.
 fn run_inspect(target: &str, json: bool) -> Result<(), Failure> {
-    let target = ociimport::Target::parse(target);
-    let images = ociimport::inspect::inspect(target.dir(), target.tag())?;
+    signals::install();
+    let images = ociimport::inspect::inspect_target(&ociimport::Target::parse(target))?;
     if json {
         print_json(&images)
     } else {

@@ -814,3 +814,177 @@ fn entries_and_framing_consumers_read_differently() {
         "another tar archive follows the end-of-archive marker",
     );
 }
+
+// ---------------------------------------------------------------------------
+// targets: DIR[:TAG], oci:DIR[:TAG], oci-archive FILE, oci-archive:FILE[:TAG]
+// ---------------------------------------------------------------------------
+
+/// `verify` and `inspect` read each form skopeo and podman users type; an
+/// archive is read without leaving anything behind in `$TMPDIR`, and its
+/// reports name the archive.
+#[test]
+fn verify_and_inspect_read_every_target_form() {
+    let f = fixture("latest");
+    let input = f.dir.join("rootfs-latest.tar");
+    let input = input.to_str().unwrap();
+    // -o oci-archive:FILE:TAG implies --format oci-archive.
+    run(
+        &f.dir,
+        &[
+            input,
+            "-o",
+            "oci-archive:img.tar:v1",
+            "--created",
+            "@0",
+            "-q",
+        ],
+    )
+    .succeeds();
+    let tmp = f.dir.join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    let env = [("TMPDIR", tmp.to_str().unwrap())];
+    let cases = [
+        (
+            "img",
+            "OK: img checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n",
+        ),
+        (
+            "img:latest",
+            "OK: img:latest checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n",
+        ),
+        (
+            "oci:img",
+            "OK: img checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n",
+        ),
+        (
+            "oci:img:latest",
+            "OK: img:latest checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n",
+        ),
+        (
+            "img.tar",
+            "OK: img.tar checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n",
+        ),
+        (
+            "img.tar:v1",
+            "OK: img.tar:v1 checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n",
+        ),
+        (
+            "oci-archive:img.tar",
+            "OK: img.tar checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n",
+        ),
+        (
+            "oci-archive:img.tar:v1",
+            "OK: img.tar:v1 checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n",
+        ),
+    ];
+    let layout_json = run(&f.dir, &["inspect", "--json", "img"]).succeeds().out();
+    let layout: Value = serde_json::from_str(&layout_json).unwrap();
+    for (arg, want) in cases {
+        let r = run_in(&f.dir, &["verify", arg], None, &env).succeeds();
+        assert_eq!(r.out(), want, "verify {arg}");
+        let r = run_in(&f.dir, &["inspect", "--json", arg], None, &env).succeeds();
+        let v: Value = serde_json::from_str(&r.out()).unwrap();
+        // The same input and --created: the same manifest, whichever form.
+        assert_eq!(v[0]["manifest"], layout[0]["manifest"], "inspect {arg}");
+        let tag = if arg.contains("tar") { "v1" } else { "latest" };
+        assert_eq!(v[0]["tag"], tag, "inspect {arg}");
+        assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0, "{arg} left a copy");
+    }
+    // A tag the archive does not hold is named with the archive, not the copy.
+    run_in(&f.dir, &["inspect", "img.tar:nope"], None, &env)
+        .refused("ociimport: error: img.tar/index.json: no manifest is tagged \"nope\" (tags: v1)");
+    assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0);
+}
+
+/// Files that are not oci-archives are refused in one line naming them.
+#[test]
+fn targets_that_are_not_oci_archives_are_refused() {
+    let f = fixture("latest");
+    fs::write(f.dir.join("plain.tar"), &f.tar).unwrap();
+    let fix = "give an OCI layout directory or an oci-archive file";
+    for cmd in ["verify", "inspect"] {
+        let r = run(&f.dir, &[cmd, "plain.tar"]).refused(&format!(
+            "ociimport: error: plain.tar: not an oci-archive: its tar holds no index.json; {fix}"
+        ));
+        assert_eq!(r.err().lines().count(), 1, "{}", r.err());
+    }
+    let mut t = Tar::new();
+    t.file("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#, 0o644)
+        .symlink("index.json", "/etc/passwd");
+    fs::write(f.dir.join("link.tar"), t.finish()).unwrap();
+    run(&f.dir, &["verify", "oci-archive:link.tar"]).refused(
+        "ociimport: error: link.tar: entry index.json is not a regular file (Symlink); an oci-archive holds the layout's files themselves",
+    );
+    let mut t = Tar::new();
+    t.file("index.json", b"{}", 0o644)
+        .file("blobs/sha256/xyz", b"", 0o644);
+    fs::write(f.dir.join("evil.tar"), t.finish()).unwrap();
+    run(&f.dir, &["inspect", "evil.tar"]).refused(
+        "ociimport: error: evil.tar: entry blobs/sha256/xyz is not a blob (blobs/ALGORITHM/HEX)",
+    );
+    run(&f.dir, &["verify", "oci-archive:missing.tar:v1"])
+        .refused("ociimport: error: missing.tar: No such file or directory");
+}
+
+/// `-o oci:DIR:TAG` is a layout and a tag, as skopeo reads it; a second,
+/// different tag is a usage error; `oci:` with `--format oci-archive` too.
+#[test]
+fn output_in_skopeo_form_names_a_layout_and_a_tag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fs::write(dir.join("r.tar"), rootfs("x")).unwrap();
+    run(dir, &["r.tar", "-o", "oci:./img:1.0", "-q"]).succeeds();
+    run(dir, &["r.tar", "-o", "oci:img:1.0", "-t", "1.0", "-q"]).succeeds();
+    run(dir, &["r.tar", "-o", "oci:img", "-q"]).succeeds();
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["img", "r.tar"]);
+    let index = read_json(&dir.join("img/index.json"));
+    let mut tags: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["annotations"][REF].as_str().unwrap())
+        .collect();
+    tags.sort();
+    assert_eq!(tags, ["1.0", "latest"]);
+    run(dir, &["r.tar", "-o", "oci:img:1.0", "-t", "2.0"])
+        .usage_error("two tags: -t 2.0 and -o oci:img:1.0; give the tag once");
+    run(dir, &["r.tar", "-o", "oci:img", "--format", "oci-archive"]).usage_error(
+        "-o oci:img names a layout, but --format oci-archive writes an archive: give -o oci-archive:FILE or drop --format",
+    );
+    // oci-archive:FILE:TAG writes an archive holding that tag.
+    run(dir, &["r.tar", "-o", "oci-archive:a.tar:2.0", "-q"]).succeeds();
+    let r = run(dir, &["inspect", "--json", "a.tar"]).succeeds();
+    let v: Value = serde_json::from_str(&r.out()).unwrap();
+    assert_eq!(v[0]["tag"], "2.0");
+}
+
+/// skopeo's own oci-archive is read in every form.
+#[test]
+fn skopeo_oci_archive_is_read() {
+    if !have("skopeo") {
+        return;
+    }
+    let f = fixture("latest");
+    run_ok(Command::new("skopeo").current_dir(&f.dir).args([
+        "copy",
+        "-q",
+        "oci:img:latest",
+        "oci-archive:s.tar:x",
+    ]));
+    for arg in ["s.tar", "s.tar:x", "oci-archive:s.tar:x"] {
+        let r = run(&f.dir, &["verify", arg]).succeeds();
+        let shown = arg.trim_start_matches("oci-archive:");
+        assert_eq!(
+            r.out(),
+            format!("OK: {shown} checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n")
+        );
+    }
+    let r = run(&f.dir, &["inspect", "--json", "s.tar:x"]).succeeds();
+    let v: Value = serde_json::from_str(&r.out()).unwrap();
+    assert_eq!(v[0]["tag"], "x");
+}

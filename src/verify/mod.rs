@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, IoContext, Result};
-use crate::layout::Reader;
+use crate::layout::{Reader, Target};
 use crate::spec::ref_name::validate_tag;
 
 /// One failed check.
@@ -210,6 +210,19 @@ pub fn verify(layout: &Path, tag: Option<&str>) -> Result<VerifyReport> {
         validate_tag(t).map_err(Error::Usage)?;
     }
     Ok(checker::run(&reader, tag))
+}
+
+/// [`verify`] of what a [`Target`] names: a layout directory, or an
+/// oci-archive (read from a private temporary copy, removed afterwards);
+/// the report and errors name the archive.
+pub fn verify_target(target: &Target) -> Result<VerifyReport> {
+    let opened = target.open()?;
+    let mut report = verify(opened.layout(), target.tag()).map_err(|e| opened.relabel_error(e))?;
+    report.layout = opened.shown().to_path_buf();
+    for p in report.problems.iter_mut().chain(report.warnings.iter_mut()) {
+        p.message = opened.relabel(&p.message);
+    }
+    Ok(report)
 }
 
 #[cfg(test)]
