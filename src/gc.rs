@@ -92,7 +92,12 @@ pub fn gc(dir: &Path, dry_run: bool) -> Result<GcReport> {
         return Err(Error::LayoutBusy { path: blobs_dir });
     };
     let _lock = DirLock::acquire(dir).at(dir)?;
-    let reached = reachable(&reader)?;
+    let reached = reachable(&reader).map_err(|e| {
+        bad(
+            dir,
+            format!("{e}; gc removes nothing while a document is unreadable (ociimport verify lists the problems)"),
+        )
+    })?;
     let unreferenced = unreferenced_in(&reader, &reached)?;
     let mut report = GcReport {
         layout: dir.to_path_buf(),

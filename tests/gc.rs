@@ -259,3 +259,19 @@ fn gc_has_its_man_page_and_completions() {
     assert!(bash.contains("cmd=\"ociimport__subcmd__gc\""), "{bash}");
     assert!(bash.contains("--dry-run"), "{bash}");
 }
+
+#[test]
+fn gc_removes_nothing_when_a_document_is_missing() {
+    let f = Fixtures::new();
+    let layout = f.path("L");
+    f.import(&["old.tar", "-o", "L"]);
+    let (_, new) = f.import(&["new.tar", "-o", "L"]);
+    let manifest = new["manifest"]["digest"].as_str().unwrap();
+    std::fs::remove_file(blob_path(&layout, manifest)).unwrap();
+    let snap = snapshot(&layout);
+    let hex = hex_of(manifest);
+    f.run(&["gc", "L"])
+        .refused(&format!("ociimport: error: L: L/blobs/sha256/{hex}: No such file or directory (os error 2); gc removes nothing while a document is unreadable (ociimport verify lists the problems)"))
+        .one_line();
+    assert_eq!(snapshot(&layout), snap);
+}
