@@ -30,7 +30,7 @@ Examples:
       one image per platform (detected from the ELF files), tag 1.0 an image index of them;
       a later --index run into the same tag adds or replaces platforms
 
-Subcommands: verify TARGET, inspect TARGET, completions SHELL, man
+Subcommands: verify TARGET, inspect TARGET, gc DIR, completions SHELL, man
 (an input file named like a subcommand needs ./ in front).
 
 Then:
@@ -106,6 +106,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Remove the blobs of a layout that no index.json entry reaches (e.g. a re-tagged image's
+    /// old manifest, config and layers), listing each and the bytes freed. Refused while an
+    /// import has the layout open.
+    Gc {
+        /// The layout directory.
+        dir: PathBuf,
+        /// List what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The subcommand pages `ociimport man` can print; the main page refers to
@@ -120,6 +133,8 @@ pub enum ManPage {
     Verify,
     /// ociimport-inspect(1).
     Inspect,
+    /// ociimport-gc(1).
+    Gc,
 }
 
 /// The import's arguments, as typed.

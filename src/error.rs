@@ -125,6 +125,17 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// `ociimport gc` found an import writing to the layout (it holds
+    /// the lock on `blobs/`).
+    #[error(
+        "{}: an import has this layout open; run ociimport gc again when it has finished",
+        path.display()
+    )]
+    LayoutBusy {
+        /// The layout's `blobs/` directory.
+        path: PathBuf,
+    },
+
     /// An archive output path that must not be written: a symbolic link,
     /// a file this import reads, or a file that is not an OCI archive
     /// (without `--force`).

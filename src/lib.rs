@@ -26,7 +26,8 @@
 //!   [`Report`]; [`naming`]: default names, tags and repository names;
 //! - [`spec`]: the OCI documents' rules, one judgement per document;
 //! - [`verify`], [`inspect`]: checking any layout the way consumers do, with
-//!   layer blobs measured by one shared streaming scan (`layerscan`).
+//!   layer blobs measured by one shared streaming scan (`layerscan`);
+//! - [`gc`]: removing the blobs no `index.json` entry reaches.
 //!
 //! ```no_run
 //! use ociimport::{import, ImportOptions, InputSource};
@@ -39,6 +40,7 @@
 #![warn(unreachable_pub)]
 pub mod error;
 pub mod fetch;
+pub mod gc;
 pub mod import;
 pub mod inspect;
 pub mod naming;

@@ -142,6 +142,14 @@ fn run() -> Result<(), Failure> {
         }
         Some(Command::Verify { target, json }) => run_verify(&target, json),
         Some(Command::Inspect { target, json }) => run_inspect(&target, json),
+        Some(Command::Gc { dir, dry_run, json }) => {
+            let report = ociimport::gc::gc(&dir, dry_run)?;
+            if json {
+                print_json(&report)
+            } else {
+                write_stdout(report.text().as_bytes())
+            }
+        }
         None => run_import(cli::resolve(cli.import)?),
     }
 }

@@ -871,7 +871,11 @@ fn every_man_page_reference_renders() {
         .collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names, ["completions", "inspect", "man", "verify"], "{main}");
+    assert_eq!(
+        names,
+        ["completions", "gc", "inspect", "man", "verify"],
+        "{main}"
+    );
     for name in names {
         let o = run(tmp.path(), &["man", name]).succeeds();
         let page = String::from_utf8_lossy(&o.stdout).replace("\\-", "-");

@@ -11,6 +11,7 @@ mod common;
 mod cli;
 mod consumers;
 mod features;
+mod gc;
 mod house;
 mod http;
 mod index;

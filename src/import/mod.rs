@@ -399,11 +399,13 @@ fn publish_image(
     config: oci_spec::image::Config,
     warnings: Vec<String>,
 ) -> Result<ImportReport> {
-    let (report, blobs) = assemble_image(layout, opts, layers, platform, config, warnings)?;
+    let (mut report, blobs) = assemble_image(layout, opts, layers, platform, config, warnings)?;
     let desc = image::index_descriptor(&report.manifest, &opts.tag, &report.platform)?;
-    layout
-        .publish(blobs)?
-        .apply(IndexChange::tag(&opts.tag, desc))?;
+    let new = report.manifest.digest.clone();
+    layout.publish(blobs)?.apply_with(|_, current| {
+        report.retagged_from = current.moved_from(&opts.tag, &new);
+        Ok(IndexChange::tag(&opts.tag, desc))
+    })?;
     Ok(report)
 }
 
@@ -482,6 +484,7 @@ fn assemble_image(
         created_source,
         layers: reports,
         warnings,
+        retagged_from: None,
     };
     Ok((report, blobs))
 }

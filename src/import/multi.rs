@@ -14,7 +14,7 @@ use oci_spec::image::{ImageIndexBuilder, MediaType};
 use serde_json::Value;
 
 use super::{Checks, ImportOptions, InputSource, ReadLayer, assemble_image, decide_platform};
-use crate::digest::Blob;
+use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
 use crate::image::{self, Platform};
 use crate::layout::{IndexChange, Layout, PendingBlob, Reader, bad};
@@ -60,7 +60,7 @@ pub(super) fn index_into(
         images.push(report);
         blobs.extend(b);
     }
-    let (index, platforms) = publish_index(layout, &opts.tag, &images, blobs)?;
+    let (index, platforms, retagged_from) = publish_index(layout, &opts.tag, &images, blobs)?;
     Ok(IndexReport {
         layout: opts.output.display(),
         format: OutputFormat::Oci,
@@ -68,6 +68,7 @@ pub(super) fn index_into(
         index,
         platforms,
         images,
+        retagged_from,
     })
 }
 
@@ -99,13 +100,13 @@ fn read_inputs(
 
 /// Publish every blob, then, under the layout lock, the image index of
 /// `images` merged with what `tag` names, named `tag`. Returns the index
-/// blob and its platforms.
+/// blob, its platforms and what the tag named before (when another).
 fn publish_index(
     layout: &Layout,
     tag: &str,
     images: &[ImportReport],
     blobs: Vec<PendingBlob>,
-) -> Result<(Blob, Vec<String>)> {
+) -> Result<(Blob, Vec<String>, Option<Digest>)> {
     let new = images
         .iter()
         .map(|r| {
@@ -125,7 +126,8 @@ fn publish_index(
         let (bytes, platforms) = build_index(l.root(), current.tagged(tag).as_ref(), &new)?;
         let blob = l.write_blob(&bytes)?;
         let desc = image::descriptor(MediaType::ImageIndex, &blob, None, Some(tag))?;
-        written = Some((blob, platforms));
+        let from = current.moved_from(tag, &blob.digest);
+        written = Some((blob, platforms, from));
         Ok(IndexChange::tag(tag, desc))
     })?;
     written.ok_or_else(|| Error::Spec {

@@ -15,7 +15,7 @@
 //!    renames each fsynced temp file to its digest and fsyncs the directory,
 //!    returning a [`Commit`]: the only way to reach step 3, so the index can
 //!    never name a blob that is not in place.
-//! 3. [`Commit::apply`] locks the layout directory (`flock` on the
+//! 3. [`Commit::apply_with`] locks the layout directory (`flock` on the
 //!    directory, which is never renamed), re-reads `index.json`, merges,
 //!    writes a temp file, fsyncs and renames it over the old one.
 //! 4. Every temp file and new layout of the process is registered
@@ -66,7 +66,7 @@ pub(crate) struct Layout {
 }
 
 /// Blobs renamed into place, `index.json` not yet updated: the second half
-/// of a publish. Dropping it without [`Commit::apply`] ends the
+/// of a publish. Dropping it without [`Commit::apply_with`] ends the
 /// commit unpublished (the blobs stay, unreferenced, as after a crash).
 #[must_use = "the image is not in index.json until apply"]
 #[derive(Debug)]
@@ -293,20 +293,23 @@ impl Layout {
 }
 
 impl Commit<'_> {
-    /// Apply `change` to `index.json`, under the layout lock (see
-    /// [`IndexChange`] for tagged and untagged entries).
-    ///
-    /// Every other descriptor, annotation and unknown field is kept as it
-    /// was. This ends the commit that [`Layout::publish`] started.
+    /// [`Commit::apply_with`] for a change that does not depend on what
+    /// the index holds (the tests' shorthand).
+    #[cfg(test)]
     pub(crate) fn apply(self, change: IndexChange) -> Result<()> {
         self.apply_with(|_, _| Ok(change))
     }
 
-    /// Like [`Commit::apply`], for a change that depends on what the index
-    /// holds now: under the layout lock, `build` gets the layout and the
-    /// current `index.json` and returns the change (writing any blob it
-    /// names with [`Layout::write_blob`] first). So two runs adding
-    /// platforms to one image index never lose each other's platform.
+    /// Apply a change to `index.json` under the layout lock (see
+    /// [`IndexChange`] for tagged and untagged entries): `build` gets the
+    /// layout and the current `index.json` (what a tag names now, so the
+    /// caller learns what it moves a tag from) and returns the change
+    /// (writing any blob it names with [`Layout::write_blob`] first). So two
+    /// runs adding platforms to one image index never lose each other's
+    /// platform.
+    ///
+    /// Every other descriptor, annotation and unknown field is kept as it
+    /// was. This ends the commit that [`Layout::publish`] started.
     pub(crate) fn apply_with<F>(self, build: F) -> Result<()>
     where
         F: FnOnce(&Layout, &CurrentIndex) -> Result<IndexChange>,
@@ -335,6 +338,18 @@ impl CurrentIndex {
     /// The descriptor the index names `tag`, if any.
     pub(crate) fn tagged(&self, tag: &str) -> Option<Value> {
         self.0.as_ref().and_then(|i| tagged(i, tag))
+    }
+
+    /// The digest `tag` names now, when it is not `new`: what a change
+    /// naming `new` moves the tag from.
+    pub(crate) fn moved_from(
+        &self,
+        tag: &str,
+        new: &crate::digest::Digest,
+    ) -> Option<crate::digest::Digest> {
+        let old = self.tagged(tag)?;
+        let old = crate::digest::Digest::parse(old.get("digest")?.as_str()?).ok()?;
+        (old != *new).then_some(old)
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{ImportReport, OutputFormat, human_size};
-use crate::digest::Blob;
+use crate::digest::{Blob, Digest};
 
 /// What an `--index` import wrote.
 #[derive(Clone, Debug, Serialize)]
@@ -23,6 +23,9 @@ pub struct IndexReport {
     /// This run's images, one per input, in input order; each is the
     /// report a single-image import gives.
     pub images: Vec<ImportReport>,
+    /// The index or manifest the tag named before, when another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retagged_from: Option<Digest>,
 }
 
 impl IndexReport {
@@ -40,6 +43,8 @@ impl IndexReport {
             self.index.digest,
             human_size(self.index.size)
         ));
+        let from = self.retagged_from.as_ref();
+        out.push_str(&super::retag_line(&self.layout, &self.tag, from));
         for img in &self.images {
             let input = img.layers.first().map_or("", |l| l.input.name.as_str());
             out.push_str(&format!(

@@ -248,6 +248,21 @@ pub struct ImportReport {
     pub layers: Vec<LayerReport>,
     /// Warnings for the whole import.
     pub warnings: Vec<String>,
+    /// What the tag named before this import, when it named another
+    /// manifest or index (still in `blobs/` until `ociimport gc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retagged_from: Option<Digest>,
+}
+
+/// The summary line of a tag that moved: `  retagged  TAG moved from DIGEST (...)`.
+pub(crate) fn retag_line(layout: &str, tag: &str, from: Option<&Digest>) -> String {
+    match from {
+        Some(d) => format!(
+            "  retagged  {tag} moved from {d} (still in blobs/; ociimport gc {} removes it when nothing else names it)\n",
+            hints::shell_quote(layout)
+        ),
+        None => String::new(),
+    }
 }
 
 /// Bytes in binary units, for humans.
@@ -283,6 +298,8 @@ impl ImportReport {
             self.manifest.digest,
             human_size(self.manifest.size)
         ));
+        let from = self.retagged_from.as_ref();
+        out.push_str(&retag_line(&self.layout, &self.tag, from));
         for l in &self.layers {
             let what = l.input.compression.info().noun;
             let how = if l.passthrough {

@@ -21,8 +21,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::digest::Blob;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::{Reader, Target};
+use crate::report::human_size;
 use crate::spec::ref_name::validate_tag;
 
 /// One failed check.
@@ -72,6 +74,10 @@ pub struct VerifyReport {
     pub layers: u64,
     /// Each image index checked, with what it lists by platform.
     pub image_indexes: Vec<IndexListing>,
+    /// Blob files that no `index.json` entry reaches (a note, not a
+    /// problem: `ociimport gc` removes them); empty when the layout's
+    /// reach cannot be known.
+    pub unreferenced: Vec<Blob>,
 }
 
 /// An image index that was checked, and its entries by platform.
@@ -145,6 +151,17 @@ impl VerifyReport {
                 );
             }
         }
+        if !self.unreferenced.is_empty() {
+            let _ = writeln!(
+                out,
+                "note: {} that no index.json entry reaches (ociimport gc {} removes them):",
+                plural(self.unreferenced.len() as u64, "blob"),
+                self.layout.display()
+            );
+            for b in &self.unreferenced {
+                let _ = writeln!(out, "  {} ({})", b.digest, human_size(b.size));
+            }
+        }
         out
     }
 }
@@ -174,6 +191,8 @@ impl Serialize for VerifyReport {
             layers: u64,
             #[serde(skip_serializing_if = "<[IndexListing]>::is_empty")]
             image_indexes: &'a [IndexListing],
+            #[serde(skip_serializing_if = "<[Blob]>::is_empty")]
+            unreferenced: &'a [Blob],
         }
         Out {
             layout: self.layout.display().to_string(),
@@ -186,6 +205,7 @@ impl Serialize for VerifyReport {
             blobs: self.blobs,
             layers: self.layers,
             image_indexes: &self.image_indexes,
+            unreferenced: &self.unreferenced,
         }
         .serialize(s)
     }
@@ -209,7 +229,11 @@ pub fn verify(layout: &Path, tag: Option<&str>) -> Result<VerifyReport> {
     if let Some(t) = tag {
         validate_tag(t).map_err(Error::Usage)?;
     }
-    Ok(checker::run(&reader, tag))
+    let mut report = checker::run(&reader, tag);
+    // A note only: a layout whose documents cannot all be read has its
+    // problems listed above, and no reach to judge blobs by.
+    report.unreferenced = crate::gc::unreferenced(&reader).unwrap_or_default();
+    Ok(report)
 }
 
 /// [`verify`] of what a [`Target`] names: a layout directory, or an
