@@ -1,17 +1,15 @@
 //! The command line (binary only): the clap types, the value parsers, and the
 //! resolution of [`ImportArgs`] into what the library takes ([`Import`]).
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use ociimport::fetch::{self, HttpOptions};
-use ociimport::naming::default_output;
-use ociimport::output::OutputSpec;
+use ociimport::LayerCompression;
 use ociimport::spec::ref_name::validate_new_tag;
-use ociimport::{ImportOptions, InputSource, Keyring, LayerCompression, Output, read_small_source};
 
-use crate::Failure;
+mod resolve;
+
+pub use resolve::{Import, resolve};
 
 /// The text after `--help`'s options; keep the exit statuses in step with
 /// [`Failure::status`].
@@ -381,295 +379,6 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?}: too large"))
 }
 
-/// An import, resolved from the command line: what to pass to the library
-/// and what to print afterwards.
-pub struct Import {
-    /// The inputs, in layer order.
-    pub inputs: Vec<InputSource>,
-    /// The library's options, the output among them (without a progress
-    /// display; main adds it).
-    pub opts: ImportOptions,
-    /// Print the report as JSON on stdout.
-    pub json: bool,
-    /// No summary, warnings or progress bar on stderr.
-    pub quiet: bool,
-}
-
-/// Check what clap cannot check alone, read the checksum file, and build
-/// the library's options.
-pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
-    let compression = LayerCompression::from(args.compression);
-    if args.inputs.iter().filter(|i| *i == "-").count() > 1 {
-        return Err(Failure::Usage(
-            "standard input (-) can be given only once".into(),
-        ));
-    }
-    refuse_unread_schemes(&args)?;
-    let archive = args.format == FormatArg::OciArchive;
-    // -o oci:DIR[:TAG] and -o oci-archive:FILE[:TAG], as skopeo reads them.
-    let (path, tag, archive) = match args.output.as_deref().and_then(Path::to_str) {
-        Some(o) => {
-            let (p, t, a) = OutputSpec::parse(o).resolve(args.tag.as_deref(), archive)?;
-            (Some(p), t, a)
-        }
-        None => (
-            args.output.clone(),
-            args.tag.clone().unwrap_or_else(|| "latest".into()),
-            archive,
-        ),
-    };
-    args.tag = Some(tag);
-    let output = output_path(path.as_deref(), &args.inputs, archive)?;
-    let to_stdout = output.as_os_str() == "-";
-    if to_stdout && !archive {
-        return Err(Failure::Usage(
-            "--output - (an archive on stdout) needs --format oci-archive".into(),
-        ));
-    }
-    if to_stdout && args.json {
-        return Err(Failure::Usage(
-            "--json and -o - both want standard output".into(),
-        ));
-    }
-    let output = match (archive, to_stdout) {
-        (false, _) => Output::Layout(output),
-        (true, true) => Output::Stdout,
-        (true, false) => Output::Archive(output),
-    };
-    let inputs: Vec<InputSource> = args
-        .inputs
-        .iter()
-        .map(|i| InputSource::from_arg(i))
-        .collect();
-    // An -o the import would refuse is refused before anything is read.
-    let mut early = ImportOptions::new(output.clone());
-    early.force = args.force;
-    early.read_files = read_files(&args);
-    ociimport::import::check_output(&inputs, &early)?;
-    let http = HttpOptions {
-        timeout: Duration::from_secs(args.timeout),
-        retries: args.retries,
-        ..HttpOptions::default()
-    };
-    let checksum_file = args
-        .checksums
-        .as_deref()
-        .map(|c| read_checksums(c, &http))
-        .transpose()?;
-    let signed = read_signature_sources(&args, &http)?;
-    let (json, quiet) = (args.json, args.quiet);
-    let mut opts = options(args, output, compression, checksum_file);
-    opts.force = early.force;
-    opts.read_files = early.read_files;
-    opts.http = http;
-    opts.keyring = signed.keyring;
-    opts.checksums_signature = signed.checksums_signature;
-    opts.signatures = signed.signatures;
-    Ok(Import {
-        inputs,
-        opts,
-        json,
-        quiet,
-    })
-}
-
-/// The local files given besides the inputs (checksum, signature and
-/// keyring files), which an archive output must never replace.
-fn read_files(args: &ImportArgs) -> Vec<(PathBuf, String)> {
-    let named = [
-        (
-            args.checksums.iter().collect::<Vec<_>>(),
-            "the --checksums file",
-        ),
-        (
-            args.checksums_signature.iter().collect(),
-            "the --checksums-signature file",
-        ),
-        (args.signatures.iter().collect(), "a --signature file"),
-        (args.keyring.iter().collect(), "a --keyring file"),
-    ];
-    let mut files = Vec::new();
-    for (names, what) in named {
-        for n in names.into_iter().filter(|n| !fetch::is_url(n)) {
-            files.push((PathBuf::from(n), what.to_string()));
-        }
-    }
-    files
-}
-
-/// Refuse `ftp://`, `file://` and any other URL that is not http(s), among
-/// the inputs and the checksum, keyring and signature files, before
-/// anything is read.
-fn refuse_unread_schemes(args: &ImportArgs) -> Result<(), Failure> {
-    let files = args.inputs.iter().chain(&args.checksums);
-    let files = files.chain(&args.keyring).chain(&args.checksums_signature);
-    for arg in files.chain(&args.signatures) {
-        ociimport::import::refuse_unread_scheme(arg)?;
-    }
-    Ok(())
-}
-
-/// `--output`, or the first input's name without its extensions (plus
-/// `.oci.tar` for an archive); standard input has no name to borrow.
-fn output_path(
-    output: Option<&Path>,
-    inputs: &[String],
-    archive: bool,
-) -> Result<PathBuf, Failure> {
-    match (output, inputs.first()) {
-        (Some(o), _) => Ok(o.to_path_buf()),
-        (None, Some(first)) if first != "-" => {
-            // A URL's name is its last path segment, without the query.
-            let name = if fetch::is_url(first) {
-                PathBuf::from(fetch::base_name(first))
-            } else {
-                PathBuf::from(first)
-            };
-            let dir = default_output(&name);
-            if !archive {
-                return Ok(dir);
-            }
-            let mut name = dir.into_os_string();
-            name.push(".oci.tar");
-            Ok(PathBuf::from(name))
-        }
-        _ => Err(Failure::Usage(
-            "reading standard input (-) needs --output DIR".into(),
-        )),
-    }
-}
-
-/// How a file argument is named in messages, reports and annotations: a
-/// URL without its credentials or query ([`fetch::public_url`]).
-fn shown(arg: &str) -> String {
-    if fetch::is_url(arg) {
-        fetch::public_url(arg)
-    } else {
-        arg.to_string()
-    }
-}
-
-/// The `--checksums` file (or URL) as (name, text), read through
-/// [`fetch::read_small`] before any file is written so a typo in its name
-/// costs nothing.
-fn read_checksums(name: &str, http: &HttpOptions) -> Result<(String, String), Failure> {
-    let cap = fetch::SmallFile {
-        url_limit: CHECKSUM_FILE_LIMIT,
-        // Local files get more room (a mirror-wide list), but never all memory.
-        file_limit: Some((LOCAL_CHECKSUM_FILE_LIMIT, "a checksum file")),
-    };
-    let bytes = fetch::read_small(name, cap, http)?;
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok((shown(name), text)),
-        Err(_) if fetch::is_url(name) => Err(Failure::Refused(anyhow::anyhow!(
-            "{}: not a text file (invalid UTF-8); check the --checksums URL",
-            shown(name)
-        ))),
-        // What `read_to_string` says, as this message always said.
-        Err(_) => Err(Failure::Refused(anyhow::anyhow!(
-            "{name}: stream did not contain valid UTF-8"
-        ))),
-    }
-}
-
-/// The largest checksum file fetched by URL: such files are kilobytes.
-const CHECKSUM_FILE_LIMIT: u64 = 4 << 20;
-/// The largest local checksum file read (issue 24 point 8: a 1.5 GiB one
-/// took 3 GiB of memory).
-const LOCAL_CHECKSUM_FILE_LIMIT: u64 = 64 << 20;
-
-/// A file's name as given and its bytes.
-type Named = (String, Vec<u8>);
-
-/// The OpenPGP material of an import, read.
-struct SignatureSources {
-    keyring: Option<Keyring>,
-    checksums_signature: Option<Named>,
-    signatures: Vec<Named>,
-}
-
-/// `--keyring`, `--checksums-signature` and `--signature`, read (through
-/// [`read_small_source`], up to 16 MiB) before any file is written.
-fn read_signature_sources(
-    args: &ImportArgs,
-    http: &HttpOptions,
-) -> Result<SignatureSources, Failure> {
-    let read = |arg: &String| -> Result<Named, Failure> {
-        Ok((shown(arg), read_small_source(arg, http)?))
-    };
-    let mut keyring = None;
-    for arg in &args.keyring {
-        if is_plain_http(arg) {
-            return Err(Failure::from(ociimport::Error::Keyring {
-                file: shown(arg),
-                reason: "a keyring is never fetched over plain http, where anyone on the network path could supply the trust anchor; use an https:// URL or a local file".into(),
-            }));
-        }
-        let (name, bytes) = read(arg)?;
-        let k = keyring.get_or_insert_with(Keyring::new);
-        k.add(&bytes)
-            .map_err(|reason| Failure::from(ociimport::Error::Keyring { file: name, reason }))?;
-    }
-    let checksums_signature = args.checksums_signature.as_ref().map(read).transpose()?;
-    let signatures = args.signatures.iter().map(read).collect::<Result<_, _>>()?;
-    Ok(SignatureSources {
-        keyring,
-        checksums_signature,
-        signatures,
-    })
-}
-
-/// Whether `arg` is an `http://` URL (not https). Signatures and checksum
-/// files may come that way, since the keyring verifies them; the keyring
-/// itself may not.
-fn is_plain_http(arg: &str) -> bool {
-    fetch::is_url(arg)
-        && !arg
-            .get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-}
-
-/// The library's options from the arguments that map one to one.
-fn options(
-    args: ImportArgs,
-    output: Output,
-    compression: LayerCompression,
-    checksum_file: Option<(String, String)>,
-) -> ImportOptions {
-    let mut opts = ImportOptions::new(output);
-    opts.index = args.index;
-    opts.tag = args
-        .tag
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| "latest".into());
-    opts.compression = compression;
-    opts.level = args.level;
-    opts.created = args.created;
-    opts.source_date_epoch = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .filter(|s| !s.is_empty());
-    opts.arch = args.arch;
-    opts.os = args.os;
-    opts.variant = args.variant;
-    if let Some(t) = args.threads {
-        opts.threads = t;
-    }
-    opts.changes = args.changes;
-    opts.labels = args.labels.into_iter().collect();
-    opts.annotations = args.annotations.into_iter().collect();
-    opts.message = args.message;
-    opts.expect = args.expect;
-    opts.checksum_file = checksum_file;
-    opts.max_size = args.max_size;
-    if let Some(w) = args.zstd_max_window {
-        opts.zstd_max_window = w;
-    }
-    opts.strict = args.strict;
-    opts.normalize = args.normalize;
-    opts.strip_components = args.strip_components.unwrap_or(0);
-    opts
-}
-
 /// The shell completions, rendered in memory: clap_complete panics when
 /// its writer fails, and a closed stdout must not panic.
 pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
@@ -712,7 +421,10 @@ pub fn usage_error(msg: &str) -> clap::Error {
 
 #[cfg(test)]
 mod tests {
+    use super::resolve::read_checksums;
     use super::*;
+    use crate::Failure;
+    use ociimport::fetch::HttpOptions;
 
     #[test]
     fn sizes_parse_with_binary_units() {
