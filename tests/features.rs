@@ -1313,3 +1313,43 @@ fn an_oversized_local_checksum_file_is_refused() {
     assert_eq!(o.err().lines().count(), 1, "{}", o.err());
     assert!(!tmp.path().join("img").exists());
 }
+
+/// A rootfs wrapped in a top-level directory (an Arch bootstrap's
+/// `root.x86_64/`): no executable at the root's bin/lib paths, but some one
+/// level down, so the warning names `--strip-components 1` (issue 23 point
+/// 4); unwrapped, the platform is detected and nothing is said.
+#[test]
+fn a_wrapped_rootfs_suggests_strip_components() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut elf = elf64_header(EM_AARCH64, ET_EXEC);
+    elf.extend_from_slice(&[0x5a; 100]);
+    let mut t = Tar::new();
+    t.dir("root.x86_64", 0o755)
+        .dir("root.x86_64/bin", 0o755)
+        .file("root.x86_64/bin/sh", &elf, 0o755)
+        .file("version", b"2024.01.01\n", 0o644);
+    std::fs::write(tmp.path().join("arch.tar"), t.finish()).unwrap();
+    let o = run(tmp.path(), &["arch.tar", "-o", "img"]).succeeds();
+    let host = host_goarch();
+    assert!(
+        o.err().contains(&format!(
+            "ociimport: warning: no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*, but root.x86_64/bin/sh is one: if the rootfs is wrapped in root.x86_64/, unwrap it with --strip-components 1; using the host architecture {host} (set --arch to choose)\n"
+        )),
+        "{}",
+        o.context()
+    );
+    let o = run(
+        tmp.path(),
+        &[
+            "arch.tar",
+            "-o",
+            "img2",
+            "--strip-components",
+            "1",
+            "--json",
+        ],
+    )
+    .succeeds();
+    assert!(!o.err().contains("warning"), "{}", o.context());
+    assert_eq!(report(&o)["platform"]["architecture"], "arm64");
+}

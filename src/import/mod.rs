@@ -584,9 +584,14 @@ fn decide_platform(
         }
         None => {
             let host = crate::platform::host_architecture();
-            warnings.push(format!(
-                "no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*; using the host architecture {host} (set --arch to choose)"
-            ));
+            warnings.push(match tally.wrapped_in() {
+                Some((top, example)) => format!(
+                    "no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*, but {example} is one: if the rootfs is wrapped in {top}/, unwrap it with --strip-components 1; using the host architecture {host} (set --arch to choose)"
+                ),
+                None => format!(
+                    "no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*; using the host architecture {host} (set --arch to choose)"
+                ),
+            });
             Platform {
                 os,
                 architecture: host.to_string(),

@@ -111,7 +111,11 @@ pub(crate) fn host_architecture() -> &'static str {
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct PlatformObserver {
     tally: PlatformTally,
-    current: Option<(String, ElfSniffer)>,
+    /// The file being sniffed, and whether it lies one directory too deep
+    /// (`TOP/bin/sh`): such a file is only evidence of a wrapped rootfs.
+    current: Option<(String, ElfSniffer, bool)>,
+    /// An executable found one directory too deep, e.g. `root.x86_64/bin/sh`.
+    nested_example: Option<String>,
 }
 
 impl PlatformObserver {
@@ -123,7 +127,20 @@ impl PlatformObserver {
     /// The tally of the files seen (merge tallies with [`PlatformTally::merge`]
     /// to vote across several layers).
     pub(crate) fn into_tally(self) -> PlatformTally {
-        self.tally
+        let mut tally = self.tally;
+        if let Some(example) = self.nested_example {
+            let top = components(example.as_bytes()).next().unwrap_or_default();
+            tally.set_wrapped(String::from_utf8_lossy(top).into_owned(), example);
+        }
+        tally
+    }
+}
+
+impl PlatformObserver {
+    /// `path` without its first component, if that is a candidate.
+    fn nested_candidate(path: &str) -> bool {
+        let mut comps = components(path.as_bytes());
+        comps.next().is_some() && is_candidate(&String::from_utf8_lossy(comps.rest()))
     }
 }
 
@@ -135,16 +152,17 @@ impl EntryObserver for PlatformObserver {
             return false;
         }
         let path = String::from_utf8_lossy(&h.path);
-        if !is_candidate(&path) {
+        let nested = !is_candidate(&path);
+        if nested && (self.nested_example.is_some() || !Self::nested_candidate(&path)) {
             return false;
         }
-        self.current = Some((path.into_owned(), ElfSniffer::new()));
+        self.current = Some((path.into_owned(), ElfSniffer::new(), nested));
         true
     }
 
     fn content(&mut self, data: &[u8]) -> bool {
         match self.current.as_mut() {
-            Some((_, s)) => {
+            Some((_, s, _)) => {
                 s.feed(data);
                 s.wants_more()
             }
@@ -153,10 +171,14 @@ impl EntryObserver for PlatformObserver {
     }
 
     fn end_entry(&mut self) {
-        if let Some((path, s)) = self.current.take()
+        if let Some((path, s, nested)) = self.current.take()
             && let Some(p) = s.finish()
         {
-            self.tally.add(&path, p);
+            if nested {
+                self.nested_example = Some(path);
+            } else {
+                self.tally.add(&path, p);
+            }
         }
     }
 }

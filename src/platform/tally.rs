@@ -10,6 +10,9 @@ use crate::tarscan::path::components;
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub struct PlatformTally {
     by_arch: BTreeMap<String, ArchVotes>,
+    /// An executable was found one directory too deep (that directory, and
+    /// the example): perhaps a rootfs wrapped in a directory.
+    wrapped: Option<(String, String)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -70,9 +73,24 @@ impl PlatformTally {
         }
     }
 
+    /// Records that the rootfs is wrapped in the directory `top`, with
+    /// `example` an executable found under it.
+    pub(crate) fn set_wrapped(&mut self, top: String, example: String) {
+        self.wrapped = Some((top, example));
+    }
+
+    /// A top-level directory holding a rootfs and an executable found in it
+    /// (`root.x86_64`, `root.x86_64/bin/sh`), when one was seen.
+    pub(crate) fn wrapped_in(&self) -> Option<(&str, &str)> {
+        self.wrapped.as_ref().map(|(t, e)| (t.as_str(), e.as_str()))
+    }
+
     /// Adds the votes of `other`, as if its files had been added to this
     /// tally: the result does not depend on the order of merging.
     pub(crate) fn merge(&mut self, other: PlatformTally) {
+        if self.wrapped.is_none() {
+            self.wrapped = other.wrapped;
+        }
         for (arch, theirs) in other.by_arch {
             let ours = self.by_arch.entry(arch).or_default();
             ours.files += theirs.files;
