@@ -40,6 +40,27 @@ Exit status: 0 imported, 1 input or layout refused / I/O error, 2 bad usage,
 A report, page or completion script cut short by its reader closing standard
 output (| head) is not an error: 0 (verify: 1 if a check failed).";
 
+/// `verify --help`'s examples.
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  ociimport verify ./stage3                 every tag of the layout
+  ociimport verify ./stage3:openrc          one tag
+  ociimport verify oci:./stage3:openrc      the same, as skopeo names it
+  ociimport verify img.oci.tar --json       an OCI archive; the report as JSON";
+
+/// `inspect --help`'s examples.
+const INSPECT_EXAMPLES: &str = "\
+Examples:
+  ociimport inspect ./stage3                every image of the layout
+  ociimport inspect ./gentoo:openrc --json  one tag (each platform of an index) as JSON
+  ociimport inspect oci-archive:img.oci.tar:1.0";
+
+/// `gc --help`'s examples.
+const GC_EXAMPLES: &str = "\
+Examples:
+  ociimport gc ./stage3 --dry-run           list what would be removed
+  ociimport gc ./stage3                     remove it, saying how many bytes were freed";
+
 /// `--help`'s first line, its format list from the format table.
 fn about() -> String {
     format!(
@@ -84,6 +105,7 @@ pub enum Command {
     },
     /// Check an OCI image layout (any writer's): digests, sizes, manifests, configs,
     /// and every layer decoded against its DiffID. Exit 0 if all checks pass, 1 if any fails.
+    #[command(after_help = VERIFY_EXAMPLES)]
     Verify {
         /// The layout or OCI archive, and optionally one tag: DIR[:TAG], oci:DIR[:TAG], FILE[:TAG]
         /// or oci-archive:FILE[:TAG] (an existing path containing ':' is taken whole).
@@ -95,6 +117,7 @@ pub enum Command {
     },
     /// Show what to pin or compare: tag, manifest digest, platform, created, and per layer
     /// media type, digest, compressed and uncompressed size, DiffID and entry count.
+    #[command(after_help = INSPECT_EXAMPLES)]
     Inspect {
         /// The layout or OCI archive, and optionally one tag: DIR[:TAG], oci:DIR[:TAG], FILE[:TAG]
         /// or oci-archive:FILE[:TAG].
@@ -107,6 +130,7 @@ pub enum Command {
     /// Remove the blobs of a layout that no index.json entry reaches (e.g. a re-tagged image's
     /// old manifest, config and layers), listing each and the bytes freed. Refused while an
     /// import has the layout open.
+    #[command(after_help = GC_EXAMPLES)]
     Gc {
         /// The layout directory.
         dir: PathBuf,
@@ -146,108 +170,117 @@ pub struct ImportArgs {
     /// The OCI layout directory; created if missing, appended to if it is already a layout
     /// [default: the input's name without .tar.* in the current directory]. As skopeo reads
     /// it, oci:DIR[:TAG] is a layout and a tag, oci-archive:FILE[:TAG] an OCI archive.
-    #[arg(short, long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR", help_heading = "Output")]
     output: Option<PathBuf>,
 
     /// The ref name (org.opencontainers.image.ref.name) of the new manifest [default: latest].
-    #[arg(short, long, value_name = "NAME", value_parser = parse_tag)]
+    #[arg(short, long, value_name = "NAME", value_parser = parse_tag, help_heading = "Output")]
     tag: Option<String>,
 
     /// Layer compression: auto keeps gzip/zstd input as is and encodes anything else as gzip.
-    #[arg(long, value_enum, default_value_t = CompressionArg::Auto)]
+    #[arg(long, value_enum, default_value_t = CompressionArg::Auto, help_heading = "Layer")]
     compression: CompressionArg,
 
     /// Compression level for gzip (1-9, default 6) or zstd (1-22, default 3) output.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Layer")]
     level: Option<i32>,
 
     /// The config's created time: RFC 3339 or @UNIX_SECONDS
     /// [default: $SOURCE_DATE_EPOCH, else the newest mtime in the archive].
-    #[arg(long, value_name = "TIME", value_parser = ociimport::parse_created)]
+    #[arg(long, value_name = "TIME", value_parser = ociimport::parse_created, help_heading = "Image config")]
     created: Option<String>,
 
     /// Architecture (GOARCH name: amd64, arm64, arm, 386, ppc64le, s390x, riscv64, ...).
-    #[arg(long, value_name = "ARCH")]
+    #[arg(long, value_name = "ARCH", help_heading = "Platform")]
     arch: Option<String>,
 
     /// Operating system (GOOS name).
-    #[arg(long, value_name = "OS")]
+    #[arg(long, value_name = "OS", help_heading = "Platform")]
     os: Option<String>,
 
     /// Architecture variant (e.g. v7 for arm, v8 for arm64).
-    #[arg(long, value_name = "VARIANT")]
+    #[arg(long, value_name = "VARIANT", help_heading = "Platform")]
     variant: Option<String>,
 
     /// Apply a Dockerfile instruction to the image config (CMD, ENTRYPOINT, ENV, EXPOSE,
     /// LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR); repeatable, applied in order.
-    #[arg(short = 'c', long = "change", value_name = "INSTRUCTION")]
+    #[arg(
+        short = 'c',
+        long = "change",
+        value_name = "INSTRUCTION",
+        help_heading = "Image config"
+    )]
     changes: Vec<String>,
 
     /// Set a label, value taken literally (like --change 'LABEL KEY=VALUE'); repeatable.
-    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value, help_heading = "Image config")]
     labels: Vec<(String, String)>,
 
     /// Set a manifest annotation; repeatable.
-    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_key_value, help_heading = "Image config")]
     annotations: Vec<(String, String)>,
 
     /// The history comment of the layers.
-    #[arg(short, long, value_name = "TEXT")]
+    #[arg(short, long, value_name = "TEXT", help_heading = "Image config")]
     message: Option<String>,
 
     /// Expected checksum of the (single) input as given, e.g. sha256:HEX
     /// (sha256, sha512, blake2b512); checked as the input streams.
-    #[arg(long, value_name = "ALGO:HEX", value_parser = parse_expect)]
+    #[arg(long, value_name = "ALGO:HEX", value_parser = parse_expect, help_heading = "Verification")]
     expect: Option<ociimport::Expected>,
 
     /// A checksum file (a path or an http(s) URL) listing the inputs by base name:
     /// SHA256SUMS, BSD style, Gentoo .DIGESTS (clear-signed or not), or a one-line .sha256/.sha512.
-    #[arg(long, value_name = "FILE|URL")]
+    #[arg(long, value_name = "FILE|URL", help_heading = "Verification")]
     checksums: Option<String>,
 
     /// For URLs: seconds to wait for a connection, and for data on an open one,
     /// before retrying.
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..=86400))]
+          value_parser = clap::value_parser!(u64).range(1..=86400), help_heading = "Download")]
     timeout: u64,
 
     /// For URLs: retries after a dropped or stalled connection, a timeout or a 5xx/429
     /// answer, with backoff (1 s, doubling); a download resumes from the byte reached.
     /// The count starts again whenever a retry brings new bytes.
     #[arg(long, value_name = "N", default_value_t = 5,
-          value_parser = clap::value_parser!(u32).range(0..=100))]
+          value_parser = clap::value_parser!(u32).range(0..=100), help_heading = "Download")]
     retries: u32,
 
     /// OpenPGP certificates (armored or binary, one or several per file) that signatures
     /// must come from; repeatable. With it a clear-signed --checksums file must verify and
     /// only its signed text is used; an unsigned one needs --checksums-signature; and every
     /// input must be verified, by a signed --checksums file or its own --signature.
-    #[arg(long, value_name = "FILE|URL")]
+    #[arg(long, value_name = "FILE|URL", help_heading = "Verification")]
     keyring: Vec<String>,
 
     /// A detached OpenPGP signature over the --checksums file (e.g. SHA256SUMS.gpg); needs --keyring.
-    #[arg(long, value_name = "FILE|URL")]
+    #[arg(long, value_name = "FILE|URL", help_heading = "Verification")]
     checksums_signature: Option<String>,
 
     /// A detached OpenPGP signature over an input (.asc, .sig), checked as the input streams;
     /// needs --keyring. Repeatable: with several inputs each is named INPUT.asc or INPUT.sig.
-    #[arg(long = "signature", value_name = "FILE|URL")]
+    #[arg(
+        long = "signature",
+        value_name = "FILE|URL",
+        help_heading = "Verification"
+    )]
     signatures: Vec<String>,
 
     /// Output format: an OCI layout directory, or an OCI archive (a tar of the layout;
     /// with -o - it goes to standard output).
-    #[arg(long, value_enum, default_value_t = FormatArg::Oci)]
+    #[arg(long, value_enum, default_value_t = FormatArg::Oci, help_heading = "Output")]
     format: FormatArg,
 
     /// With --format oci-archive: replace an existing -o file that is not an OCI archive
     /// (an OCI archive is replaced without it). A file this import reads (an input,
     /// --checksums, --signature, --keyring) is never replaced.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     force: bool,
 
     /// Refuse archives with path hazards (.. components, absolute paths, duplicate paths,
     /// dangling hardlinks, whiteouts) instead of warning about them.
-    #[arg(long)]
+    #[arg(long, help_heading = "Tar policy")]
     strict: bool,
 
     /// Rewrite each archive as one canonical tar before it is hashed: headers
@@ -255,42 +288,42 @@ pub struct ImportArgs {
     /// dropped, mtime clamped to --created/SOURCE_DATE_EPOCH, old GNU sparse
     /// files expanded, PAX global headers folded in, concatenated archives
     /// merged, bytes after the last archive dropped. The layer is always encoded.
-    #[arg(long)]
+    #[arg(long, help_heading = "Tar policy")]
     normalize: bool,
 
     /// Remove N leading path components from names and hard-link targets, as
     /// GNU tar does, dropping entries with nothing left (e.g. 1 for an Arch
     /// bootstrap's root.x86_64/); implies --normalize.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Tar policy")]
     strip_components: Option<u32>,
 
     /// Refuse an input whose uncompressed stream is larger than SIZE (bytes, or K/M/G/T).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Tar policy")]
     max_size: Option<u64>,
 
     /// Decode zstd frames whose window is up to SIZE (rounded up to a power of two, at
     /// most 2G) [default: 128M, as zstd -d]. `zstd --long=31` output needs 2G; its layer
     /// is re-encoded, since the consumers refuse windows over 128M.
-    #[arg(long, value_name = "SIZE", value_parser = parse_window)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_window, help_heading = "Tar policy")]
     zstd_max_window: Option<u64>,
 
     /// Worker threads for decoding and encoding [default: available cores].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256), help_heading = "Layer")]
     threads: Option<u32>,
 
     /// Make each input its own single-layer image, for the platform detected in it
     /// (or --arch/--variant, with one input), and tag an OCI image index of them. An
     /// index already under the tag keeps its other platforms; an image of the same
     /// platform is replaced; a single image already under the tag joins the index.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     index: bool,
 
     /// Print the import report as JSON on stdout.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     json: bool,
 
     /// No summary on stderr.
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = "Output")]
     quiet: bool,
 }
 
@@ -411,8 +444,54 @@ pub fn man_page(page: Option<ManPage>) -> std::io::Result<Vec<u8>> {
     };
     let mut out = Vec::new();
     man.render(&mut out)?;
-    Ok(out)
+    Ok(finish_page(&String::from_utf8_lossy(&out), page.is_none()).into_bytes())
 }
+
+/// What clap_mangen does not write: examples kept as typed (no filling,
+/// no hyphenation, so they paste), and on the main page ENVIRONMENT and
+/// SEE ALSO.
+fn finish_page(roff: &str, main: bool) -> String {
+    let mut out = String::new();
+    for line in roff.lines() {
+        if line == ".SH EXTRA" {
+            out.push_str(".SH EXAMPLES\n.nf\n");
+            continue;
+        }
+        if line.starts_with(".SH VERSION") {
+            if roff.contains(".SH EXTRA") {
+                out.push_str(".fi\n");
+            }
+            if main {
+                out.push_str(MAN_ENVIRONMENT);
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with(".TH ") {
+            // No hyphenation, left-aligned: option names and paths stay whole.
+            out.push_str(".nh\n.ad l\n");
+        }
+    }
+    out
+}
+
+/// The main page's ENVIRONMENT and SEE ALSO sections (roff).
+const MAN_ENVIRONMENT: &str = r#".SH ENVIRONMENT
+.TP
+.B SOURCE_DATE_EPOCH
+The image's created time (seconds since 1970) when \-\-created is not given; with \-\-normalize it also clamps entry mtimes.
+.TP
+.B https_proxy, http_proxy, all_proxy, NO_PROXY
+Proxies for URL inputs, checksum files and signatures, as curl reads them.
+.TP
+.B SSL_CERT_FILE, SSL_CERT_DIR
+Root certificates for https instead of the system's.
+.TP
+.B TMPDIR
+Where an archive written to standard output is assembled.
+.SH "SEE ALSO"
+ociimport\-verify(1), ociimport\-inspect(1), ociimport\-gc(1), podman\-pull(1), podman\-load(1), skopeo\-copy(1), umoci(1)
+"#;
 
 /// A usage error reported the way clap reports its own.
 pub fn usage_error(msg: &str) -> clap::Error {
@@ -421,6 +500,31 @@ pub fn usage_error(msg: &str) -> clap::Error {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn man_pages_keep_examples_whole_and_name_the_environment() {
+        let main = String::from_utf8(man_page(None).unwrap()).unwrap();
+        assert!(main.contains(".nh\n.ad l\n"), "{main}");
+        let examples = main.split(".SH EXAMPLES\n.nf\n").nth(1).unwrap();
+        let examples = examples.split(".fi\n").next().unwrap();
+        assert!(
+            examples.contains(
+                "  ociimport \\-o ./alpine \\-t 3.20 alpine\\-minirootfs\\-3.20.0\\-x86_64.tar.gz\n"
+            ),
+            "{examples}"
+        );
+        for word in [
+            "SOURCE_DATE_EPOCH",
+            "SSL_CERT_FILE",
+            "NO_PROXY",
+            ".SH \"SEE ALSO\"",
+        ] {
+            assert!(main.contains(word), "{word}");
+        }
+        let verify = String::from_utf8(man_page(Some(ManPage::Verify)).unwrap()).unwrap();
+        assert!(verify.contains(".SH EXAMPLES\n.nf\n"), "{verify}");
+        assert!(!verify.contains(".SH ENVIRONMENT"), "{verify}");
+    }
     use super::resolve::read_checksums;
     use super::*;
     use crate::Failure;
