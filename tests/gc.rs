@@ -6,51 +6,29 @@
 //! notes the unreferenced blobs without failing.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
 use serde_json::Value;
 
-/// A rootfs tar for `machine` whose content (and digests) `note` makes distinct.
-fn rootfs(machine: u16, note: &str) -> Vec<u8> {
-    let mut elf = elf64_header(machine, ET_EXEC);
-    elf.extend_from_slice(&[0x5a; 200]);
-    let mut t = Tar::new();
-    t.file("bin/sh", &elf, 0o755)
-        .file("etc/note", note.as_bytes(), 0o644);
-    t.finish()
+/// The inputs: two amd64 rootfs (an image and its successor) and an
+/// amd64/arm64 pair for an index.
+fn fixtures() -> PlatformInputs {
+    PlatformInputs::new(&[
+        ("old.tar", EM_X86_64, "old.tar"),
+        ("new.tar", EM_X86_64, "new.tar"),
+        ("amd64.tar", EM_X86_64, "amd64.tar"),
+        ("arm64.tar", EM_AARCH64, "arm64.tar"),
+    ])
 }
 
-struct Fixtures {
-    tmp: tempfile::TempDir,
+/// An import with `--json --created @0`; its stderr and report.
+trait Import {
+    fn import(&self, args: &[&str]) -> (String, Value);
 }
 
-impl Fixtures {
-    fn new() -> Self {
-        let f = Fixtures {
-            tmp: tempfile::tempdir().unwrap(),
-        };
-        for (name, m) in [
-            ("old.tar", EM_X86_64),
-            ("new.tar", EM_X86_64),
-            ("amd64.tar", EM_X86_64),
-            ("arm64.tar", EM_AARCH64),
-        ] {
-            std::fs::write(f.path(name), rootfs(m, name)).unwrap();
-        }
-        f
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.tmp.path().join(name)
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        run(self.tmp.path(), args)
-    }
-
-    /// An import with `--json --created @0`; its stderr and report.
+impl Import for PlatformInputs {
     fn import(&self, args: &[&str]) -> (String, Value) {
         let mut a = vec!["--json", "--created", "@0"];
         a.extend_from_slice(args);
@@ -84,7 +62,7 @@ fn size_of(layout: &Path, digest: &str) -> u64 {
 
 #[test]
 fn retag_names_the_manifest_the_tag_moved_from() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let (err, first) = f.import(&["old.tar", "-o", "L"]);
     assert!(!err.contains("retagged"), "{err}");
     assert!(first.get("retagged_from").is_none(), "{first}");
@@ -112,7 +90,7 @@ fn retag_names_the_manifest_the_tag_moved_from() {
 
 #[test]
 fn gc_removes_exactly_what_no_tag_reaches() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let layout = f.path("L");
     let (_, old) = f.import(&["old.tar", "-o", "L"]);
     let (_, multi) = f.import(&[
@@ -219,7 +197,7 @@ fn human(n: u64) -> String {
 
 #[test]
 fn gc_refuses_what_is_not_a_layout() {
-    let f = Fixtures::new();
+    let f = fixtures();
     std::fs::create_dir(f.path("plain")).unwrap();
     f.run(&["gc", "plain"])
         .refused("ociimport: error: plain: not an OCI image layout (no oci-layout file); give ociimport gc the layout directory")
@@ -228,12 +206,12 @@ fn gc_refuses_what_is_not_a_layout() {
 
 #[test]
 fn gc_refuses_while_an_import_has_the_layout_open() {
-    let f = Fixtures::new();
+    let f = fixtures();
     f.import(&["old.tar", "-o", "L"]);
     // What an import holds while it writes: a shared lock on blobs/.
     let mut holder = Command::new("flock")
         .args(["-s", "L/blobs", "sh", "-c", "touch locked; sleep 30"])
-        .current_dir(f.tmp.path())
+        .current_dir(f.dir())
         .spawn()
         .unwrap();
     while !f.path("locked").exists() {
@@ -249,7 +227,7 @@ fn gc_refuses_while_an_import_has_the_layout_open() {
 
 #[test]
 fn gc_has_its_man_page_and_completions() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let page = f.run(&["man", "gc"]).succeeds().out();
     assert!(page.contains(".TH ociimport-gc"), "{page}");
     assert!(page.contains("dry\\-run"), "{page}");
@@ -262,7 +240,7 @@ fn gc_has_its_man_page_and_completions() {
 
 #[test]
 fn gc_removes_nothing_when_a_document_is_missing() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let layout = f.path("L");
     f.import(&["old.tar", "-o", "L"]);
     let (_, new) = f.import(&["new.tar", "-o", "L"]);

@@ -4,7 +4,7 @@
 //! rootfs tars whose only executables are fake but valid ELF headers for
 //! amd64, arm64 and riscv64 (platform detection reads the headers alone).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::common::*;
 use serde_json::Value;
@@ -12,49 +12,22 @@ use serde_json::Value;
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-/// A little-endian Elf64 executable header for `machine`, then some bytes.
-fn elf64(machine: u16) -> Vec<u8> {
-    let mut h = elf64_header(machine, ET_EXEC);
-    h.extend_from_slice(&[0x5a; 200]);
-    h
+/// The inputs: one rootfs per platform, and a second arm64 one.
+fn fixtures() -> PlatformInputs {
+    PlatformInputs::new(&[
+        ("amd64.tar", EM_X86_64, "amd64.tar"),
+        ("arm64.tar", EM_AARCH64, "arm64.tar"),
+        ("riscv64.tar", EM_RISCV, "riscv64.tar"),
+        ("arm64-new.tar", EM_AARCH64, "newer"),
+    ])
 }
 
-/// A rootfs tar for `machine`; `note` makes its content (and digests) distinct.
-fn rootfs(machine: u16, note: &str) -> Vec<u8> {
-    let mut t = Tar::new();
-    t.file("bin/sh", &elf64(machine), 0o755)
-        .file("etc/note", note.as_bytes(), 0o755);
-    t.finish()
+/// An import with `--json -q --created @0`; its report.
+trait Import {
+    fn import(&self, args: &[&str]) -> Value;
 }
 
-struct Fixtures {
-    tmp: tempfile::TempDir,
-}
-
-impl Fixtures {
-    fn new() -> Self {
-        let f = Fixtures {
-            tmp: tempfile::tempdir().unwrap(),
-        };
-        for (name, m) in [
-            ("amd64.tar", EM_X86_64),
-            ("arm64.tar", EM_AARCH64),
-            ("riscv64.tar", EM_RISCV),
-        ] {
-            std::fs::write(f.path(name), rootfs(m, name)).unwrap();
-        }
-        std::fs::write(f.path("arm64-new.tar"), rootfs(EM_AARCH64, "newer")).unwrap();
-        f
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.tmp.path().join(name)
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        run(self.tmp.path(), args)
-    }
-
+impl Import for PlatformInputs {
     fn import(&self, args: &[&str]) -> Value {
         let mut a = vec!["--json", "-q", "--created", "@0"];
         a.extend_from_slice(args);
@@ -63,7 +36,7 @@ impl Fixtures {
 }
 
 /// `ociimport verify` passes on the layout `dir` (relative to the fixtures).
-fn verified(f: &Fixtures, dir: &str) {
+fn verified(f: &PlatformInputs, dir: &str) {
     let text = f.run(&["verify", dir]).succeeds().out();
     assert!(text.starts_with("OK: "), "{text}");
 }
@@ -110,7 +83,7 @@ fn names(p: &[(String, String)]) -> Vec<&str> {
 
 #[test]
 fn three_platforms_in_one_run_make_one_sorted_index() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let r = f.import(&[
         "--index",
         "riscv64.tar",
@@ -182,7 +155,7 @@ fn three_platforms_in_one_run_make_one_sorted_index() {
 
 #[test]
 fn later_runs_add_and_replace_platforms_and_keep_the_others() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let layout = f.path("L");
     let first = f.import(&[
         "--index",
@@ -230,7 +203,7 @@ fn later_runs_add_and_replace_platforms_and_keep_the_others() {
 
 #[test]
 fn a_single_image_under_the_tag_joins_the_index() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let layout = f.path("L");
     let single = f.import(&["arm64.tar", "-o", "L", "-t", "t"]);
     f.import(&["--index", "amd64.tar", "riscv64.tar", "-o", "L", "-t", "t"]);
@@ -257,7 +230,7 @@ fn a_single_image_under_the_tag_joins_the_index() {
 
 #[test]
 fn two_inputs_of_one_platform_are_refused_before_anything_is_written() {
-    let f = Fixtures::new();
+    let f = fixtures();
     // A new layout: not even created.
     let out = f
         .run(&[
@@ -307,7 +280,7 @@ fn two_inputs_of_one_platform_are_refused_before_anything_is_written() {
 
 #[test]
 fn arch_and_variant_set_the_platform_of_a_single_input() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let r = f.import(&[
         "--index",
         "--arch",
@@ -325,7 +298,7 @@ fn arch_and_variant_set_the_platform_of_a_single_input() {
 
 #[test]
 fn verify_and_inspect_show_the_index_by_platform() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let r = f.import(&[
         "--index",
         "amd64.tar",
@@ -386,7 +359,7 @@ fn verify_and_inspect_show_the_index_by_platform() {
 
 #[test]
 fn index_into_an_oci_archive() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let r = f.import(&[
         "--index",
         "--format",
@@ -417,7 +390,7 @@ fn index_into_an_oci_archive() {
 /// without `--index` every layout written is exactly that.
 #[test]
 fn without_index_a_layout_has_one_image_manifest() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let r = f.import(&["arm64.tar", "-o", "L", "-t", "latest"]);
     let idx = read_json(&f.path("L").join("index.json"));
     let m = idx["manifests"].as_array().unwrap();
@@ -432,19 +405,14 @@ fn without_index_a_layout_has_one_image_manifest() {
 /// that moment: concurrent runs adding different platforms lose none.
 #[test]
 fn concurrent_runs_adding_platforms_keep_every_platform() {
-    let f = Fixtures::new();
+    let f = fixtures();
     // The layout exists first, so no run races to create it.
     f.import(&["amd64.tar", "-o", "L", "-t", "other"]);
     for round in 0..3 {
         let tag = format!("multi{round}");
         let imports = ["amd64.tar", "arm64.tar", "riscv64.tar"]
             .iter()
-            .map(|input| {
-                ociimport_in(
-                    f.tmp.path(),
-                    ["--index", "-q", "-o", "L", "-t", &tag, input],
-                )
-            })
+            .map(|input| ociimport_in(f.dir(), ["--index", "-q", "-o", "L", "-t", &tag, input]))
             .collect();
         for run in run_together(imports) {
             run.succeeds();
@@ -463,7 +431,7 @@ fn concurrent_runs_adding_platforms_keep_every_platform() {
 /// naming the file, and the layout stays as it was.
 #[test]
 fn an_unreadable_index_under_the_tag_is_refused_with_nothing_published() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let r = f.import(&["--index", "amd64.tar", "-o", "L", "-t", "t"]);
     let digest = r["index"]["digest"].as_str().unwrap();
     let path = f
@@ -493,7 +461,7 @@ fn an_unreadable_index_under_the_tag_is_refused_with_nothing_published() {
 /// which verify rejects), and nothing changes.
 #[test]
 fn an_index_with_a_dangling_entry_is_not_carried_over() {
-    let f = Fixtures::new();
+    let f = fixtures();
     let r = f.import(&["--index", "amd64.tar", "arm64.tar", "-o", "L", "-t", "t"]);
     let amd64 = r["images"][0]["manifest"]["digest"].as_str().unwrap();
     std::fs::remove_file(blob_path(&f.path("L"), amd64)).unwrap();

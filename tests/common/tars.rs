@@ -141,3 +141,52 @@ pub fn symlink_claiming_data() -> Vec<u8> {
     b.append(&h, &[0u8; 1024][..]).expect("tar");
     b.into_inner().expect("tar")
 }
+
+/// A fake executable for `machine`: an Elf64 header, then some bytes.
+pub fn elf64_exec(machine: u16) -> Vec<u8> {
+    let mut h = elf64_header(machine, ET_EXEC);
+    h.extend_from_slice(&[0x5a; 200]);
+    h
+}
+
+/// A rootfs whose only executable is `bin/sh` for `machine`; `note` makes
+/// its content (and digests) distinct.
+pub fn platform_rootfs(machine: u16, note: &str) -> Vec<u8> {
+    let mut t = Tar::new();
+    t.file("bin/sh", &elf64_exec(machine), 0o755)
+        .file("etc/note", note.as_bytes(), 0o644);
+    t.finish()
+}
+
+/// A temporary directory of [`platform_rootfs`] inputs, where the runs go.
+pub struct PlatformInputs {
+    tmp: tempfile::TempDir,
+}
+
+impl PlatformInputs {
+    /// Writes each `(file name, machine, note)`.
+    pub fn new(inputs: &[(&str, u16, &str)]) -> Self {
+        let f = PlatformInputs {
+            tmp: tempfile::tempdir().expect("tempdir"),
+        };
+        for (name, machine, note) in inputs {
+            std::fs::write(f.path(name), platform_rootfs(*machine, note)).expect("write");
+        }
+        f
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.tmp.path()
+    }
+
+    /// A path in the directory.
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    /// ociimport with `args`, in the directory.
+    pub fn run(&self, args: &[&str]) -> crate::common::Run {
+        crate::common::run(self.tmp.path(), args)
+    }
+}
