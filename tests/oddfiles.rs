@@ -70,12 +70,15 @@ fn with_rootfs() -> tempfile::TempDir {
 
 /// The archive of `rootfs.tar` in `dir`, written to the regular file `name`.
 fn archive_bytes(dir: &Path, name: &str) -> Vec<u8> {
-    oci(
-        dir,
-        &["rootfs.tar", "-q", "--format", "oci-archive", "-o", name],
-    )
-    .succeeds();
+    archive_of_rootfs(dir, name, &[]).succeeds();
     fs::read(dir.join(name)).unwrap()
+}
+
+/// `rootfs.tar` as an OCI archive to `out`, quietly, with `extra` arguments.
+fn archive_of_rootfs(dir: &Path, out: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["rootfs.tar", "-q", "--format", "oci-archive", "-o", out];
+    args.extend_from_slice(extra);
+    oci(dir, &args)
 }
 
 // ------------------------------------------------ archive output (-o PATH)
@@ -90,11 +93,7 @@ fn archive_into_a_fifo_reaches_its_reader() {
         let fifo = fifo.clone();
         std::thread::spawn(move || fs::read(fifo).unwrap())
     };
-    oci(
-        tmp.path(),
-        &["rootfs.tar", "-q", "--format", "oci-archive", "-o", "pipe"],
-    )
-    .succeeds();
+    archive_of_rootfs(tmp.path(), "pipe", &[]).succeeds();
     let got = reader.join().unwrap();
     assert_eq!(got.len(), want.len());
     assert!(got == want, "the reader got other bytes than the file");
@@ -118,11 +117,7 @@ fn archive_into_a_character_device_keeps_the_device() {
     // SAFETY: c is a valid NUL-terminated path.
     let made = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
     assert_eq!(made, 0, "mknod");
-    oci(
-        tmp.path(),
-        &["rootfs.tar", "-q", "--format", "oci-archive", "-o", "null"],
-    )
-    .succeeds();
+    archive_of_rootfs(tmp.path(), "null", &[]).succeeds();
     let meta = fs::symlink_metadata(&dev).unwrap();
     assert!(meta.file_type().is_char_device(), "{meta:?}");
     no_temp_files(tmp.path());
@@ -237,19 +232,7 @@ fn archive_replaces_another_file_only_with_force() {
         fs::read(tmp.path().join("notes.txt")).unwrap(),
         b"my notes\n"
     );
-    oci(
-        tmp.path(),
-        &[
-            "rootfs.tar",
-            "-q",
-            "--format",
-            "oci-archive",
-            "-o",
-            "notes.txt",
-            "--force",
-        ],
-    )
-    .succeeds();
+    archive_of_rootfs(tmp.path(), "notes.txt", &["--force"]).succeeds();
     assert!(fs::read(tmp.path().join("notes.txt")).unwrap() == want);
     no_temp_files(tmp.path());
 }
@@ -258,28 +241,11 @@ fn archive_replaces_another_file_only_with_force() {
 fn archive_replaces_an_oci_archive() {
     let tmp = with_rootfs();
     // An archive of another image (other tag), then this one over it.
-    oci(
-        tmp.path(),
-        &[
-            "rootfs.tar",
-            "-q",
-            "--format",
-            "oci-archive",
-            "-o",
-            "a.tar",
-            "-t",
-            "old",
-        ],
-    )
-    .succeeds();
+    archive_of_rootfs(tmp.path(), "a.tar", &["-t", "old"]).succeeds();
     let old = fs::read(tmp.path().join("a.tar")).unwrap();
     let want = archive_bytes(tmp.path(), "want.tar");
     assert!(old != want);
-    oci(
-        tmp.path(),
-        &["rootfs.tar", "-q", "--format", "oci-archive", "-o", "a.tar"],
-    )
-    .succeeds();
+    archive_of_rootfs(tmp.path(), "a.tar", &[]).succeeds();
     assert!(fs::read(tmp.path().join("a.tar")).unwrap() == want);
     no_temp_files(tmp.path());
 }
@@ -310,11 +276,7 @@ fn a_fifo_named_like_a_stale_temp_hangs_no_import() {
     cmd.env("TMPDIR", &tmpdir);
     let archive = within(&mut cmd).succeeds();
     assert!(!archive.stdout.is_empty());
-    oci(
-        tmp.path(),
-        &["rootfs.tar", "-q", "--format", "oci-archive", "-o", "a.tar"],
-    )
-    .succeeds();
+    archive_of_rootfs(tmp.path(), "a.tar", &[]).succeeds();
     // Not ours (not a regular file): left alone.
     for fifo in [in_layout, tmpdir.join(STALE), tmp.path().join(STALE)] {
         assert!(
