@@ -38,14 +38,6 @@ impl Output {
             Output::Archive(_) | Output::Stdout => OutputFormat::OciArchive,
         }
     }
-
-    /// The layout directory, for a layout output.
-    pub fn layout_dir(&self) -> Option<&Path> {
-        match self {
-            Output::Layout(p) => Some(p),
-            Output::Archive(_) | Output::Stdout => None,
-        }
-    }
 }
 
 impl From<PathBuf> for Output {
@@ -177,14 +169,12 @@ mod tests {
             (l.display(), l.format()),
             ("./img".into(), OutputFormat::Oci)
         );
-        assert_eq!(l.layout_dir(), Some(Path::new("./img")));
         let a = Output::Archive("x.tar".into());
         assert_eq!(
             (a.display(), a.format()),
             ("x.tar".into(), OutputFormat::OciArchive)
         );
         assert_eq!(Output::Stdout.display(), "-");
-        assert_eq!(Output::Stdout.layout_dir(), None);
     }
 
     #[test]

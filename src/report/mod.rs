@@ -56,14 +56,6 @@ impl Report {
         }
     }
 
-    /// The image reports: one, or one per platform of this run.
-    pub fn images(&self) -> Vec<&ImportReport> {
-        match self {
-            Report::Image(r) => vec![r],
-            Report::Index(r) => r.images.iter().collect(),
-        }
-    }
-
     /// Name `output` as what was written, in this report and every image's.
     pub(crate) fn set_output(&mut self, output: &Output) {
         let (name, format) = (output.display(), output.format());
