@@ -30,9 +30,7 @@ trait Import {
 
 impl Import for PlatformInputs {
     fn import(&self, args: &[&str]) -> (String, Value) {
-        let mut a = vec!["--json", "--created", "@0"];
-        a.extend_from_slice(args);
-        let r = self.run(&a).succeeds();
+        let r = self.import_json(args);
         (r.err(), r.report())
     }
 }

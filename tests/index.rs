@@ -22,16 +22,14 @@ fn fixtures() -> PlatformInputs {
     ])
 }
 
-/// An import with `--json -q --created @0`; its report.
+/// An import with `--json --created @0`; its report.
 trait Import {
     fn import(&self, args: &[&str]) -> Value;
 }
 
 impl Import for PlatformInputs {
     fn import(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json", "-q", "--created", "@0"];
-        a.extend_from_slice(args);
-        report(&self.run(&a))
+        self.import_json(args).report()
     }
 }
 

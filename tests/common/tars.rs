@@ -185,6 +185,13 @@ impl PlatformInputs {
         self.tmp.path().join(name)
     }
 
+    /// A successful import with `--json --created @0` and `args`.
+    pub fn import_json(&self, args: &[&str]) -> crate::common::Run {
+        let mut a = vec!["--json", "--created", "@0"];
+        a.extend_from_slice(args);
+        self.run(&a).succeeds()
+    }
+
     /// ociimport with `args`, in the directory.
     pub fn run(&self, args: &[&str]) -> crate::common::Run {
         crate::common::run(self.tmp.path(), args)
