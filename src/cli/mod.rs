@@ -231,6 +231,8 @@ pub struct ImportArgs {
 
     /// A checksum file (a path or an http(s) URL) listing the inputs by base name:
     /// SHA256SUMS, BSD style, Gentoo .DIGESTS (clear-signed or not), or a one-line .sha256/.sha512.
+    /// Every sha256, sha512, blake2b512, sha1 and md5 digest listed for an input must match;
+    /// sha1 and md5 alone are refused; other algorithms get a warning.
     #[arg(long, value_name = "FILE|URL", help_heading = "Verification")]
     checksums: Option<String>,
 
