@@ -201,7 +201,7 @@ fn pump<R: Read>(
                         what_data(format),
                         t.offset
                     ),
-                    DecodeFailure::Zstd(_) => e.to_string(),
+                    DecodeFailure::Zstd(_) | DecodeFailure::XzMemLimit(_) => e.to_string(),
                     DecodeFailure::UnsafeFraming(_) | DecodeFailure::Corrupt => format!(
                         "{} is corrupt or truncated (after {} decoded bytes): {e}",
                         what_data(format),

@@ -1319,6 +1319,39 @@ fn decompression_bombs_stop_at_max_size_and_publish_nothing() {
     }
 }
 
+/// A header asking for an xz dictionary over the decoder's fixed 1 GiB
+/// memory limit (as `xz --lzma2=dict=1536MiB` writes) is refused as what it
+/// is, not as corrupt data, naming what to do; and what it names works.
+#[test]
+fn an_xz_dictionary_over_the_memory_limit_is_refused_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    base_layout(&tmp.path().join("img"));
+    let tar = rootfs_tar();
+    // One block, its header after the 12-byte stream header: size, flags,
+    // LZMA2's id, one property byte (the dictionary size; 37 means
+    // 1536 MiB), padding, CRC32. The data itself needs no more than 1 MiB.
+    let mut xz = xz_preset(&tar, 1);
+    assert_eq!(xz[12..16], [0x02, 0x00, 0x21, 0x01]);
+    xz[16] = 37;
+    let crc = crc32fast::hash(&xz[12..20]);
+    xz[20..24].copy_from_slice(&crc.to_le_bytes());
+    fs::write(tmp.path().join("big.tar.xz"), &xz).unwrap();
+    // One thread: liblzma's stream decoder; more: its threaded decoder.
+    for threads in ["1", "2"] {
+        refused_into_img_and_fresh(
+            tmp.path(),
+            &["big.tar.xz", "--threads", threads],
+            &["ociimport: error: big.tar.xz: the xz data needs more than 1024 MiB of memory to decode, ociimport's fixed limit for xz (its dictionary is that large); decompress it where more memory is allowed (xz -d) and import the tar\n".into()],
+        );
+    }
+    if have("xz") {
+        let plain = filter_through(tmp.path(), "xz", &["-dc"], &xz);
+        assert_eq!(plain, tar);
+        fs::write(tmp.path().join("big.tar"), &plain).unwrap();
+        run(tmp.path(), &["big.tar", "-q", "-o", "img", "-t", "big"]).succeeds();
+    }
+}
+
 /// One 512-byte tar header with a valid checksum.
 fn raw_header(name: &str, kind: u8, size_field: &[u8; 12]) -> [u8; 512] {
     let mut b = [0u8; 512];
