@@ -53,7 +53,8 @@ pub struct Listing {
 /// `checksum_file` names the file in errors and in [`Expected::source`]; its
 /// base name also serves as a hint: an unlabelled 128-hex digest in a file
 /// whose name mentions `b2sum` or `blake2` (Arch's `b2sums.txt`, `B2SUMS`) is
-/// BLAKE2b-512, elsewhere it is SHA-512; 64 hex digits are SHA-256.
+/// BLAKE2b-512, elsewhere it is SHA-512; 64 hex digits are SHA-256, 40
+/// SHA-1 and 32 MD5.
 ///
 /// Entries are matched on base name, so `./name` and `dir/name` both match
 /// `name`. Every digest listed for the input in an algorithm that can be
@@ -250,8 +251,12 @@ fn infer_algorithm(hex: &str, hint: Option<Algorithm>) -> Result<Algorithm, Stri
     match hex.len() {
         64 => Ok(Algorithm::Sha256),
         128 => Ok(Algorithm::Sha512),
+        // As `sha1sum`/`md5sum` print them (SHA1SUMS, MD5SUMS): checked
+        // beside a strong digest, refused alone.
+        40 => Ok(Algorithm::Sha1),
+        32 => Ok(Algorithm::Md5),
         n => Err(format!(
-            "{n} hex digits match no supported algorithm (sha256: 64, sha512: 128)"
+            "{n} hex digits match no supported algorithm (sha256: 64, sha512: 128, sha1: 40, md5: 32)"
         )),
     }
 }
@@ -477,12 +482,12 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // Unlabelled md5 length in a SUMS file: a wrong-length digest.
-        let text = "900150983cd24fb0d6963f7d28e17f72  a.tar\n";
-        let err = expected_of(text, "MD5SUMS", "a.tar").unwrap_err();
-        assert!(
-            matches!(err, ChecksumError::Malformed { line: Some(1), .. }),
-            "{err:?}"
+        // A length that fits no algorithm is malformed.
+        let text = format!("{}  a.tar\n", &SHA256_ABC[..48]);
+        let err = expected_of(&text, "SUMS", "a.tar").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "malformed checksum in SUMS line 1: 48 hex digits match no supported algorithm (sha256: 64, sha512: 128, sha1: 40, md5: 32)"
         );
     }
 
@@ -490,6 +495,9 @@ mod tests {
     fn weak_algorithms_alone_verify_nothing() {
         for (text, algorithms) in [
             (format!("MD5 (a.tar) = {MD5_ABC}\n"), "md5"),
+            // `md5sum` and `sha1sum` output: told by their length.
+            (format!("{MD5_ABC}  a.tar\n"), "md5"),
+            (format!("{SHA1_ABC} *a.tar\n"), "sha1"),
             (
                 format!("# SHA1 HASH\n{SHA1_ABC}  a.tar\n# MD5 HASH\n{MD5_ABC}  a.tar\n"),
                 "sha1 and md5",
@@ -521,6 +529,15 @@ mod tests {
                  # whirlpool HASH\n{SHA512_EMPTY}  a.tar\n"
             )
         };
+        // Unlabelled, as `sha256sum` and `sha1sum` print them, in one file.
+        let text = format!("{SHA256_ABC}  a.tar\n{SHA1_ABC}  a.tar\n");
+        assert_eq!(
+            expected_of(&text, "SUMS", "a.tar").unwrap(),
+            vec![
+                exp(Algorithm::Sha256, SHA256_ABC, "SUMS"),
+                exp(Algorithm::Sha1, SHA1_ABC, "SUMS"),
+            ]
+        );
         let listing = parse_checksum_file(&digests(SHA1_ABC), "a.DIGESTS", "a.tar").unwrap();
         assert_eq!(
             listing.expected,
