@@ -31,8 +31,8 @@
 mod blob;
 mod reader;
 pub(crate) mod registry;
-mod tarindex;
 mod target;
+mod tarindex;
 pub(crate) mod walk;
 
 use std::fs;

@@ -128,12 +128,13 @@ impl Reader {
         let path = self.root.join(rel);
         match &self.archive {
             None => open(&path).map(LayoutFile::File),
-            Some(a) => a.open_entry(rel).map(LayoutFile::Entry).ok_or_else(|| {
-                Error::Io {
+            Some(a) => a
+                .open_entry(rel)
+                .map(LayoutFile::Entry)
+                .ok_or_else(|| Error::Io {
                     path,
                     source: io::Error::new(io::ErrorKind::NotFound, "no such entry in the archive"),
-                }
-            }),
+                }),
         }
     }
 

@@ -261,3 +261,270 @@ fn layout_name(archive: &Path, name: &str) -> Result<Option<String>> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hashing::sha256_of;
+    use std::io::Read;
+    use std::path::PathBuf;
+    use tar::EntryType;
+
+    /// One tar entry, the name written as it is (the builder would refuse
+    /// `..` and absolute names), the header size `size` (normally the data's).
+    fn raw(name: &str, kind: EntryType, data: &[u8], size: u64) -> Vec<u8> {
+        let mut h = tar::Header::new_ustar();
+        h.as_mut_bytes()[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(0o644);
+        if kind == EntryType::Symlink || kind == EntryType::Link {
+            h.set_link_name("index.json").unwrap();
+        }
+        h.set_cksum();
+        let mut out = h.as_bytes().to_vec();
+        out.extend_from_slice(data);
+        out.resize(out.len().next_multiple_of(512), 0);
+        out
+    }
+
+    fn file(name: &str, data: &[u8]) -> Vec<u8> {
+        raw(name, EntryType::Regular, data, data.len() as u64)
+    }
+
+    /// A pax header whose records describe the next entry.
+    fn pax(records: &[(&str, &str)]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (k, v) in records {
+            let rest = format!(" {k}={v}\n");
+            let mut n = rest.len() + 1;
+            while format!("{n}{rest}").len() != n {
+                n += 1;
+            }
+            body.extend_from_slice(format!("{n}{rest}").as_bytes());
+        }
+        raw("PaxHeaders/x", EntryType::XHeader, &body, body.len() as u64)
+    }
+
+    fn archive(parts: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = parts.concat();
+        out.extend_from_slice(&[0u8; 1024]);
+        out
+    }
+
+    const LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+    fn write(dir: &Path, bytes: &[u8]) -> PathBuf {
+        let p = dir.join("a.tar");
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn read(index: &Arc<TarIndex>, rel: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        index
+            .open_entry(rel)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn entries_are_read_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let blob: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        let d = sha256_of(&blob);
+        let long = format!("./{}", d.blob_rel());
+        let bytes = archive(&[
+            raw("./", EntryType::Directory, b"", 0),
+            file("./oci-layout", LAYOUT),
+            raw("blobs/sha256/", EntryType::Directory, b"", 0),
+            file(&long, &blob),
+            // Not a layout file: skipped, whatever it is.
+            raw("notes", EntryType::Symlink, b"", 0),
+            file("index.json", b"{}"),
+        ]);
+        let path = write(dir.path(), &bytes);
+        let index = Arc::new(TarIndex::open(&path).unwrap());
+        assert_eq!(read(&index, "oci-layout"), LAYOUT);
+        assert_eq!(read(&index, "index.json"), b"{}");
+        assert_eq!(read(&index, &d.blob_rel()), blob);
+        assert!(index.open_entry("notes").is_none());
+        assert_eq!(index.blobs().collect::<Vec<_>>(), [(d.clone(), 3000)]);
+        // Two readers of one archive do not share a file offset.
+        let mut a = index.open_entry(&d.blob_rel()).unwrap();
+        let mut b = index.open_entry("index.json").unwrap();
+        let mut buf = [0u8; 10];
+        a.read_exact(&mut buf).unwrap();
+        assert_eq!(buf, blob[..10]);
+        let mut whole = Vec::new();
+        b.read_to_end(&mut whole).unwrap();
+        assert_eq!(whole, b"{}");
+        a.read_exact(&mut buf).unwrap();
+        assert_eq!(buf, blob[10..20]);
+        // The archive shrinks under the reader: an error, not a short blob.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(2048)
+            .unwrap();
+        let e = a.read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            e.to_string(),
+            "the archive now ends inside this entry (it was truncated while being read)"
+        );
+    }
+
+    /// Each archive readers could read two ways is refused in one line
+    /// naming the archive and the entry.
+    #[test]
+    fn ambiguous_or_unreadable_archives_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let blob = b"layer";
+        let rel = sha256_of(blob).blob_rel();
+        let index = file("index.json", b"{}");
+        let blob_entry = file(&rel, blob);
+        let fix = "write the archive again with ociimport --format oci-archive or skopeo copy";
+        let give = "give an OCI layout directory or an oci-archive file";
+        // A GNU header: the tar crate reads type S only from one.
+        let mut h = tar::Header::new_gnu();
+        h.set_path(&rel).unwrap();
+        h.set_entry_type(EntryType::GNUSparse);
+        h.set_size(0);
+        h.as_gnu_mut().unwrap().set_real_size(0);
+        h.set_cksum();
+        let gnu_sparse = h.as_bytes().to_vec();
+        let mut truncated = archive(&[index.clone(), file(&rel, &[7u8; 5000])]);
+        truncated.truncate(3000);
+        let cases: Vec<(&str, Vec<u8>, String)> = vec![
+            (
+                "duplicate",
+                archive(&[
+                    index.clone(),
+                    blob_entry.clone(),
+                    file(&format!("./{rel}"), blob),
+                ]),
+                format!("entry ./{rel} appears twice, so readers may disagree on it; {fix}"),
+            ),
+            (
+                "duplicate index",
+                archive(&[index.clone(), file("./index.json", b"[]")]),
+                format!("entry ./index.json appears twice, so readers may disagree on it; {fix}"),
+            ),
+            (
+                "hard link",
+                archive(&[index.clone(), raw(&rel, EntryType::Link, b"", 0)]),
+                format!(
+                    "entry {rel} is not a regular file (Link); an oci-archive holds the layout's files themselves; {fix}"
+                ),
+            ),
+            (
+                "symlink",
+                archive(&[index.clone(), raw(&rel, EntryType::Symlink, b"", 0)]),
+                format!(
+                    "entry {rel} is not a regular file (Symlink); an oci-archive holds the layout's files themselves; {fix}"
+                ),
+            ),
+            (
+                "gnu sparse",
+                archive(&[index.clone(), gnu_sparse]),
+                format!(
+                    "entry {rel} is not a regular file (GNUSparse); an oci-archive holds the layout's files themselves; {fix}"
+                ),
+            ),
+            (
+                "pax sparse",
+                archive(&[
+                    index.clone(),
+                    pax(&[("GNU.sparse.major", "1"), ("GNU.sparse.minor", "0")]),
+                    blob_entry.clone(),
+                ]),
+                format!(
+                    "entry {rel} is a sparse file (GNU.sparse records), whose bytes are not stored as they are read; {fix}"
+                ),
+            ),
+            (
+                "absolute",
+                archive(&[file("/index.json", b"{}")]),
+                format!(
+                    "entry /index.json names a path outside the archive's root, which extractors treat differently; {fix}"
+                ),
+            ),
+            (
+                "dot-dot",
+                archive(&[index.clone(), file("blobs/../index.json", b"{}")]),
+                format!(
+                    "entry blobs/../index.json names a path outside the archive's root, which extractors treat differently; {fix}"
+                ),
+            ),
+            (
+                "not a blob",
+                archive(&[index.clone(), file("blobs/sha256/abc", b"")]),
+                "entry blobs/sha256/abc is not a blob (blobs/ALGORITHM/HEX)".into(),
+            ),
+            (
+                "cut short",
+                truncated,
+                format!(
+                    "entry {rel} is cut short: the archive ends at byte 3000, before its 5000 bytes; {fix}"
+                ),
+            ),
+            (
+                "no index",
+                archive(&[file("oci-layout", LAYOUT)]),
+                format!("not an oci-archive: its tar holds no index.json; {give}"),
+            ),
+            (
+                "not a tar",
+                vec![b'x'; 2048],
+                "not an oci-archive (a tar of an OCI layout): numeric field was not a number"
+                    .into(),
+            ),
+        ];
+        for (what, bytes, want) in cases {
+            let path = write(dir.path(), &bytes);
+            let e = TarIndex::open(&path).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("{}: {want}", path.display())),
+                "{what}: {e}"
+            );
+            assert_eq!(e.lines().count(), 1, "{what}: {e}");
+            assert!(e.len() < 300, "{what}: {e}");
+        }
+    }
+
+    #[test]
+    fn compressed_archives_and_fifos_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = archive(&[file("index.json", b"{}")]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(&tar[..], 1).unwrap();
+        for (noun, bytes) in [("gzip", gz), ("zstd", zst)] {
+            let path = write(dir.path(), &bytes);
+            let e = TarIndex::open(&path).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "{p}: is {noun}-compressed; an oci-archive is read in place, so it must be an uncompressed tar: decompress it first ({noun} -dc {p} > image.tar)",
+                    p = path.display()
+                )
+            );
+        }
+        let fifo = dir.path().join("fifo.tar");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo(3) with a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let e = TarIndex::open(&fifo).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: is a FIFO, not a regular file; an oci-archive is read in place, so give the file itself (save a stream to a file first), or give an OCI layout directory or an oci-archive file",
+                fifo.display()
+            )
+        );
+    }
+}

@@ -66,21 +66,23 @@ impl<'a> BlobCache<'a> {
         if let Some(s) = self.states.get(digest) {
             return s.clone();
         }
-        let state = self.stat(digest).unwrap_or_else(|| match self.reader.blob_bytes(digest) {
-            Ok(bytes) => {
-                self.read += 1;
-                let m = Blob {
-                    digest: sha256_of(&bytes),
-                    size: bytes.len() as u64,
-                };
-                self.json.insert(digest.clone(), Rc::new(bytes));
-                BlobState::Read(m)
-            }
-            Err(Error::BadLayout { reason, .. }) => BlobState::Unreadable(format!(
-                "{reason}: too large for a manifest, config or index"
-            )),
-            Err(e) => BlobState::Unreadable(e.to_string()),
-        });
+        let state = self
+            .stat(digest)
+            .unwrap_or_else(|| match self.reader.blob_bytes(digest) {
+                Ok(bytes) => {
+                    self.read += 1;
+                    let m = Blob {
+                        digest: sha256_of(&bytes),
+                        size: bytes.len() as u64,
+                    };
+                    self.json.insert(digest.clone(), Rc::new(bytes));
+                    BlobState::Read(m)
+                }
+                Err(Error::BadLayout { reason, .. }) => BlobState::Unreadable(format!(
+                    "{reason}: too large for a manifest, config or index"
+                )),
+                Err(e) => BlobState::Unreadable(e.to_string()),
+            });
         self.states.insert(digest.clone(), state.clone());
         state
     }
@@ -101,13 +103,15 @@ impl<'a> BlobCache<'a> {
         if let Some(s) = self.states.get(digest) {
             return s.clone();
         }
-        let state = self.stat(digest).unwrap_or_else(|| match self.reader.measure(digest) {
-            Ok(m) => {
-                self.read += 1;
-                BlobState::Read(m)
-            }
-            Err(e) => BlobState::Unreadable(e.to_string()),
-        });
+        let state = self
+            .stat(digest)
+            .unwrap_or_else(|| match self.reader.measure(digest) {
+                Ok(m) => {
+                    self.read += 1;
+                    BlobState::Read(m)
+                }
+                Err(e) => BlobState::Unreadable(e.to_string()),
+            });
         self.states.insert(digest.clone(), state.clone());
         state
     }
