@@ -28,6 +28,10 @@ const REWRITE: &str = "write the archive again with ociimport --format oci-archi
 /// What a refusal tells the user who gave something that is no archive.
 const GIVE: &str = "give an OCI layout directory or an oci-archive file";
 
+/// Largest tar metadata record read (a GNU long name, a pax header, sparse
+/// maps): the tar crate reads them whole, so a hostile size must not reach it.
+const MAX_METADATA: u64 = 1 << 20;
+
 /// Where an entry's bytes are in the archive file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Span {
@@ -175,7 +179,7 @@ fn index_entries(path: &Path, file: &File, len: u64) -> Result<BTreeMap<String, 
             format!("not an oci-archive (a tar of an OCI layout): {e}; {GIVE}"),
         )
     };
-    let mut tar = tar::Archive::new(file);
+    let mut tar = tar::Archive::new(Headers { file, read: 0 });
     let mut entries = BTreeMap::new();
     for entry in tar.entries_with_seek().map_err(not_tar)? {
         let mut entry = entry.map_err(not_tar)?;
@@ -210,6 +214,35 @@ fn index_entries(path: &Path, file: &File, len: u64) -> Result<BTreeMap<String, 
         }
     }
     Ok(entries)
+}
+
+/// The archive as the tar crate walks it: entry data is skipped by seeking,
+/// so what is read between two seeks is one header and the metadata
+/// record it introduces, refused past [`MAX_METADATA`].
+struct Headers<'a> {
+    file: &'a File,
+    /// Bytes read since the last seek.
+    read: u64,
+}
+
+impl io::Read for Headers<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.read > MAX_METADATA + 512 {
+            return Err(io::Error::other(format!(
+                "a tar metadata record (long name, pax header) is larger than {MAX_METADATA} bytes"
+            )));
+        }
+        let n = self.file.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl io::Seek for Headers<'_> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.read = 0;
+        self.file.seek(pos)
+    }
 }
 
 /// Whether pax records describe the entry as a sparse file (format 0.x/1.0,
@@ -344,13 +377,31 @@ mod tests {
             raw("notes", EntryType::Symlink, b"", 0),
             file("index.json", b"{}"),
         ]);
+        // A sha512 blob's name (141 bytes) needs a GNU long name record.
+        let d512 = Digest::parse(&format!("sha512:{}", "ab".repeat(64))).unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        b.append_data(&mut h, d512.blob_rel(), &b"512"[..]).unwrap();
+        let mut long = b.into_inner().unwrap();
+        long.truncate(long.len() - 1024); // its end-of-archive marker
+        assert_eq!(
+            long.len(),
+            4 * 512,
+            "long name header and record, header, data"
+        );
+        let bytes = [long, bytes].concat();
         let path = write(dir.path(), &bytes);
         let index = Arc::new(TarIndex::open(&path).unwrap());
+        assert_eq!(read(&index, &d512.blob_rel()), b"512");
         assert_eq!(read(&index, "oci-layout"), LAYOUT);
         assert_eq!(read(&index, "index.json"), b"{}");
         assert_eq!(read(&index, &d.blob_rel()), blob);
         assert!(index.open_entry("notes").is_none());
-        assert_eq!(index.blobs().collect::<Vec<_>>(), [(d.clone(), 3000)]);
+        assert_eq!(
+            index.blobs().collect::<Vec<_>>(),
+            [(d.clone(), 3000), (d512, 3)]
+        );
         // Two readers of one archive do not share a file offset.
         let mut a = index.open_entry(&d.blob_rel()).unwrap();
         let mut b = index.open_entry("index.json").unwrap();
@@ -396,6 +447,7 @@ mod tests {
         h.as_gnu_mut().unwrap().set_real_size(0);
         h.set_cksum();
         let gnu_sparse = h.as_bytes().to_vec();
+        let long_name = vec![b'a'; 2 << 20];
         let mut truncated = archive(&[index.clone(), file(&rel, &[7u8; 5000])]);
         truncated.truncate(3000);
         let cases: Vec<(&str, Vec<u8>, String)> = vec![
@@ -469,6 +521,16 @@ mod tests {
                 truncated,
                 format!(
                     "entry {rel} is cut short: the archive ends at byte 3000, before its 5000 bytes; {fix}"
+                ),
+            ),
+            (
+                "huge long name",
+                archive(&[
+                    raw("././@LongLink", EntryType::GNULongName, &long_name, 2 << 20),
+                    index.clone(),
+                ]),
+                format!(
+                    "not an oci-archive (a tar of an OCI layout): a tar metadata record (long name, pax header) is larger than 1048576 bytes; {give}"
                 ),
             ),
             (
