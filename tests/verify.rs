@@ -1103,3 +1103,29 @@ fn corrupt_blob_in_an_archive_is_reported_with_its_digest() {
         .refused(&format!("ociimport: error: img.tar/blobs/sha256/{hex}: "))
         .one_line();
 }
+
+/// An archive is read in place, so it must be a seekable, uncompressed
+/// file: a gzip-compressed archive and a FIFO are refused in one line that
+/// says what to do, and the FIFO is not waited on.
+#[test]
+fn compressed_archives_and_fifos_are_refused() {
+    let f = fixture("latest");
+    let bytes = fs::read(archive_of(&f, "img.tar")).unwrap();
+    fs::write(f.dir.join("img.tar.gz"), gzip_bytes(&bytes)).unwrap();
+    for cmd in ["verify", "inspect"] {
+        run(&f.dir, &[cmd, "img.tar.gz:v1"])
+            .refused(
+                "ociimport: error: img.tar.gz: is gzip-compressed; an oci-archive is read in place, so it must be an uncompressed tar: decompress it first (gzip -dc img.tar.gz > image.tar)\n",
+            )
+            .one_line();
+    }
+    let fifo = f.dir.join("fifo.tar");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    run(&f.dir, &["verify", "fifo.tar"])
+        .refused(
+            "ociimport: error: fifo.tar: is a FIFO, not a regular file; give an OCI layout directory or the oci-archive file itself (it is read in place, seeking: not through a link, not from a FIFO; save a stream to a file first)\n",
+        )
+        .one_line();
+}

@@ -131,7 +131,7 @@ fn open_archive(path: &Path) -> Result<File> {
         io::ErrorKind::InvalidInput => bad(
             path,
             format!(
-                "{e}; an oci-archive is read in place, so give the file itself (save a stream to a file first), or {GIVE}"
+                "{e}; give an OCI layout directory or the oci-archive file itself (it is read in place, seeking: not through a link, not from a FIFO; save a stream to a file first)"
             ),
         ),
         _ => Error::Io {
@@ -584,7 +584,7 @@ mod tests {
         assert_eq!(
             e,
             format!(
-                "{}: is a FIFO, not a regular file; an oci-archive is read in place, so give the file itself (save a stream to a file first), or give an OCI layout directory or an oci-archive file",
+                "{}: is a FIFO, not a regular file; give an OCI layout directory or the oci-archive file itself (it is read in place, seeking: not through a link, not from a FIFO; save a stream to a file first)",
                 fifo.display()
             )
         );

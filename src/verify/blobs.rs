@@ -1,6 +1,6 @@
-//! The blob cache of `verify`: each blob (a file, or an archive's entry) is read once (through the
-//! layout's [`Reader`]), whatever the number of descriptors pointing to it,
-//! and what was found is kept.
+//! The blob cache of `verify`: each blob (a file, or an archive's entry)
+//! is read once (through the layout's [`Reader`]), whatever the number of
+//! descriptors pointing to it, and what was found is kept.
 
 use std::collections::HashMap;
 use std::rc::Rc;
