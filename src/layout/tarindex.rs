@@ -7,7 +7,8 @@
 //! archive and the entry: a layout name given twice (`index.json` and
 //! `./index.json` are one name), an entry that is not a plain regular file
 //! (links, sparse files), a name outside the archive's root, a compressed
-//! archive, an entry cut short by the end of the file.
+//! archive, an entry cut short by the end of the file; a tar metadata
+//! record (long name, pax header) over 1 MiB is refused before it is read.
 
 use std::collections::BTreeMap;
 use std::fs::File;
