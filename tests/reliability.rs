@@ -1529,6 +1529,75 @@ fn memory_stays_flat_as_archives_grow_tenfold() {
     );
 }
 
+/// A tar of one file of `size` random (incompressible) bytes, streamed to `path`.
+fn one_big_file_tar(path: &Path, size: u64, seed: u64) {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, fs::File::create(path).unwrap());
+    let mut h = tar_header(size, 0o644);
+    h.set_path("big.bin").unwrap();
+    h.set_cksum();
+    w.write_all(h.as_bytes()).unwrap();
+    let mut rng = Rng(seed);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        rng.fill(&mut buf[..n]);
+        w.write_all(&buf[..n]).unwrap();
+        left -= n as u64;
+    }
+    let pad = (512 - size % 512) % 512 + 1024;
+    w.write_all(&vec![0u8; pad as usize]).unwrap();
+    w.into_inner().unwrap().sync_all().unwrap();
+}
+
+/// An oci-archive is read in place, a layer streamed from it: verify and
+/// inspect of an archive with a 200 MiB layer stay far below its size.
+#[test]
+fn a_large_archive_is_verified_in_constant_memory() {
+    if !slow_tests("a_large_archive_is_verified_in_constant_memory") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("big.tar");
+    one_big_file_tar(&input, 200 << 20, 7);
+    let archive = tmp.path().join("img.tar");
+    run_ok(&mut ociimport([
+        input.to_str().unwrap(),
+        "-q",
+        "--level",
+        "1",
+        "--format",
+        "oci-archive",
+        "-o",
+        archive.to_str().unwrap(),
+    ]));
+    fs::remove_file(&input).unwrap();
+    let size = fs::metadata(&archive).unwrap().len();
+    assert!(size > 200 << 20, "archive of {size} bytes");
+    let shown = archive.to_str().unwrap();
+    for cmd in ["verify", "inspect"] {
+        let start = Instant::now();
+        let (measured, peak_kib) = run_measured(ociimport([cmd, shown]));
+        measured.succeeds();
+        let peak_kib = peak_kib.expect("a run of seconds is observed");
+        println!(
+            "in place: {cmd} of a {} MiB archive: peak RSS {peak_kib} KiB, {:?}",
+            size >> 20,
+            start.elapsed()
+        );
+        assert!(
+            peak_kib < 64 * 1024,
+            "{cmd}: peak RSS {peak_kib} KiB for a {size}-byte archive"
+        );
+    }
+    let r = run(tmp.path(), &["verify", "img.tar"]).succeeds();
+    assert_eq!(
+        r.out(),
+        "OK: img.tar checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n"
+    );
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+}
+
 // ---------------------------------------------------------------- 5. fuzz findings
 
 /// Found by the `index_merge` fuzz target (crash-149c21ec…): an import
