@@ -426,6 +426,46 @@ fn docker_loads_and_runs_the_tagged_platform_of_an_index_archive() {
     docker_runs(&docker, TAG, note);
 }
 
+/// Docker before 23.0 cannot decode zstd layers (its pkg/archive knows no
+/// zstd): the limit ociimport warns about for zstd archives. Debian's 20.10
+/// refuses the archive; a newer Docker loads and runs it.
+#[test]
+fn docker_before_23_refuses_a_zstd_archive() {
+    if !daemon_test("docker_before_23_refuses_a_zstd_archive") {
+        return;
+    }
+    let note = "docker zstd";
+    let tmp = scratch(note);
+    let args = [
+        "busy.tar.gz",
+        "--compression",
+        "zstd",
+        "--format",
+        "oci-archive",
+        "-t",
+        TAG,
+        "-o",
+        "-",
+    ];
+    let archive = ociimport(tmp.path(), &args);
+    assert_eq!(image_of(&archive).layer_types, [MT_ZSTD]);
+    let docker = Docker::start();
+    let version = run_ok(&mut docker.docker(&["version", "--format", "{{.Server.Version}}"])).out();
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .expect("server version");
+    if major < 23 {
+        run_cmd_input(&mut docker.docker(&["load"]), &archive)
+            .exits(1)
+            .says("archive/tar: invalid tar header");
+    } else {
+        docker_load(&docker, &archive, TAG);
+        docker_runs(&docker, TAG, note);
+    }
+}
+
 // ---------------------------------------------------------------- ctr
 
 /// `ctr images import` names the image `docker.io/bartest/busy:1.0` (from
