@@ -304,8 +304,7 @@ fn the_private_daemons_load_and_run_a_skopeo_docker_archive() {
     let c = docker.containerd();
     assert!(ctr_images(c, "default").is_empty());
     run_ok(
-        &mut c
-            .ctr(&["images", "import", "busy-docker.tar"])
+        c.ctr(&["images", "import", "busy-docker.tar"])
             .current_dir(tmp.path()),
     );
     let images = ctr_images(c, "default");
@@ -556,7 +555,7 @@ fn ctr_imports_every_platform_of_an_index_archive() {
     let kind = ["images", "import", "--all-platforms", "--digests", "-"];
     run_cmd_input(&mut c.ctr_in("k8s.io", &kind), &archive).succeeds();
     let images = ctr_images(&c, "k8s.io");
-    let mut platforms = vec![
+    let mut platforms = [
         ctr_platform(host_goarch()),
         ctr_platform(other_platform().1),
     ];
