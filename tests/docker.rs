@@ -71,6 +71,7 @@ fn busybox_rootfs(note: &str) -> Vec<u8> {
         .symlink("bin/sh", "busybox")
         .symlink("bin/echo", "busybox")
         .symlink("bin/cat", "busybox")
+        .symlink("bin/sleep", "busybox")
         .file("etc/note", format!("{note}\n").as_bytes(), 0o644);
     t.finish()
 }
@@ -310,6 +311,59 @@ fn the_private_daemons_load_and_run_a_skopeo_docker_archive() {
     let images = ctr_images(c, "default");
     assert_eq!(images.keys().collect::<Vec<_>>(), [FULL]);
     ctr_runs(c, "default", FULL, "harness", note);
+
+    // Dropping the daemons leaves no container, shim, mount or directory
+    // behind, also with a container still running in each.
+    let marker = format!("left-running-{}", container_id("harness"));
+    let script = format!("sleep 600; : {marker}");
+    let args = [
+        "run",
+        "-d",
+        "--network",
+        "none",
+        TAG,
+        "/bin/sh",
+        "-c",
+        &script,
+    ];
+    run_ok(&mut docker.docker(&args));
+    let id = container_id("harness-left");
+    let args = [
+        "run",
+        "-d",
+        "--null-io",
+        "--snapshotter",
+        "native",
+        FULL,
+        &id,
+        "/bin/sh",
+        "-c",
+        &script,
+    ];
+    run_ok(&mut c.ctr(&args));
+    // `run -d` returns once runc started the task, maybe before its exec.
+    let t0 = std::time::Instant::now();
+    while crate::common::processes_with(&marker).len() < 2 {
+        assert!(
+            t0.elapsed().as_secs() < 30,
+            "the two containers did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let dir = c.dir().to_path_buf();
+    let t0 = std::time::Instant::now();
+    drop(docker);
+    daemon_log(&format!(
+        "stopping both took {} ms",
+        t0.elapsed().as_millis()
+    ));
+    assert_eq!(crate::common::processes_with(&marker), Vec::<i32>::new());
+    assert_eq!(
+        crate::common::processes_with(&dir.display().to_string()),
+        Vec::<i32>::new()
+    );
+    assert_eq!(crate::common::mounts_under(&dir), Vec::<String>::new());
+    assert!(!dir.exists(), "{} is left", dir.display());
 }
 
 // ---------------------------------------------------------------- Docker

@@ -7,8 +7,13 @@
 //! would hide a broken blob. Starting takes well under a second here.
 //!
 //! They are stopped by PID when dropped (SIGTERM, then SIGKILL after a
-//! timeout), also when the test fails; leftover mounts under the directory
-//! are unmounted before it is removed.
+//! timeout), also when the test fails: running containers are killed first
+//! (dockerd would wait 10 s for each, containerd would leave its shims
+//! running), leftover mounts under the directory are unmounted, and the
+//! directory is removed. What stays on the host is what any use of these
+//! packages leaves: /etc/docker/key.json, the empty directories
+//! /var/run/docker/plugins and /run/containerd/{fifo,runc,s}, and the
+//! `docker` and `default` cgroup parents.
 //!
 //! The Docker client is Debian's `/usr/bin/docker` (20.10, the daemon's own
 //! version), named by path: a newer client earlier in PATH (here
@@ -192,6 +197,12 @@ impl Docker {
         let d = containerd.dir().to_path_buf();
         fs::write(d.join("daemon.json"), "{}\n").expect("writing daemon.json");
         fs::create_dir(d.join("cfg")).expect("creating the client's config dir");
+        // dockerd 20.10 creates /etc/docker/key.json at start (no flag moves
+        // it); two starting at once could read each other's half-written key.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let starting = STARTING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let t0 = Instant::now();
         let child = spawn_logged(
             Command::new(DOCKERD)
@@ -226,6 +237,7 @@ impl Docker {
         let probe = || run_cmd(&mut docker_cmd(&d, &["version"])).status.success();
         wait_until("dockerd", &mut docker.child, &log, probe);
         docker.started = t0.elapsed();
+        drop(starting);
         daemon_log(&format!(
             "containerd answered after {} ms, dockerd {} ms later ({})",
             docker.containerd.start_time().as_millis(),
@@ -249,6 +261,14 @@ impl Docker {
 
 impl Drop for Docker {
     fn drop(&mut self) {
+        // dockerd would give each running container 10 s to stop.
+        let running = run_cmd(&mut self.docker(&["ps", "-q"])).out();
+        let ids: Vec<&str> = running.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut kill = vec!["kill"];
+            kill.extend(&ids);
+            let _ = run_cmd(&mut self.docker(&kill));
+        }
         stop("dockerd", &mut self.child);
     }
 }
@@ -364,10 +384,10 @@ fn kill_shims(socket: &Path) {
     }
 }
 
-/// Unmounts (lazily, deepest first) every mount point under `dir`.
-fn unmount_under(dir: &Path) {
+/// The mount points under `dir`, deepest first.
+pub fn mounts_under(dir: &Path) -> Vec<String> {
     let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
-        return;
+        return Vec::new();
     };
     let prefix = format!("{}/", dir.display());
     let mut points: Vec<String> = info
@@ -377,7 +397,28 @@ fn unmount_under(dir: &Path) {
         .filter(|p| p.starts_with(&prefix))
         .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
+    points
+}
+
+/// The PIDs of the processes whose command line contains `marker`.
+pub fn processes_with(marker: &str) -> Vec<i32> {
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|p| {
+            let pid = p.file_name().to_str()?.parse::<i32>().ok()?;
+            let cmdline = fs::read(p.path().join("cmdline")).ok()?;
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            text.contains(marker).then_some(pid)
+        })
+        .collect()
+}
+
+/// Unmounts (lazily, deepest first) every mount point under `dir`.
+fn unmount_under(dir: &Path) {
+    for p in mounts_under(dir) {
         daemon_log(&format!("unmounting leftover {p}"));
         let Ok(c) = std::ffi::CString::new(p) else {
             continue;
