@@ -62,8 +62,8 @@ fn busybox_present(test: &str) -> bool {
     ok
 }
 
-/// A runnable rootfs: Debian's static busybox as /bin/busybox, `sh`, `echo`
-/// and `cat` linked to it, and `/etc/note` holding `note`.
+/// A runnable rootfs: Debian's static busybox as /bin/busybox, `sh`, `echo`,
+/// `cat` and `sleep` linked to it, and `/etc/note` holding `note`.
 fn busybox_rootfs(note: &str) -> Vec<u8> {
     let busybox = std::fs::read(BUSYBOX).expect("reading /bin/busybox");
     let mut t = Tar::with_parents();
