@@ -81,8 +81,9 @@ impl Keyring {
 
     /// Adds every certificate in `bytes`: binary (`gpg --export`) or armored
     /// (`gpg --export --armor`), one or several, in one or several armor
-    /// blocks. A secret key contributes its public part. Returns how many
-    /// certificates were added; an error says why `bytes` is not a keyring.
+    /// blocks. A secret key is refused (gpgv reads public keys only). Returns
+    /// how many certificates were added; an error says why `bytes` is not a
+    /// keyring.
     pub fn add(&mut self, bytes: &[u8]) -> Result<usize, String> {
         self.openpgp.add(bytes)
     }

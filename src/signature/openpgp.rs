@@ -50,8 +50,8 @@ pub(super) struct Certificates {
 impl Certificates {
     /// Adds every certificate in `bytes`: binary (`gpg --export`) or armored
     /// (`gpg --export --armor`), one or several, in one or several armor
-    /// blocks. A secret key contributes its public part. Returns how many
-    /// certificates were added; an error says why `bytes` is not a keyring.
+    /// blocks. A secret key is refused. Returns how many certificates were
+    /// added; an error says why `bytes` is not a keyring.
     pub(super) fn add(&mut self, bytes: &[u8]) -> Result<usize, String> {
         if bytes.len() >= 12 && &bytes[8..12] == b"KBXf" {
             return Err(
@@ -91,7 +91,14 @@ impl Certificates {
     fn push(&mut self, key: pgp::errors::Result<PublicOrSecret>) -> Result<(), String> {
         let cert = match key.map_err(|e| format!("not an OpenPGP certificate: {e}"))? {
             PublicOrSecret::Public(k) => k,
-            PublicOrSecret::Secret(k) => k.to_public_key(),
+            // gpgv reads public keys only. A secret key here is a mistake
+            // that spreads it (to CI logs, to image builders): refuse it.
+            PublicOrSecret::Secret(k) => {
+                return Err(format!(
+                    "holds a secret key; give --keyring its public key only: gpg --export --armor {}",
+                    fingerprint_hex(&k.primary_key)
+                ));
+            }
         };
         self.certs.push(cert);
         Ok(())
@@ -487,11 +494,23 @@ impl Candidate<'_> {
             None => self.cert.primary_key.verify(config.hash_alg, digest, bytes),
         };
         verified.map_err(|_| bad(MISMATCH))?;
+        // GnuPG calls a signature with a critical part it does not know BAD.
+        if let Some(what) = unknown_critical(sig) {
+            return Err(bad(&format!(
+                "BAD signature: it carries {what}, marked critical, which ociimport does not know (gpgv refuses it too)"
+            )));
+        }
         let invalid = |why: String| Checked::Invalid(Refusal::new(name.clone(), why));
         let made = sig
             .created()
             .map(|t| t.as_secs())
             .ok_or_else(|| invalid("the signature has no creation time".into()))?;
+        if u64::from(made) > u64::from(now) + u64::from(CLOCK_SKEW) {
+            return Err(invalid(format!(
+                "the signature is dated {}, in the future; check this machine's clock",
+                date(made, 0)
+            )));
+        }
         if let Some(d) = sig.signature_expiration_time().map(|d| d.as_secs())
             && d != 0
             && u64::from(made) + u64::from(d) <= u64::from(now)
@@ -511,6 +530,34 @@ impl Candidate<'_> {
             None => self.cert.primary_key.version(),
         }
     }
+}
+
+/// How far in the future a signature may be dated and still count: clocks
+/// of signer and verifier differ a little (Sequoia allows the same 30 min).
+const CLOCK_SKEW: u32 = 30 * 60;
+
+/// The first hashed subpacket of `sig` marked critical that is not
+/// understood here, described: any notation (GnuPG knows only two, neither
+/// used for release signing), or a subpacket type rpgp does not know.
+fn unknown_critical(sig: &Signature) -> Option<String> {
+    use pgp::packet::SubpacketData;
+    sig.config()?
+        .hashed_subpackets()
+        .filter(|p| p.is_critical)
+        .find_map(|p| match &p.data {
+            SubpacketData::Notation(n) => Some(format!(
+                "the notation {}",
+                String::from_utf8_lossy(&n.name)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(64)
+                    .collect::<String>()
+            )),
+            SubpacketData::Experimental(t, _) | SubpacketData::Other(t, _) => {
+                Some(format!("subpacket type {t}"))
+            }
+            _ => None,
+        })
 }
 
 /// `start + secs` as an RFC 3339 date, for messages.

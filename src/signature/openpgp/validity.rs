@@ -40,7 +40,9 @@ pub(super) fn check(
     let b = newest_at(&subkey_bindings(cert, i), now)
         .ok_or_else(|| format!("the subkey {fpr} is not bound to its primary key"))?;
     if !b.key_flags().sign() {
-        return Err(format!("the signing subkey {fpr} is not marked for signing"));
+        return Err(format!(
+            "the signing subkey {fpr} is not marked for signing"
+        ));
     }
     let backsig = b
         .embedded_signature()
