@@ -24,6 +24,7 @@
 //! keys): it is accepted if one of them verifies with a valid key from the
 //! keyring and none made by a key of the keyring is cryptographically bad.
 
+mod armor;
 mod validity;
 
 use std::fmt;
@@ -64,9 +65,11 @@ impl Certificates {
             Some(b) if b & 0x80 != 0 => self.add_packets(bytes)?,
             Some(_) => {
                 let text = String::from_utf8_lossy(bytes);
+                armor::check_all(&text, 1, "-----BEGIN PGP ")
+                    .map_err(|e| format!("malformed armor: {e}"))?;
                 for block in armor_blocks(&text, "-----BEGIN PGP ") {
                     let (keys, _) = PublicOrSecret::from_armor_many(block.as_bytes())
-                        .map_err(|e| format!("not an OpenPGP certificate: {e}"))?;
+                        .map_err(|e| format!("not an OpenPGP certificate: {}", short(&e)))?;
                     for k in keys {
                         self.push(k)?;
                     }
@@ -81,7 +84,7 @@ impl Certificates {
 
     fn add_packets(&mut self, bytes: &[u8]) -> Result<(), String> {
         let keys = PublicOrSecret::from_bytes_many(bytes)
-            .map_err(|e| format!("not an OpenPGP certificate: {e}"))?;
+            .map_err(|e| format!("not an OpenPGP certificate: {}", short(&e)))?;
         for k in keys {
             self.push(k)?;
         }
@@ -89,7 +92,7 @@ impl Certificates {
     }
 
     fn push(&mut self, key: pgp::errors::Result<PublicOrSecret>) -> Result<(), String> {
-        let cert = match key.map_err(|e| format!("not an OpenPGP certificate: {e}"))? {
+        let cert = match key.map_err(|e| format!("not an OpenPGP certificate: {}", short(&e)))? {
             PublicOrSecret::Public(k) => k,
             // gpgv reads public keys only. A secret key here is a mistake
             // that spreads it (to CI logs, to image builders): refuse it.
@@ -162,11 +165,15 @@ impl Signatures {
         if bytes.is_empty() {
             return Err("empty file".into());
         }
+        if bytes.first().is_some_and(|b| b & 0x80 == 0) {
+            armor::check_all(&String::from_utf8_lossy(bytes), 1, "-----BEGIN PGP ")
+                .map_err(|e| format!("malformed armor: {e}"))?;
+        }
         let (found, _) = DetachedSignature::from_reader_many(bytes)
-            .map_err(|e| format!("not an OpenPGP signature: {e}"))?;
+            .map_err(|e| format!("not an OpenPGP signature: {}", short(&e)))?;
         let mut sigs = Vec::new();
         for s in found {
-            let s = s.map_err(|e| format!("not an OpenPGP signature: {e}"))?;
+            let s = s.map_err(|e| format!("not an OpenPGP signature: {}", short(&e)))?;
             match s.signature.typ() {
                 Some(SignatureType::Binary | SignatureType::Text) => sigs.push(s.signature),
                 other => {
@@ -278,20 +285,20 @@ pub(super) fn verify_clear_signed(
     text: &str,
 ) -> Result<SignedText, Refusal> {
     let not_signed = || Refusal::none("not an OpenPGP clear-signed message");
-    let block = *armor_blocks(text, "-----BEGIN PGP SIGNED MESSAGE-----")
+    let (header_line, start) = clear_signed_start(text)?;
+    let rest = text.get(start..).unwrap_or_default();
+    let malformed = |e: String| Refusal::unknown(format!("malformed clear-signed message: {e}"));
+    armor::check_first(rest, header_line, "-----BEGIN PGP SIGNATURE-----").map_err(malformed)?;
+    let block = *armor_blocks(rest, BEGIN_SIGNED)
         .first()
         .ok_or_else(not_signed)?;
-    // `block` is a slice of `text`: its offset is the pointers' distance.
-    let start = (block.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-    let header_line = text[..start].lines().count() + 1;
     // The armor headers (`Hash: SHA512`) end at the first empty line.
     let headers = block
         .lines()
         .skip(1)
         .take_while(|l| !l.trim_end().is_empty())
         .count();
-    let (msg, _) = CleartextSignedMessage::from_string(block)
-        .map_err(|e| Refusal::unknown(format!("malformed clear-signed message: {e}")))?;
+    let (msg, _) = CleartextSignedMessage::from_string(block).map_err(|e| malformed(short(&e)))?;
     if msg.signatures().is_empty() {
         return Err(not_signed());
     }
@@ -308,6 +315,47 @@ pub(super) fn verify_clear_signed(
         first_line: header_line + headers + 2,
         verified,
     })
+}
+
+const BEGIN_SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
+
+/// Where the one clear-signed message in `text` starts: its line number and
+/// byte offset. Two headers are refused: which message counts would be a
+/// guess (an unsigned one placed first could pass for the signed one).
+fn clear_signed_start(text: &str) -> Result<(usize, usize), Refusal> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if line.starts_with(BEGIN_SIGNED) {
+            found.push((i + 1, offset));
+        }
+        offset += line.len();
+    }
+    match found.as_slice() {
+        [] => Err(Refusal::none("not an OpenPGP clear-signed message")),
+        [one] => Ok(*one),
+        [a, b, ..] => Err(Refusal::none(format!(
+            "holds {} clear-signed message headers (lines {} and {}), so which text is signed is ambiguous; use the file as its publisher signed it",
+            found.len(),
+            a.0,
+            b.0
+        ))),
+    }
+}
+
+/// An rpgp error as one short line: its first line, without the dump of
+/// the bytes a parser could not read (`Error { input: [105, 72, ...`).
+fn short(e: &impl fmt::Display) -> String {
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    let line = line.split(" Error(").next().unwrap_or_default();
+    let line = line.split(" { input").next().unwrap_or_default();
+    let line: String = line.chars().take(120).collect();
+    // rpgp reports data that ends inside a packet as an I/O error.
+    match line.strip_prefix("IO error: ") {
+        Some(io) => format!("the OpenPGP data is cut short or damaged ({io})"),
+        None => line,
+    }
 }
 
 /// Seconds since 1970 now, as OpenPGP counts them.
@@ -338,7 +386,7 @@ fn start_hash(sig: &Signature) -> Result<Box<dyn DynDigest + Send>, Refusal> {
     let mut h = config
         .hash_alg
         .new_hasher()
-        .map_err(|e| refuse(e.to_string()))?;
+        .map_err(|e| refuse(short(&e)))?;
     if let SignatureVersionSpecific::V6 { salt } = &config.version_specific {
         if config.hash_alg.salt_len() != Some(salt.len()) {
             return Err(refuse("malformed v6 signature: wrong salt length".into()));
@@ -351,7 +399,7 @@ fn start_hash(sig: &Signature) -> Result<Box<dyn DynDigest + Send>, Refusal> {
 /// Completes the digest of the signed data with the signature's own
 /// hashed fields and trailer, as OpenPGP defines it.
 fn finish_hash(sig: &Signature, mut h: Box<dyn DynDigest + Send>) -> Result<Vec<u8>, Refusal> {
-    let refuse = |e: pgp::errors::Error| Refusal::new(signer_of(sig), e.to_string());
+    let refuse = |e: pgp::errors::Error| Refusal::new(signer_of(sig), short(&e));
     let config = sig
         .config()
         .ok_or_else(|| Refusal::new(signer_of(sig), "unsupported signature version"))?;
@@ -578,5 +626,34 @@ mod tests {
         assert!(blocks[0].starts_with("-----BEGIN") && blocks[0].contains("A\n"));
         assert!(blocks[1].ends_with("-----END PGP PUBLIC KEY BLOCK-----\n"));
         assert!(armor_blocks("no armor", "-----BEGIN PGP ").is_empty());
+    }
+
+    #[test]
+    fn rpgp_errors_are_shortened_to_one_line() {
+        let dump = "IO error: failed reading: armor footer Error(Error { input: [105, 72, 33], code: MapRes })";
+        assert_eq!(
+            short(&dump),
+            "the OpenPGP data is cut short or damaged (failed reading: armor footer)"
+        );
+        let assertion =
+            "assertion failed: `(left == right)`\n  left: `A`,\n right: `B`: invalid block type";
+        assert_eq!(short(&assertion), "assertion failed: `(left == right)`");
+        assert_eq!(short(&"x".repeat(500)).len(), 120);
+    }
+
+    #[test]
+    fn two_clear_signed_headers_are_ambiguous() {
+        let text =
+            "-----BEGIN PGP SIGNED MESSAGE-----\n\nfake\n-----BEGIN PGP SIGNED MESSAGE-----\n";
+        let r = clear_signed_start(text).unwrap_err();
+        assert!(
+            r.reason
+                .starts_with("holds 2 clear-signed message headers (lines 1 and 4)"),
+            "{r}"
+        );
+        assert_eq!(
+            clear_signed_start("a\n-----BEGIN PGP SIGNED MESSAGE-----\n"),
+            Ok((2, 2))
+        );
     }
 }
