@@ -6,6 +6,8 @@
 //! Without gpg the tests pass without checking anything, except under CI,
 //! where they fail.
 
+mod policy;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
