@@ -7,10 +7,12 @@
 //!
 //! * the signer is found by the signature's issuer fingerprint or key ID,
 //!   among the primary keys and subkeys of every certificate in the keyring;
-//! * a primary key counts from its newest self-signature (user ID
-//!   certification or direct-key signature) that verifies, a subkey from its
-//!   newest binding signature that verifies (with the embedded back-signature
-//!   a signing subkey must carry) and that grants the signing flag;
+//! * as in GnuPG, a primary key is what its newest self-signature (user ID
+//!   certification or direct-key signature) that verifies and is not dated
+//!   after now says, a subkey what its newest such binding signature says;
+//!   that binding must grant the signing flag and carry the embedded
+//!   back-signature a signing subkey needs. A key whose expiry was extended
+//!   later thus keeps its older signatures good;
 //! * the key must be valid both when the signature was made and now: not
 //!   expired, not revoked. "Now" matters because the signature's creation time
 //!   is chosen by whoever holds the secret key, so a leaked expired key could
@@ -18,7 +20,11 @@
 //!   "retired" spares signatures made before it; any other revocation voids
 //!   them all;
 //! * only SHA-2 and SHA-3 digests are accepted (MD5, SHA-1, RIPEMD-160 are
-//!   refused), and the signature itself must not have expired.
+//!   refused), and the signature itself must not have expired;
+//! * as gpgv, a critical notation or subpacket not understood here makes the
+//!   signature BAD; a signature dated beyond `CLOCK_SKEW` (30 min) ahead is
+//!   refused; armor is checked (base64, END line, checksum) before rpgp
+//!   reads it (`armor`); the keyring takes public keys only.
 //!
 //! A file may carry several signatures (Ubuntu signs `SHA256SUMS` with two
 //! keys): it is accepted if one of them verifies with a valid key from the
