@@ -237,10 +237,13 @@ fn line_of(text: &str, p: impl Fn(&str) -> bool) -> usize {
 /// The damaged copies of an armored signature `text`, each with the end of
 /// the refusal line expected.
 fn damaged(text: &str) -> Vec<(&'static str, String, String)> {
-    let begin = line_of(text, |l| l == "-----BEGIN PGP SIGNATURE-----");
+    let begin = line_of(text, |l| {
+        l.starts_with("-----BEGIN PGP ") && l != "-----BEGIN PGP SIGNED MESSAGE-----"
+    });
     let data = begin + 2;
     let crc = line_of(text, |l| l.starts_with('=') && l.len() == 5);
-    let end = line_of(text, |l| l == "-----END PGP SIGNATURE-----");
+    let end = line_of(text, |l| l.starts_with("-----END PGP "));
+    let end_line = text.lines().nth(end - 1).unwrap();
     let bad64 = edit_line(text, data, |l| Some(format!("!{}", &l[1..])));
     let badcrc = edit_line(text, crc, |l| {
         Some(if l == "=AAAA" { "=AAAB" } else { "=AAAA" }.into())
@@ -270,7 +273,7 @@ fn damaged(text: &str) -> Vec<(&'static str, String, String)> {
         (
             "no-end",
             noend,
-            "no -----END PGP SIGNATURE----- line: the file is cut short".into(),
+            format!("no {end_line} line: the file is cut short"),
         ),
         (
             "truncated",
@@ -328,6 +331,27 @@ fn damaged_armor_is_refused_in_one_line_naming_the_file() {
             assert!(!f.path("img").exists());
         }
     }
+    // The keyring's armor is checked the same way (the last case, cut
+    // short, depends on where the key's packets end: left out).
+    let key = std::fs::read_to_string(f.path("release.asc")).unwrap();
+    for (what, bytes, want) in damaged(&key).into_iter().take(4) {
+        let name = format!("{what}.key");
+        std::fs::write(f.path(&name), bytes).unwrap();
+        let args = [
+            "rootfs.tar",
+            "-o",
+            "img",
+            "--keyring",
+            &name,
+            "--signature",
+            "rootfs.tar.asc",
+        ];
+        let o = f.run(&args).exits(1).one_line();
+        let line = o.err();
+        let whole = format!("ociimport: error: {name}: malformed armor: {want}\n");
+        assert_eq!(line, whole, "{what}: {}", o.context());
+        assert!(line.len() < 300, "{what}: {} chars: {line}", line.len());
+    }
 }
 
 /// An unsigned clear-signed-message header placed before the real signed
@@ -347,6 +371,13 @@ fn two_signed_message_headers_are_refused_as_ambiguous() {
     f.run(&["rootfs.tar", "-o", "img", "--keyring", "release.asc", "--checksums", "two.DIGESTS"])
         .refused(&format!(
             "ociimport: error: two.DIGESTS: holds 2 clear-signed message headers (lines 1 and {second}), so which text is signed is ambiguous; use the file as its publisher signed it\n"
+        ))
+        .one_line();
+    assert!(!f.path("img").exists());
+    // Unverified (no --keyring), the digests are not taken from either.
+    f.run(&["rootfs.tar", "-o", "img", "--checksums", "two.DIGESTS"])
+        .refused(&format!(
+            "ociimport: error: rootfs.tar: malformed checksum in two.DIGESTS line {second}: a second -----BEGIN PGP SIGNED MESSAGE----- line, so which text is signed is ambiguous; use the file as its publisher signed it\n"
         ))
         .one_line();
     assert!(!f.path("img").exists());

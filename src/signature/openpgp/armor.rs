@@ -55,7 +55,7 @@ fn check_block<'a>(
         match lines.next() {
             None => return Err(format!("no {end} line: the file is cut short")),
             Some((_, "")) => break,
-            Some((_, l)) if l.contains(": ") && !l.starts_with('-') => {}
+            Some((_, l)) if l.contains(':') && !l.starts_with('-') => {}
             Some((m, _)) => {
                 return Err(format!(
                     "line {m}: an armor header or the empty line after them was expected"
