@@ -350,16 +350,21 @@ fn clear_signed_start(text: &str) -> Result<(usize, usize), Refusal> {
 }
 
 /// An rpgp error as one short line: its first line, without the dump of
-/// the bytes a parser could not read (`Error { input: [105, 72, ...`).
+/// what a parser could not read (`Error { input: [105, 72, ...`,
+/// `IO { source: Custom { ... } }`).
 fn short(e: &impl fmt::Display) -> String {
+    const CUT: &str = "the OpenPGP data is cut short or damaged";
     let text = e.to_string();
     let line = text.lines().next().unwrap_or_default();
     let line = line.split(" Error(").next().unwrap_or_default();
-    let line = line.split(" { input").next().unwrap_or_default();
+    let line = line.split(" {").next().unwrap_or_default();
     let line: String = line.chars().take(120).collect();
     // rpgp reports data that ends inside a packet as an I/O error.
-    match line.strip_prefix("IO error: ") {
-        Some(io) => format!("the OpenPGP data is cut short or damaged ({io})"),
+    if let Some(io) = line.strip_prefix("IO error: ") {
+        return format!("{CUT} ({io})");
+    }
+    match line.strip_suffix(": IO") {
+        Some(what) => format!("{what}: {CUT}"),
         None => line,
     }
 }
@@ -645,6 +650,11 @@ mod tests {
             "assertion failed: `(left == right)`\n  left: `A`,\n right: `B`: invalid block type";
         assert_eq!(short(&assertion), "assertion failed: `(left == right)`");
         assert_eq!(short(&"x".repeat(500)).len(), 120);
+        let debug = r#"error while parsing composed key: IO { source: Custom { kind: Other, error: "PacketBodyReader errored" }, backtrace: Some(..) }"#;
+        assert_eq!(
+            short(&debug),
+            "error while parsing composed key: the OpenPGP data is cut short or damaged"
+        );
     }
 
     #[test]

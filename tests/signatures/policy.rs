@@ -352,6 +352,29 @@ fn damaged_armor_is_refused_in_one_line_naming_the_file() {
         assert_eq!(line, whole, "{what}: {}", o.context());
         assert!(line.len() < 300, "{what}: {} chars: {line}", line.len());
     }
+    // A binary keyring cut short: rpgp's own error, without its Debug dump.
+    let key = std::fs::read(f.path("release.gpg")).unwrap();
+    std::fs::write(f.path("cut.gpg"), &key[..key.len() / 2]).unwrap();
+    let args = [
+        "rootfs.tar",
+        "-o",
+        "img",
+        "--keyring",
+        "cut.gpg",
+        "--signature",
+        "rootfs.tar.asc",
+    ];
+    let o = f.run(&args).exits(1).one_line();
+    let line = o.err();
+    assert!(
+        line.starts_with("ociimport: error: cut.gpg: not an OpenPGP certificate: "),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("the OpenPGP data is cut short or damaged\n"),
+        "{line}"
+    );
+    assert!(line.len() < 300, "{} chars: {line}", line.len());
 }
 
 /// An unsigned clear-signed-message header placed before the real signed
