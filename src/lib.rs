@@ -67,8 +67,9 @@ mod signature;
 mod tarscan;
 mod url;
 
-/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`); not a stable API.
-#[cfg(feature = "fuzzing")]
+/// The fuzz targets' bodies (`fuzz/` calls them with feature `fuzzing`; `cargo test`
+/// runs their seeds); not a stable API.
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 
 pub use change::ChangeError;
