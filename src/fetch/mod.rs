@@ -85,7 +85,10 @@ impl Default for HttpOptions {
 /// without a program-name prefix), so that the caller decides where it
 /// goes and whether it is shown.
 #[derive(Clone, Default)]
-pub struct Notices(Option<Arc<dyn Fn(&str) + Send + Sync>>);
+pub struct Notices(Option<Arc<NoticeFn>>);
+
+/// What [`Notices`] calls with each line.
+type NoticeFn = dyn Fn(&str) + Send + Sync;
 
 impl Notices {
     /// Send each line to `f`.
