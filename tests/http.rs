@@ -523,7 +523,19 @@ fn stalled_connection_times_out_and_resumes() {
     let (server, cut) = breaks_off_once(&gz, Some(Duration::from_secs(20)), true);
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
-    let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &["--timeout", "1"]);
+    let url = server.url("/big.tar.gz");
+    let args = [
+        &url,
+        "-o",
+        "out",
+        "--json",
+        "--arch",
+        "amd64",
+        "--timeout",
+        "1",
+    ];
+    let out = run(dir.path(), &args, &[]);
+    let r = report(&out);
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "{:?}",
@@ -531,6 +543,17 @@ fn stalled_connection_times_out_and_resumes() {
     );
     assert_layer_is(&r, &tar, &gz);
     resumed_at(&server, cut);
+    let notice = format!(
+        "ociimport: {url}: no data within --timeout at {} of {}; resuming, retry 1/5 in 1 s",
+        human_size(cut as u64),
+        human_size(gz.len() as u64)
+    );
+    assert_eq!(
+        out.err().lines().next(),
+        Some(notice.as_str()),
+        "{}",
+        out.context()
+    );
 }
 
 #[test]
@@ -997,6 +1020,45 @@ fn a_dripping_server_is_refused_by_the_speed_rule() {
     assert!(err.len() < 300, "{err}");
     assert_eq!(server.seen().len(), 1, "too slow is not retried");
     assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn a_server_dripping_the_part_to_skip_is_refused_too() {
+    // The retry gets a 200 of the whole file (Range ignored) whose first
+    // 40 %, already handed out, must be read and dropped: a byte at a time.
+    let (_, gz) = fixture();
+    let (cut, len) = (gz.len() * 2 / 5, gz.len() as u64);
+    let file = File::new(gz, "v1");
+    let server = Server::start(move |i, _| {
+        let mut r = file.full();
+        match i {
+            0 => r.cut = Some(cut),
+            _ => r.drip = Some((1, Duration::from_millis(300))),
+        }
+        r
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/big.tar.gz");
+    let args = [&url, "-o", "out", "--arch", "amd64"];
+    let slow = ["--speed-limit", "100", "--speed-time", "2"];
+    let out = run_within(dir.path(), &[&args[..], &slow].concat(), &[]).exits(1);
+    let (notices, err) = notices_and_error(&out);
+    let at = format!("{} of {}", human_size(cut as u64), human_size(len));
+    assert_eq!(
+        notices,
+        [format!(
+            "ociimport: {url}: connection closed at {at}; resuming, retry 1/5 in 1 s"
+        )]
+    );
+    let tail = format!(
+        " of waiting at {at}, under --speed-limit 100 bytes/s for --speed-time 2 s; check the server or the network, or lower --speed-limit (0 turns the check off)"
+    );
+    assert!(
+        err.starts_with(&format!("ociimport: error: {url}: download too slow: "))
+            && err.ends_with(&tail),
+        "{err}"
+    );
+    assert_eq!(server.seen().len(), 2, "too slow is not retried");
 }
 
 #[test]

@@ -326,7 +326,11 @@ pub(super) fn io_text(io: &io::Error) -> String {
         io::ErrorKind::ConnectionReset => "connection reset".into(),
         io::ErrorKind::ConnectionAborted => "connection aborted".into(),
         io::ErrorKind::UnexpectedEof => "connection closed".into(),
-        _ => io.to_string(),
+        _ => match io.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+            // ureq's own text would be "timeout: per read".
+            Some(ureq::Error::Timeout(_)) => "no data within --timeout".into(),
+            _ => io.to_string(),
+        },
     }
 }
 

@@ -264,10 +264,11 @@ impl HttpInput {
         loop {
             let range = format!("bytes={}-", self.delivered);
             let headers = [("Range", range.as_str()), ("If-Range", if_range.as_str())];
+            // The new connection gets a fresh window (a skipped prefix counts in it).
+            self.speed.restart();
             let failure = match self.client.get(&self.location, &headers) {
                 Ok((_, resp)) => match self.continue_with(resp) {
                     Ok(()) => {
-                        self.speed.restart();
                         self.note(format!(
                             "the download broke off at byte {} ({why}); resumed",
                             self.delivered
@@ -297,14 +298,7 @@ impl HttpInput {
                     return Err(self.changed(&now));
                 }
                 let mut body = resp.into_body().into_reader();
-                let skipped = io::copy(&mut (&mut body).take(self.delivered), &mut io::sink())
-                    .map_err(|e| Failure::Transient(io_text(&e), Wait::Backoff))?;
-                if skipped < self.delivered {
-                    return Err(Failure::Transient(
-                        "connection lost while skipping the part already read".into(),
-                        Wait::Backoff,
-                    ));
-                }
+                self.skip_prefix(&mut body)?;
                 self.body = Some(body);
                 Ok(())
             }
@@ -313,6 +307,33 @@ impl HttpInput {
             }
             _ => Err(self.status_failure(&resp)),
         }
+    }
+
+    /// Read and drop the `delivered` bytes already handed out, under the
+    /// low-speed rule too: a server could drip them forever.
+    fn skip_prefix(&mut self, body: &mut BodyReader<'static>) -> Result<(), Failure> {
+        let mut buf = vec![0u8; 64 << 10];
+        let mut left = self.delivered;
+        while left > 0 {
+            let want = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
+            let started = Instant::now();
+            let n = match body.read(&mut buf[..want]) {
+                Ok(0) => {
+                    return Err(Failure::Transient(
+                        "connection lost while skipping the part already read".into(),
+                        Wait::Backoff,
+                    ));
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Failure::Transient(io_text(&e), Wait::Backoff)),
+            };
+            left -= n as u64;
+            if let Err(slow) = self.speed.record(n as u64, started.elapsed()) {
+                return Err(Failure::Final(self.too_slow(&slow)));
+            }
+        }
+        Ok(())
     }
 
     /// A 206 must start where we are, for the length we know, of the same version.
