@@ -472,6 +472,20 @@ fn breaks_off_once(gz: &[u8], stall: Option<Duration>, ranges: bool) -> (Server,
     (server, cut)
 }
 
+/// The notice of the first retry of a download that broke off (`why`) at
+/// byte `cut` of `len`.
+fn resuming(url: &str, why: &str, cut: usize, len: usize) -> String {
+    format!(
+        "ociimport: {url}: {why} at {} of {}; resuming, retry 1/5 in 1 s",
+        human_size(cut as u64),
+        human_size(len as u64)
+    )
+}
+
+/// How the refusal of a download under `--speed-limit 100 --speed-time 2`
+/// ends, after the figures measured.
+const TOO_SLOW_TAIL: &str = ", under --speed-limit 100 bytes/s for --speed-time 2 s; check the server or the network, or lower --speed-limit (0 turns the check off)";
+
 /// Two requests reached `server`, the second resuming at `cut`; its request.
 fn resumed_at(server: &Server, cut: usize) -> Seen {
     let mut seen = server.seen();
@@ -497,11 +511,7 @@ fn dropped_connection_resumes_with_range_and_if_range() {
     let r = report(&out);
     assert_layer_is(&r, &tar, &gz);
     // The break is said as it happens, where it happened.
-    let notice = format!(
-        "ociimport: {url}: connection closed at {} of {}; resuming, retry 1/5 in 1 s",
-        human_size(cut as u64),
-        human_size(gz.len() as u64)
-    );
+    let notice = resuming(&url, "connection closed", cut, gz.len());
     assert_eq!(
         out.err().lines().next(),
         Some(notice.as_str()),
@@ -543,11 +553,7 @@ fn stalled_connection_times_out_and_resumes() {
     );
     assert_layer_is(&r, &tar, &gz);
     resumed_at(&server, cut);
-    let notice = format!(
-        "ociimport: {url}: no data within --timeout at {} of {}; resuming, retry 1/5 in 1 s",
-        human_size(cut as u64),
-        human_size(gz.len() as u64)
-    );
+    let notice = resuming(&url, "no data within --timeout", cut, gz.len());
     assert_eq!(
         out.err().lines().next(),
         Some(notice.as_str()),
@@ -1011,10 +1017,7 @@ fn a_dripping_server_is_refused_by_the_speed_rule() {
     let err = out.err();
     let (head, tail) = (
         format!("ociimport: error: {url}: download too slow: "),
-        format!(
-            " of {}, under --speed-limit 100 bytes/s for --speed-time 2 s; check the server or the network, or lower --speed-limit (0 turns the check off)\n",
-            human_size(len)
-        ),
+        format!(" of {}{TOO_SLOW_TAIL}\n", human_size(len)),
     );
     assert!(err.starts_with(&head) && err.ends_with(&tail), "{err}");
     assert!(err.len() < 300, "{err}");
@@ -1027,7 +1030,7 @@ fn a_server_dripping_the_part_to_skip_is_refused_too() {
     // The retry gets a 200 of the whole file (Range ignored) whose first
     // 40 %, already handed out, must be read and dropped: a byte at a time.
     let (_, gz) = fixture();
-    let (cut, len) = (gz.len() * 2 / 5, gz.len() as u64);
+    let (cut, len) = (gz.len() * 2 / 5, gz.len());
     let file = File::new(gz, "v1");
     let server = Server::start(move |i, _| {
         let mut r = file.full();
@@ -1043,15 +1046,11 @@ fn a_server_dripping_the_part_to_skip_is_refused_too() {
     let slow = ["--speed-limit", "100", "--speed-time", "2"];
     let out = run_within(dir.path(), &[&args[..], &slow].concat(), &[]).exits(1);
     let (notices, err) = notices_and_error(&out);
-    let at = format!("{} of {}", human_size(cut as u64), human_size(len));
-    assert_eq!(
-        notices,
-        [format!(
-            "ociimport: {url}: connection closed at {at}; resuming, retry 1/5 in 1 s"
-        )]
-    );
+    assert_eq!(notices, [resuming(&url, "connection closed", cut, len)]);
     let tail = format!(
-        " of waiting at {at}, under --speed-limit 100 bytes/s for --speed-time 2 s; check the server or the network, or lower --speed-limit (0 turns the check off)"
+        " of waiting at {} of {}{TOO_SLOW_TAIL}",
+        human_size(cut as u64),
+        human_size(len as u64)
     );
     assert!(
         err.starts_with(&format!("ociimport: error: {url}: download too slow: "))
@@ -1059,6 +1058,36 @@ fn a_server_dripping_the_part_to_skip_is_refused_too() {
         "{err}"
     );
     assert_eq!(server.seen().len(), 2, "too slow is not retried");
+}
+
+#[test]
+fn headers_dripped_forever_end_at_the_timeout() {
+    // A server that never finishes its response head, one byte every
+    // 200 ms: every read succeeds, so only a bound on the whole head ends it.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let _ = stream.read(&mut [0u8; 4096]);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nX-Drip: ");
+                while stream.write_all(b"a").is_ok() {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("http://{addr}/big.tar.gz");
+    let args = [&url, "-o", "out", "--timeout", "1", "--retries", "0"];
+    let out = run_within(dir.path(), &args, &[]).exits(1);
+    assert_eq!(
+        out.err(),
+        format!(
+            "ociimport: error: {url}: download failed after 0 retries: no answer within 1 s (receive response); check the network or the server, or raise --retries/--timeout\n"
+        )
+    );
 }
 
 #[test]
