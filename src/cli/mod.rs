@@ -238,18 +238,31 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE|URL", help_heading = "Verification")]
     checksums: Option<String>,
 
-    /// For URLs: seconds to wait for a connection, and for data on an open one,
-    /// before retrying.
+    /// For URLs: seconds to wait for a connection, for a response's headers, and for
+    /// data on an open connection, before retrying.
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=86400), help_heading = "Download")]
     timeout: u64,
 
-    /// For URLs: retries after a dropped or stalled connection, a timeout or a 5xx/429
-    /// answer, with backoff (1 s, doubling); a download resumes from the byte reached.
-    /// The count starts again whenever a retry brings new bytes.
+    /// For URLs: retries after a refused, dropped or stalled connection, a timeout or a
+    /// 5xx/429 answer, each said on stderr, with backoff (1 s, doubling, at most 4 s; a
+    /// refused connection 1 s); a download resumes from the byte reached. The count
+    /// starts again whenever a retry brings new bytes.
     #[arg(long, value_name = "N", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(0..=100), help_heading = "Download")]
     retries: u32,
+
+    /// For URLs: refuse a download that averages fewer than SIZE bytes per second (or
+    /// K/M) over --speed-time seconds of waiting for data, as curl's option of that
+    /// name; 0 turns the check off.
+    #[arg(long, value_name = "SIZE", default_value = "1K", value_parser = parse_size,
+          help_heading = "Download")]
+    speed_limit: u64,
+
+    /// For URLs: how long a download may stay under --speed-limit.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86400), help_heading = "Download")]
+    speed_time: u64,
 
     /// OpenPGP certificates (armored or binary, one or several per file) that signatures
     /// must come from; repeatable. With it a clear-signed --checksums file must verify and
@@ -326,7 +339,7 @@ pub struct ImportArgs {
     #[arg(long, help_heading = "Output")]
     json: bool,
 
-    /// No summary on stderr.
+    /// No summary, warnings, retry messages or progress bar on stderr.
     #[arg(short, long, help_heading = "Output")]
     quiet: bool,
 }

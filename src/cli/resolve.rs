@@ -78,6 +78,14 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
     let http = HttpOptions {
         timeout: Duration::from_secs(args.timeout),
         retries: args.retries,
+        speed_limit: args.speed_limit,
+        speed_time: Duration::from_secs(args.speed_time),
+        // Retries are said as they happen, above the progress bar.
+        notices: if args.quiet {
+            fetch::Notices::default()
+        } else {
+            fetch::Notices::new(|line| crate::progress::say_above(&format!("ociimport: {line}")))
+        },
         ..HttpOptions::default()
     };
     let checksum_file = args
