@@ -4,7 +4,7 @@
 use super::{FormatArg, ImportArgs};
 use crate::Failure;
 use ociimport::fetch::{self, HttpOptions};
-use ociimport::naming::default_output;
+use ociimport::naming::{default_output, parse_tag_arg};
 use ociimport::output::OutputSpec;
 use ociimport::{ImportOptions, InputSource, Keyring, LayerCompression, Output, read_small_source};
 use std::path::{Path, PathBuf};
@@ -35,15 +35,23 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
     }
     refuse_unread_schemes(&args)?;
     let archive = args.format == FormatArg::OciArchive;
+    // -t TAG or -t NAME[:TAG]: clap checked it.
+    let named = args
+        .tag
+        .as_deref()
+        .map(parse_tag_arg)
+        .transpose()
+        .map_err(Failure::Usage)?;
+    let (repository, given_tag) = named.map_or((None, None), |n| (n.repository, n.tag));
     // -o oci:DIR[:TAG] and -o oci-archive:FILE[:TAG], as skopeo reads them.
     let (path, tag, archive) = match args.output.as_deref().and_then(Path::to_str) {
         Some(o) => {
-            let (p, t, a) = OutputSpec::parse(o).resolve(args.tag.as_deref(), archive)?;
+            let (p, t, a) = OutputSpec::parse(o).resolve(given_tag.as_deref(), archive)?;
             (Some(p), t, a)
         }
         None => (
             args.output.clone(),
-            args.tag.clone().unwrap_or_else(|| "latest".into()),
+            given_tag.unwrap_or_else(|| "latest".into()),
             archive,
         ),
     };
@@ -87,7 +95,7 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
         .transpose()?;
     let signed = read_signature_sources(&args, &http)?;
     let (json, quiet) = (args.json, args.quiet);
-    let mut opts = options(args, output, compression, checksum_file);
+    let mut opts = options(args, repository, output, compression, checksum_file);
     opts.force = early.force;
     opts.read_files = early.read_files;
     opts.http = http;
@@ -261,6 +269,7 @@ fn is_plain_http(arg: &str) -> bool {
 /// The library's options from the arguments that map one to one.
 fn options(
     args: ImportArgs,
+    repository: Option<String>,
     output: Output,
     compression: LayerCompression,
     checksum_file: Option<(String, String)>,
@@ -271,6 +280,8 @@ fn options(
         .tag
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| "latest".into());
+    opts.repository = repository;
+    opts.docker_platform = args.docker_platform;
     opts.compression = compression;
     opts.level = args.level;
     opts.created = args.created;

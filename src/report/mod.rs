@@ -36,6 +36,7 @@ impl Report {
                         .iter()
                         .map(move |w| format!("{}: {w}", i.platform))
                 })
+                .chain(r.warnings.iter().cloned())
                 .collect(),
         }
     }
@@ -226,6 +227,9 @@ pub struct ImportReport {
     pub format: OutputFormat,
     /// The ref name given to the manifest.
     pub tag: String,
+    /// The image's fully qualified name (`docker.io/library/x:TAG`), as
+    /// `io.containerd.image.name` holds it.
+    pub name: String,
     /// The manifest blob.
     pub manifest: Blob,
     /// The config blob.
@@ -290,6 +294,7 @@ impl ImportReport {
             self.manifest.digest,
             human_size(self.manifest.size)
         ));
+        out.push_str(&format!("  name      {}\n", self.name));
         let from = self.retagged_from.as_ref();
         out.push_str(&retag_line(&self.layout, &self.tag, from));
         for l in &self.layers {
@@ -317,7 +322,7 @@ impl ImportReport {
         }
         let inputs: Vec<&str> = self.layers.iter().map(|l| l.input.name.as_str()).collect();
         let hints = match self.format {
-            OutputFormat::OciArchive => hints::for_archive(&self.layout, &self.tag),
+            OutputFormat::OciArchive => hints::for_archive(&self.layout),
             OutputFormat::Oci => {
                 let zstd = self
                     .layers
