@@ -23,7 +23,6 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::import::ImportOptions;
 use crate::naming::parse_reference;
 use crate::output::Output;
 use crate::report::{ImportReport, Report};
@@ -32,13 +31,13 @@ use crate::report::{ImportReport, Report};
 pub(crate) const MANIFEST_JSON: &str = "manifest.json";
 
 /// One entry of `manifest.json`, with moby's field names.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq)]
 pub(crate) struct ManifestItem {
     /// `blobs/sha256/HEX` of the config.
     #[serde(rename = "Config")]
     pub(crate) config: String,
     /// The image's names, in Docker's familiar form (`x:1`, `ns/x:1`).
-    #[serde(rename = "RepoTags", default)]
+    #[serde(rename = "RepoTags")]
     pub(crate) repo_tags: Vec<String>,
     /// `blobs/sha256/HEX` of each layer, in order.
     #[serde(rename = "Layers")]
@@ -93,11 +92,15 @@ pub(crate) fn host_platform() -> String {
 
 /// Refuse `--docker-platform` where it means nothing (without `--index`
 /// or without an archive output) or when it is not `OS/ARCH[/VARIANT]`.
-pub(crate) fn check_platform_option(opts: &ImportOptions) -> Result<()> {
-    let Some(p) = &opts.docker_platform else {
+pub(crate) fn check_platform_option(
+    docker_platform: Option<&str>,
+    index: bool,
+    output: &Output,
+) -> Result<()> {
+    let Some(p) = docker_platform else {
         return Ok(());
     };
-    if !opts.index || matches!(opts.output, Output::Layout(_)) {
+    if !index || matches!(output, Output::Layout(_)) {
         return Err(Error::Usage(format!(
             "--docker-platform {p} chooses the platform docker load tags in an --index archive: give --index and --format oci-archive, or drop it"
         )));

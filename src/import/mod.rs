@@ -208,7 +208,11 @@ fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
     if let Some(r) = &opts.repository {
         parse_repository(r).map_err(|e| Error::Usage(format!("--tag: {e}")))?;
     }
-    crate::docker::check_platform_option(opts)?;
+    crate::docker::check_platform_option(
+        opts.docker_platform.as_deref(),
+        opts.index,
+        &opts.output,
+    )?;
     if opts.zstd_max_window == 0 {
         return Err(Error::Usage(
             "--zstd-max-window 0: no zstd frame has a window of 0 bytes; give the largest window to decode (e.g. 128M)".into(),

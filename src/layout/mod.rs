@@ -28,7 +28,7 @@
 //! and [`Target`] (the `DIR[:TAG]` argument of `verify` and `inspect`).
 
 mod blob;
-mod reader;
+pub(crate) mod reader;
 pub(crate) mod registry;
 mod target;
 pub(crate) mod walk;
