@@ -16,7 +16,7 @@
 //!
 //! The classic store keeps one image per tag, so an image index is tagged
 //! for one platform: this machine's by default, `--docker-platform` another;
-//! when this machine's is not in the index, the first image's, with a
+//! when this machine's is not in the index, the first input's, with a
 //! warning. The other platforms stay in the index for containerd, podman
 //! and skopeo, which read `index.json`.
 
@@ -151,7 +151,7 @@ pub(crate) fn choose_platform(report: &mut Report, wanted: Option<&str>) -> Resu
                     .cloned()
                     .ok_or_else(|| spec("the image index lists no image of this import"))?;
                 r.warnings.push(format!(
-                    "docker load tags {first} (the first image; this machine's {host} is not in the index): --docker-platform chooses another"
+                    "docker load tags {first} (the first input's image; this machine's {host} is not in the index): --docker-platform chooses another"
                 ));
                 first
             }

@@ -16,6 +16,7 @@ mod house;
 mod http;
 mod index;
 mod interop;
+mod names;
 mod normalize;
 mod oddfiles;
 mod readme;

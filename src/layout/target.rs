@@ -216,7 +216,8 @@ impl Drop for Opened {
 /// no part of a layout (skipped).
 fn destination(archive: &Path, name: &str, into: &Path) -> Result<Option<PathBuf>> {
     let name = name.trim_start_matches("./");
-    if name == "oci-layout" || name == "index.json" {
+    // manifest.json: Docker's, which verify checks against index.json.
+    if name == "oci-layout" || name == "index.json" || name == "manifest.json" {
         return Ok(Some(into.join(name)));
     }
     let Some(rest) = name.strip_prefix("blobs/") else {
