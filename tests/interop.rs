@@ -1977,7 +1977,7 @@ fn interop_printed_hints_work_as_printed() {
                 cleanup.images.extend(loaded.clone());
                 if cmd.starts_with("podman load ") {
                     // The name -t gave (or the input's), never localhost/latest:latest.
-                    assert_eq!(loaded, [name.clone()], "{cmd}: {said}");
+                    assert_eq!(loaded, std::slice::from_ref(&name), "{cmd}: {said}");
                     let listed = run_ok(Command::new("podman").args([
                         "images",
                         "--format",

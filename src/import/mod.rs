@@ -277,7 +277,8 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<Report> {
     let write = |dir: &Path| {
         let layout = Layout::open_or_create(dir)?;
         let written = if opts.index {
-            multi::index_into(&layout, inputs, opts, &config, &checks).map(Report::Index)
+            multi::index_into(&layout, inputs, opts, &config, &checks)
+                .map(|r| Report::Index(Box::new(r)))
         } else {
             import_into(&layout, inputs, opts, config.clone(), &checks)
                 .map(|r| Report::Image(Box::new(r)))

@@ -20,7 +20,7 @@ pub enum Report {
     /// One image, tagged.
     Image(Box<ImportReport>),
     /// An image index of one image per platform, tagged.
-    Index(IndexReport),
+    Index(Box<IndexReport>),
 }
 
 impl Report {

@@ -15,7 +15,7 @@
 //! - [`oci_layout`]: the `oci-layout` marker file;
 //! - [`platform`]: an image's platform, how it is written and matched;
 //! - [`ref_name`]: the ref-name (tag) annotation and its grammar;
-//! - [`reference`]: image references (`NAME:TAG`) and the
+//! - [`reference`](mod@reference): image references (`NAME:TAG`) and the
 //!   `io.containerd.image.name` annotation.
 
 use std::fmt;
