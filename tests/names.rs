@@ -213,7 +213,7 @@ fn tag_arguments_are_checked_against_the_reference_grammar() {
         assert!(!d.join("img").exists(), "{tag}");
     }
     run(d, &["rootfs.tar", "-o", "oci:img:2", "-t", "x:1"])
-        .usage_error("two tags: -t 1 and -o oci:img:2; give the tag once");
+        .usage_error("two tags: -t x:1 and -o oci:img:2; give the tag once");
     run(d, &["rootfs.tar", "-o", "img", "--docker-platform", "linux/arm64"])
         .usage_error("--docker-platform linux/arm64 chooses the platform docker load tags in an --index archive: give --index and --format oci-archive, or drop it");
     run(

@@ -46,7 +46,16 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
     // -o oci:DIR[:TAG] and -o oci-archive:FILE[:TAG], as skopeo reads them.
     let (path, tag, archive) = match args.output.as_deref().and_then(Path::to_str) {
         Some(o) => {
-            let (p, t, a) = OutputSpec::parse(o).resolve(given_tag.as_deref(), archive)?;
+            let spec = OutputSpec::parse(o);
+            if let (Some(t), Some(ot), Some(typed)) = (&given_tag, &spec.tag, &args.tag)
+                && t != ot
+            {
+                // Named as typed: -t NAME:TAG, not the TAG it ends in.
+                return Err(Failure::Usage(format!(
+                    "two tags: -t {typed} and -o {o}; give the tag once"
+                )));
+            }
+            let (p, t, a) = spec.resolve(given_tag.as_deref(), archive)?;
             (Some(p), t, a)
         }
         None => (
