@@ -123,7 +123,7 @@ pub(crate) fn check_platform_option(
 
 /// Choose the platform an `--index` archive's `manifest.json` tags and
 /// record it in the report: `--docker-platform` (refused when the index
-/// lacks it), else this machine's, else the first image's with a warning.
+/// lacks it), else this machine's, else the first input's with a warning.
 pub(crate) fn choose_platform(report: &mut Report, wanted: Option<&str>) -> Result<()> {
     let Report::Index(r) = report else {
         return Ok(());

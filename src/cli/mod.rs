@@ -183,7 +183,7 @@ pub struct ImportArgs {
 
     /// In an --index archive, the platform whose image manifest.json tags for docker load
     /// (Docker's classic store keeps one image per tag) [default: this machine's, else the
-    /// first image's]; every platform stays in index.json for containerd, podman and skopeo.
+    /// first input's]; every platform stays in index.json for containerd, podman and skopeo.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", help_heading = "Output")]
     docker_platform: Option<String>,
 
