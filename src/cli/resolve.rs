@@ -34,36 +34,7 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
         ));
     }
     refuse_unread_schemes(&args)?;
-    let archive = args.format == FormatArg::OciArchive;
-    // -t TAG or -t NAME[:TAG]: clap checked it.
-    let named = args
-        .tag
-        .as_deref()
-        .map(parse_tag_arg)
-        .transpose()
-        .map_err(Failure::Usage)?;
-    let (repository, given_tag) = named.map_or((None, None), |n| (n.repository, n.tag));
-    // -o oci:DIR[:TAG] and -o oci-archive:FILE[:TAG], as skopeo reads them.
-    let (path, tag, archive) = match args.output.as_deref().and_then(Path::to_str) {
-        Some(o) => {
-            let spec = OutputSpec::parse(o);
-            if let (Some(t), Some(ot), Some(typed)) = (&given_tag, &spec.tag, &args.tag)
-                && t != ot
-            {
-                // Named as typed: -t NAME:TAG, not the TAG it ends in.
-                return Err(Failure::Usage(format!(
-                    "two tags: -t {typed} and -o {o}; give the tag once"
-                )));
-            }
-            let (p, t, a) = spec.resolve(given_tag.as_deref(), archive)?;
-            (Some(p), t, a)
-        }
-        None => (
-            args.output.clone(),
-            given_tag.unwrap_or_else(|| "latest".into()),
-            archive,
-        ),
-    };
+    let (path, tag, archive, repository) = output_and_name(&args)?;
     args.tag = Some(tag);
     let output = output_path(path.as_deref(), &args.inputs, archive)?;
     let to_stdout = output.as_os_str() == "-";
@@ -117,6 +88,39 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
         json,
         quiet,
     })
+}
+
+/// What `-o`, `-t` and `--format` say together: the output path (if
+/// given), the tag, whether an archive is written, and the repository `-t`
+/// named (fully qualified), if any.
+fn output_and_name(
+    args: &ImportArgs,
+) -> Result<(Option<PathBuf>, String, bool, Option<String>), Failure> {
+    let archive = args.format == FormatArg::OciArchive;
+    // -t TAG or -t NAME[:TAG]: clap checked it.
+    let named = args
+        .tag
+        .as_deref()
+        .map(parse_tag_arg)
+        .transpose()
+        .map_err(Failure::Usage)?;
+    let (repository, given_tag) = named.map_or((None, None), |n| (n.repository, n.tag));
+    // -o oci:DIR[:TAG] and -o oci-archive:FILE[:TAG], as skopeo reads them.
+    let Some(o) = args.output.as_deref().and_then(Path::to_str) else {
+        let tag = given_tag.unwrap_or_else(|| "latest".into());
+        return Ok((args.output.clone(), tag, archive, repository));
+    };
+    let spec = OutputSpec::parse(o);
+    if let (Some(t), Some(ot), Some(typed)) = (&given_tag, &spec.tag, &args.tag)
+        && t != ot
+    {
+        // Named as typed: -t NAME:TAG, not the TAG it ends in.
+        return Err(Failure::Usage(format!(
+            "two tags: -t {typed} and -o {o}; give the tag once"
+        )));
+    }
+    let (p, t, a) = spec.resolve(given_tag.as_deref(), archive)?;
+    Ok((Some(p), t, a, repository))
 }
 
 /// The local files given besides the inputs (checksum, signature and
