@@ -88,11 +88,10 @@ pub struct ImageInfo {
 }
 
 /// [`inspect`] of what a [`Target`] names: a layout directory, or an
-/// oci-archive (read from a private temporary copy, removed afterwards);
-/// errors name the archive.
+/// oci-archive (read in place, nothing extracted); errors name the
+/// archive and its entries.
 pub fn inspect_target(target: &Target) -> Result<Vec<ImageInfo>> {
-    let opened = target.open()?;
-    inspect(opened.layout(), target.tag()).map_err(|e| opened.relabel_error(e))
+    inspect_reader(&target.reader()?, target.tag())
 }
 
 /// Describe the images of the layout at `layout`, or only those reached through `tag`.
@@ -103,7 +102,11 @@ pub fn inspect_target(target: &Target) -> Result<Vec<ImageInfo>> {
 /// undecodable blob, a document that does not parse or does not match its
 /// descriptor's digest and size) is an error naming the file.
 pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
-    let reader = Reader::open(layout)?;
+    inspect_reader(&Reader::open(layout)?, tag)
+}
+
+/// [`inspect`] of the layout `reader` reads.
+fn inspect_reader(reader: &Reader, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
     if let Some(t) = tag {
         validate_tag(t).map_err(Error::Usage)?;
     }
@@ -120,7 +123,7 @@ pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
         .map_err(|e| bad(&index_path, e))?
         .entries;
     let mut ins = Inspector {
-        reader: &reader,
+        reader,
         layers: HashMap::new(),
         seen: HashSet::new(),
         out: Vec::new(),
@@ -547,7 +550,7 @@ impl Inspector<'_> {
             return Ok(s.clone());
         }
         let path = self.reader.blob_path(&ld.digest);
-        let scan = scan_layer(&path, expected)?;
+        let scan = scan_layer(self.reader, &ld.digest, expected)?;
         if scan.diff_id.is_none() || scan.entries.is_none() {
             let why = if scan.problems.is_empty() {
                 format!("not {} data", expected.map_or("recognisable", |c| c.name()))

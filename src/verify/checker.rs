@@ -16,7 +16,6 @@ use crate::compress::{Compression, LayerEncoding};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layerscan::{LayerScan, what_data};
-use crate::layout::reader::{MAX_INDEX_JSON, read_small};
 use crate::layout::walk::{self, Doc, Part, Visitor};
 use crate::layout::{MAX_INDEX_DEPTH, Reader};
 use crate::spec::config::Config;
@@ -155,10 +154,9 @@ impl Checker<'_> {
     /// Docker's `manifest.json`, when the layout (an archive) has one,
     /// against `index.json` ([`super::docker`]).
     fn check_manifest_json(&mut self) {
-        let path = self.reader.path(crate::docker::MANIFEST_JSON);
-        let manifest = match read_small(&path, MAX_INDEX_JSON) {
-            Ok(b) => b,
-            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => return,
+        let manifest = match self.reader.manifest_json_if_exists() {
+            Ok(Some(b)) => b,
+            Ok(None) => return,
             Err(e) => {
                 let message = format!("cannot be read: {e}");
                 return self.problem(crate::docker::MANIFEST_JSON, None, message);

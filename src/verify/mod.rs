@@ -227,26 +227,28 @@ pub fn verify(layout: &Path, tag: Option<&str>) -> Result<VerifyReport> {
     let reader = Reader::open(layout)?;
     // Fail early, with the path, if the directory itself cannot be listed.
     fs::read_dir(layout).at(layout)?;
-    if let Some(t) = tag {
-        validate_tag(t).map_err(Error::Usage)?;
-    }
-    let mut report = checker::run(&reader, tag);
-    // A note only: a layout whose documents cannot all be read has its
-    // problems listed above, and no reach to judge blobs by.
-    report.unreferenced = crate::gc::unreferenced(&reader).unwrap_or_default();
-    Ok(report)
+    verify_reader(&reader, tag)
 }
 
 /// [`verify`] of what a [`Target`] names: a layout directory, or an
-/// oci-archive (read from a private temporary copy, removed afterwards);
-/// the report and errors name the archive.
+/// oci-archive (read in place, nothing extracted); the report and errors
+/// name the archive and its entries.
 pub fn verify_target(target: &Target) -> Result<VerifyReport> {
-    let opened = target.open()?;
-    let mut report = verify(opened.layout(), target.tag()).map_err(|e| opened.relabel_error(e))?;
-    report.layout = opened.shown().to_path_buf();
-    for p in report.problems.iter_mut().chain(report.warnings.iter_mut()) {
-        p.message = opened.relabel(&p.message);
+    if !target.is_archive() {
+        return verify(target.dir(), target.tag());
     }
+    verify_reader(&target.reader()?, target.tag())
+}
+
+/// [`verify`] of the layout `reader` reads.
+fn verify_reader(reader: &Reader, tag: Option<&str>) -> Result<VerifyReport> {
+    if let Some(t) = tag {
+        validate_tag(t).map_err(Error::Usage)?;
+    }
+    let mut report = checker::run(reader, tag);
+    // A note only: a layout whose documents cannot all be read has its
+    // problems listed above, and no reach to judge blobs by.
+    report.unreferenced = crate::gc::unreferenced(reader).unwrap_or_default();
     Ok(report)
 }
 
