@@ -59,6 +59,10 @@ pub struct ImageInfo {
     /// The ref name in `index.json` through which the image was found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// The image's fully qualified name (`io.containerd.image.name` of
+    /// that `index.json` entry), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The image index this manifest was reached through (multi-platform images).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<Blob>,
@@ -139,6 +143,7 @@ fn inspect_reader(reader: &Reader, tag: Option<&str>) -> Result<Vec<ImageInfo>> 
         )?;
         let reach = Reach {
             tag: name.map(str::to_string),
+            name: e.name.clone(),
             via: None,
         };
         walk::follow(&mut ins, &reach, desc)?;
@@ -174,6 +179,9 @@ pub fn text(images: &[ImageInfo]) -> String {
         }
         let tag = img.tag.as_deref().unwrap_or("(untagged)");
         let _ = writeln!(out, "tag:       {tag}");
+        if let Some(name) = &img.name {
+            let _ = writeln!(out, "name:      {name}");
+        }
         if let Some(i) = &img.index {
             let _ = writeln!(out, "index:     {} ({} bytes)", i.digest, i.size);
         }
@@ -279,6 +287,7 @@ struct Inspector<'a> {
 /// How an image was reached: the tag in `index.json`, the image index.
 struct Reach {
     tag: Option<String>,
+    name: Option<String>,
     via: Option<Blob>,
 }
 
@@ -407,6 +416,7 @@ impl Visitor for Inspector<'_> {
         usable(child, &path, "descriptor", why)?;
         Ok(Some(Reach {
             tag: scope.tag.clone(),
+            name: scope.name.clone(),
             via: Some(desc.blob()),
         }))
     }
@@ -432,6 +442,7 @@ impl Visitor for Inspector<'_> {
         }
         let info = ImageInfo {
             tag: scope.tag.clone(),
+            name: scope.name.clone(),
             index: scope.via.clone(),
             manifest: desc.blob(),
             media_type: m.kind,
@@ -565,6 +576,7 @@ mod tests {
     fn text_lists_every_pinnable_fact() {
         let img = ImageInfo {
             tag: Some("latest".into()),
+            name: Some("docker.io/library/x:latest".into()),
             index: None,
             manifest: Blob {
                 digest: Digest("sha256:m".into()),
@@ -600,7 +612,7 @@ mod tests {
         };
         let t = text(std::slice::from_ref(&img));
         for want in [
-            "tag:       latest\n",
+            "tag:       latest\nname:      docker.io/library/x:latest\n",
             "manifest:  sha256:m (400 bytes, application/vnd.oci.image.manifest.v1+json)\n",
             "platform:  linux/arm64/v8\n",
             "created:   1970-01-01T00:00:00Z\n",

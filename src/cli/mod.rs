@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use ociimport::LayerCompression;
-use ociimport::spec::ref_name::validate_new_tag;
 
 mod resolve;
 
@@ -27,6 +26,8 @@ Examples:
   ociimport --index rootfs-amd64.tar.xz rootfs-arm64.tar.xz -o ./img -t 1.0
       one image per platform (detected from the ELF files), tag 1.0 an image index of them;
       a later --index run into the same tag adds or replaces platforms
+  ociimport rootfs.tar.gz -t bartest/busy:1.0 --format oci-archive -o - | docker load
+      an archive docker load, podman load and ctr images import name docker.io/bartest/busy:1.0
 
 Subcommands: verify TARGET, inspect TARGET, gc DIR, completions SHELL, man
 (an input file named like a subcommand needs ./ in front).
@@ -175,9 +176,18 @@ pub struct ImportArgs {
     #[arg(short, long, value_name = "DIR", help_heading = "Output")]
     output: Option<PathBuf>,
 
-    /// The ref name (org.opencontainers.image.ref.name) of the new manifest [default: latest].
-    #[arg(short, long, value_name = "NAME", value_parser = parse_tag, help_heading = "Output")]
+    /// A tag (1.0), or the image's name: NAME:TAG, NS/NAME:TAG, HOST[:PORT]/NS/NAME:TAG
+    /// (NS/NAME alone: :latest; a word without / or : is a tag) [default: latest, the name
+    /// being the input's base name]. The layout's ref name is the tag; io.containerd.image.name
+    /// and an archive's manifest.json hold the name (docker.io/library/NAME:TAG).
+    #[arg(short, long, value_name = "TAG|NAME:TAG", value_parser = parse_tag, help_heading = "Output")]
     tag: Option<String>,
+
+    /// In an --index archive, the platform whose image manifest.json tags for docker load
+    /// (Docker's classic store keeps one image per tag) [default: this machine's, else the
+    /// first input's]; every platform stays in index.json for containerd, podman and skopeo.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", help_heading = "Output")]
+    docker_platform: Option<String>,
 
     /// Layer compression: auto keeps gzip/zstd input as is and encodes anything else as gzip.
     #[arg(long, value_enum, default_value_t = CompressionArg::Auto, help_heading = "Layer")]
@@ -349,7 +359,8 @@ pub struct ImportArgs {
 enum FormatArg {
     /// An OCI image layout directory.
     Oci,
-    /// A tar of the layout (podman load, skopeo copy oci-archive:, docker load).
+    /// A tar of the layout with Docker's manifest.json (docker load, podman load, ctr images
+    /// import, skopeo copy oci-archive:).
     OciArchive,
 }
 
@@ -374,9 +385,9 @@ impl From<CompressionArg> for LayerCompression {
     }
 }
 
-/// `--tag`: an OCI ref name, as long as Docker allows.
+/// `--tag`: a tag, or an image reference (checked here, split in resolve).
 fn parse_tag(s: &str) -> Result<String, String> {
-    validate_new_tag(s).map(|()| s.to_string())
+    ociimport::naming::parse_tag_arg(s).map(|_| s.to_string())
 }
 
 /// `KEY=VALUE` with a non-empty key; the value may contain `=`.

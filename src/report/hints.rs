@@ -88,19 +88,19 @@ fn index_hints(
     ]
 }
 
-/// The commands for an OCI archive written to `file` (`-`: standard output).
-pub(crate) fn for_archive(file: &str, tag: &str) -> Vec<String> {
+/// The commands for an OCI archive written to `file` (`-`: standard
+/// output). The archive holds Docker's `manifest.json` and names the image
+/// in `io.containerd.image.name`, so each loader names it as `-t` did (or
+/// after the input): never `localhost/latest:latest`.
+pub(crate) fn for_archive(file: &str) -> Vec<String> {
     if file == "-" {
-        return vec!["pipe standard output into podman load".into()];
+        return vec!["pipe standard output into docker load or podman load".into()];
     }
-    let name = repository_name(file.trim_end_matches(".tar").trim_end_matches(".oci"));
+    let file = shell_quote(file);
     vec![
-        format!(
-            "skopeo copy {} containers-storage:localhost/{name}:{}",
-            shell_quote(&format!("oci-archive:{file}:{tag}")),
-            docker_tag(tag)
-        ),
-        format!("podman load -i {}", shell_quote(file)),
+        format!("docker load -i {file}"),
+        format!("podman load -i {file}"),
+        format!("ctr images import {file}"),
     ]
 }
 
@@ -220,6 +220,22 @@ mod tests {
         let two =
             |p: &Path| p == Path::new("rootfs-docker.tar") || p == Path::new("rootfs-docker-2.tar");
         assert_eq!(archive_file("rootfs", &[], &two), "rootfs-docker-3.tar");
+    }
+
+    #[test]
+    fn archive_hints() {
+        assert_eq!(
+            for_archive("my img.tar"),
+            [
+                "docker load -i 'my img.tar'",
+                "podman load -i 'my img.tar'",
+                "ctr images import 'my img.tar'"
+            ]
+        );
+        assert_eq!(
+            for_archive("-"),
+            ["pipe standard output into docker load or podman load"]
+        );
     }
 
     #[test]

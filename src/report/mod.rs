@@ -20,7 +20,7 @@ pub enum Report {
     /// One image, tagged.
     Image(Box<ImportReport>),
     /// An image index of one image per platform, tagged.
-    Index(IndexReport),
+    Index(Box<IndexReport>),
 }
 
 impl Report {
@@ -36,6 +36,7 @@ impl Report {
                         .iter()
                         .map(move |w| format!("{}: {w}", i.platform))
                 })
+                .chain(r.warnings.iter().cloned())
                 .collect(),
         }
     }
@@ -243,6 +244,9 @@ pub struct ImportReport {
     pub format: OutputFormat,
     /// The ref name given to the manifest.
     pub tag: String,
+    /// The image's fully qualified name (`docker.io/library/x:TAG`), as
+    /// `io.containerd.image.name` holds it.
+    pub name: String,
     /// The manifest blob.
     pub manifest: Blob,
     /// The config blob.
@@ -307,6 +311,7 @@ impl ImportReport {
             self.manifest.digest,
             human_size(self.manifest.size)
         ));
+        out.push_str(&format!("  name      {}\n", self.name));
         let from = self.retagged_from.as_ref();
         out.push_str(&retag_line(&self.layout, &self.tag, from));
         for l in &self.layers {
@@ -334,7 +339,7 @@ impl ImportReport {
         }
         let inputs: Vec<&str> = self.layers.iter().map(|l| l.input.name.as_str()).collect();
         let hints = match self.format {
-            OutputFormat::OciArchive => hints::for_archive(&self.layout, &self.tag),
+            OutputFormat::OciArchive => hints::for_archive(&self.layout),
             OutputFormat::Oci => {
                 let zstd = self
                     .layers

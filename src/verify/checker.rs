@@ -47,6 +47,7 @@ pub(super) fn run(reader: &Reader, tag: Option<&str>) -> VerifyReport {
     };
     c.check_oci_layout();
     c.check_index_json(tag);
+    c.check_manifest_json();
     c.report.blobs = c.cache.read;
     c.report.layers = c.cache.decoded;
     c.report
@@ -148,6 +149,27 @@ impl Checker<'_> {
             return;
         };
         self.follow_tags(&index.entries, tag);
+    }
+
+    /// Docker's `manifest.json`, when the layout (an archive) has one,
+    /// against `index.json` ([`super::docker`]).
+    fn check_manifest_json(&mut self) {
+        let manifest = match self.reader.manifest_json_if_exists() {
+            Ok(Some(b)) => b,
+            Ok(None) => return,
+            Err(e) => {
+                let message = format!("cannot be read: {e}");
+                return self.problem(crate::docker::MANIFEST_JSON, None, message);
+            }
+        };
+        // Missing or unreadable, index.json is reported already.
+        let Ok(index_json) = self.reader.index_json() else {
+            return;
+        };
+        let reader = self.reader;
+        let blob = |d: &Digest| reader.blob_bytes(d).ok();
+        let found = super::docker::check_manifest_json(&manifest, &index_json, &blob);
+        self.report.problems.extend(found);
     }
 
     /// Follow the entries of `index.json` that `tag` selects (all when `None`).

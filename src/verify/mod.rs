@@ -14,6 +14,7 @@
 
 mod blobs;
 mod checker;
+mod docker;
 
 use std::fmt::Write as _;
 use std::fs;
