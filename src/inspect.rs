@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::compress::{Compression, LayerEncoding};
 use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
+use crate::evidence::{self, Verdict};
 use crate::image::Platform;
 use crate::layerscan::{LayerScan, scan_layer};
 use crate::layout::walk::{self, Doc, Part, Visitor};
@@ -50,6 +51,15 @@ pub struct LayerInfo {
     /// `signer`, `signed-file` (empty for layers not made by ociimport).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub provenance: BTreeMap<String, String>,
+    /// With a `signer` annotation: whether it was re-checked against the
+    /// signature evidence stored in the layout (the annotation alone proves
+    /// nothing: anyone who can write the layout can write it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// With a `signer` annotation: what the re-check found, one line
+    /// (`FILE by FINGERPRINT` when verified, else why not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_check: Option<String>,
 }
 
 /// One image manifest of the layout.
@@ -120,6 +130,10 @@ pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
         layers: HashMap::new(),
         seen: HashSet::new(),
         out: Vec::new(),
+        index_entries: match v.get("manifests") {
+            Some(Value::Array(m)) => m.clone(),
+            _ => Vec::new(),
+        },
     };
     let mut found = false;
     for e in &entries {
@@ -206,7 +220,7 @@ pub fn text(images: &[ImageInfo]) -> String {
             );
             let _ = writeln!(out, "  diff_id: {}", l.diff_id);
             let _ = writeln!(out, "  entries: {}", l.entries);
-            provenance_text(&mut out, &l.provenance);
+            provenance_text(&mut out, l);
         }
         // The provenance ones were shown with their layers.
         let others = img
@@ -223,18 +237,49 @@ pub fn text(images: &[ImageInfo]) -> String {
     out
 }
 
-/// The provenance lines of one layer: where it came from and who signed it.
-fn provenance_text(out: &mut String, p: &BTreeMap<String, String>) {
+/// The provenance lines of one layer: where it came from and who signed
+/// it, as far as the stored evidence shows.
+fn provenance_text(out: &mut String, l: &LayerInfo) {
+    let p = &l.provenance;
     if let Some(source) = p.get("source") {
         let _ = writeln!(out, "  source:  {source}");
     }
     if let Some(digest) = p.get("sha256") {
         let _ = writeln!(out, "  input:   {digest}");
     }
-    if let Some(signer) = p.get("signer") {
-        let file = p.get("signed-file").map(String::as_str).unwrap_or("?");
-        let _ = writeln!(out, "  signed:  {file} by {signer}");
+    if let Some(check) = &l.signature_check {
+        let label = if l.verified == Some(true) {
+            "signed: "
+        } else {
+            "signer: "
+        };
+        let _ = writeln!(out, "  {label} {check}");
     }
+}
+
+/// `verified` and `signature_check` of a layer from its re-check's verdict.
+fn signature_check(verdict: Option<&Verdict>) -> (Option<bool>, Option<String>) {
+    let (ok, line) = match verdict {
+        None => return (None, None),
+        Some(Verdict::Checked {
+            signer,
+            file,
+            unchecked,
+        }) => {
+            let also = unchecked.as_ref().map_or(String::new(), |w| {
+                format!(" (another signature cannot be re-checked: {w})")
+            });
+            (true, format!("{file} by {signer}{also}"))
+        }
+        Some(Verdict::Unverifiable(why)) => {
+            (false, format!("annotation cannot be re-checked: {why}"))
+        }
+        Some(Verdict::Failed(why)) => (
+            false,
+            format!("annotation NOT backed by a signature in the layout: {why}"),
+        ),
+    };
+    (Some(ok), Some(line))
 }
 
 /// The manifest's string annotations.
@@ -271,6 +316,8 @@ struct Inspector<'a> {
     seen: HashSet<(Digest, Option<String>)>,
     /// The images described so far, in walk order.
     out: Vec<ImageInfo>,
+    /// `index.json`'s `manifests` as written: where signature evidence is found.
+    index_entries: Vec<Value>,
 }
 
 /// How an image was reached: the tag in `index.json`, the image index.
@@ -288,6 +335,8 @@ struct Building {
     layer_count: Option<usize>,
     /// The config's DiffIDs as written.
     diff_ids: Vec<Option<String>>,
+    /// The re-check of each signed layer's signer annotation, by layer (from 0).
+    signatures: BTreeMap<usize, Verdict>,
 }
 
 /// A usable descriptor, or an error naming the document `from` that holds
@@ -448,6 +497,14 @@ impl Visitor for Inspector<'_> {
             path,
             layer_count: m.layers.as_ref().map(Vec::len),
             diff_ids: Vec::new(),
+            signatures: evidence::recheck(
+                self.reader,
+                &evidence::evidence_for(&self.index_entries, &desc.digest),
+                &desc.digest,
+                value,
+            )
+            .into_iter()
+            .collect(),
         }))
     }
 
@@ -505,6 +562,7 @@ impl Visitor for Inspector<'_> {
         let warnings = layer_warnings(n, ld, expected, &scan, diff, want);
         image.info.warnings.extend(warnings);
         let provenance = layer_provenance(&image.info.annotations, i);
+        let (verified, signature_check) = signature_check(image.signatures.get(&i));
         image.info.layers.push(LayerInfo {
             media_type: ld.media_type.clone(),
             digest: ld.digest.clone(),
@@ -513,6 +571,8 @@ impl Visitor for Inspector<'_> {
             diff_id: diff.digest.clone(),
             entries,
             provenance,
+            verified,
+            signature_check,
         });
         Ok(())
     }

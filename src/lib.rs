@@ -54,6 +54,7 @@ mod change;
 mod checksums;
 mod compress;
 mod digest;
+mod evidence;
 mod fsutil;
 mod hashing;
 mod image;

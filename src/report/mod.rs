@@ -111,6 +111,9 @@ pub struct VerifiedSignature {
     pub signature: String,
     /// The signer's fingerprint (uppercase hex), `PRIMARY/SUBKEY` when a subkey signed.
     pub signer: String,
+    /// What the layout stores so that the claim can be re-checked (not in `--json`).
+    #[serde(skip)]
+    pub(crate) evidence: crate::evidence::SignatureEvidence,
 }
 
 /// One layer of the import: a view of the input and the [`Layer`] made from it.
@@ -244,6 +247,10 @@ pub struct ImportReport {
     /// manifest or index (still in `blobs/` until `ociimport gc`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retagged_from: Option<Digest>,
+    /// The evidence manifest of the verified signatures (an untagged
+    /// `index.json` entry whose subject is `manifest`), when any verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Blob>,
 }
 
 /// The summary line of a tag that moved: `  retagged  TAG moved from DIGEST (...)`.

@@ -15,6 +15,8 @@ use super::{IndexListing, PlatformEntry, Problem, VerifyReport};
 use crate::compress::{Compression, LayerEncoding};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::evidence::{self, Verdict};
+use crate::import::layer_annotation;
 use crate::layerscan::{LayerScan, what_data};
 use crate::layout::walk::{self, Doc, Part, Visitor};
 use crate::layout::{MAX_INDEX_DEPTH, Reader};
@@ -44,6 +46,7 @@ pub(super) fn run(reader: &Reader, tag: Option<&str>) -> VerifyReport {
         indexes_seen: HashSet::new(),
         checked: HashMap::new(),
         visits: 0,
+        index_entries: Vec::new(),
     };
     c.check_oci_layout();
     c.check_index_json(tag);
@@ -67,6 +70,8 @@ struct Checker<'a> {
     checked: HashMap<DocKey, (String, bool)>,
     /// Descriptors followed so far, against [`MAX_VISITS`].
     visits: usize,
+    /// `index.json`'s `manifests` as written: where signature evidence is found.
+    index_entries: Vec<Value>,
 }
 
 impl Checker<'_> {
@@ -147,6 +152,9 @@ impl Checker<'_> {
         let Some(index) = judged.value else {
             return;
         };
+        if let Some(Value::Array(entries)) = v.get("manifests") {
+            self.index_entries.clone_from(entries);
+        }
         self.follow_tags(&index.entries, tag);
     }
 
@@ -232,6 +240,38 @@ impl Checker<'_> {
         if self.checkable(object, desc) {
             let state = self.cache.plain(&desc.digest);
             self.compare(object, desc, &state);
+        }
+    }
+
+    /// Re-checks the manifest's signer annotations against the evidence
+    /// stored beside it: one that is not backed is a problem.
+    fn recheck_signers(&mut self, object: &str, desc: &Descriptor, value: &Value) {
+        let evidence = evidence::evidence_for(&self.index_entries, &desc.digest);
+        let digest = Some(desc.digest.as_str().to_string());
+        for (i, verdict) in evidence::recheck(self.reader, &evidence, &desc.digest, value) {
+            let key = layer_annotation(i, "signer");
+            let (list, message) = match verdict {
+                Verdict::Checked {
+                    unchecked: None, ..
+                } => continue,
+                Verdict::Checked {
+                    unchecked: Some(why),
+                    ..
+                }
+                | Verdict::Unverifiable(why) => (
+                    &mut self.report.warnings,
+                    format!("annotation {key} cannot be re-checked: {why}"),
+                ),
+                Verdict::Failed(why) => (
+                    &mut self.report.problems,
+                    format!("annotation {key} is NOT backed by a signature in the layout: {why}"),
+                ),
+            };
+            list.push(Problem {
+                object: object.to_string(),
+                digest: digest.clone(),
+                message,
+            });
         }
     }
 
@@ -394,7 +434,7 @@ impl Visitor for Checker<'_> {
         &mut self,
         scope: &String,
         desc: &Descriptor,
-        _: &Value,
+        value: &Value,
         judged: &Judged<Manifest>,
     ) -> Result<Option<Self::Image>, Infallible> {
         let object = format!("{scope}: manifest");
@@ -404,6 +444,7 @@ impl Visitor for Checker<'_> {
             Place::Layer(i) => (format!("{scope}: layer {}", i + 1), f.digest.clone()),
             _ => (object.clone(), Some(digest.to_string())),
         });
+        self.recheck_signers(&object, desc, value);
         Ok(judged.value.as_ref().map(|_| None))
     }
 

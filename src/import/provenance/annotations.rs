@@ -83,6 +83,7 @@ mod tests {
             file: "SHA256SUMS".into(),
             signature: "SHA256SUMS.gpg".into(),
             signer: "ABCD".into(),
+            evidence: Default::default(),
         };
         let sigs = [sig];
         let layers = [
