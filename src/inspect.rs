@@ -651,6 +651,8 @@ mod tests {
                     ("signer".into(), "ABCD".into()),
                     ("signed-file".into(), "SHA256SUMS".into()),
                 ]),
+                verified: Some(true),
+                signature_check: Some("SHA256SUMS by ABCD".into()),
             }],
             annotations: BTreeMap::from([("org.example.a".into(), "b".into())]),
             warnings: vec![],
