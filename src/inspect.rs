@@ -21,7 +21,7 @@ use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
 use crate::evidence::{self, Verdict};
 use crate::image::Platform;
-use crate::layerscan::{LayerScan, scan_layer};
+use crate::layerscan::{LayerScan, over_max_size, scan_layer};
 use crate::layout::walk::{self, Doc, Part, Visitor};
 use crate::layout::{MAX_INDEX_DEPTH, Reader, Target, bad};
 use crate::report::human_size;
@@ -97,8 +97,13 @@ pub struct ImageInfo {
 /// oci-archive (read from a private temporary copy, removed afterwards);
 /// errors name the archive.
 pub fn inspect_target(target: &Target) -> Result<Vec<ImageInfo>> {
+    inspect_target_limited(target, None)
+}
+
+/// [`inspect_target`] with `--max-size` `max_size` ([`inspect_limited`]).
+pub fn inspect_target_limited(target: &Target, max_size: Option<u64>) -> Result<Vec<ImageInfo>> {
     let opened = target.open()?;
-    inspect(opened.layout(), target.tag()).map_err(|e| opened.relabel_error(e))
+    inspect_limited(opened.layout(), target.tag(), max_size).map_err(|e| opened.relabel_error(e))
 }
 
 /// Describe the images of the layout at `layout`, or only those reached through `tag`.
@@ -109,6 +114,16 @@ pub fn inspect_target(target: &Target) -> Result<Vec<ImageInfo>> {
 /// undecodable blob, a document that does not parse or does not match its
 /// descriptor's digest and size) is an error naming the file.
 pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
+    inspect_limited(layout, tag, None)
+}
+
+/// [`inspect`], refusing a layer that decodes to more than `max_size` bytes
+/// (`--max-size`; `None`: no limit) with an error naming its digest.
+pub fn inspect_limited(
+    layout: &Path,
+    tag: Option<&str>,
+    max_size: Option<u64>,
+) -> Result<Vec<ImageInfo>> {
     let reader = Reader::open(layout)?;
     if let Some(t) = tag {
         validate_tag(t).map_err(Error::Usage)?;
@@ -130,6 +145,7 @@ pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
         layers: HashMap::new(),
         seen: HashSet::new(),
         out: Vec::new(),
+        max_size,
         index_entries: match v.get("manifests") {
             Some(Value::Array(m)) => m.clone(),
             _ => Vec::new(),
@@ -318,6 +334,8 @@ struct Inspector<'a> {
     out: Vec<ImageInfo>,
     /// `index.json`'s `manifests` as written: where signature evidence is found.
     index_entries: Vec<Value>,
+    /// `--max-size`: the most bytes a layer may decode to.
+    max_size: Option<u64>,
 }
 
 /// How an image was reached: the tag in `index.json`, the image index.
@@ -596,7 +614,11 @@ impl Inspector<'_> {
             return Ok(s.clone());
         }
         let path = self.reader.blob_path(&ld.digest);
-        let scan = scan_layer(&path, expected)?;
+        let scan = scan_layer(&path, expected, self.max_size)?;
+        if let Some(limit) = scan.over_max_size {
+            let why = format!("layer {} {}", ld.digest, over_max_size(limit));
+            return Err(bad(path.as_path(), why));
+        }
         if scan.diff_id.is_none() || scan.entries.is_none() {
             let why = if scan.problems.is_empty() {
                 format!("not {} data", expected.map_or("recognisable", |c| c.name()))

@@ -37,6 +37,8 @@ pub(crate) struct LayerScan {
     pub(crate) problems: Vec<String>,
     /// Oddities consumers accept.
     pub(crate) warnings: Vec<String>,
+    /// The `--max-size` the decoded stream outgrew (decoding stopped there).
+    pub(crate) over_max_size: Option<u64>,
 }
 
 /// What a compression means in a message.
@@ -60,8 +62,13 @@ type Hashed = HashReader<Marked<File>>;
 
 /// Stream a layer blob once: hash it, decode it as `expected` (or as what its
 /// first bytes are, if they say otherwise), hash the result (DiffID) and scan
-/// it as tar. `Err` only if the file cannot be opened.
-pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<LayerScan> {
+/// it as tar, decoding at most `max_size` bytes (`--max-size`: a small
+/// layer can decompress to terabytes). `Err` only if the file cannot be opened.
+pub(crate) fn scan_layer(
+    path: &Path,
+    expected: Option<Compression>,
+    max_size: Option<u64>,
+) -> Result<LayerScan> {
     let file = crate::layout::open_file(path)?;
     let mut hashed = HashReader::new(Marked {
         inner: file,
@@ -79,6 +86,7 @@ pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<L
         entries: None,
         problems: Vec::new(),
         warnings: Vec::new(),
+        over_max_size: None,
     };
     // The first bytes stay in the blob hash and are replayed to the decoder.
     let mut head = Vec::with_capacity(compress::SNIFF_LEN);
@@ -102,7 +110,7 @@ pub(crate) fn scan_layer(path: &Path, expected: Option<Compression>) -> Result<L
         (None, Some(_)) => return Ok(finish_hash(scan, hashed)),
     };
     scan.decoded_as = Some(format);
-    Ok(decode(scan, format, head, hashed, path))
+    Ok(decode(scan, format, head, hashed, path, max_size))
 }
 
 /// Decode the blob (its first bytes in `head`, the rest in `hashed`) as
@@ -113,6 +121,7 @@ fn decode(
     head: Vec<u8>,
     hashed: Hashed,
     path: &Path,
+    max_size: Option<u64>,
 ) -> LayerScan {
     let zstd_head = head.get(..32).unwrap_or(&head).to_vec();
     let replay = Cursor::new(head).chain(hashed);
@@ -128,10 +137,11 @@ fn decode(
     };
     let mut diff = Sha256Counter::new();
     let mut scanner = TarScanner::new(());
-    let tar_err = match pump(&mut dec, &mut diff, &mut scanner, format) {
+    let tar_err = match pump(&mut dec, &mut diff, &mut scanner, format, max_size) {
         Ok(tar_err) => Some(tar_err),
         Err(problem) => {
             scan.problems.push(problem);
+            scan.over_max_size = max_size.filter(|m| diff.size() > *m);
             None
         }
     };
@@ -176,6 +186,7 @@ fn pump<R: Read>(
     diff: &mut Sha256Counter,
     scanner: &mut TarScanner<()>,
     format: Compression,
+    max_size: Option<u64>,
 ) -> std::result::Result<Option<crate::tarscan::TarError>, String> {
     let mut tar_err = None;
     let mut buf = vec![0u8; CHUNK];
@@ -184,6 +195,11 @@ fn pump<R: Read>(
             Ok(0) => return Ok(tar_err),
             Ok(n) => {
                 diff.update(&buf[..n]);
+                if let Some(limit) = max_size
+                    && diff.size() > limit
+                {
+                    return Err(over_max_size(limit));
+                }
                 if tar_err.is_none()
                     && let Err(e) = scanner.feed(&buf[..n])
                 {
@@ -211,6 +227,13 @@ fn pump<R: Read>(
             }
         }
     }
+}
+
+/// The problem of a layer that decodes to more than `--max-size`.
+pub(crate) fn over_max_size(limit: u64) -> String {
+    format!(
+        "decompresses to more than --max-size {limit} bytes (decoding stopped there); raise --max-size if the layer is genuine"
+    )
 }
 
 /// Whether the decoded stream was a complete tar archive.
@@ -280,7 +303,7 @@ mod tests {
         let gz = gz.finish().unwrap();
         let p = dir.path().join("blob");
         fs::write(&p, &gz).unwrap();
-        let s = scan_layer(&p, Some(Compression::Gzip)).unwrap();
+        let s = scan_layer(&p, Some(Compression::Gzip), None).unwrap();
         assert!(s.problems.is_empty(), "{:?}", s.problems);
         assert_eq!(s.blob.digest, sha256_of(&gz));
         assert_eq!(s.blob.size, gz.len() as u64);
@@ -293,7 +316,7 @@ mod tests {
 
         // Truncated: decoding fails, yet the blob digest covers every byte.
         fs::write(&p, &gz[..gz.len() - 6]).unwrap();
-        let s = scan_layer(&p, Some(Compression::Gzip)).unwrap();
+        let s = scan_layer(&p, Some(Compression::Gzip), None).unwrap();
         assert_eq!(s.blob.digest, sha256_of(&gz[..gz.len() - 6]));
         assert!(s.diff_id.is_none());
         assert!(
@@ -306,7 +329,7 @@ mod tests {
         let mut junk = gz.clone();
         junk.extend_from_slice(b"junk");
         fs::write(&p, &junk).unwrap();
-        let s = scan_layer(&p, Some(Compression::Gzip)).unwrap();
+        let s = scan_layer(&p, Some(Compression::Gzip), None).unwrap();
         assert_eq!(s.blob.size, junk.len() as u64);
         assert_eq!(s.blob.digest, sha256_of(&junk));
         assert_eq!(
@@ -319,12 +342,31 @@ mod tests {
 
         // A plain tar cut inside its entry.
         fs::write(&p, &tar[..600]).unwrap();
-        let s = scan_layer(&p, Some(Compression::None)).unwrap();
+        let s = scan_layer(&p, Some(Compression::None), None).unwrap();
         assert!(
             s.problems[0].contains("not a complete tar archive"),
             "{:?}",
             s.problems
         );
         assert_eq!(s.blob.digest, sha256_of(&tar[..600]));
+    }
+
+    #[test]
+    fn max_size_stops_decoding_a_bomb_and_still_hashes_the_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &vec![0u8; 4 << 20]).unwrap();
+        let gz = gz.finish().unwrap();
+        let p = dir.path().join("blob");
+        fs::write(&p, &gz).unwrap();
+        let s = scan_layer(&p, Some(Compression::Gzip), Some(1 << 20)).unwrap();
+        assert_eq!(s.problems, [over_max_size(1 << 20)]);
+        assert_eq!(s.over_max_size, Some(1 << 20));
+        assert!(s.diff_id.is_none());
+        assert_eq!(s.blob.digest, sha256_of(&gz));
+        // At or under the limit: decoded (4 MiB of zeros is a valid empty tar).
+        let s = scan_layer(&p, Some(Compression::Gzip), Some(4 << 20)).unwrap();
+        assert_eq!(s.over_max_size, None);
+        assert_eq!(s.diff_id.map(|d| d.size), Some(4 << 20));
     }
 }

@@ -50,6 +50,8 @@ pub(super) struct BlobCache<'a> {
     pub(super) read: u64,
     /// Distinct layers decoded.
     pub(super) decoded: u64,
+    /// `--max-size`: the most bytes a layer may decode to.
+    pub(super) max_size: Option<u64>,
 }
 
 impl<'a> BlobCache<'a> {
@@ -61,6 +63,7 @@ impl<'a> BlobCache<'a> {
             layers: HashMap::new(),
             read: 0,
             decoded: 0,
+            max_size: None,
         }
     }
 
@@ -127,7 +130,7 @@ impl<'a> BlobCache<'a> {
         if let Some(state) = stat(&path) {
             return LayerRead::Unusable(state);
         }
-        let scan = match scan_layer(&path, Some(expected)) {
+        let scan = match scan_layer(&path, Some(expected), self.max_size) {
             Ok(s) => s,
             Err(e) => return LayerRead::Failed(format!("cannot read the blob: {e}")),
         };

@@ -33,7 +33,8 @@ use crate::spec::{self, Finding, Judged, Place};
 const MAX_VISITS: usize = 100_000;
 
 /// Check the layout `reader` reads (which exists and is a directory).
-pub(super) fn run(reader: &Reader, tag: Option<&str>) -> VerifyReport {
+/// Layers may decode to at most `max_size` bytes.
+pub(super) fn run(reader: &Reader, tag: Option<&str>, max_size: Option<u64>) -> VerifyReport {
     let mut c = Checker {
         reader,
         report: VerifyReport {
@@ -48,6 +49,7 @@ pub(super) fn run(reader: &Reader, tag: Option<&str>) -> VerifyReport {
         visits: 0,
         index_entries: Vec::new(),
     };
+    c.cache.max_size = max_size;
     c.check_oci_layout();
     c.check_index_json(tag);
     c.report.blobs = c.cache.read;

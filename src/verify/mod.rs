@@ -211,6 +211,22 @@ impl Serialize for VerifyReport {
     }
 }
 
+/// How [`verify_with`] checks.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct VerifyOptions {
+    /// The most bytes a layer may decode to (`--max-size`); a larger one is
+    /// a problem and is not decoded further. `None`: no limit.
+    pub max_size: Option<u64>,
+}
+
+impl VerifyOptions {
+    /// Options with `--max-size` `max_size`.
+    pub fn with_max_size(max_size: Option<u64>) -> Self {
+        VerifyOptions { max_size }
+    }
+}
+
 /// Check the layout at `layout`: every manifest, or only the one tagged `tag`.
 ///
 /// `oci-layout` and every descriptor and ref name in `index.json` are
@@ -223,13 +239,18 @@ impl Serialize for VerifyReport {
 /// or unreadable) or `tag` is not a valid ref name; everything else is a
 /// [`Problem`] in the report.
 pub fn verify(layout: &Path, tag: Option<&str>) -> Result<VerifyReport> {
+    verify_with(layout, tag, &VerifyOptions::default())
+}
+
+/// [`verify`] with options.
+pub fn verify_with(layout: &Path, tag: Option<&str>, opts: &VerifyOptions) -> Result<VerifyReport> {
     let reader = Reader::open(layout)?;
     // Fail early, with the path, if the directory itself cannot be listed.
     fs::read_dir(layout).at(layout)?;
     if let Some(t) = tag {
         validate_tag(t).map_err(Error::Usage)?;
     }
-    let mut report = checker::run(&reader, tag);
+    let mut report = checker::run(&reader, tag, opts.max_size);
     // A note only: a layout whose documents cannot all be read has its
     // problems listed above, and no reach to judge blobs by.
     report.unreferenced = crate::gc::unreferenced(&reader).unwrap_or_default();
@@ -240,8 +261,14 @@ pub fn verify(layout: &Path, tag: Option<&str>) -> Result<VerifyReport> {
 /// oci-archive (read from a private temporary copy, removed afterwards);
 /// the report and errors name the archive.
 pub fn verify_target(target: &Target) -> Result<VerifyReport> {
+    verify_target_with(target, &VerifyOptions::default())
+}
+
+/// [`verify_target`] with options.
+pub fn verify_target_with(target: &Target, opts: &VerifyOptions) -> Result<VerifyReport> {
     let opened = target.open()?;
-    let mut report = verify(opened.layout(), target.tag()).map_err(|e| opened.relabel_error(e))?;
+    let mut report =
+        verify_with(opened.layout(), target.tag(), opts).map_err(|e| opened.relabel_error(e))?;
     report.layout = opened.shown().to_path_buf();
     for p in report.problems.iter_mut().chain(report.warnings.iter_mut()) {
         p.message = opened.relabel(&p.message);
