@@ -862,3 +862,70 @@ fn evidence_with_a_tampered_checksum_file_fails_verify() {
     let v = f.run(&["inspect", "tampered", "--json"]).succeeds().json();
     assert_eq!(v[0]["layers"][0]["verified"], false);
 }
+
+#[test]
+fn index_imports_attach_evidence_per_platform_and_retagging_lets_gc_drop_it() {
+    let Some(f) = Fixture::new() else { return };
+    for (name, machine) in [("amd64.tar", 62u16), ("arm64.tar", 183)] {
+        std::fs::write(f.path(name), platform_rootfs(machine, name)).unwrap();
+    }
+    let sums: String = ["amd64.tar", "arm64.tar"]
+        .iter()
+        .map(|n| format!("{}  {n}\n", sha256_hex(&std::fs::read(f.path(n)).unwrap())))
+        .collect();
+    std::fs::write(f.path("SUMS"), sums).unwrap();
+    f.detach_sign("SUMS", "SUMS.gpg", false);
+    let o = f.run(&[
+        "--index",
+        "amd64.tar",
+        "arm64.tar",
+        "-o",
+        "multi",
+        "--keyring",
+        "release.gpg",
+        "--checksums",
+        "SUMS",
+        "--checksums-signature",
+        "SUMS.gpg",
+        "--json",
+    ]);
+    let r = report(&o);
+    let layout = f.path("multi");
+    let idx = read_json(&layout.join("index.json"));
+    let entries = idx["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{idx}");
+    let images = r["images"].as_array().unwrap();
+    for (img, e) in images.iter().zip(&entries[1..]) {
+        assert_eq!(e["artifactType"], EVIDENCE);
+        assert_eq!(e["digest"], img["evidence"]["digest"]);
+        assert_eq!(e["annotations"][SUBJECT], img["manifest"]["digest"]);
+    }
+    f.run(&["verify", "multi"]).succeeds();
+    let v = f.run(&["inspect", "multi", "--json"]).succeeds().json();
+    let verified: Vec<&Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["layers"][0]["verified"])
+        .collect();
+    assert_eq!(verified, [&json!(true), &json!(true)]);
+
+    // The tag moved to an unsigned image: the old images' evidence leaves
+    // index.json with them, and gc removes its blobs (each image's
+    // evidence manifest; the shared {}, SUMS, SUMS.gpg and key once).
+    f.run(&["amd64.tar", "-o", "multi"]).succeeds();
+    let idx = read_json(&layout.join("index.json"));
+    assert_eq!(idx["manifests"].as_array().unwrap().len(), 1, "{idx}");
+    let v = f.run(&["gc", "multi", "--json"]).succeeds().json();
+    let removed: Vec<&str> = v["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["digest"].as_str().unwrap())
+        .collect();
+    for img in images {
+        assert!(removed.contains(&img["evidence"]["digest"].as_str().unwrap()));
+    }
+    assert!(removed.contains(&sha256(&std::fs::read(f.path("SUMS")).unwrap()).as_str()));
+    f.run(&["verify", "multi"]).succeeds();
+}
