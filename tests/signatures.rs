@@ -688,6 +688,11 @@ fn ubuntu_import(f: &Fixture, out: &str) -> String {
 /// `verify` of `layout` fails with exit 1 and exactly `problem` before its summary.
 #[track_caller]
 fn verify_fails_with(f: &Fixture, layout: &str, problem: &str) {
+    assert!(
+        problem.len() < 300,
+        "{} characters: {problem}",
+        problem.len()
+    );
     let o = f.run(&["verify", layout]).exits(1);
     let out = o.out();
     let lines: Vec<&str> = out.lines().collect();
@@ -809,13 +814,13 @@ fn a_hand_added_signer_annotation_fails_verify_and_inspect_does_not_trust_it() {
         &f,
         "forged",
         &format!(
-            "tag latest: manifest ({forged}): annotation io.github.ociimport.layer.0.signer is NOT backed by a signature in the layout: no evidence manifest in index.json has it as subject"
+            "tag latest: manifest ({forged}): layer.0.signer NOT backed by signature evidence: no evidence manifest in index.json has it as subject (ociimport stores one when it verifies a signature)"
         ),
     );
     let text = f.run(&["inspect", "forged"]).succeeds().out();
     assert!(!text.contains("signed:"), "{text}");
     assert!(
-        text.contains("\n  signer:  annotation NOT backed by a signature in the layout: no evidence manifest in index.json has it as subject\n"),
+        text.contains("\n  signer:  annotation NOT backed by a signature in the layout: no evidence manifest in index.json has it as subject (ociimport stores one when it verifies a signature)\n"),
         "{text}"
     );
     let v = f.run(&["inspect", "forged", "--json"]).succeeds().json();
@@ -832,7 +837,7 @@ fn a_hand_added_signer_annotation_fails_verify_and_inspect_does_not_trust_it() {
         &f,
         "moved",
         &format!(
-            "tag latest: manifest ({changed}): annotation io.github.ociimport.layer.0.signer is NOT backed by a signature in the layout: no evidence manifest in index.json has it as subject"
+            "tag latest: manifest ({changed}): layer.0.signer NOT backed by signature evidence: no evidence manifest in index.json has it as subject (ociimport stores one when it verifies a signature)"
         ),
     );
 }
@@ -855,7 +860,7 @@ fn evidence_with_a_tampered_checksum_file_fails_verify() {
         &f,
         "tampered",
         &format!(
-            "tag latest: manifest ({manifest}): annotation io.github.ociimport.layer.0.signer is NOT backed by a signature in the layout: SHA256SUMS.gpg: signature by {}: BAD signature: the signed data does not match it",
+            "tag latest: manifest ({manifest}): layer.0.signer NOT backed by signature evidence: SHA256SUMS.gpg by {}: BAD signature: the signed data does not match it",
             f.signer_name()
         ),
     );

@@ -21,6 +21,17 @@ use crate::report::VerifiedSignature;
 
 pub(crate) use recheck::{Verdict, evidence_for, recheck};
 
+/// Prefix of the annotations ociimport writes (see docs/design.md,
+/// "Provenance"); `--annotation` may not use it, so they cannot be forged
+/// by a flag (and `signer` ones are re-checked against the evidence).
+pub const ANNOTATION_PREFIX: &str = "io.github.ociimport.";
+
+/// The provenance annotation `key` of layer `index` (0-based, as in the
+/// manifest's `layers`): `io.github.ociimport.layer.<index>.<key>`.
+pub fn layer_annotation(index: usize, key: &str) -> String {
+    format!("{ANNOTATION_PREFIX}layer.{index}.{key}")
+}
+
 /// The `artifactType` of an evidence manifest.
 pub(crate) const ARTIFACT_TYPE: &str = "application/vnd.ociimport.evidence.v1+json";
 /// The OCI empty descriptor's media type, for the evidence's config.
@@ -77,19 +88,6 @@ impl Role {
     fn from_name(name: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.name() == name)
     }
-}
-
-/// The bytes a verified signature is re-checked from, kept from the import.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct SignatureEvidence {
-    /// The signed checksum file, exact bytes; `None` when the input itself
-    /// was signed.
-    pub(crate) signed_file: Option<Vec<u8>>,
-    /// The detached signature file, exact bytes; `None` when `signed_file`
-    /// is clear-signed (it is its own signature).
-    pub(crate) signature: Option<Vec<u8>>,
-    /// The signers' certificates ([`crate::signature::Verified::certs`]).
-    pub(crate) certs: Vec<u8>,
 }
 
 /// An evidence manifest, built: its bytes and its blobs' (each once,
@@ -190,6 +188,7 @@ fn blob_descriptor(role: Role, title: &str, bytes: &[u8], layer: usize, sig: usi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signature::SignatureEvidence;
 
     fn sig(file: &str, signed: Option<&[u8]>, signature: Option<&[u8]>) -> VerifiedSignature {
         VerifiedSignature {

@@ -8,10 +8,9 @@ use std::io::Read;
 
 use serde_json::Value;
 
-use super::{ARTIFACT_TYPE, LAYER, ROLE, Role, SIGNATURE, TITLE};
+use super::{ARTIFACT_TYPE, LAYER, ROLE, Role, SIGNATURE, TITLE, layer_annotation};
 use crate::checksums::{self, Algorithm, ChecksumError, Expected};
 use crate::digest::{Blob, Digest};
-use crate::import::layer_annotation;
 use crate::layout::{Reader, open_file};
 use crate::signature::{self, Clock, DetachedSignatures, Keyring, Verified};
 use crate::spec::index::SUBJECT;
@@ -143,7 +142,9 @@ fn load(
     digest: &Digest,
 ) -> Result<BTreeMap<(usize, usize), Claim>, String> {
     if evidence.is_empty() {
-        return Err("no evidence manifest in index.json has it as subject".into());
+        return Err(
+            "no evidence manifest in index.json has it as subject (ociimport stores one when it verifies a signature)".into(),
+        );
     }
     let mut out: BTreeMap<(usize, usize), Claim> = BTreeMap::new();
     for e in evidence {
@@ -249,7 +250,10 @@ fn check_claim(reader: &Reader, layer: &Layer<'_>, c: &Claim) -> Result<(String,
         "-" => "stdin".to_string(),
         s => crate::url::base_name(s),
     };
-    let refused = |file: &str, r: signature::Refusal| failed(format!("{file}: {r}"));
+    let refused = |file: &str, r: signature::Refusal| match r.signer.as_str() {
+        "" => failed(format!("{file}: {}", r.reason)),
+        by => failed(format!("{file} by {by}: {}", r.reason)),
+    };
     if c.contains_key(&Role::ClearSigned) {
         let (title, bytes) = read(Role::ClearSigned)?;
         let text = String::from_utf8(bytes).map_err(|_| failed(format!("{title} is not UTF-8")))?;

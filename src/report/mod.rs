@@ -113,7 +113,7 @@ pub struct VerifiedSignature {
     pub signer: String,
     /// What the layout stores so that the claim can be re-checked (not in `--json`).
     #[serde(skip)]
-    pub(crate) evidence: crate::evidence::SignatureEvidence,
+    pub(crate) evidence: crate::signature::SignatureEvidence,
 }
 
 /// One layer of the import: a view of the input and the [`Layer`] made from it.

@@ -125,6 +125,19 @@ impl Verified {
     }
 }
 
+/// The bytes a verified signature is re-checked from, kept from the import.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SignatureEvidence {
+    /// The signed checksum file, exact bytes; `None` when the input itself
+    /// was signed.
+    pub(crate) signed_file: Option<Vec<u8>>,
+    /// The detached signature file, exact bytes; `None` when `signed_file`
+    /// is clear-signed (it is its own signature).
+    pub(crate) signature: Option<Vec<u8>>,
+    /// The signers' certificates ([`Verified::certs`]).
+    pub(crate) certs: Vec<u8>,
+}
+
 /// One or more detached signatures over one file, parsed.
 #[derive(Clone, Debug)]
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)

@@ -16,7 +16,6 @@ use crate::compress::{Compression, LayerEncoding};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::evidence::{self, Verdict};
-use crate::import::layer_annotation;
 use crate::layerscan::{LayerScan, what_data};
 use crate::layout::walk::{self, Doc, Part, Visitor};
 use crate::layout::{MAX_INDEX_DEPTH, Reader};
@@ -251,7 +250,8 @@ impl Checker<'_> {
         let evidence = evidence::evidence_for(&self.index_entries, &desc.digest);
         let digest = Some(desc.digest.as_str().to_string());
         for (i, verdict) in evidence::recheck(self.reader, &evidence, &desc.digest, value) {
-            let key = layer_annotation(i, "signer");
+            // Short: the reason may hold a subkey fingerprint and a file name.
+            let key = format!("layer.{i}.signer");
             let (list, message) = match verdict {
                 Verdict::Checked {
                     unchecked: None, ..
@@ -262,11 +262,11 @@ impl Checker<'_> {
                 }
                 | Verdict::Unverifiable(why) => (
                     &mut self.report.warnings,
-                    format!("annotation {key} cannot be re-checked: {why}"),
+                    format!("{key} cannot be re-checked: {why}"),
                 ),
                 Verdict::Failed(why) => (
                     &mut self.report.problems,
-                    format!("annotation {key} is NOT backed by a signature in the layout: {why}"),
+                    format!("{key} NOT backed by signature evidence: {why}"),
                 ),
             };
             list.push(Problem {

@@ -9,11 +9,10 @@
 use super::annotations;
 use crate::checksums::{self, ChecksumError, Expected};
 use crate::error::{Error, Result};
-use crate::evidence::SignatureEvidence;
 use crate::import::{ImportOptions, InputSource};
 use crate::report::VerifiedSignature;
 use crate::signature::{
-    DetachedSignatures, Refusal, Verified, signed_file_name, verify_clear_signed,
+    DetachedSignatures, Refusal, SignatureEvidence, Verified, signed_file_name, verify_clear_signed,
 };
 use crate::url::base_name;
 
