@@ -934,3 +934,64 @@ fn index_imports_attach_evidence_per_platform_and_retagging_lets_gc_drop_it() {
     assert!(removed.contains(&sha256(&std::fs::read(f.path("SUMS")).unwrap()).as_str()));
     f.run(&["verify", "multi"]).succeeds();
 }
+
+/// Consumers address images by tag, so the untagged evidence entry changes
+/// nothing for them; a reader given no tag (podman load) refuses a signed
+/// archive, and the summary's hints leave it out.
+#[test]
+fn signed_layouts_and_archives_stay_readable_by_tag() {
+    let Some(f) = Fixture::new() else { return };
+    let manifest = ubuntu_import(&f, "consumer");
+    let signed = [
+        "rootfs.tar",
+        "--keyring",
+        "release.gpg",
+        "--checksums",
+        "SHA256SUMS",
+        "--checksums-signature",
+        "SHA256SUMS.gpg",
+    ];
+    let o = f.run(&[&signed[..], &["-o", "oci-archive:signed.tar:v1"]].concat());
+    let err = o.err();
+    assert!(
+        err.contains(
+            "skopeo copy oci-archive:signed.tar:v1 containers-storage:localhost/signed:v1"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("podman load"), "{err}");
+    if have("skopeo") {
+        for r in ["oci:consumer:latest", "oci-archive:signed.tar:v1"] {
+            let o = run_ok(
+                Command::new("skopeo")
+                    .current_dir(f.dir.path())
+                    .args(["inspect", r]),
+            );
+            let v: Value = serde_json::from_slice(&o.output.stdout).unwrap();
+            assert_eq!(v["Digest"], manifest.as_str(), "{r}");
+        }
+    }
+    if have("umoci") {
+        let o = run_ok(
+            Command::new("umoci")
+                .current_dir(f.dir.path())
+                .args(["ls", "--layout", "consumer"]),
+        );
+        assert_eq!(String::from_utf8_lossy(&o.output.stdout), "latest\n");
+    }
+    if have("podman") {
+        let _lock = storage_lock();
+        let o = run_cmd(Command::new("podman").current_dir(f.dir.path()).args([
+            "load",
+            "-i",
+            "signed.tar",
+        ]));
+        assert!(!o.output.status.success());
+        assert!(
+            o.err()
+                .contains("more than one image in oci, choose an image"),
+            "{}",
+            o.err()
+        );
+    }
+}

@@ -89,19 +89,29 @@ fn index_hints(
 }
 
 /// The commands for an OCI archive written to `file` (`-`: standard output).
-pub(crate) fn for_archive(file: &str, tag: &str) -> Vec<String> {
+/// `evidence`: `index.json` also lists signature evidence, and podman load,
+/// which takes no tag, refuses an archive of more than one manifest.
+pub(crate) fn for_archive(file: &str, tag: &str, evidence: bool) -> Vec<String> {
     if file == "-" {
-        return vec!["pipe standard output into podman load".into()];
+        return vec![if evidence {
+            format!(
+                "save standard output as FILE, then skopeo copy oci-archive:FILE:{tag} containers-storage:localhost/NAME:{} (podman load refuses the archive: it also holds signature evidence)",
+                docker_tag(tag)
+            )
+        } else {
+            "pipe standard output into podman load".into()
+        }];
     }
     let name = repository_name(file.trim_end_matches(".tar").trim_end_matches(".oci"));
-    vec![
-        format!(
-            "skopeo copy {} containers-storage:localhost/{name}:{}",
-            shell_quote(&format!("oci-archive:{file}:{tag}")),
-            docker_tag(tag)
-        ),
-        format!("podman load -i {}", shell_quote(file)),
-    ]
+    let mut hints = vec![format!(
+        "skopeo copy {} containers-storage:localhost/{name}:{}",
+        shell_quote(&format!("oci-archive:{file}:{tag}")),
+        docker_tag(tag)
+    )];
+    if !evidence {
+        hints.push(format!("podman load -i {}", shell_quote(file)));
+    }
+    hints
 }
 
 /// `NAME-docker.tar`, or with a number, so that it is neither an input nor
@@ -226,5 +236,21 @@ mod tests {
     fn shell_words() {
         assert_eq!(shell_quote("my dir"), "'my dir'");
         assert_eq!(shell_quote("./a-b_c"), "./a-b_c");
+    }
+
+    #[test]
+    fn signed_archives_get_no_podman_load_hint() {
+        assert_eq!(
+            for_archive("img.tar", "v1", false),
+            [
+                "skopeo copy oci-archive:img.tar:v1 containers-storage:localhost/img:v1",
+                "podman load -i img.tar"
+            ]
+        );
+        assert_eq!(
+            for_archive("img.tar", "v1", true),
+            ["skopeo copy oci-archive:img.tar:v1 containers-storage:localhost/img:v1"]
+        );
+        assert!(for_archive("-", "v1", true)[0].contains("podman load refuses"));
     }
 }

@@ -324,7 +324,9 @@ impl ImportReport {
         }
         let inputs: Vec<&str> = self.layers.iter().map(|l| l.input.name.as_str()).collect();
         let hints = match self.format {
-            OutputFormat::OciArchive => hints::for_archive(&self.layout, &self.tag),
+            OutputFormat::OciArchive => {
+                hints::for_archive(&self.layout, &self.tag, self.evidence.is_some())
+            }
             OutputFormat::Oci => {
                 let zstd = self
                     .layers
