@@ -75,6 +75,19 @@ pub enum Error {
         refusal: crate::compress::ZstdRefusal,
     },
 
+    /// xz data needs more memory to decode than the decoder's fixed limit
+    /// (a dictionary that large): not corrupt, but not decoded here.
+    #[error(
+        "{input}: the xz data needs more than {} MiB of memory to decode, ociimport's fixed limit for xz (its dictionary is that large); decompress it where more memory is allowed (xz -d) and import the tar",
+        limit >> 20
+    )]
+    XzMemLimit {
+        /// The input's name.
+        input: String,
+        /// The decoder's memory limit, in bytes.
+        limit: u64,
+    },
+
     /// The input's framing is read differently by a consumer, so its bytes
     /// cannot be the layer, and it could not be read again to re-encode it.
     #[error(
@@ -468,6 +481,8 @@ pub(crate) enum DecodeFailure<'a> {
     TrailingData(&'a crate::compress::TrailingData),
     /// A zstd frame needs a window or dictionary the decoder was not given.
     Zstd(&'a crate::compress::ZstdRefusal),
+    /// An xz stream needs more memory than the decoder's limit.
+    XzMemLimit(&'a crate::compress::XzMemLimit),
     /// Anything else: the data is corrupt or truncated.
     Corrupt,
 }
@@ -486,6 +501,8 @@ impl<'a> DecodeFailure<'a> {
             DecodeFailure::TrailingData(t)
         } else if let Some(r) = inner.downcast_ref() {
             DecodeFailure::Zstd(r)
+        } else if let Some(m) = inner.downcast_ref() {
+            DecodeFailure::XzMemLimit(m)
         } else {
             DecodeFailure::Corrupt
         }
@@ -495,7 +512,7 @@ impl<'a> DecodeFailure<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compress::{TrailingData, UnsafeFraming, ZstdRefusal};
+    use crate::compress::{TrailingData, UnsafeFraming, XzMemLimit, ZstdRefusal};
 
     #[test]
     fn decode_failures_are_read_once() {
@@ -515,6 +532,11 @@ mod tests {
         assert!(matches!(
             DecodeFailure::of(&zstd),
             DecodeFailure::Zstd(ZstdRefusal::Dictionary { id: Some(3) })
+        ));
+        let xz = io::Error::other(XzMemLimit { limit: 1 << 30 });
+        assert!(matches!(
+            DecodeFailure::of(&xz),
+            DecodeFailure::XzMemLimit(XzMemLimit { limit }) if *limit == 1 << 30
         ));
         for corrupt in [
             io::Error::from(io::ErrorKind::UnexpectedEof),

@@ -4,7 +4,7 @@
 //! public surface stays small.
 
 pub use crate::checksums::{
-    is_clear_signed, parse_checksum_file, parse_expect, parse_verified_text,
+    Listing, is_clear_signed, parse_checksum_file, parse_expect, parse_verified_text,
 };
 pub use crate::compress::{DecodeOptions, Decoder, SNIFF_LEN, describe_unknown, detect};
 pub use crate::platform::{PlatformObserver, PlatformTally};

@@ -153,7 +153,7 @@ fn reachable(reader: &Reader) -> Result<BTreeSet<Digest>> {
         }
         let blob_path = reader.blob_path(&judged.digest);
         // A subject may live in another repository: followed only when here.
-        if subject && !blob_path.exists() {
+        if subject && !reader.has_blob(&judged.digest) {
             continue;
         }
         let doc = reader.json(&judged.blob())?;
@@ -198,6 +198,13 @@ fn children(from: &Path, doc: &Value) -> Vec<Child> {
 /// The blob files under `blobs/ALGO/` whose digest `reached` lacks, in
 /// digest order. Files whose name is not a digest are not ours: left alone.
 fn unreferenced_in(reader: &Reader, reached: &BTreeSet<Digest>) -> Result<Vec<Blob>> {
+    // An oci-archive (verify's note) lists its blobs itself.
+    if let Some(blobs) = reader.archive_blobs() {
+        return Ok(blobs
+            .into_iter()
+            .filter(|b| !reached.contains(&b.digest))
+            .collect());
+    }
     let mut out = Vec::new();
     for dir in algorithm_dirs(reader)? {
         let alg = dir.file_name().map(|n| n.to_string_lossy().into_owned());

@@ -94,16 +94,16 @@ pub struct ImageInfo {
 }
 
 /// [`inspect`] of what a [`Target`] names: a layout directory, or an
-/// oci-archive (read from a private temporary copy, removed afterwards);
-/// errors name the archive.
+/// oci-archive (read in place, nothing extracted); errors name the
+/// archive and its entries.
 pub fn inspect_target(target: &Target) -> Result<Vec<ImageInfo>> {
     inspect_target_limited(target, None)
 }
 
-/// [`inspect_target`] with `--max-size` `max_size` ([`inspect_limited`]).
+/// [`inspect_target`] refusing a layer that decodes to more than `max_size`
+/// bytes ([`inspect_limited`]).
 pub fn inspect_target_limited(target: &Target, max_size: Option<u64>) -> Result<Vec<ImageInfo>> {
-    let opened = target.open()?;
-    inspect_limited(opened.layout(), target.tag(), max_size).map_err(|e| opened.relabel_error(e))
+    inspect_reader(&target.reader()?, target.tag(), max_size)
 }
 
 /// Describe the images of the layout at `layout`, or only those reached through `tag`.
@@ -124,7 +124,15 @@ pub fn inspect_limited(
     tag: Option<&str>,
     max_size: Option<u64>,
 ) -> Result<Vec<ImageInfo>> {
-    let reader = Reader::open(layout)?;
+    inspect_reader(&Reader::open(layout)?, tag, max_size)
+}
+
+/// [`inspect`] of the layout `reader` reads.
+fn inspect_reader(
+    reader: &Reader,
+    tag: Option<&str>,
+    max_size: Option<u64>,
+) -> Result<Vec<ImageInfo>> {
     if let Some(t) = tag {
         validate_tag(t).map_err(Error::Usage)?;
     }
@@ -141,7 +149,7 @@ pub fn inspect_limited(
         .map_err(|e| bad(&index_path, e))?
         .entries;
     let mut ins = Inspector {
-        reader: &reader,
+        reader,
         layers: HashMap::new(),
         seen: HashSet::new(),
         out: Vec::new(),
@@ -614,7 +622,7 @@ impl Inspector<'_> {
             return Ok(s.clone());
         }
         let path = self.reader.blob_path(&ld.digest);
-        let scan = scan_layer(&path, expected, self.max_size)?;
+        let scan = scan_layer(self.reader, &ld.digest, expected, self.max_size)?;
         if let Some(limit) = scan.over_max_size {
             let why = format!("layer {} {}", ld.digest, over_max_size(limit));
             return Err(bad(path.as_path(), why));

@@ -1,18 +1,18 @@
 //! Layer scanning shared by `verify` and `inspect`: one streaming pass over
 //! a layer blob measures it, decodes it and reads it as tar.
 //!
-//! The blob goes file → [`HashReader`] (blob digest) → [`Decoder`] →
+//! The blob goes file (or archive entry) → [`HashReader`] (blob digest) → [`Decoder`] →
 //! DiffID hasher and [`TarScanner`], in constant memory; its digest and size
 //! are final only after the file has been drained.
 
-use std::fs::File;
 use std::io::{self, Cursor, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::compress::{self, Compression, DecodeOptions, Decoder};
-use crate::digest::Blob;
+use crate::digest::{Blob, Digest};
 use crate::error::{DecodeFailure, Result, mark};
 use crate::hashing::{HashReader, Sha256Counter, sha256_of};
+use crate::layout::{LayoutFile, Reader};
 use crate::tarscan::TarScanner;
 
 /// Read size when streaming a blob.
@@ -58,21 +58,22 @@ impl<R: Read> Read for Marked<R> {
     }
 }
 
-type Hashed = HashReader<Marked<File>>;
+type Hashed = HashReader<Marked<LayoutFile>>;
 
-/// Stream a layer blob once: hash it, decode it as `expected` (or as what its
-/// first bytes are, if they say otherwise), hash the result (DiffID) and scan
-/// it as tar, decoding at most `max_size` bytes (`--max-size`: a small
-/// layer can decompress to terabytes). `Err` only if the file cannot be opened.
+/// Stream the layer blob `digest` of the layout `reader` reads once: hash
+/// it, decode it as `expected` (or as what its first bytes are, if they say
+/// otherwise), hash the result (DiffID) and scan it as tar, decoding at
+/// most `max_size` bytes (`--max-size`: a small layer can decompress to
+/// terabytes). `Err` only if the blob cannot be opened.
 pub(crate) fn scan_layer(
-    path: &Path,
+    reader: &Reader,
+    digest: &Digest,
     expected: Option<Compression>,
     max_size: Option<u64>,
 ) -> Result<LayerScan> {
-    let file = crate::layout::open_file(path)?;
     let mut hashed = HashReader::new(Marked {
-        inner: file,
-        path: path.to_path_buf(),
+        inner: reader.open_blob(digest)?,
+        path: reader.blob_path(digest),
     });
     let mut scan = LayerScan {
         blob: Blob {
@@ -110,7 +111,14 @@ pub(crate) fn scan_layer(
         (None, Some(_)) => return Ok(finish_hash(scan, hashed)),
     };
     scan.decoded_as = Some(format);
-    Ok(decode(scan, format, head, hashed, path, max_size))
+    Ok(decode(
+        scan,
+        format,
+        head,
+        hashed,
+        (reader, digest),
+        max_size,
+    ))
 }
 
 /// Decode the blob (its first bytes in `head`, the rest in `hashed`) as
@@ -120,7 +128,7 @@ fn decode(
     format: Compression,
     head: Vec<u8>,
     hashed: Hashed,
-    path: &Path,
+    (reader, digest): (&Reader, &Digest),
     max_size: Option<u64>,
 ) -> LayerScan {
     let zstd_head = head.get(..32).unwrap_or(&head).to_vec();
@@ -132,7 +140,7 @@ fn decode(
                 .push(format!("cannot start the {format} decoder: {e}"));
             // Decoder::new only fails before reading; the reader is lost with
             // it, so the blob is hashed again from the start.
-            return rehash(scan, path);
+            return rehash(scan, reader, digest);
         }
     };
     let mut diff = Sha256Counter::new();
@@ -153,7 +161,7 @@ fn decode(
         Ok(inner) => inner.into_inner(),
         Err(e) => {
             scan.problems.push(format!("{}: {e}", what_data(format)));
-            return rehash(scan, path);
+            return rehash(scan, reader, digest);
         }
     };
     // Drain what the decoder left, so the blob digest covers the whole file.
@@ -217,7 +225,7 @@ fn pump<R: Read>(
                         what_data(format),
                         t.offset
                     ),
-                    DecodeFailure::Zstd(_) => e.to_string(),
+                    DecodeFailure::Zstd(_) | DecodeFailure::XzMemLimit(_) => e.to_string(),
                     DecodeFailure::UnsafeFraming(_) | DecodeFailure::Corrupt => format!(
                         "{} is corrupt or truncated (after {} decoded bytes): {e}",
                         what_data(format),
@@ -268,8 +276,8 @@ fn finish_hash<R: Read>(mut scan: LayerScan, mut hashed: HashReader<R>) -> Layer
     scan
 }
 
-fn rehash(scan: LayerScan, path: &Path) -> LayerScan {
-    match crate::fsutil::open_regular(path) {
+fn rehash(scan: LayerScan, reader: &Reader, digest: &Digest) -> LayerScan {
+    match reader.open_blob(digest) {
         Ok(f) => finish_hash(scan, HashReader::new(f)),
         Err(e) => {
             let mut scan = scan;
@@ -301,9 +309,13 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, &tar).unwrap();
         let gz = gz.finish().unwrap();
-        let p = dir.path().join("blob");
+        // One name for every content below: the scan does not judge the digest.
+        let reader = Reader::new(dir.path());
+        let d = sha256_of(b"any");
+        let p = d.blob_path(dir.path());
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, &gz).unwrap();
-        let s = scan_layer(&p, Some(Compression::Gzip), None).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::Gzip), None).unwrap();
         assert!(s.problems.is_empty(), "{:?}", s.problems);
         assert_eq!(s.blob.digest, sha256_of(&gz));
         assert_eq!(s.blob.size, gz.len() as u64);
@@ -316,7 +328,7 @@ mod tests {
 
         // Truncated: decoding fails, yet the blob digest covers every byte.
         fs::write(&p, &gz[..gz.len() - 6]).unwrap();
-        let s = scan_layer(&p, Some(Compression::Gzip), None).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::Gzip), None).unwrap();
         assert_eq!(s.blob.digest, sha256_of(&gz[..gz.len() - 6]));
         assert!(s.diff_id.is_none());
         assert!(
@@ -329,7 +341,7 @@ mod tests {
         let mut junk = gz.clone();
         junk.extend_from_slice(b"junk");
         fs::write(&p, &junk).unwrap();
-        let s = scan_layer(&p, Some(Compression::Gzip), None).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::Gzip), None).unwrap();
         assert_eq!(s.blob.size, junk.len() as u64);
         assert_eq!(s.blob.digest, sha256_of(&junk));
         assert_eq!(
@@ -342,7 +354,7 @@ mod tests {
 
         // A plain tar cut inside its entry.
         fs::write(&p, &tar[..600]).unwrap();
-        let s = scan_layer(&p, Some(Compression::None), None).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::None), None).unwrap();
         assert!(
             s.problems[0].contains("not a complete tar archive"),
             "{:?}",
@@ -357,15 +369,18 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         std::io::Write::write_all(&mut gz, &vec![0u8; 4 << 20]).unwrap();
         let gz = gz.finish().unwrap();
-        let p = dir.path().join("blob");
+        let reader = Reader::new(dir.path());
+        let d = sha256_of(&gz);
+        let p = d.blob_path(dir.path());
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, &gz).unwrap();
-        let s = scan_layer(&p, Some(Compression::Gzip), Some(1 << 20)).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::Gzip), Some(1 << 20)).unwrap();
         assert_eq!(s.problems, [over_max_size(1 << 20)]);
         assert_eq!(s.over_max_size, Some(1 << 20));
         assert!(s.diff_id.is_none());
-        assert_eq!(s.blob.digest, sha256_of(&gz));
+        assert_eq!(s.blob.digest, d);
         // At or under the limit: decoded (4 MiB of zeros is a valid empty tar).
-        let s = scan_layer(&p, Some(Compression::Gzip), Some(4 << 20)).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::Gzip), Some(4 << 20)).unwrap();
         assert_eq!(s.over_max_size, None);
         assert_eq!(s.diff_id.map(|d| d.size), Some(4 << 20));
     }

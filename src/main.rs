@@ -22,6 +22,10 @@ const SUCCESS: u8 = 0;
 const REFUSED: u8 = 1;
 /// Exit status: bad usage.
 const USAGE: u8 = 2;
+/// Exit status: the import was published, but its `--json` report could
+/// not be written. Not 1, which says nothing changed, and a script that
+/// retried on it would import again.
+const UNREPORTED: u8 = 3;
 
 /// How a run ends when it does not simply succeed.
 #[derive(Debug)]
@@ -37,6 +41,18 @@ pub enum Failure {
     /// Writing to standard output failed; a reader that went away
     /// (`| head`) is no error.
     Stdout(io::Error),
+    /// The import was published (and stays so), but writing its `--json`
+    /// report to standard output failed (not a reader that went away).
+    Unreported {
+        /// `the image`, or `the image index`.
+        what: &'static str,
+        /// The layout or archive it was published to.
+        layout: String,
+        /// The tag it was published under.
+        tag: String,
+        /// Why the report could not be written.
+        error: io::Error,
+    },
     /// SIGINT or SIGTERM: this run's temporary files have been removed.
     Interrupted {
         /// The signal number.
@@ -68,6 +84,7 @@ impl Failure {
             Failure::Refused(_) | Failure::ChecksFailed => REFUSED,
             Failure::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe => SUCCESS,
             Failure::Stdout(_) => REFUSED,
+            Failure::Unreported { .. } => UNREPORTED,
             // 128 + the signal, as shells report a process the signal killed.
             Failure::Interrupted { signal, .. } => u8::try_from(128 + signal).unwrap_or(REFUSED),
         }
@@ -87,6 +104,14 @@ impl Failure {
             Failure::ChecksFailed => {}
             Failure::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
             Failure::Stdout(e) => say(&format!("ociimport: error: writing to stdout: {e}")),
+            Failure::Unreported {
+                what,
+                layout,
+                tag,
+                error,
+            } => say(&format!(
+                "ociimport: error: {what} was published to {layout} as {tag}, but the --json report could not be written to standard output: {error}; it stays published (ociimport inspect {layout}:{tag} describes it)"
+            )),
             Failure::Interrupted { signal, published } => {
                 say(&signals::message(*signal, published));
             }
@@ -183,8 +208,7 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
 
 /// `ociimport verify`: the report on stdout, the verdict in the exit status.
 fn run_verify(target: &str, json: bool, max_size: Option<u64>) -> Result<(), Failure> {
-    // An archive is read from a temporary copy: SIGINT/SIGTERM remove it.
-    signals::install();
+    // Nothing is written (an archive is read in place): no signal handling.
     let opts = ociimport::verify::VerifyOptions::with_max_size(max_size);
     let report = ociimport::verify::verify_target_with(&ociimport::Target::parse(target), &opts)?;
     let printed = if json {
@@ -206,7 +230,6 @@ fn run_verify(target: &str, json: bool, max_size: Option<u64>) -> Result<(), Fai
 
 /// `ociimport inspect`: the images on stdout.
 fn run_inspect(target: &str, json: bool, max_size: Option<u64>) -> Result<(), Failure> {
-    signals::install();
     let target = ociimport::Target::parse(target);
     let images = ociimport::inspect::inspect_target_limited(&target, max_size)?;
     if json {
@@ -237,7 +260,22 @@ fn run_import(mut import: Import) -> Result<(), Failure> {
         say(&report.summary());
     }
     if import.json {
-        print_json(&report)?;
+        // The tag is committed by now: a report that cannot be written must
+        // not read as a refusal (nothing changed, safe to retry).
+        print_json(&report).map_err(|f| match f {
+            Failure::Stdout(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+                Failure::Unreported {
+                    what: match &report {
+                        ociimport::Report::Index(_) => "the image index",
+                        _ => "the image",
+                    },
+                    layout: report.layout().to_string(),
+                    tag: report.tag().to_string(),
+                    error,
+                }
+            }
+            f => f,
+        })?;
     }
     Ok(())
 }
@@ -264,6 +302,13 @@ mod tests {
         assert_eq!(Failure::Stdout(pipe).status(), SUCCESS);
         let full = io::Error::from(io::ErrorKind::StorageFull);
         assert_eq!(Failure::Stdout(full).status(), REFUSED);
+        let unreported = Failure::Unreported {
+            what: "the image",
+            layout: "img".into(),
+            tag: "latest".into(),
+            error: io::Error::from(io::ErrorKind::StorageFull),
+        };
+        assert_eq!(unreported.status(), UNREPORTED);
         let clap_status = |args: &[&str]| match Cli::try_parse_from(args) {
             Ok(_) => None,
             Err(e) => Some(Failure::Clap(e).status()),

@@ -855,6 +855,66 @@ fn closed_stdout_keeps_verifys_verdict() {
     }
 }
 
+/// Run ociimport in `cwd` with its stdout `/dev/full`: every write gets
+/// ENOSPC, as on a full disk.
+fn run_with_full_stdout(cwd: &Path, args: &[&str]) -> Run {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut cmd = ociimport_in(cwd, args);
+    let output = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    Run::of(&cmd, output)
+}
+
+/// `--json > /dev/full`: the tag is committed before the report is
+/// written, so the run says the image WAS published, under which tag, and
+/// exits 3 (not 1, "refused, nothing changed"); nothing is rolled back.
+#[test]
+fn a_full_stdout_after_publishing_says_the_tag_was_published() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = fixture_layout(tmp.path());
+    let cases: [(&[&str], &str); 2] = [
+        (&["-t", "full"], "the image"),
+        (
+            &["--index", "--arch", "amd64", "-t", "fullindex"],
+            "the image index",
+        ),
+    ];
+    for (extra, what) in cases {
+        let tag = extra[extra.len() - 1];
+        let args = [&["rootfs.tar", "-q", "--json", "-o", "img"][..], extra].concat();
+        let o = run_with_full_stdout(tmp.path(), &args).exits(3);
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "ociimport: error: {what} was published to img as {tag}, but the --json report could not be written to standard output: No space left on device (os error 28); it stays published (ociimport inspect img:{tag} describes it)\n"
+            )
+        );
+        // Published whole: the layout verifies, and the tag names what the
+        // same import reports when its report can be written.
+        run(tmp.path(), &["verify", &format!("img:{tag}")]).succeeds();
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+        let tagged: Vec<&serde_json::Value> = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+            .collect();
+        assert_eq!(tagged.len(), 1, "{index}");
+        let again = [&["rootfs.tar", "-q", "--json", "-o", "again"][..], extra].concat();
+        let r = run(tmp.path(), &again).report();
+        let digest = r.get("manifest").unwrap_or(&r["index"])["digest"].clone();
+        assert_eq!(tagged[0]["digest"], digest, "{r}");
+    }
+}
+
 /// Every `ociimport-NAME(1)` the main man page refers to is a page that
 /// `ociimport man NAME` renders, titled with that name.
 #[test]

@@ -859,6 +859,75 @@ fn checksum_mismatch_or_unlisted_input_publishes_nothing() {
     assert_eq!(snapshot(&layout), before);
 }
 
+/// The SHA-1 of `data` in hex.
+fn sha1_hex(data: &[u8]) -> String {
+    use sha1::Digest;
+    hex(&sha1::Sha1::digest(data))
+}
+
+/// A Gentoo-style DIGESTS file: every algorithm a file lists for the input
+/// and ociimport can compute is checked, weak ones too (a wrong SHA-1 beside
+/// a right SHA-512 is refused); one it cannot compute gets a warning; weak
+/// ones alone verify nothing.
+#[test]
+fn digests_files_check_every_algorithm_they_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xz = with_existing_layout(tmp.path());
+    let (s512, sha1) = (sha512_hex(&xz), sha1_hex(&xz));
+    let wrong_sha1 = sha1_hex(b"not the input");
+    let digests = |sha1: &str, extra: &str| {
+        format!(
+            "# SHA512 HASH\n{s512}  rootfs.tar.xz\n# SHA1 HASH\n{sha1}  rootfs.tar.xz\n{extra}\
+             # SHA512 HASH\n{}  rootfs.tar.xz.CONTENTS.gz\n",
+            sha512_hex(b"contents")
+        )
+    };
+    let file = "rootfs.tar.xz.DIGESTS";
+    std::fs::write(tmp.path().join(file), digests(&wrong_sha1, "")).unwrap();
+    refused_into_img_and_fresh(
+        tmp.path(),
+        &["rootfs.tar.xz", "--checksums", file],
+        &[format!(
+            "ociimport: error: rootfs.tar.xz: sha1 mismatch for the input (from {file}): expected {wrong_sha1}, found {sha1}\n"
+        )],
+    );
+
+    std::fs::write(tmp.path().join(file), digests(&sha1, "")).unwrap();
+    // --arch: the fixture has no ELF files, which would warn too.
+    let args = ["rootfs.tar.xz", "--arch", "amd64", "--checksums", file];
+    let (o, r) = import(tmp.path(), &[&args[..], &["-o", "both"]].concat());
+    assert_eq!(
+        r["layers"][0]["checksums_verified"],
+        json!([format!("sha512 ({file})"), format!("sha1 ({file})")])
+    );
+    assert!(!o.err().contains("warning"), "{}", o.err());
+
+    // An algorithm ociimport cannot compute is named, not dropped silently.
+    let whirlpool = format!("# WHIRLPOOL HASH\n{}  rootfs.tar.xz\n", sha512_hex(b"?"));
+    std::fs::write(tmp.path().join(file), digests(&sha1, &whirlpool)).unwrap();
+    let (o, r) = import(tmp.path(), &[&args[..], &["-o", "whirl"]].concat());
+    let warning = format!(
+        "rootfs.tar.xz: {file} also lists a WHIRLPOOL digest, an algorithm ociimport cannot compute: not checked"
+    );
+    assert_eq!(r["warnings"], json!([warning]));
+    let err = o.err();
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(lines, [format!("ociimport: warning: {warning}")], "{err}");
+    assert_eq!(check_layout(&tmp.path().join("whirl")), 3);
+
+    // MD5 and SHA-1 alone verify nothing, even when they match.
+    std::fs::write(
+        tmp.path().join("WEAK"),
+        format!("SHA1 (rootfs.tar.xz) = {sha1}\n{whirlpool}"),
+    )
+    .unwrap();
+    refused_into_img_and_fresh(
+        tmp.path(),
+        &["rootfs.tar.xz", "--checksums", "WEAK"],
+        &["ociimport: error: rootfs.tar.xz: WEAK lists rootfs.tar.xz only with sha1, too weak to verify it (collisions can be made); use a checksum file with sha256, sha512 or blake2b512, or --expect\n".into()],
+    );
+}
+
 // ---------------------------------------------------------------- stdin
 
 #[test]

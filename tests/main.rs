@@ -10,6 +10,7 @@ mod common;
 
 mod cli;
 mod consumers;
+mod docker;
 mod features;
 mod gc;
 mod house;

@@ -1319,6 +1319,39 @@ fn decompression_bombs_stop_at_max_size_and_publish_nothing() {
     }
 }
 
+/// A header asking for an xz dictionary over the decoder's fixed 1 GiB
+/// memory limit (as `xz --lzma2=dict=1536MiB` writes) is refused as what it
+/// is, not as corrupt data, naming what to do; and what it names works.
+#[test]
+fn an_xz_dictionary_over_the_memory_limit_is_refused_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    base_layout(&tmp.path().join("img"));
+    let tar = rootfs_tar();
+    // One block, its header after the 12-byte stream header: size, flags,
+    // LZMA2's id, one property byte (the dictionary size; 37 means
+    // 1536 MiB), padding, CRC32. The data itself needs no more than 1 MiB.
+    let mut xz = xz_preset(&tar, 1);
+    assert_eq!(xz[12..16], [0x02, 0x00, 0x21, 0x01]);
+    xz[16] = 37;
+    let crc = crc32fast::hash(&xz[12..20]);
+    xz[20..24].copy_from_slice(&crc.to_le_bytes());
+    fs::write(tmp.path().join("big.tar.xz"), &xz).unwrap();
+    // One thread: liblzma's stream decoder; more: its threaded decoder.
+    for threads in ["1", "2"] {
+        refused_into_img_and_fresh(
+            tmp.path(),
+            &["big.tar.xz", "--threads", threads],
+            &["ociimport: error: big.tar.xz: the xz data needs more than 1024 MiB of memory to decode, ociimport's fixed limit for xz (its dictionary is that large); decompress it where more memory is allowed (xz -d) and import the tar\n".into()],
+        );
+    }
+    if have("xz") {
+        let plain = filter_through(tmp.path(), "xz", &["-dc"], &xz);
+        assert_eq!(plain, tar);
+        fs::write(tmp.path().join("big.tar"), &plain).unwrap();
+        run(tmp.path(), &["big.tar", "-q", "-o", "img", "-t", "big"]).succeeds();
+    }
+}
+
 /// One 512-byte tar header with a valid checksum.
 fn raw_header(name: &str, kind: u8, size_field: &[u8; 12]) -> [u8; 512] {
     let mut b = [0u8; 512];
@@ -1494,6 +1527,75 @@ fn memory_stays_flat_as_archives_grow_tenfold() {
         (large as f64) < 1.5 * small as f64 + 8.0 * 1024.0,
         "peak RSS grew from {small} KiB to {large} KiB for a 10x larger archive"
     );
+}
+
+/// A tar of one file of `size` random (incompressible) bytes, streamed to `path`.
+fn one_big_file_tar(path: &Path, size: u64, seed: u64) {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, fs::File::create(path).unwrap());
+    let mut h = tar_header(size, 0o644);
+    h.set_path("big.bin").unwrap();
+    h.set_cksum();
+    w.write_all(h.as_bytes()).unwrap();
+    let mut rng = Rng(seed);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        rng.fill(&mut buf[..n]);
+        w.write_all(&buf[..n]).unwrap();
+        left -= n as u64;
+    }
+    let pad = (512 - size % 512) % 512 + 1024;
+    w.write_all(&vec![0u8; pad as usize]).unwrap();
+    w.into_inner().unwrap().sync_all().unwrap();
+}
+
+/// An oci-archive is read in place, a layer streamed from it: verify and
+/// inspect of an archive with a 200 MiB layer stay far below its size.
+#[test]
+fn a_large_archive_is_verified_in_constant_memory() {
+    if !slow_tests("a_large_archive_is_verified_in_constant_memory") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("big.tar");
+    one_big_file_tar(&input, 200 << 20, 7);
+    let archive = tmp.path().join("img.tar");
+    run_ok(&mut ociimport([
+        input.to_str().unwrap(),
+        "-q",
+        "--level",
+        "1",
+        "--format",
+        "oci-archive",
+        "-o",
+        archive.to_str().unwrap(),
+    ]));
+    fs::remove_file(&input).unwrap();
+    let size = fs::metadata(&archive).unwrap().len();
+    assert!(size > 200 << 20, "archive of {size} bytes");
+    let shown = archive.to_str().unwrap();
+    for cmd in ["verify", "inspect"] {
+        let start = Instant::now();
+        let (measured, peak_kib) = run_measured(ociimport([cmd, shown]));
+        measured.succeeds();
+        let peak_kib = peak_kib.expect("a run of seconds is observed");
+        println!(
+            "in place: {cmd} of a {} MiB archive: peak RSS {peak_kib} KiB, {:?}",
+            size >> 20,
+            start.elapsed()
+        );
+        assert!(
+            peak_kib < 64 * 1024,
+            "{cmd}: peak RSS {peak_kib} KiB for a {size}-byte archive"
+        );
+    }
+    let r = run(tmp.path(), &["verify", "img.tar"]).succeeds();
+    assert_eq!(
+        r.out(),
+        "OK: img.tar checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n"
+    );
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
 }
 
 // ---------------------------------------------------------------- 5. fuzz findings

@@ -1035,3 +1035,144 @@ fn max_size_stops_a_decompression_bomb() {
         "{out}"
     );
 }
+
+/// `FILE` imported from the fixture's rootfs as an oci-archive tagged v1.
+fn archive_of(f: &Fixture, file: &str) -> PathBuf {
+    let input = f.dir.join("rootfs-latest.tar");
+    let out = format!("oci-archive:{file}:v1");
+    run(
+        &f.dir,
+        &[input.to_str().unwrap(), "-o", &out, "--created", "@0", "-q"],
+    )
+    .succeeds();
+    f.dir.join(file)
+}
+
+/// Each regular file of a tar: name, where its data starts, its data.
+fn tar_entries(bytes: &[u8]) -> Vec<(String, u64, Vec<u8>)> {
+    let mut a = tar::Archive::new(bytes);
+    a.entries()
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|e| e.header().entry_type().is_file())
+        .map(|mut e| {
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let pos = e.raw_file_position();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            (name, pos, data)
+        })
+        .collect()
+}
+
+/// An archive is read where it is: with `$TMPDIR` naming a directory that
+/// does not exist (where the old temporary copy could not be made), verify
+/// and inspect read it, and nothing appears in the directory around it.
+#[test]
+fn archives_are_read_in_place_without_tmpdir() {
+    let f = fixture("latest");
+    archive_of(&f, "img.tar");
+    let before = snapshot(&f.dir);
+    let nowhere = f.dir.join("no-such-dir");
+    let env = [("TMPDIR", nowhere.to_str().unwrap())];
+    let r = run_in(&f.dir, &["verify", "img.tar:v1"], None, &env).succeeds();
+    assert_eq!(
+        r.out(),
+        "OK: img.tar:v1 checked: 1 manifest, 0 image indexes, 3 blobs, 1 layer\n"
+    );
+    let r = run_in(&f.dir, &["inspect", "--json", "img.tar"], None, &env).succeeds();
+    let v: Value = serde_json::from_str(&r.out()).unwrap();
+    assert_eq!(v[0]["tag"], "v1");
+    assert_eq!(v[0]["layers"][0]["entries"], 6);
+    assert!(!nowhere.exists());
+    assert_eq!(snapshot(&f.dir), before);
+}
+
+/// A blob entry given twice is refused, in one line naming the archive and
+/// the entry, by verify and inspect (the unit tests of `tarindex` give the
+/// second copy as `./NAME`).
+#[test]
+fn archive_with_a_duplicated_blob_entry_is_refused() {
+    let f = fixture("latest");
+    let bytes = fs::read(archive_of(&f, "img.tar")).unwrap();
+    let entries = tar_entries(&bytes);
+    let (name, _, data) = entries
+        .iter()
+        .find(|(n, _, _)| n.starts_with("blobs/sha256/"))
+        .unwrap();
+    let mut t = Tar::new();
+    for (n, _, d) in &entries {
+        t.file(n, d, 0o644);
+    }
+    t.file(name, data, 0o644);
+    fs::write(f.dir.join("dup.tar"), t.finish()).unwrap();
+    for cmd in ["verify", "inspect"] {
+        run(&f.dir, &[cmd, "dup.tar"])
+            .refused(&format!(
+                "ociimport: error: dup.tar: entry {name} appears twice, so readers may disagree on it; write the archive again with ociimport --format oci-archive or skopeo copy\n"
+            ))
+            .one_line();
+    }
+}
+
+/// One byte of the layer changed inside the archive: verify reports the
+/// layer with its digest and what the bytes hash to; inspect refuses it
+/// naming the archive's entry.
+#[test]
+fn corrupt_blob_in_an_archive_is_reported_with_its_digest() {
+    let f = fixture("latest");
+    let path = archive_of(&f, "img.tar");
+    let mut bytes = fs::read(&path).unwrap();
+    let v: Value = serde_json::from_str(
+        &run(&f.dir, &["inspect", "--json", "img.tar"])
+            .succeeds()
+            .out(),
+    )
+    .unwrap();
+    let layer = v[0]["layers"][0]["digest"].as_str().unwrap().to_string();
+    let hex = hex_of(&layer);
+    let (_, pos, data) = tar_entries(&bytes)
+        .into_iter()
+        .find(|(n, _, _)| n.ends_with(hex))
+        .unwrap();
+    let mid = pos as usize + data.len() / 2;
+    bytes[mid] ^= 0x01;
+    fs::write(&path, &bytes).unwrap();
+    let changed = &bytes[pos as usize..pos as usize + data.len()];
+    let r = run(&f.dir, &["verify", "img.tar"]).exits(1);
+    let line = format!(
+        "tag v1: layer 1 ({layer}): blob content does not match its digest: blobs/sha256/{hex} hashes to {}",
+        sha256(changed)
+    );
+    assert!(r.out().lines().any(|l| l == line), "{}", r.context());
+    assert!(r.out().contains("FAILED: "), "{}", r.context());
+    run(&f.dir, &["inspect", "img.tar"])
+        .refused(&format!("ociimport: error: img.tar/blobs/sha256/{hex}: "))
+        .one_line();
+}
+
+/// An archive is read in place, so it must be a seekable, uncompressed
+/// file: a gzip-compressed archive and a FIFO are refused in one line that
+/// says what to do, and the FIFO is not waited on.
+#[test]
+fn compressed_archives_and_fifos_are_refused() {
+    let f = fixture("latest");
+    let bytes = fs::read(archive_of(&f, "img.tar")).unwrap();
+    fs::write(f.dir.join("img.tar.gz"), gzip_bytes(&bytes)).unwrap();
+    for cmd in ["verify", "inspect"] {
+        run(&f.dir, &[cmd, "img.tar.gz:v1"])
+            .refused(
+                "ociimport: error: img.tar.gz: is gzip-compressed; an oci-archive is read in place, so it must be an uncompressed tar: decompress it first (gzip -dc img.tar.gz > image.tar)\n",
+            )
+            .one_line();
+    }
+    let fifo = f.dir.join("fifo.tar");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    run(&f.dir, &["verify", "fifo.tar"])
+        .refused(
+            "ociimport: error: fifo.tar: is a FIFO, not a regular file; give an OCI layout directory or the oci-archive file itself (it is read in place, seeking: not through a link, not from a FIFO; save a stream to a file first)\n",
+        )
+        .one_line();
+}

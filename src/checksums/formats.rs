@@ -34,18 +34,35 @@ struct Entry<'a> {
     name: Option<String>,
 }
 
+/// What a checksum file lists for one input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+#[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
+pub struct Listing {
+    /// The digests to check, in the file's order, each once; at least one
+    /// is of a strong algorithm (not [`Algorithm::is_weak`]).
+    pub expected: Vec<Expected>,
+    /// The algorithms the file also lists for the input that cannot be
+    /// computed, as written (`WHIRLPOOL`), each once: not checked, so the
+    /// caller warns about them.
+    pub unchecked: Vec<String>,
+}
+
 /// Reads the expected digests for `input_base_name` from a checksum file's text.
 ///
 /// `checksum_file` names the file in errors and in [`Expected::source`]; its
 /// base name also serves as a hint: an unlabelled 128-hex digest in a file
 /// whose name mentions `b2sum` or `blake2` (Arch's `b2sums.txt`, `B2SUMS`) is
-/// BLAKE2b-512, elsewhere it is SHA-512; 64 hex digits are SHA-256.
+/// BLAKE2b-512, elsewhere it is SHA-512; 64 hex digits are SHA-256, 40
+/// SHA-1 and 32 MD5.
 ///
 /// Entries are matched on base name, so `./name` and `dir/name` both match
-/// `name`. Every digest listed for the input is returned (deduplicated), and
-/// all must be checked. Malformed lines for other files are ignored; a
-/// malformed digest for the input is an error, as is an input listed only
-/// with unsupported algorithms, not listed at all, or listed twice with
+/// `name`. Every digest listed for the input in an algorithm that can be
+/// computed is returned (deduplicated), and all must be checked; the names
+/// of the others come back in [`Listing::unchecked`]. Malformed lines for
+/// other files are ignored; a malformed digest for the input is an error,
+/// as is an input listed only with weak algorithms (MD5, SHA-1) or ones
+/// that cannot be computed, not listed at all, or listed twice with
 /// different digests of one algorithm. A bare `hex` line counts
 /// only when it is the file's sole entry (one-line `.sha256` files).
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
@@ -53,7 +70,7 @@ pub fn parse_checksum_file(
     text: &str,
     checksum_file: &str,
     input_base_name: &str,
-) -> Result<Vec<Expected>, ChecksumError> {
+) -> Result<Listing, ChecksumError> {
     parse_lines(signed_body(text), checksum_file, input_base_name)
 }
 
@@ -67,7 +84,7 @@ pub fn parse_verified_text(
     first_line: usize,
     checksum_file: &str,
     input_base_name: &str,
-) -> Result<Vec<Expected>, ChecksumError> {
+) -> Result<Listing, ChecksumError> {
     let lines = signed_text
         .lines()
         .enumerate()
@@ -81,7 +98,7 @@ fn parse_lines(
     lines: Vec<(usize, &str)>,
     checksum_file: &str,
     input_base_name: &str,
-) -> Result<Vec<Expected>, ChecksumError> {
+) -> Result<Listing, ChecksumError> {
     let wanted = base_name(input_base_name);
     let mut found = Found {
         checksum_file,
@@ -137,7 +154,8 @@ struct Found<'a> {
     wanted: &'a str,
     hint: Option<Algorithm>,
     expected: Vec<Expected>,
-    /// Unsupported algorithms the input is listed with, as written.
+    /// Algorithms the input is listed with that cannot be computed, as
+    /// written, each once (compared ignoring case).
     unsupported: Vec<String>,
 }
 
@@ -152,7 +170,13 @@ impl Found<'_> {
         let algorithm = match entry.label {
             Label::Known(a) => a,
             Label::Unsupported(name) => {
-                self.unsupported.push(name);
+                if !self
+                    .unsupported
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case(&name))
+                {
+                    self.unsupported.push(name);
+                }
                 return Ok(());
             }
             Label::Unlabelled => infer_algorithm(entry.hex, self.hint).map_err(malformed)?,
@@ -179,10 +203,21 @@ impl Found<'_> {
         Ok(())
     }
 
-    /// The digests found, or why there are none.
-    fn finish(self) -> Result<Vec<Expected>, ChecksumError> {
+    /// The digests found, or why they cannot verify the input.
+    fn finish(self) -> Result<Listing, ChecksumError> {
+        if self.expected.iter().any(|e| !e.algorithm.is_weak()) {
+            return Ok(Listing {
+                expected: self.expected,
+                unchecked: self.unsupported,
+            });
+        }
         if !self.expected.is_empty() {
-            return Ok(self.expected);
+            let weak: Vec<&str> = self.expected.iter().map(|e| e.algorithm.name()).collect();
+            return Err(ChecksumError::WeakOnly {
+                checksum_file: self.checksum_file.to_owned(),
+                name: self.wanted.to_owned(),
+                algorithms: weak.join(" and "),
+            });
         }
         if let Some(algorithm) = self.unsupported.into_iter().next() {
             return Err(ChecksumError::UnknownAlgorithm {
@@ -216,8 +251,12 @@ fn infer_algorithm(hex: &str, hint: Option<Algorithm>) -> Result<Algorithm, Stri
     match hex.len() {
         64 => Ok(Algorithm::Sha256),
         128 => Ok(Algorithm::Sha512),
+        // As `sha1sum`/`md5sum` print them (SHA1SUMS, MD5SUMS): checked
+        // beside a strong digest, refused alone.
+        40 => Ok(Algorithm::Sha1),
+        32 => Ok(Algorithm::Md5),
         n => Err(format!(
-            "{n} hex digits match no supported algorithm (sha256: 64, sha512: 128)"
+            "{n} hex digits match no supported algorithm (sha256: 64, sha512: 128, sha1: 40, md5: 32)"
         )),
     }
 }
@@ -344,6 +383,24 @@ mod tests {
     };
     use crate::checksums::{MultiHasher, check, is_clear_signed};
 
+    const SHA1_ABC: &str = "a9993e364706816aba3e25717850c26c9cd0d89d";
+    const MD5_ABC: &str = "900150983cd24fb0d6963f7d28e17f72";
+
+    /// The digests [`parse_checksum_file`] finds.
+    fn expected_of(text: &str, file: &str, input: &str) -> Result<Vec<Expected>, ChecksumError> {
+        parse_checksum_file(text, file, input).map(|l| l.expected)
+    }
+
+    /// The digests [`parse_verified_text`] finds.
+    fn verified_expected_of(
+        text: &str,
+        first_line: usize,
+        file: &str,
+        input: &str,
+    ) -> Result<Vec<Expected>, ChecksumError> {
+        parse_verified_text(text, first_line, file, input).map(|l| l.expected)
+    }
+
     #[test]
     fn sums_file_text_and_binary_mode_and_paths() {
         let text = format!(
@@ -351,7 +408,7 @@ mod tests {
              not a checksum line at all\n\
              {SHA256_ABC} *./rootfs.tar.xz\n"
         );
-        let got = parse_checksum_file(&text, "SHA256SUMS", "rootfs.tar.xz").unwrap();
+        let got = expected_of(&text, "SHA256SUMS", "rootfs.tar.xz").unwrap();
         assert_eq!(got, vec![exp(Algorithm::Sha256, SHA256_ABC, "SHA256SUMS")]);
         check(&got, &all_of(b"abc")).unwrap();
 
@@ -360,17 +417,17 @@ mod tests {
             "{}  images/2024/rootfs.tar.xz\r\n",
             SHA512_ABC.to_uppercase()
         );
-        let got = parse_checksum_file(&text, "SHA512SUMS", "rootfs.tar.xz").unwrap();
+        let got = expected_of(&text, "SHA512SUMS", "rootfs.tar.xz").unwrap();
         assert_eq!(got, vec![exp(Algorithm::Sha512, SHA512_ABC, "SHA512SUMS")]);
         // The caller may pass a path as the input name.
-        let got = parse_checksum_file(&text, "SHA512SUMS", "/dl/rootfs.tar.xz").unwrap();
+        let got = expected_of(&text, "SHA512SUMS", "/dl/rootfs.tar.xz").unwrap();
         assert_eq!(got.len(), 1);
     }
 
     #[test]
     fn sums_file_infers_algorithm_from_length_and_file_name() {
         let text = format!("{SHA256_ABC}  a.tar\n{SHA512_ABC}  a.tar\n");
-        let got = parse_checksum_file(&text, "CHECKSUMS", "a.tar").unwrap();
+        let got = expected_of(&text, "CHECKSUMS", "a.tar").unwrap();
         assert_eq!(
             got,
             vec![
@@ -380,7 +437,7 @@ mod tests {
         );
         // Arch publishes b2sums.txt in plain `b2sum` format.
         let text = format!("{B2_ABC}  archlinux-bootstrap-x86_64.tar.zst\n");
-        let got = parse_checksum_file(
+        let got = expected_of(
             &text,
             "/tmp/b2sums.txt",
             "archlinux-bootstrap-x86_64.tar.zst",
@@ -401,14 +458,15 @@ mod tests {
              MD5 (a (1).tar) = 900150983cd24fb0d6963f7d28e17f72\n\
              SHA2-256(a (1).tar)= {SHA256_ABC}\n"
         );
-        let got = parse_checksum_file(&text, "CHECKSUM", "a (1).tar").unwrap();
-        // Duplicates collapse; MD5 is skipped because others are present.
+        let got = expected_of(&text, "CHECKSUM", "a (1).tar").unwrap();
+        // Duplicates collapse; MD5 is checked too, beside the strong ones.
         assert_eq!(
             got,
             vec![
                 exp(Algorithm::Sha256, SHA256_ABC, "CHECKSUM"),
                 exp(Algorithm::Sha512, SHA512_ABC, "CHECKSUM"),
                 exp(Algorithm::Blake2b512, B2_ABC, "CHECKSUM"),
+                exp(Algorithm::Md5, MD5_ABC, "CHECKSUM"),
             ]
         );
         check(&got, &all_of(b"abc")).unwrap();
@@ -416,20 +474,90 @@ mod tests {
 
     #[test]
     fn only_unsupported_algorithm_is_an_error() {
-        let text = "MD5 (a.tar) = 900150983cd24fb0d6963f7d28e17f72\n";
-        match parse_checksum_file(text, "CHECKSUM", "a.tar") {
+        let text = format!("WHIRLPOOL (a.tar) = {SHA512_ABC}\n");
+        match expected_of(&text, "CHECKSUM", "a.tar") {
             Err(ChecksumError::UnknownAlgorithm { algorithm, origin }) => {
-                assert_eq!(algorithm, "MD5");
+                assert_eq!(algorithm, "WHIRLPOOL");
                 assert_eq!(origin, "CHECKSUM");
             }
             other => panic!("{other:?}"),
         }
-        // Unlabelled md5 length in a SUMS file: a wrong-length digest.
-        let text = "900150983cd24fb0d6963f7d28e17f72  a.tar\n";
-        let err = parse_checksum_file(text, "MD5SUMS", "a.tar").unwrap_err();
-        assert!(
-            matches!(err, ChecksumError::Malformed { line: Some(1), .. }),
-            "{err:?}"
+        // A length that fits no algorithm is malformed.
+        let text = format!("{}  a.tar\n", &SHA256_ABC[..48]);
+        let err = expected_of(&text, "SUMS", "a.tar").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "malformed checksum in SUMS line 1: 48 hex digits match no supported algorithm (sha256: 64, sha512: 128, sha1: 40, md5: 32)"
+        );
+    }
+
+    #[test]
+    fn weak_algorithms_alone_verify_nothing() {
+        for (text, algorithms) in [
+            (format!("MD5 (a.tar) = {MD5_ABC}\n"), "md5"),
+            // `md5sum` and `sha1sum` output: told by their length.
+            (format!("{MD5_ABC}  a.tar\n"), "md5"),
+            (format!("{SHA1_ABC} *a.tar\n"), "sha1"),
+            (
+                format!("# SHA1 HASH\n{SHA1_ABC}  a.tar\n# MD5 HASH\n{MD5_ABC}  a.tar\n"),
+                "sha1 and md5",
+            ),
+            // One that cannot be computed does not help either.
+            (
+                format!("SHA1 (a.tar) = {SHA1_ABC}\nWHIRLPOOL (a.tar) = {SHA512_ABC}\n"),
+                "sha1",
+            ),
+        ] {
+            let err = parse_checksum_file(&text, "CHECKSUM", "a.tar").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "CHECKSUM lists a.tar only with {algorithms}, too weak to verify it (collisions can be made); use a checksum file with sha256, sha512 or blake2b512, or --expect"
+                ),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn weak_digests_beside_a_strong_one_are_checked() {
+        // Gentoo's older DIGESTS files: MD5, SHA1, SHA512 and WHIRLPOOL blocks.
+        let digests = |sha1: &str| {
+            format!(
+                "# MD5 HASH\n{MD5_ABC}  a.tar\n# SHA1 HASH\n{sha1}  a.tar\n\
+                 # SHA512 HASH\n{SHA512_ABC}  a.tar\n# WHIRLPOOL HASH\n{SHA512_EMPTY}  a.tar\n\
+                 # whirlpool HASH\n{SHA512_EMPTY}  a.tar\n"
+            )
+        };
+        // Unlabelled, as `sha256sum` and `sha1sum` print them, in one file.
+        let text = format!("{SHA256_ABC}  a.tar\n{SHA1_ABC}  a.tar\n");
+        assert_eq!(
+            expected_of(&text, "SUMS", "a.tar").unwrap(),
+            vec![
+                exp(Algorithm::Sha256, SHA256_ABC, "SUMS"),
+                exp(Algorithm::Sha1, SHA1_ABC, "SUMS"),
+            ]
+        );
+        let listing = parse_checksum_file(&digests(SHA1_ABC), "a.DIGESTS", "a.tar").unwrap();
+        assert_eq!(
+            listing.expected,
+            vec![
+                exp(Algorithm::Md5, MD5_ABC, "a.DIGESTS"),
+                exp(Algorithm::Sha1, SHA1_ABC, "a.DIGESTS"),
+                exp(Algorithm::Sha512, SHA512_ABC, "a.DIGESTS"),
+            ]
+        );
+        assert_eq!(listing.unchecked, vec!["WHIRLPOOL".to_owned()]);
+        check(&listing.expected, &all_of(b"abc")).unwrap();
+        // A wrong SHA-1 beside a right SHA-512 is a mismatch.
+        let sha1_empty = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+        let listing = parse_checksum_file(&digests(sha1_empty), "a.DIGESTS", "a.tar").unwrap();
+        let err = check(&listing.expected, &all_of(b"abc")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "sha1 mismatch for the input (from a.DIGESTS): expected {sha1_empty}, found {SHA1_ABC}"
+            )
         );
     }
 
@@ -458,7 +586,7 @@ mod tests {
     fn gentoo_digests_clear_signed_two_algorithms() {
         let text = gentoo_digests(B2_ABC, SHA512_ABC);
         let file = format!("{STAGE3}.DIGESTS");
-        let got = parse_checksum_file(&text, &file, STAGE3).unwrap();
+        let got = expected_of(&text, &file, STAGE3).unwrap();
         // Same length, told apart only by the block headers; the line inside
         // the signature armour is not read.
         assert_eq!(
@@ -471,7 +599,7 @@ mod tests {
         check(&got, &all_of(b"abc")).unwrap();
 
         let contents = format!("{STAGE3}.CONTENTS.gz");
-        let got = parse_checksum_file(&text, &file, &contents).unwrap();
+        let got = expected_of(&text, &file, &contents).unwrap();
         assert_eq!(got.len(), 2);
         check(&got, &all_of(b"")).unwrap();
     }
@@ -480,7 +608,7 @@ mod tests {
     fn gentoo_digests_mismatch_in_one_algorithm() {
         // The BLAKE2b entry is really the digest of something else.
         let text = gentoo_digests(B2_EMPTY, SHA512_ABC);
-        let got = parse_checksum_file(&text, "DIGESTS", STAGE3).unwrap();
+        let got = expected_of(&text, "DIGESTS", STAGE3).unwrap();
         let computed = MultiHasher::new(&got);
         let mut computed = computed;
         computed.update(b"abc");
@@ -516,29 +644,29 @@ mod tests {
         );
         let got = parse_checksum_file(&text, "a.tar.DIGESTS", "a.tar").unwrap();
         assert_eq!(
-            got,
+            got.expected,
             vec![exp(Algorithm::Sha256, SHA256_ABC, "a.tar.DIGESTS")]
         );
+        assert_eq!(got.unchecked, vec!["WHIRLPOOL".to_owned()]);
     }
 
     #[test]
     fn one_line_files() {
-        let got = parse_checksum_file(&format!("{SHA256_ABC}\n"), "x.tar.sha256", "x.tar").unwrap();
+        let got = expected_of(&format!("{SHA256_ABC}\n"), "x.tar.sha256", "x.tar").unwrap();
         assert_eq!(
             got,
             vec![exp(Algorithm::Sha256, SHA256_ABC, "x.tar.sha256")]
         );
         // No trailing newline, hex and name.
-        let got =
-            parse_checksum_file(&format!("{SHA512_ABC}  x.tar"), "x.tar.sha512", "x.tar").unwrap();
+        let got = expected_of(&format!("{SHA512_ABC}  x.tar"), "x.tar.sha512", "x.tar").unwrap();
         assert_eq!(got[0].algorithm, Algorithm::Sha512);
         // Output of `sha256sum < x.tar`.
-        let got = parse_checksum_file(&format!("{SHA256_ABC}  -\n"), "x.sha256", "x.tar").unwrap();
+        let got = expected_of(&format!("{SHA256_ABC}  -\n"), "x.sha256", "x.tar").unwrap();
         assert_eq!(got.len(), 1);
         // A bare digest next to named entries is ambiguous and does not count.
         let text = format!("{SHA256_ABC}\n{SHA256_EMPTY}  y.tar\n");
         assert!(matches!(
-            parse_checksum_file(&text, "SUMS", "x.tar"),
+            expected_of(&text, "SUMS", "x.tar"),
             Err(ChecksumError::NotListed { .. })
         ));
     }
@@ -553,7 +681,7 @@ mod tests {
             format!("{}\r\n", SHA256_ABC.to_uppercase()),
             format!("\n  {SHA256_ABC}  \n\n"),
         ] {
-            let got = parse_checksum_file(&text, "debian.tar.xz.sha256", "debian.tar.xz").unwrap();
+            let got = expected_of(&text, "debian.tar.xz.sha256", "debian.tar.xz").unwrap();
             assert_eq!(
                 got,
                 vec![exp(Algorithm::Sha256, SHA256_ABC, "debian.tar.xz.sha256")],
@@ -567,14 +695,14 @@ mod tests {
         // Verified text has no armor left; an armor-like line in it is
         // signed content, not a marker.
         let text = format!("# SHA256 HASH\n{}  a.tar\n", &SHA256_ABC[..60]);
-        let err = parse_verified_text(&text, 4, "A.DIGESTS", "a.tar").unwrap_err();
+        let err = verified_expected_of(&text, 4, "A.DIGESTS", "a.tar").unwrap_err();
         assert!(
             matches!(err, ChecksumError::Malformed { line: Some(5), .. }),
             "{err:?}"
         );
         let text = format!("-----BEGIN PGP SIGNATURE-----\n{SHA256_ABC}  a.tar\n");
         assert_eq!(
-            parse_verified_text(&text, 4, "A", "a.tar").unwrap().len(),
+            verified_expected_of(&text, 4, "A", "a.tar").unwrap().len(),
             1
         );
         assert!(is_clear_signed(&gentoo_digests(B2_ABC, SHA512_ABC)));
@@ -584,17 +712,17 @@ mod tests {
     #[test]
     fn coreutils_escaped_names() {
         let text = format!("\\{SHA256_ABC}  dir/a\\\\b\\nc.tar\n");
-        let got = parse_checksum_file(&text, "SHA256SUMS", "a\\b\nc.tar").unwrap();
+        let got = expected_of(&text, "SHA256SUMS", "a\\b\nc.tar").unwrap();
         assert_eq!(got.len(), 1);
         let text = format!("\\SHA256 (a\\\\b.tar) = {SHA256_ABC}\n");
-        let got = parse_checksum_file(&text, "SHA256SUMS", "a\\b.tar").unwrap();
+        let got = expected_of(&text, "SHA256SUMS", "a\\b.tar").unwrap();
         assert_eq!(got.len(), 1);
     }
 
     #[test]
     fn missing_entry_names_file_and_input() {
         let text = format!("{SHA256_ABC}  other.tar\n{SHA256_ABC}  a.tar.CONTENTS.gz\n");
-        let err = parse_checksum_file(&text, "SHA256SUMS", "dir/a.tar").unwrap_err();
+        let err = expected_of(&text, "SHA256SUMS", "dir/a.tar").unwrap_err();
         match &err {
             ChecksumError::NotListed {
                 checksum_file,
@@ -607,7 +735,7 @@ mod tests {
         }
         assert_eq!(err.to_string(), "SHA256SUMS does not list a.tar");
         assert!(matches!(
-            parse_checksum_file("", "SHA256SUMS", "a.tar"),
+            expected_of("", "SHA256SUMS", "a.tar"),
             Err(ChecksumError::NotListed { .. })
         ));
     }
@@ -619,13 +747,10 @@ mod tests {
             "zz  other.tar\n{}  short.tar\nSHA256 (x) = nothex\n{SHA256_ABC}  a.tar\n",
             &SHA256_ABC[..10]
         );
-        assert_eq!(
-            parse_checksum_file(&text, "SUMS", "a.tar").unwrap().len(),
-            1
-        );
+        assert_eq!(expected_of(&text, "SUMS", "a.tar").unwrap().len(), 1);
         // ...but not for the input.
         let text = format!("{SHA256_ABC}  b.tar\n{}  a.tar\n", &SHA256_ABC[..63]);
-        let err = parse_checksum_file(&text, "SUMS", "a.tar").unwrap_err();
+        let err = expected_of(&text, "SUMS", "a.tar").unwrap_err();
         assert!(
             matches!(&err, ChecksumError::Malformed { origin, line: Some(2), .. } if origin == "SUMS"),
             "{err:?}"
@@ -637,19 +762,19 @@ mod tests {
         );
         let text = format!("SHA256 (a.tar) = {}x\n", &SHA256_ABC[..63]);
         assert!(matches!(
-            parse_checksum_file(&text, "SUMS", "a.tar"),
+            expected_of(&text, "SUMS", "a.tar"),
             Err(ChecksumError::Malformed { .. })
         ));
         // Wrong length for the block's algorithm.
         let text = format!("# SHA256 HASH\n{SHA512_ABC}  a.tar\n");
         assert!(matches!(
-            parse_checksum_file(&text, "DIGESTS", "a.tar"),
+            expected_of(&text, "DIGESTS", "a.tar"),
             Err(ChecksumError::Malformed { .. })
         ));
         // b2sum with a non-default length.
         let text = format!("{SHA256_ABC}  a.tar\n");
         assert!(matches!(
-            parse_checksum_file(&text, "B2SUMS", "a.tar"),
+            expected_of(&text, "B2SUMS", "a.tar"),
             Err(ChecksumError::Malformed { .. })
         ));
     }
@@ -657,7 +782,7 @@ mod tests {
     #[test]
     fn same_base_name_with_different_digests_is_ambiguous() {
         let text = format!("{SHA256_ABC}  amd64/rootfs.tar\n{SHA256_EMPTY}  arm64/rootfs.tar\n");
-        match parse_checksum_file(&text, "SHA256SUMS", "rootfs.tar") {
+        match expected_of(&text, "SHA256SUMS", "rootfs.tar") {
             Err(ChecksumError::Ambiguous {
                 checksum_file,
                 name,
@@ -673,9 +798,9 @@ mod tests {
 
     #[test]
     fn tag_line_with_empty_digest_is_malformed() {
-        let err = parse_checksum_file("SHA256 (a.tar) =\n", "SUMS", "a.tar").unwrap_err();
+        let err = expected_of("SHA256 (a.tar) =\n", "SUMS", "a.tar").unwrap_err();
         assert!(err.to_string().contains("64 hex digits, got 0"), "{err}");
-        let err = parse_checksum_file("SHA512 (a.tar) = ab cd\n", "SUMS", "a.tar").unwrap_err();
+        let err = expected_of("SHA512 (a.tar) = ab cd\n", "SUMS", "a.tar").unwrap_err();
         assert!(err.to_string().contains("non-hex character ' '"), "{err}");
     }
 }

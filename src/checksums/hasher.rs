@@ -5,6 +5,10 @@ use std::fmt;
 use std::io;
 
 use blake2::Blake2b512;
+use md5::Md5;
+use sha1::Sha1;
+// sha1 and md-5 are RustCrypto's digest 0.10 line, sha2 and blake2 its 0.11.
+use sha1::Digest as _;
 use sha2::{Digest as _, Sha256, Sha512};
 
 use super::{Algorithm, Expected};
@@ -18,6 +22,8 @@ pub(crate) struct MultiHasher {
     sha256: Option<Sha256>,
     sha512: Option<Sha512>,
     blake2b512: Option<Blake2b512>,
+    sha1: Option<Sha1>,
+    md5: Option<Md5>,
 }
 
 impl fmt::Debug for MultiHasher {
@@ -42,6 +48,8 @@ impl MultiHasher {
                 Algorithm::Sha256 => h.sha256 = Some(Sha256::new()),
                 Algorithm::Sha512 => h.sha512 = Some(Sha512::new()),
                 Algorithm::Blake2b512 => h.blake2b512 = Some(Blake2b512::new()),
+                Algorithm::Sha1 => h.sha1 = Some(Sha1::new()),
+                Algorithm::Md5 => h.md5 = Some(Md5::new()),
             }
         }
         h
@@ -59,6 +67,12 @@ impl MultiHasher {
         if self.blake2b512.is_some() {
             v.push(Algorithm::Blake2b512);
         }
+        if self.sha1.is_some() {
+            v.push(Algorithm::Sha1);
+        }
+        if self.md5.is_some() {
+            v.push(Algorithm::Md5);
+        }
         v
     }
 
@@ -71,6 +85,12 @@ impl MultiHasher {
             h.update(data);
         }
         if let Some(h) = &mut self.blake2b512 {
+            h.update(data);
+        }
+        if let Some(h) = &mut self.sha1 {
+            h.update(data);
+        }
+        if let Some(h) = &mut self.md5 {
             h.update(data);
         }
     }
@@ -86,6 +106,12 @@ impl MultiHasher {
         }
         if let Some(h) = self.blake2b512 {
             v.push((Algorithm::Blake2b512, crate::hashing::hex(&h.finalize())));
+        }
+        if let Some(h) = self.sha1 {
+            v.push((Algorithm::Sha1, crate::hashing::hex(&h.finalize())));
+        }
+        if let Some(h) = self.md5 {
+            v.push((Algorithm::Md5, crate::hashing::hex(&h.finalize())));
         }
         v
     }
@@ -119,6 +145,14 @@ mod tests {
                 (Algorithm::Sha256, SHA256_ABC.to_owned()),
                 (Algorithm::Sha512, SHA512_ABC.to_owned()),
                 (Algorithm::Blake2b512, B2_ABC.to_owned()),
+                (
+                    Algorithm::Sha1,
+                    "a9993e364706816aba3e25717850c26c9cd0d89d".to_owned()
+                ),
+                (
+                    Algorithm::Md5,
+                    "900150983cd24fb0d6963f7d28e17f72".to_owned()
+                ),
             ]
         );
         assert_eq!(
@@ -127,6 +161,14 @@ mod tests {
                 (Algorithm::Sha256, SHA256_EMPTY.to_owned()),
                 (Algorithm::Sha512, SHA512_EMPTY.to_owned()),
                 (Algorithm::Blake2b512, B2_EMPTY.to_owned()),
+                (
+                    Algorithm::Sha1,
+                    "da39a3ee5e6b4b0d3255bfef95601890afd80709".to_owned()
+                ),
+                (
+                    Algorithm::Md5,
+                    "d41d8cd98f00b204e9800998ecf8427e".to_owned()
+                ),
             ]
         );
     }

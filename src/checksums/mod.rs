@@ -14,6 +14,12 @@
 //!   `# SHA256 HASH`, each followed by `hex  name` lines;
 //! * one-line `.sha256` / `.sha512` files holding just `hex` or `hex  name`.
 //!
+//! Every digest a file lists for the input in an algorithm that can be
+//! computed (sha256, sha512, blake2b512, sha1, md5) is checked, and all must
+//! match. At least one must be of a strong algorithm: MD5 and SHA-1 alone
+//! are refused ([`ChecksumError::WeakOnly`]). Algorithms that cannot be
+//! computed are handed back by name ([`Listing::unchecked`]) for a warning.
+//!
 //! Any of these may be wrapped in a PGP clear-signed message; only the signed
 //! body is read. The signature itself is *not* verified here: with
 //! `--keyring`, [`crate::signature`] verifies it and [`parse_verified_text`]
@@ -34,11 +40,16 @@ use std::fmt;
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use armor::is_clear_signed;
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
-pub use formats::{parse_checksum_file, parse_verified_text};
+pub use formats::{Listing, parse_checksum_file, parse_verified_text};
 pub(crate) use hasher::MultiHasher;
 
 /// A digest algorithm that can be checked.
+///
+/// MD5 and SHA-1 are computed only to check what a checksum file lists
+/// beside a strong algorithm: collisions can be made for both, so neither
+/// verifies an input on its own ([`Algorithm::is_weak`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Algorithm {
     /// SHA-256 (64 hex digits).
     Sha256,
@@ -46,18 +57,30 @@ pub enum Algorithm {
     Sha512,
     /// BLAKE2b with a 512-bit output (128 hex digits), as `b2sum` prints by default.
     Blake2b512,
+    /// SHA-1 (40 hex digits): weak, checked only beside a strong algorithm.
+    Sha1,
+    /// MD5 (32 hex digits): weak, checked only beside a strong algorithm.
+    Md5,
 }
 
 impl Algorithm {
-    /// Every supported algorithm, in the order the input hasher reports them.
-    pub const ALL: [Algorithm; 3] = [Algorithm::Sha256, Algorithm::Sha512, Algorithm::Blake2b512];
+    /// Every algorithm that can be computed, in the order the input hasher reports them.
+    pub const ALL: [Algorithm; 5] = [
+        Algorithm::Sha256,
+        Algorithm::Sha512,
+        Algorithm::Blake2b512,
+        Algorithm::Sha1,
+        Algorithm::Md5,
+    ];
 
-    /// The canonical lowercase name: `sha256`, `sha512` or `blake2b512`.
+    /// The canonical lowercase name: `sha256`, `sha512`, `blake2b512`, `sha1` or `md5`.
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Sha256 => "sha256",
             Algorithm::Sha512 => "sha512",
             Algorithm::Blake2b512 => "blake2b512",
+            Algorithm::Sha1 => "sha1",
+            Algorithm::Md5 => "md5",
         }
     }
 
@@ -66,15 +89,25 @@ impl Algorithm {
         match self {
             Algorithm::Sha256 => 64,
             Algorithm::Sha512 | Algorithm::Blake2b512 => 128,
+            Algorithm::Sha1 => 40,
+            Algorithm::Md5 => 32,
         }
+    }
+
+    /// Whether collisions can be made for it (MD5, SHA-1): such a digest is
+    /// checked when listed, but an input listed only with weak algorithms
+    /// is refused, and `--expect` does not take them.
+    pub fn is_weak(self) -> bool {
+        matches!(self, Algorithm::Sha1 | Algorithm::Md5)
     }
 
     /// Looks up an algorithm by any of the names tools print for it,
     /// case-insensitively, ignoring `-` and `_`: `sha256`, `SHA-256`,
-    /// `SHA2-256`, `sha512`, `BLAKE2b`, `BLAKE2b-512`, `blake2b512`, `b2`.
+    /// `SHA2-256`, `sha512`, `BLAKE2b`, `BLAKE2b-512`, `blake2b512`, `b2`,
+    /// `SHA1`, `SHA-1`, `MD5`.
     ///
     /// Returns `None` for anything else, including algorithms this module
-    /// cannot check (`md5`, `sha1`, `BLAKE2b-256`, ...).
+    /// cannot compute (`BLAKE2b-256`, `WHIRLPOOL`, ...).
     pub fn from_name(name: &str) -> Option<Self> {
         let norm: String = name
             .chars()
@@ -87,6 +120,8 @@ impl Algorithm {
             // Bare BLAKE2b is what coreutils `b2sum --tag` prints for the
             // default 512-bit length; other lengths carry a suffix.
             "blake2b" | "blake2b512" | "b2" => Some(Algorithm::Blake2b512),
+            "sha1" => Some(Algorithm::Sha1),
+            "md5" => Some(Algorithm::Md5),
             _ => None,
         }
     }
@@ -158,7 +193,8 @@ pub enum ChecksumError {
         detail: String,
     },
 
-    /// The algorithm named is not one this module can check.
+    /// The algorithm named cannot verify an input: one this module cannot
+    /// compute, or (`--expect`) a weak one.
     #[error(
         "unsupported checksum algorithm `{algorithm}` in {origin} (supported: sha256, sha512, blake2b512)"
     )]
@@ -167,6 +203,20 @@ pub enum ChecksumError {
         algorithm: String,
         /// `--expect` or the checksum file's name.
         origin: String,
+    },
+
+    /// The checksum file lists the input only with weak algorithms (MD5,
+    /// SHA-1), which cannot verify it: collisions can be made for both.
+    #[error(
+        "{checksum_file} lists {name} only with {algorithms}, too weak to verify it (collisions can be made); use a checksum file with sha256, sha512 or blake2b512, or --expect"
+    )]
+    WeakOnly {
+        /// The checksum file's name as the caller gave it.
+        checksum_file: String,
+        /// The base name that was looked for.
+        name: String,
+        /// The weak algorithms listed, e.g. `md5` or `md5 and sha1`.
+        algorithms: String,
     },
 
     /// The checksum file lists the input's base name more than once with
@@ -217,8 +267,10 @@ pub fn parse_expect(s: &str) -> Result<Expected, ChecksumError> {
             "`{s}` is not ALGO:HEX (e.g. sha256:<64 hex digits>)"
         )));
     };
-    let algorithm =
-        Algorithm::from_name(algo.trim()).ok_or_else(|| ChecksumError::UnknownAlgorithm {
+    // A weak digest alone verifies nothing, and `--expect` is one digest.
+    let algorithm = Algorithm::from_name(algo.trim())
+        .filter(|a| !a.is_weak())
+        .ok_or_else(|| ChecksumError::UnknownAlgorithm {
             algorithm: algo.trim().to_owned(),
             origin: ORIGIN.to_owned(),
         })?;
@@ -323,7 +375,16 @@ mod tests {
         ] {
             assert_eq!(Algorithm::from_name(name), Some(a), "{name}");
         }
-        for name in ["md5", "sha1", "BLAKE2b-256", "blake2s256", ""] {
+        for (name, a) in [
+            ("SHA1", Algorithm::Sha1),
+            ("sha-1", Algorithm::Sha1),
+            ("MD5", Algorithm::Md5),
+        ] {
+            assert_eq!(Algorithm::from_name(name), Some(a), "{name}");
+            assert!(a.is_weak(), "{name}");
+        }
+        assert!(!Algorithm::Sha256.is_weak());
+        for name in ["sha", "BLAKE2b-256", "blake2s256", "whirlpool", ""] {
             assert_eq!(Algorithm::from_name(name), None, "{name}");
         }
     }
@@ -344,6 +405,12 @@ mod tests {
         assert!(matches!(
             parse_expect(SHA256_ABC),
             Err(ChecksumError::Malformed { line: None, .. })
+        ));
+        // Weak algorithms are computed for checksum files, never taken alone.
+        let sha1 = format!("sha1:{}", &SHA256_ABC[..40]);
+        assert!(matches!(
+            parse_expect(&sha1),
+            Err(ChecksumError::UnknownAlgorithm { .. })
         ));
         match parse_expect(&format!("md5:{}", &SHA256_ABC[..32])) {
             Err(ChecksumError::UnknownAlgorithm { algorithm, origin }) => {

@@ -36,7 +36,9 @@ Then:
   skopeo copy oci:stage3-amd64-openrc:latest docker://registry.example/stage3:latest
 
 Exit status: 0 imported, 1 input or layout refused / I/O error, 2 bad usage,
-130 interrupted by SIGINT, 143 by SIGTERM (temporary files removed).
+3 imported and published, but the --json report could not be written (a full
+disk, an I/O error; stderr names the layout and tag), 130 interrupted by SIGINT,
+143 by SIGTERM (temporary files removed).
 A report, page or completion script cut short by its reader closing standard
 output (| head) is not an error: 0 (verify: 1 if a check failed).";
 
@@ -239,6 +241,8 @@ pub struct ImportArgs {
 
     /// A checksum file (a path or an http(s) URL) listing the inputs by base name:
     /// SHA256SUMS, BSD style, Gentoo .DIGESTS (clear-signed or not), or a one-line .sha256/.sha512.
+    /// Every sha256, sha512, blake2b512, sha1 and md5 digest listed for an input must match;
+    /// sha1 and md5 alone are refused; other algorithms get a warning.
     #[arg(long, value_name = "FILE|URL", help_heading = "Verification")]
     checksums: Option<String>,
 

@@ -44,6 +44,30 @@ impl fmt::Display for TrailingData {
 
 impl std::error::Error for TrailingData {}
 
+/// The xz decoder's memory limit: fixed, far above what `xz -9` needs
+/// (65 MiB), so a hostile header cannot make it reserve gigabytes.
+pub(crate) const XZ_MEMLIMIT: u64 = 1 << 30;
+
+/// An xz stream needs more memory to decode than the decoder may use
+/// (liblzma's `LZMA_MEMLIMIT_ERROR`): not corrupt data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct XzMemLimit {
+    /// The decoder's memory limit, in bytes.
+    pub limit: u64,
+}
+
+impl fmt::Display for XzMemLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the xz data needs more than {} MiB of memory to decode, the decoder's fixed limit",
+            self.limit >> 20
+        )
+    }
+}
+
+impl std::error::Error for XzMemLimit {}
+
 /// How many leading bytes `detect` wants to see (one tar header block).
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub const SNIFF_LEN: usize = 512;
@@ -91,7 +115,7 @@ impl Default for DecodeOptions {
     fn default() -> Self {
         Self {
             xz_threads: 1,
-            xz_memlimit: 1 << 30,
+            xz_memlimit: XZ_MEMLIMIT,
             consumer_safe: false,
             zstd_max_window: framing::MAX_ZSTD_WINDOW,
         }
@@ -263,10 +287,14 @@ impl<R: Read> Read for MultiXzDecoder<R> {
             let eof = input.is_empty();
             let (before_in, before_out) = (self.stream.total_in(), self.stream.total_out());
             let action = if eof { Action::Finish } else { Action::Run };
+            let limit = self.opts.xz_memlimit;
             let status = self
                 .stream
                 .process(input, buf, action)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("xz: {e}")))?;
+                .map_err(|e| match e {
+                    liblzma::stream::Error::MemLimit => io::Error::other(XzMemLimit { limit }),
+                    e => io::Error::new(io::ErrorKind::InvalidData, format!("xz: {e}")),
+                })?;
             let consumed = (self.stream.total_in() - before_in) as usize;
             let produced = (self.stream.total_out() - before_out) as usize;
             self.reader.consume(consumed);
@@ -483,6 +511,39 @@ mod tests {
             assert!(
                 decode_all(Compression::Xz, &junk, t).is_err(),
                 "threads {t}"
+            );
+        }
+    }
+
+    /// `xz(data)` whose block header asks for dictionary size `code`
+    /// (LZMA2's encoding: 37 is 1536 MiB). liblzma's single-threaded output
+    /// has one block, its header right after the 12-byte stream header:
+    /// size, flags, LZMA2's id, one property byte (the dictionary size),
+    /// padding, CRC32.
+    fn xz_with_dictionary(data: &[u8], code: u8) -> Vec<u8> {
+        let mut xz = xz(data);
+        assert_eq!(xz[12..16], [0x02, 0x00, 0x21, 0x01]);
+        xz[16] = code;
+        let crc = crc32fast::hash(&xz[12..20]);
+        xz[20..24].copy_from_slice(&crc.to_le_bytes());
+        xz
+    }
+
+    #[test]
+    fn an_xz_dictionary_over_the_memory_limit_is_not_corruption() {
+        // The patch itself makes a valid stream: 2 MiB decodes.
+        let small = xz_with_dictionary(b"hello", 18);
+        for t in [1, 2] {
+            assert_eq!(decode_all(Compression::Xz, &small, t).unwrap(), b"hello");
+        }
+        let big = xz_with_dictionary(b"hello", 37);
+        for t in [1, 2] {
+            let e = decode_all(Compression::Xz, &big, t).unwrap_err();
+            let m = e.get_ref().and_then(|i| i.downcast_ref::<XzMemLimit>());
+            assert_eq!(m, Some(&XzMemLimit { limit: 1 << 30 }), "threads {t}: {e}");
+            assert_eq!(
+                e.to_string(),
+                "the xz data needs more than 1024 MiB of memory to decode, the decoder's fixed limit"
             );
         }
     }

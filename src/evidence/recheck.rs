@@ -9,9 +9,9 @@ use std::io::Read;
 use serde_json::Value;
 
 use super::{ARTIFACT_TYPE, LAYER, ROLE, Role, SIGNATURE, TITLE, layer_annotation};
-use crate::checksums::{self, Algorithm, ChecksumError, Expected};
+use crate::checksums::{self, Algorithm, ChecksumError, Expected, Listing};
 use crate::digest::{Blob, Digest};
-use crate::layout::{Reader, open_file};
+use crate::layout::Reader;
 use crate::signature::{self, Clock, DetachedSignatures, Keyring, Verified};
 use crate::spec::index::SUBJECT;
 
@@ -308,7 +308,9 @@ fn over_input(
     let mut hasher = sigs.hasher().map_err(Ok)?;
     let path = reader.blob_path(&blob.digest);
     let io = |e: std::io::Error| Err(Verdict::Failed(format!("{}: {e}", path.display())));
-    let mut f = open_file(&path).map_err(|e| Err(Verdict::Failed(e.to_string())))?;
+    let mut f = reader
+        .open_blob(&blob.digest)
+        .map_err(|e| Err(Verdict::Failed(e.to_string())))?;
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = f.read(&mut buf).map_err(io)?;
@@ -328,9 +330,11 @@ fn lists(
     title: &str,
     name: &str,
     sha256: &str,
-    listed: Result<Vec<Expected>, ChecksumError>,
+    listed: Result<Listing, ChecksumError>,
 ) -> Result<(), Verdict> {
-    let listed = listed.map_err(|e| Verdict::Failed(format!("{title}: {e}")))?;
+    let listed = listed
+        .map_err(|e| Verdict::Failed(format!("{title}: {e}")))?
+        .expected;
     let ours: Vec<&Expected> = listed
         .iter()
         .filter(|e| e.algorithm == Algorithm::Sha256)

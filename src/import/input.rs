@@ -184,6 +184,10 @@ impl InputErrors {
                     input,
                     refusal: refusal.clone(),
                 },
+                DecodeFailure::XzMemLimit(m) => Error::XzMemLimit {
+                    input,
+                    limit: m.limit,
+                },
                 // `classify` has taken marked read errors already.
                 DecodeFailure::Read | DecodeFailure::Corrupt => self.corrupt(format, e.to_string()),
             }

@@ -353,9 +353,10 @@ impl Checks<'_> {
                 count
             ));
         }
-        let expected = expected_checksums(input, opts, self.sums.as_ref())?;
+        let (expected, unchecked) = expected_checksums(input, opts, self.sums.as_ref())?;
         let signature = self.signatures.get(i).and_then(Option::as_ref);
         let mut layer = read_layer(layout, input, opts, tally, &expected, signature)?;
+        layer.report.warnings.extend(unchecked);
         // Its digest was checked against the signed checksum file.
         if let Some(signed) = self.sums.as_ref().and_then(Sums::signed) {
             layer.report.signatures_verified.push(signed.clone());

@@ -53,13 +53,16 @@ fn normalize_options(opts: &ImportOptions) -> Result<Option<NormalizeOptions>> {
     }))
 }
 
-/// The checksums `input` must match: `--expect`, and/or its entries in `--checksums`.
+/// The checksums `input` must match: `--expect`, and/or its entries in
+/// `--checksums`; and a warning for each algorithm `--checksums` lists for
+/// it that cannot be computed, so none is dropped silently.
 pub(super) fn expected_checksums(
     input: &InputSource,
     opts: &ImportOptions,
     sums: Option<&Sums<'_>>,
-) -> Result<Vec<Expected>> {
+) -> Result<(Vec<Expected>, Vec<String>)> {
     let mut expected = Vec::new();
+    let mut warnings = Vec::new();
     if let Some(e) = &opts.expect {
         expected.push(e.clone());
     }
@@ -73,9 +76,20 @@ pub(super) fn expected_checksums(
                 input: input.display(),
                 source,
             })?;
-        expected.extend(found);
+        expected.extend(found.expected);
+        let listed = match found.unchecked.as_slice() {
+            [] => None,
+            [one] => Some(format!("a {one} digest, an algorithm")),
+            many => Some(format!("{} digests, algorithms", many.join(", "))),
+        };
+        if let Some(listed) = listed {
+            warnings.push(format!(
+                "{} also lists {listed} ociimport cannot compute: not checked",
+                sums.name()
+            ));
+        }
     }
-    Ok(expected)
+    Ok((expected, warnings))
 }
 
 /// Read one input completely and write its layer blob to a temp file.

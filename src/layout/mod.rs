@@ -25,12 +25,14 @@
 //!
 //! The read side is beside it: [`Reader`] (capped and digest-checked reads,
 //! the limits), [`walk`] (the one walk over the documents, with a visitor)
-//! and [`Target`] (the `DIR[:TAG]` argument of `verify` and `inspect`).
+//! and [`Target`] (the `DIR[:TAG]` argument of `verify` and `inspect`),
+//! which may name an oci-archive, read in place (`tarindex`).
 
 mod blob;
 mod reader;
 pub(crate) mod registry;
 mod target;
+mod tarindex;
 pub(crate) mod walk;
 
 use std::fs;
@@ -40,7 +42,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub(crate) use blob::{BlobWriter, PendingBlob};
-pub(crate) use reader::{MAX_INDEX_DEPTH, Reader, bad, open as open_file};
+pub(crate) use reader::{LayoutFile, MAX_INDEX_DEPTH, Presence, Reader, bad};
 pub use registry::{Cleanup, remove_registered_temps};
 pub use target::Target;
 

@@ -4,10 +4,13 @@
 //! `verify`, `inspect` and the `--index` merge read through a [`Reader`],
 //! so the limits, the digest check and the error that names the file are
 //! the same everywhere; what they visit is walked by [`super::walk`].
+//! The layout is a directory or an oci-archive read in place
+//! ([`super::tarindex`]); readers see the same files either way.
 
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha512};
@@ -17,6 +20,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::hashing::{HashReader, sha256_of};
 use crate::spec;
+
+use super::tarindex::{EntryReader, TarIndex};
 
 /// Largest manifest, config or nested index read (they are read whole).
 ///
@@ -30,17 +35,57 @@ pub(crate) const MAX_OCI_LAYOUT: u64 = 64 * 1024;
 /// How deep image indexes may nest below `index.json` before we stop following.
 pub(crate) const MAX_INDEX_DEPTH: usize = 4;
 
-/// A layout directory opened for reading (whoever wrote it).
+/// A layout opened for reading (whoever wrote it): a directory, or an
+/// oci-archive read in place ([`TarIndex`]).
+///
+/// Files are named in messages as `ROOT/index.json`, `ROOT/blobs/ALG/HEX`,
+/// where `ROOT` is the directory or the archive file as given.
 #[derive(Clone, Debug)]
 pub(crate) struct Reader {
     root: PathBuf,
+    /// For an archive: where its layout files are.
+    archive: Option<Arc<TarIndex>>,
+}
+
+/// A file of the layout open for reading: a regular file of the directory,
+/// or an entry's bytes in the archive.
+#[derive(Debug)]
+pub(crate) enum LayoutFile {
+    /// A file of a layout directory.
+    File(File),
+    /// An entry of an oci-archive.
+    Entry(EntryReader),
+}
+
+impl Read for LayoutFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            LayoutFile::File(f) => f.read(buf),
+            LayoutFile::Entry(e) => e.read(buf),
+        }
+    }
+}
+
+/// What is at a blob's name, before any read (a link is not followed).
+#[derive(Clone, Debug)]
+pub(crate) enum Presence {
+    /// A regular file (an archive holds nothing else).
+    File,
+    Missing,
+    /// A symbolic link, to this target.
+    Link(String),
+    /// A directory, a FIFO...
+    Other,
+    Unreadable(String),
 }
 
 impl Reader {
-    /// A reader over `root`, taken as it is (a layout this run has open).
+    /// A reader over the directory `root`, taken as it is (a layout this
+    /// run has open).
     pub(crate) fn new(root: &Path) -> Reader {
         Reader {
             root: root.to_path_buf(),
+            archive: None,
         }
     }
 
@@ -53,7 +98,16 @@ impl Reader {
         Ok(Reader::new(root))
     }
 
-    /// The layout directory.
+    /// A reader over the oci-archive file `path`, read in place: indexed
+    /// now (what could be read two ways is refused), nothing extracted.
+    pub(crate) fn open_archive(path: &Path) -> Result<Reader> {
+        Ok(Reader {
+            root: path.to_path_buf(),
+            archive: Some(Arc::new(TarIndex::open(path)?)),
+        })
+    }
+
+    /// The layout directory, or the archive file.
     pub(crate) fn root(&self) -> &Path {
         &self.root
     }
@@ -63,43 +117,107 @@ impl Reader {
         self.root.join(name)
     }
 
-    /// Where the blob `digest` lives.
+    /// Where the blob `digest` lives (in an archive: how messages name it).
     pub(crate) fn blob_path(&self, digest: &Digest) -> PathBuf {
         digest.blob_path(&self.root)
     }
 
+    /// Open the layout file `rel` (`index.json`, `blobs/ALG/HEX`); a
+    /// missing one is a `NotFound` I/O error naming it.
+    fn open_rel(&self, rel: &str) -> Result<LayoutFile> {
+        let path = self.root.join(rel);
+        match &self.archive {
+            None => open(&path).map(LayoutFile::File),
+            Some(a) => a
+                .open_entry(rel)
+                .map(LayoutFile::Entry)
+                .ok_or_else(|| Error::Io {
+                    path,
+                    source: io::Error::new(io::ErrorKind::NotFound, "no such entry in the archive"),
+                }),
+        }
+    }
+
+    /// The blob `digest`, open for a streamed read (a layer).
+    pub(crate) fn open_blob(&self, digest: &Digest) -> Result<LayoutFile> {
+        self.open_rel(&digest.blob_rel())
+    }
+
+    /// The layout file `rel`, whole, refused if larger than `limit`.
+    fn read_rel(&self, rel: &str, limit: u64) -> Result<Vec<u8>> {
+        read_capped(self.open_rel(rel)?, &self.root.join(rel), limit)
+    }
+
+    /// What is at the blob's name, without following a link.
+    pub(crate) fn presence(&self, digest: &Digest) -> Presence {
+        if let Some(a) = &self.archive {
+            return match a.contains(&digest.blob_rel()) {
+                true => Presence::File,
+                false => Presence::Missing,
+            };
+        }
+        let path = self.blob_path(digest);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => Presence::File,
+            Ok(m) if m.is_symlink() => Presence::Link(
+                fs::read_link(&path).map_or_else(|e| e.to_string(), |t| t.display().to_string()),
+            ),
+            Ok(_) => Presence::Other,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Presence::Missing,
+            Err(e) => Presence::Unreadable(e.to_string()),
+        }
+    }
+
+    /// Whether the blob `digest` is there (in a directory: anything at its
+    /// name that leads to something).
+    pub(crate) fn has_blob(&self, digest: &Digest) -> bool {
+        match &self.archive {
+            Some(a) => a.contains(&digest.blob_rel()),
+            None => self.blob_path(digest).exists(),
+        }
+    }
+
+    /// For an archive, every blob it holds, in digest order; `None` for a
+    /// directory (whose listing is [`crate::gc`]'s business).
+    pub(crate) fn archive_blobs(&self) -> Option<Vec<Blob>> {
+        let a = self.archive.as_ref()?;
+        Some(
+            a.blobs()
+                .map(|(digest, size)| Blob { digest, size })
+                .collect(),
+        )
+    }
+
     /// `oci-layout`, whole, capped at [`MAX_OCI_LAYOUT`].
     pub(crate) fn oci_layout(&self) -> Result<Vec<u8>> {
-        read_small(&self.path("oci-layout"), MAX_OCI_LAYOUT)
+        self.read_rel("oci-layout", MAX_OCI_LAYOUT)
     }
 
     /// `index.json`, whole, capped at [`MAX_INDEX_JSON`].
     pub(crate) fn index_json(&self) -> Result<Vec<u8>> {
-        read_small(&self.path("index.json"), MAX_INDEX_JSON)
+        self.read_rel("index.json", MAX_INDEX_JSON)
     }
 
     /// `oci-layout` as [`Reader::oci_layout`], or `None` if there is none.
     pub(crate) fn oci_layout_if_exists(&self) -> Result<Option<Vec<u8>>> {
-        if_exists(read_small(&self.path("oci-layout"), MAX_OCI_LAYOUT))
+        if_exists(self.oci_layout())
     }
 
     /// `index.json` as [`Reader::index_json`], or `None` if there is none.
     pub(crate) fn index_json_if_exists(&self) -> Result<Option<Vec<u8>>> {
-        if_exists(read_small(&self.path("index.json"), MAX_INDEX_JSON))
+        if_exists(self.index_json())
     }
 
     /// A JSON blob's bytes as they are, capped at [`MAX_JSON_BLOB`] and not
     /// checked: for `verify`, which reports each mismatch itself.
     pub(crate) fn blob_bytes(&self, digest: &Digest) -> Result<Vec<u8>> {
-        read_small(&self.blob_path(digest), MAX_JSON_BLOB)
+        self.read_rel(&digest.blob_rel(), MAX_JSON_BLOB)
     }
 
-    /// Digest and size of a whole blob file, streamed (any size).
+    /// Digest and size of a whole blob, streamed (any size).
     pub(crate) fn measure(&self, digest: &Digest) -> Result<Blob> {
-        let path = self.blob_path(digest);
-        let f = open(&path)?;
-        let mut r = HashReader::new(f);
-        io::copy(&mut r, &mut io::sink()).at(&path)?;
+        let mut r = HashReader::new(self.open_blob(digest)?);
+        io::copy(&mut r, &mut io::sink()).at(self.blob_path(digest))?;
         Ok(r.finish().1)
     }
 
@@ -107,7 +225,7 @@ impl Reader {
     /// they hash to `blob`'s digest and have its size.
     pub(crate) fn blob(&self, blob: &Blob) -> Result<Vec<u8>> {
         let path = self.blob_path(&blob.digest);
-        let bytes = read_small(&path, MAX_JSON_BLOB)?;
+        let bytes = self.blob_bytes(&blob.digest)?;
         let found = digest_as(&blob.digest, &bytes)?;
         if found != blob.digest {
             return Err(Error::DigestMismatch {
@@ -183,7 +301,11 @@ pub(crate) fn open(path: &Path) -> Result<File> {
 /// Read a whole small file (a manifest, a config) from the layout, refusing
 /// large ones and anything but a regular file ([`open`]).
 pub(crate) fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let f = open(path)?;
+    read_capped(open(path)?, path, limit)
+}
+
+/// Read all of `f` (the file at `path`), refusing more than `limit` bytes.
+fn read_capped(f: impl Read, path: &Path, limit: u64) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     f.take(limit + 1).read_to_end(&mut buf).at(path)?;
     if buf.len() as u64 > limit {

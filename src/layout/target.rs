@@ -2,23 +2,17 @@
 //! `oci:DIR[:TAG]`, `FILE` and `oci-archive:FILE[:TAG]` arguments, where
 //! the command line meets the layout.
 //!
-//! An oci-archive is read from a private temporary directory (its
-//! `oci-layout`, `index.json` and `blobs/ALG/HEX` regular files copied
-//! there, nothing else), registered for signal cleanup and removed when the
-//! [`Opened`] layout is dropped; messages name the archive, not the copy.
+//! An oci-archive is read in place ([`super::tarindex`]): nothing is
+//! extracted, and messages name the archive and the entry.
 
 use std::fs;
-use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::digest::Digest;
-use crate::error::{Error, IoContext, Result};
-use crate::fsutil;
+use crate::error::{Error, Result};
 use crate::spec::ref_name::validate_tag;
 
-use super::reader::bad;
-use super::registry;
+use super::Reader;
 
 /// A layout directory or an oci-archive file to read and, optionally, the
 /// tag in it to read.
@@ -108,27 +102,13 @@ impl Target {
         self.archive || fs::metadata(&self.dir).is_ok_and(|m| !m.is_dir())
     }
 
-    /// The layout to read: the directory itself, or an archive's files in a
-    /// private temporary directory (removed when the result is dropped).
-    pub(crate) fn open(&self) -> Result<Opened> {
-        if !self.is_archive() {
-            return Ok(Opened {
-                layout: self.dir.clone(),
-                archive: None,
-            });
+    /// The layout to read: the directory, or the archive read in place
+    /// (indexed now; nothing is extracted).
+    pub(crate) fn reader(&self) -> Result<Reader> {
+        match self.is_archive() {
+            true => Reader::open_archive(&self.dir),
+            false => Reader::open(&self.dir),
         }
-        // Copies left by runs that died (kill -9) go first.
-        let tmp = std::env::temp_dir();
-        super::clean_stale_temps_in(&tmp);
-        let work = fsutil::temp_path(&tmp, "-read");
-        registry::register_temp(&work)?;
-        let opened = Opened {
-            layout: work.clone(),
-            archive: Some(self.dir.clone()),
-        };
-        fs::create_dir(&work).at(&work)?;
-        unpack(&self.dir, &work)?;
-        Ok(opened)
     }
 }
 
@@ -141,181 +121,6 @@ impl FromStr for Target {
     fn from_str(arg: &str) -> Result<Target, Error> {
         Ok(Target::parse(arg))
     }
-}
-
-/// A [`Target`] ready to read: a layout directory, and for an archive, the
-/// archive it came from (its temporary copy removed on drop).
-#[derive(Debug)]
-pub(crate) struct Opened {
-    layout: PathBuf,
-    archive: Option<PathBuf>,
-}
-
-impl Opened {
-    /// The layout directory to read.
-    pub(crate) fn layout(&self) -> &Path {
-        &self.layout
-    }
-
-    /// How reports name the layout: the directory, or the archive file.
-    pub(crate) fn shown(&self) -> &Path {
-        self.archive.as_deref().unwrap_or(&self.layout)
-    }
-
-    /// `text` with the temporary copy's path replaced by the archive's.
-    pub(crate) fn relabel(&self, text: &str) -> String {
-        match &self.archive {
-            Some(a) => text.replace(&self.layout.display().to_string(), &a.display().to_string()),
-            None => text.to_string(),
-        }
-    }
-
-    /// `path` inside the temporary copy as `ARCHIVE/REL`.
-    fn relabel_path(&self, path: PathBuf) -> PathBuf {
-        match (&self.archive, path.strip_prefix(&self.layout)) {
-            (Some(a), Ok(rel)) => a.join(rel),
-            _ => path,
-        }
-    }
-
-    /// An error of reading the copy, naming the archive instead.
-    pub(crate) fn relabel_error(&self, e: Error) -> Error {
-        match e {
-            Error::BadLayout { path, reason } => Error::BadLayout {
-                path: self.relabel_path(path),
-                reason: self.relabel(&reason),
-            },
-            Error::Io { path, source } => Error::Io {
-                path: self.relabel_path(path),
-                source,
-            },
-            Error::DigestMismatch {
-                path,
-                expected,
-                found,
-            } => Error::DigestMismatch {
-                path: self.relabel_path(path),
-                expected,
-                found,
-            },
-            other => other,
-        }
-    }
-}
-
-impl Drop for Opened {
-    fn drop(&mut self) {
-        if self.archive.is_some() {
-            let _ = fs::remove_dir_all(&self.layout);
-            registry::unregister_temp(&self.layout);
-        }
-    }
-}
-
-/// Where an archive entry goes in the copy, or `None` for an entry that is
-/// no part of a layout (skipped).
-fn destination(archive: &Path, name: &str, into: &Path) -> Result<Option<PathBuf>> {
-    let name = name.trim_start_matches("./");
-    if name == "oci-layout" || name == "index.json" {
-        return Ok(Some(into.join(name)));
-    }
-    let Some(rest) = name.strip_prefix("blobs/") else {
-        return Ok(None);
-    };
-    let Some((alg, hex)) = rest.split_once('/') else {
-        return Ok(None);
-    };
-    if hex.is_empty() || hex == "/" {
-        return Ok(None);
-    }
-    match Digest::parse(&format!("{alg}:{hex}")) {
-        Ok(d) => Ok(Some(d.blob_path(into))),
-        Err(e) => Err(bad(
-            archive,
-            format!(
-                "entry {name} is not a blob (blobs/ALGORITHM/HEX): {e}; write the archive again with ociimport --format oci-archive or skopeo copy"
-            ),
-        )),
-    }
-}
-
-/// Copy an entry's bytes, naming the archive on a read error and the copy
-/// on a write error (a full `$TMPDIR`).
-fn copy(from: &mut impl Read, archive: &Path, to: &mut impl Write, dest: &Path) -> Result<()> {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match from.read(&mut buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            read => read.at(archive)?,
-        };
-        if n == 0 {
-            return Ok(());
-        }
-        to.write_all(&buf[..n]).at(dest)?;
-    }
-}
-
-/// Copy the layout files of the tar `archive` into `into`.
-fn unpack(archive: &Path, into: &Path) -> Result<()> {
-    let f = fsutil::open_regular(archive).map_err(|e| match e.kind() {
-        io::ErrorKind::InvalidInput => bad(
-            archive,
-            format!("{e}; give an OCI layout directory or an oci-archive file"),
-        ),
-        _ => Error::Io {
-            path: archive.to_path_buf(),
-            source: e,
-        },
-    })?;
-    let not_tar = |e: io::Error| {
-        bad(
-            archive,
-            format!(
-                "not an oci-archive (a tar of an OCI layout): {e}; give an OCI layout directory or an oci-archive file"
-            ),
-        )
-    };
-    let mut tar = tar::Archive::new(BufReader::new(f));
-    let mut found = false;
-    for entry in tar.entries().map_err(not_tar)? {
-        let mut entry = entry.map_err(not_tar)?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let Some(dest) = destination(archive, &name, into)? else {
-            continue;
-        };
-        let kind = entry.header().entry_type();
-        if !kind.is_file() {
-            return Err(bad(
-                archive,
-                format!(
-                    "entry {name} is not a regular file ({kind:?}); an oci-archive holds the layout's files themselves: write it again with ociimport --format oci-archive or skopeo copy"
-                ),
-            ));
-        }
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).at(parent)?;
-        }
-        let mut out = match fsutil::create_new(&dest) {
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(bad(
-                    archive,
-                    format!(
-                        "entry {name} appears twice, so readers may disagree on it; write the archive again with ociimport --format oci-archive or skopeo copy"
-                    ),
-                ));
-            }
-            other => other.at(&dest)?,
-        };
-        copy(&mut entry, archive, &mut out, &dest)?;
-        found |= name.trim_start_matches("./") == "index.json";
-    }
-    if !found {
-        return Err(bad(
-            archive,
-            "not an oci-archive: its tar holds no index.json; give an OCI layout directory or an oci-archive file (ociimport --format oci-archive, skopeo copy ... oci-archive:FILE)",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

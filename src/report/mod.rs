@@ -48,6 +48,23 @@ impl Report {
         }
     }
 
+    /// Where it was written: the layout directory, the archive file, or
+    /// `-` for standard output.
+    pub fn layout(&self) -> &str {
+        match self {
+            Report::Image(r) => &r.layout,
+            Report::Index(r) => &r.layout,
+        }
+    }
+
+    /// The ref name it was published under.
+    pub fn tag(&self) -> &str {
+        match self {
+            Report::Image(r) => &r.tag,
+            Report::Index(r) => &r.tag,
+        }
+    }
+
     /// The digest the tag names: the image manifest, or the image index.
     pub fn digest(&self) -> &Digest {
         match self {

@@ -1,11 +1,8 @@
-//! The blob cache of `verify`: each blob file is read once (through the
-//! layout's [`Reader`]), whatever the number of descriptors pointing to it,
-//! and what was found is kept.
+//! The blob cache of `verify`: each blob (a file, or an archive's entry)
+//! is read once (through the layout's [`Reader`]), whatever the number of
+//! descriptors pointing to it, and what was found is kept.
 
 use std::collections::HashMap;
-use std::fs;
-use std::io;
-use std::path::Path;
 use std::rc::Rc;
 
 use crate::compress::Compression;
@@ -13,7 +10,7 @@ use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
 use crate::hashing::sha256_of;
 use crate::layerscan::{LayerScan, scan_layer};
-use crate::layout::Reader;
+use crate::layout::{Presence, Reader};
 use crate::spec::descriptor::Descriptor;
 
 /// What reading a blob file found.
@@ -72,22 +69,23 @@ impl<'a> BlobCache<'a> {
         if let Some(s) = self.states.get(digest) {
             return s.clone();
         }
-        let path = self.reader.blob_path(digest);
-        let state = stat(&path).unwrap_or_else(|| match self.reader.blob_bytes(digest) {
-            Ok(bytes) => {
-                self.read += 1;
-                let m = Blob {
-                    digest: sha256_of(&bytes),
-                    size: bytes.len() as u64,
-                };
-                self.json.insert(digest.clone(), Rc::new(bytes));
-                BlobState::Read(m)
-            }
-            Err(Error::BadLayout { reason, .. }) => BlobState::Unreadable(format!(
-                "{reason}: too large for a manifest, config or index"
-            )),
-            Err(e) => BlobState::Unreadable(e.to_string()),
-        });
+        let state = self
+            .stat(digest)
+            .unwrap_or_else(|| match self.reader.blob_bytes(digest) {
+                Ok(bytes) => {
+                    self.read += 1;
+                    let m = Blob {
+                        digest: sha256_of(&bytes),
+                        size: bytes.len() as u64,
+                    };
+                    self.json.insert(digest.clone(), Rc::new(bytes));
+                    BlobState::Read(m)
+                }
+                Err(Error::BadLayout { reason, .. }) => BlobState::Unreadable(format!(
+                    "{reason}: too large for a manifest, config or index"
+                )),
+                Err(e) => BlobState::Unreadable(e.to_string()),
+            });
         self.states.insert(digest.clone(), state.clone());
         state
     }
@@ -108,14 +106,15 @@ impl<'a> BlobCache<'a> {
         if let Some(s) = self.states.get(digest) {
             return s.clone();
         }
-        let path = self.reader.blob_path(digest);
-        let state = stat(&path).unwrap_or_else(|| match self.reader.measure(digest) {
-            Ok(m) => {
-                self.read += 1;
-                BlobState::Read(m)
-            }
-            Err(e) => BlobState::Unreadable(e.to_string()),
-        });
+        let state = self
+            .stat(digest)
+            .unwrap_or_else(|| match self.reader.measure(digest) {
+                Ok(m) => {
+                    self.read += 1;
+                    BlobState::Read(m)
+                }
+                Err(e) => BlobState::Unreadable(e.to_string()),
+            });
         self.states.insert(digest.clone(), state.clone());
         state
     }
@@ -126,11 +125,10 @@ impl<'a> BlobCache<'a> {
         if let Some(scan) = self.layers.get(&key) {
             return LayerRead::Scanned(scan.clone());
         }
-        let path = self.reader.blob_path(digest);
-        if let Some(state) = stat(&path) {
+        if let Some(state) = self.stat(digest) {
             return LayerRead::Unusable(state);
         }
-        let scan = match scan_layer(&path, Some(expected), self.max_size) {
+        let scan = match scan_layer(self.reader, digest, Some(expected), self.max_size) {
             Ok(s) => s,
             Err(e) => return LayerRead::Failed(format!("cannot read the blob: {e}")),
         };
@@ -143,19 +141,17 @@ impl<'a> BlobCache<'a> {
         self.layers.insert(key, scan.clone());
         LayerRead::Scanned(scan)
     }
-}
 
-/// Missing / not a file / a link, from the entry itself (a link is not
-/// followed), before any read.
-fn stat(path: &Path) -> Option<BlobState> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.is_file() => None,
-        Ok(m) if m.is_symlink() => Some(BlobState::Link(
-            fs::read_link(path).map_or_else(|e| e.to_string(), |t| t.display().to_string()),
-        )),
-        Ok(_) => Some(BlobState::NotAFile),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Some(BlobState::Missing),
-        Err(e) => Some(BlobState::Unreadable(e.to_string())),
+    /// Missing / not a file / a link, from the entry itself (a link is not
+    /// followed), before any read.
+    fn stat(&self, digest: &Digest) -> Option<BlobState> {
+        match self.reader.presence(digest) {
+            Presence::File => None,
+            Presence::Link(target) => Some(BlobState::Link(target)),
+            Presence::Other => Some(BlobState::NotAFile),
+            Presence::Missing => Some(BlobState::Missing),
+            Presence::Unreadable(e) => Some(BlobState::Unreadable(e)),
+        }
     }
 }
 

@@ -247,32 +247,33 @@ pub fn verify_with(layout: &Path, tag: Option<&str>, opts: &VerifyOptions) -> Re
     let reader = Reader::open(layout)?;
     // Fail early, with the path, if the directory itself cannot be listed.
     fs::read_dir(layout).at(layout)?;
-    if let Some(t) = tag {
-        validate_tag(t).map_err(Error::Usage)?;
-    }
-    let mut report = checker::run(&reader, tag, opts.max_size);
-    // A note only: a layout whose documents cannot all be read has its
-    // problems listed above, and no reach to judge blobs by.
-    report.unreferenced = crate::gc::unreferenced(&reader).unwrap_or_default();
-    Ok(report)
+    verify_reader(&reader, tag, opts)
 }
 
 /// [`verify`] of what a [`Target`] names: a layout directory, or an
-/// oci-archive (read from a private temporary copy, removed afterwards);
-/// the report and errors name the archive.
+/// oci-archive (read in place, nothing extracted); the report and errors
+/// name the archive and its entries.
 pub fn verify_target(target: &Target) -> Result<VerifyReport> {
     verify_target_with(target, &VerifyOptions::default())
 }
 
 /// [`verify_target`] with options.
 pub fn verify_target_with(target: &Target, opts: &VerifyOptions) -> Result<VerifyReport> {
-    let opened = target.open()?;
-    let mut report =
-        verify_with(opened.layout(), target.tag(), opts).map_err(|e| opened.relabel_error(e))?;
-    report.layout = opened.shown().to_path_buf();
-    for p in report.problems.iter_mut().chain(report.warnings.iter_mut()) {
-        p.message = opened.relabel(&p.message);
+    if !target.is_archive() {
+        return verify_with(target.dir(), target.tag(), opts);
     }
+    verify_reader(&target.reader()?, target.tag(), opts)
+}
+
+/// [`verify`] of the layout `reader` reads.
+fn verify_reader(reader: &Reader, tag: Option<&str>, opts: &VerifyOptions) -> Result<VerifyReport> {
+    if let Some(t) = tag {
+        validate_tag(t).map_err(Error::Usage)?;
+    }
+    let mut report = checker::run(reader, tag, opts.max_size);
+    // A note only: a layout whose documents cannot all be read has its
+    // problems listed above, and no reach to judge blobs by.
+    report.unreferenced = crate::gc::unreferenced(reader).unwrap_or_default();
     Ok(report)
 }
 

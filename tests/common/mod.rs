@@ -2,6 +2,7 @@
 //! what a run must do, fixtures, digests, and checking layouts byte by byte.
 
 mod compress;
+mod daemons;
 mod layout;
 mod run;
 mod tars;
@@ -10,6 +11,7 @@ mod tools;
 use std::path::{Path, PathBuf};
 
 pub use compress::*;
+pub use daemons::*;
 pub use layout::*;
 pub use run::*;
 pub use tars::*;

@@ -7,7 +7,7 @@
 //! its stream has ended, before anything is published.
 
 use super::annotations;
-use crate::checksums::{self, ChecksumError, Expected};
+use crate::checksums::{self, ChecksumError, Listing};
 use crate::error::{Error, Result};
 use crate::import::{ImportOptions, InputSource};
 use crate::report::VerifiedSignature;
@@ -62,14 +62,19 @@ pub(crate) struct Sums<'a> {
 }
 
 impl Sums<'_> {
-    /// The digests listed for `input_base_name`.
-    pub(crate) fn expected(&self, input_base_name: &str) -> Result<Vec<Expected>, ChecksumError> {
+    /// What the file lists for `input_base_name`.
+    pub(crate) fn expected(&self, input_base_name: &str) -> Result<Listing, ChecksumError> {
         match self.first_line {
             Some(first) => {
                 checksums::parse_verified_text(&self.text, first, self.name, input_base_name)
             }
             None => checksums::parse_checksum_file(&self.text, self.name, input_base_name),
         }
+    }
+
+    /// The checksum file as given.
+    pub(crate) fn name(&self) -> &str {
+        self.name
     }
 
     /// Whether the file is one digest with no file name: then it answers for
