@@ -55,6 +55,7 @@ mod checksums;
 mod compress;
 mod digest;
 mod docker;
+mod evidence;
 mod fsutil;
 mod hashing;
 mod image;

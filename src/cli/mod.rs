@@ -117,6 +117,10 @@ pub enum Command {
         /// Print the report as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Fail a layer whose uncompressed stream is larger than SIZE (bytes, or K/M/G/T),
+        /// as import's --max-size refuses an input; decoding stops there.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_size: Option<u64>,
     },
     /// Show what to pin or compare: tag, manifest digest, platform, created, and per layer
     /// media type, digest, compressed and uncompressed size, DiffID and entry count.
@@ -129,6 +133,10 @@ pub enum Command {
         /// Print the images as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Refuse a layer whose uncompressed stream is larger than SIZE (bytes, or K/M/G/T),
+        /// as import's --max-size refuses an input; decoding stops there.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_size: Option<u64>,
     },
     /// Remove the blobs of a layout that no index.json entry reaches (e.g. a re-tagged image's
     /// old manifest, config and layers), listing each and the bytes freed. Refused while an

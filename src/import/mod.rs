@@ -36,6 +36,7 @@ pub use provenance::{ANNOTATION_PREFIX, layer_annotation, source_name};
 use crate::change;
 use crate::checksums::Expected;
 use crate::compress::DecodeOptions;
+use crate::digest::Blob;
 use crate::error::{Error, Result};
 use crate::fetch::HttpOptions;
 use crate::image::{self, History, ImageMeta, Layer, Platform};
@@ -462,7 +463,7 @@ fn publish_image(
     let new = report.manifest.digest.clone();
     layout.publish(blobs)?.apply_with(|_, current| {
         report.retagged_from = current.moved_from(&opts.tag, &new);
-        Ok(IndexChange::tag(&opts.tag, desc))
+        Ok(with_evidence(IndexChange::tag(&opts.tag, desc), &report))
     })?;
     Ok(report)
 }
@@ -520,6 +521,7 @@ fn assemble_image(
     )?;
     let manifest_blob = layout.blob_from_bytes(&manifest)?;
     let manifest = manifest_blob.blob().clone();
+    let (evidence, evidence_blobs) = evidence_blobs(layout, &manifest, &layers)?;
 
     let mut reports = Vec::new();
     let mut blobs = Vec::new();
@@ -531,6 +533,7 @@ fn assemble_image(
         blobs.push(l.blob);
     }
     blobs.extend([config_blob, manifest_blob]);
+    blobs.extend(evidence_blobs);
     let report = ImportReport {
         layout: opts.output.display(),
         format: OutputFormat::Oci,
@@ -544,8 +547,48 @@ fn assemble_image(
         layers: reports,
         warnings,
         retagged_from: None,
+        evidence,
     };
     Ok((report, blobs))
+}
+
+/// The evidence manifest of the signatures verified for `layers`, about the
+/// image `manifest`, and its blobs, pending; none when nothing was signed.
+fn evidence_blobs(
+    layout: &Layout,
+    manifest: &Blob,
+    layers: &[ReadLayer],
+) -> Result<(Option<Blob>, Vec<PendingBlob>)> {
+    let sigs: Vec<&[_]> = layers
+        .iter()
+        .map(|l| l.report.signatures_verified.as_slice())
+        .collect();
+    let Some(built) = crate::evidence::build(manifest, &sigs)? else {
+        return Ok((None, Vec::new()));
+    };
+    let doc = own_document("evidence manifest", built.manifest, |v| {
+        let kind = crate::spec::media_type::ManifestType::Oci;
+        crate::spec::manifest::judge(v, kind).strict().map(drop)
+    })?;
+    let mut blobs = Vec::new();
+    for b in &built.blobs {
+        blobs.push(layout.blob_from_bytes(b)?);
+    }
+    let m = layout.blob_from_bytes(&doc)?;
+    let blob = m.blob().clone();
+    blobs.push(m);
+    Ok((Some(blob), blobs))
+}
+
+/// `change` with the image's evidence manifest, if any, untagged about it.
+fn with_evidence(change: IndexChange, report: &ImportReport) -> IndexChange {
+    match &report.evidence {
+        Some(e) => change.with_untagged(
+            crate::evidence::index_entry(e),
+            report.manifest.digest.as_str(),
+        ),
+        None => change,
+    }
 }
 
 /// A document this import made, judged as `verify` judges it: the importer

@@ -134,7 +134,9 @@ fn publish_index(
         let desc = image::descriptor(MediaType::ImageIndex, &blob, None, Some(name))?;
         let from = current.moved_from(tag, &blob.digest);
         written = Some((blob, platforms, from));
-        Ok(IndexChange::tag(tag, desc))
+        Ok(images.iter().fold(IndexChange::tag(tag, desc), |c, r| {
+            super::with_evidence(c, r)
+        }))
     })?;
     written.ok_or_else(|| Error::Spec {
         what: "image index",

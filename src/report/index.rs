@@ -68,7 +68,9 @@ impl IndexReport {
             ));
         }
         if self.format == OutputFormat::OciArchive {
-            super::push_hints(&mut out, &super::hints::for_archive(&self.layout));
+            let evidence = self.images.iter().any(|i| i.evidence.is_some());
+            let hints = super::hints::for_archive(&self.layout, &self.name, &self.tag, evidence);
+            super::push_hints(&mut out, &hints);
         }
         if self.format == OutputFormat::Oci {
             let arch = self

@@ -129,6 +129,9 @@ pub struct VerifiedSignature {
     pub signature: String,
     /// The signer's fingerprint (uppercase hex), `PRIMARY/SUBKEY` when a subkey signed.
     pub signer: String,
+    /// What the layout stores so that the claim can be re-checked (not in `--json`).
+    #[serde(skip)]
+    pub(crate) evidence: crate::signature::SignatureEvidence,
 }
 
 /// One layer of the import: a view of the input and the [`Layer`] made from it.
@@ -265,6 +268,10 @@ pub struct ImportReport {
     /// manifest or index (still in `blobs/` until `ociimport gc`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retagged_from: Option<Digest>,
+    /// The evidence manifest of the verified signatures (an untagged
+    /// `index.json` entry whose subject is `manifest`), when any verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Blob>,
 }
 
 /// The summary line of a tag that moved: `  retagged  TAG moved from DIGEST (...)`.
@@ -339,7 +346,9 @@ impl ImportReport {
         }
         let inputs: Vec<&str> = self.layers.iter().map(|l| l.input.name.as_str()).collect();
         let hints = match self.format {
-            OutputFormat::OciArchive => hints::for_archive(&self.layout),
+            OutputFormat::OciArchive => {
+                hints::for_archive(&self.layout, &self.name, &self.tag, self.evidence.is_some())
+            }
             OutputFormat::Oci => {
                 let zstd = self
                     .layers

@@ -18,7 +18,8 @@
 //!   is chosen by whoever holds the secret key, so a leaked expired key could
 //!   otherwise backdate signatures. A revocation marked "superseded" or
 //!   "retired" spares signatures made before it; any other revocation voids
-//!   them all;
+//!   them all. A re-check of evidence stored at import ([`Clock`]) uses the
+//!   stored key at the signature's time only: the import checked "now";
 //! * only SHA-2 and SHA-3 digests are accepted (MD5, SHA-1, RIPEMD-160 are
 //!   refused), and the signature itself must not have expired;
 //! * as gpgv, a critical notation or subpacket not understood here makes the
@@ -208,6 +209,7 @@ impl Signatures {
         &self,
         keyring: &Certificates,
         data: &[u8],
+        clock: Clock,
     ) -> Result<Verified, Refusal> {
         let mut hashed = Vec::new();
         for sig in &self.sigs {
@@ -226,7 +228,7 @@ impl Signatures {
             }
             hashed.push((sig, finish_hash(sig, h)?));
         }
-        judge(keyring, &hashed, now())
+        judge(keyring, &hashed, clock)
     }
 
     /// A hasher to feed the signed file through as it streams.
@@ -271,14 +273,14 @@ impl Hasher {
     }
 
     /// Checks the signatures over everything fed, against `keyring`.
-    pub(super) fn finish(self, keyring: &Certificates) -> Result<Verified, Refusal> {
+    pub(super) fn finish(self, keyring: &Certificates, clock: Clock) -> Result<Verified, Refusal> {
         let mut hashed = Vec::new();
         for (sig, h) in self.parts {
             let digest = finish_hash(&sig, h)?;
             hashed.push((sig, digest));
         }
         let refs: Vec<(&Signature, Vec<u8>)> = hashed.iter().map(|(s, d)| (s, d.clone())).collect();
-        judge(keyring, &refs, now())
+        judge(keyring, &refs, clock)
     }
 }
 
@@ -289,6 +291,7 @@ impl Hasher {
 pub(super) fn verify_clear_signed(
     keyring: &Certificates,
     text: &str,
+    clock: Clock,
 ) -> Result<SignedText, Refusal> {
     let not_signed = || Refusal::none("not an OpenPGP clear-signed message");
     let (header_line, start) = clear_signed_start(text)?;
@@ -315,7 +318,7 @@ pub(super) fn verify_clear_signed(
         h.update(signed.as_bytes());
         hashed.push((sig, finish_hash(sig, h)?));
     }
-    let verified = judge(keyring, &hashed, now())?;
+    let verified = judge(keyring, &hashed, clock)?;
     Ok(SignedText {
         text: signed.replace("\r\n", "\n"),
         first_line: header_line + headers + 2,
@@ -369,9 +372,24 @@ fn short(e: &impl fmt::Display) -> String {
     }
 }
 
-/// Seconds since 1970 now, as OpenPGP counts them.
-fn now() -> u32 {
-    pgp::types::Timestamp::now().as_secs()
+/// When a key must be valid for a signature, besides when it signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Clock {
+    /// Also now: an import, where the signature's time is the signer's say-so.
+    Now,
+    /// Only when it signed: a re-check of evidence stored at import, with the
+    /// key as it was then (a key that expired since does not void it).
+    SignatureTime,
+}
+
+impl Clock {
+    /// "Now" for `sig`, in seconds since 1970 as OpenPGP counts them.
+    fn at(self, sig: &Signature) -> u32 {
+        match self {
+            Clock::Now => pgp::types::Timestamp::now().as_secs(),
+            Clock::SignatureTime => sig.created().map_or(0, |t| t.as_secs()),
+        }
+    }
 }
 
 /// A digest state for `sig`, salted for v6 signatures; refuses weak or
@@ -438,9 +456,10 @@ fn fingerprint_hex(key: &impl KeyDetails) -> String {
 fn judge(
     keyring: &Certificates,
     hashed: &[(&Signature, Vec<u8>)],
-    now: u32,
+    clock: Clock,
 ) -> Result<Verified, Refusal> {
     let mut signers = Vec::new();
+    let mut certs = Vec::new();
     let mut invalid = None;
     let mut unknown = Vec::new();
     for (sig, digest) in hashed {
@@ -451,8 +470,9 @@ fn judge(
         }
         let mut outcome = None;
         for cand in &candidates {
-            match cand.check(sig, digest, now) {
+            match cand.check(sig, digest, clock.at(sig)) {
                 Ok(name) => {
+                    certs.extend(cand.minimal_cert()?);
                     outcome = Some(Ok(name));
                     break;
                 }
@@ -467,7 +487,7 @@ fn judge(
         }
     }
     if !signers.is_empty() {
-        return Ok(Verified { signers });
+        return Ok(Verified { signers, certs });
     }
     if let Some(r) = invalid {
         return Err(r);
@@ -583,6 +603,52 @@ impl Candidate<'_> {
         Ok(name)
     }
 
+    /// The certificate as far as this signature needs it, binary: the
+    /// primary key, its revocations, direct-key signatures and user IDs with
+    /// their self-signatures only, and the signing subkey with its
+    /// signatures. What a re-check of the signature needs, and nothing of
+    /// the keyring's third-party certifications or other subkeys.
+    fn minimal_cert(&self) -> Result<Vec<u8>, Refusal> {
+        use pgp::ser::Serialize as _;
+        let cert = self.cert;
+        let primary = &cert.primary_key;
+        let users = cert
+            .details
+            .users
+            .iter()
+            .map(|u| pgp::types::SignedUser {
+                id: u.id.clone(),
+                signatures: u
+                    .signatures
+                    .iter()
+                    .filter(|s| self_issued(s, primary))
+                    .cloned()
+                    .collect(),
+            })
+            .filter(|u| !u.signatures.is_empty())
+            .collect();
+        let details = pgp::composed::SignedKeyDetails {
+            revocation_signatures: cert.details.revocation_signatures.clone(),
+            direct_signatures: cert.details.direct_signatures.clone(),
+            users,
+            user_attributes: Vec::new(),
+        };
+        let subkeys = self
+            .subkey
+            .and_then(|i| cert.public_subkeys.get(i))
+            .cloned()
+            .into_iter()
+            .collect();
+        let minimal = SignedPublicKey {
+            primary_key: primary.clone(),
+            details,
+            public_subkeys: subkeys,
+        };
+        minimal
+            .to_bytes()
+            .map_err(|e| Refusal::new(self.name(), format!("cannot export the key: {e}")))
+    }
+
     fn key_version(&self) -> KeyVersion {
         match self.subkey.and_then(|i| self.cert.public_subkeys.get(i)) {
             Some(s) => s.key.version(),
@@ -617,6 +683,17 @@ fn unknown_critical(sig: &Signature) -> Option<String> {
             }
             _ => None,
         })
+}
+
+/// Whether `sig` names `primary` as its issuer (a self-signature).
+fn self_issued(sig: &Signature, primary: &impl KeyDetails) -> bool {
+    sig.issuer_fingerprint()
+        .iter()
+        .any(|f| **f == primary.fingerprint())
+        || sig
+            .issuer_key_id()
+            .iter()
+            .any(|i| **i == primary.legacy_key_id())
 }
 
 /// `start + secs` as an RFC 3339 date, for messages.
