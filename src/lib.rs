@@ -65,6 +65,8 @@ mod lint;
 mod normalize;
 mod pargz;
 mod platform;
+#[allow(dead_code)] // the seam for --sbom (issue 20), wired by the attestation writer
+mod sbom;
 mod signature;
 mod tarscan;
 mod url;
