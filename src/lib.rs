@@ -50,6 +50,7 @@ pub mod spec;
 pub mod verify;
 
 mod archive;
+mod attest;
 mod change;
 mod checksums;
 mod compress;
@@ -65,7 +66,6 @@ mod lint;
 mod normalize;
 mod pargz;
 mod platform;
-#[allow(dead_code)] // the seam for --sbom (issue 20), wired by the attestation writer
 mod sbom;
 mod signature;
 mod tarscan;

@@ -353,6 +353,18 @@ pub struct ImportArgs {
     #[arg(long, help_heading = "Output")]
     index: bool,
 
+    /// Attach an SPDX 2.3 software bill of materials (the packages the rootfs's
+    /// package databases record) as an in-toto attestation: the tag then names an
+    /// image index of the image and its attestation manifest (Docker's attestation storage).
+    #[arg(long, help_heading = "Attestations")]
+    sbom: bool,
+
+    /// Attach SLSA v1 provenance (the inputs, their sha256, what they were verified
+    /// against, the flags that shaped the image) as an in-toto attestation, stored as
+    /// --sbom's is.
+    #[arg(long, help_heading = "Attestations")]
+    provenance: bool,
+
     /// Print the import report as JSON on stdout.
     #[arg(long, help_heading = "Output")]
     json: bool,

@@ -297,6 +297,8 @@ fn options(
 ) -> ImportOptions {
     let mut opts = ImportOptions::new(output);
     opts.index = args.index;
+    opts.sbom = args.sbom;
+    opts.provenance = args.provenance;
     opts.tag = args
         .tag
         .filter(|t| !t.is_empty())

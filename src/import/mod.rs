@@ -16,6 +16,7 @@
 //! - here: the options, the one entry point ([`import()`]), the image (config, manifest) and the publish, which happens only
 //!   after every input was read to its end and found sound.
 
+mod attest;
 mod input;
 mod multi;
 mod pipeline;
@@ -34,6 +35,7 @@ pub use plan::LayerCompression;
 pub use provenance::{ANNOTATION_PREFIX, layer_annotation, source_name};
 
 use crate::change;
+use oci_spec::image::MediaType;
 use crate::checksums::Expected;
 use crate::compress::DecodeOptions;
 use crate::digest::Blob;
@@ -58,6 +60,11 @@ pub struct ImportOptions {
     /// `--index`: each input its own single-layer image, for the platform
     /// found in it, and the tag naming an image index of them.
     pub index: bool,
+    /// `--sbom`: attach an SPDX SBOM of the rootfs's packages as an in-toto
+    /// attestation (Docker's attestation storage).
+    pub sbom: bool,
+    /// `--provenance`: attach SLSA v1 provenance as an in-toto attestation.
+    pub provenance: bool,
     /// Ref name for the new manifest: the tag of the image's name.
     pub tag: String,
     /// The image's repository (`-t NAME:TAG`'s NAME: `x`, `ns/x`,
@@ -135,6 +142,8 @@ impl ImportOptions {
         Self {
             output: output.into(),
             index: false,
+            sbom: false,
+            provenance: false,
             tag: "latest".into(),
             repository: None,
             docker_platform: None,
@@ -198,6 +207,10 @@ struct ReadLayer {
     blob: PendingBlob,
     /// Newest entry mtime, for the default `created`.
     newest_mtime: Option<i64>,
+    /// With `--sbom`: the packages its databases record.
+    inventory: Option<crate::sbom::Inventory>,
+    /// The digests it was checked against: (algorithm, their source).
+    checked: Vec<(String, String)>,
 }
 
 /// Refuse what can be refused before anything is read or written.
@@ -458,14 +471,42 @@ fn publish_image(
     config: oci_spec::image::Config,
     warnings: Vec<String>,
 ) -> Result<ImportReport> {
-    let (mut report, blobs) = assemble_image(layout, opts, layers, platform, config, warnings)?;
-    let desc = image::index_descriptor(&report.manifest, &reference(opts)?, &report.platform)?;
-    let new = report.manifest.digest.clone();
+    let (mut report, mut blobs) =
+        assemble_image(layout, opts, layers, platform, config, warnings)?;
+    let name = reference(opts)?;
+    let desc = match &report.attestation {
+        // The tag names an index of the image and its attestations.
+        Some(a) => {
+            let index = attestation_index(&report, a)?;
+            let pending = layout.blob_from_bytes(&index)?;
+            let blob = pending.blob().clone();
+            blobs.push(pending);
+            let desc = image::descriptor(MediaType::ImageIndex, &blob, None, Some(&name))?;
+            report.index = Some(blob);
+            desc
+        }
+        None => image::index_descriptor(&report.manifest, &name, &report.platform)?,
+    };
+    let new = report.index.as_ref().unwrap_or(&report.manifest).digest.clone();
     layout.publish(blobs)?.apply_with(|_, current| {
         report.retagged_from = current.moved_from(&opts.tag, &new);
         Ok(with_evidence(IndexChange::tag(&opts.tag, desc), &report))
     })?;
     Ok(report)
+}
+
+/// The image index of one image and its attestation manifest `attestation`.
+fn attestation_index(report: &ImportReport, attestation: &Blob) -> Result<Vec<u8>> {
+    let entries = [
+        image::descriptor(
+            MediaType::ImageManifest,
+            &report.manifest,
+            Some(&report.platform),
+            None,
+        )?,
+        crate::attest::index_entry(attestation, &report.manifest),
+    ];
+    multi::index_bytes(entries.to_vec(), None)
 }
 
 /// The config and manifest of `layers` as pending blobs (after the layers'
@@ -522,6 +563,15 @@ fn assemble_image(
     let manifest_blob = layout.blob_from_bytes(&manifest)?;
     let manifest = manifest_blob.blob().clone();
     let (evidence, evidence_blobs) = evidence_blobs(layout, &manifest, &layers)?;
+    let name = reference(opts)?;
+    let subject = crate::attest::Subject {
+        manifest: &manifest,
+        name: &name,
+        platform: &platform,
+        created: &created,
+    };
+    let (attestation, attestation_blobs) =
+        attest::attestation_blobs(layout, opts, &subject, &layers)?;
 
     let mut reports = Vec::new();
     let mut blobs = Vec::new();
@@ -534,11 +584,12 @@ fn assemble_image(
     }
     blobs.extend([config_blob, manifest_blob]);
     blobs.extend(evidence_blobs);
+    blobs.extend(attestation_blobs);
     let report = ImportReport {
         layout: opts.output.display(),
         format: OutputFormat::Oci,
         tag: opts.tag.clone(),
-        name: reference(opts)?.to_string(),
+        name: name.to_string(),
         manifest,
         config,
         platform,
@@ -548,6 +599,8 @@ fn assemble_image(
         warnings,
         retagged_from: None,
         evidence,
+        attestation,
+        index: None,
     };
     Ok((report, blobs))
 }

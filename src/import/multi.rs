@@ -14,6 +14,7 @@ use oci_spec::image::{ImageIndexBuilder, MediaType};
 use serde_json::Value;
 
 use super::{Checks, ImportOptions, InputSource, ReadLayer, assemble_image, decide_platform};
+use crate::attest::{entry_subject, is_attestation_entry};
 use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
 use crate::image::{self, Platform};
@@ -112,7 +113,7 @@ fn publish_index(
     images: &[ImportReport],
     blobs: Vec<PendingBlob>,
 ) -> Result<(Blob, Vec<String>, Option<Digest>)> {
-    let new = images
+    let mut new = images
         .iter()
         .map(|r| {
             image::descriptor(
@@ -123,6 +124,11 @@ fn publish_index(
             )
         })
         .collect::<Result<Vec<Value>>>()?;
+    new.extend(images.iter().filter_map(|r| {
+        r.attestation
+            .as_ref()
+            .map(|a| crate::attest::index_entry(a, &r.manifest))
+    }));
     let tag = name.tag.as_str();
     // Refuse what the tag names now before any blob moves; the merge that
     // counts is the one under the lock.
@@ -174,15 +180,40 @@ fn build_index(
         Some(d) => existing_entries(root, d)?,
         None => (Vec::new(), None),
     };
+    let (old_attestations, kept): (Vec<Value>, Vec<Value>) =
+        kept.into_iter().partition(is_attestation_entry);
+    let (new_attestations, new): (Vec<Value>, Vec<Value>) =
+        new.iter().cloned().partition(is_attestation_entry);
     let new_keys: Vec<_> = new.iter().filter_map(descriptor_key).collect();
     let kept: Vec<Value> = kept
         .into_iter()
         .filter(|d| descriptor_key(d).is_none_or(|k| !new_keys.contains(&k)))
         .collect();
-    check_kept(root, &kept)?;
-    let mut entries: Vec<Value> = kept.into_iter().chain(new.iter().cloned()).collect();
+    // A kept image keeps its attestations; a replaced one's go with it.
+    let digest = |d: &Value| d.get("digest").and_then(Value::as_str).map(str::to_string);
+    let kept_digests: Vec<String> = kept.iter().filter_map(digest).collect();
+    let kept_attestations: Vec<Value> = old_attestations
+        .into_iter()
+        .filter(|a| entry_subject(a).is_some_and(|s| kept_digests.iter().any(|k| k == s)))
+        .collect();
+    check_kept(root, &[kept.as_slice(), &kept_attestations].concat())?;
+    let mut entries: Vec<Value> = kept.into_iter().chain(new).collect();
     entries.sort_by_key(|d| (descriptor_key(d).is_none(), descriptor_key(d)));
     let platforms = entries.iter().filter_map(platform_label).collect();
+    // Attestations after the images, in their subjects' order, as BuildKit lists them.
+    let mut attestations: Vec<Value> = kept_attestations.into_iter().chain(new_attestations).collect();
+    let position = |a: &Value| {
+        entries
+            .iter()
+            .position(|e| digest(e).as_deref() == entry_subject(a))
+    };
+    attestations.sort_by_key(position);
+    entries.extend(attestations);
+    Ok((index_bytes(entries, annotations)?, platforms))
+}
+
+/// The image index of `entries` (descriptors, in order), with `annotations`: canonical JSON.
+pub(super) fn index_bytes(entries: Vec<Value>, annotations: Option<Annotations>) -> Result<Vec<u8>> {
     let manifests = entries
         .into_iter()
         .map(serde_json::from_value::<oci_spec::image::Descriptor>)
@@ -202,7 +233,7 @@ fn build_index(
         what: "image index",
         reason: e.to_string(),
     })?;
-    Ok((image::canonical_json(&index, "image index")?, platforms))
+    image::canonical_json(&index, "image index")
 }
 
 /// The entries kept from the index the tag names must be what verify
@@ -401,6 +432,8 @@ mod tests {
             blob: layout.blob_from_bytes(b"x").unwrap(),
             base_name: "a.tar".into(),
             newest_mtime: None,
+            inventory: None,
+            checked: Vec::new(),
         };
         let read = [PlatformLayer {
             input: "a.tar".into(),

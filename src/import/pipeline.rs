@@ -28,6 +28,7 @@ use crate::layout::{BlobWriter, PendingBlob};
 use crate::lint::Lint;
 use crate::normalize::{NormalizeOptions, Rewriter};
 use crate::platform::PlatformObserver;
+use crate::sbom::PackageScan;
 use crate::signature::SignatureHasher;
 use crate::tarscan::{Policy, TarScanner, TarSummary};
 
@@ -67,7 +68,7 @@ pub(crate) struct Produced {
 }
 
 /// What watches the entries as they pass: the platform vote and the lint.
-pub(crate) type Observers = (PlatformObserver, Lint);
+pub(crate) type Observers = ((PlatformObserver, Lint), Option<PackageScan>);
 
 /// The hashing side: DiffID, tar scanner, and the `--max-size` cap.
 pub(crate) struct Consumer {

@@ -19,6 +19,7 @@ use crate::lint::{Lint, LintFindings};
 use crate::normalize::NormalizeOptions;
 use crate::platform::{PlatformObserver, PlatformTally};
 use crate::report::VerifiedSignature;
+use crate::sbom::PackageScan;
 use crate::report::{InputReport, LayerReport};
 use crate::signature::{Keyring, SignatureHasher};
 use crate::tarscan::{TarError, TarScanner};
@@ -185,11 +186,14 @@ fn read_layer_once(
     };
     let consumer = Consumer {
         diff: Sha256Counter::new(),
-        scanner: TarScanner::new((PlatformObserver::new(), Lint::new())),
+        scanner: TarScanner::new((
+            (PlatformObserver::new(), Lint::new()),
+            opts.sbom.then(PackageScan::new),
+        )),
         max_size: opts.max_size,
     };
     let (produced, mut consumed, blob) = sink.run(producer, consumer, &errors)?;
-    let (platform, lint) = std::mem::take(&mut consumed.observers);
+    let ((platform, lint), packages) = std::mem::take(&mut consumed.observers);
     let findings = lint.into_findings();
     let verdict = Verdict {
         expected,
@@ -200,6 +204,7 @@ fn read_layer_once(
         errors: &errors,
     };
     let mut layer = verdict.judge(produced, consumed, findings, plan, format, blob)?;
+    layer.inventory = packages.map(PackageScan::finish);
     tally.merge(platform.into_tally());
     if let Some(notes) = opened.notes.and_then(|n| n.lock().ok().map(|n| n.clone())) {
         layer.report.warnings.extend(notes);
@@ -288,6 +293,12 @@ impl Verdict<'_> {
             blob,
             base_name: self.base_name.clone(),
             newest_mtime: summary.newest_mtime,
+            inventory: None,
+            checked: self
+                .expected
+                .iter()
+                .map(|e| (e.algorithm.to_string(), e.source.clone()))
+                .collect(),
         })
     }
 

@@ -69,7 +69,7 @@ impl Report {
     /// The digest the tag names: the image manifest, or the image index.
     pub fn digest(&self) -> &Digest {
         match self {
-            Report::Image(r) => &r.manifest.digest,
+            Report::Image(r) => &r.index.as_ref().unwrap_or(&r.manifest).digest,
             Report::Index(r) => &r.index.digest,
         }
     }
@@ -272,6 +272,14 @@ pub struct ImportReport {
     /// `index.json` entry whose subject is `manifest`), when any verified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Blob>,
+    /// With `--sbom` or `--provenance`: the attestation manifest about
+    /// `manifest` (Docker's attestation storage).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Blob>,
+    /// With attestations and without `--index`: the image index the tag
+    /// names, of the image and its attestation manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<Blob>,
 }
 
 /// The summary line of a tag that moved: `  retagged  TAG moved from DIGEST (...)`.
@@ -318,6 +326,20 @@ impl ImportReport {
             self.manifest.digest,
             human_size(self.manifest.size)
         ));
+        if let Some(i) = &self.index {
+            out.push_str(&format!(
+                "  index     {} ({}, the image and its attestations)\n",
+                i.digest,
+                human_size(i.size)
+            ));
+        }
+        if let Some(a) = &self.attestation {
+            out.push_str(&format!(
+                "  attested  {} ({})\n",
+                a.digest,
+                human_size(a.size)
+            ));
+        }
         out.push_str(&format!("  name      {}\n", self.name));
         let from = self.retagged_from.as_ref();
         out.push_str(&retag_line(&self.layout, &self.tag, from));

@@ -27,6 +27,19 @@ impl Manifest {
         self.config
             .as_ref()
             .is_some_and(|c| is_image_config(&c.media_type))
+            && !self.is_attestation()
+    }
+
+    /// A Docker attestation manifest: an image config only for
+    /// compatibility, and in-toto statements for layers.
+    pub fn is_attestation(&self) -> bool {
+        self.layers.as_ref().is_some_and(|l| {
+            !l.is_empty()
+                && l.iter().all(|d| {
+                    d.as_ref()
+                        .is_some_and(|d| d.media_type == crate::attest::IN_TOTO)
+                })
+        })
     }
 }
 

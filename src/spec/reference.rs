@@ -12,7 +12,7 @@ use std::fmt;
 pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
 
 /// The registry a reference without a host names.
-const DOCKER_HUB: &str = "docker.io";
+pub(crate) const DOCKER_HUB: &str = "docker.io";
 
 /// The longest repository name (host and path) the grammar allows.
 const MAX_NAME_LEN: usize = 255;
