@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::attest::check::StatementInfo;
 use crate::compress::{Compression, LayerEncoding};
 use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
@@ -95,6 +96,131 @@ pub struct ImageInfo {
     /// Disagreements found while measuring (run `verify` for all checks).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The attestation manifests about this image that its image index
+    /// lists (Docker's attestation storage: `--sbom`, `--provenance`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<AttestationInfo>,
+}
+
+/// An attestation manifest about an image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AttestationInfo {
+    /// The attestation manifest blob.
+    pub manifest: Blob,
+    /// Its in-toto statements, in order.
+    pub statements: Vec<StatementInfo>,
+}
+
+/// One package of an image's SBOM (`inspect --packages`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PackageInfo {
+    /// The package's name.
+    pub name: String,
+    /// Its version, as its database writes it.
+    pub version: String,
+    /// Its package URL, when the SBOM has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+}
+
+/// The SBOM packages of one image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ImagePackages {
+    /// The ref name the image was found through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The image manifest's digest.
+    pub manifest: Digest,
+    /// Its platform.
+    pub platform: Platform,
+    /// The SBOM statement's blob; `None` when the image has no SBOM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sbom: Option<Digest>,
+    /// Its packages, in the SBOM's order.
+    pub packages: Vec<PackageInfo>,
+}
+
+/// The packages the SBOM attestation of each image of `target` lists
+/// (`inspect --packages`); an image without one has none and no `sbom`.
+pub fn packages_target(target: &Target) -> Result<Vec<ImagePackages>> {
+    let reader = target.reader()?;
+    let images = inspect_reader(&reader, target.tag(), None)?;
+    images
+        .iter()
+        .map(|img| image_packages(&reader, img))
+        .collect()
+}
+
+fn image_packages(reader: &Reader, img: &ImageInfo) -> Result<ImagePackages> {
+    let sbom = img
+        .attestations
+        .iter()
+        .flat_map(|a| &a.statements)
+        .find(|s| s.predicate_type == crate::attest::SPDX);
+    let mut packages = Vec::new();
+    if let Some(s) = sbom {
+        let blob = Blob {
+            digest: s.digest.clone(),
+            size: s.size,
+        };
+        let statement = reader.json(&blob)?;
+        packages = spdx_packages(&statement);
+    }
+    Ok(ImagePackages {
+        tag: img.tag.clone(),
+        manifest: img.manifest.digest.clone(),
+        platform: img.platform.clone(),
+        sbom: sbom.map(|s| s.digest.clone()),
+        packages,
+    })
+}
+
+/// An SPDX statement's packages: name, versionInfo and the purl external reference.
+fn spdx_packages(statement: &Value) -> Vec<PackageInfo> {
+    let list = statement
+        .pointer("/predicate/packages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let s = |p: &Value, k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    list.iter()
+        .map(|p| PackageInfo {
+            name: s(p, "name"),
+            version: s(p, "versionInfo"),
+            purl: p
+                .get("externalRefs")
+                .and_then(Value::as_array)
+                .and_then(|refs| {
+                    refs.iter()
+                        .find(|r| r.get("referenceType").and_then(Value::as_str) == Some("purl"))
+                })
+                .and_then(|r| r.get("referenceLocator"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+        .collect()
+}
+
+/// Human-readable rendering of [`packages_target`]'s result: per image a
+/// header line, then one `NAME VERSION PURL` line per package.
+pub fn packages_text(images: &[ImagePackages]) -> String {
+    let mut out = String::new();
+    for img in images {
+        let tag = img.tag.as_deref().unwrap_or("(untagged)");
+        let what = match &img.sbom {
+            Some(d) => format!("{} package(s), SBOM {d}", img.packages.len()),
+            None => "no SBOM attestation (import with --sbom)".into(),
+        };
+        let _ = writeln!(out, "# {tag} {} {}: {what}", img.platform, img.manifest);
+        for p in &img.packages {
+            let purl = p.purl.as_deref().unwrap_or("-");
+            let _ = writeln!(out, "{}\t{}\t{purl}", p.name, p.version);
+        }
+    }
+    out
 }
 
 /// [`inspect`] of what a [`Target`] names: a layout directory, or an
@@ -162,6 +288,7 @@ fn inspect_reader(
             Some(Value::Array(m)) => m.clone(),
             _ => Vec::new(),
         },
+        attestations: HashMap::new(),
     };
     let mut found = false;
     for e in &entries {
@@ -262,6 +389,19 @@ pub fn text(images: &[ImageInfo]) -> String {
         for (k, v) in others {
             let _ = writeln!(out, "annotation: {k}={v}");
         }
+        for a in &img.attestations {
+            let kinds: Vec<&str> = a
+                .statements
+                .iter()
+                .map(|s| s.predicate_type.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "attestation: {} ({})",
+                a.manifest.digest,
+                kinds.join(", ")
+            );
+        }
         for w in &img.warnings {
             let _ = writeln!(out, "warning:   {w}");
         }
@@ -352,6 +492,9 @@ struct Inspector<'a> {
     index_entries: Vec<Value>,
     /// `--max-size`: the most bytes a layer may decode to.
     max_size: Option<u64>,
+    /// The attestation entries of the image indexes seen, by the digest of
+    /// the image they are about.
+    attestations: HashMap<String, Vec<Value>>,
 }
 
 /// How an image was reached: the tag in `index.json`, the image index.
@@ -459,9 +602,20 @@ impl Visitor for Inspector<'_> {
         &mut self,
         _: &Reach,
         desc: &Descriptor,
-        _: &Value,
+        value: &Value,
         judged: &Judged<index::Index>,
     ) -> Result<()> {
+        let entries = value.get("manifests").and_then(Value::as_array);
+        for e in entries.into_iter().flatten() {
+            if let Some(s) = crate::attest::entry_subject(e)
+                && crate::attest::is_attestation_entry(e)
+            {
+                let list = self.attestations.entry(s.to_string()).or_default();
+                if !list.contains(e) {
+                    list.push(e.clone());
+                }
+            }
+        }
         match &judged.value {
             Some(_) => Ok(()),
             None => Err(bad(
@@ -509,9 +663,22 @@ impl Visitor for Inspector<'_> {
         };
         let why = || judged.reasons_at(&Place::Config);
         let config_desc = usable(m.config.as_ref(), &path, "config", why)?;
-        if !is_image_config(&config_desc.media_type) {
+        if !is_image_config(&config_desc.media_type) || m.is_attestation() {
             return Ok(None);
         }
+        let attestations = self
+            .attestations
+            .get(desc.digest.as_str())
+            .map(|list| {
+                list.iter()
+                    .filter_map(|e| crate::attest::check::statements(self.reader, e))
+                    .map(|(manifest, statements)| AttestationInfo {
+                        manifest,
+                        statements,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let info = ImageInfo {
             tag: scope.tag.clone(),
             name: scope.name.clone(),
@@ -528,6 +695,7 @@ impl Visitor for Inspector<'_> {
             annotations: annotations(value),
             layers: Vec::new(),
             warnings: Vec::new(),
+            attestations,
         };
         Ok(Some(Building {
             info,

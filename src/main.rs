@@ -174,7 +174,14 @@ fn run() -> Result<(), Failure> {
             target,
             json,
             max_size,
+            packages: false,
         }) => run_inspect(&target, json, max_size),
+        Some(Command::Inspect {
+            target,
+            json,
+            packages: true,
+            ..
+        }) => run_packages(&target, json),
         Some(Command::Gc { dir, dry_run, json }) => {
             let report = ociimport::gc::gc(&dir, dry_run)?;
             if json {
@@ -236,6 +243,17 @@ fn run_inspect(target: &str, json: bool, max_size: Option<u64>) -> Result<(), Fa
         print_json(&images)
     } else {
         write_stdout(ociimport::inspect::text(&images).as_bytes())
+    }
+}
+
+/// `ociimport inspect --packages`: each image's SBOM packages on stdout.
+fn run_packages(target: &str, json: bool) -> Result<(), Failure> {
+    let target = ociimport::Target::parse(target);
+    let images = ociimport::inspect::packages_target(&target)?;
+    if json {
+        print_json(&images)
+    } else {
+        write_stdout(ociimport::inspect::packages_text(&images).as_bytes())
     }
 }
 

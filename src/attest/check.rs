@@ -25,14 +25,6 @@ pub struct StatementInfo {
     pub size: u64,
 }
 
-/// The attestation entries of an index's `manifests` that are about `subject`.
-pub(crate) fn entries_about<'v>(entries: &'v [Value], subject: &str) -> Vec<&'v Value> {
-    entries
-        .iter()
-        .filter(|e| is_attestation_entry(e) && entry_subject(e) == Some(subject))
-        .collect()
-}
-
 /// What is wrong with the attestation entry `entry` of an index whose
 /// `manifests` are `entries`, read through `reader`; empty when sound. The
 /// manifest's own digest, size and blobs are the walk's to check.
@@ -88,18 +80,6 @@ pub(crate) fn statements(reader: &Reader, entry: &Value) -> Option<(Blob, Vec<St
         })
         .collect();
     Some((desc.blob(), list))
-}
-
-/// The statement of predicate type `kind` in the attestation manifest
-/// `entry` names, parsed; `None` when there is none or it cannot be read.
-pub(crate) fn statement_of(reader: &Reader, entry: &Value, kind: &str) -> Option<Value> {
-    let desc = descriptor::judge(entry).strict().ok()?;
-    let manifest = reader.json(&desc.blob()).ok()?;
-    let layer = layers(&manifest)
-        .into_iter()
-        .find(|l| annotation(l) == Some(kind))?;
-    let d = descriptor::judge(&layer).strict().ok()?;
-    reader.json(&d.blob()).ok()
 }
 
 fn read_manifest(reader: &Reader, entry: &Value) -> Option<Value> {

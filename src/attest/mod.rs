@@ -28,7 +28,7 @@ use crate::naming::Reference;
 use crate::sbom::Inventory;
 use crate::spec::media_type::{OCI_CONFIG, OCI_MANIFEST};
 
-pub(crate) use provenance::{BUILD_TYPE, Dependency, Invocation, builder_id};
+pub(crate) use provenance::{Dependency, Invocation};
 
 /// The media type of an in-toto statement layer.
 pub(crate) const IN_TOTO: &str = "application/vnd.in-toto+json";

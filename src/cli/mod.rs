@@ -137,6 +137,10 @@ pub enum Command {
         /// as import's --max-size refuses an input; decoding stops there.
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_size: Option<u64>,
+        /// Print the packages of each image's SBOM attestation (--sbom): name, version and
+        /// purl, one per line (with --json, as JSON).
+        #[arg(long)]
+        packages: bool,
     },
     /// Remove the blobs of a layout that no index.json entry reaches (e.g. a re-tagged image's
     /// old manifest, config and layers), listing each and the bytes freed. Refused while an

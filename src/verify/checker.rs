@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::blobs::{BlobCache, BlobState, LayerRead, judge_blob};
 use super::{IndexListing, PlatformEntry, Problem, VerifyReport};
+use crate::attest;
 use crate::compress::{Compression, LayerEncoding};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -299,6 +300,23 @@ impl Checker<'_> {
         }
     }
 
+    /// The attestation manifests an index lists: about an image it lists
+    /// and the layout holds, every statement in-toto, of its annotated type.
+    fn check_attestations(&mut self, scope: &str, value: &Value, judged: &Judged<Index>) {
+        let Some(entries) = value.get("manifests").and_then(Value::as_array) else {
+            return;
+        };
+        for (j, e) in entries.iter().enumerate() {
+            if !attest::is_attestation_entry(e) {
+                continue;
+            }
+            let object = format!("{}: attestations", entry_label(scope, judged, j));
+            for p in attest::check::problems(self.reader, entries, e) {
+                self.problem(&object, raw_digest(e).as_deref(), p);
+            }
+        }
+    }
+
     fn check_layer(
         &mut self,
         object: &str,
@@ -441,6 +459,7 @@ impl Visitor for Checker<'_> {
             Place::Entry(j) => (entry_label(scope, judged, j), f.digest.clone()),
             _ => (object.clone(), Some(digest.to_string())),
         });
+        self.check_attestations(scope, value, judged);
         Ok(())
     }
 
