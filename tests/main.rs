@@ -8,6 +8,7 @@
 
 mod common;
 
+mod attest;
 mod cli;
 mod consumers;
 mod docker;
