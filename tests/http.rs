@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use ociimport::report::human_size;
 
 use crate::common::{
-    Run, check_layout, describe, gzip_bytes, ociimport_in, report, run_cmd, sha256, snapshot,
-    testdata,
+    Run, blob, check_layout, describe, gzip_bytes, hex_of, ociimport_in, report, run_cmd, sha256,
+    snapshot, testdata,
 };
 
 /// What the server saw of one request.
@@ -1365,4 +1365,43 @@ fn other_url_schemes_are_refused_naming_the_scheme() {
         );
         assert!(!dir.join("img").exists(), "{args:?}");
     }
+}
+
+/// `--provenance` records a URL input by its public URL: no user,
+/// password or query in any blob (issue 20 point 3).
+#[test]
+fn provenance_records_the_public_url_only() {
+    let (tar, gz) = fixture();
+    let file = File::new(gz.clone(), "v1");
+    let server = Server::start(move |_, req| file.serve(req));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = server
+        .url("/pub/big.tar.gz?token=x")
+        .replacen("http://", "http://user:s3cret@", 1);
+    let args = [&url, "-o", "out", "--json", "--arch", "amd64", "--provenance", "--sbom"];
+    let r = report(&run(dir.path(), &args, &[]));
+    assert_layer_is(&r, &tar, &gz);
+    let layout = dir.path().join("out");
+    run_cmd(&mut ociimport_in(dir.path(), ["verify", "out"])).succeeds();
+    let attestation: serde_json::Value =
+        serde_json::from_slice(&blob(&layout, r["attestation"]["digest"].as_str().unwrap()))
+            .unwrap();
+    let statement: serde_json::Value = serde_json::from_slice(&blob(
+        &layout,
+        attestation["layers"][1]["digest"].as_str().unwrap(),
+    ))
+    .unwrap();
+    let public = server.url("/pub/big.tar.gz");
+    let def = &statement["predicate"]["buildDefinition"];
+    assert_eq!(
+        def["resolvedDependencies"],
+        serde_json::json!([{"uri": public, "digest": {"sha256": hex_of(&sha256(&gz))}}])
+    );
+    assert_eq!(def["externalParameters"]["inputs"], serde_json::json!([public]));
+    let mut everything = std::fs::read(layout.join("index.json")).unwrap();
+    for e in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        everything.extend(std::fs::read(e.unwrap().path()).unwrap());
+    }
+    let text = String::from_utf8_lossy(&everything);
+    assert!(!text.contains("s3cret") && !text.contains("token") && !text.contains("user:"));
 }

@@ -998,3 +998,69 @@ fn signed_layouts_and_archives_stay_readable_by_tag() {
         );
     }
 }
+
+/// `--provenance` of a signed import: the dependency names the checksum
+/// file it was checked against and the signers; the signature evidence
+/// still hangs off the image manifest (untagged in index.json) and
+/// re-checks, and both verify (issue 20 points 3 and 7).
+#[test]
+fn provenance_records_what_the_input_was_checked_against() {
+    let Some(f) = Fixture::new() else { return };
+    let signer = f.signer_name();
+    let args = [
+        "rootfs.tar",
+        "-o",
+        "signed",
+        "--keyring",
+        "release.asc",
+        "--checksums",
+        "rootfs.tar.DIGESTS",
+        "--signature",
+        "rootfs.tar.asc",
+        "--provenance",
+        "--sbom",
+        "--json",
+    ];
+    let r = report(&f.run(&args));
+    let layout = f.path("signed");
+    let attestation: Value =
+        serde_json::from_slice(&blob(&layout, r["attestation"]["digest"].as_str().unwrap()))
+            .unwrap();
+    let statement: Value = serde_json::from_slice(&blob(
+        &layout,
+        attestation["layers"][1]["digest"].as_str().unwrap(),
+    ))
+    .unwrap();
+    let def = &statement["predicate"]["buildDefinition"];
+    assert_eq!(
+        def["resolvedDependencies"],
+        json!([{
+            "name": "rootfs.tar",
+            "digest": {"sha256": hex_of(&sha256(&f.tar))},
+            "annotations": {
+                "checksums": [{"algorithm": "sha512", "file": "rootfs.tar.DIGESTS"}],
+                "signatures": [
+                    {"file": "rootfs.tar", "signature": "rootfs.tar.asc", "signer": signer},
+                    {"file": "rootfs.tar.DIGESTS", "signature": "rootfs.tar.DIGESTS", "signer": signer},
+                ],
+            },
+        }])
+    );
+    assert_eq!(def["externalParameters"]["checksums"], "rootfs.tar.DIGESTS");
+    // The evidence is about the image manifest, untagged beside the tag's index.
+    let idx = read_json(&layout.join("index.json"));
+    let entries = idx["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{idx}");
+    assert_eq!(entries[0]["digest"], r["index"]["digest"]);
+    assert_eq!(entries[1]["digest"], r["evidence"]["digest"]);
+    assert_eq!(
+        entries[1]["annotations"]["vnd.docker.reference.digest"],
+        r["manifest"]["digest"]
+    );
+    f.run(&["verify", "signed"]).succeeds();
+    let text = f.run(&["inspect", "signed"]).succeeds().out();
+    assert!(
+        text.contains(&format!("  signed:  rootfs.tar.DIGESTS by {signer}")),
+        "{text}"
+    );
+}
