@@ -725,3 +725,63 @@ fn podman_loads_an_archive_under_its_full_name_and_runs_it() {
     ]);
     assert_eq!(ran.out(), format!("ok\n{note}\n"));
 }
+
+/// `--sbom --provenance` archives (issue 20 point 7): `manifest.json`
+/// names the image manifest, not the attestation manifest; docker load
+/// and ctr import take the archive and run the image.
+#[test]
+fn docker_and_ctr_load_an_archive_with_attestations() {
+    let test = "docker_and_ctr_load_an_archive_with_attestations";
+    if !daemon_test(test) {
+        return;
+    }
+    let note = "attested";
+    let tmp = scratch(note);
+    let args = [
+        "busy.tar.gz",
+        "--format",
+        "oci-archive",
+        "-t",
+        TAG,
+        "--sbom",
+        "--provenance",
+        "-o",
+        "busy.oci.tar",
+    ];
+    ociimport(tmp.path(), &args);
+    let archive = std::fs::read(tmp.path().join("busy.oci.tar")).expect("archive");
+    let files = archive_files(&archive);
+    let index: Value = serde_json::from_slice(&files["index.json"]).expect("index.json");
+    let top = index["manifests"][0]["digest"].as_str().expect("digest");
+    assert_eq!(index["manifests"][0]["mediaType"], MT_INDEX);
+    let inner = blob_json(&files, top);
+    let image = inner["manifests"][0]["digest"].as_str().expect("image");
+    let attestation = &inner["manifests"][1];
+    assert_eq!(
+        attestation["annotations"]["vnd.docker.reference.digest"],
+        image
+    );
+    let manifest_json: Value =
+        serde_json::from_slice(&files["manifest.json"]).expect("manifest.json");
+    let config = blob_json(&files, image)["config"]["digest"]
+        .as_str()
+        .expect("config")
+        .to_string();
+    assert_eq!(
+        manifest_json[0]["Config"],
+        format!("blobs/sha256/{}", config.trim_start_matches("sha256:"))
+    );
+    assert_eq!(manifest_json.as_array().map(Vec::len), Some(1));
+
+    let docker = Docker::start();
+    docker_load(&docker, &archive, TAG);
+    docker_has(&docker, TAG, &config, host_goarch());
+    docker_runs(&docker, TAG, note);
+
+    let c = docker.containerd();
+    let mut import = c.ctr(&["images", "import", "busy.oci.tar"]);
+    run_ok(import.current_dir(tmp.path()));
+    let images = ctr_images(c, "default");
+    assert_eq!(images[FULL].1, top, "{images:?}");
+    ctr_runs(c, "default", FULL, "attested", note);
+}

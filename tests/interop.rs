@@ -2427,3 +2427,131 @@ fn interop_index_registry() {
         "{test}: skopeo copy --all to docker-registry, inspect --raw, podman pull --arch: ok"
     ));
 }
+
+// ---------------------------------------------------------------------------
+// --sbom --provenance: Docker's attestation storage, in a layout and a registry
+// ---------------------------------------------------------------------------
+
+/// What `skopeo inspect --raw` printed is the index the import wrote: the
+/// image (host platform) and its attestation manifest (unknown/unknown,
+/// about the image).
+fn assert_raw_is_attested_index(raw: &[u8], report: &Value, ctx: &str) {
+    assert_eq!(sha256(raw), s(report, "/index/digest"), "{ctx}: index bytes");
+    let v: Value = serde_json::from_slice(raw).unwrap();
+    let m = v["manifests"].as_array().unwrap();
+    assert_eq!(m.len(), 2, "{ctx}: {v}");
+    assert_eq!(m[0]["digest"], report["manifest"]["digest"], "{ctx}");
+    assert_eq!(s(&m[0], "/platform/architecture"), host_goarch(), "{ctx}");
+    assert_eq!(m[1]["digest"], report["attestation"]["digest"], "{ctx}");
+    assert_eq!(s(&m[1], "/platform/os"), "unknown", "{ctx}");
+    assert_eq!(
+        s(&m[1], "/annotations/vnd.docker.reference.type"),
+        "attestation-manifest",
+        "{ctx}"
+    );
+    assert_eq!(
+        m[1]["annotations"]["vnd.docker.reference.digest"],
+        report["manifest"]["digest"],
+        "{ctx}"
+    );
+}
+
+/// `--sbom --provenance` with the consumers: podman pulls the host's image
+/// from the index under the tag and runs it; skopeo copies image and
+/// attestations (`--all`) to a registry (Debian's docker-registry) and
+/// reads both back; umoci refuses the tag as ambiguous (it reads every
+/// manifest of the index as a candidate) and unpacks the copy skopeo makes
+/// of the host's image.
+#[test]
+fn interop_attestations() {
+    let test = "interop_attestations";
+    let Some(_run) = require(test, &["skopeo", "podman", "umoci", "runc", "docker-registry"])
+    else {
+        return;
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("ociimport-interop-")
+        .tempdir()
+        .unwrap();
+    let name = unique_name("attested");
+    let fixture = build_fixture(&name);
+    let input = tmp.path().join("host.tar");
+    fs::write(&input, &fixture.tar).unwrap();
+    let layout = tmp.path().join(&name);
+    let report = stdout_json(
+        Command::new(bin())
+            .arg(&input)
+            .arg("-o")
+            .arg(&layout)
+            .args(["-t", TAG, "--created", CREATED, "--json", "-q"])
+            .args(["--sbom", "--provenance"]),
+    );
+    let raw = run_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .arg(oci_ref(&layout, TAG)),
+    );
+    assert_raw_is_attested_index(&raw.stdout, &report, "skopeo inspect --raw oci:");
+
+    // The registry: every manifest travels, and reads back by digest.
+    let registry = Registry::start();
+    let remote = format!("127.0.0.1:{}/{name}", registry.port);
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--quiet", "--all", "--dest-tls-verify=false"])
+            .arg(oci_ref(&layout, TAG))
+            .arg(format!("docker://{remote}:{TAG}")),
+    );
+    let raw = run_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{remote}:{TAG}")),
+    );
+    assert_raw_is_attested_index(&raw.stdout, &report, "skopeo inspect --raw docker://");
+    let attestation = s(&report, "/attestation/digest");
+    let raw = run_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{remote}@{attestation}")),
+    );
+    assert_eq!(sha256(&raw.stdout), attestation, "the attestation manifest, by digest");
+    drop(registry);
+
+    // umoci: the tag names two manifests, which it calls ambiguous; the
+    // host's image alone (skopeo copy without --all) unpacks.
+    let bundle = tmp.path().join("bundle");
+    let out = umoci_unpack(&layout, TAG, &bundle);
+    assert!(!out.status.success(), "{}", out.context());
+    assert!(out.err().contains(&format!("tag is ambiguous: {TAG}")), "{}", out.context());
+    let copy = tmp.path().join("copy");
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--quiet"])
+            .arg(oci_ref(&layout, TAG))
+            .arg(oci_ref(&copy, TAG)),
+    );
+    umoci_unpack(&copy, TAG, &bundle).succeeds();
+    assert_eq!(
+        fs::read_to_string(bundle.join("rootfs/etc/os-release")).unwrap(),
+        fixture.os_release
+    );
+
+    // podman: the host's image of the index, which runs.
+    let _lock = storage_lock();
+    let mut cleanup = StorageCleanup::default();
+    let reference = format!("oci:{name}:{TAG}");
+    let pulled = run_ok(
+        Command::new("podman")
+            .args(["pull", "--quiet"])
+            .arg(&reference)
+            .current_dir(tmp.path()),
+    );
+    let id = pulled.out().trim().to_string();
+    cleanup.images.push(id.clone());
+    assert_eq!(id, hex_of(s(&report, "/config/digest")), "podman pull {reference}");
+    let ran = podman_run_cat_os_release(&id);
+    assert_eq!(ran.out(), fixture.os_release);
+    log(&format!(
+        "{test}: skopeo inspect, copy --all to docker-registry, umoci (ambiguous tag; host copy unpacks), podman pull and run: ok"
+    ));
+}
