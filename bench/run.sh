@@ -19,6 +19,8 @@
 #   BENCH_PREPARE  1: build the binary and the inputs, then stop
 #   BENCH_REV      build this commit (e.g. HEAD) in $BENCH_DIR instead of the work tree
 #   OCIIMPORT      use this binary instead of building target/release/ociimport
+#   BENCH_ONLY     an extended regex: time only the cases whose name matches
+#                  (e.g. 'multi.xz → gzip|passthrough\)' for the --sbom --provenance pairs)
 #
 # Every case runs under GNU time (wall, user+sys CPU, peak RSS). Cases are
 # interleaved: each repetition runs every case once, in an order that puts
@@ -182,6 +184,7 @@ fi
 declare -A CMD PREP POST SIZE
 CASES=()
 add_case() { # NAME COMMAND [SIZE [PREP [POST]]]
+    [[ -z ${BENCH_ONLY:-} || $1 =~ $BENCH_ONLY ]] || return 0
     CASES+=("$1"); CMD[$1]=$2; SIZE[$1]=${3:-}; PREP[$1]=${4:-}; POST[$1]=${5:-}
 }
 q() { printf '%q' "$1"; }
@@ -204,6 +207,15 @@ add_case "ref: pigz -dc rootfs.tar.gz" \
     "pigz -dc $(q "$IN/rootfs.tar.gz") > /dev/null"
 add_case "ociimport rootfs.tar.gz (auto: passthrough)" \
     "$(oci passthrough "$(q "$IN/rootfs.tar.gz")" --compression auto)" "$(layer_size passthrough)"
+# --sbom --provenance (issue 20): the same imports with attestations, side by side.
+HAS_ATTEST=0
+"$BIN" --help | grep -q -- --provenance && HAS_ATTEST=1
+if ((HAS_ATTEST)); then
+    add_case "ociimport rootfs.tar.gz (passthrough) --sbom --provenance" \
+        "$(oci passthrough-att "$(q "$IN/rootfs.tar.gz")" --compression auto --sbom --provenance)" "$(layer_size passthrough-att)"
+else
+    SKIPPED+=("this ociimport has no --sbom/--provenance: its cases were skipped")
+fi
 add_case "ref: zstd -dc rootfs.tar.zst" \
     "zstd -q -dc $(q "$IN/rootfs.tar.zst") > /dev/null"
 add_case "ociimport rootfs.tar.zst (auto: passthrough)" \
@@ -218,6 +230,8 @@ add_case "ref: xz -dc -T0 | pigz -6, sha256 taps" \
     "file_size $(q "$OUT/out.gz")"
 add_case "ociimport multi.xz → gzip" \
     "$(oci xz-gzip "$(q "$IN/multi.xz")" --compression gzip)" "$(layer_size xz-gzip)"
+((HAS_ATTEST)) && add_case "ociimport multi.xz → gzip --sbom --provenance" \
+    "$(oci xz-gzip-att "$(q "$IN/multi.xz")" --compression gzip --sbom --provenance)" "$(layer_size xz-gzip-att)"
 # --normalize (issue 11): the same imports with the canonical rewrite, side by side.
 if "$BIN" --help | grep -q -- --normalize; then
     add_case "ociimport multi.xz → gzip --normalize" \
@@ -384,19 +398,26 @@ has() { [[ -n ${WALL[$1]:-} ]]; }
 
 X2G="ociimport multi.xz → gzip"
 TAPS="ref: xz -dc -T0 | pigz -6, sha256 taps"
-target "multi-block xz → gzip: wall vs \`xz -dc -T0 | pigz -6\` with sha256 taps" \
-    "$(exact_ratio "${WALL[$X2G]}" "${WALL[$TAPS]}")" "<=" 0.5 "×"
-target "multi-block xz → gzip: layer size vs \`pigz -6\`" \
+PASS="ociimport rootfs.tar.gz (auto: passthrough)"
+# A wall-time ratio target, when both cases ran (BENCH_ONLY may leave one out).
+ratio_target() { # DESCRIPTION CASE REFERENCE OP LIMIT
+    has "$2" && has "$3" && target "$1" "$(exact_ratio "${WALL[$2]}" "${WALL[$3]}")" "$4" "$5" "×"
+    return 0
+}
+ratio_target "multi-block xz → gzip: wall vs \`xz -dc -T0 | pigz -6\` with sha256 taps" "$X2G" "$TAPS" "<=" 0.5
+has "$X2G" && has "$TAPS" && target "multi-block xz → gzip: layer size vs \`pigz -6\`" \
     "$(awk -v a="${OUTSIZE[$X2G]}" -v b="${OUTSIZE[$TAPS]}" 'BEGIN {printf "%.6f", (a / b - 1) * 100}')" \
     "<=" 2 "%"
-target "multi-block xz → zstd: wall vs \`xz -dc -T0\`" \
-    "$(exact_ratio "${WALL["ociimport multi.xz → zstd"]}" "${WALL["ref: xz -dc -T0 multi.xz"]}")" "<=" 1.15 "×"
-target "gzip passthrough: wall vs \`pigz -dc\`" \
-    "$(exact_ratio "${WALL["ociimport rootfs.tar.gz (auto: passthrough)"]}" "${WALL["ref: pigz -dc rootfs.tar.gz"]}")" \
-    "<=" 1.15 "×"
-target "single-block xz → gzip: wall vs \`xz -dc\` (one thread)" \
-    "$(exact_ratio "${WALL["ociimport single.xz → gzip"]}" "${WALL["ref: xz -dc single.xz"]}")" "<=" 1.15 "×"
-if has "peer: podman import multi.xz"; then
+ratio_target "multi-block xz → zstd: wall vs \`xz -dc -T0\`" \
+    "ociimport multi.xz → zstd" "ref: xz -dc -T0 multi.xz" "<=" 1.15
+ratio_target "gzip passthrough: wall vs \`pigz -dc\`" "$PASS" "ref: pigz -dc rootfs.tar.gz" "<=" 1.15
+ratio_target "single-block xz → gzip: wall vs \`xz -dc\` (one thread)" \
+    "ociimport single.xz → gzip" "ref: xz -dc single.xz" "<=" 1.15
+ratio_target "\`--sbom --provenance\` wall ÷ the same import without (multi.xz → gzip)" \
+    "$X2G --sbom --provenance" "$X2G" "<=" 1.03
+ratio_target "\`--sbom --provenance\` wall ÷ the same import without (rootfs.tar.gz passthrough)" \
+    "ociimport rootfs.tar.gz (passthrough) --sbom --provenance" "$PASS" "<=" 1.03
+if has "peer: podman import multi.xz" && has "$X2G"; then
     target "\`podman import\` wall ÷ ociimport wall, same multi-block xz" \
         "$(exact_ratio "${WALL["peer: podman import multi.xz"]}" "${WALL[$X2G]}")" ">=" 4 "×"
 else
@@ -418,7 +439,7 @@ if has "peer: podman import URL" && has "$URL_CASE"; then
         "$(exact_ratio "${WALL["peer: podman import URL"]}" "${WALL[$URL_CASE]}")" ">=" 1 "×"
 fi
 for name in "ociimport rootfs.tar.gz (auto: passthrough)" "ociimport single.xz → gzip"; do
-    target "peak RSS, ${name#ociimport }" "$(kib_to_mib "${RSS[$name]}")" "<=" 64 " MiB"
+    has "$name" && target "peak RSS, ${name#ociimport }" "$(kib_to_mib "${RSS[$name]}")" "<=" 64 " MiB"
 done
 
 for p in podman skopeo umoci; do
@@ -463,8 +484,11 @@ mkdir -p "$(dirname "$RESULTS_MD")"
         "ociimport multi.xz → zstd=ref: xz -dc -T0 | zstd -3 -T0" \
         "ociimport single.xz → gzip=ref: xz -dc single.xz" \
         "ociimport rootfs.tar.gz (auto: passthrough)=ref: pigz -dc rootfs.tar.gz" \
-        "ociimport rootfs.tar.zst (auto: passthrough)=ref: zstd -dc rootfs.tar.zst"; do
+        "ociimport rootfs.tar.zst (auto: passthrough)=ref: zstd -dc rootfs.tar.zst" \
+        "$X2G --sbom --provenance=$X2G" \
+        "ociimport rootfs.tar.gz (passthrough) --sbom --provenance=$PASS"; do
         a=${pair%%=*} b=${pair#*=}
+        has "$a" && has "$b" || continue
         printf '| %s | %.2f | %s | %.2f | %+.2f |\n' "$(cell "$a")" "${CPU[$a]}" "$(cell "$b")" "${CPU[$b]}" \
             "$(awk -v a="${CPU[$a]}" -v b="${CPU[$b]}" 'BEGIN {print a - b}')"
     done
