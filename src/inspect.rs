@@ -185,7 +185,12 @@ fn spdx_packages(statement: &Value) -> Vec<PackageInfo> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let s = |p: &Value, k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |p: &Value, k: &str| {
+        p.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     list.iter()
         .map(|p| PackageInfo {
             name: s(p, "name"),

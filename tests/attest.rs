@@ -55,14 +55,24 @@ fn put(layout: &Path, v: &Value) -> (String, u64) {
 #[test]
 fn without_the_flags_the_tag_names_the_image_manifest_as_before() {
     let f = fixtures();
-    let plain = f.import_json(&["amd64.tar", "-o", "plain", "-t", "1"]).report();
+    let plain = f
+        .import_json(&["amd64.tar", "-o", "plain", "-t", "1"])
+        .report();
     let d = tagged(&f.path("plain"), "1");
     assert_eq!(d["mediaType"], OCI_MANIFEST);
     assert_eq!(d["digest"], plain["manifest"]["digest"]);
     assert!(plain.get("attestation").is_none(), "{plain}");
     assert!(plain.get("index").is_none(), "{plain}");
     let attested = f
-        .import_json(&["amd64.tar", "-o", "att", "-t", "1", "--sbom", "--provenance"])
+        .import_json(&[
+            "amd64.tar",
+            "-o",
+            "att",
+            "-t",
+            "1",
+            "--sbom",
+            "--provenance",
+        ])
         .report();
     assert_eq!(attested["manifest"], plain["manifest"]);
     assert_eq!(attested["config"], plain["config"]);
@@ -83,7 +93,10 @@ fn sbom_and_provenance_are_stored_as_docker_attestations() {
     let d = tagged(&layout, "1");
     assert_eq!(d["mediaType"], OCI_INDEX);
     assert_eq!(d["digest"], r["index"]["digest"]);
-    assert_eq!(d["annotations"]["io.containerd.image.name"], "docker.io/library/amd64:1");
+    assert_eq!(
+        d["annotations"]["io.containerd.image.name"],
+        "docker.io/library/amd64:1"
+    );
     let index = json_blob(&layout, d["digest"].as_str().unwrap());
     assert_eq!(
         index["manifests"],
@@ -120,7 +133,10 @@ fn sbom_and_provenance_are_stored_as_docker_attestations() {
     }
     let sbom = json_blob(&layout, layers[0]["digest"].as_str().unwrap());
     assert_eq!(sbom["predicate"]["spdxVersion"], "SPDX-2.3");
-    assert_eq!(sbom["predicate"]["creationInfo"]["created"], "1970-01-01T00:00:00Z");
+    assert_eq!(
+        sbom["predicate"]["creationInfo"]["created"],
+        "1970-01-01T00:00:00Z"
+    );
     let prov = json_blob(&layout, layers[1]["digest"].as_str().unwrap())["predicate"].clone();
     let input = sha256(&std::fs::read(f.path("amd64.tar")).unwrap());
     assert_eq!(
@@ -142,7 +158,10 @@ fn sbom_and_provenance_are_stored_as_docker_attestations() {
         })
     );
     let text = f.run(&["verify", "L"]).succeeds().out();
-    assert!(text.starts_with("OK: L checked: 2 manifests, 1 image index, 8 blobs, 1 layer"), "{text}");
+    assert!(
+        text.starts_with("OK: L checked: 2 manifests, 1 image index, 8 blobs, 1 layer"),
+        "{text}"
+    );
 }
 
 /// `--provenance` alone: one statement, the provenance; the flags are recorded.
@@ -151,8 +170,19 @@ fn provenance_alone_records_the_flags_that_shape_the_image() {
     let f = fixtures();
     let r = f
         .import_json(&[
-            "amd64.tar", "-o", "L", "-t", "x/y:2", "--provenance", "--label", "a=b",
-            "--compression", "zstd", "--normalize", "--threads", "1",
+            "amd64.tar",
+            "-o",
+            "L",
+            "-t",
+            "x/y:2",
+            "--provenance",
+            "--label",
+            "a=b",
+            "--compression",
+            "zstd",
+            "--normalize",
+            "--threads",
+            "1",
         ])
         .report();
     let layout = f.path("L");
@@ -175,7 +205,15 @@ fn attestations_are_reproducible() {
     let f = fixtures();
     let args = |out: &'static str, threads: &'static str| {
         vec![
-            "amd64.tar", "-o", out, "-t", "1", "--sbom", "--provenance", "--threads", threads,
+            "amd64.tar",
+            "-o",
+            out,
+            "-t",
+            "1",
+            "--sbom",
+            "--provenance",
+            "--threads",
+            threads,
         ]
     };
     f.import_json(&args("one", "1"));
@@ -183,7 +221,11 @@ fn attestations_are_reproducible() {
     std::fs::copy(f.path("amd64.tar"), f.path("sub/amd64.tar")).unwrap();
     let mut a = args("../two", "2");
     a[0] = "amd64.tar";
-    run(&f.path("sub"), &[&["--created", "@0", "-q"], a.as_slice()].concat()).succeeds();
+    run(
+        &f.path("sub"),
+        &[&["--created", "@0", "-q"], a.as_slice()].concat(),
+    )
+    .succeeds();
     let one = snapshot(&f.path("one"));
     assert!(one.len() > 10, "{one:?}");
     assert_eq!(one, snapshot(&f.path("two")));
@@ -196,7 +238,16 @@ fn attestations_are_reproducible() {
 fn an_index_has_one_attestation_manifest_per_platform() {
     let f = fixtures();
     let r = f
-        .import_json(&["--index", "arm64.tar", "amd64.tar", "-o", "L", "-t", "m", "--sbom"])
+        .import_json(&[
+            "--index",
+            "arm64.tar",
+            "amd64.tar",
+            "-o",
+            "L",
+            "-t",
+            "m",
+            "--sbom",
+        ])
         .report();
     assert_eq!(r["platforms"], json!(["linux/amd64", "linux/arm64/v8"]));
     let layout = f.path("L");
@@ -207,7 +258,10 @@ fn an_index_has_one_attestation_manifest_per_platform() {
     let summary: Vec<(String, String)> = entries
         .iter()
         .map(|e| {
-            let about = e["annotations"][REF_DIGEST].as_str().unwrap_or("-").to_string();
+            let about = e["annotations"][REF_DIGEST]
+                .as_str()
+                .unwrap_or("-")
+                .to_string();
             (e["digest"].as_str().unwrap().to_string(), about)
         })
         .collect();
@@ -217,14 +271,29 @@ fn an_index_has_one_attestation_manifest_per_platform() {
         [
             (s(&amd["manifest"]["digest"]), "-".into()),
             (s(&arm["manifest"]["digest"]), "-".into()),
-            (s(&amd["attestation"]["digest"]), s(&amd["manifest"]["digest"])),
-            (s(&arm["attestation"]["digest"]), s(&arm["manifest"]["digest"])),
+            (
+                s(&amd["attestation"]["digest"]),
+                s(&amd["manifest"]["digest"])
+            ),
+            (
+                s(&arm["attestation"]["digest"]),
+                s(&arm["manifest"]["digest"])
+            ),
         ]
     );
     f.run(&["verify", "L"]).succeeds();
     // arm64 again, without attestations: its old attestation goes with it.
     let again = f
-        .import_json(&["--index", "arm64.tar", "-o", "L", "-t", "m", "--label", "v=2"])
+        .import_json(&[
+            "--index",
+            "arm64.tar",
+            "-o",
+            "L",
+            "-t",
+            "m",
+            "--label",
+            "v=2",
+        ])
         .report();
     let index = json_blob(&layout, again["index"]["digest"].as_str().unwrap());
     let attestations: Vec<&str> = index["manifests"]
@@ -252,10 +321,17 @@ fn inspect_lists_attestations_and_packages() {
         r["attestation"]["digest"].as_str().unwrap()
     );
     assert!(text.contains(&line), "{text}");
-    assert_eq!(text.matches("tag:       1\n").count(), 1, "only the image: {text}");
+    assert_eq!(
+        text.matches("tag:       1\n").count(),
+        1,
+        "only the image: {text}"
+    );
     let v = f.run(&["inspect", "L:1", "--json"]).succeeds().json();
     assert_eq!(v[0]["attestations"][0]["manifest"], r["attestation"]);
-    assert_eq!(v[0]["attestations"][0]["statements"][1]["predicate_type"], SLSA);
+    assert_eq!(
+        v[0]["attestations"][0]["statements"][1]["predicate_type"],
+        SLSA
+    );
     let packages = f.run(&["inspect", "L:1", "--packages"]).succeeds().out();
     let m = json_blob(&f.path("L"), r["attestation"]["digest"].as_str().unwrap());
     assert_eq!(
@@ -267,7 +343,10 @@ fn inspect_lists_attestations_and_packages() {
         )
     );
     f.import_json(&["amd64.tar", "-o", "L", "-t", "plain"]);
-    let none = f.run(&["inspect", "L:plain", "--packages"]).succeeds().out();
+    let none = f
+        .run(&["inspect", "L:plain", "--packages"])
+        .succeeds()
+        .out();
     assert_eq!(
         none,
         format!(
@@ -305,13 +384,15 @@ fn tamper(layout: &Path, edit: impl Fn(&mut Value, &mut Value)) {
 #[test]
 fn verify_checks_attestation_manifests() {
     let f = fixtures();
-    let r = f.import_json(&["amd64.tar", "-o", "L", "-t", "1", "--sbom"]).report();
+    let r = f
+        .import_json(&["amd64.tar", "-o", "L", "-t", "1", "--sbom"])
+        .report();
     let layout = f.path("L");
-    let statement = json_blob(&layout, r["attestation"]["digest"].as_str().unwrap())["layers"][0]
-        ["digest"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let statement =
+        json_blob(&layout, r["attestation"]["digest"].as_str().unwrap())["layers"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
     tamper(&layout, |m, _| {
         m["layers"][0]["annotations"][PREDICATE] = json!("https://example.org/other");
     });
@@ -320,12 +401,17 @@ fn verify_checks_attestation_manifests() {
         "statement 1: {statement}: predicateType is \"{SPDX}\", but the layer's {PREDICATE} annotation says \"https://example.org/other\""
     );
     assert!(out.contains(&want), "{out}");
-    assert!(out.contains("tag 1, manifests[1] (unknown/unknown): attestations"), "{out}");
+    assert!(
+        out.contains("tag 1, manifests[1] (unknown/unknown): attestations"),
+        "{out}"
+    );
 
     let g = fixtures();
     g.import_json(&["amd64.tar", "-o", "L", "-t", "1", "--sbom"]);
     let config = r["config"]["digest"].as_str().unwrap().to_string();
-    tamper(&g.path("L"), |_, e| e["annotations"][REF_DIGEST] = json!(config));
+    tamper(&g.path("L"), |_, e| {
+        e["annotations"][REF_DIGEST] = json!(config)
+    });
     let out = g.run(&["verify", "L"]).exits(1).out();
     for want in [
         format!("an attestation manifest about {config}, which this index does not list"),
@@ -336,7 +422,9 @@ fn verify_checks_attestation_manifests() {
         assert!(out.contains(&want), "{want}\n{out}");
     }
     let absent = format!("sha256:{}", "0".repeat(64));
-    tamper(&g.path("L"), |_, e| e["annotations"][REF_DIGEST] = json!(absent));
+    tamper(&g.path("L"), |_, e| {
+        e["annotations"][REF_DIGEST] = json!(absent)
+    });
     let out = g.run(&["verify", "L"]).exits(1).out();
     let want = format!("an attestation manifest about {absent}, which is not in the layout");
     assert!(out.contains(&want), "{out}");

@@ -1378,7 +1378,16 @@ fn provenance_records_the_public_url_only() {
     let url = server
         .url("/pub/big.tar.gz?token=x")
         .replacen("http://", "http://user:s3cret@", 1);
-    let args = [&url, "-o", "out", "--json", "--arch", "amd64", "--provenance", "--sbom"];
+    let args = [
+        &url,
+        "-o",
+        "out",
+        "--json",
+        "--arch",
+        "amd64",
+        "--provenance",
+        "--sbom",
+    ];
     let r = report(&run(dir.path(), &args, &[]));
     assert_layer_is(&r, &tar, &gz);
     let layout = dir.path().join("out");
@@ -1397,7 +1406,10 @@ fn provenance_records_the_public_url_only() {
         def["resolvedDependencies"],
         serde_json::json!([{"uri": public, "digest": {"sha256": hex_of(&sha256(&gz))}}])
     );
-    assert_eq!(def["externalParameters"]["inputs"], serde_json::json!([public]));
+    assert_eq!(
+        def["externalParameters"]["inputs"],
+        serde_json::json!([public])
+    );
     let mut everything = std::fs::read(layout.join("index.json")).unwrap();
     for e in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
         everything.extend(std::fs::read(e.unwrap().path()).unwrap());

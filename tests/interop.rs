@@ -2436,7 +2436,11 @@ fn interop_index_registry() {
 /// image (host platform) and its attestation manifest (unknown/unknown,
 /// about the image).
 fn assert_raw_is_attested_index(raw: &[u8], report: &Value, ctx: &str) {
-    assert_eq!(sha256(raw), s(report, "/index/digest"), "{ctx}: index bytes");
+    assert_eq!(
+        sha256(raw),
+        s(report, "/index/digest"),
+        "{ctx}: index bytes"
+    );
     let v: Value = serde_json::from_slice(raw).unwrap();
     let m = v["manifests"].as_array().unwrap();
     assert_eq!(m.len(), 2, "{ctx}: {v}");
@@ -2450,8 +2454,7 @@ fn assert_raw_is_attested_index(raw: &[u8], report: &Value, ctx: &str) {
         "{ctx}"
     );
     assert_eq!(
-        m[1]["annotations"]["vnd.docker.reference.digest"],
-        report["manifest"]["digest"],
+        m[1]["annotations"]["vnd.docker.reference.digest"], report["manifest"]["digest"],
         "{ctx}"
     );
 }
@@ -2465,8 +2468,10 @@ fn assert_raw_is_attested_index(raw: &[u8], report: &Value, ctx: &str) {
 #[test]
 fn interop_attestations() {
     let test = "interop_attestations";
-    let Some(_run) = require(test, &["skopeo", "podman", "umoci", "runc", "docker-registry"])
-    else {
+    let Some(_run) = require(
+        test,
+        &["skopeo", "podman", "umoci", "runc", "docker-registry"],
+    ) else {
         return;
     };
     let tmp = tempfile::Builder::new()
@@ -2514,7 +2519,11 @@ fn interop_attestations() {
             .args(["inspect", "--raw", "--tls-verify=false"])
             .arg(format!("docker://{remote}@{attestation}")),
     );
-    assert_eq!(sha256(&raw.stdout), attestation, "the attestation manifest, by digest");
+    assert_eq!(
+        sha256(&raw.stdout),
+        attestation,
+        "the attestation manifest, by digest"
+    );
     drop(registry);
 
     // umoci: the tag names two manifests, which it calls ambiguous; the
@@ -2522,7 +2531,11 @@ fn interop_attestations() {
     let bundle = tmp.path().join("bundle");
     let out = umoci_unpack(&layout, TAG, &bundle);
     assert!(!out.status.success(), "{}", out.context());
-    assert!(out.err().contains(&format!("tag is ambiguous: {TAG}")), "{}", out.context());
+    assert!(
+        out.err().contains(&format!("tag is ambiguous: {TAG}")),
+        "{}",
+        out.context()
+    );
     let copy = tmp.path().join("copy");
     run_ok(
         Command::new("skopeo")
@@ -2548,7 +2561,11 @@ fn interop_attestations() {
     );
     let id = pulled.out().trim().to_string();
     cleanup.images.push(id.clone());
-    assert_eq!(id, hex_of(s(&report, "/config/digest")), "podman pull {reference}");
+    assert_eq!(
+        id,
+        hex_of(s(&report, "/config/digest")),
+        "podman pull {reference}"
+    );
     let ran = podman_run_cat_os_release(&id);
     assert_eq!(ran.out(), fixture.os_release);
     log(&format!(

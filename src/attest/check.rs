@@ -37,9 +37,9 @@ pub(crate) fn problems(reader: &Reader, entries: &[Value], entry: &Value) -> Vec
         ));
         return out;
     };
-    let listed = entries
-        .iter()
-        .any(|e| !is_attestation_entry(e) && e.get("digest").and_then(Value::as_str) == Some(subject));
+    let listed = entries.iter().any(|e| {
+        !is_attestation_entry(e) && e.get("digest").and_then(Value::as_str) == Some(subject)
+    });
     if !listed {
         out.push(format!(
             "an attestation manifest about {subject}, which this index does not list"
@@ -50,7 +50,10 @@ pub(crate) fn problems(reader: &Reader, entries: &[Value], entry: &Value) -> Vec
             "an attestation manifest about {subject}, which is not in the layout"
         )),
         Ok(_) => {}
-        Err(e) => out.push(format!("its {} is not a digest: {e}", super::REFERENCE_DIGEST)),
+        Err(e) => out.push(format!(
+            "its {} is not a digest: {e}",
+            super::REFERENCE_DIGEST
+        )),
     }
     let Some(manifest) = read_manifest(reader, entry) else {
         return out;
@@ -108,8 +111,8 @@ fn annotation(layer: &Value) -> Option<&str> {
 /// One statement layer: readable, an in-toto statement about `subject`
 /// whose predicate type is the annotation's.
 fn check_statement(reader: &Reader, layer: &Value, subject: &str) -> Result<(), String> {
-    let named = annotation(layer)
-        .ok_or_else(|| format!("the layer has no {PREDICATE_TYPE} annotation"))?;
+    let named =
+        annotation(layer).ok_or_else(|| format!("the layer has no {PREDICATE_TYPE} annotation"))?;
     let desc = descriptor::judge(layer).strict()?;
     let v = reader
         .json(&desc.blob())
@@ -135,13 +138,10 @@ fn check_statement(reader: &Reader, layer: &Value, subject: &str) -> Result<(), 
         return Err(format!("{}: has no predicate object", desc.digest));
     }
     let hex = subject.strip_prefix("sha256:").unwrap_or(subject);
-    let about = v
-        .get("subject")
-        .and_then(Value::as_array)
-        .is_some_and(|s| {
-            s.iter()
-                .any(|x| x.pointer("/digest/sha256").and_then(Value::as_str) == Some(hex))
-        });
+    let about = v.get("subject").and_then(Value::as_array).is_some_and(|s| {
+        s.iter()
+            .any(|x| x.pointer("/digest/sha256").and_then(Value::as_str) == Some(hex))
+    });
     if !about {
         return Err(format!(
             "{}: its subject does not name {subject}, the image the index says it is about",

@@ -241,11 +241,17 @@ mod tests {
             "pkg:docker/ns/x@1.0?platform=linux%2Farm64%2Fv8&repository_url=quay.io"
         );
         assert_eq!(
-            format!("sha256:{}", st["subject"][0]["digest"]["sha256"].as_str().unwrap()),
+            format!(
+                "sha256:{}",
+                st["subject"][0]["digest"]["sha256"].as_str().unwrap()
+            ),
             manifest.digest.as_str()
         );
         let c: Value = serde_json::from_slice(&built.blobs[0]).unwrap();
-        assert_eq!(c["rootfs"]["diff_ids"][0], sha256_of(&built.blobs[1]).as_str());
+        assert_eq!(
+            c["rootfs"]["diff_ids"][0],
+            sha256_of(&built.blobs[1]).as_str()
+        );
         assert_eq!(m["config"]["digest"], sha256_of(&built.blobs[0]).as_str());
         let again = build(&subject, Some(&Inventory::default()), None).unwrap();
         assert_eq!(again.manifest, built.manifest);

@@ -121,7 +121,10 @@ mod tests {
             r[0]["annotations"]["checksums"][0]["file"],
             "https://example.org/SHA256SUMS"
         );
-        assert_eq!(r[1], json!({"name": "local.tar", "digest": {"sha256": "cd"}}));
+        assert_eq!(
+            r[1],
+            json!({"name": "local.tar", "digest": {"sha256": "cd"}})
+        );
         assert_eq!(p["buildDefinition"]["buildType"], BUILD_TYPE);
         assert_eq!(
             p["runDetails"]["builder"]["id"],

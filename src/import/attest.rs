@@ -141,7 +141,9 @@ fn parameters(opts: &ImportOptions, layers: &[ReadLayer]) -> Value {
         ("message", opts.message.clone().map(Value::from)),
         (
             "checksums",
-            opts.checksum_file.as_ref().map(|(n, _)| public_name(n).into()),
+            opts.checksum_file
+                .as_ref()
+                .map(|(n, _)| public_name(n).into()),
         ),
         (
             "expect",
@@ -159,7 +161,11 @@ fn parameters(opts: &ImportOptions, layers: &[ReadLayer]) -> Value {
         put("changes", Value::from(opts.changes.clone()));
     }
     let map = |m: &std::collections::BTreeMap<String, String>| {
-        Value::Object(m.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect())
+        Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+                .collect(),
+        )
     };
     if !opts.labels.is_empty() {
         put("labels", map(&opts.labels));

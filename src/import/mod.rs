@@ -35,7 +35,6 @@ pub use plan::LayerCompression;
 pub use provenance::{ANNOTATION_PREFIX, layer_annotation, source_name};
 
 use crate::change;
-use oci_spec::image::MediaType;
 use crate::checksums::Expected;
 use crate::compress::DecodeOptions;
 use crate::digest::Blob;
@@ -48,6 +47,7 @@ use crate::output::Output;
 use crate::platform::PlatformTally;
 use crate::report::{CreatedSource, ImportReport, LayerReport, OutputFormat, Report};
 use crate::signature::Keyring;
+use oci_spec::image::MediaType;
 use provenance::{InputSignature, LayerOrigin, Sums};
 use read::{expected_checksums, read_layer, source_date_epoch};
 
@@ -471,8 +471,7 @@ fn publish_image(
     config: oci_spec::image::Config,
     warnings: Vec<String>,
 ) -> Result<ImportReport> {
-    let (mut report, mut blobs) =
-        assemble_image(layout, opts, layers, platform, config, warnings)?;
+    let (mut report, mut blobs) = assemble_image(layout, opts, layers, platform, config, warnings)?;
     let name = reference(opts)?;
     let desc = match &report.attestation {
         // The tag names an index of the image and its attestations.
@@ -487,7 +486,12 @@ fn publish_image(
         }
         None => image::index_descriptor(&report.manifest, &name, &report.platform)?,
     };
-    let new = report.index.as_ref().unwrap_or(&report.manifest).digest.clone();
+    let new = report
+        .index
+        .as_ref()
+        .unwrap_or(&report.manifest)
+        .digest
+        .clone();
     layout.publish(blobs)?.apply_with(|_, current| {
         report.retagged_from = current.moved_from(&opts.tag, &new);
         Ok(with_evidence(IndexChange::tag(&opts.tag, desc), &report))

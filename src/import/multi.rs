@@ -201,7 +201,10 @@ fn build_index(
     entries.sort_by_key(|d| (descriptor_key(d).is_none(), descriptor_key(d)));
     let platforms = entries.iter().filter_map(platform_label).collect();
     // Attestations after the images, in their subjects' order, as BuildKit lists them.
-    let mut attestations: Vec<Value> = kept_attestations.into_iter().chain(new_attestations).collect();
+    let mut attestations: Vec<Value> = kept_attestations
+        .into_iter()
+        .chain(new_attestations)
+        .collect();
     let position = |a: &Value| {
         entries
             .iter()
@@ -213,7 +216,10 @@ fn build_index(
 }
 
 /// The image index of `entries` (descriptors, in order), with `annotations`: canonical JSON.
-pub(super) fn index_bytes(entries: Vec<Value>, annotations: Option<Annotations>) -> Result<Vec<u8>> {
+pub(super) fn index_bytes(
+    entries: Vec<Value>,
+    annotations: Option<Annotations>,
+) -> Result<Vec<u8>> {
     let manifests = entries
         .into_iter()
         .map(serde_json::from_value::<oci_spec::image::Descriptor>)

@@ -19,8 +19,8 @@ use crate::lint::{Lint, LintFindings};
 use crate::normalize::NormalizeOptions;
 use crate::platform::{PlatformObserver, PlatformTally};
 use crate::report::VerifiedSignature;
-use crate::sbom::PackageScan;
 use crate::report::{InputReport, LayerReport};
+use crate::sbom::PackageScan;
 use crate::signature::{Keyring, SignatureHasher};
 use crate::tarscan::{TarError, TarScanner};
 
