@@ -871,6 +871,7 @@ mod tests {
             }],
             annotations: BTreeMap::from([("org.example.a".into(), "b".into())]),
             warnings: vec![],
+            attestations: vec![],
         };
         let t = text(std::slice::from_ref(&img));
         for want in [
