@@ -30,8 +30,7 @@ use crate::spec::media_type::{OCI_CONFIG, OCI_MANIFEST};
 
 pub(crate) use provenance::{Dependency, Invocation};
 
-/// The media type of an in-toto statement layer.
-pub(crate) const IN_TOTO: &str = "application/vnd.in-toto+json";
+pub(crate) use crate::spec::media_type::IN_TOTO;
 /// The layer annotation naming the statement's predicate type.
 pub(crate) const PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
 /// The index annotation saying what an entry is.

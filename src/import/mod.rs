@@ -17,6 +17,7 @@
 //!   after every input was read to its end and found sound.
 
 mod attest;
+mod choose;
 mod input;
 mod multi;
 mod pipeline;
@@ -47,6 +48,7 @@ use crate::output::Output;
 use crate::platform::PlatformTally;
 use crate::report::{CreatedSource, ImportReport, LayerReport, OutputFormat, Report};
 use crate::signature::Keyring;
+use choose::decide_platform;
 use oci_spec::image::MediaType;
 use provenance::{InputSignature, LayerOrigin, Sums};
 use read::{expected_checksums, read_layer, source_date_epoch};
@@ -524,47 +526,9 @@ fn assemble_image(
     mut warnings: Vec<String>,
 ) -> Result<(ImportReport, Vec<PendingBlob>)> {
     let (created, created_source) = created_time(opts, &layers)?;
-    let history: Vec<History> = layers
-        .iter()
-        .map(|l| History {
-            created_by: format!("ociimport {} {}", env!("CARGO_PKG_VERSION"), l.base_name),
-            comment: opts.message.clone(),
-        })
-        .collect();
-    let image_layers: Vec<Layer> = layers.iter().map(|l| l.report.layer.clone()).collect();
-    let origins: Vec<LayerOrigin<'_>> = layers
-        .iter()
-        .map(|l| LayerOrigin {
-            source: &l.report.source,
-            digest: l.report.input.blob.digest.as_str(),
-            signatures: &l.report.signatures_verified,
-        })
-        .collect();
-    let meta = ImageMeta {
-        platform: platform.clone(),
-        created: created.clone(),
-        config: Some(config),
-        annotations: provenance::annotations(&opts.annotations, &origins),
-    };
-    let config_blob = layout.blob_from_bytes(&own_document(
-        "image config",
-        image::config_json(&meta, &image_layers, &history)?,
-        |v| {
-            crate::spec::config::judge(v, image_layers.len())
-                .strict()
-                .map(drop)
-        },
-    )?)?;
+    let (config_blob, manifest_blob) =
+        image_documents(layout, opts, &layers, &platform, config, &created)?;
     let config = config_blob.blob().clone();
-    let manifest = own_document(
-        "image manifest",
-        image::manifest_json(&config, &image_layers, &meta.annotations)?,
-        |v| {
-            let kind = crate::spec::media_type::ManifestType::Oci;
-            crate::spec::manifest::judge(v, kind).strict().map(drop)
-        },
-    )?;
-    let manifest_blob = layout.blob_from_bytes(&manifest)?;
     let manifest = manifest_blob.blob().clone();
     let (evidence, evidence_blobs) = evidence_blobs(layout, &manifest, &layers)?;
     let name = reference(opts)?;
@@ -607,6 +571,60 @@ fn assemble_image(
         index: None,
     };
     Ok((report, blobs))
+}
+
+/// The image's config and manifest (judged as `verify` judges them) as
+/// pending blobs.
+fn image_documents(
+    layout: &Layout,
+    opts: &ImportOptions,
+    layers: &[ReadLayer],
+    platform: &Platform,
+    config: oci_spec::image::Config,
+    created: &str,
+) -> Result<(PendingBlob, PendingBlob)> {
+    let history: Vec<History> = layers
+        .iter()
+        .map(|l| History {
+            created_by: format!("ociimport {} {}", env!("CARGO_PKG_VERSION"), l.base_name),
+            comment: opts.message.clone(),
+        })
+        .collect();
+    let image_layers: Vec<Layer> = layers.iter().map(|l| l.report.layer.clone()).collect();
+    let origins: Vec<LayerOrigin<'_>> = layers
+        .iter()
+        .map(|l| LayerOrigin {
+            source: &l.report.source,
+            digest: l.report.input.blob.digest.as_str(),
+            signatures: &l.report.signatures_verified,
+        })
+        .collect();
+    let meta = ImageMeta {
+        platform: platform.clone(),
+        created: created.to_string(),
+        config: Some(config),
+        annotations: provenance::annotations(&opts.annotations, &origins),
+    };
+    let config_blob = layout.blob_from_bytes(&own_document(
+        "image config",
+        image::config_json(&meta, &image_layers, &history)?,
+        |v| {
+            crate::spec::config::judge(v, image_layers.len())
+                .strict()
+                .map(drop)
+        },
+    )?)?;
+    let config_desc = config_blob.blob().clone();
+    let manifest = own_document(
+        "image manifest",
+        image::manifest_json(&config_desc, &image_layers, &meta.annotations)?,
+        |v| {
+            let kind = crate::spec::media_type::ManifestType::Oci;
+            crate::spec::manifest::judge(v, kind).strict().map(drop)
+        },
+    )?;
+    let manifest_blob = layout.blob_from_bytes(&manifest)?;
+    Ok((config_blob, manifest_blob))
 }
 
 /// The evidence manifest of the signatures verified for `layers`, about the
@@ -698,64 +716,4 @@ fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
     }
     change::ensure_default_path(&mut config);
     Ok(config)
-}
-
-/// The platform: flags win; else what the rootfs's ELF files say; else the host.
-fn decide_platform(
-    opts: &ImportOptions,
-    tally: &PlatformTally,
-    warnings: &mut Vec<String>,
-) -> Platform {
-    let os = opts.os.clone().unwrap_or_else(|| "linux".into());
-    let detected = tally.result();
-    if let Some(arch) = &opts.arch {
-        // Keep the detected variant when the flag only confirms the architecture.
-        let variant = opts.variant.clone().or_else(|| {
-            detected
-                .filter(|d| &d.architecture == arch)
-                .and_then(|d| d.variant)
-        });
-        return Platform {
-            os,
-            architecture: arch.clone(),
-            variant,
-        };
-    }
-    match detected {
-        Some(d) => {
-            if let Some(c) = &d.conflict {
-                warnings.push(format!(
-                    "executables of several architectures: {} ({} file(s), e.g. {}) and {} ({} file(s), e.g. {}); using {}",
-                    d.architecture,
-                    d.files,
-                    c.winner_example,
-                    c.other_architecture,
-                    c.other_files,
-                    c.other_example,
-                    d.architecture
-                ));
-            }
-            Platform {
-                os,
-                architecture: d.architecture,
-                variant: opts.variant.clone().or(d.variant),
-            }
-        }
-        None => {
-            let host = crate::platform::host_architecture();
-            warnings.push(match tally.wrapped_in() {
-                Some((top, example)) => format!(
-                    "no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*, but {example} is one: if the rootfs is wrapped in {top}/, unwrap it with --strip-components 1; using the host architecture {host} (set --arch to choose)"
-                ),
-                None => format!(
-                    "no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*; using the host architecture {host} (set --arch to choose)"
-                ),
-            });
-            Platform {
-                os,
-                architecture: host.to_string(),
-                variant: opts.variant.clone(),
-            }
-        }
-    }
 }

@@ -37,7 +37,7 @@ impl Manifest {
             !l.is_empty()
                 && l.iter().all(|d| {
                     d.as_ref()
-                        .is_some_and(|d| d.media_type == crate::attest::IN_TOTO)
+                        .is_some_and(|d| d.media_type == super::media_type::IN_TOTO)
                 })
         })
     }

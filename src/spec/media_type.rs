@@ -16,6 +16,8 @@ pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 /// A Docker schema 2 image configuration.
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+/// An in-toto statement: the layers of an attestation manifest.
+pub const IN_TOTO: &str = "application/vnd.in-toto+json";
 
 /// What a descriptor's media type says the blob is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
+mod packages;
+
 pub use crate::attest::check::StatementInfo;
 use crate::compress::{Compression, LayerEncoding};
 use crate::digest::{Blob, Digest};
@@ -30,6 +32,7 @@ use crate::spec::descriptor::Descriptor;
 use crate::spec::media_type::{ManifestType, is_image_config, layer_encoding};
 use crate::spec::ref_name::validate_tag;
 use crate::spec::{self, Judged, Place, config, index, manifest};
+pub use packages::{ImagePackages, PackageInfo, packages_target, packages_text};
 
 /// One layer, as measured.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -110,122 +113,6 @@ pub struct AttestationInfo {
     pub manifest: Blob,
     /// Its in-toto statements, in order.
     pub statements: Vec<StatementInfo>,
-}
-
-/// One package of an image's SBOM (`inspect --packages`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct PackageInfo {
-    /// The package's name.
-    pub name: String,
-    /// Its version, as its database writes it.
-    pub version: String,
-    /// Its package URL, when the SBOM has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub purl: Option<String>,
-}
-
-/// The SBOM packages of one image.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct ImagePackages {
-    /// The ref name the image was found through.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    /// The image manifest's digest.
-    pub manifest: Digest,
-    /// Its platform.
-    pub platform: Platform,
-    /// The SBOM statement's blob; `None` when the image has no SBOM.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sbom: Option<Digest>,
-    /// Its packages, in the SBOM's order.
-    pub packages: Vec<PackageInfo>,
-}
-
-/// The packages the SBOM attestation of each image of `target` lists
-/// (`inspect --packages`); an image without one has none and no `sbom`.
-pub fn packages_target(target: &Target) -> Result<Vec<ImagePackages>> {
-    let reader = target.reader()?;
-    let images = inspect_reader(&reader, target.tag(), None)?;
-    images
-        .iter()
-        .map(|img| image_packages(&reader, img))
-        .collect()
-}
-
-fn image_packages(reader: &Reader, img: &ImageInfo) -> Result<ImagePackages> {
-    let sbom = img
-        .attestations
-        .iter()
-        .flat_map(|a| &a.statements)
-        .find(|s| s.predicate_type == crate::attest::SPDX);
-    let mut packages = Vec::new();
-    if let Some(s) = sbom {
-        let blob = Blob {
-            digest: s.digest.clone(),
-            size: s.size,
-        };
-        let statement = reader.json(&blob)?;
-        packages = spdx_packages(&statement);
-    }
-    Ok(ImagePackages {
-        tag: img.tag.clone(),
-        manifest: img.manifest.digest.clone(),
-        platform: img.platform.clone(),
-        sbom: sbom.map(|s| s.digest.clone()),
-        packages,
-    })
-}
-
-/// An SPDX statement's packages: name, versionInfo and the purl external reference.
-fn spdx_packages(statement: &Value) -> Vec<PackageInfo> {
-    let list = statement
-        .pointer("/predicate/packages")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let s = |p: &Value, k: &str| {
-        p.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    list.iter()
-        .map(|p| PackageInfo {
-            name: s(p, "name"),
-            version: s(p, "versionInfo"),
-            purl: p
-                .get("externalRefs")
-                .and_then(Value::as_array)
-                .and_then(|refs| {
-                    refs.iter()
-                        .find(|r| r.get("referenceType").and_then(Value::as_str) == Some("purl"))
-                })
-                .and_then(|r| r.get("referenceLocator"))
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        })
-        .collect()
-}
-
-/// Human-readable rendering of [`packages_target`]'s result: per image a
-/// header line, then one `NAME VERSION PURL` line per package.
-pub fn packages_text(images: &[ImagePackages]) -> String {
-    let mut out = String::new();
-    for img in images {
-        let tag = img.tag.as_deref().unwrap_or("(untagged)");
-        let what = match &img.sbom {
-            Some(d) => format!("{} package(s), SBOM {d}", img.packages.len()),
-            None => "no SBOM attestation (import with --sbom)".into(),
-        };
-        let _ = writeln!(out, "# {tag} {} {}: {what}", img.platform, img.manifest);
-        for p in &img.packages {
-            let purl = p.purl.as_deref().unwrap_or("-");
-            let _ = writeln!(out, "{}\t{}\t{purl}", p.name, p.version);
-        }
-    }
-    out
 }
 
 /// [`inspect`] of what a [`Target`] names: a layout directory, or an
