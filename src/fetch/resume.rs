@@ -14,7 +14,7 @@ use super::HttpOptions;
 use super::client::{Client, Failure, Wait, io_text, status_text};
 use super::speed::{SpeedCheck, TooSlow};
 use crate::error::{Error, Result};
-use crate::report::human_size;
+use crate::units::human_size;
 use crate::url::public_url;
 
 /// The longest wait a server's `Retry-After` gets.
