@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::{ImageInfo, LayerInfo};
 use crate::report::human_size;
 
-/// Human-readable rendering of [`inspect`]'s result.
+/// Human-readable rendering of [`super::inspect`]'s result.
 pub fn text(images: &[ImageInfo]) -> String {
     let mut out = String::new();
     for (n, img) in images.iter().enumerate() {
