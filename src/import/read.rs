@@ -205,6 +205,10 @@ fn read_layer_once(
     };
     let mut layer = verdict.judge(produced, consumed, findings, plan, format, blob)?;
     layer.inventory = packages.map(PackageScan::finish);
+    // A package database that could not be read is said, naming it.
+    if let Some(inv) = &layer.inventory {
+        layer.report.warnings.extend(inv.warnings.iter().cloned());
+    }
     tally.merge(platform.into_tally());
     if let Some(notes) = opened.notes.and_then(|n| n.lock().ok().map(|n| n.clone())) {
         layer.report.warnings.extend(notes);

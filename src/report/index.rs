@@ -66,6 +66,12 @@ impl IndexReport {
                 "  image     {} {} (from {input}, created {})\n",
                 img.manifest.digest, img.platform, img.created
             ));
+            if let Some(a) = &img.attestation {
+                out.push_str(&format!(
+                    "  attested  {} (about {})\n",
+                    a.digest, img.platform
+                ));
+            }
         }
         if self.format == OutputFormat::OciArchive {
             let evidence = self.images.iter().any(|i| i.evidence.is_some());
