@@ -179,9 +179,9 @@ fn run() -> Result<(), Failure> {
         Some(Command::Inspect {
             target,
             json,
+            max_size,
             packages: true,
-            ..
-        }) => run_packages(&target, json),
+        }) => run_packages(&target, json, max_size),
         Some(Command::Gc { dir, dry_run, json }) => {
             let report = ociimport::gc::gc(&dir, dry_run)?;
             if json {
@@ -247,9 +247,9 @@ fn run_inspect(target: &str, json: bool, max_size: Option<u64>) -> Result<(), Fa
 }
 
 /// `ociimport inspect --packages`: each image's SBOM packages on stdout.
-fn run_packages(target: &str, json: bool) -> Result<(), Failure> {
+fn run_packages(target: &str, json: bool, max_size: Option<u64>) -> Result<(), Failure> {
     let target = ociimport::Target::parse(target);
-    let images = ociimport::inspect::packages_target(&target)?;
+    let images = ociimport::inspect::packages_target(&target, max_size)?;
     if json {
         print_json(&images)
     } else {

@@ -342,6 +342,16 @@ fn inspect_lists_attestations_and_packages() {
             m["layers"][0]["digest"].as_str().unwrap()
         )
     );
+    let v = f
+        .run(&["inspect", "L:1", "--packages", "--json"])
+        .succeeds()
+        .json();
+    assert_eq!(
+        v,
+        json!([{"tag": "1", "manifest": r["manifest"]["digest"],
+                "platform": {"os": "linux", "architecture": "amd64"},
+                "sbom": m["layers"][0]["digest"], "packages": []}])
+    );
     f.import_json(&["amd64.tar", "-o", "L", "-t", "plain"]);
     let none = f
         .run(&["inspect", "L:plain", "--packages"])

@@ -44,9 +44,11 @@ pub struct ImagePackages {
 
 /// The packages the SBOM attestation of each image of `target` lists
 /// (`inspect --packages`); an image without one has none and no `sbom`.
-pub fn packages_target(target: &Target) -> Result<Vec<ImagePackages>> {
+/// The images are inspected as [`super::inspect_target_limited`] does, with
+/// `max_size`.
+pub fn packages_target(target: &Target, max_size: Option<u64>) -> Result<Vec<ImagePackages>> {
     let reader = target.reader()?;
-    let images = inspect_reader(&reader, target.tag(), None)?;
+    let images = inspect_reader(&reader, target.tag(), max_size)?;
     images
         .iter()
         .map(|img| image_packages(&reader, img))
@@ -125,4 +127,58 @@ pub fn packages_text(images: &[ImagePackages]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Name, versionInfo and the purl external reference, as SPDX 2.3 writes them.
+    #[test]
+    fn spdx_packages_are_read_with_their_purl() {
+        let statement = json!({"predicate": {"packages": [
+            {"name": "bash", "versionInfo": "5.2.15-2+b2", "externalRefs": [
+                {"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": "cpe:2.3:a"},
+                {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
+                 "referenceLocator": "pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12"}]},
+            {"name": "debian", "versionInfo": "12"},
+        ]}});
+        assert_eq!(
+            spdx_packages(&statement),
+            [
+                PackageInfo {
+                    name: "bash".into(),
+                    version: "5.2.15-2+b2".into(),
+                    purl: Some(
+                        "pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12".into()
+                    ),
+                },
+                PackageInfo {
+                    name: "debian".into(),
+                    version: "12".into(),
+                    purl: None,
+                },
+            ]
+        );
+        let text = packages_text(&[ImagePackages {
+            tag: Some("1".into()),
+            manifest: crate::hashing::sha256_of(b"m"),
+            platform: Platform {
+                os: "linux".into(),
+                architecture: "amd64".into(),
+                variant: None,
+            },
+            sbom: Some(crate::hashing::sha256_of(b"s")),
+            packages: spdx_packages(&statement),
+        }]);
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(
+            lines,
+            [
+                "bash\t5.2.15-2+b2\tpkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12",
+                "debian\t12\t-"
+            ]
+        );
+    }
 }
