@@ -57,6 +57,8 @@ fn judge_as(v: &Value, layout: bool) -> Judged<Index> {
     if layout {
         shared_ref_names(&entries, &mut problems);
     }
+    let annotations = super::annotations::findings(v, super::annotations::Site::Other);
+    problems.extend(annotations.into_iter().map(Finding::doc));
     if problems.is_empty()
         && let Err(e) = serde_json::from_value::<oci_spec::image::ImageIndex>(v.clone())
     {
@@ -106,11 +108,36 @@ fn entry(i: usize, d: &Value, layout: bool, problems: &mut Vec<Finding>) -> Entr
     } else {
         ref_name(d).map(str::to_string)
     };
+    consumer_rules(i, d, problems);
     Entry {
         descriptor: descriptor_at(d, Place::Entry(i), problems),
         ref_name: name,
         platform: platform_label(d),
     }
+}
+
+/// A descriptor's platform names and reserved annotations, as the
+/// consumers that select by platform and read the keys take them.
+fn consumer_rules(i: usize, d: &Value, problems: &mut Vec<Finding>) {
+    let at = |message: String| Finding {
+        place: Place::Entry(i),
+        ..Finding::doc(message)
+    };
+    if let Some(p) = d.get("platform") {
+        let name = |k: &str| p.get(k).and_then(Value::as_str);
+        if let (Some(os), Some(arch)) = (name("os"), name("architecture")) {
+            for (field, b) in super::platform::platform_breaches(os, arch, name("variant")) {
+                problems.push(at(b.finding(&format!("platform.{field}"))));
+            }
+        }
+    }
+    let mut others = d.clone();
+    if let Some(Value::Object(a)) = others.get_mut("annotations") {
+        // The ref name of an index.json descriptor is judged as a tag.
+        a.remove(REF_NAME);
+    }
+    let found = super::annotations::findings(&others, super::annotations::Site::Other);
+    problems.extend(found.into_iter().map(at));
 }
 
 fn judge_ref_name(i: usize, d: &Value, problems: &mut Vec<Finding>) -> Option<String> {

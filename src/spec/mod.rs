@@ -14,12 +14,18 @@
 //! - [`config`]: an image configuration;
 //! - [`oci_layout`]: the `oci-layout` marker file;
 //! - [`platform`]: an image's platform, how it is written and matched;
-//! - [`ref_name`]: the ref-name (tag) annotation and its grammar.
+//! - [`ref_name`]: the ref-name (tag) annotation and its grammar;
+//! - [`annotations`]: the keys reserved under `org.opencontainers.` and
+//!   their values, for annotations and labels alike.
+//!
+//! A rule that a value typed by a user can break returns a [`Breach`]: the
+//! importer refuses the option with it, `verify` reports it as a finding.
 
 use std::fmt;
 
 use serde_json::Value;
 
+pub mod annotations;
 pub mod config;
 pub mod descriptor;
 pub mod index;
@@ -28,6 +34,31 @@ pub mod media_type;
 pub mod oci_layout;
 pub mod platform;
 pub mod ref_name;
+
+/// A value one of the spec's rules refuses: said one way to the user who
+/// typed it ([`Breach::usage`]), another in `verify`'s finding about a
+/// document ([`Breach::finding`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Breach {
+    /// The value and the rule it breaks, with the spec file it comes from.
+    pub why: String,
+    /// Who fails on it (or what it misleads).
+    pub consumers: String,
+    /// The accepted forms, or the fix.
+    pub fix: String,
+}
+
+impl Breach {
+    /// The usage error for `given` (e.g. `--arch x86_64`).
+    pub fn usage(&self, given: &str) -> String {
+        format!("{given}: {}; {}", self.why, self.fix)
+    }
+
+    /// `verify`'s finding about `field` of a document.
+    pub fn finding(&self, field: &str) -> String {
+        format!("{field}: {}; {}", self.why, self.consumers)
+    }
+}
 
 /// Where in a document a problem was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
