@@ -17,6 +17,7 @@ mod house;
 mod http;
 mod index;
 mod interop;
+mod names;
 mod normalize;
 mod oddfiles;
 mod readme;

@@ -15,6 +15,8 @@
 //! - [`oci_layout`]: the `oci-layout` marker file;
 //! - [`platform`]: an image's platform, how it is written and matched;
 //! - [`ref_name`]: the ref-name (tag) annotation and its grammar;
+//! - [`reference`](mod@reference): image references (`NAME:TAG`) and the
+//!   `io.containerd.image.name` annotation;
 //! - [`annotations`]: the keys reserved under `org.opencontainers.` and
 //!   their values, for annotations and labels alike.
 //!
@@ -34,6 +36,7 @@ pub mod media_type;
 pub mod oci_layout;
 pub mod platform;
 pub mod ref_name;
+pub mod reference;
 
 /// A value one of the spec's rules refuses: said one way to the user who
 /// typed it ([`Breach::usage`]), another in `verify`'s finding about a

@@ -8,6 +8,13 @@ use pgp::types::{KeyDetails, Tag};
 use super::date;
 
 /// Checks the key at the signature's time `made` and at `now`.
+///
+/// As in GnuPG, what a key is (its expiry, its usage flags) is what its
+/// current self-signature says: the newest one that verifies and is not
+/// dated after `now`. A signer who extends the expiry replaces the
+/// self-signatures (`gpg --quick-set-expire`), so the ones in force when
+/// older signatures were made may be gone; the current one still says
+/// whether the key had expired at `made`.
 pub(super) fn check(
     cert: &SignedPublicKey,
     subkey: Option<usize>,
@@ -15,31 +22,51 @@ pub(super) fn check(
     now: u32,
 ) -> Result<(), String> {
     let primary = &cert.primary_key;
-    let self_sigs = primary_self_signatures(cert);
     primary_revoked(cert, made)?;
-    for (t, when) in [(made, "when it signed"), (now, "now")] {
-        let sig = newest_at(&self_sigs, t)
-            .ok_or_else(|| format!("the primary key had no valid self-signature {when}"))?;
-        expired(primary.created_at().as_secs(), sig, t, "the key")?;
-        let Some(i) = subkey else {
-            if has_flags(sig) && !sig.key_flags().sign() {
-                return Err("the primary key is not marked for signing".into());
-            }
-            continue;
-        };
-        let Some(sub) = cert.public_subkeys.get(i) else {
-            return Err("no such subkey".into());
-        };
-        let bindings = subkey_bindings(cert, i);
-        subkey_revoked(cert, i, made)?;
-        let b = newest_at(&bindings, t)
-            .ok_or_else(|| format!("the subkey was not bound to its primary key {when}"))?;
-        if !b.key_flags().sign() {
-            return Err("the subkey is not marked for signing".into());
+    let sig = newest_at(&primary_self_signatures(cert), now)
+        .ok_or("the primary key has no valid self-signature")?;
+    alive(primary.created_at().as_secs(), sig, made, now, "the key")?;
+    let Some(i) = subkey else {
+        if has_flags(sig) && !sig.key_flags().sign() {
+            return Err("the primary key is not marked for signing".into());
         }
-        expired(sub.key.created_at().as_secs(), b, t, "the subkey")?;
+        return Ok(());
+    };
+    let Some(sub) = cert.public_subkeys.get(i) else {
+        return Err("no such subkey".into());
+    };
+    let fpr = format!("{:X}", sub.key.fingerprint());
+    subkey_revoked(cert, i, made)?;
+    let b = newest_at(&subkey_bindings(cert, i), now)
+        .ok_or_else(|| format!("the subkey {fpr} is not bound to its primary key"))?;
+    if !b.key_flags().sign() {
+        return Err(format!(
+            "the signing subkey {fpr} is not marked for signing"
+        ));
     }
-    Ok(())
+    let backsig = b
+        .embedded_signature()
+        .is_some_and(|e| e.verify_primary_key_binding(&sub.key, primary).is_ok());
+    if !backsig {
+        return Err(format!(
+            "the signing subkey {fpr} has no valid back-signature to its primary key"
+        ));
+    }
+    alive(sub.key.created_at().as_secs(), b, made, now, "the subkey")
+}
+
+/// Refuses a key (created at `created`, current self-signature `sig`) that
+/// did not exist yet at `made` (GnuPG: "time conflict"), or that had
+/// expired by `made` or by `now`.
+fn alive(created: u32, sig: &Signature, made: u32, now: u32, what: &str) -> Result<(), String> {
+    if made < created {
+        return Err(format!(
+            "{what} was created on {}, after the signature",
+            date(created, 0)
+        ));
+    }
+    expired(created, sig, made, what)?;
+    expired(created, sig, now, what)
 }
 
 /// Whether the signature carries a key-flags subpacket at all.
@@ -70,8 +97,8 @@ fn primary_self_signatures(cert: &SignedPublicKey) -> Vec<&Signature> {
     out
 }
 
-/// Binding signatures of subkey `i` that verify, back-signature included
-/// for a signing subkey.
+/// Binding signatures of subkey `i` that verify (the back-signature a
+/// signing subkey needs is checked on the one in force, in [`check`]).
 fn subkey_bindings(cert: &SignedPublicKey, i: usize) -> Vec<&Signature> {
     let Some(sub) = cert.public_subkeys.get(i) else {
         return Vec::new();
@@ -81,11 +108,6 @@ fn subkey_bindings(cert: &SignedPublicKey, i: usize) -> Vec<&Signature> {
         .iter()
         .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding))
         .filter(|s| s.verify_subkey_binding(primary, &sub.key).is_ok())
-        .filter(|s| {
-            !s.key_flags().sign()
-                || s.embedded_signature()
-                    .is_some_and(|b| b.verify_primary_key_binding(&sub.key, primary).is_ok())
-        })
         .collect()
 }
 
