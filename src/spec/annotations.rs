@@ -16,9 +16,13 @@ pub const RESERVED_PREFIX: &str = "org.opencontainers.";
 pub enum Site {
     /// An image manifest's `annotations` (`--annotation`).
     Manifest,
-    /// An image config's `Labels` (`--label`, `LABEL`).
+    /// An image config's `Labels` (`--label`, `LABEL`): a label may carry
+    /// any defined key, the ref name included (Ubuntu's images do).
     Label,
-    /// Anywhere else (an index, a descriptor).
+    /// A descriptor in an image index: in `index.json` the ref name
+    /// belongs there and is judged as a tag, not here.
+    IndexDescriptor,
+    /// Anywhere else (an image index, a descriptor in one).
     Other,
 }
 
@@ -85,16 +89,21 @@ pub fn breach(key: &str, value: &str, site: Site) -> Option<Breach> {
             fix: "use your own reverse-domain prefix, e.g. com.example.".into(),
         });
     };
-    if *kind == Kind::RefName && site == Site::Manifest {
+    if *kind == Kind::RefName && matches!(site, Site::Manifest | Site::Other) {
+        let here = if site == Site::Manifest {
+            "in a manifest"
+        } else {
+            "anywhere else"
+        };
         return Some(Breach {
             why: format!(
-                "{key} is only valid on the descriptors of index.json (annotations.md, image-layout.md), not in a manifest"
+                "{key} is only valid on the descriptors of index.json (annotations.md, image-layout.md), not {here}"
             ),
             consumers: "skopeo, umoci and podman take the tag from index.json and ignore it".into(),
             fix: "name the image with --tag".into(),
         });
     }
-    if value.is_empty() {
+    if value.is_empty() || (*kind == Kind::RefName && site == Site::IndexDescriptor) {
         return None;
     }
     let wrong = |what: &str, fix: &str| Breach {
@@ -124,8 +133,7 @@ pub fn breach(key: &str, value: &str, site: Site) -> Option<Breach> {
 }
 
 /// The findings about the `annotations` of a document or descriptor `v`
-/// written at `site` (a ref name on an `index.json` descriptor is judged
-/// with the tags, not here).
+/// written at `site`.
 pub fn findings(v: &serde_json::Value, site: Site) -> Vec<String> {
     let map = v.get("annotations").and_then(serde_json::Value::as_object);
     map.into_iter()

@@ -139,12 +139,9 @@ fn consumer_rules(i: usize, d: &Value, problems: &mut Vec<Finding>) {
             }
         }
     }
-    let mut others = d.clone();
-    if let Some(Value::Object(a)) = others.get_mut("annotations") {
-        // The ref name of an index.json descriptor is judged as a tag.
-        a.remove(REF_NAME);
-    }
-    let found = super::annotations::findings(&others, super::annotations::Site::Other);
+    // A ref name on an index's descriptor is judged as a tag, in
+    // index.json only (a nested index's are ignored, as consumers do).
+    let found = super::annotations::findings(d, super::annotations::Site::IndexDescriptor);
     problems.extend(found.into_iter().map(at));
 }
 

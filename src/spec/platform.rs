@@ -182,15 +182,16 @@ pub fn os_breach(name: &str) -> Option<Breach> {
 }
 
 /// A `variant` that `architecture` cannot have: empty, or not one of the
-/// image-index.md platform table's (arm v6, v7, v8; arm64 v8 and the later
-/// ARM versions v8.N, v9, v9.N) or of the GOAMD64 levels (amd64 v1 to v4).
-/// Other architectures' variants are implementation-defined (image-index.md).
+/// image-index.md platform table's (arm v6, v7, v8; arm64 v8) or of the
+/// values the consumers' matchers (containerd's platforms package, which
+/// podman and Docker share) also know: arm v5 (Docker Hub's arm32v5),
+/// arm64 v8.N, v9 and v9.N, amd64 v1 to v4 (GOAMD64). Other
+/// architectures' variants are implementation-defined (image-index.md).
 pub fn variant_breach(arch: &str, variant: &str) -> Option<Breach> {
-    let consumers = "podman and containerd match no CPU with it".to_string();
     if variant.is_empty() {
         return Some(Breach {
             why: "the variant is empty (image-index.md platform: variant is left out, or names the CPU variant)".into(),
-            consumers,
+            consumers: "Go consumers (podman, skopeo, containerd) read it as no variant".into(),
             fix: "leave the variant out".into(),
         });
     }
@@ -201,7 +202,10 @@ pub fn variant_breach(arch: &str, variant: &str) -> Option<Breach> {
             && minor.bytes().all(|b| b.is_ascii_digit())
     };
     let (ok, accepted) = match arch {
-        "arm" => (matches!(variant, "v6" | "v7" | "v8"), "v6, v7 or v8"),
+        "arm" => (
+            matches!(variant, "v5" | "v6" | "v7" | "v8"),
+            "v5, v6, v7 or v8",
+        ),
         "arm64" => (
             arm64(variant),
             "v8 (or a later ARM version: v8.1, ..., v9, v9.1, ...)",
@@ -217,7 +221,7 @@ pub fn variant_breach(arch: &str, variant: &str) -> Option<Breach> {
     }
     Some(Breach {
         why: format!("{variant:?} is not a variant of {arch} (image-index.md platform table)"),
-        consumers,
+        consumers: "podman and containerd match no CPU with it".into(),
         fix: format!("use {accepted}"),
     })
 }
@@ -312,6 +316,7 @@ mod tests {
     #[test]
     fn variants_of_the_platform_table() {
         for (arch, v) in [
+            ("arm", "v5"),
             ("arm", "v6"),
             ("arm", "v7"),
             ("arm", "v8"),
@@ -326,7 +331,7 @@ mod tests {
         }
         for (arch, v) in [
             ("arm", "v9"),
-            ("arm", "v5"),
+            ("arm", "v4"),
             ("arm64", "v7"),
             ("arm64", "v8."),
             ("arm64", "v10"),
@@ -337,7 +342,7 @@ mod tests {
         }
         assert_eq!(
             variant_breach("arm", "v9").unwrap().usage("--variant v9"),
-            "--variant v9: \"v9\" is not a variant of arm (image-index.md platform table); use v6, v7 or v8"
+            "--variant v9: \"v9\" is not a variant of arm (image-index.md platform table); use v5, v6, v7 or v8"
         );
         assert_eq!(platform_breaches("linux", "arm", Some("")).len(), 1);
     }
