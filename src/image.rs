@@ -231,7 +231,8 @@ pub fn parse_created(s: &str) -> std::result::Result<String, String> {
     // chrono writes years past 9999 and leap seconds, which Go's parser
     // (skopeo, umoci, podman) refuses.
     match crate::spec::config::time_breach(&t) {
-        Some(b) => Err(b.usage(&format!("{s:?}"))),
+        Some(b) if t == s => Err(format!("{}; {}", b.why, b.fix)),
+        Some(b) => Err(b.usage(&format!("{s:?} ="))),
         None => Ok(t),
     }
 }

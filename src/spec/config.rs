@@ -209,7 +209,8 @@ pub fn user_breach(user: &str) -> Option<Breach> {
         why: format!(
             "{user:?} is none of config.md's User forms (user, uid, user:group, uid:gid, uid:group, user:gid)"
         ),
-        consumers: "umoci and runc fail to resolve it".into(),
+        consumers: "containerd refuses it when the container is created (invalid USER value)"
+            .into(),
         fix: "give a user or uid, optionally :group or :gid".into(),
     })
 }

@@ -127,8 +127,11 @@ fn entry(i: usize, d: &Value, layout: bool, problems: &mut Vec<Finding>) -> Entr
 /// A descriptor's platform names and reserved annotations, as the
 /// consumers that select by platform and read the keys take them.
 fn consumer_rules(i: usize, d: &Value, problems: &mut Vec<Finding>) {
+    // Named by the digest of what the descriptor describes.
+    let digest = d.get("digest").and_then(Value::as_str).map(str::to_string);
     let at = |message: String| Finding {
         place: Place::Entry(i),
+        digest: digest.clone(),
         ..Finding::doc(message)
     };
     if let Some(p) = d.get("platform") {
