@@ -69,6 +69,7 @@ mod platform;
 mod sbom;
 mod signature;
 mod tarscan;
+mod units;
 mod url;
 
 /// The fuzz targets' bodies (`fuzz/` calls them with feature `fuzzing`; `cargo test`
