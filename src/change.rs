@@ -117,9 +117,6 @@ impl Keyword {
             Keyword::Env => apply_env(config, arg)?,
             Keyword::Label => {
                 let pairs = name_values(arg, "LABEL")?;
-                if let Some(b) = pairs.iter().find_map(|(k, v)| label_breach(k, v)) {
-                    return Err(b);
-                }
                 let labels = config.labels_mut().get_or_insert_with(HashMap::new);
                 labels.extend(pairs);
             }
@@ -136,22 +133,12 @@ impl Keyword {
                 if user.is_empty() || user.starts_with(':') {
                     return Err("USER requires a user name or id".to_owned());
                 }
-                if let Some(b) = crate::spec::config::user_breach(&user) {
-                    return Err(format!("{}; {}", b.why, b.fix));
-                }
                 config.set_user(Some(user));
             }
             Keyword::Workdir => apply_workdir(config, arg)?,
         }
         Ok(())
     }
-}
-
-/// A label under the reserved `org.opencontainers.` prefix that
-/// annotations.md refuses (config.md: labels follow the annotation rules).
-pub(crate) fn label_breach(key: &str, value: &str) -> Option<String> {
-    use crate::spec::annotations::{Site, breach};
-    breach(key, value, Site::Label).map(|b| format!("{}; {}", b.why, b.fix))
 }
 
 fn apply_env(config: &mut Config, arg: &str) -> Result<(), String> {
@@ -189,14 +176,6 @@ fn apply_volume(config: &mut Config, arg: &str) -> Result<(), String> {
     }
     if paths.iter().any(|p| p.trim().is_empty()) {
         return Err("VOLUME paths must not be empty".to_owned());
-    }
-    // Refused rather than made absolute: a VOLUME names a mount point, and
-    // Docker refuses a relative one when the container starts.
-    if let Some(b) = paths
-        .iter()
-        .find_map(|p| crate::spec::config::volume_breach(p))
-    {
-        return Err(format!("{}; {}", b.why, b.fix));
     }
     let mut all = config.volumes().clone().unwrap_or_default();
     append_unique(&mut all, paths);

@@ -22,6 +22,7 @@ mod pipeline;
 mod plan;
 mod provenance;
 mod read;
+mod rules;
 mod target;
 
 use std::collections::BTreeMap;
@@ -243,54 +244,14 @@ fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
             )));
         }
     }
-    check_platform_flags(opts)?;
-    check_source_date_epoch(opts)?;
+    rules::check_platform_flags(opts)?;
+    rules::check_source_date_epoch(opts)?;
     if opts.index && inputs.len() > 1 && (opts.arch.is_some() || opts.variant.is_some()) {
         return Err(Error::Usage(
             "--arch and --variant apply to a single input with --index; with several, each input's platform is detected from its ELF files (import one at a time with --index to set it)".into(),
         ));
     }
     provenance::check_options(inputs, opts)
-}
-
-/// `--arch`, `--os` and `--variant` as image-index.md names platforms:
-/// Go's names, refused otherwise with the Go name when there is one
-/// (`x86_64` is `amd64`), since consumers select images by these names.
-fn check_platform_flags(opts: &ImportOptions) -> Result<()> {
-    use crate::spec::platform::{arch_breach, os_breach, variant_breach};
-    let refuse = |flag: &str, value: &str, b: crate::spec::Breach| {
-        Err(Error::Usage(b.usage(&format!("{flag} {value}"))))
-    };
-    if let Some(a) = &opts.arch
-        && let Some(b) = arch_breach(a)
-    {
-        return refuse("--arch", a, b);
-    }
-    if let Some(o) = &opts.os
-        && let Some(b) = os_breach(o)
-    {
-        return refuse("--os", o, b);
-    }
-    if let (Some(a), Some(v)) = (&opts.arch, &opts.variant)
-        && let Some(b) = variant_breach(a, v)
-    {
-        return refuse("--variant", v, b);
-    }
-    Ok(())
-}
-
-/// `SOURCE_DATE_EPOCH`, when it sets the created time: a time Go's parser
-/// (skopeo, umoci, podman) reads back.
-fn check_source_date_epoch(opts: &ImportOptions) -> Result<()> {
-    let (None, Some(s)) = (&opts.created, &opts.source_date_epoch) else {
-        return Ok(());
-    };
-    let t = image::format_unix(source_date_epoch(s)?)
-        .ok_or_else(|| Error::Usage(format!("SOURCE_DATE_EPOCH={s} is out of range")))?;
-    match crate::spec::config::time_breach(&t) {
-        Some(b) => Err(Error::Usage(b.usage(&format!("SOURCE_DATE_EPOCH={s}")))),
-        None => Ok(()),
-    }
 }
 
 fn stdin_has_no_name() -> Error {
@@ -583,9 +544,6 @@ fn own_document(
     Ok(bytes)
 }
 
-/// 9999-12-31T23:59:59Z: the latest time with a four-digit year.
-const LATEST_CREATED: i64 = 253_402_300_799;
-
 /// `--created`, else `SOURCE_DATE_EPOCH`, else the newest entry's mtime
 /// (clamped to 1970..9999).
 fn created_time(opts: &ImportOptions, layers: &[ReadLayer]) -> Result<(String, CreatedSource)> {
@@ -603,7 +561,7 @@ fn created_time(opts: &ImportOptions, layers: &[ReadLayer]) -> Result<(String, C
         .max()
         .unwrap_or(0);
     // Past 9999 the time is not RFC 3339 (config.md), and consumers refuse it.
-    let t = image::format_unix(newest.clamp(0, LATEST_CREATED))
+    let t = image::format_unix(newest.clamp(0, rules::LATEST_CREATED))
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
     Ok((t, CreatedSource::NewestEntry))
 }
@@ -614,13 +572,12 @@ fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
     let mut config = oci_spec::image::Config::default();
     for c in &opts.changes {
         change::apply_change(&mut config, c)?;
+        rules::check_change(&config, c)?;
     }
     if !opts.labels.is_empty() {
         let mut labels = config.labels().clone().unwrap_or_default();
         for (k, v) in &opts.labels {
-            if let Some(why) = change::label_breach(k, v) {
-                return Err(Error::Usage(format!("--label {k}={v}: {why}")));
-            }
+            rules::check_label(k, v)?;
             labels.insert(k.clone(), v.clone());
         }
         config.set_labels(Some(labels));
@@ -638,15 +595,7 @@ fn decide_platform(
     warnings: &mut Vec<String>,
 ) -> Result<Platform> {
     let platform = choose_platform(opts, tally, warnings);
-    if let Some(v) = &opts.variant
-        && let Some(b) = crate::spec::platform::variant_breach(&platform.architecture, v)
-    {
-        let given = format!(
-            "--variant {v} (for {}, found in the input)",
-            platform.architecture
-        );
-        return Err(Error::Usage(b.usage(&given)));
-    }
+    rules::check_variant(opts, &platform.architecture)?;
     Ok(platform)
 }
 
