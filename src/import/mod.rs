@@ -544,8 +544,7 @@ fn own_document(
     Ok(bytes)
 }
 
-/// `--created`, else `SOURCE_DATE_EPOCH`, else the newest entry's mtime
-/// (clamped to 1970..9999).
+/// `--created`, else `SOURCE_DATE_EPOCH`, else the newest entry's mtime.
 fn created_time(opts: &ImportOptions, layers: &[ReadLayer]) -> Result<(String, CreatedSource)> {
     if let Some(c) = &opts.created {
         return Ok((c.clone(), CreatedSource::Flag));
@@ -560,9 +559,7 @@ fn created_time(opts: &ImportOptions, layers: &[ReadLayer]) -> Result<(String, C
         .filter_map(|o| o.newest_mtime)
         .max()
         .unwrap_or(0);
-    // Past 9999 the time is not RFC 3339 (config.md), and consumers refuse it.
-    let t = image::format_unix(newest.clamp(0, rules::LATEST_CREATED))
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+    let t = image::format_unix(newest.max(0)).unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
     Ok((t, CreatedSource::NewestEntry))
 }
 

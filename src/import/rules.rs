@@ -13,9 +13,6 @@ use crate::spec::annotations::{Site, breach};
 use crate::spec::config::{time_breach, user_breach, volume_breach};
 use crate::spec::platform::{arch_breach, os_breach, variant_breach};
 
-/// 9999-12-31T23:59:59Z: the latest time with a four-digit year.
-pub(super) const LATEST_CREATED: i64 = 253_402_300_799;
-
 fn usage(given: &str, b: &Breach) -> Error {
     Error::Usage(b.usage(given))
 }
