@@ -488,6 +488,9 @@ fn verify_finds_reserved_annotations() {
     )
     .unwrap();
     let r = run_verify(&f.layout);
+    // inspect still describes what verify fails on.
+    let v = run(&f.dir, &["inspect", "--json", "img"]).succeeds().json();
+    assert_eq!(v[0]["manifest"]["digest"], json!(md));
     let lines = r.text();
     assert!(lines.contains("index.json: annotation org.opencontainers.image.ref.name: org.opencontainers.image.ref.name is only valid on the descriptors of index.json (annotations.md, image-layout.md), not anywhere else"), "{lines}");
     assert!(lines.contains("annotation org.opencontainers.image.referrer.convert: the value \"yes\" of org.opencontainers.image.referrer.convert is not true (annotations.md)"), "{lines}");

@@ -81,7 +81,7 @@ fn platform_fields(v: &Value, problems: &mut Vec<Finding>) {
     if let [arch, os] = names[..] {
         let variant = variant.and_then(Value::as_str);
         for (field, b) in super::platform::platform_breaches(os, arch, variant) {
-            problems.push(Finding::doc(b.finding(field)));
+            problems.push(Finding::rule(b.finding(field)));
         }
     }
 }
@@ -90,7 +90,7 @@ fn platform_fields(v: &Value, problems: &mut Vec<Finding>) {
 /// read, a `User` none of config.md's forms, relative volumes, reserved
 /// labels.
 fn consumer_rules(v: &Value, problems: &mut Vec<Finding>) {
-    let mut find = |field: String, b: Breach| problems.push(Finding::doc(b.finding(&field)));
+    let mut find = |field: String, b: Breach| problems.push(Finding::rule(b.finding(&field)));
     if let Some(b) = v
         .get("created")
         .and_then(Value::as_str)

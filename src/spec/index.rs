@@ -61,7 +61,7 @@ fn judge_as(v: &Value, layout: bool) -> Judged<Index> {
         shared_ref_names(&entries, &mut problems);
     }
     let annotations = super::annotations::findings(v, super::annotations::Site::Other);
-    problems.extend(annotations.into_iter().map(Finding::doc));
+    problems.extend(annotations.into_iter().map(Finding::rule));
     if problems.is_empty()
         && let Err(e) = serde_json::from_value::<oci_spec::image::ImageIndex>(v.clone())
     {
@@ -132,7 +132,7 @@ fn consumer_rules(i: usize, d: &Value, problems: &mut Vec<Finding>) {
     let at = |message: String| Finding {
         place: Place::Entry(i),
         digest: digest.clone(),
-        ..Finding::doc(message)
+        ..Finding::rule(message)
     };
     if let Some(p) = d.get("platform") {
         let name = |k: &str| p.get(k).and_then(Value::as_str);

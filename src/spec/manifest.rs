@@ -74,7 +74,7 @@ pub fn judge(v: &Value, kind: ManifestType) -> Judged<Manifest> {
             .collect()
     });
     let annotations = super::annotations::findings(v, super::annotations::Site::Manifest);
-    problems.extend(annotations.into_iter().map(Finding::doc));
+    problems.extend(annotations.into_iter().map(Finding::rule));
     if problems.is_empty()
         && let Err(e) = serde_json::from_value::<oci_spec::image::ImageManifest>(v.clone())
     {

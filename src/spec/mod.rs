@@ -103,6 +103,10 @@ pub struct Finding {
     pub digest: Option<String>,
     /// What is wrong.
     pub message: String,
+    /// A value consumers refuse in a document that can still be read (a
+    /// [`Breach`]): `verify` fails on it, but `inspect` can describe the
+    /// document ([`Judged::readable`]).
+    pub rule: bool,
 }
 
 impl Finding {
@@ -112,6 +116,15 @@ impl Finding {
             place: Place::Document,
             digest: None,
             message: message.into(),
+            rule: false,
+        }
+    }
+
+    /// A [`Breach`] in the document.
+    pub(crate) fn rule(message: impl Into<String>) -> Self {
+        Finding {
+            rule: true,
+            ..Finding::doc(message)
         }
     }
 }
@@ -148,6 +161,16 @@ impl<T> Judged<T> {
     pub fn strict(self) -> Result<T, String> {
         match self.value {
             Some(v) if self.problems.is_empty() => Ok(v),
+            _ => Err(summary(&self.problems)),
+        }
+    }
+
+    /// The value if every problem is a [`Finding::rule`]: what can be
+    /// described even though verify fails on it; else every problem on
+    /// one line.
+    pub fn readable(self) -> Result<T, String> {
+        match self.value {
+            Some(v) if self.problems.iter().all(|f| f.rule) => Ok(v),
             _ => Err(summary(&self.problems)),
         }
     }
@@ -203,6 +226,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rule_findings_leave_a_document_readable() {
+        let judged = |problems| Judged {
+            value: Some(1),
+            problems,
+        };
+        assert_eq!(judged(vec![Finding::rule("r")]).readable(), Ok(1));
+        assert_eq!(judged(vec![Finding::rule("r")]).strict(), Err("r".into()));
+        let both = vec![Finding::rule("r"), Finding::doc("d")];
+        assert_eq!(judged(both).readable(), Err("r; d".into()));
+    }
+
+    #[test]
     fn findings_render_with_their_place() {
         let j: Judged<()> = Judged::none(vec![
             Finding::doc("not a JSON object"),
@@ -210,11 +245,13 @@ mod tests {
                 place: Place::Entry(2),
                 digest: None,
                 message: "descriptor has no size".into(),
+                rule: false,
             },
             Finding {
                 place: Place::Layer(0),
                 digest: None,
                 message: "x".into(),
+                rule: false,
             },
         ]);
         assert_eq!(j.reasons_at(&Place::Entry(2)), "descriptor has no size");
