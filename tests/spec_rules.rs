@@ -392,6 +392,23 @@ fn verify_finds_platform_names_and_variants() {
     );
 }
 
+#[test]
+fn verify_finds_variants_outside_the_table() {
+    let f = fixture(&[]);
+    let (_, cd) = rewrite(&f, |_, _, c| {
+        c["architecture"] = json!("arm");
+        c["variant"] = json!("v9");
+    });
+    assert_problems(
+        &f,
+        &[(
+            "tag latest: config",
+            &cd,
+            "variant: \"v9\" is not a variant of arm (image-index.md platform table); podman and containerd match no CPU with it",
+        )],
+    );
+}
+
 /// In an index: the descriptor's platform, as consumers select by it.
 #[test]
 fn verify_finds_index_platforms_podman_cannot_select() {
