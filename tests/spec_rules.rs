@@ -155,7 +155,7 @@ fn import_refuses_what_consumers_refuse() {
         (vec!["--arch", "arm", "--variant", "v9"], "", "error: --variant v9: \"v9\" is not a variant of arm (image-index.md platform table); use v5, v6, v7 or v8".into()),
         (vec!["--arch", "arm64", "--variant", "v7"], "", "error: --variant v7: \"v7\" is not a variant of arm64 (image-index.md platform table); use v8 (or a later ARM version: v8.1, ..., v9, v9.1, ...)".into()),
         (vec!["-c", "USER a:b:c"], "", "error: invalid --change \"USER a:b:c\": \"a:b:c\" is none of config.md's User forms (user, uid, user:group, uid:gid, uid:group, user:gid); give a user or uid, optionally :group or :gid".into()),
-        (vec!["-c", "VOLUME /data relative"], "", "error: invalid --change \"VOLUME /data relative\": \"relative\" is not an absolute path (config.md Volumes: paths in the container); write /relative".into()),
+        (vec!["-c", "VOLUME /data relative"], "", "error: invalid --change \"VOLUME /data relative\": \"relative\" is not an absolute path (config.md Volumes become mounts by conversion.md, and runtime-spec config.md requires an absolute mount destination); write /relative".into()),
         (vec!["--annotation", "org.opencontainers.image.nope=x"], "", "error: --annotation org.opencontainers.image.nope=x: org.opencontainers.image.nope is not a key the OCI specifications define, and annotations.md reserves the org.opencontainers. prefix for those; use your own reverse-domain prefix, e.g. com.example.".into()),
         (vec!["--annotation", "org.opencontainers.image.created=notadate"], "", "error: --annotation org.opencontainers.image.created=notadate: the value \"notadate\" of org.opencontainers.image.created is not an RFC 3339 time with a four-digit year and seconds 00-59 (annotations.md); e.g. 2024-05-01T12:00:00Z".into()),
         (vec!["--annotation", "org.opencontainers.image.base.digest=nope"], "", "error: --annotation org.opencontainers.image.base.digest=nope: the value \"nope\" of org.opencontainers.image.base.digest is not a digest (annotations.md); e.g. sha256: and 64 lowercase hex digits".into()),
@@ -341,12 +341,12 @@ fn verify_finds_user_volume_and_label_rules() {
             (
                 "tag latest: config",
                 &cd,
-                "config.User: \"a:b:c\" is none of config.md's User forms (user, uid, user:group, uid:gid, uid:group, user:gid); containerd refuses it when the container is created (invalid USER value)",
+                "config.User: \"a:b:c\" is none of config.md's User forms (user, uid, user:group, uid:gid, uid:group, user:gid); podman run fails (it takes everything after the first : as the group) and so does containerd (invalid USER value)",
             ),
             (
                 "tag latest: config",
                 &cd,
-                "config.Volumes: \"relative\" is not an absolute path (config.md Volumes: paths in the container); Docker refuses relative mount paths at run time",
+                "config.Volumes: \"relative\" is not an absolute path (config.md Volumes become mounts by conversion.md, and runtime-spec config.md requires an absolute mount destination); a runtime bundle converted from it is invalid; Docker 20.10 and podman 4.3 mount it at /relative, Docker recording the destination \"relative\"",
             ),
             (
                 "tag latest: config",
@@ -511,4 +511,111 @@ fn verify_finds_reserved_annotations() {
     let lines = r.text();
     assert!(lines.contains("index.json: annotation org.opencontainers.image.ref.name: org.opencontainers.image.ref.name is only valid on the descriptors of index.json (annotations.md, image-layout.md), not anywhere else"), "{lines}");
     assert!(lines.contains("annotation org.opencontainers.image.referrer.convert: the value \"yes\" of org.opencontainers.image.referrer.convert is not true (annotations.md)"), "{lines}");
+}
+
+// ---------------------------------------------------------------------------
+// Docker and containerd, on a busybox image made by hand (slow)
+// ---------------------------------------------------------------------------
+
+/// Whether the slow daemon test runs (as `tests/docker.rs` gates them).
+fn daemon_test(test: &str) -> bool {
+    if std::env::var("OCIIMPORT_SLOW_TESTS").as_deref() != Ok("1") {
+        daemon_log(&format!(
+            "skipped {test}: a slow test; set OCIIMPORT_SLOW_TESTS=1 to run it (.ci/run does)"
+        ));
+        return false;
+    }
+    let busybox = fs::metadata("/bin/busybox").is_ok();
+    assert!(
+        busybox || !in_ci(),
+        "{test}: /bin/busybox is required in CI"
+    );
+    daemons_or_skip(test) && busybox
+}
+
+/// A busybox image whose config is edited by `edit`, as a docker-archive
+/// (skopeo writes it) loaded into a fresh Docker as `bad:1`.
+fn docker_with(edit: impl FnOnce(&mut Value)) -> (Fixture, Docker) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let mut t = Tar::with_parents();
+    t.file("bin/busybox", &fs::read("/bin/busybox").unwrap(), 0o755)
+        .symlink("bin/true", "busybox");
+    fs::write(dir.join("r.tar"), t.finish()).unwrap();
+    run(&dir, &["r.tar", "-o", "img", "--created", "@0", "-q"]).succeeds();
+    let f = Fixture {
+        _tmp: tmp,
+        layout: dir.join("img"),
+        dir,
+    };
+    rewrite(&f, |_, _, c| edit(c));
+    run_ok(
+        Command::new("skopeo")
+            .args([
+                "copy",
+                "-q",
+                "oci:img:latest",
+                "docker-archive:bad.tar:bad:1",
+            ])
+            .current_dir(&f.dir),
+    );
+    let docker = Docker::start();
+    run_ok(&mut docker.docker(&["load", "-i", f.dir.join("bad.tar").to_str().unwrap()]));
+    (f, docker)
+}
+
+/// What the findings about `User` and `Volumes` say the consumers do:
+/// podman run refuses `0:0:0` (it reads `0:0` as the group), Docker runs
+/// it, and both mount a relative volume under `/`.
+#[test]
+fn consumers_run_user_and_volumes_as_the_findings_say() {
+    if !daemon_test("consumers_run_user_and_volumes_as_the_findings_say") || !have("skopeo") {
+        return;
+    }
+    let run_args = ["run", "--rm", "--network", "none", "bad:1"];
+    let (f, docker) = docker_with(|c| c["config"]["User"] = json!("0:0:0"));
+    run_ok(&mut docker.docker(&[&run_args[..], &["/bin/true"]].concat()));
+    if have("podman") {
+        let pulled = run_ok(
+            Command::new("podman")
+                .args(["pull", "-q", "oci:img:latest"])
+                .current_dir(&f.dir),
+        );
+        let id = pulled.out().trim().to_string();
+        let r = run_cmd(Command::new("podman").args([
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "--network",
+            "none",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+            &id,
+            "/bin/true",
+        ]));
+        let _ = Command::new("podman").args(["rmi", "-f", &id]).output();
+        assert!(
+            r.err().contains("unable to get gid 0:0 from group file"),
+            "{}",
+            r.context()
+        );
+    }
+    let (_f, docker) = docker_with(|c| c["config"]["Volumes"] = json!({"relative": {}}));
+    let mounts = run_ok(
+        &mut docker.docker(
+            &[
+                &run_args[..],
+                &["/bin/busybox", "cut", "-d", " ", "-f", "2", "/proc/mounts"],
+            ]
+            .concat(),
+        ),
+    );
+    assert!(
+        mounts.out().lines().any(|l| l == "/relative"),
+        "{}",
+        mounts.context()
+    );
 }

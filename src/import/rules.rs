@@ -79,8 +79,9 @@ pub(super) fn check_label(key: &str, value: &str) -> Result<()> {
 
 /// The config after the `--change` `instruction`, which earlier ones left
 /// valid: its `User`, `Volumes` and `Labels` as config.md has them. A
-/// relative VOLUME is refused, not made absolute as WORKDIR is: it names a
-/// mount point, and Docker refuses a relative one when the container starts.
+/// relative VOLUME is refused naming the absolute path, not rewritten as
+/// WORKDIR is: a volume has no documented relative meaning (Docker and
+/// podman happen to mount it under `/`).
 pub(super) fn check_change(config: &Config, instruction: &str) -> Result<()> {
     let user = config.user().as_deref().and_then(user_breach);
     let volume = || {

@@ -209,14 +209,16 @@ pub fn user_breach(user: &str) -> Option<Breach> {
         why: format!(
             "{user:?} is none of config.md's User forms (user, uid, user:group, uid:gid, uid:group, user:gid)"
         ),
-        consumers: "containerd refuses it when the container is created (invalid USER value)"
+        consumers: "podman run fails (it takes everything after the first : as the group) and so does containerd (invalid USER value)"
             .into(),
         fix: "give a user or uid, optionally :group or :gid".into(),
     })
 }
 
 /// A volume that is not an absolute path (or, for Windows images, a drive
-/// path such as `C:\data`).
+/// path such as `C:\data`). conversion.md makes each volume a mount, and
+/// runtime-spec config.md requires a mount's destination to be absolute;
+/// Docker and podman work around it by mounting under `/`.
 pub fn volume_breach(path: &str) -> Option<Breach> {
     let b = path.as_bytes();
     let drive =
@@ -224,12 +226,15 @@ pub fn volume_breach(path: &str) -> Option<Breach> {
     if path.starts_with('/') || drive {
         return None;
     }
+    let fixed = format!("/{}", path.trim_start_matches("./"));
     Some(Breach {
         why: format!(
-            "{path:?} is not an absolute path (config.md Volumes: paths in the container)"
+            "{path:?} is not an absolute path (config.md Volumes become mounts by conversion.md, and runtime-spec config.md requires an absolute mount destination)"
         ),
-        consumers: "Docker refuses relative mount paths at run time".into(),
-        fix: format!("write /{}", path.trim_start_matches("./")),
+        consumers: format!(
+            "a runtime bundle converted from it is invalid; Docker 20.10 and podman 4.3 mount it at {fixed}, Docker recording the destination {path:?}"
+        ),
+        fix: format!("write {fixed}"),
     })
 }
 
@@ -403,7 +408,7 @@ mod tests {
         assert_eq!(volume_breach("C:\\data"), None);
         assert_eq!(
             volume_breach("relative").unwrap().usage("VOLUME relative"),
-            "VOLUME relative: \"relative\" is not an absolute path (config.md Volumes: paths in the container); write /relative"
+            "VOLUME relative: \"relative\" is not an absolute path (config.md Volumes become mounts by conversion.md, and runtime-spec config.md requires an absolute mount destination); write /relative"
         );
     }
 
