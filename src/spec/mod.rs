@@ -165,7 +165,7 @@ impl<T> Judged<T> {
         }
     }
 
-    /// The value if every problem is a [`Finding::rule`]: what can be
+    /// The value if every problem has `rule` set: what can be
     /// described even though verify fails on it; else every problem on
     /// one line.
     pub fn readable(self) -> Result<T, String> {
