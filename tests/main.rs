@@ -23,4 +23,5 @@ mod oddfiles;
 mod readme;
 mod reliability;
 mod signatures;
+mod spec_rules;
 mod verify;
