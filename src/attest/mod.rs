@@ -33,10 +33,7 @@ pub(crate) use provenance::{Dependency, Invocation};
 pub(crate) use crate::spec::media_type::IN_TOTO;
 /// The layer annotation naming the statement's predicate type.
 pub(crate) const PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
-/// The index annotation saying what an entry is.
-pub(crate) const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
-/// [`REFERENCE_TYPE`]'s value for an attestation manifest.
-pub(crate) const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+pub(crate) use crate::spec::index::{ATTESTATION_MANIFEST, REFERENCE_TYPE};
 /// The index annotation naming the image manifest an attestation is about.
 pub(crate) const REFERENCE_DIGEST: &str = crate::spec::index::SUBJECT;
 /// The in-toto statement type written.

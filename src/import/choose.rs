@@ -1,11 +1,24 @@
 //! The image's platform, chosen from the flags and what the scan found.
 
 use super::ImportOptions;
+use crate::error::Result;
 use crate::image::Platform;
 use crate::platform::PlatformTally;
 
-/// The platform: flags win; else what the rootfs's ELF files say; else the host.
+/// The platform: flags win; else what the rootfs's ELF files say; else the
+/// host. A `--variant` given without `--arch` must suit the architecture
+/// found.
 pub(super) fn decide_platform(
+    opts: &ImportOptions,
+    tally: &PlatformTally,
+    warnings: &mut Vec<String>,
+) -> Result<Platform> {
+    let platform = choose_platform(opts, tally, warnings);
+    super::rules::check_variant(opts, &platform.architecture)?;
+    Ok(platform)
+}
+
+fn choose_platform(
     opts: &ImportOptions,
     tally: &PlatformTally,
     warnings: &mut Vec<String>,

@@ -24,6 +24,7 @@ mod pipeline;
 mod plan;
 mod provenance;
 mod read;
+mod rules;
 mod target;
 
 use std::collections::BTreeMap;
@@ -258,6 +259,8 @@ fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
             )));
         }
     }
+    rules::check_platform_flags(opts)?;
+    rules::check_source_date_epoch(opts)?;
     if opts.index && inputs.len() > 1 && (opts.arch.is_some() || opts.variant.is_some()) {
         return Err(Error::Usage(
             "--arch and --variant apply to a single input with --index; with several, each input's platform is detected from its ELF files (import one at a time with --index to set it)".into(),
@@ -389,7 +392,7 @@ fn import_into(
         p.set_phase("publishing".into());
     }
     let mut warnings = checks.warnings();
-    let platform = decide_platform(opts, &tally, &mut warnings);
+    let platform = decide_platform(opts, &tally, &mut warnings)?;
     publish_image(layout, opts, layers, platform, config, warnings)
 }
 
@@ -641,10 +644,12 @@ fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
     let mut config = oci_spec::image::Config::default();
     for c in &opts.changes {
         change::apply_change(&mut config, c)?;
+        rules::check_change(&config, c)?;
     }
     if !opts.labels.is_empty() {
         let mut labels = config.labels().clone().unwrap_or_default();
         for (k, v) in &opts.labels {
+            rules::check_label(k, v)?;
             labels.insert(k.clone(), v.clone());
         }
         config.set_labels(Some(labels));

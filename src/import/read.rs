@@ -150,16 +150,7 @@ fn read_layer_once(
     };
     let mut raw = HashReader::new(CountReader::new(opened.reader, progress.bytes.clone()));
     let (format, head) = pipeline::sniff(&mut raw, &errors)?;
-    let rewrite = opts.normalize || opts.strip_components > 0;
-    let mut plan = LayerPlan::new(opts.compression, opts.level, format, errors.name(), rewrite)?;
-    let why = reencode.or_else(|| {
-        compress::framing::passthrough_problems(format, &head)
-            .into_iter()
-            .next()
-    });
-    if let Some(why) = why {
-        plan = plan.reencode(&why);
-    }
+    let plan = layer_plan(opts, format, &head, errors.name(), reencode)?;
     let sink = Sink::new(
         layout.blob_writer()?,
         plan.passthrough,
@@ -204,16 +195,38 @@ fn read_layer_once(
         errors: &errors,
     };
     let mut layer = verdict.judge(produced, consumed, findings, plan, format, blob)?;
-    layer.inventory = packages.map(PackageScan::finish);
-    // A package database that could not be read is said, naming it.
-    if let Some(inv) = &layer.inventory {
+    if let Some(inv) = packages.map(PackageScan::finish) {
+        // A package database that could not be read is said, naming it.
         layer.report.warnings.extend(inv.warnings.iter().cloned());
+        layer.inventory = Some(inv);
     }
     tally.merge(platform.into_tally());
     if let Some(notes) = opened.notes.and_then(|n| n.lock().ok().map(|n| n.clone())) {
         layer.report.warnings.extend(notes);
     }
     Ok(layer)
+}
+
+/// What `input`'s layer will be, given its format and first bytes;
+/// `reencode`: why its bytes cannot be the layer, found on an earlier pass.
+fn layer_plan(
+    opts: &ImportOptions,
+    format: Compression,
+    head: &[u8],
+    name: &str,
+    reencode: Option<String>,
+) -> Result<LayerPlan> {
+    let rewrite = opts.normalize || opts.strip_components > 0;
+    let plan = LayerPlan::new(opts.compression, opts.level, format, name, rewrite)?;
+    let why = reencode.or_else(|| {
+        compress::framing::passthrough_problems(format, head)
+            .into_iter()
+            .next()
+    });
+    Ok(match why {
+        Some(why) => plan.reencode(&why),
+        None => plan,
+    })
 }
 
 /// What a fully read input must still pass before its layer may be published.

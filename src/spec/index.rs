@@ -60,6 +60,8 @@ fn judge_as(v: &Value, layout: bool) -> Judged<Index> {
     if layout {
         shared_ref_names(&entries, &mut problems);
     }
+    let annotations = super::annotations::findings(v, super::annotations::Site::Other);
+    problems.extend(annotations.into_iter().map(Finding::rule));
     if problems.is_empty()
         && let Err(e) = serde_json::from_value::<oci_spec::image::ImageIndex>(v.clone())
     {
@@ -109,6 +111,7 @@ fn entry(i: usize, d: &Value, layout: bool, problems: &mut Vec<Finding>) -> Entr
     } else {
         ref_name(d).map(str::to_string)
     };
+    consumer_rules(i, d, problems);
     Entry {
         descriptor: descriptor_at(d, Place::Entry(i), problems),
         ref_name: name,
@@ -119,6 +122,44 @@ fn entry(i: usize, d: &Value, layout: bool, problems: &mut Vec<Finding>) -> Entr
             .map(str::to_string),
         platform: platform_label(d),
     }
+}
+
+/// A descriptor's platform names and reserved annotations, as the
+/// consumers that select by platform and read the keys take them.
+fn consumer_rules(i: usize, d: &Value, problems: &mut Vec<Finding>) {
+    // Named by the digest of what the descriptor describes.
+    let digest = d.get("digest").and_then(Value::as_str).map(str::to_string);
+    let at = |message: String| Finding {
+        place: Place::Entry(i),
+        digest: digest.clone(),
+        ..Finding::rule(message)
+    };
+    if let Some(p) = d.get("platform")
+        && !is_attestation_platform(d)
+    {
+        let name = |k: &str| p.get(k).and_then(Value::as_str);
+        if let (Some(os), Some(arch)) = (name("os"), name("architecture")) {
+            for (field, b) in super::platform::platform_breaches(os, arch, name("variant")) {
+                problems.push(at(b.finding(&format!("platform.{field}"))));
+            }
+        }
+    }
+    // A ref name on an index's descriptor is judged as a tag, in
+    // index.json only (a nested index's are ignored, as consumers do).
+    let found = super::annotations::findings(d, super::annotations::Site::IndexDescriptor);
+    problems.extend(found.into_iter().map(at));
+}
+
+/// An attestation manifest's `unknown/unknown`: Docker's attestation
+/// storage gives it that platform so that no consumer selects it as an image.
+fn is_attestation_platform(d: &Value) -> bool {
+    let annotation = d.get("annotations").and_then(|a| a.get(REFERENCE_TYPE));
+    let p = d.get("platform");
+    let name = |k: &str| p.and_then(|p| p.get(k)).and_then(Value::as_str);
+    annotation.and_then(Value::as_str) == Some(ATTESTATION_MANIFEST)
+        && name("os") == Some("unknown")
+        && name("architecture") == Some("unknown")
+        && name("variant").is_none()
 }
 
 fn judge_ref_name(i: usize, d: &Value, problems: &mut Vec<Finding>) -> Option<String> {
@@ -185,6 +226,10 @@ fn bad(path: &Path, reason: String) -> Error {
 /// The annotation naming the manifest an untagged `index.json` entry is
 /// about (its subject), as Docker's attestation storage names it.
 pub const SUBJECT: &str = "vnd.docker.reference.digest";
+/// The annotation saying what an index entry is, in Docker's attestation storage.
+pub const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+/// [`REFERENCE_TYPE`]'s value for an attestation manifest.
+pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
 
 /// A change to `index.json`: descriptors to name under tags (each replacing
 /// what its tag named), and untagged descriptors (attestations, referrers)
@@ -389,6 +434,26 @@ mod tests {
         .unwrap();
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["manifests"].as_array().unwrap().len(), 2);
+    }
+
+    /// `unknown/unknown` is no GOOS/GOARCH, but is what an attestation
+    /// manifest's entry must say (Docker's attestation storage); elsewhere
+    /// it is a finding.
+    #[test]
+    fn attestation_entries_may_say_unknown() {
+        let mut att = desc('a', "x");
+        att["annotations"] = json!({REFERENCE_TYPE: ATTESTATION_MANIFEST, SUBJECT: "sha256:b"});
+        att["platform"] = json!({"os": "unknown", "architecture": "unknown"});
+        let v = json!({"schemaVersion": 2, "manifests": [att.clone()]});
+        assert!(judge(&v).problems.is_empty(), "{:?}", judge(&v).problems);
+        att["annotations"] = json!({});
+        let v = json!({"schemaVersion": 2, "manifests": [att]});
+        let found = rendered(&judge(&v));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].contains("\"unknown\" is not a GOOS name"),
+            "{found:?}"
+        );
     }
 
     #[test]
