@@ -326,7 +326,7 @@ pub struct ImportArgs {
     #[arg(long, help_heading = "Output")]
     json: bool,
 
-    /// No summary on stderr.
+    /// No summary and no progress on stderr; warnings still print.
     #[arg(short, long, help_heading = "Output")]
     quiet: bool,
 }
