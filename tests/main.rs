@@ -17,6 +17,7 @@ mod house;
 mod http;
 mod index;
 mod interop;
+mod layercontent;
 mod normalize;
 mod oddfiles;
 mod readme;

@@ -168,6 +168,9 @@ impl Interpreter {
             .cloned()
             .collect();
         pax.extend(own.other);
+        if let Some(refusal) = hazard::bad_capability(&path, &pax) {
+            return Err(refusal);
+        }
         Ok(EntryHeader {
             link: own
                 .link
