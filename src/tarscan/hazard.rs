@@ -130,11 +130,8 @@ pub(super) fn bad_capability(path: &[u8], pax: &[(Vec<u8>, Vec<u8>)]) -> Option<
         .get(..4)
         .and_then(|m| <[u8; 4]>::try_from(m).ok())
         .map(u32::from_le_bytes);
-    let valid = match (value.len(), magic.map(|m| m & !1)) {
-        (20, Some(0x0200_0000)) | (24, Some(0x0300_0000)) => true,
-        _ => false,
-    };
-    if valid {
+    let sized = (value.len(), magic.map(|m| m & !1));
+    if matches!(sized, (20, Some(0x0200_0000)) | (24, Some(0x0300_0000))) {
         return None;
     }
     let shown = match magic {
