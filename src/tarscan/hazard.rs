@@ -101,15 +101,6 @@ pub(super) fn of_type(t: u8, path: &[u8]) -> Option<Hazard> {
     })
 }
 
-/// The hazard of PAX GNU sparse records (`GNU.sparse.*`).
-pub(super) fn pax_sparse() -> Hazard {
-    Hazard {
-        what: "a PAX GNU sparse file (GNU.sparse records)".into(),
-        consumers: "Go's archive/tar (podman, docker, umoci) expands it, other readers unpack the sparse map as file content",
-        fix: Fix::Expand,
-    }
-}
-
 /// The PAX record that Go's archive/tar, and so every consumer, turns into
 /// the `security.capability` xattr. bsdtar's `LIBARCHIVE.xattr.*` copy is
 /// applied by no consumer (and dropped by `--normalize`), so it is not judged.
@@ -184,11 +175,6 @@ mod tests {
         assert_eq!(
             of_type(0x81, b"q").unwrap().what,
             "of an unknown type (type 0x81)"
-        );
-        assert!(
-            pax_sparse()
-                .refusal(b"f")
-                .contains("--normalize rewrites it as a regular file")
         );
     }
 

@@ -147,11 +147,17 @@ impl Interpreter {
             // The real name, not the GNUSparseFile.NNN placeholder.
             path.clone_from(name);
         }
-        let fix = self.judge(raw_type, &path, pax_sparse)?;
+        let fix = self.judge(raw_type, &path)?;
         let mut sparse = sparse_map(header)?;
         if pax_sparse {
-            // Normalizing (judge refused it otherwise): the real map.
-            sparse = Some(own.pax_sparse.map()?);
+            // Every consumer expands it as Go's archive/tar does (when the
+            // map says what Go reads): kept as written, shown expanded.
+            let name = String::from_utf8_lossy(&path);
+            let map = own
+                .pax_sparse
+                .map()
+                .map_err(|e| format!("entry '{name}' is {e}"))?;
+            sparse = Some(map);
         }
         let size = own.size.unwrap_or(stored);
         header_only_claims_no_data(kind, &path, size)?;
@@ -209,13 +215,8 @@ impl Interpreter {
 
     /// Whether the entry is one consumers disagree on: refused, or (when
     /// normalizing) what the rewrite does with it.
-    fn judge(&self, t: u8, path: &[u8], gnu_sparse: bool) -> Result<Option<Fix>, String> {
-        let hazard = if gnu_sparse {
-            Some(hazard::pax_sparse())
-        } else {
-            hazard::of_type(t, path)
-        };
-        match hazard {
+    fn judge(&self, t: u8, path: &[u8]) -> Result<Option<Fix>, String> {
+        match hazard::of_type(t, path) {
             None => Ok(None),
             Some(h) if self.policy == Policy::Normalize && h.fix != Fix::Impossible => {
                 Ok(Some(h.fix))

@@ -45,8 +45,8 @@ use framing::{Event, Frame, Framing, Stop};
 pub use hazard::Fix;
 use interpret::{Interpreter, Meaning};
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
-pub use sparse::{SparseChunk, SparseMap};
-use sparse::{sparse_continues, sparse_ext_chunks};
+pub use sparse::SparseMap;
+use sparse::{Expander, Piece, sparse_continues, sparse_ext_chunks};
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use trailer::Trailer;
 
@@ -72,7 +72,8 @@ pub struct EntryHeader {
     pub link: Option<Vec<u8>>,
     /// Entry type.
     pub kind: EntryType,
-    /// Content bytes that follow the header.
+    /// Content bytes: for a sparse file, of the expanded file observers
+    /// are shown (its stored bytes and holes, as every consumer unpacks it).
     pub size: u64,
     /// Permission bits and type bits as stored.
     pub mode: u32,
@@ -91,7 +92,8 @@ pub struct EntryHeader {
     /// PAX records that are not resolved into the fields above (xattrs,
     /// ACLs, ...), global ones first, in the order they came.
     pub pax: Vec<(Vec<u8>, Vec<u8>)>,
-    /// The sparse map of an old GNU sparse file.
+    /// The sparse map of a GNU sparse file (old type 'S', or PAX
+    /// `GNU.sparse.*` records); observers are shown it expanded.
     pub sparse: Option<SparseMap>,
     /// What `--normalize` must do with it, if consumers disagree on it.
     pub fix: Option<Fix>,
@@ -147,6 +149,32 @@ impl<A: EntryObserver, B: EntryObserver> EntryObserver for (A, B) {
     }
 }
 
+/// Zeros for the holes of sparse files.
+static ZEROS: [u8; 8192] = [0; 8192];
+
+/// Hand `piece` of the current entry's content to `observer` while it
+/// wants it (`watching`); a hole is handed on as zeros only while it does.
+fn hand_on<O: EntryObserver>(observer: &mut O, watching: &mut bool, piece: Piece<'_>) {
+    match piece {
+        Piece::Data(data) => give(observer, watching, data),
+        Piece::Zeros(mut n) => {
+            while n > 0 && *watching {
+                let k = usize::try_from(n).unwrap_or(usize::MAX).min(ZEROS.len());
+                give(observer, watching, &ZEROS[..k]);
+                n -= k as u64;
+            }
+        }
+    }
+}
+
+fn give<O: EntryObserver>(observer: &mut O, watching: &mut bool, data: &[u8]) {
+    if *watching && !observer.content(data) {
+        // It has seen enough: finish it now rather than at the entry's end.
+        observer.end_entry();
+        *watching = false;
+    }
+}
+
 /// Why the decompressed stream was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
@@ -189,6 +217,10 @@ pub struct TarScanner<O = ()> {
     observer: O,
     /// Whether the observer still wants the current entry's content.
     watching: bool,
+    /// The current entry's expansion, if it is a sparse file.
+    expander: Option<Expander>,
+    /// Sparse files kept as written (not normalizing), for a note.
+    sparse_files: u64,
 }
 
 impl<O: EntryObserver + Default> Default for TarScanner<O> {
@@ -212,6 +244,8 @@ impl<O: EntryObserver> TarScanner<O> {
             current: None,
             observer,
             watching: false,
+            expander: None,
+            sparse_files: 0,
         }
     }
 
@@ -257,16 +291,14 @@ impl<O: EntryObserver> TarScanner<O> {
                 }
                 if !sparse_continues(block) {
                     // The map is complete: now the observer may see the entry.
-                    if let Some(entry) = &self.current {
-                        self.watching = self.observer.entry(entry);
-                    }
-                    self.start_content(size);
+                    self.show()?;
+                    self.start_content(size)?;
                 }
             }
             Event::Content { bytes, last } => {
-                self.offer(bytes);
+                self.offer(bytes)?;
                 if last {
-                    self.end_entry();
+                    self.end_entry()?;
                 }
             }
             Event::Record { bytes, last } => {
@@ -298,27 +330,63 @@ impl<O: EntryObserver> TarScanner<O> {
             }
             Meaning::Entry { entry, sparse_ext } => {
                 let size = entry.size;
+                self.current = Some(*entry);
                 if sparse_ext {
                     // Shown once its extension blocks have completed the map.
-                    self.current = Some(*entry);
                     self.framing.state = Frame::SparseExt { size };
                 } else {
-                    self.watching = self.observer.entry(&entry);
-                    self.current = Some(*entry);
-                    self.start_content(size);
+                    self.show()?;
+                    self.start_content(size)?;
                 }
             }
         }
         Ok(())
     }
 
-    fn start_content(&mut self, size: u64) {
+    /// Show the current entry to the observer: a sparse file as the
+    /// regular file every consumer unpacks, its content expanded as it
+    /// passes.
+    fn show(&mut self) -> Result<(), TarError> {
+        let Some(entry) = &self.current else {
+            return Ok(());
+        };
+        let Some(map) = &entry.sparse else {
+            self.watching = self.observer.entry(entry);
+            return Ok(());
+        };
+        let x = Expander::new(map.clone()).map_err(|r| self.sparse_error(r))?;
+        let mut shown = entry.clone();
+        shown.size = x.real_size();
+        shown.kind = EntryType::Regular;
+        if entry.fix.is_none() {
+            self.sparse_files += 1;
+        }
+        self.expander = Some(x);
+        self.watching = self.observer.entry(&shown);
+        Ok(())
+    }
+
+    /// A sparse file's map or content is broken: the refusal names it.
+    fn sparse_error(&self, reason: String) -> TarError {
+        let name = self.current.as_ref().map_or(String::new(), |c| {
+            String::from_utf8_lossy(&c.path).into_owned()
+        });
+        TarError {
+            offset: self.framing.offset,
+            reason: format!(
+                "entry '{name}' is a sparse file with {reason}; every consumer fails on it (Go's archive/tar: \"invalid header\" or \"unreferenced file data\")"
+            ),
+        }
+    }
+
+    fn start_content(&mut self, size: u64) -> Result<(), TarError> {
         if size == 0 {
-            self.end_entry();
+            self.end_entry()?;
             self.framing.state = Frame::Header;
         } else {
             self.framing.expect_content(size);
         }
+        Ok(())
     }
 
     /// A metadata record is complete; its errors are reported where it ends.
@@ -329,20 +397,30 @@ impl<O: EntryObserver> TarScanner<O> {
         })
     }
 
-    fn offer(&mut self, data: &[u8]) {
-        if self.watching && !self.observer.content(data) {
-            // It has seen enough: finish it now rather than at the entry's end.
-            self.observer.end_entry();
-            self.watching = false;
+    fn offer(&mut self, data: &[u8]) -> Result<(), TarError> {
+        let (observer, watching) = (&mut self.observer, &mut self.watching);
+        let mut out = |p: Piece<'_>| hand_on(observer, watching, p);
+        match self.expander.as_mut() {
+            Some(x) => x.feed(data, &mut out).map_err(|r| self.sparse_error(r)),
+            None => {
+                out(Piece::Data(data));
+                Ok(())
+            }
         }
     }
 
-    fn end_entry(&mut self) {
+    fn end_entry(&mut self) -> Result<(), TarError> {
+        if let Some(mut x) = self.expander.take() {
+            let (observer, watching) = (&mut self.observer, &mut self.watching);
+            let mut out = |p: Piece<'_>| hand_on(observer, watching, p);
+            x.finish(&mut out).map_err(|r| self.sparse_error(r))?;
+        }
         if self.watching {
             self.observer.end_entry();
             self.watching = false;
         }
         self.current = None;
+        Ok(())
     }
 
     /// The stream has ended: decide whether it ended cleanly, and give the
@@ -404,6 +482,12 @@ impl<O: EntryObserver> TarScanner<O> {
                 f.trailing_bytes
             )),
             _ => {}
+        }
+        if self.sparse_files > 0 {
+            notes.push(format!(
+                "{} sparse file(s) (PAX GNU.sparse records) kept as written; Go's archive/tar (podman, docker, containerd, umoci, skopeo), GNU tar and bsdtar all expand them",
+                self.sparse_files
+            ));
         }
         let summary = TarSummary {
             entries: self.headers.entries,
