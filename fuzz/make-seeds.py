@@ -5,6 +5,11 @@ Deterministic: run it again and the files are byte-identical. The tar seeds
 are the entries of testdata/rootfs.tar (big files shortened) in the three
 tar dialects, each in every compression the importer reads, plus the
 multi-member/multi-stream/skippable-frame shapes.
+
+fuzz/seeds/signed_checksums/ is not written here: it was made once with
+GnuPG (an ed25519 key, a Gentoo-style DIGESTS file clear-signed, signed
+detached armored and binary, and the public key), since signatures carry
+times and random numbers. cargo test runs every seed through src/fuzzing.rs.
 """
 import bz2, gzip, io, json, lzma, os, subprocess, sys, tarfile
 

@@ -1,5 +1,6 @@
-//! `--format oci-archive`: the layout as one deterministic tar, for
-//! `podman load` and `skopeo copy oci-archive:`.
+//! `--format oci-archive`: the layout as one deterministic tar, with
+//! Docker's `manifest.json` beside it, for `docker load`, `podman load`,
+//! `ctr images import` and `skopeo copy oci-archive:`.
 //!
 //! The import runs into a private temporary layout; the archive is then
 //! written from it with sorted entries, mtime 0 and owner 0:0, so the same
@@ -203,25 +204,37 @@ fn write_in_place(layout: &Path, report: &Report, path: &Path) -> Result<()> {
 }
 
 /// Write the layout at `layout`, which holds what `report` describes, as
-/// an OCI archive to `out`. The report is what later archive forms (a
-/// Docker `manifest.json`) are made from.
-pub(crate) fn write(layout: &Path, _report: &Report, out: &mut dyn Write) -> Result<()> {
-    write_oci_archive(layout, out)
+/// an OCI archive to `out`, with Docker's `manifest.json` made from the
+/// report (see [`crate::docker`]): what `docker save` writes since Docker
+/// 25, which `docker load`, `podman load`, `ctr images import` and skopeo
+/// all read.
+pub(crate) fn write(layout: &Path, report: &Report, out: &mut dyn Write) -> Result<()> {
+    let manifest = crate::docker::manifest_json(report)?;
+    write_archive(layout, Some(&manifest), out)
 }
 
-/// Write the layout at `layout` as a deterministic tar to `out`.
-pub(crate) fn write_oci_archive(layout: &Path, out: &mut dyn Write) -> Result<()> {
+/// Write the layout at `layout`, and `manifest` as `manifest.json` when
+/// given, as a deterministic tar to `out`: entries sorted by path.
+fn write_archive(layout: &Path, manifest: Option<&[u8]>, out: &mut dyn Write) -> Result<()> {
     let mut paths = Vec::new();
     collect(layout, Path::new(""), &mut paths)?;
+    // A layout has no manifest.json of its own; ours is the only one.
+    paths.retain(|p| p.as_os_str() != crate::docker::MANIFEST_JSON);
+    if manifest.is_some() {
+        paths.push(PathBuf::from(crate::docker::MANIFEST_JSON));
+    }
     paths.sort();
     let mut b = tar::Builder::new(out);
     for rel in paths {
+        if let (Some(bytes), true) = (manifest, rel.as_os_str() == crate::docker::MANIFEST_JSON) {
+            let mut h = file_header(bytes.len() as u64);
+            b.append_data(&mut h, &rel, bytes)
+                .map_err(|e| classify(e, |e| io_error(layout.join(&rel), e)))?;
+            continue;
+        }
         let full = layout.join(&rel);
         let meta = fs::metadata(&full).at(&full)?;
-        let mut h = tar::Header::new_ustar();
-        h.set_mtime(0);
-        h.set_uid(0);
-        h.set_gid(0);
+        let mut h = file_header(meta.len());
         if meta.is_dir() {
             h.set_entry_type(tar::EntryType::Directory);
             h.set_mode(0o755);
@@ -231,9 +244,6 @@ pub(crate) fn write_oci_archive(layout: &Path, out: &mut dyn Write) -> Result<()
             b.append_data(&mut h, PathBuf::from(name), io::empty())
                 .map_err(|e| classify(e, |e| io_error(&full, e)))?;
         } else {
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_mode(0o644);
-            h.set_size(meta.len());
             let f = File::open(&full).at(&full)?;
             b.append_data(&mut h, &rel, f)
                 .map_err(|e| classify(e, |e| io_error(&full, e)))?;
@@ -242,6 +252,18 @@ pub(crate) fn write_oci_archive(layout: &Path, out: &mut dyn Write) -> Result<()
     b.finish()
         .map_err(|e| classify(e, |e| io_error(layout, e)))?;
     Ok(())
+}
+
+/// The header of a regular file of `size` bytes: mode 0644, mtime 0, owner 0:0.
+fn file_header(size: u64) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(0o644);
+    h.set_size(size);
+    h
 }
 
 /// An I/O error on `path`, for errors that carry no path of their own.
@@ -309,12 +331,12 @@ mod tests {
         fs::write(l.join("index.json"), b"{}").unwrap();
         let file = dir.path().join("a.tar");
         let mut bytes = Vec::new();
-        write_oci_archive(&l, &mut bytes).unwrap();
+        write_archive(&l, None, &mut bytes).unwrap();
         fs::write(&file, &bytes).unwrap();
         assert!(!is_oci_archive(&file).unwrap(), "a tar without oci-layout");
         fs::write(l.join("oci-layout"), b"{}").unwrap();
         bytes.clear();
-        write_oci_archive(&l, &mut bytes).unwrap();
+        write_archive(&l, None, &mut bytes).unwrap();
         fs::write(&file, &bytes).unwrap();
         assert!(is_oci_archive(&file).unwrap());
         fs::write(&file, b"not a tar at all").unwrap();
@@ -354,9 +376,9 @@ mod tests {
         fs::write(l.join("blobs/sha256/bb"), b"b").unwrap();
         fs::write(l.join("blobs/sha256/aa"), b"a").unwrap();
         let mut one = Vec::new();
-        write_oci_archive(l, &mut one).unwrap();
+        write_archive(l, None, &mut one).unwrap();
         let mut two = Vec::new();
-        write_oci_archive(l, &mut two).unwrap();
+        write_archive(l, None, &mut two).unwrap();
         assert_eq!(one, two);
         let mut ar = tar::Archive::new(&one[..]);
         let names: Vec<String> = ar

@@ -159,27 +159,29 @@ pub(crate) fn manifest_json(
     canonical_json(&m, "image manifest")
 }
 
-/// A manifest's descriptor in `index.json`: named `tag`, with its platform.
+/// A manifest's descriptor in `index.json`: named `name`, with its platform.
 pub(crate) fn index_descriptor(
     manifest: &crate::digest::Blob,
-    tag: &str,
+    name: &crate::naming::Reference,
     platform: &Platform,
 ) -> Result<serde_json::Value> {
     descriptor(
         MediaType::ImageManifest,
         manifest,
         Some(platform),
-        Some(tag),
+        Some(name),
     )
 }
 
 /// The one way a descriptor is made: `blob` as `media_type`, with its
-/// platform and its ref name (`tag`, for `index.json`) when given.
+/// platform, and for `index.json` its name: the ref name is the tag alone
+/// (so `oci:DIR:TAG` finds it), `io.containerd.image.name` the fully
+/// qualified reference (what containerd, kind, k3s and podman name it by).
 pub(crate) fn descriptor(
     media_type: MediaType,
     blob: &crate::digest::Blob,
     platform: Option<&Platform>,
-    tag: Option<&str>,
+    name: Option<&crate::naming::Reference>,
 ) -> Result<serde_json::Value> {
     let mut d = Descriptor::new(media_type, blob.size, digest(blob.digest.as_str())?);
     if let Some(platform) = platform {
@@ -191,11 +193,17 @@ pub(crate) fn descriptor(
         }
         d.set_platform(Some(p.build().map_err(spec_err("platform"))?));
     }
-    if let Some(tag) = tag {
-        d.set_annotations(Some(HashMap::from([(
-            crate::spec::ref_name::REF_NAME.to_string(),
-            tag.to_string(),
-        )])));
+    if let Some(name) = name {
+        d.set_annotations(Some(HashMap::from([
+            (
+                crate::spec::ref_name::REF_NAME.to_string(),
+                name.tag.clone(),
+            ),
+            (
+                crate::spec::reference::CONTAINERD_NAME.to_string(),
+                name.to_string(),
+            ),
+        ])));
     }
     serde_json::to_value(&d).map_err(|e| Error::Spec {
         what: "index descriptor",

@@ -19,8 +19,9 @@ use serde_json::Value;
 use crate::compress::{Compression, LayerEncoding};
 use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
+use crate::evidence::{self, Verdict};
 use crate::image::Platform;
-use crate::layerscan::{LayerScan, scan_layer};
+use crate::layerscan::{LayerScan, over_max_size, scan_layer};
 use crate::layout::walk::{self, Doc, Part, Visitor};
 use crate::layout::{MAX_INDEX_DEPTH, Reader, Target, bad};
 use crate::report::human_size;
@@ -50,6 +51,15 @@ pub struct LayerInfo {
     /// `signer`, `signed-file` (empty for layers not made by ociimport).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub provenance: BTreeMap<String, String>,
+    /// With a `signer` annotation: whether it was re-checked against the
+    /// signature evidence stored in the layout (the annotation alone proves
+    /// nothing: anyone who can write the layout can write it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// With a `signer` annotation: what the re-check found, one line
+    /// (`FILE by FINGERPRINT` when verified, else why not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_check: Option<String>,
 }
 
 /// One image manifest of the layout.
@@ -59,6 +69,10 @@ pub struct ImageInfo {
     /// The ref name in `index.json` through which the image was found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// The image's fully qualified name (`io.containerd.image.name` of
+    /// that `index.json` entry), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The image index this manifest was reached through (multi-platform images).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<Blob>,
@@ -87,7 +101,13 @@ pub struct ImageInfo {
 /// oci-archive (read in place, nothing extracted); errors name the
 /// archive and its entries.
 pub fn inspect_target(target: &Target) -> Result<Vec<ImageInfo>> {
-    inspect_reader(&target.reader()?, target.tag())
+    inspect_target_limited(target, None)
+}
+
+/// [`inspect_target`] refusing a layer that decodes to more than `max_size`
+/// bytes ([`inspect_limited`]).
+pub fn inspect_target_limited(target: &Target, max_size: Option<u64>) -> Result<Vec<ImageInfo>> {
+    inspect_reader(&target.reader()?, target.tag(), max_size)
 }
 
 /// Describe the images of the layout at `layout`, or only those reached through `tag`.
@@ -98,11 +118,25 @@ pub fn inspect_target(target: &Target) -> Result<Vec<ImageInfo>> {
 /// undecodable blob, a document that does not parse or does not match its
 /// descriptor's digest and size) is an error naming the file.
 pub fn inspect(layout: &Path, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
-    inspect_reader(&Reader::open(layout)?, tag)
+    inspect_limited(layout, tag, None)
+}
+
+/// [`inspect`], refusing a layer that decodes to more than `max_size` bytes
+/// (`--max-size`; `None`: no limit) with an error naming its digest.
+pub fn inspect_limited(
+    layout: &Path,
+    tag: Option<&str>,
+    max_size: Option<u64>,
+) -> Result<Vec<ImageInfo>> {
+    inspect_reader(&Reader::open(layout)?, tag, max_size)
 }
 
 /// [`inspect`] of the layout `reader` reads.
-fn inspect_reader(reader: &Reader, tag: Option<&str>) -> Result<Vec<ImageInfo>> {
+fn inspect_reader(
+    reader: &Reader,
+    tag: Option<&str>,
+    max_size: Option<u64>,
+) -> Result<Vec<ImageInfo>> {
     if let Some(t) = tag {
         validate_tag(t).map_err(Error::Usage)?;
     }
@@ -123,6 +157,11 @@ fn inspect_reader(reader: &Reader, tag: Option<&str>) -> Result<Vec<ImageInfo>> 
         layers: HashMap::new(),
         seen: HashSet::new(),
         out: Vec::new(),
+        max_size,
+        index_entries: match v.get("manifests") {
+            Some(Value::Array(m)) => m.clone(),
+            _ => Vec::new(),
+        },
     };
     let mut found = false;
     for e in &entries {
@@ -139,6 +178,7 @@ fn inspect_reader(reader: &Reader, tag: Option<&str>) -> Result<Vec<ImageInfo>> 
         )?;
         let reach = Reach {
             tag: name.map(str::to_string),
+            name: e.name.clone(),
             via: None,
         };
         walk::follow(&mut ins, &reach, desc)?;
@@ -174,6 +214,9 @@ pub fn text(images: &[ImageInfo]) -> String {
         }
         let tag = img.tag.as_deref().unwrap_or("(untagged)");
         let _ = writeln!(out, "tag:       {tag}");
+        if let Some(name) = &img.name {
+            let _ = writeln!(out, "name:      {name}");
+        }
         if let Some(i) = &img.index {
             let _ = writeln!(out, "index:     {} ({} bytes)", i.digest, i.size);
         }
@@ -209,7 +252,7 @@ pub fn text(images: &[ImageInfo]) -> String {
             );
             let _ = writeln!(out, "  diff_id: {}", l.diff_id);
             let _ = writeln!(out, "  entries: {}", l.entries);
-            provenance_text(&mut out, &l.provenance);
+            provenance_text(&mut out, l);
         }
         // The provenance ones were shown with their layers.
         let others = img
@@ -226,18 +269,49 @@ pub fn text(images: &[ImageInfo]) -> String {
     out
 }
 
-/// The provenance lines of one layer: where it came from and who signed it.
-fn provenance_text(out: &mut String, p: &BTreeMap<String, String>) {
+/// The provenance lines of one layer: where it came from and who signed
+/// it, as far as the stored evidence shows.
+fn provenance_text(out: &mut String, l: &LayerInfo) {
+    let p = &l.provenance;
     if let Some(source) = p.get("source") {
         let _ = writeln!(out, "  source:  {source}");
     }
     if let Some(digest) = p.get("sha256") {
         let _ = writeln!(out, "  input:   {digest}");
     }
-    if let Some(signer) = p.get("signer") {
-        let file = p.get("signed-file").map(String::as_str).unwrap_or("?");
-        let _ = writeln!(out, "  signed:  {file} by {signer}");
+    if let Some(check) = &l.signature_check {
+        let label = if l.verified == Some(true) {
+            "signed: "
+        } else {
+            "signer: "
+        };
+        let _ = writeln!(out, "  {label} {check}");
     }
+}
+
+/// `verified` and `signature_check` of a layer from its re-check's verdict.
+fn signature_check(verdict: Option<&Verdict>) -> (Option<bool>, Option<String>) {
+    let (ok, line) = match verdict {
+        None => return (None, None),
+        Some(Verdict::Checked {
+            signer,
+            file,
+            unchecked,
+        }) => {
+            let also = unchecked.as_ref().map_or(String::new(), |w| {
+                format!(" (another signature cannot be re-checked: {w})")
+            });
+            (true, format!("{file} by {signer}{also}"))
+        }
+        Some(Verdict::Unverifiable(why)) => {
+            (false, format!("annotation cannot be re-checked: {why}"))
+        }
+        Some(Verdict::Failed(why)) => (
+            false,
+            format!("annotation NOT backed by a signature in the layout: {why}"),
+        ),
+    };
+    (Some(ok), Some(line))
 }
 
 /// The manifest's string annotations.
@@ -274,11 +348,16 @@ struct Inspector<'a> {
     seen: HashSet<(Digest, Option<String>)>,
     /// The images described so far, in walk order.
     out: Vec<ImageInfo>,
+    /// `index.json`'s `manifests` as written: where signature evidence is found.
+    index_entries: Vec<Value>,
+    /// `--max-size`: the most bytes a layer may decode to.
+    max_size: Option<u64>,
 }
 
 /// How an image was reached: the tag in `index.json`, the image index.
 struct Reach {
     tag: Option<String>,
+    name: Option<String>,
     via: Option<Blob>,
 }
 
@@ -291,6 +370,8 @@ struct Building {
     layer_count: Option<usize>,
     /// The config's DiffIDs as written.
     diff_ids: Vec<Option<String>>,
+    /// The re-check of each signed layer's signer annotation, by layer (from 0).
+    signatures: BTreeMap<usize, Verdict>,
 }
 
 /// A usable descriptor, or an error naming the document `from` that holds
@@ -407,6 +488,7 @@ impl Visitor for Inspector<'_> {
         usable(child, &path, "descriptor", why)?;
         Ok(Some(Reach {
             tag: scope.tag.clone(),
+            name: scope.name.clone(),
             via: Some(desc.blob()),
         }))
     }
@@ -432,6 +514,7 @@ impl Visitor for Inspector<'_> {
         }
         let info = ImageInfo {
             tag: scope.tag.clone(),
+            name: scope.name.clone(),
             index: scope.via.clone(),
             manifest: desc.blob(),
             media_type: m.kind,
@@ -451,6 +534,14 @@ impl Visitor for Inspector<'_> {
             path,
             layer_count: m.layers.as_ref().map(Vec::len),
             diff_ids: Vec::new(),
+            signatures: evidence::recheck(
+                self.reader,
+                &evidence::evidence_for(&self.index_entries, &desc.digest),
+                &desc.digest,
+                value,
+            )
+            .into_iter()
+            .collect(),
         }))
     }
 
@@ -508,6 +599,7 @@ impl Visitor for Inspector<'_> {
         let warnings = layer_warnings(n, ld, expected, &scan, diff, want);
         image.info.warnings.extend(warnings);
         let provenance = layer_provenance(&image.info.annotations, i);
+        let (verified, signature_check) = signature_check(image.signatures.get(&i));
         image.info.layers.push(LayerInfo {
             media_type: ld.media_type.clone(),
             digest: ld.digest.clone(),
@@ -516,6 +608,8 @@ impl Visitor for Inspector<'_> {
             diff_id: diff.digest.clone(),
             entries,
             provenance,
+            verified,
+            signature_check,
         });
         Ok(())
     }
@@ -539,7 +633,11 @@ impl Inspector<'_> {
             return Ok(s.clone());
         }
         let path = self.reader.blob_path(&ld.digest);
-        let scan = scan_layer(self.reader, &ld.digest, expected)?;
+        let scan = scan_layer(self.reader, &ld.digest, expected, self.max_size)?;
+        if let Some(limit) = scan.over_max_size {
+            let why = format!("layer {} {}", ld.digest, over_max_size(limit));
+            return Err(bad(path.as_path(), why));
+        }
         if scan.diff_id.is_none() || scan.entries.is_none() {
             let why = if scan.problems.is_empty() {
                 format!("not {} data", expected.map_or("recognisable", |c| c.name()))
@@ -565,6 +663,7 @@ mod tests {
     fn text_lists_every_pinnable_fact() {
         let img = ImageInfo {
             tag: Some("latest".into()),
+            name: Some("docker.io/library/x:latest".into()),
             index: None,
             manifest: Blob {
                 digest: Digest("sha256:m".into()),
@@ -594,13 +693,15 @@ mod tests {
                     ("signer".into(), "ABCD".into()),
                     ("signed-file".into(), "SHA256SUMS".into()),
                 ]),
+                verified: Some(true),
+                signature_check: Some("SHA256SUMS by ABCD".into()),
             }],
             annotations: BTreeMap::from([("org.example.a".into(), "b".into())]),
             warnings: vec![],
         };
         let t = text(std::slice::from_ref(&img));
         for want in [
-            "tag:       latest\n",
+            "tag:       latest\nname:      docker.io/library/x:latest\n",
             "manifest:  sha256:m (400 bytes, application/vnd.oci.image.manifest.v1+json)\n",
             "platform:  linux/arm64/v8\n",
             "created:   1970-01-01T00:00:00Z\n",

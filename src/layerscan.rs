@@ -37,6 +37,8 @@ pub(crate) struct LayerScan {
     pub(crate) problems: Vec<String>,
     /// Oddities consumers accept.
     pub(crate) warnings: Vec<String>,
+    /// The `--max-size` the decoded stream outgrew (decoding stopped there).
+    pub(crate) over_max_size: Option<u64>,
 }
 
 /// What a compression means in a message.
@@ -60,12 +62,14 @@ type Hashed = HashReader<Marked<LayoutFile>>;
 
 /// Stream the layer blob `digest` of the layout `reader` reads once: hash
 /// it, decode it as `expected` (or as what its first bytes are, if they say
-/// otherwise), hash the result (DiffID) and scan it as tar. `Err` only if
-/// the blob cannot be opened.
+/// otherwise), hash the result (DiffID) and scan it as tar, decoding at
+/// most `max_size` bytes (`--max-size`: a small layer can decompress to
+/// terabytes). `Err` only if the blob cannot be opened.
 pub(crate) fn scan_layer(
     reader: &Reader,
     digest: &Digest,
     expected: Option<Compression>,
+    max_size: Option<u64>,
 ) -> Result<LayerScan> {
     let mut hashed = HashReader::new(Marked {
         inner: reader.open_blob(digest)?,
@@ -83,6 +87,7 @@ pub(crate) fn scan_layer(
         entries: None,
         problems: Vec::new(),
         warnings: Vec::new(),
+        over_max_size: None,
     };
     // The first bytes stay in the blob hash and are replayed to the decoder.
     let mut head = Vec::with_capacity(compress::SNIFF_LEN);
@@ -106,7 +111,14 @@ pub(crate) fn scan_layer(
         (None, Some(_)) => return Ok(finish_hash(scan, hashed)),
     };
     scan.decoded_as = Some(format);
-    Ok(decode(scan, format, head, hashed, reader, digest))
+    Ok(decode(
+        scan,
+        format,
+        head,
+        hashed,
+        (reader, digest),
+        max_size,
+    ))
 }
 
 /// Decode the blob (its first bytes in `head`, the rest in `hashed`) as
@@ -116,8 +128,8 @@ fn decode(
     format: Compression,
     head: Vec<u8>,
     hashed: Hashed,
-    reader: &Reader,
-    digest: &Digest,
+    (reader, digest): (&Reader, &Digest),
+    max_size: Option<u64>,
 ) -> LayerScan {
     let zstd_head = head.get(..32).unwrap_or(&head).to_vec();
     let replay = Cursor::new(head).chain(hashed);
@@ -133,10 +145,11 @@ fn decode(
     };
     let mut diff = Sha256Counter::new();
     let mut scanner = TarScanner::new(());
-    let tar_err = match pump(&mut dec, &mut diff, &mut scanner, format) {
+    let tar_err = match pump(&mut dec, &mut diff, &mut scanner, format, max_size) {
         Ok(tar_err) => Some(tar_err),
         Err(problem) => {
             scan.problems.push(problem);
+            scan.over_max_size = max_size.filter(|m| diff.size() > *m);
             None
         }
     };
@@ -181,6 +194,7 @@ fn pump<R: Read>(
     diff: &mut Sha256Counter,
     scanner: &mut TarScanner<()>,
     format: Compression,
+    max_size: Option<u64>,
 ) -> std::result::Result<Option<crate::tarscan::TarError>, String> {
     let mut tar_err = None;
     let mut buf = vec![0u8; CHUNK];
@@ -189,6 +203,11 @@ fn pump<R: Read>(
             Ok(0) => return Ok(tar_err),
             Ok(n) => {
                 diff.update(&buf[..n]);
+                if let Some(limit) = max_size
+                    && diff.size() > limit
+                {
+                    return Err(over_max_size(limit));
+                }
                 if tar_err.is_none()
                     && let Err(e) = scanner.feed(&buf[..n])
                 {
@@ -216,6 +235,13 @@ fn pump<R: Read>(
             }
         }
     }
+}
+
+/// The problem of a layer that decodes to more than `--max-size`.
+pub(crate) fn over_max_size(limit: u64) -> String {
+    format!(
+        "decompresses to more than --max-size {limit} bytes (decoding stopped there); raise --max-size if the layer is genuine"
+    )
 }
 
 /// Whether the decoded stream was a complete tar archive.
@@ -295,7 +321,7 @@ mod tests {
         let p = d.blob_path(dir.path());
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, &gz).unwrap();
-        let s = scan_layer(&reader, &d, Some(Compression::Gzip)).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::Gzip), None).unwrap();
         assert!(s.problems.is_empty(), "{:?}", s.problems);
         assert_eq!(s.blob.digest, sha256_of(&gz));
         assert_eq!(s.blob.size, gz.len() as u64);
@@ -308,7 +334,7 @@ mod tests {
 
         // Truncated: decoding fails, yet the blob digest covers every byte.
         fs::write(&p, &gz[..gz.len() - 6]).unwrap();
-        let s = scan_layer(&reader, &d, Some(Compression::Gzip)).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::Gzip), None).unwrap();
         assert_eq!(s.blob.digest, sha256_of(&gz[..gz.len() - 6]));
         assert!(s.diff_id.is_none());
         assert!(
@@ -321,7 +347,7 @@ mod tests {
         let mut junk = gz.clone();
         junk.extend_from_slice(b"junk");
         fs::write(&p, &junk).unwrap();
-        let s = scan_layer(&reader, &d, Some(Compression::Gzip)).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::Gzip), None).unwrap();
         assert_eq!(s.blob.size, junk.len() as u64);
         assert_eq!(s.blob.digest, sha256_of(&junk));
         assert_eq!(
@@ -334,12 +360,34 @@ mod tests {
 
         // A plain tar cut inside its entry.
         fs::write(&p, &tar[..600]).unwrap();
-        let s = scan_layer(&reader, &d, Some(Compression::None)).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::None), None).unwrap();
         assert!(
             s.problems[0].contains("not a complete tar archive"),
             "{:?}",
             s.problems
         );
         assert_eq!(s.blob.digest, sha256_of(&tar[..600]));
+    }
+
+    #[test]
+    fn max_size_stops_decoding_a_bomb_and_still_hashes_the_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &vec![0u8; 4 << 20]).unwrap();
+        let gz = gz.finish().unwrap();
+        let reader = Reader::new(dir.path());
+        let d = sha256_of(&gz);
+        let p = d.blob_path(dir.path());
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, &gz).unwrap();
+        let s = scan_layer(&reader, &d, Some(Compression::Gzip), Some(1 << 20)).unwrap();
+        assert_eq!(s.problems, [over_max_size(1 << 20)]);
+        assert_eq!(s.over_max_size, Some(1 << 20));
+        assert!(s.diff_id.is_none());
+        assert_eq!(s.blob.digest, d);
+        // At or under the limit: decoded (4 MiB of zeros is a valid empty tar).
+        let s = scan_layer(&reader, &d, Some(Compression::Gzip), Some(4 << 20)).unwrap();
+        assert_eq!(s.over_max_size, None);
+        assert_eq!(s.diff_id.map(|d| d.size), Some(4 << 20));
     }
 }

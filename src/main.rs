@@ -165,8 +165,16 @@ fn run() -> Result<(), Failure> {
             let page = cli::man_page(page).map_err(|e| Failure::Refused(e.into()))?;
             write_stdout(&page)
         }
-        Some(Command::Verify { target, json }) => run_verify(&target, json),
-        Some(Command::Inspect { target, json }) => run_inspect(&target, json),
+        Some(Command::Verify {
+            target,
+            json,
+            max_size,
+        }) => run_verify(&target, json, max_size),
+        Some(Command::Inspect {
+            target,
+            json,
+            max_size,
+        }) => run_inspect(&target, json, max_size),
         Some(Command::Gc { dir, dry_run, json }) => {
             let report = ociimport::gc::gc(&dir, dry_run)?;
             if json {
@@ -199,9 +207,10 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
 }
 
 /// `ociimport verify`: the report on stdout, the verdict in the exit status.
-fn run_verify(target: &str, json: bool) -> Result<(), Failure> {
+fn run_verify(target: &str, json: bool, max_size: Option<u64>) -> Result<(), Failure> {
     // Nothing is written (an archive is read in place): no signal handling.
-    let report = ociimport::verify::verify_target(&ociimport::Target::parse(target))?;
+    let opts = ociimport::verify::VerifyOptions::with_max_size(max_size);
+    let report = ociimport::verify::verify_target_with(&ociimport::Target::parse(target), &opts)?;
     let printed = if json {
         print_json(&report)
     } else {
@@ -220,8 +229,9 @@ fn run_verify(target: &str, json: bool) -> Result<(), Failure> {
 }
 
 /// `ociimport inspect`: the images on stdout.
-fn run_inspect(target: &str, json: bool) -> Result<(), Failure> {
-    let images = ociimport::inspect::inspect_target(&ociimport::Target::parse(target))?;
+fn run_inspect(target: &str, json: bool, max_size: Option<u64>) -> Result<(), Failure> {
+    let target = ociimport::Target::parse(target);
+    let images = ociimport::inspect::inspect_target_limited(&target, max_size)?;
     if json {
         print_json(&images)
     } else {

@@ -1,13 +1,25 @@
 //! The progress bar on stderr (binary only): polls the library's shared
 //! [`Progress`] so the pipeline never waits on the terminal.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use ociimport::import::Progress;
+
+/// The bar on screen, if any: a line printed while it is drawn goes above it.
+static SHOWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Print `line` on stderr, above the progress bar if one is drawn.
+pub fn say_above(line: &str) {
+    let bar = SHOWN.lock().ok().and_then(|b| b.clone());
+    match bar {
+        Some(b) => b.suspend(|| crate::say(line)),
+        None => crate::say(line),
+    }
+}
 
 /// A running progress display.
 pub struct Bar {
@@ -20,8 +32,11 @@ impl Bar {
     pub fn start(progress: Arc<Progress>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let bar = ProgressBar::new(0);
+        if let Ok(mut shown) = SHOWN.lock() {
+            *shown = Some(bar.clone());
+        }
         let thread = std::thread::spawn(move || {
-            let bar = ProgressBar::new(0);
             let known = ProgressStyle::with_template(
                 "{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
             )
@@ -56,6 +71,9 @@ impl Bar {
 
     /// Remove the bar before the summary is printed.
     pub fn stop(mut self) {
+        if let Ok(mut shown) = SHOWN.lock() {
+            *shown = None;
+        }
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();

@@ -1054,6 +1054,8 @@ fn expected_archive_names(r: &Value) -> Vec<String> {
     let mut names = vec!["blobs/".to_string(), "blobs/sha256/".to_string()];
     names.extend(blobs);
     names.push("index.json".into());
+    // Docker's manifest.json, beside the layout.
+    names.push("manifest.json".into());
     names.push("oci-layout".into());
     names
 }
@@ -1110,7 +1112,7 @@ fn oci_archive_to_a_file_is_deterministic_and_a_valid_layout() {
     // Default name: the input's name plus .oci.tar.
     run(tmp.path(), &["arm.tar.xz", "-q", "--format", "oci-archive"]).succeeds();
     let default = std::fs::read(tmp.path().join("arm.oci.tar")).unwrap();
-    assert_eq!(archive_names(&default).len(), 7);
+    assert_eq!(archive_names(&default).len(), 8);
 
     // A refused input writes no archive and leaves no temp directory.
     std::fs::write(tmp.path().join("bad.tar.xz"), &x[..100]).unwrap();
@@ -1185,7 +1187,7 @@ fn oci_archive_to_stdout() {
     )
     .succeeds();
     let names = archive_names(&o.stdout);
-    assert_eq!(names.len(), 7, "{names:?}");
+    assert_eq!(names.len(), 8, "{names:?}");
     // The same layer blob (the gzip input); the config differs only in its
     // history line, which names stdin.
     assert!(

@@ -6,11 +6,15 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use ociimport::report::human_size;
+
 use crate::common::{
-    Run, check_layout, gzip_bytes, ociimport_in, report, run_cmd, sha256, snapshot, testdata,
+    Run, check_layout, describe, gzip_bytes, ociimport_in, report, run_cmd, sha256, snapshot,
+    testdata,
 };
 
 /// What the server saw of one request.
@@ -38,6 +42,8 @@ struct Reply {
     cut: Option<usize>,
     /// After the cut, keep the connection open and silent for this long.
     stall: Option<Duration>,
+    /// Send the body in pieces of this many bytes, pausing this long before each.
+    drip: Option<(usize, Duration)>,
 }
 
 impl Reply {
@@ -226,8 +232,16 @@ fn handle<S: Read + Write>(stream: S, handler: &Handler, log: &Mutex<Vec<Seen>>)
         reply.body.len()
     ));
     let body = &reply.body[..reply.cut.unwrap_or(reply.body.len())];
-    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body).is_err() {
+    if stream.write_all(head.as_bytes()).is_err() {
         return;
+    }
+    let (piece, pause) = reply.drip.unwrap_or((body.len().max(1), Duration::ZERO));
+    for chunk in body.chunks(piece) {
+        std::thread::sleep(pause);
+        // The client gone (refused too slow): stop.
+        if stream.write_all(chunk).is_err() || stream.flush().is_err() {
+            return;
+        }
     }
     let _ = stream.flush();
     if let Some(d) = reply.stall {
@@ -266,6 +280,37 @@ fn fixture() -> (Vec<u8>, Vec<u8>) {
 
 /// Run ociimport in `cwd` with no proxy settings, plus `env`.
 fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_cmd(&mut without_proxies(cwd, args, env))
+}
+
+/// How long a run that must end on its own may take before it counts as
+/// hung: far above what it needs, so that only a hang trips it.
+const HANG: Duration = Duration::from_secs(120);
+
+/// [`run`], failing the test (and killing the run) if it has not ended
+/// within [`HANG`].
+#[track_caller]
+fn run_within(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = without_proxies(cwd, args, env);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn ociimport");
+    let pid = i32::try_from(child.id()).expect("pid");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(HANG) {
+        Ok(out) => Run::of(&cmd, out.expect("wait")),
+        Err(_) => {
+            // SAFETY: kill has no memory preconditions; pid is our child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("`{}` still running after {HANG:?}", describe(&cmd));
+        }
+    }
+}
+
+/// `ociimport ARGS` in `cwd` with no proxy settings, plus `env`.
+fn without_proxies(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = ociimport_in(cwd, args);
     for v in [
         "http_proxy",
@@ -287,7 +332,7 @@ fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
             cmd.env(k, v);
         }
     }
-    run_cmd(&mut cmd)
+    cmd
 }
 
 /// Import `url` into `dir/out` (fixed platform), expecting success; the report.
@@ -319,14 +364,40 @@ fn existing_layout(dir: &Path) -> BTreeMap<PathBuf, String> {
 }
 
 /// Import `url` into the existing `dir/out`, expecting a refusal: exit 1,
-/// one line naming the URL, and the layout untouched. Returns the line.
+/// one line naming the URL (after the retry notices, if any), and the
+/// layout untouched. Returns the line.
 fn refused(dir: &Path, url: &str, extra: &[&str], env: &[(&str, &str)]) -> String {
+    refused_after(dir, url, extra, env).1
+}
+
+/// [`refused`], returning the retry notices too.
+fn refused_after(
+    dir: &Path,
+    url: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Vec<String>, String) {
     let before = existing_layout(dir);
     let mut args = vec![url, "-o", "out", "--arch", "amd64"];
     args.extend(extra);
-    let err = run(dir, &args, env).exits(1).one_line().says(url).err();
+    let out = run(dir, &args, env).exits(1);
+    let (notices, err) = notices_and_error(&out);
+    assert!(err.contains(url), "{}", out.context());
     assert_eq!(snapshot(&dir.join("out")), before, "layout changed");
-    err
+    (notices, err)
+}
+
+/// The stderr of a failed run: the retry notices, then exactly one error line.
+#[track_caller]
+fn notices_and_error(out: &Run) -> (Vec<String>, String) {
+    let mut lines: Vec<String> = out.err().lines().map(str::to_string).collect();
+    let err = lines.pop().unwrap_or_default();
+    assert!(err.starts_with("ociimport: error: "), "{}", out.context());
+    for l in &lines {
+        let notice = l.starts_with("ociimport: http") && l.contains("retry ");
+        assert!(notice, "not a retry notice: {l:?}: {}", out.context());
+    }
+    (lines, err)
 }
 
 fn layer(r: &serde_json::Value) -> &serde_json::Value {
@@ -401,6 +472,20 @@ fn breaks_off_once(gz: &[u8], stall: Option<Duration>, ranges: bool) -> (Server,
     (server, cut)
 }
 
+/// The notice of the first retry of a download that broke off (`why`) at
+/// byte `cut` of `len`.
+fn resuming(url: &str, why: &str, cut: usize, len: usize) -> String {
+    format!(
+        "ociimport: {url}: {why} at {} of {}; resuming, retry 1/5 in 1 s",
+        human_size(cut as u64),
+        human_size(len as u64)
+    )
+}
+
+/// How the refusal of a download under `--speed-limit 100 --speed-time 2`
+/// ends, after the figures measured.
+const TOO_SLOW_TAIL: &str = ", under --speed-limit 100 bytes/s for --speed-time 2 s; check the server or the network, or lower --speed-limit (0 turns the check off)";
+
 /// Two requests reached `server`, the second resuming at `cut`; its request.
 fn resumed_at(server: &Server, cut: usize) -> Seen {
     let mut seen = server.seen();
@@ -417,8 +502,22 @@ fn dropped_connection_resumes_with_range_and_if_range() {
     let (tar, gz) = fixture();
     let (server, cut) = breaks_off_once(&gz, None, true);
     let dir = tempfile::tempdir().expect("tempdir");
-    let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &[]);
+    let url = server.url("/big.tar.gz");
+    let out = run(
+        dir.path(),
+        &[&url, "-o", "out", "--json", "--arch", "amd64"],
+        &[],
+    );
+    let r = report(&out);
     assert_layer_is(&r, &tar, &gz);
+    // The break is said as it happens, where it happened.
+    let notice = resuming(&url, "connection closed", cut, gz.len());
+    assert_eq!(
+        out.err().lines().next(),
+        Some(notice.as_str()),
+        "{}",
+        out.context()
+    );
     let second = resumed_at(&server, cut);
     assert_eq!(second.header("if-range"), Some("\"v1\""));
     let warnings = layer(&r)["warnings"].to_string();
@@ -434,7 +533,19 @@ fn stalled_connection_times_out_and_resumes() {
     let (server, cut) = breaks_off_once(&gz, Some(Duration::from_secs(20)), true);
     let dir = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
-    let r = import_ok(dir.path(), &server.url("/big.tar.gz"), &["--timeout", "1"]);
+    let url = server.url("/big.tar.gz");
+    let args = [
+        &url,
+        "-o",
+        "out",
+        "--json",
+        "--arch",
+        "amd64",
+        "--timeout",
+        "1",
+    ];
+    let out = run(dir.path(), &args, &[]);
+    let r = report(&out);
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "{:?}",
@@ -442,6 +553,13 @@ fn stalled_connection_times_out_and_resumes() {
     );
     assert_layer_is(&r, &tar, &gz);
     resumed_at(&server, cut);
+    let notice = resuming(&url, "no data within --timeout", cut, gz.len());
+    assert_eq!(
+        out.err().lines().next(),
+        Some(notice.as_str()),
+        "{}",
+        out.context()
+    );
 }
 
 #[test]
@@ -465,7 +583,14 @@ fn retries_exhausted_is_refused() {
     let server = Server::start(|_, _| Reply::status(503).header("Retry-After", "0"));
     let dir = tempfile::tempdir().expect("tempdir");
     let url = server.url("/big.tar.gz");
-    let err = refused(dir.path(), &url, &["--retries", "2"], &[]);
+    let (notices, err) = refused_after(dir.path(), &url, &["--retries", "2"], &[]);
+    // Each retry is said as it happens, with the server's own delay.
+    let notice = |n| {
+        format!(
+            "ociimport: {url}: the server answered HTTP 503 Service Unavailable; retry {n}/2 in 0 s"
+        )
+    };
+    assert_eq!(notices, [notice(1), notice(2)]);
     assert!(err.contains("after 2 retries"), "{err}");
     assert!(err.contains("HTTP 503 Service Unavailable"), "{err}");
     assert_eq!(server.seen().len(), 3);
@@ -803,16 +928,183 @@ fn https_with_a_private_ca_needs_ssl_cert_file() {
     assert!(plain.seen().is_empty());
 }
 
-#[test]
-fn connection_refused_is_retried_then_refused() {
-    // A port nobody listens on: connection refused, retried, then refused.
+/// A URL on 127.0.0.1 whose port nobody listens on (bound, then released).
+fn closed_port_url(userinfo: &str, path: &str) -> (String, String) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     drop(listener);
+    (
+        format!("http://{userinfo}{addr}{path}"),
+        format!("http://{addr}{}", path.split('?').next().unwrap_or(path)),
+    )
+}
+
+#[test]
+fn connection_refused_is_retried_then_refused() {
+    // Credentials and the query never show; each retry is said as it happens.
+    let (url, shown) = closed_port_url("u:S3cret@", "/big.tar.gz?token=S3cret");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = [
+        url.as_str(),
+        "-o",
+        "out",
+        "--arch",
+        "amd64",
+        "--retries",
+        "2",
+    ];
+    let out = run_within(dir.path(), &args, &[]).exits(1);
+    let retry = |n| format!("ociimport: {shown}: connection refused; retry {n}/2 in 1 s");
+    let error = format!(
+        "ociimport: error: {shown}: download failed after 2 retries: connection refused; check the network or the server, or raise --retries/--timeout"
+    );
+    assert_eq!(
+        out.err().lines().collect::<Vec<_>>(),
+        [retry(1), retry(2), error.clone()],
+        "{}",
+        out.context()
+    );
+    // -q keeps the error and nothing else.
+    let quiet = [&args[..], &["-q"]].concat();
+    let out = run_within(dir.path(), &quiet, &[]).exits(1);
+    assert_eq!(out.err(), format!("{error}\n"));
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn connection_refused_with_default_retries_ends_after_five() {
+    // The default schedule: five retries, each after a short pause (the
+    // test only checks that the run ends and how often it retried).
+    let (url, shown) = closed_port_url("", "/big.tar.gz");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_within(dir.path(), &[&url, "-o", "out"], &[]).exits(1);
+    let (notices, err) = notices_and_error(&out);
+    let want: Vec<String> = (1..=5)
+        .map(|n| format!("ociimport: {shown}: connection refused; retry {n}/5 in 1 s"))
+        .collect();
+    assert_eq!(notices, want);
+    assert!(err.contains("after 5 retries: connection refused"), "{err}");
+}
+
+/// A server of `file` that sends `piece` bytes after each `pause`.
+fn dripping(file: File, piece: usize, pause: Duration) -> Server {
+    Server::start(move |_, req| Reply {
+        drip: Some((piece, pause)),
+        ..file.serve(req)
+    })
+}
+
+#[test]
+fn a_dripping_server_is_refused_by_the_speed_rule() {
+    // A byte every 300 ms: every read succeeds, so no --timeout ever fires.
+    let (_, gz) = fixture();
+    let len = gz.len() as u64;
+    let server = dripping(File::new(gz, "v1"), 1, Duration::from_millis(300));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/big.tar.gz");
+    let args = [
+        url.as_str(),
+        "-o",
+        "out",
+        "--arch",
+        "amd64",
+        "--speed-limit",
+        "100",
+        "--speed-time",
+        "2",
+    ];
+    let out = run_within(dir.path(), &args, &[]).exits(1).one_line();
+    let err = out.err();
+    let (head, tail) = (
+        format!("ociimport: error: {url}: download too slow: "),
+        format!(" of {}{TOO_SLOW_TAIL}\n", human_size(len)),
+    );
+    assert!(err.starts_with(&head) && err.ends_with(&tail), "{err}");
+    assert!(err.len() < 300, "{err}");
+    assert_eq!(server.seen().len(), 1, "too slow is not retried");
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn a_server_dripping_the_part_to_skip_is_refused_too() {
+    // The retry gets a 200 of the whole file (Range ignored) whose first
+    // 40 %, already handed out, must be read and dropped: a byte at a time.
+    let (_, gz) = fixture();
+    let (cut, len) = (gz.len() * 2 / 5, gz.len());
+    let file = File::new(gz, "v1");
+    let server = Server::start(move |i, _| {
+        let mut r = file.full();
+        match i {
+            0 => r.cut = Some(cut),
+            _ => r.drip = Some((1, Duration::from_millis(300))),
+        }
+        r
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/big.tar.gz");
+    let args = [&url, "-o", "out", "--arch", "amd64"];
+    let slow = ["--speed-limit", "100", "--speed-time", "2"];
+    let out = run_within(dir.path(), &[&args[..], &slow].concat(), &[]).exits(1);
+    let (notices, err) = notices_and_error(&out);
+    assert_eq!(notices, [resuming(&url, "connection closed", cut, len)]);
+    let tail = format!(
+        " of waiting at {} of {}{TOO_SLOW_TAIL}",
+        human_size(cut as u64),
+        human_size(len as u64)
+    );
+    assert!(
+        err.starts_with(&format!("ociimport: error: {url}: download too slow: "))
+            && err.ends_with(&tail),
+        "{err}"
+    );
+    assert_eq!(server.seen().len(), 2, "too slow is not retried");
+}
+
+#[test]
+fn headers_dripped_forever_end_at_the_timeout() {
+    // A server that never finishes its response head, one byte every
+    // 200 ms: every read succeeds, so only a bound on the whole head ends it.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let _ = stream.read(&mut [0u8; 4096]);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nX-Drip: ");
+                while stream.write_all(b"a").is_ok() {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            });
+        }
+    });
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("http://{addr}/big.tar.gz");
-    let err = refused(dir.path(), &url, &["--retries", "1"], &[]);
-    assert!(err.contains("after 1 retries"), "{err}");
+    let args = [&url, "-o", "out", "--timeout", "1", "--retries", "0"];
+    let out = run_within(dir.path(), &args, &[]).exits(1);
+    assert_eq!(
+        out.err(),
+        format!(
+            "ociimport: error: {url}: download failed after 0 retries: no answer within 1 s (receive response); check the network or the server, or raise --retries/--timeout\n"
+        )
+    );
+}
+
+#[test]
+fn a_slow_but_steady_server_is_not_too_slow() {
+    // 16 KiB every 100 ms (~160 KiB/s) against a 32 KiB/s limit over 1 s:
+    // only the time spent waiting for data counts, and it is fast enough.
+    let tar = std::fs::read(testdata("rootfs.tar")).expect("rootfs.tar");
+    let server = dripping(
+        File::new(tar.clone(), "v1"),
+        16 << 10,
+        Duration::from_millis(100),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = ["--speed-limit", "32K", "--speed-time", "1"];
+    let r = import_ok(dir.path(), &server.url("/rootfs.tar"), &args);
+    assert_eq!(layer(&r)["diff_id"], sha256(&tar));
+    assert_eq!(server.seen().len(), 1);
 }
 
 #[test]

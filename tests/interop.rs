@@ -1771,10 +1771,13 @@ fn interop_oci_archive() {
 
     let _lock = storage_lock();
     let mut cleanup = StorageCleanup::default();
-    // podman load -i FILE names the image after the ref name.
+    // podman load -i FILE names the image after io.containerd.image.name:
+    // the input's base name and the tag.
     let out = run_ok(Command::new("podman").args(["load", "-i"]).arg(&archive));
     let loaded = String::from_utf8_lossy(&out.stdout).to_string();
-    let local = format!("localhost/{name}:latest");
+    let local = format!("docker.io/library/rootfs:{name}");
+    assert_eq!(input_path.file_name().unwrap(), "rootfs.tar.gz");
+    assert_eq!(s(&report, "/name"), local);
     cleanup.images.push(local.clone());
     assert!(loaded.contains(&local), "podman load said: {loaded}");
     let insp = podman_inspect(&local);
@@ -1877,6 +1880,24 @@ fn interop_printed_hints_work_as_printed() {
             "-o".into(),
             archive,
         ],
+        // An archive named by -t NS/NAME:TAG, and an --index archive.
+        vec![
+            lower.clone(),
+            "--format".into(),
+            "oci-archive".into(),
+            "-o".into(),
+            format!("named-{id}.tar"),
+            "-t".into(),
+            format!("hintns/hint-{id}:v3"),
+        ],
+        vec![
+            "--index".into(),
+            lower.clone(),
+            "--format".into(),
+            "oci-archive".into(),
+            "-o".into(),
+            format!("index-archive-{id}.tar"),
+        ],
         vec![
             "--index".into(),
             lower.clone(),
@@ -1906,8 +1927,26 @@ fn interop_printed_hints_work_as_printed() {
         .err();
         let hints = printed_hints(&err);
         let zstd = args.iter().any(|a| a == "zstd");
-        assert_eq!(hints.len(), if zstd { 1 } else { 2 }, "{args:?}: {err}");
+        let archive = args.iter().any(|a| a == "oci-archive");
+        let want = match (zstd, archive) {
+            (true, _) => 1,
+            (false, true) => 3,
+            (false, false) => 2,
+        };
+        assert_eq!(hints.len(), want, "{args:?}: {err}");
+        // The image's name, as the summary prints it.
+        let name = err
+            .lines()
+            .find_map(|l| l.strip_prefix("  name      "))
+            .unwrap_or_default()
+            .to_string();
         for cmd in hints {
+            // docker load and ctr images import run against the daemons
+            // that tests/docker.rs starts.
+            if cmd.starts_with("docker load -i ") || cmd.starts_with("ctr images import ") {
+                assert!(archive, "{cmd} for a layout");
+                continue;
+            }
             assert!(!cmd.contains("REGISTRY"), "placeholder in {cmd}");
             for input in [&upper, &lower] {
                 assert!(
@@ -1930,11 +1969,23 @@ fn interop_printed_hints_work_as_printed() {
             }
             if cmd.starts_with("podman ") {
                 let said = String::from_utf8_lossy(&out.stdout).to_string();
-                let loaded = said
+                let loaded: Vec<String> = said
                     .lines()
                     .filter_map(|l| l.strip_prefix("Loaded image: "))
-                    .map(str::to_string);
-                cleanup.images.extend(loaded);
+                    .map(str::to_string)
+                    .collect();
+                cleanup.images.extend(loaded.clone());
+                if cmd.starts_with("podman load ") {
+                    // The name -t gave (or the input's), never localhost/latest:latest.
+                    assert_eq!(loaded, std::slice::from_ref(&name), "{cmd}: {said}");
+                    let listed = run_ok(Command::new("podman").args([
+                        "images",
+                        "--format",
+                        "{{.Repository}}:{{.Tag}}",
+                    ]));
+                    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+                    assert!(listed.lines().any(|l| l == name), "{name} not in {listed}");
+                }
                 if cmd.starts_with("podman pull ") {
                     cleanup.images.push(said.trim().to_string());
                 }
@@ -1949,8 +2000,10 @@ fn interop_printed_hints_work_as_printed() {
             );
         }
     }
-    assert_eq!(ran, 11);
-    log(&format!("{test}: {ran} printed commands ran and worked"));
+    assert_eq!(ran, 12);
+    log(&format!(
+        "{test}: {ran} printed commands ran and worked (docker load and ctr images import run in tests/docker.rs)"
+    ));
 }
 
 /// An Arch Linux bootstrap as archiso makes it (`bsdtar -cf - root.x86_64

@@ -18,6 +18,7 @@ mod http;
 mod index;
 mod interop;
 mod layercontent;
+mod names;
 mod normalize;
 mod oddfiles;
 mod readme;

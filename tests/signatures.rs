@@ -6,6 +6,8 @@
 //! Without gpg the tests pass without checking anything, except under CI,
 //! where they fail.
 
+mod policy;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -253,15 +255,29 @@ fn good_signatures_verify_and_are_recorded() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("  source:  rootfs.tar\n"), "{text}");
     assert!(text.contains(&format!("  input:   {digest}\n")), "{text}");
+    // Only what the stored evidence re-checks: the signature over the
+    // input cannot be, as the layer is the input recompressed.
     assert!(
         text.contains(&format!(
-            "  signed:  rootfs.tar, rootfs.tar.DIGESTS by {both}\n"
+            "  signed:  rootfs.tar.DIGESTS by {signer} (another signature cannot be re-checked: the signature is over the input rootfs.tar, which the layout does not hold (the layer was recompressed))\n"
         )),
         "{text}"
     );
     let o = f.run(&["inspect", "gentoo", "--json"]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["layers"][0]["provenance"]["signer"], both);
+    assert_eq!(v[0]["layers"][0]["verified"], true);
+    // The input kept as the layer (passthrough): its signature re-checks too.
+    let kept = [&args[..2], &["kept", "--compression", "none"], &args[3..]].concat();
+    f.run(&kept).succeeds();
+    f.run(&["verify", "kept"]).succeeds();
+    let text = f.run(&["inspect", "kept"]).succeeds().out();
+    assert!(
+        text.contains(&format!(
+            "  signed:  rootfs.tar, rootfs.tar.DIGESTS by {both}\n"
+        )),
+        "{text}"
+    );
 
     // Ubuntu: SHA256SUMS with a binary detached signature, binary keyring.
     let o = f.run(&[
@@ -646,4 +662,361 @@ fn a_signature_file_of_many_copies_is_refused() {
         .refused("many.gpg: OpenPGP signature by unknown: holds 9 signatures, more than the 8 ociimport checks (one per signer); use the file the publisher signed");
     assert_eq!(o.err().lines().count(), 1, "{}", o.err());
     assert!(!f.path("img").exists());
+}
+
+// ---------------------------------------------------------------------------
+// signature evidence: signer annotations are re-checked, not trusted
+// ---------------------------------------------------------------------------
+
+const EVIDENCE: &str = "application/vnd.ociimport.evidence.v1+json";
+const SUBJECT: &str = "vnd.docker.reference.digest";
+
+/// Stores `bytes` as a blob of `layout`; returns its descriptor fields.
+fn put_blob(layout: &Path, bytes: &[u8]) -> (String, u64) {
+    let d = sha256(bytes);
+    std::fs::write(blob_path(layout, &d), bytes).unwrap();
+    (d, bytes.len() as u64)
+}
+
+/// Rewrites `index.json` entry `i` to point to `v`, stored as a new blob.
+fn republish(layout: &Path, i: usize, v: &Value) -> String {
+    let (d, size) = put_blob(layout, &serde_json::to_vec(v).unwrap());
+    let path = layout.join("index.json");
+    let mut idx = read_json(&path);
+    idx["manifests"][i]["digest"] = json!(d);
+    idx["manifests"][i]["size"] = json!(size);
+    std::fs::write(&path, serde_json::to_vec(&idx).unwrap()).unwrap();
+    d
+}
+
+/// The Ubuntu-style import (SHA256SUMS + binary SHA256SUMS.gpg) into `out`;
+/// returns the manifest digest.
+fn ubuntu_import(f: &Fixture, out: &str) -> String {
+    let o = f.run(&[
+        "rootfs.tar",
+        "-o",
+        out,
+        "--keyring",
+        "release.gpg",
+        "--checksums",
+        "SHA256SUMS",
+        "--checksums-signature",
+        "SHA256SUMS.gpg",
+        "--json",
+    ]);
+    report(&o)["manifest"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `verify` of `layout` fails with exit 1 and exactly `problem` before its summary.
+#[track_caller]
+fn verify_fails_with(f: &Fixture, layout: &str, problem: &str) {
+    assert!(
+        problem.len() < 300,
+        "{} characters: {problem}",
+        problem.len()
+    );
+    let o = f.run(&["verify", layout]).exits(1);
+    let out = o.out();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first().copied(), Some(problem), "{out}");
+    assert!(
+        lines
+            .get(1)
+            .is_some_and(|l| l.starts_with("FAILED: 1 problem;")),
+        "{out}"
+    );
+}
+
+#[test]
+fn signed_imports_store_evidence_that_verify_and_inspect_recheck() {
+    let Some(f) = Fixture::new() else { return };
+    let signer = f.signer_name();
+    let manifest = ubuntu_import(&f, "ubuntu");
+    let layout = f.path("ubuntu");
+    check_layout(&layout);
+    // index.json: the tag, then the evidence, untagged, about the image.
+    let idx = read_json(&layout.join("index.json"));
+    let entries = idx["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["digest"], manifest.as_str());
+    let e = &entries[1];
+    assert_eq!(e["artifactType"], EVIDENCE);
+    assert_eq!(e["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(e["annotations"], json!({ SUBJECT: manifest }));
+    let ev: Value = serde_json::from_slice(&blob(&layout, e["digest"].as_str().unwrap())).unwrap();
+    assert_eq!(ev["artifactType"], EVIDENCE);
+    assert_eq!(ev["subject"]["digest"], manifest.as_str());
+    assert_eq!(
+        ev["config"],
+        json!({"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(b"{}"), "size": 2, "data": "e30="})
+    );
+    let blobs = ev["layers"].as_array().unwrap();
+    let kinds: Vec<(&str, &str)> = blobs
+        .iter()
+        .map(|b| {
+            (
+                b["mediaType"].as_str().unwrap(),
+                b["annotations"]["org.opencontainers.image.title"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let key_title = format!("{}.pgp", f.primary);
+    assert_eq!(
+        kinds,
+        [
+            ("text/plain", "SHA256SUMS"),
+            ("application/pgp-signature", "SHA256SUMS.gpg"),
+            ("application/pgp-keys", key_title.as_str()),
+        ]
+    );
+    // The files as they were given, byte for byte.
+    for (b, file) in blobs.iter().zip(["SHA256SUMS", "SHA256SUMS.gpg"]) {
+        assert_eq!(b["digest"], sha256(&std::fs::read(f.path(file)).unwrap()));
+    }
+    // The key: the signer's certificate, primary and signing subkey.
+    let key = blob_path(&layout, blobs[2]["digest"].as_str().unwrap());
+    let shown = f
+        .signer
+        .run(&["--with-colons", "--show-keys", key.to_str().unwrap()]);
+    let fprs: Vec<String> = String::from_utf8_lossy(&shown)
+        .lines()
+        .filter_map(|l| l.strip_prefix("fpr:"))
+        .map(|l| l.trim_matches(':').to_string())
+        .collect();
+    assert_eq!(fprs, [f.primary.clone(), f.subkey.clone()]);
+
+    // verify re-checks it; inspect says who signed, as text and JSON.
+    let o = f.run(&["verify", "ubuntu"]).succeeds();
+    assert!(
+        o.out().starts_with("OK: ubuntu checked: 2 manifests, "),
+        "{}",
+        o.out()
+    );
+    let text = f.run(&["inspect", "ubuntu"]).succeeds().out();
+    assert!(
+        text.contains(&format!("\n  signed:  SHA256SUMS by {signer}\n")),
+        "{text}"
+    );
+    let v = f.run(&["inspect", "ubuntu", "--json"]).succeeds().json();
+    assert_eq!(v[0]["layers"][0]["verified"], true);
+    assert_eq!(v.as_array().unwrap().len(), 1, "the evidence is no image");
+
+    // Byte-reproducible: the same inputs and flags give the same layout.
+    ubuntu_import(&f, "ubuntu2");
+    assert_eq!(snapshot(&layout), snapshot(&f.path("ubuntu2")));
+
+    // gc keeps the evidence: nothing is unreferenced, nothing goes.
+    let before = snapshot(&layout);
+    f.run(&["gc", "ubuntu"]).succeeds();
+    assert_eq!(snapshot(&layout), before);
+    f.run(&["verify", "ubuntu"]).succeeds();
+}
+
+#[test]
+fn a_hand_added_signer_annotation_fails_verify_and_inspect_does_not_trust_it() {
+    let Some(f) = Fixture::new() else { return };
+    f.run(&["rootfs.tar", "-o", "forged"]).succeeds();
+    let layout = f.path("forged");
+    let idx = read_json(&layout.join("index.json"));
+    let d = idx["manifests"][0]["digest"].as_str().unwrap();
+    let mut m: Value = serde_json::from_slice(&blob(&layout, d)).unwrap();
+    let a = m["annotations"].as_object_mut().unwrap();
+    a.insert(
+        "io.github.ociimport.layer.0.signer".into(),
+        json!(f.signer_name()),
+    );
+    a.insert(
+        "io.github.ociimport.layer.0.signed-file".into(),
+        json!("SHA256SUMS"),
+    );
+    let forged = republish(&layout, 0, &m);
+    verify_fails_with(
+        &f,
+        "forged",
+        &format!(
+            "tag latest: manifest ({forged}): layer.0.signer NOT backed by signature evidence: no evidence manifest in index.json has it as subject (ociimport stores one when it verifies a signature)"
+        ),
+    );
+    let text = f.run(&["inspect", "forged"]).succeeds().out();
+    assert!(!text.contains("signed:"), "{text}");
+    assert!(
+        text.contains("\n  signer:  annotation NOT backed by a signature in the layout: no evidence manifest in index.json has it as subject (ociimport stores one when it verifies a signature)\n"),
+        "{text}"
+    );
+    let v = f.run(&["inspect", "forged", "--json"]).succeeds().json();
+    assert_eq!(v[0]["layers"][0]["verified"], false);
+
+    // The same claim moved onto a signed image's evidence-less copy: the
+    // evidence of another manifest does not count.
+    let manifest = ubuntu_import(&f, "moved");
+    let layout = f.path("moved");
+    let mut m: Value = serde_json::from_slice(&blob(&layout, &manifest)).unwrap();
+    m["annotations"]["org.example.changed"] = json!("1");
+    let changed = republish(&layout, 0, &m);
+    verify_fails_with(
+        &f,
+        "moved",
+        &format!(
+            "tag latest: manifest ({changed}): layer.0.signer NOT backed by signature evidence: no evidence manifest in index.json has it as subject (ociimport stores one when it verifies a signature)"
+        ),
+    );
+}
+
+#[test]
+fn evidence_with_a_tampered_checksum_file_fails_verify() {
+    let Some(f) = Fixture::new() else { return };
+    let manifest = ubuntu_import(&f, "tampered");
+    let layout = f.path("tampered");
+    let idx = read_json(&layout.join("index.json"));
+    let ev_digest = idx["manifests"][1]["digest"].as_str().unwrap();
+    let mut ev: Value = serde_json::from_slice(&blob(&layout, ev_digest)).unwrap();
+    // Another digest for rootfs.tar, as if the list had been edited.
+    let sums = format!("{}  rootfs.tar\n", sha256_hex(b"something else"));
+    let (d, size) = put_blob(&layout, sums.as_bytes());
+    ev["layers"][0]["digest"] = json!(d);
+    ev["layers"][0]["size"] = json!(size);
+    republish(&layout, 1, &ev);
+    verify_fails_with(
+        &f,
+        "tampered",
+        &format!(
+            "tag latest: manifest ({manifest}): layer.0.signer NOT backed by signature evidence: SHA256SUMS.gpg by {}: BAD signature: the signed data does not match it",
+            f.signer_name()
+        ),
+    );
+    let v = f.run(&["inspect", "tampered", "--json"]).succeeds().json();
+    assert_eq!(v[0]["layers"][0]["verified"], false);
+}
+
+#[test]
+fn index_imports_attach_evidence_per_platform_and_retagging_lets_gc_drop_it() {
+    let Some(f) = Fixture::new() else { return };
+    for (name, machine) in [("amd64.tar", 62u16), ("arm64.tar", 183)] {
+        std::fs::write(f.path(name), platform_rootfs(machine, name)).unwrap();
+    }
+    let sums: String = ["amd64.tar", "arm64.tar"]
+        .iter()
+        .map(|n| format!("{}  {n}\n", sha256_hex(&std::fs::read(f.path(n)).unwrap())))
+        .collect();
+    std::fs::write(f.path("SUMS"), sums).unwrap();
+    f.detach_sign("SUMS", "SUMS.gpg", false);
+    let o = f.run(&[
+        "--index",
+        "amd64.tar",
+        "arm64.tar",
+        "-o",
+        "multi",
+        "--keyring",
+        "release.gpg",
+        "--checksums",
+        "SUMS",
+        "--checksums-signature",
+        "SUMS.gpg",
+        "--json",
+    ]);
+    let r = report(&o);
+    let layout = f.path("multi");
+    let idx = read_json(&layout.join("index.json"));
+    let entries = idx["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{idx}");
+    let images = r["images"].as_array().unwrap();
+    for (img, e) in images.iter().zip(&entries[1..]) {
+        assert_eq!(e["artifactType"], EVIDENCE);
+        assert_eq!(e["digest"], img["evidence"]["digest"]);
+        assert_eq!(e["annotations"][SUBJECT], img["manifest"]["digest"]);
+    }
+    f.run(&["verify", "multi"]).succeeds();
+    let v = f.run(&["inspect", "multi", "--json"]).succeeds().json();
+    let verified: Vec<&Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["layers"][0]["verified"])
+        .collect();
+    assert_eq!(verified, [&json!(true), &json!(true)]);
+
+    // The tag moved to an unsigned image: the old images' evidence leaves
+    // index.json with them, and gc removes its blobs (each image's
+    // evidence manifest; the shared {}, SUMS, SUMS.gpg and key once).
+    f.run(&["amd64.tar", "-o", "multi"]).succeeds();
+    let idx = read_json(&layout.join("index.json"));
+    assert_eq!(idx["manifests"].as_array().unwrap().len(), 1, "{idx}");
+    let v = f.run(&["gc", "multi", "--json"]).succeeds().json();
+    let removed: Vec<&str> = v["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["digest"].as_str().unwrap())
+        .collect();
+    for img in images {
+        assert!(removed.contains(&img["evidence"]["digest"].as_str().unwrap()));
+    }
+    assert!(removed.contains(&sha256(&std::fs::read(f.path("SUMS")).unwrap()).as_str()));
+    f.run(&["verify", "multi"]).succeeds();
+}
+
+/// Consumers address images by tag, so the untagged evidence entry changes
+/// nothing for them; a reader given no tag (podman load) cannot choose on
+/// the OCI side of a signed archive, and the summary's hints leave it out.
+#[test]
+fn signed_layouts_and_archives_stay_readable_by_tag() {
+    let Some(f) = Fixture::new() else { return };
+    let manifest = ubuntu_import(&f, "consumer");
+    let signed = [
+        "rootfs.tar",
+        "--keyring",
+        "release.gpg",
+        "--checksums",
+        "SHA256SUMS",
+        "--checksums-signature",
+        "SHA256SUMS.gpg",
+    ];
+    let o = f.run(&[&signed[..], &["-o", "oci-archive:signed.tar:v1"]].concat());
+    let err = o.err();
+    assert!(
+        err.contains(
+            "skopeo copy oci-archive:signed.tar:v1 containers-storage:docker.io/library/rootfs:v1"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("podman load"), "{err}");
+    assert!(err.contains("docker load -i signed.tar"), "{err}");
+    if have("skopeo") {
+        for r in ["oci:consumer:latest", "oci-archive:signed.tar:v1"] {
+            let o = run_ok(
+                Command::new("skopeo")
+                    .current_dir(f.dir.path())
+                    .args(["inspect", r]),
+            );
+            let v: Value = serde_json::from_slice(&o.output.stdout).unwrap();
+            assert_eq!(v["Digest"], manifest.as_str(), "{r}");
+        }
+    }
+    if have("umoci") {
+        let o = run_ok(
+            Command::new("umoci")
+                .current_dir(f.dir.path())
+                .args(["ls", "--layout", "consumer"]),
+        );
+        assert_eq!(String::from_utf8_lossy(&o.output.stdout), "latest\n");
+    }
+    if have("podman") {
+        let _lock = storage_lock();
+        // podman load cannot take the OCI side (two manifests, no tag), so
+        // it falls back to manifest.json, the docker-archive side, and names
+        // the image localhost/…, not docker.io/library/… as from an
+        // unsigned archive: hence the skopeo hint, which keeps the name.
+        let o = run_ok(Command::new("podman").current_dir(f.dir.path()).args([
+            "load",
+            "-i",
+            "signed.tar",
+        ]));
+        assert_eq!(o.out(), "Loaded image: localhost/rootfs:v1\n");
+        run_ok(Command::new("podman").args(["rmi", "localhost/rootfs:v1"]));
+    }
 }

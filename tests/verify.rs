@@ -989,6 +989,53 @@ fn skopeo_oci_archive_is_read() {
     assert_eq!(v[0]["tag"], "x");
 }
 
+/// A small layer that decompresses to far more than it weighs (here 64 MiB
+/// of zeros in a few KiB): with `--max-size`, verify fails on it and
+/// inspect refuses it, each in one line naming the layer and the flag,
+/// without decoding past the limit.
+#[test]
+fn max_size_stops_a_decompression_bomb() {
+    let f = fixture("latest");
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = gzip_level(&zeros, 1);
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+    replace_layer(&f, &bomb, &zeros);
+    let layer = sha256(&bomb);
+    let layout = f.layout.to_str().unwrap();
+    let why = "decompresses to more than --max-size 1048576 bytes (decoding stopped there); raise --max-size if the layer is genuine";
+    let out = run(&f.dir, &["verify", layout, "--max-size", "1M"])
+        .exits(1)
+        .out();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some(format!("tag latest: layer 1 ({layer}): {why}").as_str()),
+        "{out}"
+    );
+    assert!(
+        lines
+            .get(1)
+            .is_some_and(|l| l.starts_with("FAILED: 1 problem;")),
+        "{out}"
+    );
+    let path = blob_path(&f.layout, &layer);
+    run(&f.dir, &["inspect", layout, "--max-size", "1M"])
+        .exits(1)
+        .one_line()
+        .says(&format!(
+            "ociimport: error: {}: layer {layer} {why}",
+            path.display()
+        ));
+    // Without the flag, as import: no limit, the whole stream is decoded
+    // (to find it is no tar: zeros only).
+    let out = run(&f.dir, &["verify", layout]).exits(1).out();
+    assert_eq!(
+        out.lines().next(),
+        Some(format!("tag latest: layer 1 ({layer}): the decompressed stream is not a complete tar archive: the tar archive has no entries (at uncompressed byte 67108864)").as_str()),
+        "{out}"
+    );
+}
+
 /// `FILE` imported from the fixture's rootfs as an oci-archive tagged v1.
 fn archive_of(f: &Fixture, file: &str) -> PathBuf {
     let input = f.dir.join("rootfs-latest.tar");

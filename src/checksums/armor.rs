@@ -11,6 +11,17 @@ pub fn is_clear_signed(text: &str) -> bool {
     text.lines().any(|l| l.trim_end() == BEGIN_SIGNED)
 }
 
+/// The line number of a second `-----BEGIN PGP SIGNED MESSAGE-----` line,
+/// if there is one: which text is signed would then be a guess (an unsigned
+/// block placed first could pass for the signed one), as verifying says too.
+pub(super) fn second_signed_header(text: &str) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with(BEGIN_SIGNED))
+        .nth(1)
+        .map(|(i, _)| i + 1)
+}
+
 /// The lines to parse, numbered from 1: the signed body of a PGP clear-signed
 /// message with dash-escaping undone, or every line if the text is not signed.
 pub(super) fn signed_body(text: &str) -> Vec<(usize, &str)> {

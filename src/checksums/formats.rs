@@ -2,7 +2,7 @@
 //! included), BSD/`--tag` and OpenSSL lines, Gentoo `# ALGO HASH` blocks and
 //! one-line files, each entry matched on its base name ([`crate::url::base_name`]).
 
-use super::armor::signed_body;
+use super::armor::{second_signed_header, signed_body};
 use super::{Algorithm, ChecksumError, Expected, validate_hex};
 use crate::url::base_name;
 
@@ -64,13 +64,21 @@ pub struct Listing {
 /// as is an input listed only with weak algorithms (MD5, SHA-1) or ones
 /// that cannot be computed, not listed at all, or listed twice with
 /// different digests of one algorithm. A bare `hex` line counts
-/// only when it is the file's sole entry (one-line `.sha256` files).
+/// only when it is the file's sole entry (one-line `.sha256` files). A file
+/// with two `-----BEGIN PGP SIGNED MESSAGE-----` lines is refused.
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub fn parse_checksum_file(
     text: &str,
     checksum_file: &str,
     input_base_name: &str,
 ) -> Result<Listing, ChecksumError> {
+    if let Some(line) = second_signed_header(text) {
+        return Err(ChecksumError::Malformed {
+            origin: checksum_file.to_string(),
+            line: Some(line),
+            detail: "a second -----BEGIN PGP SIGNED MESSAGE----- line, so which text is signed is ambiguous; use the file as its publisher signed it".into(),
+        });
+    }
     parse_lines(signed_body(text), checksum_file, input_base_name)
 }
 

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use ociimport::LayerCompression;
-use ociimport::spec::ref_name::validate_new_tag;
 
 mod resolve;
 
@@ -27,6 +26,8 @@ Examples:
   ociimport --index rootfs-amd64.tar.xz rootfs-arm64.tar.xz -o ./img -t 1.0
       one image per platform (detected from the ELF files), tag 1.0 an image index of them;
       a later --index run into the same tag adds or replaces platforms
+  ociimport rootfs.tar.gz -t bartest/busy:1.0 --format oci-archive -o - | docker load
+      an archive docker load, podman load and ctr images import name docker.io/bartest/busy:1.0
 
 Subcommands: verify TARGET, inspect TARGET, gc DIR, completions SHELL, man
 (an input file named like a subcommand needs ./ in front).
@@ -116,6 +117,10 @@ pub enum Command {
         /// Print the report as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Fail a layer whose uncompressed stream is larger than SIZE (bytes, or K/M/G/T),
+        /// as import's --max-size refuses an input; decoding stops there.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_size: Option<u64>,
     },
     /// Show what to pin or compare: tag, manifest digest, platform, created, and per layer
     /// media type, digest, compressed and uncompressed size, DiffID and entry count.
@@ -128,6 +133,10 @@ pub enum Command {
         /// Print the images as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Refuse a layer whose uncompressed stream is larger than SIZE (bytes, or K/M/G/T),
+        /// as import's --max-size refuses an input; decoding stops there.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_size: Option<u64>,
     },
     /// Remove the blobs of a layout that no index.json entry reaches (e.g. a re-tagged image's
     /// old manifest, config and layers), listing each and the bytes freed. Refused while an
@@ -175,9 +184,18 @@ pub struct ImportArgs {
     #[arg(short, long, value_name = "DIR", help_heading = "Output")]
     output: Option<PathBuf>,
 
-    /// The ref name (org.opencontainers.image.ref.name) of the new manifest [default: latest].
-    #[arg(short, long, value_name = "NAME", value_parser = parse_tag, help_heading = "Output")]
+    /// A tag (1.0), or the image's name: NAME:TAG, NS/NAME:TAG, HOST[:PORT]/NS/NAME:TAG
+    /// (NS/NAME alone: :latest; a word without / or : is a tag) [default: latest, the name
+    /// being the input's base name]. The layout's ref name is the tag; io.containerd.image.name
+    /// and an archive's manifest.json hold the name (docker.io/library/NAME:TAG).
+    #[arg(short, long, value_name = "TAG|NAME:TAG", value_parser = parse_tag, help_heading = "Output")]
     tag: Option<String>,
+
+    /// In an --index archive, the platform whose image manifest.json tags for docker load
+    /// (Docker's classic store keeps one image per tag) [default: this machine's, else the
+    /// first input's]; every platform stays in index.json for containerd, podman and skopeo.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", help_heading = "Output")]
+    docker_platform: Option<String>,
 
     /// Layer compression: auto keeps gzip/zstd input as is and encodes anything else as gzip.
     #[arg(long, value_enum, default_value_t = CompressionArg::Auto, help_heading = "Layer")]
@@ -238,18 +256,31 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE|URL", help_heading = "Verification")]
     checksums: Option<String>,
 
-    /// For URLs: seconds to wait for a connection, and for data on an open one,
-    /// before retrying.
+    /// For URLs: seconds to wait for a connection, for a response's headers, and for
+    /// data on an open connection, before retrying.
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=86400), help_heading = "Download")]
     timeout: u64,
 
-    /// For URLs: retries after a dropped or stalled connection, a timeout or a 5xx/429
-    /// answer, with backoff (1 s, doubling); a download resumes from the byte reached.
-    /// The count starts again whenever a retry brings new bytes.
+    /// For URLs: retries after a refused, dropped or stalled connection, a timeout or a
+    /// 5xx/429 answer, each said on stderr, with backoff (1 s, doubling, at most 4 s; a
+    /// refused connection 1 s); a download resumes from the byte reached. The count
+    /// starts again whenever a retry brings new bytes.
     #[arg(long, value_name = "N", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(0..=100), help_heading = "Download")]
     retries: u32,
+
+    /// For URLs: refuse a download that averages fewer than SIZE bytes per second (or
+    /// K/M) over --speed-time seconds of waiting for data, as curl's option of that
+    /// name; 0 turns the check off.
+    #[arg(long, value_name = "SIZE", default_value = "1K", value_parser = parse_size,
+          help_heading = "Download")]
+    speed_limit: u64,
+
+    /// For URLs: how long a download may stay under --speed-limit.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86400), help_heading = "Download")]
+    speed_time: u64,
 
     /// OpenPGP certificates (armored or binary, one or several per file) that signatures
     /// must come from; repeatable. With it a clear-signed --checksums file must verify and
@@ -326,7 +357,7 @@ pub struct ImportArgs {
     #[arg(long, help_heading = "Output")]
     json: bool,
 
-    /// No summary and no progress on stderr; warnings still print.
+    /// No summary, retry messages or progress bar on stderr; warnings still print.
     #[arg(short, long, help_heading = "Output")]
     quiet: bool,
 }
@@ -336,7 +367,8 @@ pub struct ImportArgs {
 enum FormatArg {
     /// An OCI image layout directory.
     Oci,
-    /// A tar of the layout (podman load, skopeo copy oci-archive:, docker load).
+    /// A tar of the layout with Docker's manifest.json (docker load, podman load, ctr images
+    /// import, skopeo copy oci-archive:).
     OciArchive,
 }
 
@@ -361,9 +393,9 @@ impl From<CompressionArg> for LayerCompression {
     }
 }
 
-/// `--tag`: an OCI ref name, as long as Docker allows.
+/// `--tag`: a tag, or an image reference (checked here, split in resolve).
 fn parse_tag(s: &str) -> Result<String, String> {
-    validate_new_tag(s).map(|()| s.to_string())
+    ociimport::naming::parse_tag_arg(s).map(|_| s.to_string())
 }
 
 /// `KEY=VALUE` with a non-empty key; the value may contain `=`.

@@ -4,7 +4,7 @@
 use super::{FormatArg, ImportArgs};
 use crate::Failure;
 use ociimport::fetch::{self, HttpOptions};
-use ociimport::naming::default_output;
+use ociimport::naming::{default_output, parse_tag_arg};
 use ociimport::output::OutputSpec;
 use ociimport::{ImportOptions, InputSource, Keyring, LayerCompression, Output, read_small_source};
 use std::path::{Path, PathBuf};
@@ -34,19 +34,7 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
         ));
     }
     refuse_unread_schemes(&args)?;
-    let archive = args.format == FormatArg::OciArchive;
-    // -o oci:DIR[:TAG] and -o oci-archive:FILE[:TAG], as skopeo reads them.
-    let (path, tag, archive) = match args.output.as_deref().and_then(Path::to_str) {
-        Some(o) => {
-            let (p, t, a) = OutputSpec::parse(o).resolve(args.tag.as_deref(), archive)?;
-            (Some(p), t, a)
-        }
-        None => (
-            args.output.clone(),
-            args.tag.clone().unwrap_or_else(|| "latest".into()),
-            archive,
-        ),
-    };
+    let (path, tag, archive, repository) = output_and_name(&args)?;
     args.tag = Some(tag);
     let output = output_path(path.as_deref(), &args.inputs, archive)?;
     let to_stdout = output.as_os_str() == "-";
@@ -78,6 +66,14 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
     let http = HttpOptions {
         timeout: Duration::from_secs(args.timeout),
         retries: args.retries,
+        speed_limit: args.speed_limit,
+        speed_time: Duration::from_secs(args.speed_time),
+        // Retries are said as they happen, above the progress bar.
+        notices: if args.quiet {
+            fetch::Notices::default()
+        } else {
+            fetch::Notices::new(|line| crate::progress::say_above(&format!("ociimport: {line}")))
+        },
         ..HttpOptions::default()
     };
     let checksum_file = args
@@ -87,7 +83,7 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
         .transpose()?;
     let signed = read_signature_sources(&args, &http)?;
     let (json, quiet) = (args.json, args.quiet);
-    let mut opts = options(args, output, compression, checksum_file);
+    let mut opts = options(args, repository, output, compression, checksum_file);
     opts.force = early.force;
     opts.read_files = early.read_files;
     opts.http = http;
@@ -100,6 +96,39 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
         json,
         quiet,
     })
+}
+
+/// What `-o`, `-t` and `--format` say together: the output path (if
+/// given), the tag, whether an archive is written, and the repository `-t`
+/// named (fully qualified), if any.
+fn output_and_name(
+    args: &ImportArgs,
+) -> Result<(Option<PathBuf>, String, bool, Option<String>), Failure> {
+    let archive = args.format == FormatArg::OciArchive;
+    // -t TAG or -t NAME[:TAG]: clap checked it.
+    let named = args
+        .tag
+        .as_deref()
+        .map(parse_tag_arg)
+        .transpose()
+        .map_err(Failure::Usage)?;
+    let (repository, given_tag) = named.map_or((None, None), |n| (n.repository, n.tag));
+    // -o oci:DIR[:TAG] and -o oci-archive:FILE[:TAG], as skopeo reads them.
+    let Some(o) = args.output.as_deref().and_then(Path::to_str) else {
+        let tag = given_tag.unwrap_or_else(|| "latest".into());
+        return Ok((args.output.clone(), tag, archive, repository));
+    };
+    let spec = OutputSpec::parse(o);
+    if let (Some(t), Some(ot), Some(typed)) = (&given_tag, &spec.tag, &args.tag)
+        && t != ot
+    {
+        // Named as typed: -t NAME:TAG, not the TAG it ends in.
+        return Err(Failure::Usage(format!(
+            "two tags: -t {typed} and -o {o}; give the tag once"
+        )));
+    }
+    let (p, t, a) = spec.resolve(given_tag.as_deref(), archive)?;
+    Ok((Some(p), t, a, repository))
 }
 
 /// The local files given besides the inputs (checksum, signature and
@@ -261,6 +290,7 @@ fn is_plain_http(arg: &str) -> bool {
 /// The library's options from the arguments that map one to one.
 fn options(
     args: ImportArgs,
+    repository: Option<String>,
     output: Output,
     compression: LayerCompression,
     checksum_file: Option<(String, String)>,
@@ -271,6 +301,8 @@ fn options(
         .tag
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| "latest".into());
+    opts.repository = repository;
+    opts.docker_platform = args.docker_platform;
     opts.compression = compression;
     opts.level = args.level;
     opts.created = args.created;

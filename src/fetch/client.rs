@@ -16,11 +16,23 @@ use crate::url::{host_of, public_proxy, public_url, request_problem, resolve, sc
 
 /// Why an attempt failed: worth another try, or final.
 pub(super) enum Failure {
-    /// A dropped connection, a timeout, a 5xx: try again after a pause
-    /// (the server's `Retry-After`, if it gave one).
-    Transient(String, Option<Duration>),
+    /// A dropped connection, a timeout, a 5xx: try again after a pause.
+    Transient(String, Wait),
     /// Refused for good.
     Final(Error),
+}
+
+/// How long to pause before the next attempt.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Wait {
+    /// The backoff: 1 s, doubling, capped.
+    Backoff,
+    /// A refused connection: nothing listens, so nothing is overloaded;
+    /// a short pause lets a restarting server come back without making a
+    /// wrong port take half a minute.
+    Short,
+    /// What the server's `Retry-After` asked for.
+    Server(Duration),
 }
 
 impl From<Error> for Failure {
@@ -47,6 +59,8 @@ impl Client {
             .user_agent(concat!("ociimport/", env!("CARGO_PKG_VERSION")))
             .timeout_resolve(Some(opts.timeout))
             .timeout_connect(Some(opts.timeout))
+            // Headers dripped a byte at a time must not hold a request forever.
+            .timeout_recv_response(Some(opts.timeout))
             .timeout_per_read(Some(opts.timeout))
             .timeout_per_write(Some(opts.timeout))
             .build();
@@ -275,12 +289,14 @@ fn classify(url: &str, current: &str, e: ureq::Error, timeout: Duration) -> Fail
     };
     match e {
         ureq::Error::Timeout(t) => Failure::Transient(
-            format!("no answer within {}s ({t})", timeout.as_secs_f32()),
-            None,
+            format!("no answer within {} s ({t})", timeout.as_secs_f32()),
+            Wait::Backoff,
         ),
         ureq::Error::Io(io) if is_tls(&io) => final_error(format!("TLS{via}: {io}{TLS_HINT}")),
-        ureq::Error::Io(io) => Failure::Transient(io.to_string(), None),
-        ureq::Error::ConnectionFailed => Failure::Transient("connection failed".into(), None),
+        ureq::Error::Io(io) => transient_io(&io),
+        ureq::Error::ConnectionFailed => {
+            Failure::Transient("connection failed".into(), Wait::Backoff)
+        }
         ureq::Error::HostNotFound => final_error(format!(
             "host not found{via}; check the URL (and the proxy settings)"
         )),
@@ -290,6 +306,31 @@ fn classify(url: &str, current: &str, e: ureq::Error, timeout: Duration) -> Fail
             "{}{via}",
             scrub(&other.to_string(), &[url, current])
         )),
+    }
+}
+
+/// A transport error worth another try, said plainly ("connection
+/// refused" rather than "Connection refused (os error 111)").
+pub(super) fn transient_io(io: &io::Error) -> Failure {
+    let wait = match io.kind() {
+        io::ErrorKind::ConnectionRefused => Wait::Short,
+        _ => Wait::Backoff,
+    };
+    Failure::Transient(io_text(io), wait)
+}
+
+/// What went wrong with the connection, in lower case without an errno.
+pub(super) fn io_text(io: &io::Error) -> String {
+    match io.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::ConnectionReset => "connection reset".into(),
+        io::ErrorKind::ConnectionAborted => "connection aborted".into(),
+        io::ErrorKind::UnexpectedEof => "connection closed".into(),
+        _ => match io.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+            // ureq's own text would be "timeout: per read".
+            Some(ureq::Error::Timeout(_)) => "no data within --timeout".into(),
+            _ => io.to_string(),
+        },
     }
 }
 

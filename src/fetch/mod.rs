@@ -13,18 +13,25 @@
 //! Bodies are read as served (`Accept-Encoding: identity`, and ureq's gzip
 //! feature is off), so the bytes hashed are the bytes of the file.
 //!
+//! Retries are announced as they happen through [`Notices`] (the library
+//! never prints), and a download slower than `--speed-limit` for
+//! `--speed-time` is refused, so a server that drips a byte now and then
+//! cannot keep an import alive forever.
+//!
 //! Parts: `client` (one request: TLS roots, proxy, redirects, failures
 //! sorted into transient or final), `resume` (the [`HttpInput`] reader:
-//! retries, resuming, versions). URLs are cut in one place, the crate's
+//! retries, resuming, versions), `speed` (the low-speed rule). URLs are cut in one place, the crate's
 //! `url` module, whose [`is_url`], [`public_url`] and [`base_name`] are
 //! re-exported here.
 
 mod client;
 mod resume;
+mod speed;
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, IoContext, Result};
@@ -38,13 +45,25 @@ pub const MAX_REDIRECTS: u32 = 10;
 /// How downloads behave.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
-    /// Connect timeout, and the longest a read may wait for data (`--timeout`).
+    /// Connect timeout, the longest wait for a response's headers, and the
+    /// longest a read may wait for data (`--timeout`).
     pub timeout: Duration,
     /// Attempts after a failure before giving up (`--retries`); the count
     /// starts again whenever a retry brought new bytes.
     pub retries: u32,
-    /// The wait before the first retry; it doubles with each further one.
+    /// The wait before the first retry; it doubles with each further one,
+    /// up to 4 s (a refused connection waits at most 1 s).
     pub backoff: Duration,
+    /// The low-speed rule (`--speed-limit`, curl's option of that name):
+    /// a download averaging fewer bytes per second than this over
+    /// [`speed_time`](Self::speed_time) of waiting for data is refused; 0
+    /// turns the rule off.
+    pub speed_limit: u64,
+    /// How long a download may stay under [`speed_limit`](Self::speed_limit)
+    /// (`--speed-time`).
+    pub speed_time: Duration,
+    /// Where retries are announced as they happen; nowhere by default.
+    pub notices: Notices,
 }
 
 impl Default for HttpOptions {
@@ -53,7 +72,45 @@ impl Default for HttpOptions {
             timeout: Duration::from_secs(30),
             retries: 5,
             backoff: Duration::from_secs(1),
+            // A minute under 1 KiB/s: a mirror that is broken rather than
+            // slow (an 8 kbit/s link still passes).
+            speed_limit: 1024,
+            speed_time: Duration::from_secs(60),
+            notices: Notices::default(),
         }
+    }
+}
+
+/// A callback for what a download does on the way (one line per retry,
+/// without a program-name prefix), so that the caller decides where it
+/// goes and whether it is shown.
+#[derive(Clone, Default)]
+pub struct Notices(Option<Arc<NoticeFn>>);
+
+/// What [`Notices`] calls with each line.
+type NoticeFn = dyn Fn(&str) + Send + Sync;
+
+impl Notices {
+    /// Send each line to `f`.
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Notices(Some(Arc::new(f)))
+    }
+
+    /// Tell the callback, if there is one.
+    pub(crate) fn say(&self, line: &str) {
+        if let Some(f) = &self.0 {
+            f(line);
+        }
+    }
+}
+
+impl std::fmt::Debug for Notices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Notices(callback)"
+        } else {
+            "Notices(none)"
+        })
     }
 }
 

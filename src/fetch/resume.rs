@@ -4,19 +4,28 @@
 
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::Body;
 use ureq::BodyReader;
 use ureq::http::{HeaderMap, Response, StatusCode};
 
 use super::HttpOptions;
-use super::client::{Client, Failure, status_text};
+use super::client::{Client, Failure, Wait, io_text, status_text};
+use super::speed::{SpeedCheck, TooSlow};
 use crate::error::{Error, Result};
+use crate::units::human_size;
 use crate::url::public_url;
 
-/// The longest wait between two attempts, whatever the backoff or `Retry-After` say.
+/// The longest wait a server's `Retry-After` gets.
 const MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// The longest backoff: with the default 5 retries, 15 s of waiting in all.
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
+
+/// The longest pause after a refused connection: with the default 5
+/// retries, a port nobody listens on is reported after about 5 s.
+const SHORT_DELAY: Duration = Duration::from_secs(1);
 
 /// What identifies one version of the remote file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -92,6 +101,8 @@ pub struct HttpInput {
     broken: Option<String>,
     /// What happened on the way (resumptions), for the import's warnings.
     notes: Arc<Mutex<Vec<String>>>,
+    /// The low-speed rule over the body in use.
+    speed: SpeedCheck,
 }
 
 impl std::fmt::Debug for HttpInput {
@@ -117,6 +128,7 @@ impl HttpInput {
             failures: 0,
             broken: None,
             notes: Arc::new(Mutex::new(Vec::new())),
+            speed: SpeedCheck::new(opts.speed_limit, opts.speed_time),
         };
         loop {
             let failure = match input.client.get(url, &[]) {
@@ -129,7 +141,7 @@ impl HttpInput {
                 Ok((_, resp)) => input.status_failure(&resp),
                 Err(f) => f,
             };
-            input.pause(failure)?;
+            input.pause(failure, false)?;
         }
     }
 
@@ -157,15 +169,15 @@ impl HttpInput {
             || s == StatusCode::TOO_MANY_REQUESTS
             || s == StatusCode::REQUEST_TIMEOUT
         {
-            let after = resp
+            let wait = resp
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .map_or(Wait::Backoff, |s| Wait::Server(Duration::from_secs(s)));
             return Failure::Transient(
                 format!("the server answered HTTP {}", status_text(s)),
-                after,
+                wait,
             );
         }
         let what = match s.as_u16() {
@@ -181,12 +193,13 @@ impl HttpInput {
         })
     }
 
-    /// Wait before the next attempt, or give up: after `--retries`
-    /// consecutive failures, or at once for a final one.
-    fn pause(&mut self, failure: Failure) -> Result<()> {
-        let (why, after) = match failure {
+    /// Wait before the next attempt, saying so through the notices, or
+    /// give up: after `--retries` consecutive failures, or at once for a
+    /// final one. `resuming`: the attempt continues a broken body.
+    fn pause(&mut self, failure: Failure, resuming: bool) -> Result<()> {
+        let (why, wait) = match failure {
             Failure::Final(e) => return Err(e),
-            Failure::Transient(why, after) => (why, after),
+            Failure::Transient(why, wait) => (why, wait),
         };
         self.failures += 1;
         if self.failures > self.opts.retries {
@@ -207,8 +220,27 @@ impl HttpInput {
         let backoff = self
             .opts
             .backoff
-            .saturating_mul(1 << (self.failures - 1).min(16));
-        std::thread::sleep(after.unwrap_or(backoff).min(MAX_DELAY));
+            .saturating_mul(1 << (self.failures - 1).min(16))
+            .min(MAX_BACKOFF);
+        let delay = match wait {
+            Wait::Backoff => backoff,
+            Wait::Short => backoff.min(SHORT_DELAY),
+            Wait::Server(d) => d.min(MAX_DELAY),
+        };
+        let at = match (self.delivered, self.first.length) {
+            (0, _) if !resuming => String::new(),
+            (d, Some(n)) => format!(" at {} of {}", human_size(d), human_size(n)),
+            (d, None) => format!(" at {}", human_size(d)),
+        };
+        self.opts.notices.say(&format!(
+            "{}: {why}{at}; {}retry {}/{} in {}",
+            public_url(&self.url),
+            if resuming { "resuming, " } else { "" },
+            self.failures,
+            self.opts.retries,
+            seconds(delay)
+        ));
+        std::thread::sleep(delay);
         Ok(())
     }
 
@@ -228,10 +260,12 @@ impl HttpInput {
                 ),
             });
         };
-        self.pause(Failure::Transient(why.clone(), None))?;
+        self.pause(Failure::Transient(why.clone(), Wait::Backoff), true)?;
         loop {
             let range = format!("bytes={}-", self.delivered);
             let headers = [("Range", range.as_str()), ("If-Range", if_range.as_str())];
+            // The new connection gets a fresh window (a skipped prefix counts in it).
+            self.speed.restart();
             let failure = match self.client.get(&self.location, &headers) {
                 Ok((_, resp)) => match self.continue_with(resp) {
                     Ok(()) => {
@@ -245,7 +279,7 @@ impl HttpInput {
                 },
                 Err(f) => f,
             };
-            self.pause(failure)?;
+            self.pause(failure, true)?;
         }
     }
 
@@ -264,14 +298,7 @@ impl HttpInput {
                     return Err(self.changed(&now));
                 }
                 let mut body = resp.into_body().into_reader();
-                let skipped = io::copy(&mut (&mut body).take(self.delivered), &mut io::sink())
-                    .map_err(|e| Failure::Transient(e.to_string(), None))?;
-                if skipped < self.delivered {
-                    return Err(Failure::Transient(
-                        "connection lost while skipping the part already read".into(),
-                        None,
-                    ));
-                }
+                self.skip_prefix(&mut body)?;
                 self.body = Some(body);
                 Ok(())
             }
@@ -280,6 +307,33 @@ impl HttpInput {
             }
             _ => Err(self.status_failure(&resp)),
         }
+    }
+
+    /// Read and drop the `delivered` bytes already handed out, under the
+    /// low-speed rule too: a server could drip them forever.
+    fn skip_prefix(&mut self, body: &mut BodyReader<'static>) -> Result<(), Failure> {
+        let mut buf = vec![0u8; 64 << 10];
+        let mut left = self.delivered;
+        while left > 0 {
+            let want = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
+            let started = Instant::now();
+            let n = match body.read(&mut buf[..want]) {
+                Ok(0) => {
+                    return Err(Failure::Transient(
+                        "connection lost while skipping the part already read".into(),
+                        Wait::Backoff,
+                    ));
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Failure::Transient(io_text(&e), Wait::Backoff)),
+            };
+            left -= n as u64;
+            if let Err(slow) = self.speed.record(n as u64, started.elapsed()) {
+                return Err(Failure::Final(self.too_slow(&slow)));
+            }
+        }
+        Ok(())
     }
 
     /// A 206 must start where we are, for the length we know, of the same version.
@@ -333,6 +387,36 @@ impl HttpInput {
             n.push(line);
         }
     }
+
+    /// The refusal of a download that stayed under `--speed-limit`.
+    fn too_slow(&self, slow: &TooSlow) -> Error {
+        let of = self
+            .first
+            .length
+            .map(|n| format!(" of {}", human_size(n)))
+            .unwrap_or_default();
+        Error::Http {
+            url: public_url(&self.url),
+            status: None,
+            reason: format!(
+                "download too slow: {} in {} of waiting at {}{of}, under --speed-limit {} bytes/s for --speed-time {}; check the server or the network, or lower --speed-limit (0 turns the check off)",
+                human_size(slow.bytes),
+                seconds(slow.waited),
+                human_size(self.delivered),
+                self.opts.speed_limit,
+                seconds(self.opts.speed_time),
+            ),
+        }
+    }
+}
+
+/// A pause or a wait as the messages show it: "2 s", "0.5 s".
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 /// `bytes START-END/TOTAL` → (START, TOTAL if not `*`).
@@ -358,23 +442,27 @@ impl Read for HttpInput {
                     .map_err(|e| io::Error::other(crate::error::Carried(e)))?;
                 continue;
             };
-            match body.read(buf) {
+            let started = Instant::now();
+            let read = body.read(buf);
+            let waited = started.elapsed();
+            match read {
                 Ok(0) => match self.first.length {
                     Some(len) if self.delivered < len => {
-                        self.broken = Some(format!(
-                            "connection closed at byte {} of {len}",
-                            self.delivered
-                        ));
+                        self.broken = Some("connection closed".into());
                     }
                     _ => return Ok(0),
                 },
                 Ok(n) => {
                     self.delivered += n as u64;
                     self.failures = 0;
+                    if let Err(slow) = self.speed.record(n as u64, waited) {
+                        let e = self.too_slow(&slow);
+                        return Err(io::Error::other(crate::error::Carried(e)));
+                    }
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => self.broken = Some(e.to_string()),
+                Err(e) => self.broken = Some(io_text(&e)),
             }
             self.body = None;
         }

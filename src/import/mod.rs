@@ -22,6 +22,7 @@ mod pipeline;
 mod plan;
 mod provenance;
 mod read;
+mod target;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,17 +37,21 @@ pub use provenance::{ANNOTATION_PREFIX, layer_annotation, source_name};
 use crate::change;
 use crate::checksums::Expected;
 use crate::compress::DecodeOptions;
+use crate::digest::Blob;
 use crate::error::{Error, Result};
 use crate::fetch::HttpOptions;
 use crate::image::{self, History, ImageMeta, Layer, Platform};
 use crate::layout::{IndexChange, Layout, PendingBlob};
+use crate::naming::{parse_repository, validate_import_tag};
 use crate::output::Output;
 use crate::platform::PlatformTally;
 use crate::report::{CreatedSource, ImportReport, LayerReport, OutputFormat, Report};
 use crate::signature::Keyring;
-use crate::spec::ref_name::validate_new_tag;
 use provenance::{InputSignature, LayerOrigin, Sums};
 use read::{expected_checksums, read_layer, source_date_epoch};
+pub use target::check_output;
+pub(crate) use target::reference;
+use target::{archive_guard, named};
 
 /// Everything an import needs besides its inputs.
 #[derive(Clone, Debug)]
@@ -57,8 +62,17 @@ pub struct ImportOptions {
     /// `--index`: each input its own single-layer image, for the platform
     /// found in it, and the tag naming an image index of them.
     pub index: bool,
-    /// Ref name for the new manifest.
+    /// Ref name for the new manifest: the tag of the image's name.
     pub tag: String,
+    /// The image's repository (`-t NAME:TAG`'s NAME: `x`, `ns/x`,
+    /// `host:5000/ns/x`), written fully qualified in
+    /// `io.containerd.image.name` and Docker's `manifest.json`; `None`:
+    /// the first input's base name ([`crate::naming::default_repository`]).
+    pub repository: Option<String>,
+    /// `--docker-platform OS/ARCH[/VARIANT]`: the platform an `--index`
+    /// archive's `manifest.json` tags for `docker load`; `None`: the
+    /// platform of this machine.
+    pub docker_platform: Option<String>,
     /// Layer compression.
     pub compression: LayerCompression,
     /// Compression level for gzip (1-9) or zstd (1-22).
@@ -126,6 +140,8 @@ impl ImportOptions {
             output: output.into(),
             index: false,
             tag: "latest".into(),
+            repository: None,
+            docker_platform: None,
             compression: LayerCompression::Auto,
             level: None,
             created: None,
@@ -193,7 +209,15 @@ fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
     if inputs.is_empty() {
         return Err(Error::Usage("no input given".into()));
     }
-    validate_new_tag(&opts.tag).map_err(Error::Usage)?;
+    validate_import_tag(&opts.tag).map_err(Error::Usage)?;
+    if let Some(r) = &opts.repository {
+        parse_repository(r).map_err(|e| Error::Usage(format!("--tag: {e}")))?;
+    }
+    crate::docker::check_platform_option(
+        opts.docker_platform.as_deref(),
+        opts.index,
+        &opts.output,
+    )?;
     if opts.zstd_max_window == 0 {
         return Err(Error::Usage(
             "--zstd-max-window 0: no zstd frame has a window of 0 bytes; give the largest window to decode (e.g. 128M)".into(),
@@ -243,6 +267,8 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<Report> {
         p.set_phase("starting".into());
     }
     check_request(inputs, opts)?;
+    let named = named(inputs, opts);
+    let opts = &named;
     // Where an archive goes is judged before any input is read.
     check_output(inputs, opts)?;
     let guard = archive_guard(inputs, opts);
@@ -256,11 +282,19 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<Report> {
     let write = |dir: &Path| {
         let layout = Layout::open_or_create(dir)?;
         let written = if opts.index {
-            multi::index_into(&layout, inputs, opts, &config, &checks).map(Report::Index)
+            multi::index_into(&layout, inputs, opts, &config, &checks)
+                .map(|r| Report::Index(Box::new(r)))
         } else {
             import_into(&layout, inputs, opts, config.clone(), &checks)
                 .map(|r| Report::Image(Box::new(r)))
         };
+        let written = written.and_then(|mut report| {
+            if !matches!(opts.output, Output::Layout(_)) {
+                crate::docker::choose_platform(&mut report, opts.docker_platform.as_deref())?;
+                crate::docker::zstd_warning(&mut report);
+            }
+            Ok(report)
+        });
         if written.is_err() {
             layout.abandon();
         }
@@ -272,52 +306,6 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<Report> {
     };
     report.set_output(&opts.output);
     Ok(report)
-}
-
-/// Refuse an archive output path that [`import`] would refuse (a symbolic
-/// link, a file this import reads, an existing file that is not an OCI
-/// archive without `opts.force`), without reading anything: for a caller
-/// that reads other files (a checksum file over the network) before it
-/// calls [`import`], which judges the path again.
-pub fn check_output(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
-    match &opts.output {
-        Output::Archive(p) => archive_guard(inputs, opts).judge(p).map(|_| ()),
-        Output::Layout(_) | Output::Stdout => Ok(()),
-    }
-}
-
-/// The files an archive output must never replace: every local file this
-/// import reads.
-fn archive_guard(inputs: &[InputSource], opts: &ImportOptions) -> crate::archive::Guard {
-    let mut read: Vec<(PathBuf, String)> = inputs
-        .iter()
-        .filter_map(|i| match i {
-            InputSource::Path(p) => Some((p.clone(), "an input".to_string())),
-            InputSource::Stdin => Some(("/dev/stdin".into(), "standard input".to_string())),
-            InputSource::Url(_) => None,
-        })
-        .collect();
-    let named = [
-        (
-            opts.checksum_file.as_ref().map(|c| &c.0),
-            "the --checksums file",
-        ),
-        (
-            opts.checksums_signature.as_ref().map(|c| &c.0),
-            "the --checksums-signature file",
-        ),
-    ];
-    for (name, what) in named {
-        read.extend(name.map(|n| (PathBuf::from(n), what.to_string())));
-    }
-    for (name, _) in &opts.signatures {
-        read.push((PathBuf::from(name), "a --signature file".into()));
-    }
-    read.extend(opts.read_files.iter().cloned());
-    crate::archive::Guard {
-        read,
-        force: opts.force,
-    }
 }
 
 /// What the inputs are checked against besides `--expect`.
@@ -401,11 +389,11 @@ fn publish_image(
     warnings: Vec<String>,
 ) -> Result<ImportReport> {
     let (mut report, blobs) = assemble_image(layout, opts, layers, platform, config, warnings)?;
-    let desc = image::index_descriptor(&report.manifest, &opts.tag, &report.platform)?;
+    let desc = image::index_descriptor(&report.manifest, &reference(opts)?, &report.platform)?;
     let new = report.manifest.digest.clone();
     layout.publish(blobs)?.apply_with(|_, current| {
         report.retagged_from = current.moved_from(&opts.tag, &new);
-        Ok(IndexChange::tag(&opts.tag, desc))
+        Ok(with_evidence(IndexChange::tag(&opts.tag, desc), &report))
     })?;
     Ok(report)
 }
@@ -421,13 +409,7 @@ fn assemble_image(
     mut warnings: Vec<String>,
 ) -> Result<(ImportReport, Vec<PendingBlob>)> {
     let (created, created_source) = created_time(opts, &layers)?;
-    let history: Vec<History> = layers
-        .iter()
-        .map(|l| History {
-            created_by: format!("ociimport {} {}", env!("CARGO_PKG_VERSION"), l.base_name),
-            comment: opts.message.clone(),
-        })
-        .collect();
+    let history = history(opts, &layers);
     let image_layers: Vec<Layer> = layers.iter().map(|l| l.report.layer.clone()).collect();
     let origins: Vec<LayerOrigin<'_>> = layers
         .iter()
@@ -463,6 +445,7 @@ fn assemble_image(
     )?;
     let manifest_blob = layout.blob_from_bytes(&manifest)?;
     let manifest = manifest_blob.blob().clone();
+    let (evidence, evidence_blobs) = evidence_blobs(layout, &manifest, &layers)?;
 
     let mut reports = Vec::new();
     let mut blobs = Vec::new();
@@ -474,10 +457,12 @@ fn assemble_image(
         blobs.push(l.blob);
     }
     blobs.extend([config_blob, manifest_blob]);
+    blobs.extend(evidence_blobs);
     let report = ImportReport {
         layout: opts.output.display(),
         format: OutputFormat::Oci,
         tag: opts.tag.clone(),
+        name: reference(opts)?.to_string(),
         manifest,
         config,
         platform,
@@ -486,8 +471,59 @@ fn assemble_image(
         layers: reports,
         warnings,
         retagged_from: None,
+        evidence,
     };
     Ok((report, blobs))
+}
+
+/// One history entry per layer: what made it, and the `--message`.
+fn history(opts: &ImportOptions, layers: &[ReadLayer]) -> Vec<History> {
+    layers
+        .iter()
+        .map(|l| History {
+            created_by: format!("ociimport {} {}", env!("CARGO_PKG_VERSION"), l.base_name),
+            comment: opts.message.clone(),
+        })
+        .collect()
+}
+
+/// The evidence manifest of the signatures verified for `layers`, about the
+/// image `manifest`, and its blobs, pending; none when nothing was signed.
+fn evidence_blobs(
+    layout: &Layout,
+    manifest: &Blob,
+    layers: &[ReadLayer],
+) -> Result<(Option<Blob>, Vec<PendingBlob>)> {
+    let sigs: Vec<&[_]> = layers
+        .iter()
+        .map(|l| l.report.signatures_verified.as_slice())
+        .collect();
+    let Some(built) = crate::evidence::build(manifest, &sigs)? else {
+        return Ok((None, Vec::new()));
+    };
+    let doc = own_document("evidence manifest", built.manifest, |v| {
+        let kind = crate::spec::media_type::ManifestType::Oci;
+        crate::spec::manifest::judge(v, kind).strict().map(drop)
+    })?;
+    let mut blobs = Vec::new();
+    for b in &built.blobs {
+        blobs.push(layout.blob_from_bytes(b)?);
+    }
+    let m = layout.blob_from_bytes(&doc)?;
+    let blob = m.blob().clone();
+    blobs.push(m);
+    Ok((Some(blob), blobs))
+}
+
+/// `change` with the image's evidence manifest, if any, untagged about it.
+fn with_evidence(change: IndexChange, report: &ImportReport) -> IndexChange {
+    match &report.evidence {
+        Some(e) => change.with_untagged(
+            crate::evidence::index_entry(e),
+            report.manifest.digest.as_str(),
+        ),
+        None => change,
+    }
 }
 
 /// A document this import made, judged as `verify` judges it: the importer

@@ -18,6 +18,7 @@ use crate::digest::{Blob, Digest};
 use crate::error::{Error, Result};
 use crate::image::{self, Platform};
 use crate::layout::{IndexChange, Layout, PendingBlob, Reader, bad};
+use crate::naming::Reference;
 use crate::platform::PlatformTally;
 use crate::report::{ImportReport, IndexReport, OutputFormat};
 use crate::spec::descriptor;
@@ -60,11 +61,15 @@ pub(super) fn index_into(
         images.push(report);
         blobs.extend(b);
     }
-    let (index, platforms, retagged_from) = publish_index(layout, &opts.tag, &images, blobs)?;
+    let name = super::reference(opts)?;
+    let (index, platforms, retagged_from) = publish_index(layout, &name, &images, blobs)?;
     Ok(IndexReport {
         layout: opts.output.display(),
         format: OutputFormat::Oci,
         tag: opts.tag.clone(),
+        name: name.to_string(),
+        docker_platform: None,
+        warnings: Vec::new(),
         index,
         platforms,
         images,
@@ -103,7 +108,7 @@ fn read_inputs(
 /// blob, its platforms and what the tag named before (when another).
 fn publish_index(
     layout: &Layout,
-    tag: &str,
+    name: &Reference,
     images: &[ImportReport],
     blobs: Vec<PendingBlob>,
 ) -> Result<(Blob, Vec<String>, Option<Digest>)> {
@@ -118,6 +123,7 @@ fn publish_index(
             )
         })
         .collect::<Result<Vec<Value>>>()?;
+    let tag = name.tag.as_str();
     // Refuse what the tag names now before any blob moves; the merge that
     // counts is the one under the lock.
     build_index(layout.root(), layout.tagged_descriptor(tag)?.as_ref(), &new)?;
@@ -125,10 +131,12 @@ fn publish_index(
     layout.publish(blobs)?.apply_with(|l, current| {
         let (bytes, platforms) = build_index(l.root(), current.tagged(tag).as_ref(), &new)?;
         let blob = l.write_blob(&bytes)?;
-        let desc = image::descriptor(MediaType::ImageIndex, &blob, None, Some(tag))?;
+        let desc = image::descriptor(MediaType::ImageIndex, &blob, None, Some(name))?;
         let from = current.moved_from(tag, &blob.digest);
         written = Some((blob, platforms, from));
-        Ok(IndexChange::tag(tag, desc))
+        Ok(images.iter().fold(IndexChange::tag(tag, desc), |c, r| {
+            super::with_evidence(c, r)
+        }))
     })?;
     written.ok_or_else(|| Error::Spec {
         what: "image index",

@@ -208,6 +208,12 @@ impl Reader {
         if_exists(self.index_json())
     }
 
+    /// Docker's `manifest.json` beside the layout (an archive's), capped
+    /// at [`MAX_INDEX_JSON`], or `None` if there is none.
+    pub(crate) fn manifest_json_if_exists(&self) -> Result<Option<Vec<u8>>> {
+        if_exists(self.read_rel("manifest.json", MAX_INDEX_JSON))
+    }
+
     /// A JSON blob's bytes as they are, capped at [`MAX_JSON_BLOB`] and not
     /// checked: for `verify`, which reports each mismatch itself.
     pub(crate) fn blob_bytes(&self, digest: &Digest) -> Result<Vec<u8>> {

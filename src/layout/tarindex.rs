@@ -261,7 +261,7 @@ fn is_pax_sparse<R: io::Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<bool>
 }
 
 /// The layout file an archive entry is (`oci-layout`, `index.json`,
-/// `blobs/ALG/HEX`, with any leading `./` dropped), or `None` for an entry
+/// Docker's `manifest.json`, `blobs/ALG/HEX`, with any leading `./` dropped), or `None` for an entry
 /// that is no part of a layout (skipped). Names outside the root and files
 /// under `blobs/ALG/` that are not blobs are refused.
 fn layout_name(archive: &Path, name: &str) -> Result<Option<String>> {
@@ -274,7 +274,8 @@ fn layout_name(archive: &Path, name: &str) -> Result<Option<String>> {
         ));
     }
     let name = name.trim_start_matches("./");
-    if name == "oci-layout" || name == "index.json" {
+    // manifest.json: Docker's, which verify checks against index.json.
+    if name == "oci-layout" || name == "index.json" || name == "manifest.json" {
         return Ok(Some(name.to_string()));
     }
     let Some(rest) = name.strip_prefix("blobs/") else {

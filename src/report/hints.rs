@@ -88,19 +88,37 @@ fn index_hints(
     ]
 }
 
-/// The commands for an OCI archive written to `file` (`-`: standard output).
-pub(crate) fn for_archive(file: &str, tag: &str) -> Vec<String> {
+/// The commands for an OCI archive written to `file` (`-`: standard
+/// output) holding the image `name` tagged `tag`. The archive holds
+/// Docker's `manifest.json` and names the image in
+/// `io.containerd.image.name`, so each loader names it as `-t` did (or
+/// after the input): never `localhost/latest:latest`. `evidence`:
+/// `index.json` also lists signature evidence, and podman load, which takes
+/// no tag, cannot choose on the OCI side and names the image from
+/// `manifest.json` as `localhost/…`; skopeo copy by tag keeps the name.
+pub(crate) fn for_archive(file: &str, name: &str, tag: &str, evidence: bool) -> Vec<String> {
     if file == "-" {
-        return vec!["pipe standard output into podman load".into()];
+        return vec![if evidence {
+            format!(
+                "pipe standard output into docker load, or save it as FILE, then skopeo copy oci-archive:FILE:{tag} containers-storage:{name} (podman load would name it localhost/…: the archive also holds signature evidence)"
+            )
+        } else {
+            "pipe standard output into docker load or podman load".into()
+        }];
     }
-    let name = repository_name(file.trim_end_matches(".tar").trim_end_matches(".oci"));
-    vec![
+    let quoted = shell_quote(file);
+    let podman = if evidence {
         format!(
-            "skopeo copy {} containers-storage:localhost/{name}:{}",
-            shell_quote(&format!("oci-archive:{file}:{tag}")),
-            docker_tag(tag)
-        ),
-        format!("podman load -i {}", shell_quote(file)),
+            "skopeo copy {} containers-storage:{name}",
+            shell_quote(&format!("oci-archive:{file}:{tag}"))
+        )
+    } else {
+        format!("podman load -i {quoted}")
+    };
+    vec![
+        format!("docker load -i {quoted}"),
+        podman,
+        format!("ctr images import {quoted}"),
     ]
 }
 
@@ -223,8 +241,42 @@ mod tests {
     }
 
     #[test]
+    fn archive_hints() {
+        assert_eq!(
+            for_archive("my img.tar", "docker.io/library/img:v1", "v1", false),
+            [
+                "docker load -i 'my img.tar'",
+                "podman load -i 'my img.tar'",
+                "ctr images import 'my img.tar'"
+            ]
+        );
+        assert_eq!(
+            for_archive("-", "docker.io/library/img:v1", "v1", false),
+            ["pipe standard output into docker load or podman load"]
+        );
+    }
+
+    #[test]
     fn shell_words() {
         assert_eq!(shell_quote("my dir"), "'my dir'");
         assert_eq!(shell_quote("./a-b_c"), "./a-b_c");
+    }
+
+    #[test]
+    fn signed_archives_get_no_podman_load_hint() {
+        assert_eq!(
+            for_archive("img.tar", "docker.io/library/img:v1", "v1", true),
+            [
+                "docker load -i img.tar",
+                "skopeo copy oci-archive:img.tar:v1 containers-storage:docker.io/library/img:v1",
+                "ctr images import img.tar"
+            ]
+        );
+        let piped = &for_archive("-", "docker.io/library/img:v1", "v1", true)[0];
+        assert!(piped.contains("podman load would name it localhost/"), "{piped}");
+        assert!(
+            piped.contains("containers-storage:docker.io/library/img:v1"),
+            "{piped}"
+        );
     }
 }

@@ -15,6 +15,15 @@ pub struct IndexReport {
     pub format: OutputFormat,
     /// The ref name of the image index.
     pub tag: String,
+    /// The index's fully qualified name (`docker.io/library/x:TAG`), as
+    /// `io.containerd.image.name` holds it.
+    pub name: String,
+    /// In an archive: the platform its `manifest.json` tags for `docker load`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docker_platform: Option<String>,
+    /// Warnings about the whole index (each image's are in `images`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The image index blob `tag` names now.
     pub index: Blob,
     /// Every platform the index lists, in its order (`os/arch[/variant]`):
@@ -43,6 +52,12 @@ impl IndexReport {
             self.index.digest,
             human_size(self.index.size)
         ));
+        out.push_str(&format!("  name      {}\n", self.name));
+        if let Some(p) = &self.docker_platform {
+            out.push_str(&format!(
+                "  docker    manifest.json tags {p} for docker load\n"
+            ));
+        }
         let from = self.retagged_from.as_ref();
         out.push_str(&super::retag_line(&self.layout, &self.tag, from));
         for img in &self.images {
@@ -51,6 +66,11 @@ impl IndexReport {
                 "  image     {} {} (from {input}, created {})\n",
                 img.manifest.digest, img.platform, img.created
             ));
+        }
+        if self.format == OutputFormat::OciArchive {
+            let evidence = self.images.iter().any(|i| i.evidence.is_some());
+            let hints = super::hints::for_archive(&self.layout, &self.name, &self.tag, evidence);
+            super::push_hints(&mut out, &hints);
         }
         if self.format == OutputFormat::Oci {
             let arch = self

@@ -20,7 +20,7 @@ pub enum Report {
     /// One image, tagged.
     Image(Box<ImportReport>),
     /// An image index of one image per platform, tagged.
-    Index(IndexReport),
+    Index(Box<IndexReport>),
 }
 
 impl Report {
@@ -36,6 +36,7 @@ impl Report {
                         .iter()
                         .map(move |w| format!("{}: {w}", i.platform))
                 })
+                .chain(r.warnings.iter().cloned())
                 .collect(),
         }
     }
@@ -128,6 +129,9 @@ pub struct VerifiedSignature {
     pub signature: String,
     /// The signer's fingerprint (uppercase hex), `PRIMARY/SUBKEY` when a subkey signed.
     pub signer: String,
+    /// What the layout stores so that the claim can be re-checked (not in `--json`).
+    #[serde(skip)]
+    pub(crate) evidence: crate::signature::SignatureEvidence,
 }
 
 /// One layer of the import: a view of the input and the [`Layer`] made from it.
@@ -243,6 +247,9 @@ pub struct ImportReport {
     pub format: OutputFormat,
     /// The ref name given to the manifest.
     pub tag: String,
+    /// The image's fully qualified name (`docker.io/library/x:TAG`), as
+    /// `io.containerd.image.name` holds it.
+    pub name: String,
     /// The manifest blob.
     pub manifest: Blob,
     /// The config blob.
@@ -261,6 +268,10 @@ pub struct ImportReport {
     /// manifest or index (still in `blobs/` until `ociimport gc`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retagged_from: Option<Digest>,
+    /// The evidence manifest of the verified signatures (an untagged
+    /// `index.json` entry whose subject is `manifest`), when any verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Blob>,
 }
 
 /// The summary line of a tag that moved: `  retagged  TAG moved from DIGEST (...)`.
@@ -274,21 +285,7 @@ pub(crate) fn retag_line(layout: &str, tag: &str, from: Option<&Digest>) -> Stri
     }
 }
 
-/// Bytes in binary units, for humans.
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
+pub use crate::units::human_size;
 
 impl ImportReport {
     /// The short human summary printed on stderr.
@@ -307,6 +304,7 @@ impl ImportReport {
             self.manifest.digest,
             human_size(self.manifest.size)
         ));
+        out.push_str(&format!("  name      {}\n", self.name));
         let from = self.retagged_from.as_ref();
         out.push_str(&retag_line(&self.layout, &self.tag, from));
         for l in &self.layers {
@@ -334,7 +332,9 @@ impl ImportReport {
         }
         let inputs: Vec<&str> = self.layers.iter().map(|l| l.input.name.as_str()).collect();
         let hints = match self.format {
-            OutputFormat::OciArchive => hints::for_archive(&self.layout, &self.tag),
+            OutputFormat::OciArchive => {
+                hints::for_archive(&self.layout, &self.name, &self.tag, self.evidence.is_some())
+            }
             OutputFormat::Oci => {
                 let zstd = self
                     .layers
@@ -353,7 +353,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_quoting() {
+    fn sizes_are_in_binary_units() {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(1536), "1.5 KiB");
         assert_eq!(human_size(3 << 30), "3.0 GiB");

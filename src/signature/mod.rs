@@ -13,6 +13,8 @@
 
 mod openpgp;
 
+pub(crate) use openpgp::Clock;
+
 use std::fmt;
 
 use crate::fetch::{HttpOptions, SmallFile};
@@ -81,8 +83,9 @@ impl Keyring {
 
     /// Adds every certificate in `bytes`: binary (`gpg --export`) or armored
     /// (`gpg --export --armor`), one or several, in one or several armor
-    /// blocks. A secret key contributes its public part. Returns how many
-    /// certificates were added; an error says why `bytes` is not a keyring.
+    /// blocks. A secret key is refused (gpgv reads public keys only). Returns
+    /// how many certificates were added; an error says why `bytes` is not a
+    /// keyring.
     pub fn add(&mut self, bytes: &[u8]) -> Result<usize, String> {
         self.openpgp.add(bytes)
     }
@@ -110,6 +113,10 @@ pub struct Verified {
     /// Fingerprints (uppercase hex) of the keys whose signatures verified,
     /// primary key first when a subkey signed: `PRIMARY` or `PRIMARY/SUBKEY`.
     pub signers: Vec<String>,
+    /// The certificates of those keys, binary OpenPGP, concatenated, each cut
+    /// to what re-checking the signature needs (no third-party
+    /// certifications, no other subkeys): the evidence stored in the layout.
+    pub certs: Vec<u8>,
 }
 
 impl Verified {
@@ -117,6 +124,19 @@ impl Verified {
     pub(crate) fn signer(&self) -> String {
         self.signers.join(", ")
     }
+}
+
+/// The bytes a verified signature is re-checked from, kept from the import.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SignatureEvidence {
+    /// The signed checksum file, exact bytes; `None` when the input itself
+    /// was signed.
+    pub(crate) signed_file: Option<Vec<u8>>,
+    /// The detached signature file, exact bytes; `None` when `signed_file`
+    /// is clear-signed (it is its own signature).
+    pub(crate) signature: Option<Vec<u8>>,
+    /// The signers' certificates ([`Verified::certs`]).
+    pub(crate) certs: Vec<u8>,
 }
 
 /// One or more detached signatures over one file, parsed.
@@ -140,8 +160,18 @@ impl DetachedSignatures {
 
     /// Verifies the signatures over `data`, which is in memory (a checksum file).
     pub(crate) fn verify_bytes(&self, keyring: &Keyring, data: &[u8]) -> Result<Verified, Refusal> {
+        self.verify_bytes_at(keyring, data, Clock::Now)
+    }
+
+    /// [`DetachedSignatures::verify_bytes`], with the key's validity judged by `clock`.
+    pub(crate) fn verify_bytes_at(
+        &self,
+        keyring: &Keyring,
+        data: &[u8],
+        clock: Clock,
+    ) -> Result<Verified, Refusal> {
         match &self.0 {
-            Detached::OpenPgp(s) => s.verify_bytes(&keyring.openpgp, data),
+            Detached::OpenPgp(s) => s.verify_bytes(&keyring.openpgp, data, clock),
         }
     }
 
@@ -186,8 +216,13 @@ impl SignatureHasher {
 
     /// Checks the signatures over everything fed, against `keyring`.
     pub(crate) fn finish(self, keyring: &Keyring) -> Result<Verified, Refusal> {
+        self.finish_at(keyring, Clock::Now)
+    }
+
+    /// [`SignatureHasher::finish`], with the key's validity judged by `clock`.
+    pub(crate) fn finish_at(self, keyring: &Keyring, clock: Clock) -> Result<Verified, Refusal> {
         match self.0 {
-            Hashing::OpenPgp(h) => h.finish(&keyring.openpgp),
+            Hashing::OpenPgp(h) => h.finish(&keyring.openpgp, clock),
         }
     }
 }
@@ -212,7 +247,16 @@ pub struct SignedText {
 /// block is not part of the result.
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub fn verify_clear_signed(keyring: &Keyring, text: &str) -> Result<SignedText, Refusal> {
-    openpgp::verify_clear_signed(&keyring.openpgp, text)
+    openpgp::verify_clear_signed(&keyring.openpgp, text, Clock::Now)
+}
+
+/// [`verify_clear_signed`], with the key's validity judged by `clock`.
+pub(crate) fn verify_clear_signed_at(
+    keyring: &Keyring,
+    text: &str,
+    clock: Clock,
+) -> Result<SignedText, Refusal> {
+    openpgp::verify_clear_signed(&keyring.openpgp, text, clock)
 }
 
 #[cfg(test)]

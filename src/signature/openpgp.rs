@@ -7,23 +7,31 @@
 //!
 //! * the signer is found by the signature's issuer fingerprint or key ID,
 //!   among the primary keys and subkeys of every certificate in the keyring;
-//! * a primary key counts from its newest self-signature (user ID
-//!   certification or direct-key signature) that verifies, a subkey from its
-//!   newest binding signature that verifies (with the embedded back-signature
-//!   a signing subkey must carry) and that grants the signing flag;
+//! * as in GnuPG, a primary key is what its newest self-signature (user ID
+//!   certification or direct-key signature) that verifies and is not dated
+//!   after now says, a subkey what its newest such binding signature says;
+//!   that binding must grant the signing flag and carry the embedded
+//!   back-signature a signing subkey needs. A key whose expiry was extended
+//!   later thus keeps its older signatures good;
 //! * the key must be valid both when the signature was made and now: not
 //!   expired, not revoked. "Now" matters because the signature's creation time
 //!   is chosen by whoever holds the secret key, so a leaked expired key could
 //!   otherwise backdate signatures. A revocation marked "superseded" or
 //!   "retired" spares signatures made before it; any other revocation voids
-//!   them all;
+//!   them all. A re-check of evidence stored at import ([`Clock`]) uses the
+//!   stored key at the signature's time only: the import checked "now";
 //! * only SHA-2 and SHA-3 digests are accepted (MD5, SHA-1, RIPEMD-160 are
-//!   refused), and the signature itself must not have expired.
+//!   refused), and the signature itself must not have expired;
+//! * as gpgv, a critical notation or subpacket not understood here makes the
+//!   signature BAD; a signature dated beyond `validity::CLOCK_SKEW` (30 min) ahead is
+//!   refused; armor is checked (base64, END line, checksum) before rpgp
+//!   reads it (`armor`); the keyring takes public keys only.
 //!
 //! A file may carry several signatures (Ubuntu signs `SHA256SUMS` with two
 //! keys): it is accepted if one of them verifies with a valid key from the
 //! keyring and none made by a key of the keyring is cryptographically bad.
 
+mod armor;
 mod validity;
 
 use std::fmt;
@@ -50,8 +58,8 @@ pub(super) struct Certificates {
 impl Certificates {
     /// Adds every certificate in `bytes`: binary (`gpg --export`) or armored
     /// (`gpg --export --armor`), one or several, in one or several armor
-    /// blocks. A secret key contributes its public part. Returns how many
-    /// certificates were added; an error says why `bytes` is not a keyring.
+    /// blocks. A secret key is refused. Returns how many certificates were
+    /// added; an error says why `bytes` is not a keyring.
     pub(super) fn add(&mut self, bytes: &[u8]) -> Result<usize, String> {
         if bytes.len() >= 12 && &bytes[8..12] == b"KBXf" {
             return Err(
@@ -64,9 +72,11 @@ impl Certificates {
             Some(b) if b & 0x80 != 0 => self.add_packets(bytes)?,
             Some(_) => {
                 let text = String::from_utf8_lossy(bytes);
+                armor::check_all(&text, 1, "-----BEGIN PGP ")
+                    .map_err(|e| format!("malformed armor: {e}"))?;
                 for block in armor_blocks(&text, "-----BEGIN PGP ") {
                     let (keys, _) = PublicOrSecret::from_armor_many(block.as_bytes())
-                        .map_err(|e| format!("not an OpenPGP certificate: {e}"))?;
+                        .map_err(|e| format!("not an OpenPGP certificate: {}", short(&e)))?;
                     for k in keys {
                         self.push(k)?;
                     }
@@ -81,7 +91,7 @@ impl Certificates {
 
     fn add_packets(&mut self, bytes: &[u8]) -> Result<(), String> {
         let keys = PublicOrSecret::from_bytes_many(bytes)
-            .map_err(|e| format!("not an OpenPGP certificate: {e}"))?;
+            .map_err(|e| format!("not an OpenPGP certificate: {}", short(&e)))?;
         for k in keys {
             self.push(k)?;
         }
@@ -89,9 +99,16 @@ impl Certificates {
     }
 
     fn push(&mut self, key: pgp::errors::Result<PublicOrSecret>) -> Result<(), String> {
-        let cert = match key.map_err(|e| format!("not an OpenPGP certificate: {e}"))? {
+        let cert = match key.map_err(|e| format!("not an OpenPGP certificate: {}", short(&e)))? {
             PublicOrSecret::Public(k) => k,
-            PublicOrSecret::Secret(k) => k.to_public_key(),
+            // gpgv reads public keys only. A secret key here is a mistake
+            // that spreads it (to CI logs, to image builders): refuse it.
+            PublicOrSecret::Secret(k) => {
+                return Err(format!(
+                    "holds a secret key; give --keyring its public key only: gpg --export --armor {}",
+                    fingerprint_hex(&k.primary_key)
+                ));
+            }
         };
         self.certs.push(cert);
         Ok(())
@@ -155,11 +172,15 @@ impl Signatures {
         if bytes.is_empty() {
             return Err("empty file".into());
         }
+        if bytes.first().is_some_and(|b| b & 0x80 == 0) {
+            armor::check_all(&String::from_utf8_lossy(bytes), 1, "-----BEGIN PGP ")
+                .map_err(|e| format!("malformed armor: {e}"))?;
+        }
         let (found, _) = DetachedSignature::from_reader_many(bytes)
-            .map_err(|e| format!("not an OpenPGP signature: {e}"))?;
+            .map_err(|e| format!("not an OpenPGP signature: {}", short(&e)))?;
         let mut sigs = Vec::new();
         for s in found {
-            let s = s.map_err(|e| format!("not an OpenPGP signature: {e}"))?;
+            let s = s.map_err(|e| format!("not an OpenPGP signature: {}", short(&e)))?;
             match s.signature.typ() {
                 Some(SignatureType::Binary | SignatureType::Text) => sigs.push(s.signature),
                 other => {
@@ -188,6 +209,7 @@ impl Signatures {
         &self,
         keyring: &Certificates,
         data: &[u8],
+        clock: Clock,
     ) -> Result<Verified, Refusal> {
         let mut hashed = Vec::new();
         for sig in &self.sigs {
@@ -206,7 +228,7 @@ impl Signatures {
             }
             hashed.push((sig, finish_hash(sig, h)?));
         }
-        judge(keyring, &hashed, now())
+        judge(keyring, &hashed, clock)
     }
 
     /// A hasher to feed the signed file through as it streams.
@@ -251,14 +273,14 @@ impl Hasher {
     }
 
     /// Checks the signatures over everything fed, against `keyring`.
-    pub(super) fn finish(self, keyring: &Certificates) -> Result<Verified, Refusal> {
+    pub(super) fn finish(self, keyring: &Certificates, clock: Clock) -> Result<Verified, Refusal> {
         let mut hashed = Vec::new();
         for (sig, h) in self.parts {
             let digest = finish_hash(&sig, h)?;
             hashed.push((sig, digest));
         }
         let refs: Vec<(&Signature, Vec<u8>)> = hashed.iter().map(|(s, d)| (s, d.clone())).collect();
-        judge(keyring, &refs, now())
+        judge(keyring, &refs, clock)
     }
 }
 
@@ -269,22 +291,23 @@ impl Hasher {
 pub(super) fn verify_clear_signed(
     keyring: &Certificates,
     text: &str,
+    clock: Clock,
 ) -> Result<SignedText, Refusal> {
     let not_signed = || Refusal::none("not an OpenPGP clear-signed message");
-    let block = *armor_blocks(text, "-----BEGIN PGP SIGNED MESSAGE-----")
+    let (header_line, start) = clear_signed_start(text)?;
+    let rest = text.get(start..).unwrap_or_default();
+    let malformed = |e: String| Refusal::unknown(format!("malformed clear-signed message: {e}"));
+    armor::check_first(rest, header_line, "-----BEGIN PGP SIGNATURE-----").map_err(malformed)?;
+    let block = *armor_blocks(rest, BEGIN_SIGNED)
         .first()
         .ok_or_else(not_signed)?;
-    // `block` is a slice of `text`: its offset is the pointers' distance.
-    let start = (block.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-    let header_line = text[..start].lines().count() + 1;
     // The armor headers (`Hash: SHA512`) end at the first empty line.
     let headers = block
         .lines()
         .skip(1)
         .take_while(|l| !l.trim_end().is_empty())
         .count();
-    let (msg, _) = CleartextSignedMessage::from_string(block)
-        .map_err(|e| Refusal::unknown(format!("malformed clear-signed message: {e}")))?;
+    let (msg, _) = CleartextSignedMessage::from_string(block).map_err(|e| malformed(short(&e)))?;
     if msg.signatures().is_empty() {
         return Err(not_signed());
     }
@@ -295,7 +318,7 @@ pub(super) fn verify_clear_signed(
         h.update(signed.as_bytes());
         hashed.push((sig, finish_hash(sig, h)?));
     }
-    let verified = judge(keyring, &hashed, now())?;
+    let verified = judge(keyring, &hashed, clock)?;
     Ok(SignedText {
         text: signed.replace("\r\n", "\n"),
         first_line: header_line + headers + 2,
@@ -303,9 +326,70 @@ pub(super) fn verify_clear_signed(
     })
 }
 
-/// Seconds since 1970 now, as OpenPGP counts them.
-fn now() -> u32 {
-    pgp::types::Timestamp::now().as_secs()
+const BEGIN_SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
+
+/// Where the one clear-signed message in `text` starts: its line number and
+/// byte offset. Two headers are refused: which message counts would be a
+/// guess (an unsigned one placed first could pass for the signed one).
+fn clear_signed_start(text: &str) -> Result<(usize, usize), Refusal> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if line.starts_with(BEGIN_SIGNED) {
+            found.push((i + 1, offset));
+        }
+        offset += line.len();
+    }
+    match found.as_slice() {
+        [] => Err(Refusal::none("not an OpenPGP clear-signed message")),
+        [one] => Ok(*one),
+        [a, b, ..] => Err(Refusal::none(format!(
+            "holds {} clear-signed message headers (lines {} and {}), so which text is signed is ambiguous; use the file as its publisher signed it",
+            found.len(),
+            a.0,
+            b.0
+        ))),
+    }
+}
+
+/// An rpgp error as one short line: its first line, without the dump of
+/// what a parser could not read (`Error { input: [105, 72, ...`,
+/// `IO { source: Custom { ... } }`).
+fn short(e: &impl fmt::Display) -> String {
+    const CUT: &str = "the OpenPGP data is cut short or damaged";
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    let line = line.split(" Error(").next().unwrap_or_default();
+    let line = line.split(" {").next().unwrap_or_default();
+    let line: String = line.chars().take(120).collect();
+    // rpgp reports data that ends inside a packet as an I/O error.
+    if let Some(io) = line.strip_prefix("IO error: ") {
+        return format!("{CUT} ({io})");
+    }
+    match line.strip_suffix(": IO") {
+        Some(what) => format!("{what}: {CUT}"),
+        None => line,
+    }
+}
+
+/// When a key must be valid for a signature, besides when it signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Clock {
+    /// Also now: an import, where the signature's time is the signer's say-so.
+    Now,
+    /// Only when it signed: a re-check of evidence stored at import, with the
+    /// key as it was then (a key that expired since does not void it).
+    SignatureTime,
+}
+
+impl Clock {
+    /// "Now" for `sig`, in seconds since 1970 as OpenPGP counts them.
+    fn at(self, sig: &Signature) -> u32 {
+        match self {
+            Clock::Now => pgp::types::Timestamp::now().as_secs(),
+            Clock::SignatureTime => sig.created().map_or(0, |t| t.as_secs()),
+        }
+    }
 }
 
 /// A digest state for `sig`, salted for v6 signatures; refuses weak or
@@ -331,7 +415,7 @@ fn start_hash(sig: &Signature) -> Result<Box<dyn DynDigest + Send>, Refusal> {
     let mut h = config
         .hash_alg
         .new_hasher()
-        .map_err(|e| refuse(e.to_string()))?;
+        .map_err(|e| refuse(short(&e)))?;
     if let SignatureVersionSpecific::V6 { salt } = &config.version_specific {
         if config.hash_alg.salt_len() != Some(salt.len()) {
             return Err(refuse("malformed v6 signature: wrong salt length".into()));
@@ -344,7 +428,7 @@ fn start_hash(sig: &Signature) -> Result<Box<dyn DynDigest + Send>, Refusal> {
 /// Completes the digest of the signed data with the signature's own
 /// hashed fields and trailer, as OpenPGP defines it.
 fn finish_hash(sig: &Signature, mut h: Box<dyn DynDigest + Send>) -> Result<Vec<u8>, Refusal> {
-    let refuse = |e: pgp::errors::Error| Refusal::new(signer_of(sig), e.to_string());
+    let refuse = |e: pgp::errors::Error| Refusal::new(signer_of(sig), short(&e));
     let config = sig
         .config()
         .ok_or_else(|| Refusal::new(signer_of(sig), "unsupported signature version"))?;
@@ -372,9 +456,10 @@ fn fingerprint_hex(key: &impl KeyDetails) -> String {
 fn judge(
     keyring: &Certificates,
     hashed: &[(&Signature, Vec<u8>)],
-    now: u32,
+    clock: Clock,
 ) -> Result<Verified, Refusal> {
     let mut signers = Vec::new();
+    let mut certs = Vec::new();
     let mut invalid = None;
     let mut unknown = Vec::new();
     for (sig, digest) in hashed {
@@ -385,8 +470,9 @@ fn judge(
         }
         let mut outcome = None;
         for cand in &candidates {
-            match cand.check(sig, digest, now) {
+            match cand.check(sig, digest, clock.at(sig)) {
                 Ok(name) => {
+                    certs.extend(cand.minimal_cert()?);
                     outcome = Some(Ok(name));
                     break;
                 }
@@ -401,7 +487,7 @@ fn judge(
         }
     }
     if !signers.is_empty() {
-        return Ok(Verified { signers });
+        return Ok(Verified { signers, certs });
     }
     if let Some(r) = invalid {
         return Err(r);
@@ -487,11 +573,23 @@ impl Candidate<'_> {
             None => self.cert.primary_key.verify(config.hash_alg, digest, bytes),
         };
         verified.map_err(|_| bad(MISMATCH))?;
+        // GnuPG calls a signature with a critical part it does not know BAD.
+        if let Some(what) = validity::unknown_critical(sig) {
+            return Err(bad(&format!(
+                "BAD signature: it carries {what}, marked critical, which ociimport does not know (gpgv refuses it too)"
+            )));
+        }
         let invalid = |why: String| Checked::Invalid(Refusal::new(name.clone(), why));
         let made = sig
             .created()
             .map(|t| t.as_secs())
             .ok_or_else(|| invalid("the signature has no creation time".into()))?;
+        if u64::from(made) > u64::from(now) + u64::from(validity::CLOCK_SKEW) {
+            return Err(invalid(format!(
+                "the signature is dated {}, in the future; check this machine's clock",
+                date(made, 0)
+            )));
+        }
         if let Some(d) = sig.signature_expiration_time().map(|d| d.as_secs())
             && d != 0
             && u64::from(made) + u64::from(d) <= u64::from(now)
@@ -505,12 +603,69 @@ impl Candidate<'_> {
         Ok(name)
     }
 
+    /// The certificate as far as this signature needs it, binary: the
+    /// primary key, its revocations, direct-key signatures and user IDs with
+    /// their self-signatures only, and the signing subkey with its
+    /// signatures. What a re-check of the signature needs, and nothing of
+    /// the keyring's third-party certifications or other subkeys.
+    fn minimal_cert(&self) -> Result<Vec<u8>, Refusal> {
+        use pgp::ser::Serialize as _;
+        let cert = self.cert;
+        let primary = &cert.primary_key;
+        let users = cert
+            .details
+            .users
+            .iter()
+            .map(|u| pgp::types::SignedUser {
+                id: u.id.clone(),
+                signatures: u
+                    .signatures
+                    .iter()
+                    .filter(|s| self_issued(s, primary))
+                    .cloned()
+                    .collect(),
+            })
+            .filter(|u| !u.signatures.is_empty())
+            .collect();
+        let details = pgp::composed::SignedKeyDetails {
+            revocation_signatures: cert.details.revocation_signatures.clone(),
+            direct_signatures: cert.details.direct_signatures.clone(),
+            users,
+            user_attributes: Vec::new(),
+        };
+        let subkeys = self
+            .subkey
+            .and_then(|i| cert.public_subkeys.get(i))
+            .cloned()
+            .into_iter()
+            .collect();
+        let minimal = SignedPublicKey {
+            primary_key: primary.clone(),
+            details,
+            public_subkeys: subkeys,
+        };
+        minimal
+            .to_bytes()
+            .map_err(|e| Refusal::new(self.name(), format!("cannot export the key: {e}")))
+    }
+
     fn key_version(&self) -> KeyVersion {
         match self.subkey.and_then(|i| self.cert.public_subkeys.get(i)) {
             Some(s) => s.key.version(),
             None => self.cert.primary_key.version(),
         }
     }
+}
+
+/// Whether `sig` names `primary` as its issuer (a self-signature).
+fn self_issued(sig: &Signature, primary: &impl KeyDetails) -> bool {
+    sig.issuer_fingerprint()
+        .iter()
+        .any(|f| **f == primary.fingerprint())
+        || sig
+            .issuer_key_id()
+            .iter()
+            .any(|i| **i == primary.legacy_key_id())
 }
 
 /// `start + secs` as an RFC 3339 date, for messages.
@@ -531,5 +686,39 @@ mod tests {
         assert!(blocks[0].starts_with("-----BEGIN") && blocks[0].contains("A\n"));
         assert!(blocks[1].ends_with("-----END PGP PUBLIC KEY BLOCK-----\n"));
         assert!(armor_blocks("no armor", "-----BEGIN PGP ").is_empty());
+    }
+
+    #[test]
+    fn rpgp_errors_are_shortened_to_one_line() {
+        let dump = "IO error: failed reading: armor footer Error(Error { input: [105, 72, 33], code: MapRes })";
+        assert_eq!(
+            short(&dump),
+            "the OpenPGP data is cut short or damaged (failed reading: armor footer)"
+        );
+        let assertion =
+            "assertion failed: `(left == right)`\n  left: `A`,\n right: `B`: invalid block type";
+        assert_eq!(short(&assertion), "assertion failed: `(left == right)`");
+        assert_eq!(short(&"x".repeat(500)).len(), 120);
+        let debug = r#"error while parsing composed key: IO { source: Custom { kind: Other, error: "PacketBodyReader errored" }, backtrace: Some(..) }"#;
+        assert_eq!(
+            short(&debug),
+            "error while parsing composed key: the OpenPGP data is cut short or damaged"
+        );
+    }
+
+    #[test]
+    fn two_clear_signed_headers_are_ambiguous() {
+        let text =
+            "-----BEGIN PGP SIGNED MESSAGE-----\n\nfake\n-----BEGIN PGP SIGNED MESSAGE-----\n";
+        let r = clear_signed_start(text).unwrap_err();
+        assert!(
+            r.reason
+                .starts_with("holds 2 clear-signed message headers (lines 1 and 4)"),
+            "{r}"
+        );
+        assert_eq!(
+            clear_signed_start("a\n-----BEGIN PGP SIGNED MESSAGE-----\n"),
+            Ok((2, 2))
+        );
     }
 }

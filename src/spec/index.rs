@@ -29,6 +29,9 @@ pub struct Entry {
     pub descriptor: Option<Descriptor>,
     /// The ref name annotation, when it is a string (valid or not).
     pub ref_name: Option<String>,
+    /// `io.containerd.image.name`, the image's fully qualified name, when
+    /// it is a string.
+    pub name: Option<String>,
     /// `os/architecture[/variant]` of its platform, if it has one.
     pub platform: Option<String>,
 }
@@ -109,6 +112,11 @@ fn entry(i: usize, d: &Value, layout: bool, problems: &mut Vec<Finding>) -> Entr
     Entry {
         descriptor: descriptor_at(d, Place::Entry(i), problems),
         ref_name: name,
+        name: d
+            .get("annotations")
+            .and_then(|a| a.get(super::reference::CONTAINERD_NAME))
+            .and_then(Value::as_str)
+            .map(str::to_string),
         platform: platform_label(d),
     }
 }

@@ -14,7 +14,9 @@
 //! - [`config`]: an image configuration;
 //! - [`oci_layout`]: the `oci-layout` marker file;
 //! - [`platform`]: an image's platform, how it is written and matched;
-//! - [`ref_name`]: the ref-name (tag) annotation and its grammar.
+//! - [`ref_name`]: the ref-name (tag) annotation and its grammar;
+//! - [`reference`](mod@reference): image references (`NAME:TAG`) and the
+//!   `io.containerd.image.name` annotation.
 
 use std::fmt;
 
@@ -28,6 +30,7 @@ pub mod media_type;
 pub mod oci_layout;
 pub mod platform;
 pub mod ref_name;
+pub mod reference;
 
 /// Where in a document a problem was found.
 #[derive(Clone, Debug, PartialEq, Eq)]

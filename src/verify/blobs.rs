@@ -47,6 +47,8 @@ pub(super) struct BlobCache<'a> {
     pub(super) read: u64,
     /// Distinct layers decoded.
     pub(super) decoded: u64,
+    /// `--max-size`: the most bytes a layer may decode to.
+    pub(super) max_size: Option<u64>,
 }
 
 impl<'a> BlobCache<'a> {
@@ -58,6 +60,7 @@ impl<'a> BlobCache<'a> {
             layers: HashMap::new(),
             read: 0,
             decoded: 0,
+            max_size: None,
         }
     }
 
@@ -125,7 +128,7 @@ impl<'a> BlobCache<'a> {
         if let Some(state) = self.stat(digest) {
             return LayerRead::Unusable(state);
         }
-        let scan = match scan_layer(self.reader, digest, Some(expected)) {
+        let scan = match scan_layer(self.reader, digest, Some(expected), self.max_size) {
             Ok(s) => s,
             Err(e) => return LayerRead::Failed(format!("cannot read the blob: {e}")),
         };

@@ -15,6 +15,7 @@ use super::{IndexListing, PlatformEntry, Problem, VerifyReport};
 use crate::compress::{Compression, LayerEncoding};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::evidence::{self, Verdict};
 use crate::layerscan::{LayerScan, what_data};
 use crate::layout::walk::{self, Doc, Part, Visitor};
 use crate::layout::{MAX_INDEX_DEPTH, Reader};
@@ -31,7 +32,8 @@ use crate::spec::{self, Finding, Judged, Place};
 const MAX_VISITS: usize = 100_000;
 
 /// Check the layout `reader` reads (which exists and is a directory).
-pub(super) fn run(reader: &Reader, tag: Option<&str>) -> VerifyReport {
+/// Layers may decode to at most `max_size` bytes.
+pub(super) fn run(reader: &Reader, tag: Option<&str>, max_size: Option<u64>) -> VerifyReport {
     let mut c = Checker {
         reader,
         report: VerifyReport {
@@ -44,9 +46,12 @@ pub(super) fn run(reader: &Reader, tag: Option<&str>) -> VerifyReport {
         indexes_seen: HashSet::new(),
         checked: HashMap::new(),
         visits: 0,
+        index_entries: Vec::new(),
     };
+    c.cache.max_size = max_size;
     c.check_oci_layout();
     c.check_index_json(tag);
+    c.check_manifest_json();
     c.report.blobs = c.cache.read;
     c.report.layers = c.cache.decoded;
     c.report
@@ -67,6 +72,8 @@ struct Checker<'a> {
     checked: HashMap<DocKey, (String, bool)>,
     /// Descriptors followed so far, against [`MAX_VISITS`].
     visits: usize,
+    /// `index.json`'s `manifests` as written: where signature evidence is found.
+    index_entries: Vec<Value>,
 }
 
 impl Checker<'_> {
@@ -147,7 +154,31 @@ impl Checker<'_> {
         let Some(index) = judged.value else {
             return;
         };
+        if let Some(Value::Array(entries)) = v.get("manifests") {
+            self.index_entries.clone_from(entries);
+        }
         self.follow_tags(&index.entries, tag);
+    }
+
+    /// Docker's `manifest.json`, when the layout (an archive) has one,
+    /// against `index.json` ([`super::docker`]).
+    fn check_manifest_json(&mut self) {
+        let manifest = match self.reader.manifest_json_if_exists() {
+            Ok(Some(b)) => b,
+            Ok(None) => return,
+            Err(e) => {
+                let message = format!("cannot be read: {e}");
+                return self.problem(crate::docker::MANIFEST_JSON, None, message);
+            }
+        };
+        // Missing or unreadable, index.json is reported already.
+        let Ok(index_json) = self.reader.index_json() else {
+            return;
+        };
+        let reader = self.reader;
+        let blob = |d: &Digest| reader.blob_bytes(d).ok();
+        let found = super::docker::check_manifest_json(&manifest, &index_json, &blob);
+        self.report.problems.extend(found);
     }
 
     /// Follow the entries of `index.json` that `tag` selects (all when `None`).
@@ -232,6 +263,39 @@ impl Checker<'_> {
         if self.checkable(object, desc) {
             let state = self.cache.plain(&desc.digest);
             self.compare(object, desc, &state);
+        }
+    }
+
+    /// Re-checks the manifest's signer annotations against the evidence
+    /// stored beside it: one that is not backed is a problem.
+    fn recheck_signers(&mut self, object: &str, desc: &Descriptor, value: &Value) {
+        let evidence = evidence::evidence_for(&self.index_entries, &desc.digest);
+        let digest = Some(desc.digest.as_str().to_string());
+        for (i, verdict) in evidence::recheck(self.reader, &evidence, &desc.digest, value) {
+            // Short: the reason may hold a subkey fingerprint and a file name.
+            let key = format!("layer.{i}.signer");
+            let (list, message) = match verdict {
+                Verdict::Checked {
+                    unchecked: None, ..
+                } => continue,
+                Verdict::Checked {
+                    unchecked: Some(why),
+                    ..
+                }
+                | Verdict::Unverifiable(why) => (
+                    &mut self.report.warnings,
+                    format!("{key} cannot be re-checked: {why}"),
+                ),
+                Verdict::Failed(why) => (
+                    &mut self.report.problems,
+                    format!("{key} NOT backed by signature evidence: {why}"),
+                ),
+            };
+            list.push(Problem {
+                object: object.to_string(),
+                digest: digest.clone(),
+                message,
+            });
         }
     }
 
@@ -394,7 +458,7 @@ impl Visitor for Checker<'_> {
         &mut self,
         scope: &String,
         desc: &Descriptor,
-        _: &Value,
+        value: &Value,
         judged: &Judged<Manifest>,
     ) -> Result<Option<Self::Image>, Infallible> {
         let object = format!("{scope}: manifest");
@@ -404,6 +468,7 @@ impl Visitor for Checker<'_> {
             Place::Layer(i) => (format!("{scope}: layer {}", i + 1), f.digest.clone()),
             _ => (object.clone(), Some(digest.to_string())),
         });
+        self.recheck_signers(&object, desc, value);
         Ok(judged.value.as_ref().map(|_| None))
     }
 

@@ -14,6 +14,7 @@
 
 mod blobs;
 mod checker;
+mod docker;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -211,6 +212,22 @@ impl Serialize for VerifyReport {
     }
 }
 
+/// How [`verify_with`] checks.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct VerifyOptions {
+    /// The most bytes a layer may decode to (`--max-size`); a larger one is
+    /// a problem and is not decoded further. `None`: no limit.
+    pub max_size: Option<u64>,
+}
+
+impl VerifyOptions {
+    /// Options with `--max-size` `max_size`.
+    pub fn with_max_size(max_size: Option<u64>) -> Self {
+        VerifyOptions { max_size }
+    }
+}
+
 /// Check the layout at `layout`: every manifest, or only the one tagged `tag`.
 ///
 /// `oci-layout` and every descriptor and ref name in `index.json` are
@@ -223,28 +240,38 @@ impl Serialize for VerifyReport {
 /// or unreadable) or `tag` is not a valid ref name; everything else is a
 /// [`Problem`] in the report.
 pub fn verify(layout: &Path, tag: Option<&str>) -> Result<VerifyReport> {
+    verify_with(layout, tag, &VerifyOptions::default())
+}
+
+/// [`verify`] with options.
+pub fn verify_with(layout: &Path, tag: Option<&str>, opts: &VerifyOptions) -> Result<VerifyReport> {
     let reader = Reader::open(layout)?;
     // Fail early, with the path, if the directory itself cannot be listed.
     fs::read_dir(layout).at(layout)?;
-    verify_reader(&reader, tag)
+    verify_reader(&reader, tag, opts)
 }
 
 /// [`verify`] of what a [`Target`] names: a layout directory, or an
 /// oci-archive (read in place, nothing extracted); the report and errors
 /// name the archive and its entries.
 pub fn verify_target(target: &Target) -> Result<VerifyReport> {
+    verify_target_with(target, &VerifyOptions::default())
+}
+
+/// [`verify_target`] with options.
+pub fn verify_target_with(target: &Target, opts: &VerifyOptions) -> Result<VerifyReport> {
     if !target.is_archive() {
-        return verify(target.dir(), target.tag());
+        return verify_with(target.dir(), target.tag(), opts);
     }
-    verify_reader(&target.reader()?, target.tag())
+    verify_reader(&target.reader()?, target.tag(), opts)
 }
 
 /// [`verify`] of the layout `reader` reads.
-fn verify_reader(reader: &Reader, tag: Option<&str>) -> Result<VerifyReport> {
+fn verify_reader(reader: &Reader, tag: Option<&str>, opts: &VerifyOptions) -> Result<VerifyReport> {
     if let Some(t) = tag {
         validate_tag(t).map_err(Error::Usage)?;
     }
-    let mut report = checker::run(reader, tag);
+    let mut report = checker::run(reader, tag, opts.max_size);
     // A note only: a layout whose documents cannot all be read has its
     // problems listed above, and no reach to judge blobs by.
     report.unreferenced = crate::gc::unreferenced(reader).unwrap_or_default();

@@ -7,15 +7,7 @@ use crate::error::{Error, Result};
 use crate::import::InputSource;
 use crate::report::VerifiedSignature;
 
-/// Prefix of the annotations ociimport writes (see docs/design.md,
-/// "Provenance"); `--annotation` may not use it, so they cannot be forged.
-pub const ANNOTATION_PREFIX: &str = "io.github.ociimport.";
-
-/// The provenance annotation `key` of layer `index` (0-based, as in the
-/// manifest's `layers`): `io.github.ociimport.layer.<index>.<key>`.
-pub fn layer_annotation(index: usize, key: &str) -> String {
-    format!("{ANNOTATION_PREFIX}layer.{index}.{key}")
-}
+pub use crate::evidence::{ANNOTATION_PREFIX, layer_annotation};
 
 /// The name an input is recorded under: the URL it was downloaded from
 /// (without credentials or query: [`crate::fetch::public_url`]), a
@@ -83,6 +75,7 @@ mod tests {
             file: "SHA256SUMS".into(),
             signature: "SHA256SUMS.gpg".into(),
             signer: "ABCD".into(),
+            evidence: Default::default(),
         };
         let sigs = [sig];
         let layers = [

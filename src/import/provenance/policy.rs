@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::import::{ImportOptions, InputSource};
 use crate::report::VerifiedSignature;
 use crate::signature::{
-    DetachedSignatures, Refusal, Verified, signed_file_name, verify_clear_signed,
+    DetachedSignatures, Refusal, SignatureEvidence, Verified, signed_file_name, verify_clear_signed,
 };
 use crate::url::base_name;
 
@@ -136,14 +136,14 @@ fn read_sums(opts: &ImportOptions) -> Result<Option<Sums<'_>>> {
         }
         return Ok(Some(sums));
     };
-    let (signature, verified) = match &opts.checksums_signature {
+    let (signature, verified, sig_bytes) = match &opts.checksums_signature {
         Some((sig_name, bytes)) => {
             let sigs = DetachedSignatures::parse(bytes)
                 .map_err(|reason| refused(Some(sig_name), Refusal::unknown(reason)))?;
             let v = sigs
                 .verify_bytes(keyring, text.as_bytes())
                 .map_err(|r| refused(Some(sig_name), r))?;
-            (sig_name.clone(), v)
+            (sig_name.clone(), v, Some(bytes.clone()))
         }
         None if !checksums::is_clear_signed(text) => {
             let why = "not signed; give its detached signature with --checksums-signature (with --keyring every checksum file must be signed)";
@@ -153,18 +153,29 @@ fn read_sums(opts: &ImportOptions) -> Result<Option<Sums<'_>>> {
             let signed = verify_clear_signed(keyring, text).map_err(|r| refused(None, r))?;
             sums.text = signed.text;
             sums.first_line = Some(signed.first_line);
-            (name.clone(), signed.verified)
+            (name.clone(), signed.verified, None)
         }
     };
-    sums.signed = Some(verified_signature(name, &signature, &verified));
+    let evidence = SignatureEvidence {
+        signed_file: Some(text.as_bytes().to_vec()),
+        signature: sig_bytes,
+        certs: verified.certs.clone(),
+    };
+    sums.signed = Some(verified_signature(name, &signature, &verified, evidence));
     Ok(Some(sums))
 }
 
-fn verified_signature(file: &str, signature: &str, v: &Verified) -> VerifiedSignature {
+fn verified_signature(
+    file: &str,
+    signature: &str,
+    v: &Verified,
+    evidence: SignatureEvidence,
+) -> VerifiedSignature {
     VerifiedSignature {
         file: base_name(file),
         signature: base_name(signature),
         signer: v.signer(),
+        evidence,
     }
 }
 
@@ -175,12 +186,19 @@ pub(crate) struct InputSignature {
     pub(crate) name: String,
     /// Its signatures.
     pub(crate) sigs: DetachedSignatures,
+    /// The file's bytes, stored as evidence once it verified.
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl InputSignature {
     /// What the report and the annotations say once it verified.
     pub(crate) fn verified(&self, input: &str, v: &Verified) -> VerifiedSignature {
-        verified_signature(input, &self.name, v)
+        let evidence = SignatureEvidence {
+            signed_file: None,
+            signature: Some(self.bytes.clone()),
+            certs: v.certs.clone(),
+        };
+        verified_signature(input, &self.name, v, evidence)
     }
 }
 
@@ -218,6 +236,7 @@ pub(crate) fn input_signatures(
         *slot = Some(InputSignature {
             name: name.clone(),
             sigs,
+            bytes: bytes.clone(),
         });
     }
     // With --keyring the user asked for verified inputs: one that nothing

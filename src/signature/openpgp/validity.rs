@@ -1,5 +1,6 @@
 //! Whether a key was valid (bound, not expired, not revoked, allowed to
-//! sign) at a given time.
+//! sign) at a given time, and what makes a signature itself unusable (a
+//! critical subpacket not understood, a date in the future).
 
 use pgp::composed::SignedPublicKey;
 use pgp::packet::{RevocationCode, Signature, SignatureType};
@@ -7,7 +8,42 @@ use pgp::types::{KeyDetails, Tag};
 
 use super::date;
 
+/// How far in the future a signature may be dated and still count: clocks
+/// of signer and verifier differ a little (Sequoia allows the same 30 min).
+pub(super) const CLOCK_SKEW: u32 = 30 * 60;
+
+/// The first hashed subpacket of `sig` marked critical that is not
+/// understood here, described: any notation (GnuPG knows only two, neither
+/// used for release signing), or a subpacket type rpgp does not know.
+pub(super) fn unknown_critical(sig: &Signature) -> Option<String> {
+    use pgp::packet::SubpacketData;
+    sig.config()?
+        .hashed_subpackets()
+        .filter(|p| p.is_critical)
+        .find_map(|p| match &p.data {
+            SubpacketData::Notation(n) => Some(format!(
+                "the notation {}",
+                String::from_utf8_lossy(&n.name)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(64)
+                    .collect::<String>()
+            )),
+            SubpacketData::Experimental(t, _) | SubpacketData::Other(t, _) => {
+                Some(format!("subpacket type {t}"))
+            }
+            _ => None,
+        })
+}
+
 /// Checks the key at the signature's time `made` and at `now`.
+///
+/// As in GnuPG, what a key is (its expiry, its usage flags) is what its
+/// current self-signature says: the newest one that verifies and is not
+/// dated after `now`. A signer who extends the expiry replaces the
+/// self-signatures (`gpg --quick-set-expire`), so the ones in force when
+/// older signatures were made may be gone; the current one still says
+/// whether the key had expired at `made`.
 pub(super) fn check(
     cert: &SignedPublicKey,
     subkey: Option<usize>,
@@ -15,31 +51,51 @@ pub(super) fn check(
     now: u32,
 ) -> Result<(), String> {
     let primary = &cert.primary_key;
-    let self_sigs = primary_self_signatures(cert);
     primary_revoked(cert, made)?;
-    for (t, when) in [(made, "when it signed"), (now, "now")] {
-        let sig = newest_at(&self_sigs, t)
-            .ok_or_else(|| format!("the primary key had no valid self-signature {when}"))?;
-        expired(primary.created_at().as_secs(), sig, t, "the key")?;
-        let Some(i) = subkey else {
-            if has_flags(sig) && !sig.key_flags().sign() {
-                return Err("the primary key is not marked for signing".into());
-            }
-            continue;
-        };
-        let Some(sub) = cert.public_subkeys.get(i) else {
-            return Err("no such subkey".into());
-        };
-        let bindings = subkey_bindings(cert, i);
-        subkey_revoked(cert, i, made)?;
-        let b = newest_at(&bindings, t)
-            .ok_or_else(|| format!("the subkey was not bound to its primary key {when}"))?;
-        if !b.key_flags().sign() {
-            return Err("the subkey is not marked for signing".into());
+    let sig = newest_at(&primary_self_signatures(cert), now)
+        .ok_or("the primary key has no valid self-signature")?;
+    alive(primary.created_at().as_secs(), sig, made, now, "the key")?;
+    let Some(i) = subkey else {
+        if has_flags(sig) && !sig.key_flags().sign() {
+            return Err("the primary key is not marked for signing".into());
         }
-        expired(sub.key.created_at().as_secs(), b, t, "the subkey")?;
+        return Ok(());
+    };
+    let Some(sub) = cert.public_subkeys.get(i) else {
+        return Err("no such subkey".into());
+    };
+    let fpr = format!("{:X}", sub.key.fingerprint());
+    subkey_revoked(cert, i, made)?;
+    let b = newest_at(&subkey_bindings(cert, i), now)
+        .ok_or_else(|| format!("the subkey {fpr} is not bound to its primary key"))?;
+    if !b.key_flags().sign() {
+        return Err(format!(
+            "the signing subkey {fpr} is not marked for signing"
+        ));
     }
-    Ok(())
+    let backsig = b
+        .embedded_signature()
+        .is_some_and(|e| e.verify_primary_key_binding(&sub.key, primary).is_ok());
+    if !backsig {
+        return Err(format!(
+            "the signing subkey {fpr} has no valid back-signature to its primary key"
+        ));
+    }
+    alive(sub.key.created_at().as_secs(), b, made, now, "the subkey")
+}
+
+/// Refuses a key (created at `created`, current self-signature `sig`) that
+/// did not exist yet at `made` (GnuPG: "time conflict"), or that had
+/// expired by `made` or by `now`.
+fn alive(created: u32, sig: &Signature, made: u32, now: u32, what: &str) -> Result<(), String> {
+    if made < created {
+        return Err(format!(
+            "{what} was created on {}, after the signature",
+            date(created, 0)
+        ));
+    }
+    expired(created, sig, made, what)?;
+    expired(created, sig, now, what)
 }
 
 /// Whether the signature carries a key-flags subpacket at all.
@@ -70,8 +126,8 @@ fn primary_self_signatures(cert: &SignedPublicKey) -> Vec<&Signature> {
     out
 }
 
-/// Binding signatures of subkey `i` that verify, back-signature included
-/// for a signing subkey.
+/// Binding signatures of subkey `i` that verify (the back-signature a
+/// signing subkey needs is checked on the one in force, in [`check`]).
 fn subkey_bindings(cert: &SignedPublicKey, i: usize) -> Vec<&Signature> {
     let Some(sub) = cert.public_subkeys.get(i) else {
         return Vec::new();
@@ -81,11 +137,6 @@ fn subkey_bindings(cert: &SignedPublicKey, i: usize) -> Vec<&Signature> {
         .iter()
         .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding))
         .filter(|s| s.verify_subkey_binding(primary, &sub.key).is_ok())
-        .filter(|s| {
-            !s.key_flags().sign()
-                || s.embedded_signature()
-                    .is_some_and(|b| b.verify_primary_key_binding(&sub.key, primary).is_ok())
-        })
         .collect()
 }
 
