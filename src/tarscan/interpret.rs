@@ -153,6 +153,13 @@ impl Interpreter {
             // Every consumer expands it as Go's archive/tar does (when the
             // map says what Go reads): kept as written, shown expanded.
             let name = String::from_utf8_lossy(&path);
+            if kind != EntryType::Regular {
+                // Go fails on a link, directory or device with a sparse map
+                // ("invalid header"), and reads a type 'S' by its old map.
+                return Err(format!(
+                    "entry '{name}' has PAX GNU.sparse records on a {kind:?} entry: Go's archive/tar (podman, docker, umoci) fails on it or ignores them; re-create the archive with bsdtar or GNU tar"
+                ));
+            }
             let map = own
                 .pax_sparse
                 .map()

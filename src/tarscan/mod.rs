@@ -219,7 +219,7 @@ pub struct TarScanner<O = ()> {
     watching: bool,
     /// The current entry's expansion, if it is a sparse file.
     expander: Option<Expander>,
-    /// Sparse files kept as written (not normalizing), for a note.
+    /// PAX sparse files seen, for a note.
     sparse_files: u64,
 }
 
@@ -358,7 +358,7 @@ impl<O: EntryObserver> TarScanner<O> {
         let mut shown = entry.clone();
         shown.size = x.real_size();
         shown.kind = EntryType::Regular;
-        if entry.fix.is_none() {
+        if entry.kind != EntryType::GNUSparse {
             self.sparse_files += 1;
         }
         self.expander = Some(x);
@@ -484,10 +484,14 @@ impl<O: EntryObserver> TarScanner<O> {
             _ => {}
         }
         if self.sparse_files > 0 {
-            notes.push(format!(
-                "{} sparse file(s) (PAX GNU.sparse records) kept as written; Go's archive/tar (podman, docker, containerd, umoci, skopeo), GNU tar and bsdtar all expand them",
-                self.sparse_files
-            ));
+            let n = self.sparse_files;
+            notes.push(if f.policy == Policy::Normalize {
+                format!("{n} sparse file(s) (PAX GNU.sparse records) written expanded")
+            } else {
+                format!(
+                    "{n} sparse file(s) (PAX GNU.sparse records) kept as written; Go's archive/tar (podman, docker, containerd, umoci, skopeo), GNU tar and bsdtar all expand them"
+                )
+            });
         }
         let summary = TarSummary {
             entries: self.headers.entries,

@@ -35,10 +35,14 @@ pub struct SparseMap {
 /// PAX GNU sparse records (formats 0.0, 0.1 and 1.0).
 #[derive(Debug, Default, Clone)]
 pub(super) struct PaxSparse {
-    major: Option<u64>,
-    minor: Option<u64>,
+    /// The version records as written: Go compares them as strings.
+    major: Option<Vec<u8>>,
+    minor: Option<Vec<u8>>,
     pub(super) name: Option<Vec<u8>>,
-    real_size: Option<u64>,
+    /// `GNU.sparse.size` (0.x) and `GNU.sparse.realsize` (1.0): Go takes
+    /// the first if both are present. `Err` if not a decimal.
+    size: Option<Result<u64, ()>>,
+    real_size: Option<Result<u64, ()>>,
     /// `GNU.sparse.numblocks` (formats 0.0 and 0.1).
     blocks: Option<u64>,
     /// 0.1's `GNU.sparse.map`, or 0.0's offset/numbytes records, flattened.
@@ -49,11 +53,14 @@ impl PaxSparse {
     /// Record one `GNU.sparse.*` key.
     pub(super) fn apply(&mut self, key: &[u8], value: &[u8]) {
         let number = || std::str::from_utf8(value).ok()?.parse::<u64>().ok();
+        // Go reads an empty record as an absent one.
+        let text = || (!value.is_empty()).then(|| value.to_vec());
         match key {
-            b"GNU.sparse.major" => self.major = number(),
-            b"GNU.sparse.minor" => self.minor = number(),
-            b"GNU.sparse.name" => self.name = Some(value.to_vec()),
-            b"GNU.sparse.realsize" | b"GNU.sparse.size" => self.real_size = number(),
+            b"GNU.sparse.major" => self.major = text(),
+            b"GNU.sparse.minor" => self.minor = text(),
+            b"GNU.sparse.name" => self.name = text(),
+            b"GNU.sparse.size" => self.size = text().map(|_| number().ok_or(())),
+            b"GNU.sparse.realsize" => self.real_size = text().map(|_| number().ok_or(())),
             b"GNU.sparse.numblocks" => self.blocks = number(),
             b"GNU.sparse.offset" | b"GNU.sparse.numbytes" => self.map.extend(number()),
             b"GNU.sparse.map" => self.map.extend(
@@ -71,28 +78,34 @@ impl PaxSparse {
     /// map at the start of the content). Go reads any other version as a
     /// plain file, and fails on a 0.x map without a matching `numblocks`.
     pub(super) fn map(&self) -> Result<SparseMap, String> {
-        let map_in_content = match (self.major, self.minor) {
-            (Some(1), Some(0)) => true,
-            (Some(0), Some(0 | 1)) => false,
+        let map_in_content = match (self.major.as_deref(), self.minor.as_deref()) {
+            (Some(b"1"), Some(b"0")) => true,
+            (Some(b"0"), Some(b"0" | b"1")) => false,
             // 0.0 and 0.1 files may lack version records: Go then guesses
             // from the map.
             (None, None) if !self.map.is_empty() => false,
             (major, minor) => {
-                let v = |n: Option<u64>| n.map_or("none".to_string(), |n| n.to_string());
+                let v = |n: Option<&[u8]>| n.map_or("none".to_string(), |n| String::from_utf8_lossy(n).into_owned());
                 return Err(format!(
-                    "a PAX GNU sparse file of unknown format {}.{}: Go's archive/tar (podman, docker) reads it as a plain file, GNU tar as a sparse one; re-create the archive with bsdtar or GNU tar",
+                    "a PAX GNU sparse file of unknown format {}.{}: Go's archive/tar (podman, docker, umoci) reads it as a plain file, GNU tar and bsdtar as a sparse one; re-create the archive with bsdtar or GNU tar",
                     v(major),
                     v(minor)
                 ));
             }
         };
-        let real_size = self
-            .real_size
-            .ok_or("a PAX GNU sparse file without GNU.sparse.realsize")?;
+        let real_size = match self.size.or(self.real_size) {
+            Some(Ok(n)) => n,
+            Some(Err(())) => {
+                return Err("a PAX GNU sparse file whose size is not a decimal: Go's archive/tar (podman, docker, umoci) fails on it".into());
+            }
+            None => {
+                return Err("a PAX GNU sparse file without GNU.sparse.size or GNU.sparse.realsize: Go's archive/tar (podman, docker, umoci) reads its stored bytes, GNU tar an expanded file".into());
+            }
+        };
         if !map_in_content
             && self.blocks.map(|b| b.saturating_mul(2)) != Some(self.map.len() as u64)
         {
-            return Err("a PAX GNU sparse file whose GNU.sparse.numblocks is missing or does not match its map: Go's archive/tar (podman, docker) fails on it; re-create the archive with bsdtar or GNU tar".into());
+            return Err("a PAX GNU sparse file whose GNU.sparse.numblocks is missing or does not match its map: Go's archive/tar (podman, docker, umoci) fails on it; re-create the archive with bsdtar or GNU tar".into());
         }
         let chunks = self
             .map
@@ -487,7 +500,7 @@ mod tests {
         assert_eq!(zero_zero.chunks, zero_one.chunks);
         let e = records(&[("GNU.sparse.major", "2"), ("GNU.sparse.minor", "0")]).unwrap_err();
         assert!(
-            e.starts_with("a PAX GNU sparse file of unknown format 2.0: Go's archive/tar (podman, docker) reads it as a plain file"),
+            e.starts_with("a PAX GNU sparse file of unknown format 2.0: Go's archive/tar (podman, docker, umoci) reads it as a plain file"),
             "{e}"
         );
         let e = records(&[("GNU.sparse.name", "f")]).unwrap_err();
