@@ -825,4 +825,94 @@ mod tests {
             ["entry a true", "end 88", "entry b true", "end 100"]
         );
     }
+
+    /// Every entry as observers see it: path, type, size and content.
+    #[derive(Default)]
+    struct Files(Vec<(String, EntryType, u64, Vec<u8>)>);
+    impl EntryObserver for Files {
+        fn entry(&mut self, h: &EntryHeader) -> bool {
+            let path = String::from_utf8_lossy(&h.path).into_owned();
+            self.0.push((path, h.kind, h.size, Vec::new()));
+            true
+        }
+        fn content(&mut self, data: &[u8]) -> bool {
+            if let Some(f) = self.0.last_mut() {
+                f.3.extend_from_slice(data);
+            }
+            true
+        }
+    }
+
+    /// `records` then a regular file `GNUSparseFile.0/f` storing `stored`.
+    fn pax_sparse_tar(records: &[(&str, &str)], kind: EntryType, stored: &[u8]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions(records.iter().map(|(k, v)| (*k, v.as_bytes())))
+            .unwrap();
+        let mut h = Header::new_ustar();
+        h.set_size(stored.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(kind);
+        b.append_data(&mut h, "GNUSparseFile.0/f", stored).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn observers_see_a_pax_sparse_file_by_its_real_name_expanded() {
+        let v01 = [
+            ("GNU.sparse.major", "0"),
+            ("GNU.sparse.minor", "1"),
+            ("GNU.sparse.name", "var/lastlog"),
+            ("GNU.sparse.size", "9"),
+            // Go takes GNU.sparse.size when both are present.
+            ("GNU.sparse.realsize", "99"),
+            ("GNU.sparse.numblocks", "2"),
+            ("GNU.sparse.map", "1,2,6,1"),
+        ];
+        let mut v10 = b"2\n1\n2\n6\n1\n".to_vec();
+        v10.resize(BLOCK, 0);
+        v10.extend(b"abc");
+        let one = [
+            ("GNU.sparse.major", "1"),
+            ("GNU.sparse.minor", "0"),
+            ("GNU.sparse.name", "var/lastlog"),
+            ("GNU.sparse.realsize", "9"),
+        ];
+        for tar in [
+            pax_sparse_tar(&v01, EntryType::Regular, b"abc"),
+            pax_sparse_tar(&one, EntryType::Regular, &v10),
+        ] {
+            for chunk in [1, 512, 100_000] {
+                let mut s = TarScanner::new(Files::default());
+                for c in tar.chunks(chunk) {
+                    s.feed(c).unwrap();
+                }
+                let (sum, files) = s.finish().unwrap();
+                assert_eq!(
+                    files.0,
+                    [(
+                        "var/lastlog".to_string(),
+                        EntryType::Regular,
+                        9,
+                        b"\0ab\0\0\0c\0\0".to_vec()
+                    )]
+                );
+                assert_eq!(sum.notes, ["1 sparse file(s) (PAX GNU.sparse records) kept as written; Go's archive/tar (podman, docker, containerd, umoci, skopeo), GNU tar and bsdtar all expand them"]);
+            }
+        }
+        // Go fails on a sparse map on a header-only entry ("invalid header").
+        let tar = pax_sparse_tar(&v01[..5], EntryType::Symlink, b"");
+        let e = scan_in_chunks(&tar, 512).unwrap_err();
+        assert_eq!(
+            e.reason,
+            "entry 'var/lastlog' has PAX GNU.sparse records on a Symlink entry: Go's archive/tar (podman, docker, umoci) fails on it or ignores them; re-create the archive with bsdtar or GNU tar"
+        );
+        // More stored bytes than the map covers: Go's "unreferenced file data".
+        let tar = pax_sparse_tar(&v01, EntryType::Regular, b"abcd");
+        let e = scan_in_chunks(&tar, 512).unwrap_err();
+        assert!(
+            e.reason
+                .starts_with("entry 'var/lastlog' is a sparse file with more data than its map; every consumer fails on it"),
+            "{e:?}"
+        );
+    }
 }

@@ -505,6 +505,17 @@ mod tests {
         );
         let e = records(&[("GNU.sparse.name", "f")]).unwrap_err();
         assert!(e.contains("of unknown format none.none:"), "{e}");
+        // Go compares the version records as strings.
+        let e = records(&[("GNU.sparse.major", "01"), ("GNU.sparse.minor", "0")]).unwrap_err();
+        assert!(e.contains("of unknown format 01.0:"), "{e}");
+        let e = records(&[
+            ("GNU.sparse.size", "ten"),
+            ("GNU.sparse.realsize", "10"),
+            ("GNU.sparse.numblocks", "0"),
+            ("GNU.sparse.map", "0,0"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("whose size is not a decimal"), "{e}");
         let e = records(&[("GNU.sparse.size", "10"), ("GNU.sparse.map", "4,2")]).unwrap_err();
         assert!(e.contains("numblocks is missing or does not match"), "{e}");
     }
