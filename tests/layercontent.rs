@@ -1,9 +1,10 @@
 //! Layer contents the consumers refuse or read their own way (issue 22): a
-//! `security.capability` xattr the kernel refuses, and bsdtar's PAX GNU
-//! sparse files.
+//! `security.capability` xattr the kernel refuses, and the PAX GNU sparse
+//! files bsdtar and GNU tar write for any file with holes.
 //!
-//! Tools: podman, bsdtar, umoci. When `CI` is set a missing tool fails the
-//! test, naming the tool; otherwise that part is skipped, saying so.
+//! Tools: podman, bsdtar, GNU tar, umoci, /bin/busybox (busybox-static).
+//! When `CI` is set a missing tool fails the test, naming the tool;
+//! otherwise that part is skipped, saying so.
 
 use std::fs;
 use std::path::Path;
@@ -144,5 +145,255 @@ fn an_invalid_file_capability_is_refused_and_found() {
             "{}",
             o.context()
         );
+    }
+}
+
+/// Debian's static busybox: an ELF that podman can run.
+const BUSYBOX: &str = "/bin/busybox";
+
+/// sha256 of `var/lastlog` as [`sparse_tree`] makes it: 2 MiB + 3 bytes,
+/// "middle" at 700000 and "end" at the end, zeros (holes) elsewhere.
+const LASTLOG_SHA256: &str = "8aaf263940cdf4563220c08f618be417c658e0532a161d7a3dca484fbc698a46";
+
+/// `dir/root`: busybox with a 1 MiB hole appended as `bin/busybox` (an ELF
+/// stored sparse, and the only executable, so the architecture can only
+/// come from it) and a `var/lastlog` with holes; every mtime the same.
+/// `dir/list` names the entries. False (skipped, said) without busybox;
+/// under `CI` that fails.
+fn sparse_tree(dir: &Path) -> bool {
+    if !Path::new(BUSYBOX).exists() {
+        assert!(
+            !in_ci(),
+            "{BUSYBOX} is required in CI (apt-get install busybox-static)"
+        );
+        eprintln!("SKIPPED part of a test: no {BUSYBOX} (busybox-static)");
+        return false;
+    }
+    run_ok(Command::new("sh").current_dir(dir).args([
+        "-c",
+        "mkdir -p root/bin root/var && cp /bin/busybox root/bin/busybox && \
+         truncate -s +1M root/bin/busybox && truncate -s 2M root/var/lastlog && \
+         printf middle | dd of=root/var/lastlog bs=1 seek=700000 conv=notrunc 2>/dev/null && \
+         printf end >> root/var/lastlog && \
+         find root -exec touch -h -d @1700000000 {} + && \
+         printf 'bin\\nbin/busybox\\nvar\\nvar/lastlog\\n' > list",
+    ]));
+    let lastlog = fs::read(dir.join("root/var/lastlog")).unwrap();
+    assert_eq!(
+        (lastlog.len(), sha256_hex(&lastlog).as_str()),
+        (2_097_155, LASTLOG_SHA256)
+    );
+    true
+}
+
+/// The sparse archives the real tools write from [`sparse_tree`]: file
+/// name, and a record only that format has.
+fn sparse_archives(dir: &Path) -> Vec<(String, &'static str)> {
+    let mut made = Vec::new();
+    let sh = |script: &str| run_ok(Command::new("sh").current_dir(dir).args(["-c", script]));
+    if have("bsdtar") {
+        // bsdtar writes any file with holes as PAX sparse 1.0.
+        sh("bsdtar -cf bsdtar.tar -n -C root -T list");
+        made.push(("bsdtar.tar".to_string(), "GNU.sparse.major=1\n"));
+    }
+    if have("tar") {
+        for (v, record) in [
+            ("0.0", "GNU.sparse.offset="),
+            ("0.1", "GNU.sparse.map="),
+            ("1.0", "GNU.sparse.major=1\n"),
+        ] {
+            let file = format!("gnu-{v}.tar");
+            sh(&format!(
+                "tar --format=posix --sparse --sparse-version={v} --no-recursion -C root -T list -cf {file}"
+            ));
+            made.push((file, record));
+        }
+    }
+    made
+}
+
+/// `podman pull oci:NAME:t` in `dir`, then in a container of the image:
+/// the sha256 and size of `/bin/busybox` and `/var/lastlog`. The image is
+/// removed again.
+fn podman_sums(dir: &Path, name: &str) -> String {
+    let pulled = run_cmd(Command::new("podman").current_dir(dir).args([
+        "pull",
+        "-q",
+        &format!("oci:{name}:t"),
+    ]))
+    .succeeds();
+    let id = pulled.out().trim().to_string();
+    let o = run_cmd(
+        Command::new("podman")
+            .args(["run", "--rm", "--runtime", "runc", "--network", "none"])
+            .args([
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=1024:1024",
+            ])
+            .args([&id, "/bin/busybox", "sh", "-c"])
+            .arg(
+                "sha256sum /bin/busybox /var/lastlog && stat -c '%s %n' /bin/busybox /var/lastlog",
+            ),
+    );
+    let _ = Command::new("podman").args(["rmi", "-f", &id]).output();
+    o.succeeds().out()
+}
+
+/// A file with holes, as bsdtar and GNU tar (PAX sparse 0.0, 0.1 and 1.0)
+/// write it, is imported without `--normalize` and kept byte for byte (the
+/// DiffID is the sha256 of the tar as written); every observer sees it
+/// expanded by its real name, so the architecture comes from the sparse
+/// busybox (no "no ELF executables" warning); verify passes; and umoci and
+/// podman (Go's archive/tar, which expands these formats) unpack the
+/// expanded files.
+#[test]
+fn sparse_files_are_kept_as_written_and_read_expanded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    if !sparse_tree(d) {
+        return;
+    }
+    let busybox = fs::read(d.join("root/bin/busybox")).unwrap();
+    let expected = format!(
+        "{}  /bin/busybox\n{LASTLOG_SHA256}  /var/lastlog\n{} /bin/busybox\n2097155 /var/lastlog\n",
+        sha256_hex(&busybox),
+        busybox.len()
+    );
+    for (i, (file, record)) in sparse_archives(d).into_iter().enumerate() {
+        let tar = fs::read(d.join(&file)).unwrap();
+        // The tool wrote sparse entries: the holes are not in the tar.
+        assert!(
+            tar.windows(record.len()).any(|w| w == record.as_bytes()),
+            "{file} has no {record:?} record"
+        );
+        assert!(tar.len() < busybox.len(), "{file}: {} bytes", tar.len());
+        let layout = format!("sparse{i}");
+        let o = run(d, &[&file, "-o", &layout, "-t", "t", "--json"]);
+        let r = o.report();
+        let layer = &r["layers"][0];
+        assert_eq!(layer["diff_id"], sha256(&tar), "{file}");
+        assert_eq!(layer["entries"], 4, "{file}");
+        assert_eq!(r["platform"]["architecture"], host_goarch(), "{file}");
+        assert_eq!(r["warnings"], json!([]), "{file}: {}", o.context());
+        assert_eq!(layer["warnings"], json!([]), "{file}");
+        assert_eq!(
+            layer["notes"],
+            json!([
+                "2 sparse file(s) (PAX GNU.sparse records) kept as written; Go's archive/tar (podman, docker, containerd, umoci, skopeo), GNU tar and bsdtar all expand them"
+            ]),
+            "{file}"
+        );
+        run(d, &["verify", &layout]).succeeds();
+        // --normalize still writes them expanded, as regular files.
+        let n = run(
+            d,
+            &[
+                &file,
+                "-o",
+                "normalized",
+                "-t",
+                &layout,
+                "--json",
+                "--normalize",
+            ],
+        )
+        .report();
+        assert_eq!(
+            n["layers"][0]["notes"],
+            json!(["2 sparse file(s) (PAX GNU.sparse records) written expanded"]),
+            "{file}"
+        );
+        assert_eq!(n["platform"]["architecture"], host_goarch(), "{file}");
+        if have("umoci") {
+            let bundle = d.join(format!("bundle{i}"));
+            let mut cmd = Command::new("umoci");
+            cmd.arg("unpack");
+            if !is_root() {
+                cmd.arg("--rootless");
+            }
+            run_ok(
+                cmd.arg("--image")
+                    .arg(format!("{}:t", d.join(&layout).display()))
+                    .arg(&bundle),
+            );
+            let got = fs::read(bundle.join("rootfs/bin/busybox")).unwrap();
+            assert_eq!(
+                sha256(&got),
+                sha256(&busybox),
+                "{file}: umoci's bin/busybox"
+            );
+            let got = fs::read(bundle.join("rootfs/var/lastlog")).unwrap();
+            assert_eq!(
+                (got.len(), sha256_hex(&got)),
+                (2_097_155, LASTLOG_SHA256.to_string()),
+                "{file}: umoci's var/lastlog"
+            );
+        }
+        if have("podman") {
+            let _storage = storage_lock();
+            assert_eq!(podman_sums(d, &layout), expected, "{file}");
+        }
+    }
+}
+
+/// PAX sparse records that Go's archive/tar (every consumer) reads
+/// differently from GNU tar are refused in one line naming the entry and
+/// Go, with `--normalize` too.
+#[test]
+fn sparse_records_go_reads_differently_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let tar = |records: &[(&str, &str)], kind: tar::EntryType| {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions(records.iter().map(|(k, v)| (*k, v.as_bytes())))
+            .unwrap();
+        let mut h = tar_header(3, 0o644);
+        h.set_entry_type(kind);
+        b.append_data(&mut h, "GNUSparseFile.0/lastlog", &b"abc"[..])
+            .unwrap();
+        b.into_inner().unwrap()
+    };
+    let named = [
+        ("GNU.sparse.name", "var/lastlog"),
+        ("GNU.sparse.realsize", "9"),
+    ];
+    let cases = [
+        (
+            tar(
+                &[
+                    ("GNU.sparse.major", "2"),
+                    ("GNU.sparse.minor", "0"),
+                    named[0],
+                    named[1],
+                ],
+                tar::EntryType::Regular,
+            ),
+            "entry 'var/lastlog' is a PAX GNU sparse file of unknown format 2.0: Go's archive/tar (podman, docker, umoci) reads it as a plain file, GNU tar and bsdtar as a sparse one; re-create the archive with bsdtar or GNU tar",
+        ),
+        (
+            tar(
+                &[("GNU.sparse.size", "9"), ("GNU.sparse.map", "0,3")],
+                tar::EntryType::Regular,
+            ),
+            "entry 'GNUSparseFile.0/lastlog' is a PAX GNU sparse file whose GNU.sparse.numblocks is missing or does not match its map: Go's archive/tar (podman, docker, umoci) fails on it; re-create the archive with bsdtar or GNU tar",
+        ),
+    ];
+    for (i, (bytes, reason)) in cases.iter().enumerate() {
+        let file = format!("odd{i}.tar");
+        fs::write(d.join(&file), bytes).unwrap();
+        for extra in [&[][..], &["--normalize"][..]] {
+            let mut args = vec![file.as_str(), "-o", "refused", "--arch", "amd64"];
+            args.extend(extra);
+            let o = run(d, &args).exits(1);
+            assert_eq!(
+                o.err(),
+                format!("ociimport: error: {file}: {reason} (at uncompressed byte 1024)\n"),
+                "{}",
+                o.context()
+            );
+            assert!(!d.join("refused").exists());
+        }
     }
 }

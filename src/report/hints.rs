@@ -273,7 +273,10 @@ mod tests {
             ]
         );
         let piped = &for_archive("-", "docker.io/library/img:v1", "v1", true)[0];
-        assert!(piped.contains("podman load would name it localhost/"), "{piped}");
+        assert!(
+            piped.contains("podman load would name it localhost/"),
+            "{piped}"
+        );
         assert!(
             piped.contains("containers-storage:docker.io/library/img:v1"),
             "{piped}"

@@ -896,7 +896,12 @@ mod tests {
                         b"\0ab\0\0\0c\0\0".to_vec()
                     )]
                 );
-                assert_eq!(sum.notes, ["1 sparse file(s) (PAX GNU.sparse records) kept as written; Go's archive/tar (podman, docker, containerd, umoci, skopeo), GNU tar and bsdtar all expand them"]);
+                assert_eq!(
+                    sum.notes,
+                    [
+                        "1 sparse file(s) (PAX GNU.sparse records) kept as written; Go's archive/tar (podman, docker, containerd, umoci, skopeo), GNU tar and bsdtar all expand them"
+                    ]
+                );
             }
         }
         // Go fails on a sparse map on a header-only entry ("invalid header").

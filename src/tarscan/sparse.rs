@@ -85,7 +85,11 @@ impl PaxSparse {
             // from the map.
             (None, None) if !self.map.is_empty() => false,
             (major, minor) => {
-                let v = |n: Option<&[u8]>| n.map_or("none".to_string(), |n| String::from_utf8_lossy(n).into_owned());
+                let v = |n: Option<&[u8]>| {
+                    n.map_or("none".to_string(), |n| {
+                        String::from_utf8_lossy(n).into_owned()
+                    })
+                };
                 return Err(format!(
                     "a PAX GNU sparse file of unknown format {}.{}: Go's archive/tar (podman, docker, umoci) reads it as a plain file, GNU tar and bsdtar as a sparse one; re-create the archive with bsdtar or GNU tar",
                     v(major),
