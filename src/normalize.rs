@@ -7,8 +7,8 @@
 //! reports is written again here:
 //! - a ustar header when everything fits, with a PAX header before it only
 //!   for what ustar cannot hold and for records such as xattrs, keys sorted;
-//! - types 0 (regular), 1-6 only: old GNU sparse files expanded, contiguous
-//!   files as regular files, dump directories as directories, volume labels
+//! - types 0 (regular), 1-6 only: GNU sparse files (old type 'S', PAX
+//!   `GNU.sparse.*`) expanded by the scanner, contiguous files as regular files, dump directories as directories, volume labels
 //!   and Solaris/star records dropped ([`Fix`]);
 //! - mode without type bits, whole-second mtime clamped to
 //!   `SOURCE_DATE_EPOCH`/`--created` when set, no atime or ctime;
