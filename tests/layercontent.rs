@@ -340,7 +340,9 @@ fn sparse_files_are_kept_as_written_and_read_expanded() {
 
 /// PAX sparse records that Go's archive/tar (every consumer) reads
 /// differently from GNU tar are refused in one line naming the entry and
-/// Go, with `--normalize` too.
+/// Go, with `--normalize` too, and verify finds them; umoci shows what Go
+/// does: an unknown version unpacked as a plain file under its placeholder
+/// name, a 0.x map without `numblocks` an invalid header.
 #[test]
 fn sparse_records_go_reads_differently_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -395,5 +397,114 @@ fn sparse_records_go_reads_differently_are_refused() {
             );
             assert!(!d.join("refused").exists());
         }
+        // What umoci (Go's archive/tar) makes of such a layer, and verify
+        // finds it in a layout made by anyone.
+        let layout = format!("odd{i}");
+        let good = tar_with_capability(&capability(0x0200_0000, 20));
+        fs::write(d.join("good.tar"), &good).unwrap();
+        run(
+            d,
+            &[
+                "good.tar", "-q", "-o", &layout, "-t", "t", "--arch", "amd64",
+            ],
+        )
+        .succeeds();
+        swap_layer(&d.join(&layout), bytes);
+        let o = run(d, &["verify", &layout]).exits(1);
+        assert!(o.out().contains(reason), "{}", o.context());
+        if have("umoci") {
+            let bundle = d.join(format!("bundle{i}"));
+            let mut cmd = Command::new("umoci");
+            cmd.arg("unpack");
+            if !is_root() {
+                cmd.arg("--rootless");
+            }
+            let image = format!("{}:t", d.join(&layout).display());
+            let o = run_cmd(cmd.arg("--image").arg(image).arg(&bundle));
+            if i == 0 {
+                // The unknown version: a plain file under its placeholder name.
+                o.succeeds();
+                let plain = bundle.join("rootfs/GNUSparseFile.0/lastlog");
+                assert_eq!(fs::read(plain).unwrap(), b"abc");
+            } else {
+                assert!(
+                    o.err().contains("archive/tar: invalid tar header"),
+                    "{}",
+                    o.context()
+                );
+            }
+        }
+    }
+}
+
+/// The old GNU sparse format (type 'S', `tar --format=gnu --sparse`) is
+/// different: Go's archive/tar expands it but keeps type 'S', which podman
+/// ("unhandled tar header type 83") and umoci ("unknown typeflag") fail
+/// on. So it stays refused at import (tests/normalize.rs) and verify
+/// finds it in a layout made by anyone, as the consumers do.
+#[test]
+fn an_old_gnu_sparse_file_fails_the_consumers_and_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    if !sparse_tree(d) || !have("tar") {
+        return;
+    }
+    run_ok(Command::new("sh").current_dir(d).args([
+        "-c",
+        "tar --format=gnu --sparse --no-recursion -C root -T list -cf old.tar",
+    ]));
+    let old = fs::read(d.join("old.tar")).unwrap();
+    let good = tar_with_capability(&capability(0x0200_0000, 20));
+    fs::write(d.join("good.tar"), &good).unwrap();
+    run(
+        d,
+        &[
+            "good.tar",
+            "-q",
+            "-o",
+            "oldsparse",
+            "-t",
+            "t",
+            "--arch",
+            "amd64",
+        ],
+    )
+    .succeeds();
+    swap_layer(&d.join("oldsparse"), &old);
+    let o = run(d, &["verify", "oldsparse"]).exits(1);
+    assert_eq!(
+        o.out().lines().next(),
+        Some(format!(
+            "tag t: layer 1 (sha256:{}): a consumer cannot unpack this layer: entry 'bin/busybox' is an old GNU sparse file (type 'S'): podman, buildah and docker fail on it (\"unhandled tar header type\"), umoci too (\"unknown typeflag\"); --normalize rewrites it as a regular file (at uncompressed byte 512)",
+            sha256_hex(&old)
+        ).as_str()),
+        "{}",
+        o.context()
+    );
+    if have("umoci") {
+        let mut cmd = Command::new("umoci");
+        cmd.arg("unpack");
+        if !is_root() {
+            cmd.arg("--rootless");
+        }
+        let o = run_cmd(
+            cmd.arg("--image")
+                .arg(format!("{}:t", d.join("oldsparse").display()))
+                .arg(d.join("bundle")),
+        );
+        assert!(
+            o.err().contains("bin/busybox: unknown typeflag '\\x53'"),
+            "{}",
+            o.context()
+        );
+    }
+    if have("podman") {
+        let _storage = storage_lock();
+        let o = podman_pull(d, "oldsparse").exits(125);
+        assert!(
+            o.err().contains("unhandled tar header type 83"),
+            "{}",
+            o.context()
+        );
     }
 }
