@@ -24,4 +24,5 @@ mod oddfiles;
 mod readme;
 mod reliability;
 mod signatures;
+mod spec_rules;
 mod verify;
