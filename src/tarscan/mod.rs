@@ -118,6 +118,20 @@ pub trait EntryObserver {
     fn content(&mut self, data: &[u8]) -> bool;
     /// The current entry's content is complete, or no longer wanted.
     fn end_entry(&mut self) {}
+    /// A hole of `len` zero bytes in a sparse file's content. By default
+    /// the zeros are offered as content; an observer that learns nothing
+    /// from a run of zeros overrides it, so that a hostile map's terabyte
+    /// hole costs nothing. Return false to stop receiving.
+    fn hole(&mut self, mut len: u64) -> bool {
+        while len > 0 {
+            let k = usize::try_from(len).unwrap_or(usize::MAX).min(ZEROS.len());
+            if !self.content(&ZEROS[..k]) {
+                return false;
+            }
+            len -= k as u64;
+        }
+        true
+    }
 }
 
 /// No observer: the scanner only checks the archive.
@@ -147,28 +161,25 @@ impl<A: EntryObserver, B: EntryObserver> EntryObserver for (A, B) {
         self.0.end_entry();
         self.1.end_entry();
     }
-}
-
-/// Zeros for the holes of sparse files.
-static ZEROS: [u8; 8192] = [0; 8192];
-
-/// Hand `piece` of the current entry's content to `observer` while it
-/// wants it (`watching`); a hole is handed on as zeros only while it does.
-fn hand_on<O: EntryObserver>(observer: &mut O, watching: &mut bool, piece: Piece<'_>) {
-    match piece {
-        Piece::Data(data) => give(observer, watching, data),
-        Piece::Zeros(mut n) => {
-            while n > 0 && *watching {
-                let k = usize::try_from(n).unwrap_or(usize::MAX).min(ZEROS.len());
-                give(observer, watching, &ZEROS[..k]);
-                n -= k as u64;
-            }
-        }
+    fn hole(&mut self, len: u64) -> bool {
+        let a = self.0.hole(len);
+        let b = self.1.hole(len);
+        a | b
     }
 }
 
-fn give<O: EntryObserver>(observer: &mut O, watching: &mut bool, data: &[u8]) {
-    if *watching && !observer.content(data) {
+/// Zeros for the holes of sparse files.
+pub(crate) static ZEROS: [u8; 8192] = [0; 8192];
+
+/// Hand `piece` of the current entry's content to `observer` while it
+/// wants it (`watching`).
+fn hand_on<O: EntryObserver>(observer: &mut O, watching: &mut bool, piece: Piece<'_>) {
+    let wants = match piece {
+        _ if !*watching => return,
+        Piece::Data(data) => observer.content(data),
+        Piece::Zeros(n) => observer.hole(n),
+    };
+    if !wants {
         // It has seen enough: finish it now rather than at the entry's end.
         observer.end_entry();
         *watching = false;
