@@ -46,6 +46,7 @@ pub mod inspect;
 pub mod naming;
 pub mod output;
 pub mod report;
+pub mod sbom;
 pub mod spec;
 pub mod verify;
 
@@ -65,8 +66,6 @@ mod lint;
 mod normalize;
 mod pargz;
 mod platform;
-#[allow(dead_code)] // the seam for --sbom (issue 20), wired by the attestation writer
-mod sbom;
 mod signature;
 mod tarscan;
 mod url;
