@@ -22,5 +22,6 @@ mod normalize;
 mod oddfiles;
 mod readme;
 mod reliability;
+mod sbom;
 mod signatures;
 mod verify;

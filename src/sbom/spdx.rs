@@ -144,7 +144,7 @@ impl LicenseRefs {
                 let slug: String = license
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
-                    .take(48)
+                    .take(64)
                     .collect();
                 format!("LicenseRef-{next}-{slug}")
             })

@@ -2,7 +2,8 @@
 //! XML property list (Apple's plist DTD, as libxbps writes it through
 //! proplib) whose top dictionary maps each package name to a dictionary
 //! with `pkgver` (`NAME-VERSION_REVISION`), `architecture`, `license`,
-//! `state` (`installed`, `unpacked`, `half-removed`, ...); keys starting
+//! `state` (`installed`, `unpacked`, `half-removed`, ...), `license` (a
+//! comma-separated list, all applying: joined with `AND`); keys starting
 //! with `_` (`_XBPS_ALTERNATIVES_`) are not packages.
 //!
 //! Neither the purl specification nor syft or trivy have an xbps type; the
@@ -71,7 +72,9 @@ pub(crate) fn parse(text: &str, os: &OsRelease) -> Result<Vec<Package>, String> 
             name: name.clone(),
             version: version.to_string(),
             purl,
-            license: props.get("license").filter(|l| !l.is_empty()).map(str::to_string),
+            license: props
+                .get("license")
+                .and_then(|l| super::pacman::join_licenses(&l.split(',').collect::<Vec<_>>())),
             supplier: props.get("maintainer").and_then(super::person),
         });
     }
