@@ -31,13 +31,20 @@ pub(crate) fn parse(text: &str, os: &OsRelease) -> Result<Vec<Package>, String> 
 }
 
 /// Turn a complete record into a package.
-fn finish(record: &mut Vec<(u8, &str)>, out: &mut Vec<Package>, os: &OsRelease) -> Result<(), String> {
+fn finish(
+    record: &mut Vec<(u8, &str)>,
+    out: &mut Vec<Package>,
+    os: &OsRelease,
+) -> Result<(), String> {
     if record.is_empty() {
         return Ok(());
     }
     let get = |key: u8| record.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
     let Some(name) = get(b'P') else {
-        return Err(format!("a record has no P: (name) line ({} lines)", record.len()));
+        return Err(format!(
+            "a record has no P: (name) line ({} lines)",
+            record.len()
+        ));
     };
     let version = get(b'V').unwrap_or_default();
     let origin = get(b'o').filter(|o| *o != name).unwrap_or_default();
@@ -76,19 +83,34 @@ mod tests {
                   P:musl-utils\nV:1.2.5-r0\nA:x86_64\nL:MIT AND BSD-2-Clause AND GPL-2.0-or-later\no:musl\nT:a: colon";
         let pkgs = parse(db, &os).unwrap();
         assert_eq!(pkgs.len(), 2);
-        assert_eq!(pkgs[0].purl, "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3");
+        assert_eq!(
+            pkgs[0].purl,
+            "pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3"
+        );
         assert_eq!(
             pkgs[1].purl,
             "pkg:apk/alpine/musl-utils@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3&upstream=musl"
         );
-        assert_eq!(pkgs[1].license.as_deref(), Some("MIT AND BSD-2-Clause AND GPL-2.0-or-later"));
-        assert_eq!(pkgs[0].supplier.as_deref(), Some("Person: Natanael Copa (ncopa@alpinelinux.org)"));
+        assert_eq!(
+            pkgs[1].license.as_deref(),
+            Some("MIT AND BSD-2-Clause AND GPL-2.0-or-later")
+        );
+        assert_eq!(
+            pkgs[0].supplier.as_deref(),
+            Some("Person: Natanael Copa (ncopa@alpinelinux.org)")
+        );
     }
 
     #[test]
     fn garbage_is_an_error() {
         let os = OsRelease::default();
-        assert_eq!(parse("P:x\nnot apk\n", &os).unwrap_err(), "line 2 is not a `K:value` line");
-        assert_eq!(parse("V:1\n", &os).unwrap_err(), "a record has no P: (name) line (1 lines)");
+        assert_eq!(
+            parse("P:x\nnot apk\n", &os).unwrap_err(),
+            "line 2 is not a `K:value` line"
+        );
+        assert_eq!(
+            parse("V:1\n", &os).unwrap_err(),
+            "a record has no P: (name) line (1 lines)"
+        );
     }
 }

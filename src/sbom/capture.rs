@@ -55,6 +55,23 @@ enum Role {
     None,
 }
 
+/// A cheap test that rules out almost every entry before its path is
+/// normalised: every path [`role`] knows contains one of these words.
+fn maybe_database(path: &[u8]) -> bool {
+    const WORDS: [&[u8]; 7] = [
+        b"os-release",
+        b"dpkg",
+        b"apk",
+        b"pacman",
+        b"pkg",
+        b"rpm",
+        b"xbps",
+    ];
+    WORDS
+        .iter()
+        .any(|w| path.windows(w.len()).any(|win| win == *w))
+}
+
 /// Classify a rootfs path (components joined by `/`).
 fn role(path: &str) -> Role {
     let parts: Vec<&str> = path.split('/').collect();
@@ -71,9 +88,8 @@ fn role(path: &str) -> Role {
             }
             return Role::Portage((*c).to_string(), (*pf).to_string());
         }
-        ["var", "lib", "rpm", "rpmdb.sqlite"] | ["usr", "lib", "sysimage", "rpm", "rpmdb.sqlite"] => {
-            Kind::RpmSqlite
-        }
+        ["var", "lib", "rpm", "rpmdb.sqlite"]
+        | ["usr", "lib", "sysimage", "rpm", "rpmdb.sqlite"] => Kind::RpmSqlite,
         ["var", "lib", "rpm", "Packages"] | ["usr", "lib", "sysimage", "rpm", "Packages"] => {
             return Role::Unreadable("an rpm Berkeley DB database, which ociimport does not read");
         }
@@ -137,6 +153,9 @@ impl Captures {
     /// A new entry: whether its content is wanted.
     pub(crate) fn entry(&mut self, header: &EntryHeader) -> bool {
         self.current = None;
+        if !maybe_database(&header.path) {
+            return false;
+        }
         let joined = components(&header.path).joined();
         let Ok(path) = String::from_utf8(joined) else {
             return false;
@@ -170,17 +189,15 @@ impl Captures {
     /// An earlier entry at `path` is replaced: forget what it left.
     fn forget(&mut self, path: &str) {
         if let Some((_, Content::Memory(bytes))) = self.files.remove(path) {
-            self.memory -= bytes.len() as u64;
+            self.memory = self.memory.saturating_sub(bytes.len() as u64);
         }
         self.unreadable.remove(path);
     }
 
     /// Start capturing `path`, in memory or spooled.
     fn start(&mut self, path: String, kind: Kind, size: u64) -> bool {
-        if kind == Kind::PortageLicense {
-            if let Role::Portage(c, pf) = portage_dir(&path) {
-                self.portage.insert((c, pf));
-            }
+        if let (Kind::PortageLicense, Role::Portage(c, pf)) = (kind, portage_dir(&path)) {
+            self.portage.insert((c, pf));
         }
         let content = if kind == Kind::RpmSqlite {
             match spool() {
@@ -308,7 +325,63 @@ mod tests {
             role("usr/lib/sysimage/rpm/rpmdb.sqlite"),
             Role::Capture(Kind::RpmSqlite)
         );
-        assert_eq!(role("var/db/xbps/pkgdb-0.38.plist"), Role::Capture(Kind::Xbps));
+        assert_eq!(
+            role("var/db/xbps/pkgdb-0.38.plist"),
+            Role::Capture(Kind::Xbps)
+        );
         assert_eq!(role("var/db/xbps/.bash-files.plist"), Role::None);
+    }
+
+    fn header(path: &str, size: u64) -> EntryHeader {
+        EntryHeader {
+            path: path.as_bytes().to_vec(),
+            link: None,
+            kind: EntryType::Regular,
+            size,
+            mode: 0o644,
+            mtime: 0,
+            uid: 0,
+            gid: 0,
+            uname: Vec::new(),
+            gname: Vec::new(),
+            device: None,
+            pax: Vec::new(),
+            sparse: None,
+            fix: None,
+        }
+    }
+
+    #[test]
+    fn spooled_databases_are_removed_complete_or_not() {
+        let mut c = Captures::default();
+        assert!(c.entry(&header("var/lib/rpm/rpmdb.sqlite", 4)));
+        assert!(c.content(b"data"));
+        c.end_entry();
+        let done = match &c.files["var/lib/rpm/rpmdb.sqlite"].1 {
+            Content::Spooled(s) => s.file.path().to_path_buf(),
+            Content::Memory(_) => panic!("not spooled"),
+        };
+        assert_eq!(std::fs::read(&done).unwrap(), b"data");
+        // A stream that stops inside the next one leaves it current.
+        assert!(c.entry(&header("./usr/lib/sysimage/rpm/rpmdb.sqlite", 8)));
+        assert!(c.content(b"dat"));
+        let partial = spool_path(c.current.as_ref().unwrap());
+        drop(c);
+        assert!(!done.exists(), "{}", done.display());
+        assert!(!std::path::Path::new(&partial).exists(), "{partial}");
+    }
+
+    #[test]
+    fn the_memory_cap_is_named_in_a_warning() {
+        let mut c = Captures::default();
+        assert!(!c.entry(&header("var/lib/dpkg/status", MEMORY_CAP + 1)));
+        assert_eq!(
+            c.warnings,
+            [
+                "var/lib/dpkg/status: not read: 67108865 bytes would pass the 64 MiB held in memory for package databases"
+            ]
+        );
+        // A later, smaller entry at the same path is read.
+        assert!(c.entry(&header("var/lib/dpkg/status", 3)));
     }
 }

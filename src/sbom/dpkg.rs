@@ -59,7 +59,10 @@ pub(crate) fn parse(text: &str, os: &OsRelease) -> Result<Vec<Package>, String> 
                 .map(|(_, v)| v.as_str())
         };
         let Some(name) = get("Package") else {
-            return Err(format!("a stanza has no Package field ({} fields)", stanza.len()));
+            return Err(format!(
+                "a stanza has no Package field ({} fields)",
+                stanza.len()
+            ));
         };
         if !get("Status").is_none_or(installed) {
             continue;
@@ -77,7 +80,13 @@ fn installed(status: &str) -> bool {
     matches!(words.as_slice(), [_, "ok", "installed"])
 }
 
-fn package(name: &str, version: &str, arch: &str, maintainer: Option<&str>, os: &OsRelease) -> Package {
+fn package(
+    name: &str,
+    version: &str,
+    arch: &str,
+    maintainer: Option<&str>,
+    os: &OsRelease,
+) -> Package {
     let purl = Purl {
         kind: "deb",
         namespace: Some(purl::vendor(os, "debian")),
@@ -172,7 +181,11 @@ Version: 3
 
     #[test]
     fn status_d_without_status_or_trailing_newline() {
-        let pkgs = parse("Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64", &debian()).unwrap();
+        let pkgs = parse(
+            "Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64",
+            &debian(),
+        )
+        .unwrap();
         assert_eq!(pkgs.len(), 1);
         assert_eq!(pkgs[0].version, "12.4+deb12u5");
     }

@@ -128,10 +128,7 @@ impl EntryObserver for PackageScan {
 /// The os-release fields: `etc/os-release` unless it is a symlink or
 /// missing, then `usr/lib/os-release` (where the symlink usually points).
 fn os_release(c: &Captures) -> OsRelease {
-    let etc = c
-        .files
-        .get("etc/os-release")
-        .filter(|_| !c.os_release_link);
+    let etc = c.files.get("etc/os-release").filter(|_| !c.os_release_link);
     let usr = c.files.get("usr/lib/os-release");
     match etc.or(usr) {
         Some((_, Content::Memory(bytes))) => osrelease::parse(&String::from_utf8_lossy(bytes)),
@@ -166,7 +163,8 @@ fn read_files(c: &Captures, os: &OsRelease, inv: &mut Inventory) {
         }
     }
     for (pattern, (files, n)) in groups {
-        inv.covered.push(format!("{pattern} ({files} files, {n} packages)"));
+        inv.covered
+            .push(format!("{pattern} ({files} files, {n} packages)"));
     }
 }
 
@@ -180,7 +178,11 @@ fn group(kind: Kind) -> Option<&'static str> {
 }
 
 /// One text database's packages.
-fn text_database(kind: Kind, bytes: &[u8], os: &OsRelease) -> std::result::Result<Vec<Package>, String> {
+fn text_database(
+    kind: Kind,
+    bytes: &[u8],
+    os: &OsRelease,
+) -> std::result::Result<Vec<Package>, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text ({e})"))?;
     match kind {
         Kind::Dpkg | Kind::DpkgStatusD => dpkg::parse(text, os),
@@ -213,8 +215,7 @@ fn read_portage(c: &Captures, inv: &mut Inventory) {
                 .push(format!("var/db/pkg/{category}/{pf}/: not read: {reason}")),
         }
     }
-    inv.covered
-        .push(format!("var/db/pkg/*/*/ ({n} packages)"));
+    inv.covered.push(format!("var/db/pkg/*/*/ ({n} packages)"));
 }
 
 /// `Name <email>` (or a bare name) as SPDX's `Person: Name (email)`.

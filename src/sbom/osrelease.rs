@@ -72,7 +72,10 @@ mod tests {
             "# comment\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n\
              VERSION_ID='12'\nNAME=\"say \\\"hi\\\"\"\nnot an assignment\nEMPTY=\n",
         );
-        assert_eq!(os.get("PRETTY_NAME"), Some("Debian GNU/Linux 12 (bookworm)"));
+        assert_eq!(
+            os.get("PRETTY_NAME"),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
         assert_eq!(os.get("ID"), Some("debian"));
         assert_eq!(os.get("VERSION_ID"), Some("12"));
         assert_eq!(os.get("NAME"), Some("say \"hi\""));

@@ -12,7 +12,11 @@ use super::{Package, person};
 pub(crate) fn parse(text: &str, os: &OsRelease) -> Result<Package, String> {
     let sections = sections(text)?;
     let get = |key: &str| sections.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
-    let first = |key: &str| get(key).and_then(|v| v.first().copied()).unwrap_or_default();
+    let first = |key: &str| {
+        get(key)
+            .and_then(|v| v.first().copied())
+            .unwrap_or_default()
+    };
     let name = first("%NAME%");
     if name.is_empty() {
         return Err("no %NAME% section".to_string());
@@ -24,7 +28,10 @@ pub(crate) fn parse(text: &str, os: &OsRelease) -> Result<Package, String> {
         namespace: Some(purl::vendor(os, "arch")),
         name: name.to_lowercase(),
         version,
-        qualifiers: vec![("arch", first("%ARCH%").to_string()), ("distro", purl::distro(os))],
+        qualifiers: vec![
+            ("arch", first("%ARCH%").to_string()),
+            ("distro", purl::distro(os)),
+        ],
     }
     .render();
     Ok(Package {
@@ -62,7 +69,13 @@ pub(crate) fn join_licenses(licenses: &[&str]) -> Option<String> {
         .iter()
         .map(|l| l.trim())
         .filter(|l| !l.is_empty())
-        .map(|l| if l.contains(' ') && licenses.len() > 1 { format!("({l})") } else { l.to_string() })
+        .map(|l| {
+            if l.contains(' ') && licenses.len() > 1 {
+                format!("({l})")
+            } else {
+                l.to_string()
+            }
+        })
         .collect();
     (!parts.is_empty()).then(|| parts.join(" AND "))
 }
@@ -81,9 +94,18 @@ mod tests {
         let p = parse(desc, &os).unwrap();
         assert_eq!(p.name, "libxcrypt");
         assert_eq!(p.version, "4.4.36-2");
-        assert_eq!(p.purl, "pkg:alpm/arch/libxcrypt@4.4.36-2?arch=x86_64&distro=arch");
-        assert_eq!(p.license.as_deref(), Some("GPL AND (LGPL-2.1-or-later OR MIT)"));
-        assert_eq!(p.supplier.as_deref(), Some("Person: David Runge (dvzrv@archlinux.org)"));
+        assert_eq!(
+            p.purl,
+            "pkg:alpm/arch/libxcrypt@4.4.36-2?arch=x86_64&distro=arch"
+        );
+        assert_eq!(
+            p.license.as_deref(),
+            Some("GPL AND (LGPL-2.1-or-later OR MIT)")
+        );
+        assert_eq!(
+            p.supplier.as_deref(),
+            Some("Person: David Runge (dvzrv@archlinux.org)")
+        );
     }
 
     #[test]
@@ -91,7 +113,13 @@ mod tests {
         let os = OsRelease::default();
         let p = parse("%NAME%\nfoo\n\n%VERSION%\n1:2.0-1\n", &os).unwrap();
         assert_eq!(p.purl, "pkg:alpm/arch/foo@1:2.0-1");
-        assert_eq!(parse("%VERSION%\n1\n", &os).unwrap_err(), "no %NAME% section");
-        assert_eq!(parse("junk\n", &os).unwrap_err(), "line 1 is outside any %FIELD% section");
+        assert_eq!(
+            parse("%VERSION%\n1\n", &os).unwrap_err(),
+            "no %NAME% section"
+        );
+        assert_eq!(
+            parse("junk\n", &os).unwrap_err(),
+            "line 1 is outside any %FIELD% section"
+        );
     }
 }

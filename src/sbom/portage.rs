@@ -17,7 +17,8 @@ use super::purl::Purl;
 
 /// The package for the directory `CATEGORY/PF`, with its `LICENSE` text.
 pub(crate) fn package(category: &str, pf: &str, license: Option<&str>) -> Result<Package, String> {
-    let (pn, pvr) = split_pf(pf).ok_or_else(|| format!("{pf:?} is not NAME-VERSION in the PMS version syntax"))?;
+    let (pn, pvr) = split_pf(pf)
+        .ok_or_else(|| format!("{pf:?} is not NAME-VERSION in the PMS version syntax"))?;
     let purl = Purl {
         kind: "ebuild",
         namespace: Some(category.to_string()),
@@ -52,7 +53,9 @@ fn valid_pvr(pvr: &str) -> bool {
     let Some(numbers) = parts.next() else {
         return false;
     };
-    let numbers = numbers.strip_suffix(|c: char| c.is_ascii_lowercase()).unwrap_or(numbers);
+    let numbers = numbers
+        .strip_suffix(|c: char| c.is_ascii_lowercase())
+        .unwrap_or(numbers);
     let numeric = numbers
         .split('.')
         .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
@@ -118,8 +121,14 @@ mod tests {
     #[test]
     fn pf_splits_at_the_version() {
         assert_eq!(split_pf("gperf-3.1-r1"), Some(("gperf", "3.1-r1")));
-        assert_eq!(split_pf("font-adobe-100dpi-1.0.3"), Some(("font-adobe-100dpi", "1.0.3")));
-        assert_eq!(split_pf("openssl-3.3.2_p20240101_rc1-r12"), Some(("openssl", "3.3.2_p20240101_rc1-r12")));
+        assert_eq!(
+            split_pf("font-adobe-100dpi-1.0.3"),
+            Some(("font-adobe-100dpi", "1.0.3"))
+        );
+        assert_eq!(
+            split_pf("openssl-3.3.2_p20240101_rc1-r12"),
+            Some(("openssl", "3.3.2_p20240101_rc1-r12"))
+        );
         assert_eq!(split_pf("tzdata-2024a"), Some(("tzdata", "2024a")));
         assert_eq!(split_pf("audio-0-r2"), Some(("audio", "0-r2")));
         assert_eq!(split_pf("noversion"), None);
@@ -141,8 +150,14 @@ mod tests {
 
     #[test]
     fn gentoo_license_syntax() {
-        assert_eq!(expression("MIT || ( GPL-2 BSD ) ssl? ( OpenSSL )").as_deref(), Some("MIT AND (GPL-2 OR BSD)"));
-        assert_eq!(expression("|| ( Apache-2.0 MIT )").as_deref(), Some("Apache-2.0 OR MIT"));
+        assert_eq!(
+            expression("MIT || ( GPL-2 BSD ) ssl? ( OpenSSL )").as_deref(),
+            Some("MIT AND (GPL-2 OR BSD)")
+        );
+        assert_eq!(
+            expression("|| ( Apache-2.0 MIT )").as_deref(),
+            Some("Apache-2.0 OR MIT")
+        );
         assert_eq!(expression("  \n"), None);
     }
 }

@@ -13,9 +13,9 @@
 
 use std::path::Path;
 
+use super::Package;
 use super::osrelease::OsRelease;
 use super::purl::{self, Purl};
-use super::Package;
 
 const NAME: i32 = 1000;
 const VERSION: i32 = 1001;
@@ -37,20 +37,39 @@ const MAX_INDEX: usize = 1 << 20;
 pub(crate) fn read(path: &Path, os: &OsRelease) -> Result<Vec<Package>, String> {
     use rusqlite::{Connection, OpenFlags};
     // immutable: read only, no -wal or -shm files next to the spool.
-    let uri = format!("file:{}?immutable=1", path.display());
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let escaped: String = path
+        .display()
+        .to_string()
+        .chars()
+        .map(|c| match c {
+            '%' => "%25".to_string(),
+            '?' => "%3f".to_string(),
+            '#' => "%23".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    let uri = format!("file:{escaped}?immutable=1");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let db = Connection::open_with_flags(&uri, flags).map_err(|e| format!("sqlite: {e}"))?;
     let mut query = db
         .prepare("SELECT hnum, blob FROM Packages ORDER BY hnum")
         .map_err(|e| format!("sqlite: {e}"))?;
     let rows = query
-        .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?)))
+        .query_map([], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+        })
         .map_err(|e| format!("sqlite: {e}"))?;
     let mut packages = Vec::new();
     for row in rows {
         let (hnum, blob) = row.map_err(|e| format!("sqlite: {e}"))?;
         let header = Header::parse(&blob).map_err(|e| format!("package header {hnum}: {e}"))?;
-        packages.push(header.package(os).map_err(|e| format!("package header {hnum}: {e}"))?);
+        packages.push(
+            header
+                .package(os)
+                .map_err(|e| format!("package header {hnum}: {e}"))?,
+        );
     }
     Ok(packages)
 }
@@ -154,7 +173,10 @@ impl<'a> Header<'a> {
             name: name.to_string(),
             version: epoch.map_or(vr.clone(), |e| format!("{e}:{vr}")),
             purl,
-            license: self.string(LICENSE)?.filter(|l| !l.is_empty()).map(str::to_string),
+            license: self
+                .string(LICENSE)?
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
             supplier: self
                 .string(VENDOR)?
                 .filter(|v| !v.trim().is_empty())
@@ -199,24 +221,46 @@ pub(crate) mod tests {
     #[test]
     fn header_with_epoch() {
         let b = blob(
-            &[(NAME, "bash"), (VERSION, "5.2.26"), (RELEASE, "3.fc40"), (ARCH, "x86_64"), (LICENSE, "GPL-3.0-or-later"), (VENDOR, "Fedora Project")],
+            &[
+                (NAME, "bash"),
+                (VERSION, "5.2.26"),
+                (RELEASE, "3.fc40"),
+                (ARCH, "x86_64"),
+                (LICENSE, "GPL-3.0-or-later"),
+                (VENDOR, "Fedora Project"),
+            ],
             &[(EPOCH, 1)],
         );
         let os = osrelease::parse("ID=fedora\nVERSION_ID=40\n");
         let p = Header::parse(&b).unwrap().package(&os).unwrap();
         assert_eq!(p.version, "1:5.2.26-3.fc40");
-        assert_eq!(p.purl, "pkg:rpm/fedora/bash@5.2.26-3.fc40?arch=x86_64&distro=fedora-40&epoch=1");
+        assert_eq!(
+            p.purl,
+            "pkg:rpm/fedora/bash@5.2.26-3.fc40?arch=x86_64&distro=fedora-40&epoch=1"
+        );
         assert_eq!(p.license.as_deref(), Some("GPL-3.0-or-later"));
         assert_eq!(p.supplier.as_deref(), Some("Organization: Fedora Project"));
     }
 
     #[test]
     fn damaged_headers_are_errors() {
-        assert_eq!(Header::parse(&[0, 0, 0]).unwrap_err(), "3 bytes, too short for a header");
+        assert_eq!(
+            Header::parse(&[0, 0, 0]).unwrap_err(),
+            "3 bytes, too short for a header"
+        );
         let mut b = blob(&[(NAME, "x")], &[]);
         b.truncate(b.len() - 1);
-        assert_eq!(Header::parse(&b).unwrap_err(), "1 index entries and 2 data bytes do not fit its 25 bytes");
+        assert_eq!(
+            Header::parse(&b).unwrap_err(),
+            "1 index entries and 2 data bytes do not fit its 25 bytes"
+        );
         let b = blob(&[(VERSION, "1")], &[]);
-        assert_eq!(Header::parse(&b).unwrap().package(&OsRelease::default()).unwrap_err(), "no NAME tag");
+        assert_eq!(
+            Header::parse(&b)
+                .unwrap()
+                .package(&OsRelease::default())
+                .unwrap_err(),
+            "no NAME tag"
+        );
     }
 }

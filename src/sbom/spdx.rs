@@ -113,11 +113,21 @@ fn package(p: &Package, id: &str, refs: &mut LicenseRefs) -> Value {
 /// `SPDXRef-Package-<type>-<name>-<hash of the purl>`, with `-2`, `-3`...
 /// for a purl seen again (the same package in two databases).
 fn unique_id(seen: &mut BTreeMap<String, u32>, p: &Package) -> String {
-    let kind = p.purl.strip_prefix("pkg:").and_then(|r| r.split('/').next()).unwrap_or("unknown");
+    let kind = p
+        .purl
+        .strip_prefix("pkg:")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("unknown");
     let name: String = p
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let hash = hex(&Sha256::digest(p.purl.as_bytes()));
     let base = format!("SPDXRef-Package-{kind}-{name}-{}", &hash[..16]);
@@ -143,7 +153,13 @@ impl LicenseRefs {
             .or_insert_with(|| {
                 let slug: String = license
                     .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '.' {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
                     .take(64)
                     .collect();
                 format!("LicenseRef-{next}-{slug}")
@@ -168,7 +184,11 @@ pub(crate) fn valid_spdx(text: &str) -> bool {
 /// SPDX's time form, `YYYY-MM-DDThh:mm:ssZ` (UTC, no fraction), from RFC 3339.
 fn spdx_time(created: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(created)
-        .map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        })
         .unwrap_or_else(|_| created.to_string())
 }
 
@@ -204,14 +224,23 @@ mod tests {
         assert!(!valid_spdx("LicenseRef-x"));
         let mut refs = LicenseRefs::default();
         assert_eq!(refs.expression("MIT"), "MIT");
-        assert_eq!(refs.expression("GPLv2+ and LGPLv2+"), "LicenseRef-0-GPLv2--and-LGPLv2-");
+        assert_eq!(
+            refs.expression("GPLv2+ and LGPLv2+"),
+            "LicenseRef-0-GPLv2--and-LGPLv2-"
+        );
         assert_eq!(refs.expression("GPL-2"), "LicenseRef-1-GPL-2");
-        assert_eq!(refs.expression("GPLv2+ and LGPLv2+"), "LicenseRef-0-GPLv2--and-LGPLv2-");
+        assert_eq!(
+            refs.expression("GPLv2+ and LGPLv2+"),
+            "LicenseRef-0-GPLv2--and-LGPLv2-"
+        );
     }
 
     #[test]
     fn times_are_spdx_form() {
-        assert_eq!(spdx_time("2024-05-01T10:20:30.123+02:00"), "2024-05-01T08:20:30Z");
+        assert_eq!(
+            spdx_time("2024-05-01T10:20:30.123+02:00"),
+            "2024-05-01T08:20:30Z"
+        );
         assert_eq!(spdx_time("1970-01-01T00:00:00Z"), "1970-01-01T00:00:00Z");
     }
 }

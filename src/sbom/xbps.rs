@@ -33,10 +33,15 @@ pub(crate) enum Value {
 impl Value {
     fn get(&self, key: &str) -> Option<&str> {
         match self {
-            Value::Dict(entries) => entries.iter().find(|(k, _)| k == key).and_then(|(_, v)| match v {
-                Value::Text(t) => Some(t.as_str()),
-                _ => None,
-            }),
+            Value::Dict(entries) => {
+                entries
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .and_then(|(_, v)| match v {
+                        Value::Text(t) => Some(t.as_str()),
+                        _ => None,
+                    })
+            }
             _ => None,
         }
     }
@@ -52,7 +57,9 @@ pub(crate) fn parse(text: &str, os: &OsRelease) -> Result<Vec<Package>, String> 
         if name.starts_with('_') || props.get("state").is_some_and(|s| s != "installed") {
             continue;
         }
-        let pkgver = props.get("pkgver").ok_or_else(|| format!("package {name:?} has no pkgver"))?;
+        let pkgver = props
+            .get("pkgver")
+            .ok_or_else(|| format!("package {name:?} has no pkgver"))?;
         let version = pkgver
             .strip_prefix(name.as_str())
             .and_then(|v| v.strip_prefix('-'))
@@ -63,7 +70,10 @@ pub(crate) fn parse(text: &str, os: &OsRelease) -> Result<Vec<Package>, String> 
             name: name.clone(),
             version,
             qualifiers: vec![
-                ("arch", props.get("architecture").unwrap_or_default().to_string()),
+                (
+                    "arch",
+                    props.get("architecture").unwrap_or_default().to_string(),
+                ),
                 ("distro", purl::distro(os)),
             ],
         }
@@ -106,7 +116,11 @@ fn value<'a>(tokens: &mut Tokens<'a>, first: Option<Token<'a>>) -> Result<Value,
     value_at(tokens, first, 0)
 }
 
-fn value_at<'a>(tokens: &mut Tokens<'a>, first: Option<Token<'a>>, depth: usize) -> Result<Value, String> {
+fn value_at<'a>(
+    tokens: &mut Tokens<'a>,
+    first: Option<Token<'a>>,
+    depth: usize,
+) -> Result<Value, String> {
     if depth > MAX_DEPTH {
         return Err(format!("nested deeper than {MAX_DEPTH} levels"));
     }
@@ -130,7 +144,9 @@ fn value_at<'a>(tokens: &mut Tokens<'a>, first: Option<Token<'a>>, depth: usize)
                 }
             }
         }
-        Some(Token::Open(tag @ ("string" | "integer" | "data" | "date" | "real"))) => text(tokens, tag),
+        Some(Token::Open(tag @ ("string" | "integer" | "data" | "date" | "real"))) => {
+            text(tokens, tag)
+        }
         other => Err(format!("expected a value, found {}", show(other.as_ref()))),
     }
 }
@@ -144,7 +160,12 @@ fn dict(tokens: &mut Tokens<'_>, depth: usize) -> Result<Value, String> {
                 Value::Text(k) => k,
                 _ => String::new(),
             },
-            other => return Err(format!("expected <key> in a <dict>, found {}", show(other.as_ref()))),
+            other => {
+                return Err(format!(
+                    "expected <key> in a <dict>, found {}",
+                    show(other.as_ref())
+                ));
+            }
         };
         let v = value_at(tokens, None, depth + 1)?;
         entries.push((key, v));
@@ -169,7 +190,9 @@ fn unescape(text: &str) -> Result<String, String> {
     let mut rest = text;
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
-        let end = rest[i..].find(';').ok_or_else(|| format!("unterminated entity in {text:?}"))?;
+        let end = rest[i..]
+            .find(';')
+            .ok_or_else(|| format!("unterminated entity in {text:?}"))?;
         let entity = &rest[i + 1..i + end];
         let c = match entity {
             "amp" => '&',
@@ -316,17 +339,28 @@ mod tests {
         assert_eq!(pkgs.len(), 1);
         assert_eq!(pkgs[0].name, "bash");
         assert_eq!(pkgs[0].version, "5.2.021_1");
-        assert_eq!(pkgs[0].purl, "pkg:generic/void/bash@5.2.021_1?arch=x86_64&distro=void");
+        assert_eq!(
+            pkgs[0].purl,
+            "pkg:generic/void/bash@5.2.021_1?arch=x86_64&distro=void"
+        );
         assert_eq!(pkgs[0].license.as_deref(), Some("GPL-3.0-or-later"));
     }
 
     #[test]
     fn entities_and_errors() {
-        let v = plist("<plist><dict><key>a</key><string>x &amp; &#9786; &lt;</string></dict></plist>").unwrap();
+        let v =
+            plist("<plist><dict><key>a</key><string>x &amp; &#9786; &lt;</string></dict></plist>")
+                .unwrap();
         assert_eq!(v.get("a"), Some("x & \u{263A} <"));
         let os = OsRelease::default();
-        assert_eq!(parse("<plist><dict><key>a</key>", &os).unwrap_err(), "expected a value, found the end of the file");
-        assert_eq!(parse("garbage", &os).unwrap_err(), "expected <plist>, found text \"garbage\"");
+        assert_eq!(
+            parse("<plist><dict><key>a</key>", &os).unwrap_err(),
+            "expected a value, found the end of the file"
+        );
+        assert_eq!(
+            parse("garbage", &os).unwrap_err(),
+            "expected <plist>, found text \"garbage\""
+        );
         assert_eq!(
             parse("<plist><dict><key>a</key><dict><key>pkgver</key><string>b-1</string></dict></dict></plist>", &os)
                 .unwrap_err(),
