@@ -68,6 +68,7 @@ mod pargz;
 mod platform;
 mod signature;
 mod tarscan;
+mod units;
 mod url;
 
 /// The fuzz targets' bodies (`fuzz/` calls them with feature `fuzzing`; `cargo test`

@@ -1107,6 +1107,67 @@ fn a_slow_but_steady_server_is_not_too_slow() {
     assert_eq!(server.seen().len(), 1);
 }
 
+/// What `--max-time` refusals end with.
+const MAX_TIME_TAIL: &str = "; raise --max-time or check the server or the network";
+
+#[test]
+fn max_time_ends_a_steady_download_at_the_deadline() {
+    // 16 KiB every 100 ms: above any --speed-limit here, but the whole
+    // file needs about 1.5 s, over a --max-time of 1 s.
+    let tar = std::fs::read(testdata("rootfs.tar")).expect("rootfs.tar");
+    let len = tar.len() as u64;
+    let server = dripping(File::new(tar, "v1"), 16 << 10, Duration::from_millis(100));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = server.url("/rootfs.tar");
+    let args = [
+        url.as_str(),
+        "-o",
+        "out",
+        "--arch",
+        "amd64",
+        "--max-time",
+        "1",
+    ];
+    let out = run_within(dir.path(), &args, &[]).exits(1).one_line();
+    let err = out.err();
+    let head = format!("ociimport: error: {url}: download would take longer than --max-time 1 s (");
+    let tail = format!(" read of {}){MAX_TIME_TAIL}\n", human_size(len));
+    assert!(err.starts_with(&head) && err.ends_with(&tail), "{err}");
+    assert!(err.len() < 300, "{err}");
+    assert_eq!(server.seen().len(), 1, "a deadline is not retried");
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn max_time_stops_retrying_before_the_deadline() {
+    // A refused port is retried after 1 s: with --max-time 3, two retries
+    // fit (they start at about 1 s and 2 s), a third would end past it.
+    let (url, shown) = closed_port_url("", "/big.tar.gz");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = [
+        url.as_str(),
+        "-o",
+        "out",
+        "--arch",
+        "amd64",
+        "--max-time",
+        "3",
+    ];
+    let out = run_within(dir.path(), &args, &[]).exits(1);
+    let (notices, err) = notices_and_error(&out);
+    let want: Vec<String> = (1..=2)
+        .map(|n| format!("ociimport: {shown}: connection refused; retry {n}/5 in 1 s"))
+        .collect();
+    assert_eq!(notices, want, "{}", out.context());
+    assert_eq!(
+        err,
+        format!(
+            "ociimport: error: {shown}: download would take longer than --max-time 3 s with the next retry (0 B read){MAX_TIME_TAIL}"
+        )
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
 #[test]
 fn a_port_outside_1_to_65535_is_refused_before_any_connection() {
     // The "proxy" is where a request would go if the port were dropped

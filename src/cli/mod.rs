@@ -282,6 +282,13 @@ pub struct ImportArgs {
           value_parser = clap::value_parser!(u64).range(1..=86400), help_heading = "Download")]
     speed_time: u64,
 
+    /// For URLs: the longest a download may take in all, retries included, as curl's
+    /// option of that name (checked between reads, so it may run over by --timeout);
+    /// 0, the default, sets no limit.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=2_592_000), help_heading = "Download")]
+    max_time: u64,
+
     /// OpenPGP certificates (armored or binary, one or several per file) that signatures
     /// must come from; repeatable. With it a clear-signed --checksums file must verify and
     /// only its signed text is used; an unsigned one needs --checksums-signature; and every

@@ -68,6 +68,7 @@ pub fn resolve(mut args: ImportArgs) -> Result<Import, Failure> {
         retries: args.retries,
         speed_limit: args.speed_limit,
         speed_time: Duration::from_secs(args.speed_time),
+        max_time: (args.max_time > 0).then(|| Duration::from_secs(args.max_time)),
         // Retries are said as they happen, above the progress bar.
         notices: if args.quiet {
             fetch::Notices::default()

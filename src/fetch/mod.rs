@@ -62,6 +62,10 @@ pub struct HttpOptions {
     /// How long a download may stay under [`speed_limit`](Self::speed_limit)
     /// (`--speed-time`).
     pub speed_time: Duration,
+    /// The longest a download may take in all, retries and waits included
+    /// (`--max-time`, curl's option of that name); `None`: no limit. It is
+    /// checked between reads, so it is exceeded by at most [`timeout`](Self::timeout).
+    pub max_time: Option<Duration>,
     /// Where retries are announced as they happen; nowhere by default.
     pub notices: Notices,
 }
@@ -76,6 +80,7 @@ impl Default for HttpOptions {
             // slow (an 8 kbit/s link still passes).
             speed_limit: 1024,
             speed_time: Duration::from_secs(60),
+            max_time: None,
             notices: Notices::default(),
         }
     }

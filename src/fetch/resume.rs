@@ -14,7 +14,7 @@ use super::HttpOptions;
 use super::client::{Client, Failure, Wait, io_text, status_text};
 use super::speed::{SpeedCheck, TooSlow};
 use crate::error::{Error, Result};
-use crate::report::human_size;
+use crate::units::human_size;
 use crate::url::public_url;
 
 /// The longest wait a server's `Retry-After` gets.
@@ -103,6 +103,8 @@ pub struct HttpInput {
     notes: Arc<Mutex<Vec<String>>>,
     /// The low-speed rule over the body in use.
     speed: SpeedCheck,
+    /// When the download started, for `--max-time`.
+    started: Instant,
 }
 
 impl std::fmt::Debug for HttpInput {
@@ -129,6 +131,7 @@ impl HttpInput {
             broken: None,
             notes: Arc::new(Mutex::new(Vec::new())),
             speed: SpeedCheck::new(opts.speed_limit, opts.speed_time),
+            started: Instant::now(),
         };
         loop {
             let failure = match input.client.get(url, &[]) {
@@ -227,6 +230,7 @@ impl HttpInput {
             Wait::Short => backoff.min(SHORT_DELAY),
             Wait::Server(d) => d.min(MAX_DELAY),
         };
+        self.check_max_time(delay)?;
         let at = match (self.delivered, self.first.length) {
             (0, _) if !resuming => String::new(),
             (d, Some(n)) => format!(" at {} of {}", human_size(d), human_size(n)),
@@ -332,6 +336,8 @@ impl HttpInput {
             if let Err(slow) = self.speed.record(n as u64, started.elapsed()) {
                 return Err(Failure::Final(self.too_slow(&slow)));
             }
+            self.check_max_time(Duration::ZERO)
+                .map_err(Failure::Final)?;
         }
         Ok(())
     }
@@ -410,6 +416,39 @@ impl HttpInput {
     }
 }
 
+impl HttpInput {
+    /// Refuses the download if it would still run `more` from now past
+    /// `--max-time`: a server that stays just above `--speed-limit`, or
+    /// keeps failing and recovering, ends at the deadline the user chose.
+    fn check_max_time(&self, more: Duration) -> Result<()> {
+        let Some(max) = self.opts.max_time else {
+            return Ok(());
+        };
+        if self.started.elapsed().saturating_add(more) <= max {
+            return Ok(());
+        }
+        let of = self
+            .first
+            .length
+            .map(|n| format!(" of {}", human_size(n)))
+            .unwrap_or_default();
+        let when = if more.is_zero() {
+            ""
+        } else {
+            " with the next retry"
+        };
+        Err(Error::Http {
+            url: public_url(&self.url),
+            status: None,
+            reason: format!(
+                "download would take longer than --max-time {}{when} ({} read{of}); raise --max-time or check the server or the network",
+                seconds(max),
+                human_size(self.delivered),
+            ),
+        })
+    }
+}
+
 /// A pause or a wait as the messages show it: "2 s", "0.5 s".
 fn seconds(d: Duration) -> String {
     if d.subsec_millis() == 0 {
@@ -459,6 +498,8 @@ impl Read for HttpInput {
                         let e = self.too_slow(&slow);
                         return Err(io::Error::other(crate::error::Carried(e)));
                     }
+                    self.check_max_time(Duration::ZERO)
+                        .map_err(|e| io::Error::other(crate::error::Carried(e)))?;
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

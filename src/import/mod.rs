@@ -22,6 +22,7 @@ mod pipeline;
 mod plan;
 mod provenance;
 mod read;
+mod target;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,13 +42,16 @@ use crate::error::{Error, Result};
 use crate::fetch::HttpOptions;
 use crate::image::{self, History, ImageMeta, Layer, Platform};
 use crate::layout::{IndexChange, Layout, PendingBlob};
-use crate::naming::{Reference, default_repository, parse_repository, validate_import_tag};
+use crate::naming::{parse_repository, validate_import_tag};
 use crate::output::Output;
 use crate::platform::PlatformTally;
 use crate::report::{CreatedSource, ImportReport, LayerReport, OutputFormat, Report};
 use crate::signature::Keyring;
 use provenance::{InputSignature, LayerOrigin, Sums};
 use read::{expected_checksums, read_layer, source_date_epoch};
+pub use target::check_output;
+pub(crate) use target::reference;
+use target::{archive_guard, named};
 
 /// Everything an import needs besides its inputs.
 #[derive(Clone, Debug)]
@@ -304,80 +308,6 @@ pub fn import(inputs: &[InputSource], opts: &ImportOptions) -> Result<Report> {
     Ok(report)
 }
 
-/// `opts` with the repository filled in (the default when none is given)
-/// and fully qualified.
-fn named(inputs: &[InputSource], opts: &ImportOptions) -> ImportOptions {
-    let repository = opts.repository.clone().unwrap_or_else(|| {
-        let input = match inputs.first() {
-            Some(InputSource::Path(p)) => Some(p.display().to_string()),
-            Some(InputSource::Url(u)) => Some(u.clone()),
-            Some(InputSource::Stdin) | None => None,
-        };
-        let output = match &opts.output {
-            Output::Layout(p) | Output::Archive(p) => Some(p.as_path()),
-            Output::Stdout => None,
-        };
-        default_repository(input.as_deref(), output)
-    });
-    let mut named = opts.clone();
-    // check_request parsed it; a default is valid by construction.
-    named.repository =
-        Some(parse_repository(&repository).map_or(repository, |(d, p)| format!("{d}/{p}")));
-    named
-}
-
-/// The image's fully qualified name: the repository and the tag.
-pub(crate) fn reference(opts: &ImportOptions) -> Result<Reference> {
-    let repository = opts.repository.as_deref().unwrap_or("image");
-    crate::naming::parse_reference(&format!("{repository}:{}", opts.tag)).map_err(Error::Usage)
-}
-
-/// Refuse an archive output path that [`import`] would refuse (a symbolic
-/// link, a file this import reads, an existing file that is not an OCI
-/// archive without `opts.force`), without reading anything: for a caller
-/// that reads other files (a checksum file over the network) before it
-/// calls [`import`], which judges the path again.
-pub fn check_output(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
-    match &opts.output {
-        Output::Archive(p) => archive_guard(inputs, opts).judge(p).map(|_| ()),
-        Output::Layout(_) | Output::Stdout => Ok(()),
-    }
-}
-
-/// The files an archive output must never replace: every local file this
-/// import reads.
-fn archive_guard(inputs: &[InputSource], opts: &ImportOptions) -> crate::archive::Guard {
-    let mut read: Vec<(PathBuf, String)> = inputs
-        .iter()
-        .filter_map(|i| match i {
-            InputSource::Path(p) => Some((p.clone(), "an input".to_string())),
-            InputSource::Stdin => Some(("/dev/stdin".into(), "standard input".to_string())),
-            InputSource::Url(_) => None,
-        })
-        .collect();
-    let named = [
-        (
-            opts.checksum_file.as_ref().map(|c| &c.0),
-            "the --checksums file",
-        ),
-        (
-            opts.checksums_signature.as_ref().map(|c| &c.0),
-            "the --checksums-signature file",
-        ),
-    ];
-    for (name, what) in named {
-        read.extend(name.map(|n| (PathBuf::from(n), what.to_string())));
-    }
-    for (name, _) in &opts.signatures {
-        read.push((PathBuf::from(name), "a --signature file".into()));
-    }
-    read.extend(opts.read_files.iter().cloned());
-    crate::archive::Guard {
-        read,
-        force: opts.force,
-    }
-}
-
 /// What the inputs are checked against besides `--expect`.
 struct Checks<'a> {
     /// The `--checksums` file, its signature verified when there is a keyring.
@@ -479,13 +409,7 @@ fn assemble_image(
     mut warnings: Vec<String>,
 ) -> Result<(ImportReport, Vec<PendingBlob>)> {
     let (created, created_source) = created_time(opts, &layers)?;
-    let history: Vec<History> = layers
-        .iter()
-        .map(|l| History {
-            created_by: format!("ociimport {} {}", env!("CARGO_PKG_VERSION"), l.base_name),
-            comment: opts.message.clone(),
-        })
-        .collect();
+    let history = history(opts, &layers);
     let image_layers: Vec<Layer> = layers.iter().map(|l| l.report.layer.clone()).collect();
     let origins: Vec<LayerOrigin<'_>> = layers
         .iter()
@@ -550,6 +474,17 @@ fn assemble_image(
         evidence,
     };
     Ok((report, blobs))
+}
+
+/// One history entry per layer: what made it, and the `--message`.
+fn history(opts: &ImportOptions, layers: &[ReadLayer]) -> Vec<History> {
+    layers
+        .iter()
+        .map(|l| History {
+            created_by: format!("ociimport {} {}", env!("CARGO_PKG_VERSION"), l.base_name),
+            comment: opts.message.clone(),
+        })
+        .collect()
 }
 
 /// The evidence manifest of the signatures verified for `layers`, about the

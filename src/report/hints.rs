@@ -94,13 +94,13 @@ fn index_hints(
 /// `io.containerd.image.name`, so each loader names it as `-t` did (or
 /// after the input): never `localhost/latest:latest`. `evidence`:
 /// `index.json` also lists signature evidence, and podman load, which takes
-/// no tag, refuses an archive of more than one manifest; skopeo copy by tag
-/// takes its place.
+/// no tag, cannot choose on the OCI side and names the image from
+/// `manifest.json` as `localhost/…`; skopeo copy by tag keeps the name.
 pub(crate) fn for_archive(file: &str, name: &str, tag: &str, evidence: bool) -> Vec<String> {
     if file == "-" {
         return vec![if evidence {
             format!(
-                "pipe standard output into docker load, or save it as FILE, then skopeo copy oci-archive:FILE:{tag} containers-storage:{name} (podman load refuses the archive: it also holds signature evidence)"
+                "pipe standard output into docker load, or save it as FILE, then skopeo copy oci-archive:FILE:{tag} containers-storage:{name} (podman load would name it localhost/…: the archive also holds signature evidence)"
             )
         } else {
             "pipe standard output into docker load or podman load".into()
@@ -273,7 +273,10 @@ mod tests {
             ]
         );
         let piped = &for_archive("-", "docker.io/library/img:v1", "v1", true)[0];
-        assert!(piped.contains("podman load refuses"), "{piped}");
+        assert!(
+            piped.contains("podman load would name it localhost/"),
+            "{piped}"
+        );
         assert!(
             piped.contains("containers-storage:docker.io/library/img:v1"),
             "{piped}"

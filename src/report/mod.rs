@@ -285,21 +285,7 @@ pub(crate) fn retag_line(layout: &str, tag: &str, from: Option<&Digest>) -> Stri
     }
 }
 
-/// Bytes in binary units, for humans.
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
+pub use crate::units::human_size;
 
 impl ImportReport {
     /// The short human summary printed on stderr.
@@ -367,7 +353,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_quoting() {
+    fn sizes_are_in_binary_units() {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(1536), "1.5 KiB");
         assert_eq!(human_size(3 << 30), "3.0 GiB");

@@ -23,7 +23,7 @@
 //! * only SHA-2 and SHA-3 digests are accepted (MD5, SHA-1, RIPEMD-160 are
 //!   refused), and the signature itself must not have expired;
 //! * as gpgv, a critical notation or subpacket not understood here makes the
-//!   signature BAD; a signature dated beyond `CLOCK_SKEW` (30 min) ahead is
+//!   signature BAD; a signature dated beyond `validity::CLOCK_SKEW` (30 min) ahead is
 //!   refused; armor is checked (base64, END line, checksum) before rpgp
 //!   reads it (`armor`); the keyring takes public keys only.
 //!
@@ -574,7 +574,7 @@ impl Candidate<'_> {
         };
         verified.map_err(|_| bad(MISMATCH))?;
         // GnuPG calls a signature with a critical part it does not know BAD.
-        if let Some(what) = unknown_critical(sig) {
+        if let Some(what) = validity::unknown_critical(sig) {
             return Err(bad(&format!(
                 "BAD signature: it carries {what}, marked critical, which ociimport does not know (gpgv refuses it too)"
             )));
@@ -584,7 +584,7 @@ impl Candidate<'_> {
             .created()
             .map(|t| t.as_secs())
             .ok_or_else(|| invalid("the signature has no creation time".into()))?;
-        if u64::from(made) > u64::from(now) + u64::from(CLOCK_SKEW) {
+        if u64::from(made) > u64::from(now) + u64::from(validity::CLOCK_SKEW) {
             return Err(invalid(format!(
                 "the signature is dated {}, in the future; check this machine's clock",
                 date(made, 0)
@@ -655,34 +655,6 @@ impl Candidate<'_> {
             None => self.cert.primary_key.version(),
         }
     }
-}
-
-/// How far in the future a signature may be dated and still count: clocks
-/// of signer and verifier differ a little (Sequoia allows the same 30 min).
-const CLOCK_SKEW: u32 = 30 * 60;
-
-/// The first hashed subpacket of `sig` marked critical that is not
-/// understood here, described: any notation (GnuPG knows only two, neither
-/// used for release signing), or a subpacket type rpgp does not know.
-fn unknown_critical(sig: &Signature) -> Option<String> {
-    use pgp::packet::SubpacketData;
-    sig.config()?
-        .hashed_subpackets()
-        .filter(|p| p.is_critical)
-        .find_map(|p| match &p.data {
-            SubpacketData::Notation(n) => Some(format!(
-                "the notation {}",
-                String::from_utf8_lossy(&n.name)
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(64)
-                    .collect::<String>()
-            )),
-            SubpacketData::Experimental(t, _) | SubpacketData::Other(t, _) => {
-                Some(format!("subpacket type {t}"))
-            }
-            _ => None,
-        })
 }
 
 /// Whether `sig` names `primary` as its issuer (a self-signature).

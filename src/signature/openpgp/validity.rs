@@ -1,11 +1,40 @@
 //! Whether a key was valid (bound, not expired, not revoked, allowed to
-//! sign) at a given time.
+//! sign) at a given time, and what makes a signature itself unusable (a
+//! critical subpacket not understood, a date in the future).
 
 use pgp::composed::SignedPublicKey;
 use pgp::packet::{RevocationCode, Signature, SignatureType};
 use pgp::types::{KeyDetails, Tag};
 
 use super::date;
+
+/// How far in the future a signature may be dated and still count: clocks
+/// of signer and verifier differ a little (Sequoia allows the same 30 min).
+pub(super) const CLOCK_SKEW: u32 = 30 * 60;
+
+/// The first hashed subpacket of `sig` marked critical that is not
+/// understood here, described: any notation (GnuPG knows only two, neither
+/// used for release signing), or a subpacket type rpgp does not know.
+pub(super) fn unknown_critical(sig: &Signature) -> Option<String> {
+    use pgp::packet::SubpacketData;
+    sig.config()?
+        .hashed_subpackets()
+        .filter(|p| p.is_critical)
+        .find_map(|p| match &p.data {
+            SubpacketData::Notation(n) => Some(format!(
+                "the notation {}",
+                String::from_utf8_lossy(&n.name)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(64)
+                    .collect::<String>()
+            )),
+            SubpacketData::Experimental(t, _) | SubpacketData::Other(t, _) => {
+                Some(format!("subpacket type {t}"))
+            }
+            _ => None,
+        })
+}
 
 /// Checks the key at the signature's time `made` and at `now`.
 ///
