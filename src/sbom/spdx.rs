@@ -99,7 +99,8 @@ fn package(p: &Package, id: &str, refs: &mut LicenseRefs) -> Value {
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
         "licenseConcluded": "NOASSERTION",
-        "licenseDeclared": p.license.as_deref().map_or_else(|| "NOASSERTION".to_string(), |l| refs.expression(l)),
+        "licenseDeclared": p.license.as_deref().map(str::trim).filter(|l| !l.is_empty())
+            .map_or_else(|| "NOASSERTION".to_string(), |l| refs.expression(l)),
         "copyrightText": "NOASSERTION",
         "supplier": p.supplier.as_deref().unwrap_or("NOASSERTION"),
         "externalRefs": [{
