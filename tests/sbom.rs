@@ -452,6 +452,32 @@ fn later_entries_replace_earlier_ones_and_paths_are_normalised() {
 }
 
 #[test]
+fn merged_usr_apk_database_and_a_leftover_beside_it() {
+    let mut t = Tar::with_parents();
+    t.symlink("lib", "usr/lib");
+    t.file(
+        "usr/lib/apk/db/installed",
+        b"P:busybox\nV:1.37.0-r0\nA:x86_64\n",
+        0o644,
+    );
+    let inv = scan(&t.finish());
+    assert_eq!(inv.covered, ["usr/lib/apk/db/installed (1 packages)"]);
+    let mut t = Tar::with_parents();
+    t.file("lib/apk/db/installed", b"P:busybox\nV:1.37.0-r0\n", 0o644);
+    t.file(
+        "usr/lib/apk/db/installed",
+        b"P:busybox\nV:1.36.1-r0\n",
+        0o644,
+    );
+    let inv = scan(&t.finish());
+    assert_eq!(inv.covered, ["lib/apk/db/installed (1 packages)"]);
+    assert_eq!(
+        listed(&inv),
+        triples(&[("busybox", "1.37.0-r0", "pkg:apk/alpine/busybox@1.37.0-r0")])
+    );
+}
+
+#[test]
 fn documents_differ_by_subject_only_in_name_and_namespace() {
     let mut t = Tar::new();
     t.file("lib/apk/db/installed", b"P:a\nV:1\n", 0o644);

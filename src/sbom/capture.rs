@@ -33,7 +33,8 @@ pub(crate) enum Kind {
     Dpkg,
     /// `var/lib/dpkg/status.d/*` (distroless).
     DpkgStatusD,
-    /// `lib/apk/db/installed`.
+    /// `lib/apk/db/installed` (`usr/lib/apk/db/installed` with a merged
+    /// `/usr`, where `lib` is a symlink).
     Apk,
     /// `var/lib/pacman/local/*/desc`.
     Pacman,
@@ -80,7 +81,7 @@ fn role(path: &str) -> Role {
         ["usr", "lib", "os-release"] => Kind::OsReleaseUsr,
         ["var", "lib", "dpkg", "status"] => Kind::Dpkg,
         ["var", "lib", "dpkg", "status.d", f] if !f.ends_with(".md5sums") => Kind::DpkgStatusD,
-        ["lib", "apk", "db", "installed"] => Kind::Apk,
+        ["lib", "apk", "db", "installed"] | ["usr", "lib", "apk", "db", "installed"] => Kind::Apk,
         ["var", "lib", "pacman", "local", _, "desc"] => Kind::Pacman,
         ["var", "db", "pkg", c, pf, f] => {
             if *f == "LICENSE" {
@@ -308,6 +309,7 @@ mod tests {
             Role::Capture(Kind::Pacman)
         );
         assert_eq!(role("var/lib/pacman/local/bash-5.2-1/files"), Role::None);
+        assert_eq!(role("usr/lib/apk/db/installed"), Role::Capture(Kind::Apk));
         assert_eq!(
             role("var/db/pkg/sys-apps/sed-4.9/CONTENTS"),
             Role::Portage("sys-apps".into(), "sed-4.9".into())

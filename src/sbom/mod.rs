@@ -5,7 +5,7 @@
 //!
 //! The databases read (module, path in the rootfs, purl type):
 //! - `dpkg`: `var/lib/dpkg/status` and `var/lib/dpkg/status.d/*`, `pkg:deb`;
-//! - `apk`: `lib/apk/db/installed`, `pkg:apk`;
+//! - `apk`: `lib/apk/db/installed` (or `usr/lib/apk/db/installed`), `pkg:apk`;
 //! - `pacman`: `var/lib/pacman/local/*/desc`, `pkg:alpm`;
 //! - `portage`: `var/db/pkg/CATEGORY/PF/`, `pkg:ebuild` (as syft emits it);
 //! - `rpm`: `var/lib/rpm/rpmdb.sqlite`, `usr/lib/sysimage/rpm/rpmdb.sqlite`,
@@ -140,6 +140,10 @@ fn os_release(c: &Captures) -> OsRelease {
 fn read_files(c: &Captures, os: &OsRelease, inv: &mut Inventory) {
     let mut groups: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
     for (path, (kind, content)) in &c.files {
+        if path == "usr/lib/apk/db/installed" && c.files.contains_key("lib/apk/db/installed") {
+            // Both as regular files: apk uses /lib's, the other is a leftover.
+            continue;
+        }
         let result = match (kind, content) {
             (Kind::OsReleaseEtc | Kind::OsReleaseUsr | Kind::PortageLicense, _) => continue,
             (Kind::RpmSqlite, Content::Spooled(spool)) => rpm::read(spool.file.path(), os),
