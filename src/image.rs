@@ -213,17 +213,28 @@ pub(crate) fn descriptor(
 
 /// Parse `--created`: RFC 3339 or `@UNIX_SECONDS`. Returns the normalized RFC 3339 string (UTC).
 pub fn parse_created(s: &str) -> std::result::Result<String, String> {
-    if let Some(secs) = s.strip_prefix('@') {
+    let t = if let Some(secs) = s.strip_prefix('@') {
         let n: i64 = secs
             .parse()
             .map_err(|_| format!("{s:?}: expected @ followed by whole seconds since 1970"))?;
-        return format_unix(n).ok_or_else(|| format!("{s:?}: out of range"));
+        format_unix(n).ok_or_else(|| format!("{s:?}: out of range"))?
+    } else {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map_err(|e| {
+                format!(
+                    "{s:?}: not an RFC 3339 time ({e}); e.g. 2024-05-01T12:00:00Z or @1714564800"
+                )
+            })?
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    };
+    // chrono writes years past 9999 and leap seconds, which Go's parser
+    // (skopeo, umoci, podman) refuses.
+    match crate::spec::config::time_breach(&t) {
+        Some(b) if t == s => Err(format!("{}; {}", b.why, b.fix)),
+        Some(b) => Err(b.usage(&format!("{s:?} ="))),
+        None => Ok(t),
     }
-    let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
-        format!("{s:?}: not an RFC 3339 time ({e}); e.g. 2024-05-01T12:00:00Z or @1714564800")
-    })?;
-    Ok(t.with_timezone(&chrono::Utc)
-        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 /// RFC 3339 (UTC, whole seconds) for a Unix time.

@@ -146,10 +146,11 @@ fn inspect_reader(
     let index_path = reader.path("index.json");
     let bytes = reader.index_json()?;
     let v = spec::parse_json(&bytes).map_err(|e| bad(&index_path, e))?;
-    // Judged as an image index, refused on any problem; ref names are
-    // listed as they are (`verify` judges them).
+    // Judged as an image index, refused on any problem that leaves it
+    // unreadable; ref names, platform names and annotations are listed as
+    // they are (`verify` judges them).
     let entries = index::judge(&v)
-        .strict()
+        .readable()
         .map_err(|e| bad(&index_path, e))?
         .entries;
     let mut ins = Inspector {

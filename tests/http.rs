@@ -1141,7 +1141,9 @@ fn max_time_ends_a_steady_download_at_the_deadline() {
 #[test]
 fn max_time_stops_retrying_before_the_deadline() {
     // A refused port is retried after 1 s: with --max-time 3, two retries
-    // fit (they start at about 1 s and 2 s), a third would end past it.
+    // fit (they start at about 1 s and 2 s), a third would end past it. On
+    // a loaded machine the second may already not fit: one or two notices,
+    // never the five --retries allows.
     let (url, shown) = closed_port_url("", "/big.tar.gz");
     let dir = tempfile::tempdir().expect("tempdir");
     let args = [
@@ -1158,7 +1160,11 @@ fn max_time_stops_retrying_before_the_deadline() {
     let want: Vec<String> = (1..=2)
         .map(|n| format!("ociimport: {shown}: connection refused; retry {n}/5 in 1 s"))
         .collect();
-    assert_eq!(notices, want, "{}", out.context());
+    assert!(
+        !notices.is_empty() && want.starts_with(&notices),
+        "{}",
+        out.context()
+    );
     assert_eq!(
         err,
         format!(

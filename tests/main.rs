@@ -24,4 +24,5 @@ mod readme;
 mod reliability;
 mod sbom;
 mod signatures;
+mod spec_rules;
 mod verify;

@@ -205,20 +205,21 @@ pub struct ImportArgs {
     #[arg(long, value_name = "N", help_heading = "Layer")]
     level: Option<i32>,
 
-    /// The config's created time: RFC 3339 or @UNIX_SECONDS
+    /// The config's created time: RFC 3339 or @UNIX_SECONDS, years 0000-9999, no leap second
     /// [default: $SOURCE_DATE_EPOCH, else the newest mtime in the archive].
     #[arg(long, value_name = "TIME", value_parser = ociimport::parse_created, help_heading = "Image config")]
     created: Option<String>,
 
-    /// Architecture (GOARCH name: amd64, arm64, arm, 386, ppc64le, s390x, riscv64, ...).
+    /// Architecture (GOARCH name: amd64, arm64, arm, 386, ppc64le, s390x, riscv64, ...;
+    /// x86_64, aarch64, AMD64 are refused, naming the GOARCH name).
     #[arg(long, value_name = "ARCH", help_heading = "Platform")]
     arch: Option<String>,
 
-    /// Operating system (GOOS name).
+    /// Operating system (GOOS name: linux, windows, freebsd, ...).
     #[arg(long, value_name = "OS", help_heading = "Platform")]
     os: Option<String>,
 
-    /// Architecture variant (e.g. v7 for arm, v8 for arm64).
+    /// Architecture variant: arm v5, v6, v7, v8; arm64 v8, v8.N, v9, v9.N; amd64 v1-v4.
     #[arg(long, value_name = "VARIANT", help_heading = "Platform")]
     variant: Option<String>,
 

@@ -22,6 +22,7 @@ mod pipeline;
 mod plan;
 mod provenance;
 mod read;
+mod rules;
 mod target;
 
 use std::collections::BTreeMap;
@@ -243,6 +244,8 @@ fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
             )));
         }
     }
+    rules::check_platform_flags(opts)?;
+    rules::check_source_date_epoch(opts)?;
     if opts.index && inputs.len() > 1 && (opts.arch.is_some() || opts.variant.is_some()) {
         return Err(Error::Usage(
             "--arch and --variant apply to a single input with --index; with several, each input's platform is detected from its ELF files (import one at a time with --index to set it)".into(),
@@ -374,7 +377,7 @@ fn import_into(
         p.set_phase("publishing".into());
     }
     let mut warnings = checks.warnings();
-    let platform = decide_platform(opts, &tally, &mut warnings);
+    let platform = decide_platform(opts, &tally, &mut warnings)?;
     publish_image(layout, opts, layers, platform, config, warnings)
 }
 
@@ -566,10 +569,12 @@ fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
     let mut config = oci_spec::image::Config::default();
     for c in &opts.changes {
         change::apply_change(&mut config, c)?;
+        rules::check_change(&config, c)?;
     }
     if !opts.labels.is_empty() {
         let mut labels = config.labels().clone().unwrap_or_default();
         for (k, v) in &opts.labels {
+            rules::check_label(k, v)?;
             labels.insert(k.clone(), v.clone());
         }
         config.set_labels(Some(labels));
@@ -578,8 +583,20 @@ fn image_config(opts: &ImportOptions) -> Result<oci_spec::image::Config> {
     Ok(config)
 }
 
-/// The platform: flags win; else what the rootfs's ELF files say; else the host.
+/// The platform: flags win; else what the rootfs's ELF files say; else the
+/// host. A `--variant` given without `--arch` must suit the architecture
+/// found.
 fn decide_platform(
+    opts: &ImportOptions,
+    tally: &PlatformTally,
+    warnings: &mut Vec<String>,
+) -> Result<Platform> {
+    let platform = choose_platform(opts, tally, warnings);
+    rules::check_variant(opts, &platform.architecture)?;
+    Ok(platform)
+}
+
+fn choose_platform(
     opts: &ImportOptions,
     tally: &PlatformTally,
     warnings: &mut Vec<String>,

@@ -91,7 +91,7 @@ fn read_inputs(
         let mut tally = PlatformTally::new();
         let layer = checks.read_input(layout, (i, input), inputs.len(), opts, &mut tally)?;
         let mut warnings = checks.warnings();
-        let platform = decide_platform(opts, &tally, &mut warnings);
+        let platform = decide_platform(opts, &tally, &mut warnings)?;
         refuse_duplicate(&read, &input.display(), &platform)?;
         read.push(PlatformLayer {
             input: input.display(),

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Finding, Judged, Place};
+use super::{Breach, Finding, Judged, Place};
 use crate::digest::Digest;
 
 /// What a config says, as far as it could be read.
@@ -47,6 +47,7 @@ pub fn judge(v: &Value, layers: usize) -> Judged<Config> {
     let mut problems = Vec::new();
     platform_fields(v, &mut problems);
     config.diff_ids = rootfs(v, layers, &mut problems);
+    consumer_rules(v, &mut problems);
     if config.diff_ids.is_some()
         && problems.is_empty()
         && let Err(e) = serde_json::from_value::<oci_spec::image::ImageConfiguration>(v.clone())
@@ -63,15 +64,178 @@ pub fn judge(v: &Value, layers: usize) -> Judged<Config> {
 }
 
 fn platform_fields(v: &Value, problems: &mut Vec<Finding>) {
+    let mut names = Vec::new();
     for field in ["architecture", "os"] {
         match v.get(field) {
-            Some(Value::String(s)) if !s.is_empty() => {}
+            Some(Value::String(s)) if !s.is_empty() => names.push(s.as_str()),
             Some(other) => problems.push(Finding::doc(format!(
                 "{field} is {other}, not a platform name"
             ))),
             None => problems.push(Finding::doc(format!("has no {field}"))),
         }
     }
+    let variant = v.get("variant");
+    if let Some(other) = variant.filter(|x| !x.is_string()) {
+        problems.push(Finding::doc(format!("variant is {other}, not a string")));
+    }
+    if let [arch, os] = names[..] {
+        let variant = variant.and_then(Value::as_str);
+        for (field, b) in super::platform::platform_breaches(os, arch, variant) {
+            problems.push(Finding::rule(b.finding(field)));
+        }
+    }
+}
+
+/// What the consumers refuse in a config that parses: times Go cannot
+/// read, a `User` none of config.md's forms, relative volumes, reserved
+/// labels.
+fn consumer_rules(v: &Value, problems: &mut Vec<Finding>) {
+    let mut find = |field: String, b: Breach| problems.push(Finding::rule(b.finding(&field)));
+    if let Some(b) = v
+        .get("created")
+        .and_then(Value::as_str)
+        .and_then(time_breach)
+    {
+        find("created".into(), b);
+    }
+    let history = v.get("history").and_then(Value::as_array);
+    for (i, h) in history.into_iter().flatten().enumerate() {
+        if let Some(b) = h
+            .get("created")
+            .and_then(Value::as_str)
+            .and_then(time_breach)
+        {
+            find(format!("history[{i}].created"), b);
+        }
+    }
+    let Some(c) = v.get("config") else { return };
+    if let Some(b) = c.get("User").and_then(Value::as_str).and_then(user_breach) {
+        find("config.User".into(), b);
+    }
+    let volumes = c.get("Volumes").and_then(Value::as_object);
+    for path in volumes.into_iter().flat_map(|m| m.keys()) {
+        if let Some(b) = volume_breach(path) {
+            find("config.Volumes".into(), b);
+        }
+    }
+    let labels = c.get("Labels").and_then(Value::as_object);
+    for (k, val) in labels.into_iter().flatten() {
+        let b = val
+            .as_str()
+            .and_then(|s| super::annotations::breach(k, s, super::annotations::Site::Label));
+        if let Some(b) = b {
+            find(format!("config.Labels {k}"), b);
+        }
+    }
+}
+
+/// The earliest and latest times with a four-digit year, as given to
+/// `--created` and `SOURCE_DATE_EPOCH`.
+const TIME_RANGE: &str = "give a time from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z (@-62167219200 to @253402300799)";
+
+/// A time (`created`, `org.opencontainers.image.created`) that Go's RFC
+/// 3339 parser, which skopeo, umoci and podman use, refuses: not
+/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM)` with a four-digit year and a
+/// real date, or a leap second.
+pub fn time_breach(s: &str) -> Option<Breach> {
+    match rfc3339_second(s) {
+        Some(sec) if sec < 60 => None,
+        Some(_) => Some(Breach {
+            why: format!(
+                "{s:?} has second 60, a leap second (config.md created: Go's RFC 3339 parser takes seconds 00-59)"
+            ),
+            consumers: "skopeo and umoci fail on it: second out of range".into(),
+            fix: "use second 59, or the next second".into(),
+        }),
+        None => Some(Breach {
+            why: format!(
+                "{s:?} is not an RFC 3339 time with a four-digit year (config.md created: a config-schema.json date-time)"
+            ),
+            consumers: "skopeo and umoci fail on it: parsing time ... cannot parse".into(),
+            fix: TIME_RANGE.into(),
+        }),
+    }
+}
+
+/// The seconds field of an RFC 3339 date-time with a four-digit year and
+/// a real date, or `None`.
+fn rfc3339_second(s: &str) -> Option<u32> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<u32> {
+        let digits = b.get(from..from + len)?;
+        digits
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    let at = |i: usize, set: &[u8]| b.get(i).is_some_and(|c| set.contains(c));
+    let shape = at(4, b"-") && at(7, b"-") && at(10, b"Tt") && at(13, b":") && at(16, b":");
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let date = i32::try_from(year)
+        .ok()
+        .and_then(|y| chrono::NaiveDate::from_ymd_opt(y, month, day));
+    if !shape || date.is_none() || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let zone_ok = match rest.as_bytes() {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => {
+            [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit())
+                && (h1 - b'0') * 10 + (h2 - b'0') <= 23
+                && (m1 - b'0') * 10 + (m2 - b'0') <= 59
+        }
+        _ => false,
+    };
+    zone_ok.then_some(second)
+}
+
+/// A `User` that is none of config.md's forms (user, uid, user:group,
+/// uid:gid, uid:group, user:gid). Empty means the default user.
+pub fn user_breach(user: &str) -> Option<Breach> {
+    let parts: Vec<&str> = user.split(':').collect();
+    if user.is_empty() || (parts.len() <= 2 && parts.iter().all(|p| !p.is_empty())) {
+        return None;
+    }
+    Some(Breach {
+        why: format!(
+            "{user:?} is none of config.md's User forms (user, uid, user:group, uid:gid, uid:group, user:gid)"
+        ),
+        consumers: "podman run fails (it takes everything after the first : as the group) and so does containerd (invalid USER value)"
+            .into(),
+        fix: "give a user or uid, optionally :group or :gid".into(),
+    })
+}
+
+/// A volume that is not an absolute path (or, for Windows images, a drive
+/// path such as `C:\data`). conversion.md makes each volume a mount, and
+/// runtime-spec config.md requires a mount's destination to be absolute;
+/// Docker and podman work around it by mounting under `/`.
+pub fn volume_breach(path: &str) -> Option<Breach> {
+    let b = path.as_bytes();
+    let drive =
+        b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/');
+    if path.starts_with('/') || drive {
+        return None;
+    }
+    let fixed = format!("/{}", path.trim_start_matches("./"));
+    Some(Breach {
+        why: format!(
+            "{path:?} is not an absolute path (config.md Volumes become mounts by conversion.md, and runtime-spec config.md requires an absolute mount destination)"
+        ),
+        consumers: format!(
+            "a runtime bundle converted from it is invalid; Docker 20.10 and podman 4.3 mount it at {fixed}, Docker recording the destination {path:?}"
+        ),
+        fix: format!("write {fixed}"),
+    })
 }
 
 /// `rootfs`: its type and DiffIDs, one per layer.
@@ -177,7 +341,7 @@ mod tests {
         assert_eq!(c.diff_ids, Some(vec![None, None]));
         assert_eq!(c.diff_ids_written, vec![Some("sha256:zz".into()), None]);
         assert_eq!(
-            rendered(&judge(&json!({"architecture": "a", "os": "b"}), 2)),
+            rendered(&judge(&json!({"architecture": "amd64", "os": "linux"}), 2)),
             ["has no rootfs"]
         );
     }
@@ -193,6 +357,84 @@ mod tests {
             j.problems[0]
                 .message
                 .starts_with("not an image configuration: ")
+        );
+    }
+
+    #[test]
+    fn times_go_can_parse() {
+        for ok in [
+            "1970-01-01T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2024-02-29T12:00:00.123456789+02:00",
+            "2024-05-01t12:00:00z",
+        ] {
+            assert_eq!(time_breach(ok), None, "{ok}");
+        }
+        for bad in [
+            "+10000-01-01T00:00:00Z",
+            "-0001-12-31T23:59:59Z",
+            "notadate",
+            "",
+            "2023-02-29T00:00:00Z",
+            "2024-05-01 12:00:00Z",
+            "2024-05-01T12:00:00",
+            "2024-05-01T24:00:00Z",
+            "2024-05-01T12:00:00.Z",
+            "2024-05-01T12:00:00+2:00",
+        ] {
+            assert!(
+                time_breach(bad).is_some_and(|b| b.why.contains("four-digit")),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            time_breach("2016-12-31T23:59:60Z")
+                .unwrap()
+                .finding("created"),
+            "created: \"2016-12-31T23:59:60Z\" has second 60, a leap second (config.md created: Go's RFC 3339 parser takes seconds 00-59); skopeo and umoci fail on it: second out of range"
+        );
+    }
+
+    #[test]
+    fn users_and_volumes_of_config_md() {
+        for ok in ["", "nobody", "1000", "a:b", "1000:1000", "1:b", "a:2"] {
+            assert_eq!(user_breach(ok), None, "{ok}");
+        }
+        for bad in ["a:b:c", ":b", "a:", "::"] {
+            assert!(user_breach(bad).is_some(), "{bad}");
+        }
+        assert_eq!(volume_breach("/data"), None);
+        assert_eq!(volume_breach("C:\\data"), None);
+        assert_eq!(
+            volume_breach("relative").unwrap().usage("VOLUME relative"),
+            "VOLUME relative: \"relative\" is not an absolute path (config.md Volumes become mounts by conversion.md, and runtime-spec config.md requires an absolute mount destination); write /relative"
+        );
+    }
+
+    #[test]
+    fn consumers_rules_are_findings() {
+        let v = json!({"architecture": "x86_64", "os": "linux", "variant": "",
+            "created": "+10000-01-01T00:00:00Z",
+            "history": [{"created": "2016-12-31T23:59:60Z"}],
+            "config": {"User": "a:b:c", "Volumes": {"rel": {}, "/ok": {}},
+                "Labels": {"org.opencontainers.image.nope": "x"}},
+            "rootfs": {"type": "layers", "diff_ids": []}});
+        let found: Vec<String> = rendered(&judge(&v, 0))
+            .iter()
+            .map(|f| f.split(':').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "architecture",
+                "variant",
+                "created",
+                "history[0].created",
+                "config.User",
+                "config.Volumes",
+                "config.Labels org.opencontainers.image.nope"
+            ]
         );
     }
 }

@@ -60,6 +60,8 @@ fn judge_as(v: &Value, layout: bool) -> Judged<Index> {
     if layout {
         shared_ref_names(&entries, &mut problems);
     }
+    let annotations = super::annotations::findings(v, super::annotations::Site::Other);
+    problems.extend(annotations.into_iter().map(Finding::rule));
     if problems.is_empty()
         && let Err(e) = serde_json::from_value::<oci_spec::image::ImageIndex>(v.clone())
     {
@@ -109,6 +111,7 @@ fn entry(i: usize, d: &Value, layout: bool, problems: &mut Vec<Finding>) -> Entr
     } else {
         ref_name(d).map(str::to_string)
     };
+    consumer_rules(i, d, problems);
     Entry {
         descriptor: descriptor_at(d, Place::Entry(i), problems),
         ref_name: name,
@@ -119,6 +122,30 @@ fn entry(i: usize, d: &Value, layout: bool, problems: &mut Vec<Finding>) -> Entr
             .map(str::to_string),
         platform: platform_label(d),
     }
+}
+
+/// A descriptor's platform names and reserved annotations, as the
+/// consumers that select by platform and read the keys take them.
+fn consumer_rules(i: usize, d: &Value, problems: &mut Vec<Finding>) {
+    // Named by the digest of what the descriptor describes.
+    let digest = d.get("digest").and_then(Value::as_str).map(str::to_string);
+    let at = |message: String| Finding {
+        place: Place::Entry(i),
+        digest: digest.clone(),
+        ..Finding::rule(message)
+    };
+    if let Some(p) = d.get("platform") {
+        let name = |k: &str| p.get(k).and_then(Value::as_str);
+        if let (Some(os), Some(arch)) = (name("os"), name("architecture")) {
+            for (field, b) in super::platform::platform_breaches(os, arch, name("variant")) {
+                problems.push(at(b.finding(&format!("platform.{field}"))));
+            }
+        }
+    }
+    // A ref name on an index's descriptor is judged as a tag, in
+    // index.json only (a nested index's are ignored, as consumers do).
+    let found = super::annotations::findings(d, super::annotations::Site::IndexDescriptor);
+    problems.extend(found.into_iter().map(at));
 }
 
 fn judge_ref_name(i: usize, d: &Value, problems: &mut Vec<Finding>) -> Option<String> {

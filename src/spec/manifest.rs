@@ -73,6 +73,8 @@ pub fn judge(v: &Value, kind: ManifestType) -> Judged<Manifest> {
             .map(|(i, l)| descriptor_at(l, Place::Layer(i), &mut problems))
             .collect()
     });
+    let annotations = super::annotations::findings(v, super::annotations::Site::Manifest);
+    problems.extend(annotations.into_iter().map(Finding::rule));
     if problems.is_empty()
         && let Err(e) = serde_json::from_value::<oci_spec::image::ImageManifest>(v.clone())
     {

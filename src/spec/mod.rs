@@ -16,12 +16,18 @@
 //! - [`platform`]: an image's platform, how it is written and matched;
 //! - [`ref_name`]: the ref-name (tag) annotation and its grammar;
 //! - [`reference`](mod@reference): image references (`NAME:TAG`) and the
-//!   `io.containerd.image.name` annotation.
+//!   `io.containerd.image.name` annotation;
+//! - [`annotations`]: the keys reserved under `org.opencontainers.` and
+//!   their values, for annotations and labels alike.
+//!
+//! A rule that a value typed by a user can break returns a [`Breach`]: the
+//! importer refuses the option with it, `verify` reports it as a finding.
 
 use std::fmt;
 
 use serde_json::Value;
 
+pub mod annotations;
 pub mod config;
 pub mod descriptor;
 pub mod index;
@@ -31,6 +37,31 @@ pub mod oci_layout;
 pub mod platform;
 pub mod ref_name;
 pub mod reference;
+
+/// A value one of the spec's rules refuses: said one way to the user who
+/// typed it ([`Breach::usage`]), another in `verify`'s finding about a
+/// document ([`Breach::finding`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Breach {
+    /// The value and the rule it breaks, with the spec file it comes from.
+    pub why: String,
+    /// Who fails on it (or what it misleads).
+    pub consumers: String,
+    /// The accepted forms, or the fix.
+    pub fix: String,
+}
+
+impl Breach {
+    /// The usage error for `given` (e.g. `--arch x86_64`).
+    pub fn usage(&self, given: &str) -> String {
+        format!("{given}: {}; {}", self.why, self.fix)
+    }
+
+    /// `verify`'s finding about `field` of a document.
+    pub fn finding(&self, field: &str) -> String {
+        format!("{field}: {}; {}", self.why, self.consumers)
+    }
+}
 
 /// Where in a document a problem was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +103,10 @@ pub struct Finding {
     pub digest: Option<String>,
     /// What is wrong.
     pub message: String,
+    /// A value consumers refuse in a document that can still be read (a
+    /// [`Breach`]): `verify` fails on it, but `inspect` can describe the
+    /// document ([`Judged::readable`]).
+    pub rule: bool,
 }
 
 impl Finding {
@@ -81,6 +116,15 @@ impl Finding {
             place: Place::Document,
             digest: None,
             message: message.into(),
+            rule: false,
+        }
+    }
+
+    /// A [`Breach`] in the document.
+    pub(crate) fn rule(message: impl Into<String>) -> Self {
+        Finding {
+            rule: true,
+            ..Finding::doc(message)
         }
     }
 }
@@ -117,6 +161,16 @@ impl<T> Judged<T> {
     pub fn strict(self) -> Result<T, String> {
         match self.value {
             Some(v) if self.problems.is_empty() => Ok(v),
+            _ => Err(summary(&self.problems)),
+        }
+    }
+
+    /// The value if every problem has `rule` set: what can be
+    /// described even though verify fails on it; else every problem on
+    /// one line.
+    pub fn readable(self) -> Result<T, String> {
+        match self.value {
+            Some(v) if self.problems.iter().all(|f| f.rule) => Ok(v),
             _ => Err(summary(&self.problems)),
         }
     }
@@ -172,6 +226,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rule_findings_leave_a_document_readable() {
+        let judged = |problems| Judged {
+            value: Some(1),
+            problems,
+        };
+        assert_eq!(judged(vec![Finding::rule("r")]).readable(), Ok(1));
+        assert_eq!(judged(vec![Finding::rule("r")]).strict(), Err("r".into()));
+        let both = vec![Finding::rule("r"), Finding::doc("d")];
+        assert_eq!(judged(both).readable(), Err("r; d".into()));
+    }
+
+    #[test]
     fn findings_render_with_their_place() {
         let j: Judged<()> = Judged::none(vec![
             Finding::doc("not a JSON object"),
@@ -179,11 +245,13 @@ mod tests {
                 place: Place::Entry(2),
                 digest: None,
                 message: "descriptor has no size".into(),
+                rule: false,
             },
             Finding {
                 place: Place::Layer(0),
                 digest: None,
                 message: "x".into(),
+                rule: false,
             },
         ]);
         assert_eq!(j.reasons_at(&Place::Entry(2)), "descriptor has no size");

@@ -21,12 +21,20 @@ pub fn source_name(input: &InputSource) -> String {
     }
 }
 
-/// Refuses `--annotation`s under [`ANNOTATION_PREFIX`]: only ociimport sets those.
+/// Refuses `--annotation`s with reserved keys: under [`ANNOTATION_PREFIX`]
+/// (only ociimport sets those), and under `org.opencontainers.` those
+/// annotations.md does not define or whose values it refuses.
 pub(crate) fn refuse_reserved(user: &BTreeMap<String, String>) -> Result<()> {
-    if let Some(k) = user.keys().find(|k| k.starts_with(ANNOTATION_PREFIX)) {
-        return Err(Error::Usage(format!(
-            "--annotation {k}: the {ANNOTATION_PREFIX} annotations record where the layers came from and are set by ociimport only"
-        )));
+    use crate::spec::annotations::{Site, breach};
+    for (k, v) in user {
+        if k.starts_with(ANNOTATION_PREFIX) {
+            return Err(Error::Usage(format!(
+                "--annotation {k}: the {ANNOTATION_PREFIX} annotations record where the layers came from and are set by ociimport only"
+            )));
+        }
+        if let Some(b) = breach(k, v, Site::Manifest) {
+            return Err(Error::Usage(b.usage(&format!("--annotation {k}={v}"))));
+        }
     }
     Ok(())
 }
