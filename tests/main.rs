@@ -23,6 +23,7 @@ mod normalize;
 mod oddfiles;
 mod readme;
 mod reliability;
+mod sbom;
 mod signatures;
 mod spec_rules;
 mod verify;
