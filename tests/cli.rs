@@ -994,7 +994,7 @@ fn empty_platform_flags_are_usage_errors() {
     std::fs::write(tmp.path().join("r.tar"), rootfs_tar()).unwrap();
     for flag in ["--arch", "--os", "--variant"] {
         run(tmp.path(), &["r.tar", "-o", "img", flag, ""]).usage_error(&format!(
-            "{flag} is empty: give a name (e.g. --arch amd64, --os linux, --variant v8), or leave the flag out to detect it"
+            "{flag} is empty, which image-index.md's platform object does not allow (a name from its GOOS/GOARCH table and variant list, e.g. --arch amd64, --os linux, --variant v8): give one, or leave the flag out to detect it"
         ));
         assert!(!tmp.path().join("img").exists(), "{flag}");
     }
