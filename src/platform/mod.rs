@@ -20,6 +20,7 @@ mod tally;
 pub(crate) use elf::{ElfPlatform, ElfSniffer};
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use tally::PlatformTally;
+pub(crate) use tally::Wrapped;
 
 /// Whether a tar entry path is worth sniffing: an executable directory
 /// (`bin/`, `sbin/`, `usr/bin/`, `usr/sbin/`, at any depth below them) or the
@@ -130,7 +131,18 @@ impl PlatformObserver {
         let mut tally = self.tally;
         if let Some(example) = self.nested_example {
             let top = components(example.as_bytes()).next().unwrap_or_default();
-            tally.set_wrapped(String::from_utf8_lossy(top).into_owned(), example);
+            let top = String::from_utf8_lossy(top).into_owned();
+            // Raw components up to the directory, `.` included.
+            let strip = example
+                .split('/')
+                .filter(|c| !c.is_empty())
+                .position(|c| c != ".")
+                .map_or(1, |i| i + 1);
+            tally.set_wrapped(Wrapped {
+                top,
+                example,
+                strip,
+            });
         }
         tally
     }
