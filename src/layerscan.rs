@@ -261,8 +261,14 @@ fn judge_tar(
             Err(e) => e,
         },
     };
+    // An entry refused by the consumer-safety rules is whole, but unusable.
+    let what = if e.reason.starts_with("entry '") {
+        "a consumer cannot unpack this layer"
+    } else {
+        "the decompressed stream is not a complete tar archive"
+    };
     scan.problems.push(format!(
-        "the decompressed stream is not a complete tar archive: {} (at uncompressed byte {})",
+        "{what}: {} (at uncompressed byte {})",
         e.reason, e.offset
     ));
 }

@@ -27,7 +27,9 @@
 //! - [`spec`]: the OCI documents' rules, one judgement per document;
 //! - [`verify`], [`inspect`]: checking any layout the way consumers do, with
 //!   layer blobs measured by one shared streaming scan (`layerscan`);
-//! - [`gc`]: removing the blobs no `index.json` entry reaches.
+//! - [`gc`]: removing the blobs no `index.json` entry reaches;
+//! - [`sbom`]: the rootfs's package databases, read as the tar streams by,
+//!   and the SPDX document of `--sbom`.
 //!
 //! ```no_run
 //! use ociimport::{import, ImportOptions, InputSource};
@@ -46,6 +48,7 @@ pub mod inspect;
 pub mod naming;
 pub mod output;
 pub mod report;
+pub mod sbom;
 pub mod spec;
 pub mod verify;
 
@@ -66,7 +69,6 @@ mod lint;
 mod normalize;
 mod pargz;
 mod platform;
-mod sbom;
 mod signature;
 mod tarscan;
 mod units;

@@ -271,10 +271,12 @@ fn run_import(mut import: Import) -> Result<(), Failure> {
         b.stop();
     }
     let report = result?;
+    // -q hides the summary and the progress only: a warning is something
+    // the user must see even in a script.
+    for w in report.warnings() {
+        say(&format!("ociimport: warning: {w}"));
+    }
     if !import.quiet {
-        for w in report.warnings() {
-            say(&format!("ociimport: warning: {w}"));
-        }
         say(&report.summary());
     }
     if import.json {

@@ -7,8 +7,8 @@
 //! reports is written again here:
 //! - a ustar header when everything fits, with a PAX header before it only
 //!   for what ustar cannot hold and for records such as xattrs, keys sorted;
-//! - types 0 (regular), 1-6 only: old GNU sparse files expanded, contiguous
-//!   files as regular files, dump directories as directories, volume labels
+//! - types 0 (regular), 1-6 only: GNU sparse files (old type 'S', PAX
+//!   `GNU.sparse.*`) expanded by the scanner, contiguous files as regular files, dump directories as directories, volume labels
 //!   and Solaris/star records dropped ([`Fix`]);
 //! - mode without type bits, whole-second mtime clamped to
 //!   `SOURCE_DATE_EPOCH`/`--created` when set, no atime or ctime;
@@ -25,7 +25,7 @@ use std::io::{self, Write};
 
 use tar::EntryType;
 
-use crate::tarscan::{EntryHeader, EntryObserver, Fix, SparseMap};
+use crate::tarscan::{EntryHeader, EntryObserver, Fix};
 
 const BLOCK: usize = 512;
 const ZEROS: [u8; 8192] = [0; 8192];
@@ -43,40 +43,12 @@ pub(crate) struct NormalizeOptions {
     pub strip_components: u32,
 }
 
-/// Longest PAX sparse 1.0 map read from an entry's content.
-const MAX_SPARSE_MAP: u64 = 16 << 20;
-
-/// A PAX sparse 1.0 map being read, one decimal line at a time.
-#[derive(Debug, Default)]
-struct MapText {
-    numbers: Vec<u64>,
-    line: Vec<u8>,
-    consumed: u64,
-}
-
-/// Expanding a GNU sparse file as its stored regions stream by.
-#[derive(Debug)]
-struct Expansion {
-    map: SparseMap,
-    /// PAX sparse 1.0, while its map is being read from the content: the
-    /// numbers so far, the current line, and the bytes consumed.
-    map_text: Option<MapText>,
-    /// Content bytes to skip (the map's padding).
-    skip: u64,
-    /// Next chunk, and bytes left in the current one.
-    next: usize,
-    left: u64,
-    /// Bytes of the expanded file written.
-    written: u64,
-}
-
 /// The canonical writer, fed by the scanner as an observer.
 pub(crate) struct Rewriter<W: Write> {
     out: W,
     opts: NormalizeOptions,
     /// Content bytes written for the current entry (for its padding).
     content: u64,
-    expansion: Option<Expansion>,
     /// The first failure (a write, or an entry that cannot be rewritten);
     /// the scanner is told to stop offering content, the caller reports it.
     error: Option<io::Error>,
@@ -88,7 +60,6 @@ impl<W: Write> Rewriter<W> {
             out,
             opts,
             content: 0,
-            expansion: None,
             error: None,
         }
     }
@@ -156,10 +127,12 @@ impl<W: Write> Rewriter<W> {
         if kind == EntryType::Directory && !path.ends_with(b"/") {
             path.push(b'/');
         }
-        let size = match (&h.sparse, kind) {
-            (Some(map), _) if h.fix == Some(Fix::Expand) => map.real_size,
-            (_, EntryType::Regular) => h.size,
-            _ => 0,
+        // A sparse file comes expanded from the scanner: its size is the
+        // expanded file's.
+        let size = if kind == EntryType::Regular {
+            h.size
+        } else {
+            0
         };
         let mtime = match self.opts.clamp_mtime {
             Some(c) => h.mtime.min(c),
@@ -178,85 +151,20 @@ impl<W: Write> Rewriter<W> {
             gname: h.gname.clone(),
             device: h.device.unwrap_or((0, 0)),
         };
-        if let (Some(map), Some(Fix::Expand)) = (&h.sparse, h.fix)
-            && !map.map_in_content
-        {
-            check_map(map)?;
-        }
         write_entry_header(&mut self.out, &fields, &kept_records(&h.pax, kind))?;
         self.content = 0;
-        self.expansion = match (&h.sparse, h.fix) {
-            (Some(map), Some(Fix::Expand)) => Some(Expansion {
-                map: map.clone(),
-                map_text: map.map_in_content.then(MapText::default),
-                skip: 0,
-                next: 0,
-                left: 0,
-                written: 0,
-            }),
-            _ => None,
-        };
         Ok(size > 0)
     }
 
-    fn copy(&mut self, mut data: &[u8]) -> io::Result<()> {
-        let Some(x) = self.expansion.as_mut() else {
-            self.content += data.len() as u64;
-            return self.out.write_all(data);
-        };
-        while !data.is_empty() {
-            if x.map_text.is_some() {
-                data = read_map(x, data)?;
-                continue;
-            }
-            if x.skip > 0 {
-                let n = usize::try_from(x.skip)
-                    .unwrap_or(usize::MAX)
-                    .min(data.len());
-                x.skip -= n as u64;
-                data = &data[n..];
-                continue;
-            }
-            if x.left == 0 {
-                let Some(chunk) = x.map.chunks.get(x.next) else {
-                    return Err(bad_sparse("more data than its map"));
-                };
-                if chunk.offset < x.written {
-                    return Err(bad_sparse("regions out of order"));
-                }
-                zeros(&mut self.out, chunk.offset - x.written)?;
-                x.written = chunk.offset;
-                x.left = chunk.len;
-                x.next += 1;
-                continue;
-            }
-            let n = usize::try_from(x.left)
-                .unwrap_or(usize::MAX)
-                .min(data.len());
-            self.out.write_all(&data[..n])?;
-            x.left -= n as u64;
-            x.written += n as u64;
-            data = &data[n..];
-        }
-        self.content = x.written;
-        Ok(())
+    fn copy(&mut self, data: &[u8]) -> io::Result<()> {
+        self.content += data.len() as u64;
+        self.out.write_all(data)
     }
 
     fn end(&mut self) -> io::Result<()> {
         if self.error.is_some() {
             // Whatever went wrong, nothing more is written for this entry.
-            self.expansion = None;
             return Ok(());
-        }
-        if let Some(x) = self.expansion.take() {
-            if x.map_text.is_some() {
-                return Err(bad_sparse("a map cut short by the end of its content"));
-            }
-            if x.written > x.map.real_size || x.left > 0 {
-                return Err(bad_sparse("regions beyond its size"));
-            }
-            zeros(&mut self.out, x.map.real_size - x.written)?;
-            self.content = x.map.real_size;
         }
         let pad = (BLOCK as u64 - self.content % BLOCK as u64) % BLOCK as u64;
         zeros(&mut self.out, pad)
@@ -288,70 +196,8 @@ impl<W: Write> EntryObserver for Rewriter<W> {
     }
 }
 
-/// PAX sparse 1.0: take map text from `data` until the map is complete
-/// (a count, then that many offset/size pairs, one decimal per line), then
-/// arrange to skip its padding to the next block. Returns the rest of `data`.
-fn read_map<'a>(x: &mut Expansion, data: &'a [u8]) -> io::Result<&'a [u8]> {
-    let Some(text) = x.map_text.as_mut() else {
-        return Ok(data);
-    };
-    for (i, &b) in data.iter().enumerate() {
-        text.consumed += 1;
-        if text.consumed > MAX_SPARSE_MAP {
-            return Err(bad_sparse("a map longer than 16 MiB"));
-        }
-        if b != b'\n' {
-            text.line.push(b);
-            continue;
-        }
-        let n = std::str::from_utf8(&text.line)
-            .ok()
-            .and_then(|l| l.trim().parse::<u64>().ok())
-            .ok_or_else(|| bad_sparse("a map that is not decimal lines"))?;
-        text.line.clear();
-        text.numbers.push(n);
-        let (&count, pairs) = text.numbers.split_first().unwrap_or((&0, &[]));
-        if (pairs.len() as u64) < count.saturating_mul(2) {
-            continue;
-        }
-        x.map.chunks = pairs
-            .chunks_exact(2)
-            .map(|c| crate::tarscan::SparseChunk {
-                offset: c[0],
-                len: c[1],
-            })
-            .collect();
-        check_map(&x.map)?;
-        x.skip = (BLOCK as u64 - text.consumed % BLOCK as u64) % BLOCK as u64;
-        x.map_text = None;
-        return Ok(&data[i + 1..]);
-    }
-    Ok(&[])
-}
-
-/// Regions in order, inside the file: checked before any zero is written,
-/// so a hostile map cannot make us write far beyond what it says.
-fn check_map(map: &SparseMap) -> io::Result<()> {
-    let mut end = 0u64;
-    for c in &map.chunks {
-        let stop = c.offset.checked_add(c.len);
-        match stop {
-            Some(stop) if c.offset >= end && stop <= map.real_size => end = stop,
-            _ => return Err(bad_sparse("regions out of order or beyond its size")),
-        }
-    }
-    Ok(())
-}
-
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
-}
-
-fn bad_sparse(what: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("an old GNU sparse file has {what}"),
-    )
 }
 
 fn zeros(out: &mut impl Write, mut n: u64) -> io::Result<()> {
@@ -726,23 +572,6 @@ mod tests {
         };
         let e = normalize(&tar, opts).unwrap_err();
         assert!(e.contains("would become '../e'"), "{e}");
-    }
-
-    #[test]
-    fn hostile_sparse_maps_are_refused_before_any_zero_is_written() {
-        use crate::tarscan::{SparseChunk, SparseMap};
-        let map = |chunks: &[(u64, u64)], real_size| SparseMap {
-            real_size,
-            chunks: chunks
-                .iter()
-                .map(|&(offset, len)| SparseChunk { offset, len })
-                .collect(),
-            map_in_content: false,
-        };
-        assert!(check_map(&map(&[(0, 5), (10, 5)], 15)).is_ok());
-        assert!(check_map(&map(&[(1_000_000_000_000_000, 1)], 10)).is_err());
-        assert!(check_map(&map(&[(10, 5), (0, 5)], 15)).is_err());
-        assert!(check_map(&map(&[(u64::MAX, 2)], u64::MAX)).is_err());
     }
 
     #[test]

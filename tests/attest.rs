@@ -439,3 +439,32 @@ fn verify_checks_attestation_manifests() {
     let want = format!("an attestation manifest about {absent}, which is not in the layout");
     assert!(out.contains(&want), "{out}");
 }
+
+/// The scan wired end to end: a dpkg database in the rootfs becomes the
+/// SBOM's packages, which `inspect --packages` prints, and an SBOM of the
+/// same rootfs twice is the same bytes.
+#[test]
+fn a_dpkg_database_reaches_the_sbom_and_inspect_packages() {
+    let f = fixtures();
+    let status = "Package: hello\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:2.10-3\nMaintainer: Jane <jane@example.org>\n\n";
+    let os = "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
+    let mut t = Tar::with_parents();
+    t.file("bin/sh", &elf64_exec(EM_X86_64), 0o755)
+        .file("etc/os-release", os.as_bytes(), 0o644)
+        .file("var/lib/dpkg/status", status.as_bytes(), 0o644);
+    std::fs::write(f.path("deb.tar"), t.finish()).unwrap();
+    let r = f
+        .import_json(&["deb.tar", "-o", "L", "-t", "1", "--sbom"])
+        .report();
+    let out = f.run(&["inspect", "L:1", "--packages"]).succeeds().out();
+    let lines: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        ["hello\t1:2.10-3\tpkg:deb/debian/hello@1:2.10-3?arch=amd64&distro=debian-12"],
+        "{out}"
+    );
+    let again = f
+        .import_json(&["deb.tar", "-o", "L2", "-t", "1", "--sbom"])
+        .report();
+    assert_eq!(again["attestation"], r["attestation"]);
+}

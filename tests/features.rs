@@ -1422,4 +1422,31 @@ fn a_wrapped_rootfs_suggests_strip_components() {
     .succeeds();
     assert!(!o.err().contains("warning"), "{}", o.context());
     assert_eq!(report(&o)["platform"]["architecture"], "arm64");
+
+    // `tar -C dir -cf - .` names it ./root.x86_64/…: GNU tar, bsdtar and
+    // ociimport count the `.`, so the hint says 2, and 2 unwraps it.
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir_all(tree.join("root.x86_64/bin")).unwrap();
+    std::fs::write(tree.join("root.x86_64/bin/sh"), &elf).unwrap();
+    let made = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&tree)
+        .arg("-cf")
+        .arg(tmp.path().join("dot.tar"))
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let o = run(tmp.path(), &["dot.tar", "-o", "img3"]).succeeds();
+    assert!(
+        o.err().contains(
+            "but ./root.x86_64/bin/sh is one: if the rootfs is wrapped in root.x86_64/, unwrap it with --strip-components 2;"
+        ),
+        "{}",
+        o.context()
+    );
+    let args = ["dot.tar", "-o", "img4", "--strip-components", "2", "--json"];
+    let o = run(tmp.path(), &args).succeeds();
+    assert!(!o.err().contains("warning"), "{}", o.context());
+    assert_eq!(report(&o)["platform"]["architecture"], "arm64");
 }

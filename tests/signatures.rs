@@ -403,6 +403,29 @@ fn only_the_signed_text_of_a_clear_signed_file_counts() {
     );
 }
 
+/// `-q` hides the summary and the progress, not warnings (issue 22): the
+/// unchecked clear-signed file is said, and it is all that is said.
+#[test]
+fn quiet_still_prints_warnings() {
+    let Some(f) = Fixture::new() else { return };
+    let o = f
+        .run(&[
+            "rootfs.tar",
+            "-q",
+            "--arch",
+            "amd64",
+            "-o",
+            "quiet",
+            "--checksums",
+            "rootfs.tar.DIGESTS",
+        ])
+        .succeeds();
+    assert_eq!(
+        stderr(&o),
+        "ociimport: warning: rootfs.tar.DIGESTS is clear-signed, but its signature was not checked (give --keyring to verify it)\n"
+    );
+}
+
 /// The refusal cases: arguments, and what the one line of stderr must say.
 fn refusal_cases(
     f: &Fixture,

@@ -151,7 +151,7 @@ fn import_refuses_what_consumers_refuse() {
         (vec!["--arch", "AMD64"], "", "error: --arch AMD64: \"AMD64\" is not a GOARCH name (image-index.md platform: architecture values are Go's GOARCH); use amd64, its GOARCH name".into()),
         (vec!["--arch", "aarch64"], "", "error: --arch aarch64: \"aarch64\" is not a GOARCH name (image-index.md platform: architecture values are Go's GOARCH); use arm64, its GOARCH name".into()),
         (vec!["--os", "Linux"], "", "error: --os Linux: \"Linux\" is not a GOOS name (image-index.md platform: os values are Go's GOOS); use linux, its GOOS name".into()),
-        (vec!["--variant", ""], "", "error: --variant is empty: give a name (e.g. --arch amd64, --os linux, --variant v8), or leave the flag out to detect it".into()),
+        (vec!["--variant", ""], "", "error: --variant is empty, which image-index.md's platform object does not allow (a name from its GOOS/GOARCH table and variant list, e.g. --arch amd64, --os linux, --variant v8): give one, or leave the flag out to detect it".into()),
         (vec!["--arch", "arm", "--variant", "v9"], "", "error: --variant v9: \"v9\" is not a variant of arm (image-index.md platform table); use v5, v6, v7 or v8".into()),
         (vec!["--arch", "arm64", "--variant", "v7"], "", "error: --variant v7: \"v7\" is not a variant of arm64 (image-index.md platform table); use v8 (or a later ARM version: v8.1, ..., v9, v9.1, ...)".into()),
         (vec!["-c", "USER a:b:c"], "", "error: invalid --change \"USER a:b:c\": \"a:b:c\" is none of config.md's User forms (user, uid, user:group, uid:gid, uid:group, user:gid); give a user or uid, optionally :group or :gid".into()),

@@ -381,7 +381,7 @@ pub struct ImportArgs {
     #[arg(long, help_heading = "Output")]
     json: bool,
 
-    /// No summary, warnings, retry messages or progress bar on stderr.
+    /// No summary, retry messages or progress bar on stderr; warnings still print.
     #[arg(short, long, help_heading = "Output")]
     quiet: bool,
 }

@@ -61,8 +61,9 @@ fn choose_platform(
         None => {
             let host = crate::platform::host_architecture();
             warnings.push(match tally.wrapped_in() {
-                Some((top, example)) => format!(
-                    "no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*, but {example} is one: if the rootfs is wrapped in {top}/, unwrap it with --strip-components 1; using the host architecture {host} (set --arch to choose)"
+                Some(w) => format!(
+                    "no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*, but {} is one: if the rootfs is wrapped in {}/, unwrap it with --strip-components {}; using the host architecture {host} (set --arch to choose)",
+                    w.example, w.top, w.strip
                 ),
                 None => format!(
                     "no ELF executables found under bin, sbin, usr/bin, usr/sbin or lib*; using the host architecture {host} (set --arch to choose)"

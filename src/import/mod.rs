@@ -255,7 +255,7 @@ fn check_request(inputs: &[InputSource], opts: &ImportOptions) -> Result<()> {
     ] {
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
             return Err(Error::Usage(format!(
-                "{flag} is empty: give a name (e.g. --arch amd64, --os linux, --variant v8), or leave the flag out to detect it"
+                "{flag} is empty, which image-index.md's platform object does not allow (a name from its GOOS/GOARCH table and variant list, e.g. --arch amd64, --os linux, --variant v8): give one, or leave the flag out to detect it"
             )));
         }
     }

@@ -79,13 +79,17 @@ fn image_packages(reader: &Reader, img: &ImageInfo) -> Result<ImagePackages> {
     })
 }
 
-/// An SPDX statement's packages: name, versionInfo and the purl external reference.
+/// An SPDX statement's packages: name, versionInfo and the purl external
+/// reference; not what the document describes (the operating system, or
+/// the image), which contains them.
 fn spdx_packages(statement: &Value) -> Vec<PackageInfo> {
-    let list = statement
-        .pointer("/predicate/packages")
+    let doc = statement.get("predicate").unwrap_or(&Value::Null);
+    let list = doc
+        .get("packages")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let described = described(doc);
     let s = |p: &Value, k: &str| {
         p.get(k)
             .and_then(Value::as_str)
@@ -93,6 +97,7 @@ fn spdx_packages(statement: &Value) -> Vec<PackageInfo> {
             .to_string()
     };
     list.iter()
+        .filter(|p| !described.contains(&s(p, "SPDXID")))
         .map(|p| PackageInfo {
             name: s(p, "name"),
             version: s(p, "versionInfo"),
@@ -108,6 +113,29 @@ fn spdx_packages(statement: &Value) -> Vec<PackageInfo> {
                 .map(str::to_string),
         })
         .collect()
+}
+
+/// The SPDX IDs the document describes (`documentDescribes`, or a
+/// `DESCRIBES` relationship of the document).
+fn described(doc: &Value) -> Vec<String> {
+    let id = doc.get("SPDXID").and_then(Value::as_str);
+    let listed = doc
+        .get("documentDescribes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    let related = doc
+        .get("relationships")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            r.get("spdxElementId").and_then(Value::as_str) == id
+                && r.get("relationshipType").and_then(Value::as_str) == Some("DESCRIBES")
+        })
+        .filter_map(|r| r.get("relatedSpdxElement").and_then(Value::as_str));
+    listed.chain(related).map(str::to_string).collect()
 }
 
 /// Human-readable rendering of [`packages_target`]'s result: per image a
@@ -137,12 +165,16 @@ mod tests {
     /// Name, versionInfo and the purl external reference, as SPDX 2.3 writes them.
     #[test]
     fn spdx_packages_are_read_with_their_purl() {
-        let statement = json!({"predicate": {"packages": [
+        let statement = json!({"predicate": {"SPDXID": "SPDXRef-DOCUMENT",
+            "relationships": [{"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
+                               "relatedSpdxElement": "SPDXRef-OperatingSystem"}],
+            "packages": [
+            {"SPDXID": "SPDXRef-OperatingSystem", "name": "debian", "versionInfo": "12"},
             {"name": "bash", "versionInfo": "5.2.15-2+b2", "externalRefs": [
                 {"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": "cpe:2.3:a"},
                 {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
                  "referenceLocator": "pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12"}]},
-            {"name": "debian", "versionInfo": "12"},
+            {"name": "local", "versionInfo": "1"},
         ]}});
         assert_eq!(
             spdx_packages(&statement),
@@ -155,8 +187,8 @@ mod tests {
                     ),
                 },
                 PackageInfo {
-                    name: "debian".into(),
-                    version: "12".into(),
+                    name: "local".into(),
+                    version: "1".into(),
                     purl: None,
                 },
             ]
@@ -177,7 +209,7 @@ mod tests {
             lines,
             [
                 "bash\t5.2.15-2+b2\tpkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12",
-                "debian\t12\t-"
+                "local\t1\t-"
             ]
         );
     }

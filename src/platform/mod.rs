@@ -20,6 +20,7 @@ mod tally;
 pub(crate) use elf::{ElfPlatform, ElfSniffer};
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use tally::PlatformTally;
+pub(crate) use tally::Wrapped;
 
 /// Whether a tar entry path is worth sniffing: an executable directory
 /// (`bin/`, `sbin/`, `usr/bin/`, `usr/sbin/`, at any depth below them) or the
@@ -130,7 +131,18 @@ impl PlatformObserver {
         let mut tally = self.tally;
         if let Some(example) = self.nested_example {
             let top = components(example.as_bytes()).next().unwrap_or_default();
-            tally.set_wrapped(String::from_utf8_lossy(top).into_owned(), example);
+            let top = String::from_utf8_lossy(top).into_owned();
+            // Raw components up to the directory, `.` included.
+            let strip = example
+                .split('/')
+                .filter(|c| !c.is_empty())
+                .position(|c| c != ".")
+                .map_or(1, |i| i + 1);
+            tally.set_wrapped(Wrapped {
+                top,
+                example,
+                strip,
+            });
         }
         tally
     }
@@ -168,6 +180,16 @@ impl EntryObserver for PlatformObserver {
             }
             None => false,
         }
+    }
+
+    /// Zeros teach the sniffer nothing past the first few: they complete
+    /// an ELF header (64 bytes at most) and cannot start the ARM attributes
+    /// pattern (`A`, length, `aeabi`), so 128 of them say what the whole
+    /// hole would. (Only a hole inside an attributes section, which no real
+    /// file has, is read short.)
+    fn hole(&mut self, len: u64) -> bool {
+        let n = usize::try_from(len).unwrap_or(usize::MAX).min(128);
+        self.content(&crate::tarscan::ZEROS[..n])
     }
 
     fn end_entry(&mut self) {
@@ -371,5 +393,42 @@ mod tests {
             assert_eq!((d.variant.as_deref(), d.total_files), (Some("v7"), 2));
             assert_eq!(d.conflict, None);
         }
+    }
+
+    /// An ARM executable stored sparse, its attributes after a 1 TiB hole
+    /// and a 1 TiB hole at the end (a hostile map, or a huge preallocated
+    /// file): the sniffer sees 128 zeros of each hole, so the scan is as
+    /// fast as the archive is small, and still finds the variant.
+    #[test]
+    fn a_sparse_executable_is_sniffed_without_walking_its_holes() {
+        let arm = arm_file("7-A", 10);
+        let (head, rest) = arm.split_at(52);
+        let tib = 1u64 << 40;
+        let map = format!("0,52,{tib},{}", rest.len());
+        let real = (2 * tib + rest.len() as u64).to_string();
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([
+            ("GNU.sparse.major", b"0".as_slice()),
+            ("GNU.sparse.minor", b"1"),
+            ("GNU.sparse.name", b"bin/sh"),
+            ("GNU.sparse.size", real.as_bytes()),
+            ("GNU.sparse.numblocks", b"2"),
+            ("GNU.sparse.map", map.as_bytes()),
+        ])
+        .unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(arm.len() as u64);
+        h.set_mode(0o755);
+        b.append_data(&mut h, "GNUSparseFile.0/sh", &[head, rest].concat()[..])
+            .unwrap();
+        let tar = b.into_inner().unwrap();
+        let mut s = crate::tarscan::TarScanner::new(PlatformObserver::new());
+        s.feed(&tar).unwrap();
+        let (_, observer) = s.finish().unwrap();
+        let d = observer.into_tally().result().unwrap();
+        assert_eq!(
+            (d.architecture.as_str(), d.variant.as_deref(), d.total_files),
+            ("arm", Some("v7"), 1)
+        );
     }
 }

@@ -12,7 +12,7 @@ pub struct PlatformTally {
     by_arch: BTreeMap<String, ArchVotes>,
     /// An executable was found one directory too deep (that directory, and
     /// the example): perhaps a rootfs wrapped in a directory.
-    wrapped: Option<(String, String)>,
+    wrapped: Option<Wrapped>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -73,16 +73,14 @@ impl PlatformTally {
         }
     }
 
-    /// Records that the rootfs is wrapped in the directory `top`, with
-    /// `example` an executable found under it.
-    pub(crate) fn set_wrapped(&mut self, top: String, example: String) {
-        self.wrapped = Some((top, example));
+    /// Records that the rootfs is wrapped in a top-level directory.
+    pub(crate) fn set_wrapped(&mut self, wrapped: Wrapped) {
+        self.wrapped = Some(wrapped);
     }
 
-    /// A top-level directory holding a rootfs and an executable found in it
-    /// (`root.x86_64`, `root.x86_64/bin/sh`), when one was seen.
-    pub(crate) fn wrapped_in(&self) -> Option<(&str, &str)> {
-        self.wrapped.as_ref().map(|(t, e)| (t.as_str(), e.as_str()))
+    /// The top-level directory holding a rootfs, when one was seen.
+    pub(crate) fn wrapped_in(&self) -> Option<&Wrapped> {
+        self.wrapped.as_ref()
     }
 
     /// Adds the votes of `other`, as if its files had been added to this
@@ -143,6 +141,21 @@ fn rootfs_path(path: &str) -> &str {
     let rest = components(path.as_bytes()).rest();
     // The rest of a `str` after ASCII prefixes is a `str`: the fallback never applies.
     std::str::from_utf8(rest).unwrap_or(path)
+}
+
+/// A rootfs wrapped in a top-level directory, as an Arch bootstrap's
+/// `root.x86_64/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Wrapped {
+    /// The directory (`root.x86_64`).
+    pub(crate) top: String,
+    /// An executable found under it, as the tar names it
+    /// (`./root.x86_64/bin/sh`).
+    pub(crate) example: String,
+    /// The `--strip-components` that unwraps it: the components of the
+    /// tar's name up to the directory, a leading `.` included, as GNU tar
+    /// and bsdtar count them (`./root.x86_64/` needs 2).
+    pub(crate) strip: usize,
 }
 
 #[cfg(test)]

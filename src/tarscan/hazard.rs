@@ -101,13 +101,38 @@ pub(super) fn of_type(t: u8, path: &[u8]) -> Option<Hazard> {
     })
 }
 
-/// The hazard of PAX GNU sparse records (`GNU.sparse.*`).
-pub(super) fn pax_sparse() -> Hazard {
-    Hazard {
-        what: "a PAX GNU sparse file (GNU.sparse records)".into(),
-        consumers: "Go's archive/tar (podman, docker, umoci) expands it, other readers unpack the sparse map as file content",
-        fix: Fix::Expand,
+/// The PAX record that Go's archive/tar, and so every consumer, turns into
+/// the `security.capability` xattr. bsdtar's `LIBARCHIVE.xattr.*` copy is
+/// applied by no consumer (and dropped by `--normalize`), so it is not judged.
+const CAPABILITY: &[u8] = b"SCHILY.xattr.security.capability";
+
+/// A `security.capability` value the kernel refuses, as a one-line refusal.
+///
+/// Linux's `cap_convert_nscap` (security/commoncap.c) takes only a
+/// vfs_cap_data of 20 bytes with revision 2 or 24 bytes with revision 3
+/// (linux/capability.h), the magic's only flag being the effective bit; any
+/// other value, v1's 12 bytes included, is EINVAL, so podman, buildah and
+/// docker fail to unpack the layer ("lsetxattr ...: invalid argument").
+/// No rewrite can say which capabilities were meant, so `--normalize` does
+/// not help: the fix is at the source.
+pub(super) fn bad_capability(path: &[u8], pax: &[(Vec<u8>, Vec<u8>)]) -> Option<String> {
+    let (_, value) = pax.iter().rev().find(|(k, _)| k == CAPABILITY)?;
+    let magic = value
+        .get(..4)
+        .and_then(|m| <[u8; 4]>::try_from(m).ok())
+        .map(u32::from_le_bytes);
+    let sized = (value.len(), magic.map(|m| m & !1));
+    if matches!(sized, (20, Some(0x0200_0000)) | (24, Some(0x0300_0000))) {
+        return None;
     }
+    let shown = match magic {
+        Some(m) => format!("{} bytes, magic 0x{m:08x}", value.len()),
+        None => format!("{} bytes", value.len()),
+    };
+    Some(format!(
+        "entry '{}' has a security.capability xattr the kernel refuses ({shown}; valid: 20 bytes v2 or 24 bytes v3): podman fails with \"lsetxattr: invalid argument\"; setcap the file again or remove the xattr",
+        String::from_utf8_lossy(path)
+    ))
 }
 
 #[cfg(test)]
@@ -151,10 +176,54 @@ mod tests {
             of_type(0x81, b"q").unwrap().what,
             "of an unknown type (type 0x81)"
         );
-        assert!(
-            pax_sparse()
-                .refusal(b"f")
-                .contains("--normalize rewrites it as a regular file")
+    }
+
+    #[test]
+    fn only_capabilities_the_kernel_takes_pass() {
+        let cap = |v: Vec<u8>| vec![(CAPABILITY.to_vec(), v)];
+        let v = |magic: u32, len: usize| {
+            let mut b = magic.to_le_bytes().to_vec();
+            b.resize(len, 0);
+            b
+        };
+        for ok in [
+            v(0x0200_0000, 20),
+            v(0x0200_0001, 20),
+            v(0x0300_0000, 24),
+            v(0x0300_0001, 24),
+        ] {
+            assert_eq!(bad_capability(b"f", &cap(ok.clone())), None, "{ok:?}");
+        }
+        let line = bad_capability(b"usr/bin/ping", &cap(v(0x0200_0000, 8))).unwrap();
+        assert_eq!(
+            line,
+            "entry 'usr/bin/ping' has a security.capability xattr the kernel refuses (8 bytes, magic 0x02000000; valid: 20 bytes v2 or 24 bytes v3): podman fails with \"lsetxattr: invalid argument\"; setcap the file again or remove the xattr"
         );
+        // Room for "ociimport: error: FILE: " and the offset within 300.
+        assert!(line.len() < 230, "{}", line.len());
+        // v1 (the kernel no longer writes it), a flag other than effective,
+        // v2's size with v3's magic, too short to hold a magic.
+        for bad in [
+            v(0x0100_0000, 12),
+            v(0x0200_0002, 20),
+            v(0x0300_0000, 20),
+            v(0x0200_0000, 24),
+            vec![2, 0],
+            Vec::new(),
+        ] {
+            assert!(bad_capability(b"f", &cap(bad.clone())).is_some(), "{bad:?}");
+        }
+        assert_eq!(
+            bad_capability(b"f", &cap(vec![1, 2, 3]))
+                .unwrap()
+                .split(" (")
+                .nth(1),
+            Some(
+                "3 bytes; valid: 20 bytes v2 or 24 bytes v3): podman fails with \"lsetxattr: invalid argument\"; setcap the file again or remove the xattr"
+            )
+        );
+        // Other xattrs, and bsdtar's private copy, are not judged.
+        let other = vec![(b"LIBARCHIVE.xattr.security.capability".to_vec(), vec![1])];
+        assert_eq!(bad_capability(b"f", &other), None);
     }
 }

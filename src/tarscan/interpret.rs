@@ -7,7 +7,7 @@ use tar::{EntryType, Header};
 
 use super::framing::checksum_ok;
 use super::sparse::{MAX_SPARSE_REGIONS, PaxSparse, sparse_map};
-use super::{BLOCK, EntryHeader, Fix, MAX_META_RECORD, Policy, hazard};
+use super::{BLOCK, EntryHeader, Fix, MAX_META_RECORD, Policy, SparseMap, hazard};
 
 /// 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
 const MAX_RFC3339_SECS: i64 = 253_402_300_799;
@@ -147,12 +147,12 @@ impl Interpreter {
             // The real name, not the GNUSparseFile.NNN placeholder.
             path.clone_from(name);
         }
-        let fix = self.judge(raw_type, &path, pax_sparse)?;
-        let mut sparse = sparse_map(header)?;
-        if pax_sparse {
-            // Normalizing (judge refused it otherwise): the real map.
-            sparse = Some(own.pax_sparse.map()?);
-        }
+        let fix = self.judge(raw_type, &path)?;
+        let sparse = if pax_sparse {
+            Some(pax_sparse_map(&own.pax_sparse, kind, &path)?)
+        } else {
+            sparse_map(header)?
+        };
         let size = own.size.unwrap_or(stored);
         header_only_claims_no_data(kind, &path, size)?;
         let g = &self.global;
@@ -168,6 +168,9 @@ impl Interpreter {
             .cloned()
             .collect();
         pax.extend(own.other);
+        if let Some(refusal) = hazard::bad_capability(&path, &pax) {
+            return Err(refusal);
+        }
         Ok(EntryHeader {
             link: own
                 .link
@@ -206,13 +209,8 @@ impl Interpreter {
 
     /// Whether the entry is one consumers disagree on: refused, or (when
     /// normalizing) what the rewrite does with it.
-    fn judge(&self, t: u8, path: &[u8], gnu_sparse: bool) -> Result<Option<Fix>, String> {
-        let hazard = if gnu_sparse {
-            Some(hazard::pax_sparse())
-        } else {
-            hazard::of_type(t, path)
-        };
-        match hazard {
+    fn judge(&self, t: u8, path: &[u8]) -> Result<Option<Fix>, String> {
+        match hazard::of_type(t, path) {
             None => Ok(None),
             Some(h) if self.policy == Policy::Normalize && h.fix != Fix::Impossible => {
                 Ok(Some(h.fix))
@@ -258,6 +256,21 @@ impl Interpreter {
 }
 
 /// A link, directory, device or FIFO header must claim no data.
+/// The map of a PAX GNU sparse file named `path`. Every consumer expands
+/// it as Go's archive/tar does (when the records say what Go reads): kept
+/// as written, shown expanded.
+fn pax_sparse_map(records: &PaxSparse, kind: EntryType, path: &[u8]) -> Result<SparseMap, String> {
+    let name = String::from_utf8_lossy(path);
+    if kind != EntryType::Regular {
+        // Go fails on a link, directory or device with a sparse map
+        // ("invalid header"), and reads a type 'S' by its old map.
+        return Err(format!(
+            "entry '{name}' has PAX GNU.sparse records on a {kind:?} entry: Go's archive/tar (podman, docker, umoci) fails on it or ignores them; re-create the archive with bsdtar or GNU tar"
+        ));
+    }
+    records.map().map_err(|e| format!("entry '{name}' is {e}"))
+}
+
 fn header_only_claims_no_data(kind: EntryType, path: &[u8], size: u64) -> Result<(), String> {
     // Go's archive/tar (podman, skopeo, umoci, docker) and Python's
     // tarfile skip no data after a link, directory, device or FIFO header

@@ -45,8 +45,8 @@ use framing::{Event, Frame, Framing, Stop};
 pub use hazard::Fix;
 use interpret::{Interpreter, Meaning};
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
-pub use sparse::{SparseChunk, SparseMap};
-use sparse::{sparse_continues, sparse_ext_chunks};
+pub use sparse::SparseMap;
+use sparse::{Expander, Piece, sparse_continues, sparse_ext_chunks};
 #[allow(unreachable_pub)] // public for the fuzz targets (feature `fuzzing`)
 pub use trailer::Trailer;
 
@@ -72,7 +72,8 @@ pub struct EntryHeader {
     pub link: Option<Vec<u8>>,
     /// Entry type.
     pub kind: EntryType,
-    /// Content bytes that follow the header.
+    /// Content bytes: for a sparse file, of the expanded file observers
+    /// are shown (its stored bytes and holes, as every consumer unpacks it).
     pub size: u64,
     /// Permission bits and type bits as stored.
     pub mode: u32,
@@ -91,7 +92,8 @@ pub struct EntryHeader {
     /// PAX records that are not resolved into the fields above (xattrs,
     /// ACLs, ...), global ones first, in the order they came.
     pub pax: Vec<(Vec<u8>, Vec<u8>)>,
-    /// The sparse map of an old GNU sparse file.
+    /// The sparse map of a GNU sparse file (old type 'S', or PAX
+    /// `GNU.sparse.*` records); observers are shown it expanded.
     pub sparse: Option<SparseMap>,
     /// What `--normalize` must do with it, if consumers disagree on it.
     pub fix: Option<Fix>,
@@ -116,6 +118,20 @@ pub trait EntryObserver {
     fn content(&mut self, data: &[u8]) -> bool;
     /// The current entry's content is complete, or no longer wanted.
     fn end_entry(&mut self) {}
+    /// A hole of `len` zero bytes in a sparse file's content. By default
+    /// the zeros are offered as content; an observer that learns nothing
+    /// from a run of zeros overrides it, so that a hostile map's terabyte
+    /// hole costs nothing. Return false to stop receiving.
+    fn hole(&mut self, mut len: u64) -> bool {
+        while len > 0 {
+            let k = usize::try_from(len).unwrap_or(usize::MAX).min(ZEROS.len());
+            if !self.content(&ZEROS[..k]) {
+                return false;
+            }
+            len -= k as u64;
+        }
+        true
+    }
 }
 
 /// No observer: the scanner only checks the archive.
@@ -142,6 +158,9 @@ impl<T: EntryObserver> EntryObserver for Option<T> {
             o.end_entry();
         }
     }
+    fn hole(&mut self, len: u64) -> bool {
+        self.as_mut().is_some_and(|o| o.hole(len))
+    }
 }
 
 /// Both observers see every entry.
@@ -160,6 +179,29 @@ impl<A: EntryObserver, B: EntryObserver> EntryObserver for (A, B) {
     fn end_entry(&mut self) {
         self.0.end_entry();
         self.1.end_entry();
+    }
+    fn hole(&mut self, len: u64) -> bool {
+        let a = self.0.hole(len);
+        let b = self.1.hole(len);
+        a | b
+    }
+}
+
+/// Zeros for the holes of sparse files.
+pub(crate) static ZEROS: [u8; 8192] = [0; 8192];
+
+/// Hand `piece` of the current entry's content to `observer` while it
+/// wants it (`watching`).
+fn hand_on<O: EntryObserver>(observer: &mut O, watching: &mut bool, piece: Piece<'_>) {
+    let wants = match piece {
+        _ if !*watching => return,
+        Piece::Data(data) => observer.content(data),
+        Piece::Zeros(n) => observer.hole(n),
+    };
+    if !wants {
+        // It has seen enough: finish it now rather than at the entry's end.
+        observer.end_entry();
+        *watching = false;
     }
 }
 
@@ -205,6 +247,10 @@ pub struct TarScanner<O = ()> {
     observer: O,
     /// Whether the observer still wants the current entry's content.
     watching: bool,
+    /// The current entry's expansion, if it is a sparse file.
+    expander: Option<Expander>,
+    /// PAX sparse files seen, for a note.
+    sparse_files: u64,
 }
 
 impl<O: EntryObserver + Default> Default for TarScanner<O> {
@@ -228,6 +274,8 @@ impl<O: EntryObserver> TarScanner<O> {
             current: None,
             observer,
             watching: false,
+            expander: None,
+            sparse_files: 0,
         }
     }
 
@@ -273,16 +321,14 @@ impl<O: EntryObserver> TarScanner<O> {
                 }
                 if !sparse_continues(block) {
                     // The map is complete: now the observer may see the entry.
-                    if let Some(entry) = &self.current {
-                        self.watching = self.observer.entry(entry);
-                    }
-                    self.start_content(size);
+                    self.show()?;
+                    self.start_content(size)?;
                 }
             }
             Event::Content { bytes, last } => {
-                self.offer(bytes);
+                self.offer(bytes)?;
                 if last {
-                    self.end_entry();
+                    self.end_entry()?;
                 }
             }
             Event::Record { bytes, last } => {
@@ -314,27 +360,63 @@ impl<O: EntryObserver> TarScanner<O> {
             }
             Meaning::Entry { entry, sparse_ext } => {
                 let size = entry.size;
+                self.current = Some(*entry);
                 if sparse_ext {
                     // Shown once its extension blocks have completed the map.
-                    self.current = Some(*entry);
                     self.framing.state = Frame::SparseExt { size };
                 } else {
-                    self.watching = self.observer.entry(&entry);
-                    self.current = Some(*entry);
-                    self.start_content(size);
+                    self.show()?;
+                    self.start_content(size)?;
                 }
             }
         }
         Ok(())
     }
 
-    fn start_content(&mut self, size: u64) {
+    /// Show the current entry to the observer: a sparse file as the
+    /// regular file every consumer unpacks, its content expanded as it
+    /// passes.
+    fn show(&mut self) -> Result<(), TarError> {
+        let Some(entry) = &self.current else {
+            return Ok(());
+        };
+        let Some(map) = &entry.sparse else {
+            self.watching = self.observer.entry(entry);
+            return Ok(());
+        };
+        let x = Expander::new(map.clone()).map_err(|r| self.sparse_error(r))?;
+        let mut shown = entry.clone();
+        shown.size = x.real_size();
+        shown.kind = EntryType::Regular;
+        if entry.kind != EntryType::GNUSparse {
+            self.sparse_files += 1;
+        }
+        self.expander = Some(x);
+        self.watching = self.observer.entry(&shown);
+        Ok(())
+    }
+
+    /// A sparse file's map or content is broken: the refusal names it.
+    fn sparse_error(&self, reason: String) -> TarError {
+        let name = self.current.as_ref().map_or(String::new(), |c| {
+            String::from_utf8_lossy(&c.path).into_owned()
+        });
+        TarError {
+            offset: self.framing.offset,
+            reason: format!(
+                "entry '{name}' is a sparse file with {reason}; every consumer fails on it (Go's archive/tar: \"invalid header\" or \"unreferenced file data\")"
+            ),
+        }
+    }
+
+    fn start_content(&mut self, size: u64) -> Result<(), TarError> {
         if size == 0 {
-            self.end_entry();
+            self.end_entry()?;
             self.framing.state = Frame::Header;
         } else {
             self.framing.expect_content(size);
         }
+        Ok(())
     }
 
     /// A metadata record is complete; its errors are reported where it ends.
@@ -345,20 +427,30 @@ impl<O: EntryObserver> TarScanner<O> {
         })
     }
 
-    fn offer(&mut self, data: &[u8]) {
-        if self.watching && !self.observer.content(data) {
-            // It has seen enough: finish it now rather than at the entry's end.
-            self.observer.end_entry();
-            self.watching = false;
+    fn offer(&mut self, data: &[u8]) -> Result<(), TarError> {
+        let (observer, watching) = (&mut self.observer, &mut self.watching);
+        let mut out = |p: Piece<'_>| hand_on(observer, watching, p);
+        match self.expander.as_mut() {
+            Some(x) => x.feed(data, &mut out).map_err(|r| self.sparse_error(r)),
+            None => {
+                out(Piece::Data(data));
+                Ok(())
+            }
         }
     }
 
-    fn end_entry(&mut self) {
+    fn end_entry(&mut self) -> Result<(), TarError> {
+        if let Some(mut x) = self.expander.take() {
+            let (observer, watching) = (&mut self.observer, &mut self.watching);
+            let mut out = |p: Piece<'_>| hand_on(observer, watching, p);
+            x.finish(&mut out).map_err(|r| self.sparse_error(r))?;
+        }
         if self.watching {
             self.observer.end_entry();
             self.watching = false;
         }
         self.current = None;
+        Ok(())
     }
 
     /// The stream has ended: decide whether it ended cleanly, and give the
@@ -420,6 +512,16 @@ impl<O: EntryObserver> TarScanner<O> {
                 f.trailing_bytes
             )),
             _ => {}
+        }
+        if self.sparse_files > 0 {
+            let n = self.sparse_files;
+            notes.push(if f.policy == Policy::Normalize {
+                format!("{n} sparse file(s) (PAX GNU.sparse records) written expanded")
+            } else {
+                format!(
+                    "{n} sparse file(s) (PAX GNU.sparse records) kept as written; Go's archive/tar (podman, docker, containerd, umoci, skopeo), GNU tar and bsdtar all expand them"
+                )
+            });
         }
         let summary = TarSummary {
             entries: self.headers.entries,
@@ -751,6 +853,101 @@ mod tests {
         assert_eq!(
             only.log,
             ["entry a true", "end 88", "entry b true", "end 100"]
+        );
+    }
+
+    /// Every entry as observers see it: path, type, size and content.
+    #[derive(Default)]
+    struct Files(Vec<(String, EntryType, u64, Vec<u8>)>);
+    impl EntryObserver for Files {
+        fn entry(&mut self, h: &EntryHeader) -> bool {
+            let path = String::from_utf8_lossy(&h.path).into_owned();
+            self.0.push((path, h.kind, h.size, Vec::new()));
+            true
+        }
+        fn content(&mut self, data: &[u8]) -> bool {
+            if let Some(f) = self.0.last_mut() {
+                f.3.extend_from_slice(data);
+            }
+            true
+        }
+    }
+
+    /// `records` then a regular file `GNUSparseFile.0/f` storing `stored`.
+    fn pax_sparse_tar(records: &[(&str, &str)], kind: EntryType, stored: &[u8]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions(records.iter().map(|(k, v)| (*k, v.as_bytes())))
+            .unwrap();
+        let mut h = Header::new_ustar();
+        h.set_size(stored.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(kind);
+        b.append_data(&mut h, "GNUSparseFile.0/f", stored).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn observers_see_a_pax_sparse_file_by_its_real_name_expanded() {
+        let v01 = [
+            ("GNU.sparse.major", "0"),
+            ("GNU.sparse.minor", "1"),
+            ("GNU.sparse.name", "var/lastlog"),
+            ("GNU.sparse.size", "9"),
+            // Go takes GNU.sparse.size when both are present.
+            ("GNU.sparse.realsize", "99"),
+            ("GNU.sparse.numblocks", "2"),
+            ("GNU.sparse.map", "1,2,6,1"),
+        ];
+        let mut v10 = b"2\n1\n2\n6\n1\n".to_vec();
+        v10.resize(BLOCK, 0);
+        v10.extend(b"abc");
+        let one = [
+            ("GNU.sparse.major", "1"),
+            ("GNU.sparse.minor", "0"),
+            ("GNU.sparse.name", "var/lastlog"),
+            ("GNU.sparse.realsize", "9"),
+        ];
+        for tar in [
+            pax_sparse_tar(&v01, EntryType::Regular, b"abc"),
+            pax_sparse_tar(&one, EntryType::Regular, &v10),
+        ] {
+            for chunk in [1, 512, 100_000] {
+                let mut s = TarScanner::new(Files::default());
+                for c in tar.chunks(chunk) {
+                    s.feed(c).unwrap();
+                }
+                let (sum, files) = s.finish().unwrap();
+                assert_eq!(
+                    files.0,
+                    [(
+                        "var/lastlog".to_string(),
+                        EntryType::Regular,
+                        9,
+                        b"\0ab\0\0\0c\0\0".to_vec()
+                    )]
+                );
+                assert_eq!(
+                    sum.notes,
+                    [
+                        "1 sparse file(s) (PAX GNU.sparse records) kept as written; Go's archive/tar (podman, docker, containerd, umoci, skopeo), GNU tar and bsdtar all expand them"
+                    ]
+                );
+            }
+        }
+        // Go fails on a sparse map on a header-only entry ("invalid header").
+        let tar = pax_sparse_tar(&v01[..5], EntryType::Symlink, b"");
+        let e = scan_in_chunks(&tar, 512).unwrap_err();
+        assert_eq!(
+            e.reason,
+            "entry 'var/lastlog' has PAX GNU.sparse records on a Symlink entry: Go's archive/tar (podman, docker, umoci) fails on it or ignores them; re-create the archive with bsdtar or GNU tar"
+        );
+        // More stored bytes than the map covers: Go's "unreferenced file data".
+        let tar = pax_sparse_tar(&v01, EntryType::Regular, b"abcd");
+        let e = scan_in_chunks(&tar, 512).unwrap_err();
+        assert!(
+            e.reason
+                .starts_with("entry 'var/lastlog' is a sparse file with more data than its map; every consumer fails on it"),
+            "{e:?}"
         );
     }
 }

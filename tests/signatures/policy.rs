@@ -47,6 +47,9 @@ fn import(dir: &Path, keyring: &str, sig: &str) -> Run {
         &[
             "rootfs.tar",
             "-q",
+            // -q still prints warnings: no guessed architecture.
+            "--arch",
+            "amd64",
             "-o",
             "img",
             "--keyring",
