@@ -358,6 +358,11 @@ pub struct ImportArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256), help_heading = "Layer")]
     threads: Option<u32>,
 
+    /// Inputs read at once (the layers of an image, the platforms of --index), each in its
+    /// own single pass [default: every input when one is a URL, up to 8; else half the cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64), help_heading = "Layer")]
+    jobs: Option<u32>,
+
     /// Make each input its own single-layer image, for the platform detected in it
     /// (or --arch/--variant, with one input), and tag an OCI image index of them. An
     /// index already under the tag keeps its other platforms; an image of the same

@@ -318,6 +318,7 @@ fn options(
     if let Some(t) = args.threads {
         opts.threads = t;
     }
+    opts.jobs = args.jobs.and_then(|j| usize::try_from(j).ok());
     opts.changes = args.changes;
     opts.labels = args.labels.into_iter().collect();
     opts.annotations = args.annotations.into_iter().collect();

@@ -19,6 +19,7 @@
 mod attest;
 mod choose;
 mod input;
+mod jobs;
 mod multi;
 mod pipeline;
 mod plan;
@@ -34,6 +35,7 @@ use std::sync::{Arc, Mutex};
 
 pub use crate::report::IndexReport;
 pub use input::{InputSource, refuse_unread_scheme};
+pub use jobs::default_jobs;
 pub use plan::LayerCompression;
 pub use provenance::{ANNOTATION_PREFIX, layer_annotation, source_name};
 
@@ -99,6 +101,8 @@ pub struct ImportOptions {
     pub variant: Option<String>,
     /// Worker threads for decoding/encoding.
     pub threads: u32,
+    /// `--jobs N`: inputs read at once; `None`: [`default_jobs`].
+    pub jobs: Option<usize>,
     /// `--change` instructions (podman/docker syntax), in order.
     pub changes: Vec<String>,
     /// Labels (`--label KEY=VALUE`), taken literally and applied after the changes.
@@ -165,6 +169,7 @@ impl ImportOptions {
                 .map_or(1, |n| n.get())
                 .try_into()
                 .unwrap_or(1),
+            jobs: None,
             changes: Vec::new(),
             labels: BTreeMap::new(),
             message: None,
@@ -190,18 +195,53 @@ impl ImportOptions {
 /// What an import is doing, for a progress display polling from another thread.
 #[derive(Debug, Default)]
 pub struct Progress {
-    /// Input bytes read in the current input.
-    pub bytes: Arc<AtomicU64>,
-    /// Size of the current input, 0 when unknown (a pipe).
-    pub total: AtomicU64,
-    /// What is happening now, e.g. "reading rootfs.tar.xz (1/2)".
+    /// What is happening besides reading inputs, e.g. "publishing".
     pub phase: Mutex<String>,
+    /// The inputs being read now, in the order they were begun (several
+    /// with `--jobs`).
+    pub inputs: Mutex<Vec<Arc<InputProgress>>>,
+}
+
+/// One input being read.
+#[derive(Debug, Default)]
+pub struct InputProgress {
+    /// What is being done, e.g. "reading rootfs.tar.xz (1/2)".
+    pub phase: String,
+    /// Input bytes read so far.
+    pub bytes: Arc<AtomicU64>,
+    /// Its size, 0 when unknown (a pipe).
+    pub total: AtomicU64,
 }
 
 impl Progress {
     fn set_phase(&self, phase: String) {
         if let Ok(mut p) = self.phase.lock() {
             *p = phase;
+        }
+    }
+
+    /// Show `input` until the returned guard is dropped.
+    fn begin(self: &Arc<Self>, input: Arc<InputProgress>) -> InFlight {
+        if let Ok(mut v) = self.inputs.lock() {
+            v.push(input.clone());
+        }
+        InFlight {
+            progress: self.clone(),
+            input,
+        }
+    }
+}
+
+/// An input shown as in flight; dropping it takes it off the display.
+struct InFlight {
+    progress: Arc<Progress>,
+    input: Arc<InputProgress>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut v) = self.progress.inputs.lock() {
+            v.retain(|i| !Arc::ptr_eq(i, &self.input));
         }
     }
 }
@@ -336,37 +376,59 @@ struct Checks<'a> {
 
 impl Checks<'_> {
     /// Read `input`, number `i` of `count`, as a layer (the progress display
-    /// names it first), checked against its expected digests and its
-    /// signature; a signed checksum file that vouched for it is recorded.
+    /// names it), checked against its expected digests and its signature,
+    /// with the platform votes of its files; a signed checksum file that
+    /// vouched for it is recorded. `cancel` stops it when another input failed.
     fn read_input(
         &self,
         layout: &Layout,
         (i, input): (usize, &InputSource),
         count: usize,
         opts: &ImportOptions,
-        tally: &mut PlatformTally,
-    ) -> Result<ReadLayer> {
-        if let Some(p) = &opts.progress {
-            let verb = match input {
-                InputSource::Url(_) => "downloading",
-                _ => "reading",
-            };
-            p.set_phase(format!(
-                "{verb} {} ({}/{})",
-                input.base_name(),
-                i + 1,
-                count
-            ));
-        }
+        cancel: &jobs::Cancel,
+    ) -> Result<(ReadLayer, PlatformTally)> {
+        let verb = match input {
+            InputSource::Url(_) => "downloading",
+            _ => "reading",
+        };
+        let shown = Arc::new(InputProgress {
+            phase: format!("{verb} {} ({}/{})", input.base_name(), i + 1, count),
+            ..InputProgress::default()
+        });
+        let _in_flight = opts.progress.as_ref().map(|p| p.begin(shown.clone()));
         let (expected, unchecked) = expected_checksums(input, opts, self.sums.as_ref())?;
         let signature = self.signatures.get(i).and_then(Option::as_ref);
-        let mut layer = read_layer(layout, input, opts, tally, &expected, signature)?;
+        let checks = read::InputChecks {
+            expected: &expected,
+            signature,
+            cancel,
+            progress: &shown,
+        };
+        let mut tally = PlatformTally::new();
+        let mut layer = read_layer(layout, input, opts, &mut tally, &checks)?;
         layer.report.warnings.extend(unchecked);
         // Its digest was checked against the signed checksum file.
         if let Some(signed) = self.sums.as_ref().and_then(Sums::signed) {
             layer.report.signatures_verified.push(signed.clone());
         }
-        Ok(layer)
+        Ok((layer, tally))
+    }
+
+    /// Read every input, `opts.jobs` at a time, each with its own votes,
+    /// in argument order whatever order they finish in.
+    fn read_inputs(
+        &self,
+        layout: &Layout,
+        inputs: &[InputSource],
+        opts: &ImportOptions,
+    ) -> Result<Vec<(ReadLayer, PlatformTally)>> {
+        let jobs = opts.jobs.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            default_jobs(inputs, cores)
+        });
+        jobs::read_all(inputs.len(), jobs, |i, cancel| {
+            self.read_input(layout, (i, &inputs[i]), inputs.len(), opts, cancel)
+        })
     }
 
     /// Warnings about the checks themselves (a signature left unchecked).
@@ -385,8 +447,9 @@ fn import_into(
     // One tally for all inputs: the layers vote together on the platform.
     let mut tally = PlatformTally::new();
     let mut layers = Vec::new();
-    for input in inputs.iter().enumerate() {
-        layers.push(checks.read_input(layout, input, inputs.len(), opts, &mut tally)?);
+    for (layer, votes) in checks.read_inputs(layout, inputs, opts)? {
+        tally.merge(votes);
+        layers.push(layer);
     }
     if let Some(p) = &opts.progress {
         p.set_phase("publishing".into());

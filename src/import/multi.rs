@@ -20,7 +20,6 @@ use crate::error::{Error, Result};
 use crate::image::{self, Platform};
 use crate::layout::{IndexChange, Layout, PendingBlob, Reader, bad};
 use crate::naming::Reference;
-use crate::platform::PlatformTally;
 use crate::report::{ImportReport, IndexReport, OutputFormat};
 use crate::spec::descriptor;
 use crate::spec::media_type::{DocKind, doc_kind};
@@ -78,8 +77,8 @@ pub(super) fn index_into(
     })
 }
 
-/// Read and verify every input, each with its own platform; a second
-/// input of a platform is refused as soon as it is known.
+/// Read and verify every input (`--jobs` at a time), each with its own
+/// platform; a second input of a platform is refused, naming both.
 fn read_inputs(
     layout: &Layout,
     inputs: &[InputSource],
@@ -87,10 +86,9 @@ fn read_inputs(
     checks: &Checks<'_>,
 ) -> Result<Vec<PlatformLayer>> {
     let mut read: Vec<PlatformLayer> = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
+    let layers = checks.read_inputs(layout, inputs, opts)?;
+    for (input, (layer, tally)) in inputs.iter().zip(layers) {
         // Each input is its own image: its files alone decide its platform.
-        let mut tally = PlatformTally::new();
-        let layer = checks.read_input(layout, (i, input), inputs.len(), opts, &mut tally)?;
         let mut warnings = checks.warnings();
         let platform = decide_platform(opts, &tally, &mut warnings)?;
         refuse_duplicate(&read, &input.display(), &platform)?;

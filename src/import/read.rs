@@ -5,10 +5,13 @@
 use std::sync::atomic::Ordering;
 
 use super::input::InputErrors;
+use super::jobs::{Cancel, CancelReader};
 use super::pipeline::{Consumed, Consumer, Produced, Producer, Sink};
 use super::plan::LayerPlan;
 use super::provenance::{InputSignature, Sums};
-use super::{ImportOptions, InputSource, ReadLayer, pipeline, provenance, stdin_has_no_name};
+use super::{
+    ImportOptions, InputProgress, InputSource, ReadLayer, pipeline, provenance, stdin_has_no_name,
+};
 use crate::checksums::{self, Expected, MultiHasher};
 use crate::compress::{self, Compression, DecodeOptions};
 use crate::error::{Error, Result};
@@ -104,26 +107,26 @@ pub(super) fn read_layer(
     input: &InputSource,
     opts: &ImportOptions,
     tally: &mut PlatformTally,
-    expected: &[Expected],
-    signature: Option<&InputSignature>,
+    checks: &InputChecks<'_>,
 ) -> Result<ReadLayer> {
-    let checks = InputChecks {
-        expected,
-        signature,
-    };
-    match read_layer_once(layout, input, opts, tally, &checks, None) {
+    match read_layer_once(layout, input, opts, tally, checks, None) {
         // A failed attempt added no votes: the tally is merged only on success.
         Err(Error::UnsafeFraming { reason, .. }) if input.can_reread() => {
-            read_layer_once(layout, input, opts, tally, &checks, Some(reason))
+            read_layer_once(layout, input, opts, tally, checks, Some(reason))
         }
         r => r,
     }
 }
 
-/// What one input's raw bytes are checked against as they stream.
-struct InputChecks<'a> {
-    expected: &'a [Expected],
-    signature: Option<&'a InputSignature>,
+/// What one input's raw bytes are checked against as they stream, what
+/// stops them, and where their progress shows.
+pub(super) struct InputChecks<'a> {
+    pub(super) expected: &'a [Expected],
+    pub(super) signature: Option<&'a InputSignature>,
+    /// Set when another input of the import failed.
+    pub(super) cancel: &'a Cancel,
+    /// This input's progress; its byte count is also the offset errors name.
+    pub(super) progress: &'a InputProgress,
 }
 
 /// One pass over `input`; `reencode`: the reason its bytes cannot be the layer.
@@ -136,9 +139,12 @@ fn read_layer_once(
     reencode: Option<String>,
 ) -> Result<ReadLayer> {
     let expected = checks.expected;
-    let progress = opts.progress.clone().unwrap_or_default();
+    let progress = checks.progress;
     progress.bytes.store(0, Ordering::Relaxed);
     progress.total.store(0, Ordering::Relaxed);
+    if checks.cancel.is_set() {
+        return Err(cancelled(input));
+    }
     let opened = input.open(&opts.http)?;
     progress.total.store(opened.len, Ordering::Relaxed);
     // One count of the input read so far: the progress display shows it and
@@ -148,7 +154,10 @@ fn read_layer_once(
         Some(s) => Some(s.sigs.hasher().map_err(|r| errors.signature(&s.name, r))?),
         None => None,
     };
-    let mut raw = HashReader::new(CountReader::new(opened.reader, progress.bytes.clone()));
+    // Inside the name marking: a cancelled read is a read error of this input.
+    let mut reader = opened.reader;
+    reader.inner = Box::new(CancelReader::new(reader.inner, checks.cancel.clone()));
+    let mut raw = HashReader::new(CountReader::new(reader, progress.bytes.clone()));
     let (format, head) = pipeline::sniff(&mut raw, &errors)?;
     let plan = layer_plan(opts, format, &head, errors.name(), reencode)?;
     let sink = Sink::new(
@@ -205,6 +214,15 @@ fn read_layer_once(
         layer.report.warnings.extend(notes);
     }
     Ok(layer)
+}
+
+/// The error of an input that never began because another had failed:
+/// never reported, as the first failure is.
+fn cancelled(input: &InputSource) -> Error {
+    Error::Io {
+        path: input.path_for_errors(),
+        source: std::io::Error::other("cancelled: another input failed"),
+    }
 }
 
 /// What `input`'s layer will be, given its format and first bytes;
