@@ -144,7 +144,7 @@ mod tests {
     #[test]
     fn first_error_cancels_the_others_and_is_the_one_returned() {
         let barrier = Barrier::new(2);
-        let e = read_all(2, 2, |i, cancel| {
+        let e = read_all::<(), _>(2, 2, |i, cancel| {
             barrier.wait();
             if i == 1 {
                 return Err(Error::Usage("input 1 failed".into()));
