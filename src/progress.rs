@@ -44,7 +44,11 @@ impl Styles {
     /// Bring `bar` up to date with `input`.
     fn show(&self, bar: &ProgressBar, input: &InputProgress) {
         let total = input.total.load(Ordering::Relaxed);
-        let style = if total > 0 { &self.known } else { &self.unknown };
+        let style = if total > 0 {
+            &self.known
+        } else {
+            &self.unknown
+        };
         if let Some(s) = style {
             bar.set_style(s.clone());
         }

@@ -1484,3 +1484,5 @@ fn provenance_records_the_public_url_only() {
     let text = String::from_utf8_lossy(&everything);
     assert!(!text.contains("s3cret") && !text.contains("token") && !text.contains("user:"));
 }
+
+mod jobs;
