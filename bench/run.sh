@@ -19,6 +19,8 @@
 #   BENCH_PREPARE  1: build the binary and the inputs, then stop
 #   BENCH_REV      build this commit (e.g. HEAD) in $BENCH_DIR instead of the work tree
 #   OCIIMPORT      use this binary instead of building target/release/ociimport
+#   BENCH_JOBS_MB  size of each --jobs input, in MB  [15]
+#   BENCH_JOBS_MBPS rate per connection of the --jobs server, in MB/s [10]
 #   BENCH_ONLY     an extended regex: time only the cases whose name matches
 #                  (e.g. 'multi.xz → gzip|passthrough\)' for the --sbom --provenance pairs)
 #
@@ -268,6 +270,45 @@ add_case "curl URL | ociimport -" \
 else
     SKIPPED+=("this ociimport reads no URLs: its URL cases were skipped")
 fi
+# --jobs (issue 21): three inputs at once. Three ${JOBS_MB} MB gzip rootfs
+# (amd64, arm64, riscv64: bench/jobs_inputs.py) served by a second paced
+# server at $JOBS_MBPS MB/s per connection: --index of the three URLs and a
+# 3-layer image of them against one download alone. Local files: three
+# CPU-bound xz → gzip layers, default --jobs against --jobs 1.
+JOBS_MB=${BENCH_JOBS_MB:-15}
+JOBS_MBPS=${BENCH_JOBS_MBPS:-10}
+HAS_JOBS=0
+"$BIN" --help | grep -q -- --jobs && HAS_JOBS=1
+if ((HAS_JOBS)); then
+    JOBS_IN=$BENCH_DIR/inputs/jobs-${JOBS_MB}mb
+    python3 "$REPO/bench/jobs_inputs.py" "$JOBS_IN" "$JOBS_MB"
+    JOBS_PORT_FILE=$BENCH_DIR/jobs-server.port
+    rm -f "$JOBS_PORT_FILE"
+    python3 "$REPO/bench/throttled_server.py" "$JOBS_IN" "$JOBS_MBPS" "$JOBS_PORT_FILE" &
+    JOBS_SERVER=$!
+    trap 'kill "$URL_SERVER" "$JOBS_SERVER" 2>/dev/null || true' EXIT
+    for _ in $(seq 50); do [[ -s $JOBS_PORT_FILE ]] && break; sleep 0.1; done
+    [[ -s $JOBS_PORT_FILE ]] || die "the --jobs server did not start"
+    JOBS_URL=http://127.0.0.1:$(cat "$JOBS_PORT_FILE")
+    JOBS_URLS="$(q "$JOBS_URL/amd64.tar.gz") $(q "$JOBS_URL/arm64.tar.gz") $(q "$JOBS_URL/riscv64.tar.gz")"
+    add_case "jobs: curl one URL (download alone)" \
+        "curl -sSf -o /dev/null $(q "$JOBS_URL/amd64.tar.gz")"
+    add_case "jobs: ociimport --index 3 URLs" \
+        "$(oci jobs-index --index $JOBS_URLS)"
+    add_case "jobs: ociimport 3-layer image from 3 URLs" \
+        "$(oci jobs-layers $JOBS_URLS --arch amd64)"
+    add_case "jobs: ociimport --index 3 URLs --jobs 1" \
+        "$(oci jobs-index-1 --index $JOBS_URLS --jobs 1)"
+    JOBS_LOCAL="$(q "$IN/single.xz") $(q "$IN/single.xz") $(q "$IN/single.xz")"
+    add_case "jobs: ociimport 3 × single.xz → gzip (default --jobs)" \
+        "$(oci jobs-local $JOBS_LOCAL --compression gzip)"
+    add_case "jobs: ociimport 3 × single.xz → gzip --jobs 1" \
+        "$(oci jobs-local-1 $JOBS_LOCAL --compression gzip --jobs 1)"
+    add_case "jobs: ociimport 3 × single.xz → gzip --jobs 3" \
+        "$(oci jobs-local-3 $JOBS_LOCAL --compression gzip --jobs 3)"
+else
+    SKIPPED+=("this ociimport has no --jobs: its cases were skipped")
+fi
 for p in "${PEERS[@]}"; do
     case $p in
     podman)
@@ -444,6 +485,13 @@ if has "peer: podman import URL" && has "$URL_CASE"; then
     target "\`podman import URL\` wall ÷ ociimport URL wall" \
         "$(exact_ratio "${WALL["peer: podman import URL"]}" "${WALL[$URL_CASE]}")" ">=" 1 "×"
 fi
+ALONE="jobs: curl one URL (download alone)"
+ratio_target "\`--index\` of 3 URLs at $JOBS_MBPS MB/s each: wall ÷ one download alone" \
+    "jobs: ociimport --index 3 URLs" "$ALONE" "<=" 1.3
+ratio_target "3-layer image from 3 URLs at $JOBS_MBPS MB/s each: wall ÷ one download alone" \
+    "jobs: ociimport 3-layer image from 3 URLs" "$ALONE" "<=" 1.3
+ratio_target "3 local CPU-bound inputs: default \`--jobs\` wall ÷ \`--jobs 1\`" \
+    "jobs: ociimport 3 × single.xz → gzip (default --jobs)" "jobs: ociimport 3 × single.xz → gzip --jobs 1" "<=" 1.05
 for name in "ociimport rootfs.tar.gz (auto: passthrough)" "ociimport single.xz → gzip"; do
     has "$name" && target "peak RSS, ${name#ociimport }" "$(kib_to_mib "${RSS[$name]}")" "<=" 64 " MiB"
 done
@@ -518,6 +566,7 @@ mkdir -p "$(dirname "$RESULTS_MD")"
         c=${c//"$OUT"/out}
         c=${c//"$BIN"/ociimport}
         c=${c//"$URL"/http://127.0.0.1:PORT/rootfs.tar.gz}
+        [[ -z ${JOBS_URL:-} ]] || c=${c//"$JOBS_URL"/http://127.0.0.1:PORT2}
         printf '# %s\n%s\n' "$name" "$(sed 's/^ *//' <<<"$c")"
     done
     echo '```'

@@ -173,6 +173,16 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// Inputs read at once (`--jobs`) that each failed on their own: the
+    /// first to fail, then the others (never those it cancelled).
+    #[error("{first} (also: {})", others.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Inputs {
+        /// The first input's error.
+        first: Box<Error>,
+        /// The others', in the order they failed.
+        others: Vec<Error>,
+    },
+
     /// A URL whose scheme is not read: only `http://` and `https://` are.
     #[error(
         "{url}: {scheme} URLs are not read (only http and https URLs are read); download it and give the file's path"

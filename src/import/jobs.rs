@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::InputSource;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Most downloads in flight by default: enough for a distribution's
 /// architectures from one mirror, few enough not to be rude to it.
@@ -33,17 +33,42 @@ pub fn default_jobs(inputs: &[InputSource], cores: usize) -> usize {
     }
 }
 
-/// The cancel flag the inputs of one import share.
+/// The cancel flag the inputs of one import share, as one input sees it.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Cancel(Arc<AtomicBool>);
+pub(crate) struct Cancel {
+    shared: Arc<AtomicBool>,
+    /// This input stopped because of the flag: its error is not its own.
+    tripped: Arc<AtomicBool>,
+}
 
 impl Cancel {
-    fn set(&self) {
-        self.0.store(true, Ordering::SeqCst);
+    /// The same flag, seen by another input.
+    fn for_input(&self) -> Self {
+        Cancel {
+            shared: self.shared.clone(),
+            tripped: Arc::default(),
+        }
     }
 
-    pub(crate) fn is_set(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+    fn set(&self) {
+        self.shared.store(true, Ordering::SeqCst);
+    }
+
+    fn is_set(&self) -> bool {
+        self.shared.load(Ordering::SeqCst)
+    }
+
+    /// Whether this input must stop now; if so, it is marked as stopped by it.
+    pub(crate) fn stops(&self) -> bool {
+        let set = self.is_set();
+        if set {
+            self.tripped.store(true, Ordering::SeqCst);
+        }
+        set
+    }
+
+    fn tripped(&self) -> bool {
+        self.tripped.load(Ordering::SeqCst)
     }
 }
 
@@ -61,7 +86,7 @@ impl<R> CancelReader<R> {
 
 impl<R: Read> Read for CancelReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.cancel.is_set() {
+        if self.cancel.stops() {
             // Never reported: the input that failed first is.
             return Err(io::Error::other("cancelled: another input failed"));
         }
@@ -71,7 +96,8 @@ impl<R: Read> Read for CancelReader<R> {
 
 /// Run `read(i, cancel)` for every `i < count`, at most `jobs` at a time,
 /// and return the results in index order. The first error cancels the
-/// rest and is returned; later errors (the cancelled inputs') are dropped.
+/// rest and is returned, with those of inputs that failed on their own
+/// meanwhile ([`Error::Inputs`]); the cancelled inputs' are dropped.
 pub(crate) fn read_all<T, F>(count: usize, jobs: usize, read: F) -> Result<Vec<T>>
 where
     T: Send,
@@ -80,21 +106,21 @@ where
     let cancel = Cancel::default();
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
-    let first: Mutex<Option<crate::error::Error>> = Mutex::new(None);
+    let failed: Mutex<Vec<Error>> = Mutex::new(Vec::new());
     let worker = || {
         while !cancel.is_set() {
             let i = next.fetch_add(1, Ordering::SeqCst);
             if i >= count {
                 break;
             }
-            let result = read(i, &cancel);
-            let mut slots = slots.lock().unwrap_or_else(|p| p.into_inner());
+            let mine = cancel.for_input();
+            let result = read(i, &mine);
             match result {
-                Ok(t) => slots[i] = Some(t),
+                Ok(t) => lock(&slots)[i] = Some(t),
                 Err(e) => {
-                    let mut first = first.lock().unwrap_or_else(|p| p.into_inner());
-                    if first.is_none() {
-                        *first = Some(e);
+                    let mut failed = lock(&failed);
+                    if failed.is_empty() || !mine.tripped() {
+                        failed.push(e);
                         cancel.set();
                     }
                 }
@@ -112,17 +138,29 @@ where
             }
         });
     }
-    if let Some(e) = first.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
+    let mut failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
+    if !failed.is_empty() {
+        let first = failed.remove(0);
+        return Err(match failed.is_empty() {
+            true => first,
+            false => Error::Inputs {
+                first: Box::new(first),
+                others: failed,
+            },
+        });
     }
     let slots = slots.into_inner().unwrap_or_else(|p| p.into_inner());
     Ok(slots.into_iter().flatten().collect())
 }
 
+/// A lock a panicked worker may have poisoned: its data is still whole.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
     use std::sync::Barrier;
 
     #[test]
@@ -160,6 +198,21 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.to_string(), "input 1 failed");
+    }
+
+    #[test]
+    fn inputs_that_fail_on_their_own_are_named_after_the_first() {
+        let barrier = Barrier::new(2);
+        let e = read_all::<(), _>(2, 2, |i, cancel| {
+            barrier.wait();
+            // Input 1 fails after input 0, on its own (not at a read).
+            while i == 1 && !cancel.is_set() {
+                std::thread::yield_now();
+            }
+            Err(Error::Usage(format!("input {i} failed")))
+        })
+        .unwrap_err();
+        assert_eq!(e.to_string(), "input 0 failed (also: input 1 failed)");
     }
 
     #[test]

@@ -142,7 +142,7 @@ fn read_layer_once(
     let progress = checks.progress;
     progress.bytes.store(0, Ordering::Relaxed);
     progress.total.store(0, Ordering::Relaxed);
-    if checks.cancel.is_set() {
+    if checks.cancel.stops() {
         return Err(cancelled(input));
     }
     let opened = input.open(&opts.http)?;

@@ -362,3 +362,27 @@ fn a_checksums_url_is_fetched_once_for_several_inputs() {
     assert_eq!(sums_requests, 1);
     assert_eq!(server.seen().len(), 4);
 }
+
+#[test]
+fn inputs_that_fail_on_their_own_are_all_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = existing_layout(dir.path());
+    // Both requests held until both arrived, then both refused: each
+    // input fails on its own, neither because the other stopped it.
+    let meet = Rendezvous::new(2);
+    let server = meeting_server(BTreeMap::new(), meet.clone());
+    let u = urls(&server, &["a", "b"]);
+    let args = ["--index", &u[0], &u[1], "-o", "out", "--retries", "0"];
+    let run = run_within(dir.path(), &args, &[]).exits(1);
+    let err = run.err();
+    assert!(
+        !meet.missed.load(Ordering::SeqCst),
+        "a request waited alone"
+    );
+    assert_eq!(err.lines().count(), 1, "{}", run.context());
+    assert!(err.contains(" (also: "), "{}", run.context());
+    for url in &u {
+        assert_eq!(err.matches(url.as_str()).count(), 1, "{}", run.context());
+    }
+    assert_eq!(snapshot(&dir.path().join("out")), before, "layout changed");
+}
