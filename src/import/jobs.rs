@@ -20,7 +20,7 @@ const NETWORK_CAP: usize = 8;
 /// The default `--jobs` for `inputs` on a machine of `cores` cores.
 ///
 /// A URL is network-bound: its pipeline waits on the link, so every one
-/// (up to [`NETWORK_CAP`]) runs at once. A local file is CPU-bound and its
+/// (up to 8) runs at once. A local file is CPU-bound and its
 /// pipeline already keeps about two cores busy (decode; hash, scan and
 /// encode), so local files alone run `cores / 2` at a time: one on two
 /// cores, exactly today's order and speed.
