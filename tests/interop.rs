@@ -2536,6 +2536,12 @@ fn interop_attestations() {
         "{}",
         out.context()
     );
+    // ...which the import said, naming the fix.
+    let dir = layout.display();
+    let said = format!(
+        "umoci unpack --image {dir}:{TAG} refuses this tag (umoci 0.4.7: \"tag is ambiguous\"): it names an index of the image and its attestation manifest; for umoci, copy the image alone: skopeo copy oci:{dir}:{TAG} oci:OTHER:{TAG}"
+    );
+    assert_eq!(report["warnings"][0], said.as_str(), "{report}");
     let copy = tmp.path().join("copy");
     run_ok(
         Command::new("skopeo")

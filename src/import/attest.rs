@@ -42,6 +42,15 @@ pub(super) fn attestation_blobs(
     Ok((Some(blob), blobs))
 }
 
+/// What umoci (0.4.7, tested) says of a tag naming an image and its
+/// attestation manifest: the one consumer that cannot read it is named at
+/// import, not left to be found later.
+pub(super) fn umoci_warning(dir: &str, tag: &str) -> String {
+    format!(
+        "umoci unpack --image {dir}:{tag} refuses this tag (umoci 0.4.7: \"tag is ambiguous\"): it names an index of the image and its attestation manifest; for umoci, copy the image alone: skopeo copy oci:{dir}:{tag} oci:OTHER:{tag}"
+    )
+}
+
 /// The image's packages: those of the topmost layer whose rootfs has a
 /// package database (an upper layer's database replaces a lower one's, as
 /// its file does in the image); the os-release of the topmost that has one.

@@ -483,6 +483,9 @@ fn assemble_image(
     };
     let (attestation, attestation_blobs) =
         attest::attestation_blobs(layout, opts, &subject, &layers)?;
+    if let (Some(_), Output::Layout(dir), false) = (&attestation, &opts.output, opts.index) {
+        warnings.push(attest::umoci_warning(&dir.display().to_string(), &opts.tag));
+    }
 
     let mut reports = Vec::new();
     let mut blobs = Vec::new();
