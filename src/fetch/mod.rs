@@ -68,6 +68,9 @@ pub struct HttpOptions {
     pub max_time: Option<Duration>,
     /// Where retries are announced as they happen; nowhere by default.
     pub notices: Notices,
+    /// Asked before each attempt and during the waits between them: true
+    /// ends the download at once (another input of the import failed).
+    pub stop: Stop,
 }
 
 impl Default for HttpOptions {
@@ -82,6 +85,7 @@ impl Default for HttpOptions {
             speed_time: Duration::from_secs(60),
             max_time: None,
             notices: Notices::default(),
+            stop: Stop::default(),
         }
     }
 }
@@ -115,6 +119,37 @@ impl std::fmt::Debug for Notices {
             "Notices(callback)"
         } else {
             "Notices(none)"
+        })
+    }
+}
+
+/// A callback a download asks whether to give up now, so that a caller
+/// running several downloads can end the others' retries promptly; a read
+/// already waiting on the socket still ends within `--timeout`.
+#[derive(Clone, Default)]
+pub struct Stop(Option<Arc<StopFn>>);
+
+/// What [`Stop`] calls.
+type StopFn = dyn Fn() -> bool + Send + Sync;
+
+impl Stop {
+    /// Ask `f`.
+    pub fn new(f: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Stop(Some(Arc::new(f)))
+    }
+
+    /// Whether the download must end now.
+    pub(crate) fn now(&self) -> bool {
+        self.0.as_ref().is_some_and(|f| f())
+    }
+}
+
+impl std::fmt::Debug for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Stop(callback)"
+        } else {
+            "Stop(none)"
         })
     }
 }

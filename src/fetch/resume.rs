@@ -134,6 +134,7 @@ impl HttpInput {
             started: Instant::now(),
         };
         loop {
+            input.check_stop()?;
             let failure = match input.client.get(url, &[]) {
                 Ok((location, resp)) if resp.status() == StatusCode::OK => {
                     input.location = location;
@@ -244,8 +245,34 @@ impl HttpInput {
             self.opts.retries,
             seconds(delay)
         ));
-        std::thread::sleep(delay);
-        Ok(())
+        self.wait(delay)
+    }
+
+    /// Sleeps `delay` in short steps, ending early (with an error) when
+    /// the caller says stop: a cancelled import must not sit out a backoff.
+    fn wait(&self, delay: Duration) -> Result<()> {
+        const STEP: Duration = Duration::from_millis(50);
+        let until = Instant::now() + delay.min(MAX_DELAY);
+        loop {
+            self.check_stop()?;
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(STEP));
+        }
+    }
+
+    /// The error of a download its caller stopped.
+    fn check_stop(&self) -> Result<()> {
+        if !self.opts.stop.now() {
+            return Ok(());
+        }
+        Err(Error::Http {
+            url: public_url(&self.url),
+            status: None,
+            reason: "stopped: another input failed".into(),
+        })
     }
 
     /// Get a body that continues at `delivered`, retrying as allowed.
@@ -266,6 +293,7 @@ impl HttpInput {
         };
         self.pause(Failure::Transient(why.clone(), Wait::Backoff), true)?;
         loop {
+            self.check_stop()?;
             let range = format!("bytes={}-", self.delivered);
             let headers = [("Range", range.as_str()), ("If-Range", if_range.as_str())];
             // The new connection gets a fresh window (a skipped prefix counts in it).

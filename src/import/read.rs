@@ -145,7 +145,11 @@ fn read_layer_once(
     if checks.cancel.stops() {
         return Err(cancelled(input));
     }
-    let opened = input.open(&opts.http)?;
+    // Retries and their waits end as soon as another input fails.
+    let mut http = opts.http.clone();
+    let cancel = checks.cancel.clone();
+    http.stop = crate::fetch::Stop::new(move || cancel.stops());
+    let opened = input.open(&http)?;
     progress.total.store(opened.len, Ordering::Relaxed);
     // One count of the input read so far: the progress display shows it and
     // decode errors report it as the offset.

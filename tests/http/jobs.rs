@@ -386,3 +386,35 @@ fn inputs_that_fail_on_their_own_are_all_named() {
     }
     assert_eq!(snapshot(&dir.path().join("out")), before, "layout changed");
 }
+
+#[test]
+fn a_failure_ends_the_others_retries_at_once() {
+    // a answers 503 for ever (retried 5 times over 15 s by default), b 404
+    // a moment later: a's retries stop with b's failure, after at most
+    // the one request it had made.
+    let server = Server::start(|_, seen| {
+        if seen.line.starts_with("GET /b.tar.gz ") {
+            std::thread::sleep(Duration::from_millis(300));
+            return Reply::status(404);
+        }
+        Reply::status(503)
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = existing_layout(dir.path());
+    let u = urls(&server, &["a", "b"]);
+    let run = run_within(dir.path(), &["--index", &u[0], &u[1], "-o", "out"], &[]).exits(1);
+    let err = run.err();
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("ociimport: error: {}: ", u[1])) && last.contains("404"),
+        "{}",
+        run.context()
+    );
+    let to_a = server
+        .seen()
+        .iter()
+        .filter(|s| s.line.starts_with("GET /a.tar.gz "))
+        .count();
+    assert!(to_a <= 1, "a was retried {to_a} times: {}", run.context());
+    assert_eq!(snapshot(&dir.path().join("out")), before, "layout changed");
+}
