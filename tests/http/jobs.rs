@@ -418,3 +418,54 @@ fn a_failure_ends_the_others_retries_at_once() {
     assert!(to_a <= 1, "a was retried {to_a} times: {}", run.context());
     assert_eq!(snapshot(&dir.path().join("out")), before, "layout changed");
 }
+
+#[test]
+fn one_progress_bar_per_input_on_a_terminal_and_none_on_a_pipe() {
+    // Every input dripped over about a second, so the bars are drawn while
+    // all three are in flight; `script` gives the import a terminal.
+    let files = three(256 << 10);
+    let server = Server::start(move |_, req| {
+        let mut r = files
+            .get(path_of(&req.line))
+            .map_or(Reply::status(404), |b| ok(b));
+        r.drip = Some((16 << 10, Duration::from_millis(50)));
+        r
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let u = urls(&server, &["a", "b", "c"]);
+    let line = format!(
+        "{} --index {} {} {} -o tty",
+        crate::common::bin().display(),
+        u[0],
+        u[1],
+        u[2]
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.current_dir(dir.path())
+        .args(["-qfec", &line, "/dev/null"])
+        .stdin(Stdio::null());
+    for v in ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"] {
+        cmd.env_remove(v);
+    }
+    let out = cmd.output().expect("script (bsdutils)");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    // A bar is the template's line: name, [bar], bytes/total, rate, ETA.
+    let bars: Vec<&str> = shown
+        .split(['\n', '\r'])
+        .filter(|l| l.contains(" ETA "))
+        .collect();
+    for name in ["a.tar.gz", "b.tar.gz", "c.tar.gz"] {
+        assert!(
+            bars.iter().any(|l| l.contains(name)),
+            "no bar for {name}: {shown}"
+        );
+    }
+    // On a pipe: the summary only, no bar.
+    let piped = run_within(
+        dir.path(),
+        &["--index", &u[0], &u[1], &u[2], "-o", "pipe"],
+        &[],
+    );
+    assert!(!piped.err().contains(" ETA "), "{}", piped.context());
+}
