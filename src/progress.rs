@@ -71,6 +71,12 @@ fn refresh(
         .lock()
         .map(|v| v.clone())
         .unwrap_or_default();
+    // The phase line goes first: a bar added below draws at once.
+    let message = match now.is_empty() {
+        true => progress.phase.lock().map(|p| p.clone()).unwrap_or_default(),
+        false => String::new(),
+    };
+    phase.set_message(message);
     bars.retain(|(input, bar)| {
         let live = now.iter().any(|n| Arc::ptr_eq(n, input));
         if !live {
@@ -81,19 +87,15 @@ fn refresh(
     });
     for input in now {
         if !bars.iter().any(|(i, _)| Arc::ptr_eq(i, &input)) {
-            let bar = multi.add(ProgressBar::new(0));
-            bar.set_message(input.phase.clone());
-            bars.push((input, bar));
+            // Styled before it is added, so no frame shows the default style.
+            let bar = ProgressBar::new(0).with_message(input.phase.clone());
+            styles.show(&bar, &input);
+            bars.push((input, multi.add(bar)));
         }
     }
     for (input, bar) in bars.iter() {
         styles.show(bar, input);
     }
-    let message = match bars.is_empty() {
-        true => progress.phase.lock().map(|p| p.clone()).unwrap_or_default(),
-        false => String::new(),
-    };
-    phase.set_message(message);
 }
 
 /// A running progress display.
@@ -113,10 +115,11 @@ impl Bar {
         }
         let thread = std::thread::spawn(move || {
             let styles = Styles::new();
-            let phase = multi.add(ProgressBar::new(0));
+            let phase = ProgressBar::new(0);
             if let Ok(s) = ProgressStyle::with_template("{msg}") {
                 phase.set_style(s);
             }
+            let phase = multi.add(phase);
             let mut bars = Vec::new();
             while !flag.load(Ordering::Relaxed) {
                 refresh(&multi, &mut bars, &phase, &progress, &styles);
