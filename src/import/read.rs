@@ -145,11 +145,7 @@ fn read_layer_once(
     if checks.cancel.stops() {
         return Err(cancelled(input));
     }
-    // Retries and their waits end as soon as another input fails.
-    let mut http = opts.http.clone();
-    let cancel = checks.cancel.clone();
-    http.stop = crate::fetch::Stop::new(move || cancel.stops());
-    let opened = input.open(&http)?;
+    let opened = input.open(&stoppable(&opts.http, checks.cancel))?;
     progress.total.store(opened.len, Ordering::Relaxed);
     // One count of the input read so far: the progress display shows it and
     // decode errors report it as the offset.
@@ -218,6 +214,15 @@ fn read_layer_once(
         layer.report.warnings.extend(notes);
     }
     Ok(layer)
+}
+
+/// `http` whose retries and their waits end as soon as another input fails.
+fn stoppable(http: &crate::fetch::HttpOptions, cancel: &Cancel) -> crate::fetch::HttpOptions {
+    let cancel = cancel.clone();
+    crate::fetch::HttpOptions {
+        stop: crate::fetch::Stop::new(move || cancel.stops()),
+        ..http.clone()
+    }
 }
 
 /// The error of an input that never began because another had failed:
