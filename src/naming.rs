@@ -8,7 +8,7 @@ pub use crate::spec::ref_name::validate_tag;
 pub use crate::spec::reference::{Reference, parse_reference, parse_repository, repository_from};
 
 use crate::spec::ref_name::validate_new_tag;
-use crate::spec::reference::valid_tag;
+use crate::spec::reference::{valid_path_component, valid_tag};
 
 /// What `-t/--tag` gives: a tag alone (`1.0`: no `/`, `:` or `@`, as
 /// before), or an image reference (`NAME:TAG`, `HOST[:PORT]/NS/NAME:TAG`,
@@ -99,33 +99,7 @@ pub fn default_output(input: &Path) -> PathBuf {
 /// plus the path without leading slashes must be a valid reference.
 pub(crate) fn podman_can_name(layout: &str) -> bool {
     let path = layout.trim_start_matches('/');
-    !path.is_empty() && path.len() <= 200 && path.split('/').all(is_path_component)
-}
-
-/// A docker reference path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
-fn is_path_component(c: &str) -> bool {
-    let b = c.as_bytes();
-    let alnum = |x: &u8| x.is_ascii_lowercase() || x.is_ascii_digit();
-    if b.is_empty() || !alnum(&b[0]) || !alnum(&b[b.len() - 1]) {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(&b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !alnum(&b[i]) {
-            i += 1;
-        }
-        let sep = &c[start..i];
-        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
-        if !ok {
-            return false;
-        }
-    }
-    true
+    !path.is_empty() && path.len() <= 200 && path.split('/').all(valid_path_component)
 }
 
 /// A valid lowercase repository name from the path's last component.

@@ -57,14 +57,9 @@ pub(crate) struct Subject<'a> {
     pub(crate) created: &'a str,
 }
 
-/// An attestation manifest, built: its bytes and every blob it names.
-#[derive(Debug)]
-pub(crate) struct Built {
-    /// The manifest, JSON.
-    pub(crate) manifest: Vec<u8>,
-    /// Its config and statements.
-    pub(crate) blobs: Vec<Vec<u8>>,
-}
+/// The attestation manifest and its config and statements, as the
+/// evidence artifact is built.
+pub(crate) use crate::evidence::Built;
 
 /// The attestation manifest about `subject`: the SBOM of `inventory` when
 /// given, the provenance of `invocation` when given (in that order).

@@ -90,8 +90,9 @@ impl Role {
     }
 }
 
-/// An evidence manifest, built: its bytes and its blobs' (each once,
-/// the empty config included).
+/// An artifact manifest, built (evidence here, attestations in
+/// `crate::attest`): its bytes and its blobs' (each once, the config
+/// included).
 #[derive(Debug)]
 pub(crate) struct Built {
     /// The manifest, JSON.

@@ -28,17 +28,7 @@ pub(super) fn attestation_blobs(
         dependencies: &dependencies,
     });
     let built = attest::build(subject, inventory.as_ref(), invocation.as_ref())?;
-    let doc = super::own_document("attestation manifest", built.manifest, |v| {
-        let kind = crate::spec::media_type::ManifestType::Oci;
-        crate::spec::manifest::judge(v, kind).strict().map(drop)
-    })?;
-    let mut blobs = Vec::new();
-    for b in &built.blobs {
-        blobs.push(layout.blob_from_bytes(b)?);
-    }
-    let m = layout.blob_from_bytes(&doc)?;
-    let blob = m.blob().clone();
-    blobs.push(m);
+    let (blob, blobs) = super::artifact_blobs(layout, "attestation manifest", built)?;
     Ok((Some(blob), blobs))
 }
 

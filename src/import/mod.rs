@@ -592,7 +592,18 @@ fn evidence_blobs(
     let Some(built) = crate::evidence::build(manifest, &sigs)? else {
         return Ok((None, Vec::new()));
     };
-    let doc = own_document("evidence manifest", built.manifest, |v| {
+    let (blob, blobs) = artifact_blobs(layout, "evidence manifest", built)?;
+    Ok((Some(blob), blobs))
+}
+
+/// An artifact manifest ours to check (evidence, attestations) and the
+/// blobs it names, as pending blobs: its own last.
+fn artifact_blobs(
+    layout: &Layout,
+    what: &'static str,
+    built: crate::evidence::Built,
+) -> Result<(Blob, Vec<PendingBlob>)> {
+    let doc = own_document(what, built.manifest, |v| {
         let kind = crate::spec::media_type::ManifestType::Oci;
         crate::spec::manifest::judge(v, kind).strict().map(drop)
     })?;
@@ -603,7 +614,7 @@ fn evidence_blobs(
     let m = layout.blob_from_bytes(&doc)?;
     let blob = m.blob().clone();
     blobs.push(m);
-    Ok((Some(blob), blobs))
+    Ok((blob, blobs))
 }
 
 /// `change` with the image's evidence manifest, if any, untagged about it.
