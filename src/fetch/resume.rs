@@ -252,7 +252,7 @@ impl HttpInput {
     /// the caller says stop: a cancelled import must not sit out a backoff.
     fn wait(&self, delay: Duration) -> Result<()> {
         const STEP: Duration = Duration::from_millis(50);
-        let until = Instant::now() + delay.min(MAX_DELAY);
+        let until = Instant::now() + delay;
         loop {
             self.check_stop()?;
             let left = until.saturating_duration_since(Instant::now());
